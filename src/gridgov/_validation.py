@@ -1,0 +1,142 @@
+"""Validators for attrs fields that raise :class:`~gridgov.errors.ValidationError`.
+
+attrs' own validators raise ``TypeError``/``ValueError``; ours name the field and never echo the
+value, since many fields hold personal data.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+import attrs
+import pendulum
+
+from gridgov.errors import ValidationError
+
+T = TypeVar("T")
+Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
+
+
+def _type_name(t: type | tuple[type, ...]) -> str:
+    if isinstance(t, tuple):
+        return " or ".join(x.__name__ for x in t)
+    return t.__name__
+
+
+def instance_of(t: type | tuple[type, ...]) -> Validator:
+    """Require an instance of ``t`` (``bool`` is not accepted where ``int`` is asked)."""
+
+    def check(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if not isinstance(value, t) or (isinstance(value, bool) and bool not in _as_tuple(t)):
+            raise ValidationError(
+                attribute.name, f"expected {_type_name(t)}, got {type(value).__name__}"
+            )
+
+    return check
+
+
+def _as_tuple(t: type | tuple[type, ...]) -> tuple[type, ...]:
+    return t if isinstance(t, tuple) else (t,)
+
+
+def optional(inner: Validator) -> Validator:
+    """Accept ``None`` or whatever ``inner`` accepts."""
+
+    def check(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is not None:
+            inner(inst, attribute, value)
+
+    return check
+
+
+def text(max_length: int = 200, *, allow_empty: bool = False) -> Validator:
+    """Require a string, stripped of outer whitespace, of bounded length."""
+
+    def check(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if not isinstance(value, str):
+            raise ValidationError(attribute.name, f"expected a string, got {type(value).__name__}")
+        if not allow_empty and not value.strip():
+            raise ValidationError(attribute.name, "must not be empty")
+        if value != value.strip():
+            raise ValidationError(attribute.name, "must not start or end with whitespace")
+        if len(value) > max_length:
+            raise ValidationError(attribute.name, f"longer than {max_length} characters")
+
+    return check
+
+
+def identifier(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """Require a record key: 1-64 characters of letters, digits, ``-``, ``_``, ``.`` or ``:``."""
+    if not isinstance(value, str):
+        raise ValidationError(attribute.name, f"expected a string, got {type(value).__name__}")
+    if not _IDENTIFIER.fullmatch(value):
+        raise ValidationError(
+            attribute.name, "an id is 1-64 characters of letters, digits, '-', '_', '.' or ':'"
+        )
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}")
+
+
+def collection_of(t: type | tuple[type, ...]) -> Validator:
+    """Require every element of a tuple or frozenset field to be an instance of ``t``."""
+
+    def check(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if not isinstance(value, tuple | frozenset):
+            raise ValidationError(
+                attribute.name, f"expected a collection, got {type(value).__name__}"
+            )
+        items = sorted(value, key=repr) if isinstance(value, frozenset) else value
+        for i, item in enumerate(items):
+            if not isinstance(item, t):
+                raise ValidationError(
+                    f"{attribute.name}[{i}]",
+                    f"expected {_type_name(t)}, got {type(item).__name__}",
+                )
+
+    return check
+
+
+def non_negative_int(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """Require an ``int`` >= 0."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValidationError(attribute.name, f"expected an integer, got {type(value).__name__}")
+    if value < 0:
+        raise ValidationError(attribute.name, "must be zero or more")
+
+
+def date(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """Require a pendulum Date (not a DateTime)."""
+    if not isinstance(value, pendulum.Date) or isinstance(value, pendulum.DateTime):
+        raise ValidationError(
+            attribute.name, f"expected a pendulum Date, got {type(value).__name__}"
+        )
+
+
+def aware_datetime(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """Require a tz-aware pendulum DateTime."""
+    if not isinstance(value, pendulum.DateTime):
+        raise ValidationError(
+            attribute.name, f"expected a pendulum DateTime, got {type(value).__name__}"
+        )
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationError(attribute.name, "naive datetime: an instant needs a time zone")
+
+
+def to_tuple(value: Iterable[T]) -> tuple[T, ...]:
+    """Convert any iterable (but not a string) to a tuple; leave other values to the validator."""
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        return value  # type: ignore[return-value]  # the validator reports it
+    return tuple(value)
+
+
+def to_frozenset(value: Iterable[T]) -> frozenset[T]:
+    """Convert any iterable (but not a string) to a frozenset; leave other values alone."""
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        return value  # type: ignore[return-value]  # the validator reports it
+    try:
+        return frozenset(value)
+    except TypeError:  # unhashable elements: let the validator name them
+        return value  # type: ignore[return-value]

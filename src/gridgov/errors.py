@@ -1,0 +1,143 @@
+"""The gridgov error hierarchy.
+
+Every error the public API raises derives from :class:`GridgovError`. Messages never carry
+personal data: validators describe what is wrong with a value, not the value itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = [
+    "AccessDeniedError",
+    "CalendarCoverageError",
+    "ConflictError",
+    "GridgovError",
+    "NotFoundError",
+    "Problem",
+    "StorageError",
+    "TransitionError",
+    "UnsupportedStoreError",
+    "ValidationError",
+]
+
+
+class GridgovError(Exception):
+    """Base class of every error gridgov raises on purpose."""
+
+
+Problem = tuple[str, str]
+"""A ``(path, problem)`` pair, e.g. ``("households[3].members[0].national_id", "bad check")``."""
+
+
+class ValidationError(GridgovError, ValueError):
+    """A value failed validation.
+
+    Args:
+        path: Where the bad value sits, e.g. ``"households[3].members[0].national_id"``.
+        problem: What is wrong with it, without repeating personal data.
+        source: The file or input the value came from, if any.
+        problems: Every problem found, when there were several; the first is ``(path, problem)``.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        problem: str,
+        *,
+        source: str | None = None,
+        problems: Sequence[Problem] = (),
+    ) -> None:
+        self.path = path
+        self.problem = problem
+        self.source = source
+        self.problems: tuple[Problem, ...] = tuple(problems) or ((path, problem),)
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        where = f"{self.source}: " if self.source else ""
+        head = f"{where}{self.path}: {self.problem}" if self.path else f"{where}{self.problem}"
+        extra = len(self.problems) - 1
+        return head if extra <= 0 else f"{head} (and {extra} more problem(s))"
+
+    def within(self, prefix: str) -> ValidationError:
+        """Return this error with its paths nested under ``prefix``.
+
+        Args:
+            prefix: The path of the enclosing value, e.g. ``"members[0]"``.
+
+        Returns:
+            A new error whose paths start with ``prefix``.
+        """
+        return ValidationError(
+            join_path(prefix, self.path),
+            self.problem,
+            source=self.source,
+            problems=[(join_path(prefix, p), m) for p, m in self.problems],
+        )
+
+    def from_source(self, source: str) -> ValidationError:
+        """Return this error tagged with the file or input it came from.
+
+        Args:
+            source: A file name or a description of the input.
+
+        Returns:
+            A new error naming ``source`` in its message.
+        """
+        return ValidationError(self.path, self.problem, source=source, problems=self.problems)
+
+
+def join_path(prefix: str, path: str) -> str:
+    """Join two path fragments: ``join_path("a[1]", "b")`` is ``"a[1].b"``.
+
+    Args:
+        prefix: The outer path; may be empty.
+        path: The inner path; may be empty or start with ``[``.
+
+    Returns:
+        The joined path.
+    """
+    if not prefix:
+        return path
+    if not path:
+        return prefix
+    return f"{prefix}{path}" if path.startswith("[") else f"{prefix}.{path}"
+
+
+class NotFoundError(GridgovError, LookupError):
+    """A record asked for by key does not exist.
+
+    Args:
+        kind: The kind of record, e.g. ``"household"``.
+        key: Its key, never a personal identifier.
+    """
+
+    def __init__(self, kind: str, key: str) -> None:
+        self.kind = kind
+        self.key = key
+        super().__init__(f"{kind} {key!r} not found")
+
+
+class ConflictError(GridgovError):
+    """A write lost a race or collides with what is stored (stale version, duplicate key)."""
+
+
+class AccessDeniedError(GridgovError):
+    """The principal may not perform this operation."""
+
+
+class CalendarCoverageError(GridgovError):
+    """A date lies outside the years a work calendar has announced data for."""
+
+
+class TransitionError(GridgovError):
+    """An action is not allowed in the current state of a workflow."""
+
+
+class StorageError(GridgovError):
+    """The storage backend failed (lost connection, corrupt data, ...)."""
+
+
+class UnsupportedStoreError(GridgovError, ValueError):
+    """A store URL names a scheme gridgov cannot open."""

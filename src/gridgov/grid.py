@@ -1,0 +1,455 @@
+"""The area hierarchy: grid cells, the tree they form, and the workers assigned to them."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, ClassVar
+
+import attrs
+import pendulum
+
+from gridgov import _validation as v
+from gridgov._levels import GridLevel
+from gridgov._vocab import Term
+from gridgov.codes import DEFAULT_SCHEME, CodeScheme, PhoneNumber, mask_name
+from gridgov.errors import NotFoundError, ValidationError
+
+__all__ = [
+    "Assignment",
+    "Boundary",
+    "Duty",
+    "GridCell",
+    "GridLevel",
+    "GridTree",
+    "Worker",
+    "WorkerRole",
+]
+
+Position = tuple[float, float]
+Ring = tuple[Position, ...]
+Polygon = tuple[Ring, ...]
+
+
+class Duty(Term):
+    """A functional network merged into a comprehensive grid (多网合一), e.g. elder care."""
+
+    SAFETY: ClassVar[Duty]
+    SANITATION: ClassVar[Duty]
+    ELDER_CARE: ClassVar[Duty]
+    PUBLIC_SERVICE: ClassVar[Duty]
+    DISPUTE_MEDIATION: ClassVar[Duty]
+    FIRE_SAFETY: ClassVar[Duty]
+    EPIDEMIC_PREVENTION: ClassVar[Duty]
+    PARTY_BUILDING: ClassVar[Duty]
+
+
+Duty.SAFETY = Duty.builtin("safety", "public safety", "平安")
+Duty.SANITATION = Duty.builtin("sanitation", "sanitation and environment", "环境卫生")
+Duty.ELDER_CARE = Duty.builtin("elder_care", "elder care", "养老关爱")
+Duty.PUBLIC_SERVICE = Duty.builtin("public_service", "public services", "便民服务")
+Duty.DISPUTE_MEDIATION = Duty.builtin("dispute_mediation", "dispute mediation", "矛盾调解")
+Duty.FIRE_SAFETY = Duty.builtin("fire_safety", "fire safety", "消防安全")
+Duty.EPIDEMIC_PREVENTION = Duty.builtin("epidemic_prevention", "epidemic prevention", "疫情防控")
+Duty.PARTY_BUILDING = Duty.builtin("party_building", "party building", "党建")
+
+ALL_DUTIES = frozenset(Duty.builtins())
+"""The duties of a comprehensive grid (全科网格) that takes on every network."""
+
+
+def _check_position(path: str, pos: object) -> Position:
+    if not isinstance(pos, tuple | list) or len(pos) != 2:
+        raise ValidationError(path, "a position is [longitude, latitude]")
+    lon, lat = pos
+    for name, x, bound in (("longitude", lon, 180.0), ("latitude", lat, 90.0)):
+        if not isinstance(x, int | float) or isinstance(x, bool) or not math.isfinite(x):
+            raise ValidationError(path, f"{name} is not a finite number")
+        if abs(x) > bound:
+            raise ValidationError(path, f"{name} out of range ±{bound:g}")
+    return (float(lon), float(lat))
+
+
+def _to_polygons(value: object) -> tuple[Polygon, ...]:
+    if not isinstance(value, tuple | list):
+        return value  # type: ignore[return-value]  # the validator reports it
+    return tuple(tuple(tuple(tuple(p) for p in ring) for ring in poly) for poly in value)
+
+
+@attrs.frozen
+class Boundary:
+    """The outline of a cell: one or more polygons of WGS 84 ``(longitude, latitude)`` rings.
+
+    Each ring is closed (first position equals last) and has at least four positions; the first
+    ring of a polygon is its exterior, the others are holes, as in GeoJSON (RFC 7946).
+
+    Args:
+        polygons: The polygons.
+
+    Raises:
+        ValidationError: If a ring is open, too short or has a position out of range.
+    """
+
+    polygons: tuple[Polygon, ...] = attrs.field(converter=_to_polygons)
+
+    @polygons.validator
+    def _check(self, _attr: attrs.Attribute[Any], value: object) -> None:
+        if not isinstance(value, tuple) or not value:
+            raise ValidationError("polygons", "a boundary has at least one polygon")
+        for i, poly in enumerate(value):
+            if not poly:
+                raise ValidationError(f"polygons[{i}]", "a polygon has at least one ring")
+            for j, ring in enumerate(poly):
+                path = f"polygons[{i}][{j}]"
+                if len(ring) < 4:
+                    raise ValidationError(path, "a ring has at least four positions")
+                for k, pos in enumerate(ring):
+                    _check_position(f"{path}[{k}]", pos)
+                if ring[0] != ring[-1]:
+                    raise ValidationError(path, "a ring must be closed (first == last)")
+
+    @classmethod
+    def from_geojson(cls, geometry: Mapping[str, object]) -> Boundary:
+        """Build a boundary from a GeoJSON ``Polygon`` or ``MultiPolygon`` geometry.
+
+        Raises:
+            ValidationError: If the geometry is of another type or malformed.
+        """
+        if not isinstance(geometry, Mapping):
+            raise ValidationError("", "a GeoJSON geometry is an object")
+        kind = geometry.get("type")
+        coords = geometry.get("coordinates")
+        if kind == "Polygon":
+            return cls(_to_polygons([coords]))
+        if kind == "MultiPolygon":
+            return cls(_to_polygons(coords))
+        raise ValidationError("type", "a boundary is a GeoJSON Polygon or MultiPolygon")
+
+    def to_geojson(self) -> dict[str, object]:
+        """Return the boundary as a GeoJSON geometry (``Polygon`` when there is one)."""
+        as_lists = [[[list(p) for p in ring] for ring in poly] for poly in self.polygons]
+        if len(as_lists) == 1:
+            return {"type": "Polygon", "coordinates": as_lists[0]}
+        return {"type": "MultiPolygon", "coordinates": as_lists}
+
+
+def _level(_inst: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, GridLevel):
+        raise ValidationError(attribute.name, "expected a GridLevel")
+
+
+@attrs.frozen
+class GridCell:
+    """One node of the area hierarchy (网格 in the wide sense): a district, street, community,
+    grid or building.
+
+    Args:
+        code: The cell's code under the deployment's :class:`~gridgov.codes.CodeScheme`.
+        name: Its name, e.g. ``"明宫社区"``.
+        level: Its level.
+        parent_code: The code of the enclosing cell, ``None`` for a root.
+        boundary: Its outline, if mapped.
+        duties: The functional networks this cell's worker covers (多网合一).
+        version: The stored version, managed by repositories (0: never stored).
+    """
+
+    code: str = attrs.field(validator=v.text(64))
+    name: str = attrs.field(validator=v.text(100))
+    level: GridLevel = attrs.field(validator=_level)
+    parent_code: str | None = attrs.field(default=None, validator=v.optional(v.text(64)))
+    boundary: Boundary | None = attrs.field(
+        default=None, validator=v.optional(v.instance_of(Boundary))
+    )
+    duties: frozenset[Duty] = attrs.field(
+        default=frozenset(), converter=v.to_frozenset, validator=v.collection_of(Duty)
+    )
+    version: int = attrs.field(default=0, validator=v.non_negative_int)
+
+    def __attrs_post_init__(self) -> None:
+        if self.parent_code == self.code:
+            raise ValidationError("parent_code", "a cell cannot be its own parent")
+
+    def check_code(self, scheme: CodeScheme = DEFAULT_SCHEME) -> None:
+        """Check the cell's codes against ``scheme``.
+
+        Raises:
+            ValidationError: If the code does not fit the level, or does not extend the parent's.
+        """
+        try:
+            scheme.check(self.code, self.level)
+        except ValidationError as exc:
+            raise exc.within("code") from None
+        if self.parent_code is not None and not scheme.extends(self.parent_code, self.code):
+            raise ValidationError(
+                "code", f"does not extend its parent's code under scheme {scheme.name!r}"
+            )
+
+
+class GridTree:
+    """An immutable, validated area hierarchy built from cells.
+
+    Args:
+        cells: The cells; parents may come after their children.
+        scheme: The code scheme the codes follow.
+
+    Raises:
+        ValidationError: On a duplicate code, an unknown parent, a cycle, a child not exactly one
+            level below its parent, or a code that does not extend its parent's; the path names
+            the cell as ``cells[i]``.
+    """
+
+    __slots__ = ("_by_code", "_children", "_roots", "_scheme")
+
+    def __init__(self, cells: Iterable[GridCell], scheme: CodeScheme = DEFAULT_SCHEME) -> None:
+        self._scheme = scheme
+        cell_list = list(cells)
+        by_code: dict[str, GridCell] = {}
+        index: dict[str, int] = {}
+        for i, cell in enumerate(cell_list):
+            if not isinstance(cell, GridCell):
+                raise ValidationError(f"cells[{i}]", "expected a GridCell")
+            if cell.code in by_code:
+                raise ValidationError(f"cells[{i}].code", "duplicate cell code")
+            by_code[cell.code] = cell
+            index[cell.code] = i
+        children: dict[str, list[str]] = {}
+        roots: list[str] = []
+        for cell in cell_list:
+            where = f"cells[{index[cell.code]}]"
+            if cell.parent_code is None:
+                roots.append(cell.code)
+            else:
+                parent = by_code.get(cell.parent_code)
+                if parent is None:
+                    raise ValidationError(f"{where}.parent_code", "unknown parent cell")
+                if parent.level.child() is not cell.level:
+                    raise ValidationError(
+                        f"{where}.level",
+                        f"a {cell.level.value} cannot sit directly under a {parent.level.value}",
+                    )
+                children.setdefault(cell.parent_code, []).append(cell.code)
+            try:
+                cell.check_code(scheme)
+            except ValidationError as exc:
+                raise exc.within(where) from None
+        self._check_acyclic(by_code, index)
+        self._by_code = by_code
+        self._children = {k: tuple(sorted(c)) for k, c in children.items()}
+        self._roots = tuple(sorted(roots))
+
+    @staticmethod
+    def _check_acyclic(by_code: Mapping[str, GridCell], index: Mapping[str, int]) -> None:
+        # Levels strictly increase down every edge, so a cycle is impossible once levels are
+        # checked; this walk guards the invariant should that rule ever be relaxed.
+        done: set[str] = set()
+        for code in by_code:
+            seen: list[str] = []
+            current: str | None = code
+            while current is not None and current not in done:
+                if current in seen:
+                    raise ValidationError(f"cells[{index[current]}].parent_code", "cycle")
+                seen.append(current)
+                current = by_code[current].parent_code
+            done.update(seen)
+
+    @property
+    def scheme(self) -> CodeScheme:
+        """Return the code scheme."""
+        return self._scheme
+
+    @property
+    def roots(self) -> tuple[GridCell, ...]:
+        """Return the top cells, ordered by code."""
+        return tuple(self._by_code[c] for c in self._roots)
+
+    def __len__(self) -> int:
+        return len(self._by_code)
+
+    def __contains__(self, code: object) -> bool:
+        return code in self._by_code
+
+    def __iter__(self) -> Iterator[GridCell]:
+        """Iterate over every cell, depth first, parents before children, by code."""
+        stack = list(reversed(self._roots))
+        while stack:
+            code = stack.pop()
+            yield self._by_code[code]
+            stack.extend(reversed(self._children.get(code, ())))
+
+    def __repr__(self) -> str:
+        return f"GridTree({len(self)} cells, scheme={self._scheme.name!r})"
+
+    def get(self, code: str) -> GridCell:
+        """Return the cell with ``code``.
+
+        Raises:
+            NotFoundError: If there is none.
+        """
+        try:
+            return self._by_code[code]
+        except (KeyError, TypeError):
+            raise NotFoundError("cell", str(code)) from None
+
+    def parent(self, code: str) -> GridCell | None:
+        """Return the parent of the cell ``code``, ``None`` for a root."""
+        parent_code = self.get(code).parent_code
+        return None if parent_code is None else self._by_code[parent_code]
+
+    def children(self, code: str) -> tuple[GridCell, ...]:
+        """Return the direct children of the cell ``code``, by code."""
+        self.get(code)
+        return tuple(self._by_code[c] for c in self._children.get(code, ()))
+
+    def ancestors(self, code: str) -> tuple[GridCell, ...]:
+        """Return the cells above ``code``, nearest first, up to its root."""
+        out: list[GridCell] = []
+        parent = self.parent(code)
+        while parent is not None:
+            out.append(parent)
+            parent = self.parent(parent.code)
+        return tuple(out)
+
+    def descendants(self, code: str) -> tuple[GridCell, ...]:
+        """Return every cell below ``code``, depth first, by code."""
+        self.get(code)
+        out: list[GridCell] = []
+        stack = list(reversed(self._children.get(code, ())))
+        while stack:
+            c = stack.pop()
+            out.append(self._by_code[c])
+            stack.extend(reversed(self._children.get(c, ())))
+        return tuple(out)
+
+    def contains(self, outer: str, inner: str) -> bool:
+        """Return whether cell ``inner`` is ``outer`` or lies below it."""
+        self.get(outer)
+        code: str | None = self.get(inner).code
+        while code is not None:
+            if code == outer:
+                return True
+            code = self._by_code[code].parent_code
+        return False
+
+    def at_level(self, level: GridLevel) -> tuple[GridCell, ...]:
+        """Return every cell of ``level``, by code."""
+        return tuple(sorted((c for c in self._by_code.values() if c.level is level), key=_code))
+
+    def path(self, code: str) -> tuple[GridCell, ...]:
+        """Return the cells from the root down to ``code`` inclusive."""
+        return (*reversed(self.ancestors(code)), self.get(code))
+
+
+def _code(cell: GridCell) -> str:
+    return cell.code
+
+
+class WorkerRole(Term):
+    """A role a worker holds in the grid system."""
+
+    GRID_WORKER: ClassVar[WorkerRole]
+    GRID_LEADER: ClassVar[WorkerRole]
+    COMMUNITY_STAFF: ClassVar[WorkerRole]
+    COMMUNITY_SECRETARY: ClassVar[WorkerRole]
+    STREET_SUPERVISOR: ClassVar[WorkerRole]
+    DISTRICT_SUPERVISOR: ClassVar[WorkerRole]
+    VOLUNTEER: ClassVar[WorkerRole]
+
+
+WorkerRole.GRID_WORKER = WorkerRole.builtin("grid_worker", "grid worker", "网格员")
+WorkerRole.GRID_LEADER = WorkerRole.builtin("grid_leader", "grid leader", "网格长")
+WorkerRole.COMMUNITY_STAFF = WorkerRole.builtin("community_staff", "community staff", "社区工作者")
+WorkerRole.COMMUNITY_SECRETARY = WorkerRole.builtin(
+    "community_secretary", "community party secretary", "社区党委书记"
+)
+WorkerRole.STREET_SUPERVISOR = WorkerRole.builtin(
+    "street_supervisor", "street supervisor", "街道督导"
+)
+WorkerRole.DISTRICT_SUPERVISOR = WorkerRole.builtin(
+    "district_supervisor", "district supervisor", "区级督导"
+)
+WorkerRole.VOLUNTEER = WorkerRole.builtin("volunteer", "volunteer", "志愿者")
+
+
+@attrs.frozen
+class Assignment:
+    """A worker's assignment to a cell over a period.
+
+    Args:
+        cell_code: The cell.
+        start: The first day of the assignment.
+        end: The last day, inclusive; ``None`` while it lasts.
+        duties: The duties taken on in that cell; empty means all of the cell's duties.
+
+    Raises:
+        ValidationError: If ``end`` is before ``start``.
+    """
+
+    cell_code: str = attrs.field(validator=v.text(64))
+    start: pendulum.Date = attrs.field(validator=v.date)
+    end: pendulum.Date | None = attrs.field(default=None, validator=v.optional(v.date))
+    duties: frozenset[Duty] = attrs.field(
+        default=frozenset(), converter=v.to_frozenset, validator=v.collection_of(Duty)
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if self.end is not None and self.end < self.start:
+            raise ValidationError("end", "the assignment ends before it starts")
+
+    def active_on(self, day: pendulum.Date) -> bool:
+        """Return whether the assignment covers ``day``."""
+        return self.start <= day and (self.end is None or day <= self.end)
+
+    def overlaps(self, other: Assignment) -> bool:
+        """Return whether both assignments cover a common day."""
+        return (self.end is None or other.start <= self.end) and (
+            other.end is None or self.start <= other.end
+        )
+
+
+@attrs.frozen(repr=False)
+class Worker:
+    """A staff member working in the grids (网格员, 社区工作者, ...).
+
+    Args:
+        id: The worker's key.
+        name: The worker's name; masked in ``repr``.
+        roles: The roles held.
+        assignments: Cell assignments with effective dates.
+        phone: A work phone, if any.
+        version: The stored version, managed by repositories.
+
+    Raises:
+        ValidationError: If one cell has two overlapping assignments.
+    """
+
+    id: str = attrs.field(validator=v.identifier)
+    name: str = attrs.field(validator=v.text(50))
+    roles: frozenset[WorkerRole] = attrs.field(
+        default=frozenset(), converter=v.to_frozenset, validator=v.collection_of(WorkerRole)
+    )
+    assignments: tuple[Assignment, ...] = attrs.field(
+        default=(), converter=v.to_tuple, validator=v.collection_of(Assignment)
+    )
+    phone: PhoneNumber | None = attrs.field(
+        default=None, validator=v.optional(v.instance_of(PhoneNumber))
+    )
+    version: int = attrs.field(default=0, validator=v.non_negative_int)
+
+    def __attrs_post_init__(self) -> None:
+        seen: dict[str, list[Assignment]] = {}
+        for i, a in enumerate(self.assignments):
+            if any(a.overlaps(b) for b in seen.get(a.cell_code, ())):
+                raise ValidationError(
+                    f"assignments[{i}]", "overlaps another assignment to the same cell"
+                )
+            seen.setdefault(a.cell_code, []).append(a)
+
+    def cells_on(self, day: pendulum.Date) -> tuple[str, ...]:
+        """Return the codes of the cells the worker is assigned to on ``day``, sorted."""
+        return tuple(sorted({a.cell_code for a in self.assignments if a.active_on(day)}))
+
+    def __repr__(self) -> str:
+        roles = sorted(r.code for r in self.roles)
+        return (
+            f"Worker(id={self.id!r}, name={mask_name(self.name)!r}, roles={roles!r}, "
+            f"assignments={len(self.assignments)}, phone={self.phone!r})"
+        )
