@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Iterable
 
 import attrs
 import pendulum
 
 from gridgov._levels import GridLevel
+from gridgov._validation import to_tuple
 from gridgov.errors import ValidationError
 
 __all__ = [
@@ -275,8 +277,10 @@ def _validate_division(_inst: DivisionCode, _attr: attrs.Attribute[str], value: 
 
 @attrs.frozen(order=True)
 class DivisionCode:
-    """A statistical division code: 6 digits (county, GB/T 2260), 9 (street or township) or 12
-    (community or village).
+    """A statistical division code: 6, 9 or 12 digits.
+
+    Six digits name a county-level division (GB/T 2260), nine a street or township, twelve a
+    community or village.
 
     Args:
         value: The code's digits.
@@ -360,6 +364,10 @@ class Segment:
             raise ValidationError("width", "a segment is 1 to 32 characters wide")
 
 
+def _segments(value: Iterable[Segment]) -> tuple[Segment, ...]:
+    return to_tuple(value)
+
+
 @attrs.frozen
 class CodeScheme:
     """How grid codes are built: one fixed-width segment per level, each extending its parent's.
@@ -377,7 +385,7 @@ class CodeScheme:
     """
 
     name: str
-    segments: tuple[Segment, ...] = attrs.field(converter=tuple)
+    segments: tuple[Segment, ...] = attrs.field(converter=_segments)
     separator: str = ""
     _patterns: dict[GridLevel, re.Pattern[str]] = attrs.field(
         init=False, eq=False, repr=False, hash=False

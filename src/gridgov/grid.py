@@ -139,8 +139,7 @@ def _level(_inst: Any, attribute: attrs.Attribute[Any], value: object) -> None:
 
 @attrs.frozen
 class GridCell:
-    """One node of the area hierarchy (网格 in the wide sense): a district, street, community,
-    grid or building.
+    """One node of the area hierarchy: a district, street, community, grid or building.
 
     Args:
         code: The cell's code under the deployment's :class:`~gridgov.codes.CodeScheme`.

@@ -97,9 +97,7 @@ HealthFlag.HEART_DISEASE = HealthFlag.builtin("heart_disease", "heart disease", 
 HealthFlag.DIABETES = HealthFlag.builtin("diabetes", "diabetes", "糖尿病")
 HealthFlag.STROKE_HISTORY = HealthFlag.builtin("stroke_history", "history of stroke", "中风史")
 HealthFlag.BEDRIDDEN = HealthFlag.builtin("bedridden", "bedridden", "卧床")
-HealthFlag.LIMITED_MOBILITY = HealthFlag.builtin(
-    "limited_mobility", "limited mobility", "行动不便"
-)
+HealthFlag.LIMITED_MOBILITY = HealthFlag.builtin("limited_mobility", "limited mobility", "行动不便")
 HealthFlag.CHRONIC_ILLNESS = HealthFlag.builtin("chronic_illness", "chronic illness", "慢性病")
 
 
@@ -280,7 +278,8 @@ class Resident:
         default=attrs.Factory(_default_birth, takes_self=True), validator=v.optional(v.date)
     )
     sex: Sex | None = attrs.field(
-        default=attrs.Factory(_default_sex, takes_self=True), validator=v.optional(v.instance_of(Sex))
+        default=attrs.Factory(_default_sex, takes_self=True),
+        validator=v.optional(v.instance_of(Sex)),
     )
     phone: PhoneNumber | None = attrs.field(
         default=None, converter=_optional_phone, validator=v.optional(v.instance_of(PhoneNumber))
@@ -410,5 +409,3 @@ class Household:
             f"Household(id={self.id!r}, cell_code={self.cell_code!r}, address={self.address!r}, "
             f"status={self.status.value!r}, members={len(self.members)}, version={self.version})"
         )
-
-

@@ -1,0 +1,117 @@
+"""Rules and helpers every adapter applies the same way: cursors, limits, integrity checks."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import TypeVar
+
+import attrs
+import pendulum
+
+from gridgov.codes import CodeScheme
+from gridgov.errors import ValidationError
+from gridgov.grid import GridCell, Worker
+from gridgov.households import Household
+from gridgov.ports import MAX_PAGE_SIZE
+
+T = TypeVar("T", GridCell, Worker, Household)
+
+
+def check_limit(limit: object) -> int:
+    """Return ``limit`` if it is a page size gridgov accepts.
+
+    Raises:
+        ValidationError: If it is not an integer from 1 to ``MAX_PAGE_SIZE``.
+    """
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_PAGE_SIZE:
+        raise ValidationError("limit", f"a page size is an integer from 1 to {MAX_PAGE_SIZE}")
+    return limit
+
+
+def encode_cursor(*parts: str) -> str:
+    """Encode a query's sort key as an opaque cursor."""
+    raw = json.dumps(parts, ensure_ascii=False, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str | None, arity: int) -> tuple[str, ...] | None:
+    """Decode a cursor made by :func:`encode_cursor` with ``arity`` parts.
+
+    Raises:
+        ValidationError: If it is not such a cursor.
+    """
+    if cursor is None:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        parts = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+    except (ValueError, TypeError, UnicodeError):
+        parts = None
+    if (
+        not isinstance(parts, list)
+        or len(parts) != arity
+        or not all(isinstance(p, str) for p in parts)
+    ):
+        raise ValidationError("after", "not a cursor returned by this query")
+    return tuple(parts)
+
+
+def with_version(obj: T, version: int) -> T:
+    """Return a copy of a validated record with another ``version``, skipping re-validation.
+
+    Re-running every validator of a household to bump a counter would dominate bulk loads.
+    """
+    clone = object.__new__(type(obj))
+    for field in attrs.fields(type(obj)):
+        object.__setattr__(clone, field.name, getattr(obj, field.name))
+    object.__setattr__(clone, "version", version)
+    return clone
+
+
+def check_placement(cell: GridCell, parent: GridCell | None, scheme: CodeScheme) -> None:
+    """Check that ``cell`` fits under ``parent`` (looked up by the adapter) and ``scheme``.
+
+    Raises:
+        ValidationError: On an unknown parent, a wrong level or a code that does not fit.
+    """
+    if cell.parent_code is not None:
+        if parent is None:
+            raise ValidationError("parent_code", "unknown parent cell")
+        if parent.level.child() is not cell.level:
+            raise ValidationError(
+                "level", f"a {cell.level.value} cannot sit directly under a {parent.level.value}"
+            )
+    cell.check_code(scheme)
+
+
+def birth_bounds(
+    on: pendulum.Date, min_age: int | None, max_age: int | None
+) -> tuple[pendulum.Date | None, pendulum.Date | None]:
+    """Translate age bounds on a date into birth-date bounds ``(born_after, born_on_or_before)``.
+
+    Age >= ``min_age`` means born on or before ``on`` minus ``min_age`` years; age <= ``max_age``
+    means born strictly after ``on`` minus ``max_age + 1`` years.
+
+    Raises:
+        ValidationError: On a negative bound or ``min_age > max_age``.
+    """
+    if not isinstance(on, pendulum.Date) or isinstance(on, pendulum.DateTime):
+        raise ValidationError("on", "expected a pendulum Date")
+    for name, value in (("min_age", min_age), ("max_age", max_age)):
+        if value is not None and (
+            not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 150
+        ):
+            raise ValidationError(name, "an age bound is an integer from 0 to 150")
+    if min_age is not None and max_age is not None and min_age > max_age:
+        raise ValidationError("min_age", "greater than max_age")
+    latest = None if min_age is None else on.subtract(years=min_age)
+    born_after = None if max_age is None else on.subtract(years=max_age + 1)
+    return born_after, latest
+
+
+def check_text_key(name: str, value: object) -> str:
+    """Return ``value`` if it is a string key, else raise a ValidationError naming ``name``."""
+    if not isinstance(value, str) or not value:
+        raise ValidationError(name, "expected a non-empty string")
+    return value

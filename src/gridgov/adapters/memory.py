@@ -1,0 +1,783 @@
+"""The in-memory adapter: transactional, indexed, thread-safe; the fake for unit tests.
+
+Committed data lives in :class:`MemoryStore` with the same indexes a database would keep (cell
+code ranges, tags, birth dates, resident ids). A unit of work stages its writes and applies them
+at commit under a lock, after checking that every record it read is still at the version it saw
+(first committer wins). Reads see committed data plus the unit's own staged writes.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import itertools
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from types import TracebackType
+from typing import Generic, Self, TypeVar
+
+import pendulum
+
+from gridgov.adapters._common import (
+    birth_bounds,
+    check_limit,
+    check_placement,
+    check_text_key,
+    decode_cursor,
+    encode_cursor,
+    with_version,
+)
+from gridgov.codes import DEFAULT_SCHEME, CodeScheme
+from gridgov.errors import ConflictError, NotFoundError, ValidationError
+from gridgov.grid import GridCell, GridTree, Worker
+from gridgov.households import Household, Tag
+from gridgov.ports import DEFAULT_PAGE_SIZE, Page, ProgressCallback, ResidentEntry
+
+__all__ = ["MemoryStore", "MemoryUnitOfWork"]
+
+R = TypeVar("R", GridCell, Worker, Household)
+SortKey = tuple[str, ...]
+ResidentKey = tuple[str, str, str]  # (cell_code, household_id, resident_id)
+
+
+class _SortedKeys:
+    """A set of strings with ordered iteration; sorts lazily after changes."""
+
+    __slots__ = ("_set", "_sorted")
+
+    def __init__(self) -> None:
+        self._set: set[str] = set()
+        self._sorted: list[str] | None = []
+
+    def add(self, key: str) -> None:
+        if key not in self._set:
+            self._set.add(key)
+            self._sorted = None
+
+    def discard(self, key: str) -> None:
+        if key in self._set:
+            self._set.discard(key)
+            self._sorted = None
+
+    def __bool__(self) -> bool:
+        return bool(self._set)
+
+    def ordered(self) -> list[str]:
+        if self._sorted is None:
+            self._sorted = sorted(self._set)
+        return self._sorted
+
+    def from_(self, start: str, *, inclusive: bool = True) -> Iterator[str]:
+        keys = self.ordered()
+        i = (bisect.bisect_left if inclusive else bisect.bisect_right)(keys, start)
+        return itertools.islice(keys, i, None)
+
+
+class _State:
+    """Committed records and their indexes. Guarded by the store's lock."""
+
+    def __init__(self) -> None:
+        self.cells: dict[str, GridCell] = {}
+        self.cell_codes = _SortedKeys()
+        self.children: dict[str, _SortedKeys] = {}
+        self.workers: dict[str, Worker] = {}
+        self.worker_ids = _SortedKeys()
+        self.workers_by_cell: dict[str, set[str]] = {}
+        self.households: dict[str, Household] = {}
+        self.household_cells = _SortedKeys()  # cells holding at least one household
+        self.households_by_cell: dict[str, _SortedKeys] = {}
+        self.resident_owner: dict[str, str] = {}
+        self.tagged: dict[Tag, set[ResidentKey]] = {}
+        self.tagged_sorted: dict[Tag, list[ResidentKey]] = {}
+        self.births: dict[pendulum.Date, set[tuple[str, str]]] = {}  # -> {(resident, household)}
+        self.birth_dates: list[pendulum.Date] = []
+
+    # -- index maintenance ------------------------------------------------------------------
+
+    def put_cell(self, code: str, cell: GridCell | None) -> None:
+        old = self.cells.pop(code, None)
+        if old is not None and old.parent_code is not None:
+            self.children[old.parent_code].discard(code)
+        self.cell_codes.discard(code)
+        if cell is not None:
+            self.cells[code] = cell
+            self.cell_codes.add(code)
+            if cell.parent_code is not None:
+                self.children.setdefault(cell.parent_code, _SortedKeys()).add(code)
+
+    def put_worker(self, worker_id: str, worker: Worker | None) -> None:
+        old = self.workers.pop(worker_id, None)
+        if old is not None:
+            for a in old.assignments:
+                self.workers_by_cell[a.cell_code].discard(worker_id)
+        self.worker_ids.discard(worker_id)
+        if worker is not None:
+            self.workers[worker_id] = worker
+            self.worker_ids.add(worker_id)
+            for a in worker.assignments:
+                self.workers_by_cell.setdefault(a.cell_code, set()).add(worker_id)
+
+    def put_household(self, household_id: str, household: Household | None) -> None:
+        old = self.households.pop(household_id, None)
+        if old is not None:
+            self.households_by_cell[old.cell_code].discard(household_id)
+            for m in old.members:
+                if self.resident_owner.get(m.id) == household_id:
+                    del self.resident_owner[m.id]
+                for tag in m.tags:
+                    self.tagged[tag].discard((old.cell_code, household_id, m.id))
+                    self.tagged_sorted.pop(tag, None)
+                if m.birth_date is not None:
+                    self.births[m.birth_date].discard((m.id, household_id))
+        if household is None:
+            return
+        self.households[household_id] = household
+        by_cell = self.households_by_cell.get(household.cell_code)
+        if by_cell is None:
+            by_cell = self.households_by_cell[household.cell_code] = _SortedKeys()
+            self.household_cells.add(household.cell_code)
+        by_cell.add(household_id)
+        for m in household.members:
+            self.resident_owner[m.id] = household_id
+            for tag in m.tags:
+                self.tagged.setdefault(tag, set()).add((household.cell_code, household_id, m.id))
+                self.tagged_sorted.pop(tag, None)
+            if m.birth_date is not None:
+                bucket = self.births.get(m.birth_date)
+                if bucket is None:
+                    bucket = self.births[m.birth_date] = set()
+                    bisect.insort(self.birth_dates, m.birth_date)
+                bucket.add((m.id, household_id))
+
+    # -- ordered reads ----------------------------------------------------------------------
+
+    def households_from(self, prefix: str, start: SortKey | None) -> Iterator[SortKey]:
+        """Yield ``(cell_code, household_id)`` in the subtree ``prefix``, after ``start``."""
+        first_cell = prefix if start is None or start[0] < prefix else start[0]
+        for cell_code in self.household_cells.from_(first_cell):
+            if not cell_code.startswith(prefix):
+                return
+            ids = self.households_by_cell[cell_code]
+            if start is not None and cell_code == start[0]:
+                hids: Iterable[str] = ids.from_(start[1], inclusive=False)
+            else:
+                hids = ids.ordered()
+            for hid in hids:
+                yield (cell_code, hid)
+
+    def tagged_from(self, tag: Tag, prefix: str, start: SortKey | None) -> Iterator[ResidentKey]:
+        keys = self.tagged_sorted.get(tag)
+        if keys is None:
+            keys = self.tagged_sorted[tag] = sorted(self.tagged.get(tag, ()))
+        if start is None or start[0] < prefix:
+            i = bisect.bisect_left(keys, (prefix, "", ""))
+        else:
+            i = bisect.bisect_right(keys, (start[0], start[1], start[2]))
+        for key in itertools.islice(keys, i, None):
+            if not key[0].startswith(prefix):
+                return
+            yield key
+
+    def born_from(
+        self,
+        born_after: pendulum.Date | None,
+        latest: pendulum.Date | None,
+        start: SortKey | None,
+    ) -> Iterator[tuple[pendulum.Date, str, str]]:
+        """Yield ``(birth_date, resident_id, household_id)`` by birth date then resident id."""
+        dates = self.birth_dates
+        i = 0 if born_after is None else bisect.bisect_right(dates, born_after)
+        if start is not None:
+            i = max(i, bisect.bisect_left(dates, pendulum.Date.fromisoformat(start[0])))
+        for day in itertools.islice(dates, i, None):
+            if latest is not None and day > latest:
+                return
+            for rid, hid in sorted(self.births[day]):
+                if start is not None and (day.isoformat(), rid) <= (start[0], start[1]):
+                    continue
+                yield (day, rid, hid)
+
+
+class MemoryStore:
+    """An in-memory store; call it for a unit of work.
+
+    Args:
+        scheme: The code scheme cell codes must follow.
+    """
+
+    def __init__(self, scheme: CodeScheme = DEFAULT_SCHEME) -> None:
+        self._scheme = scheme
+        self._state = _State()
+        self._lock = threading.RLock()
+
+    @property
+    def scheme(self) -> CodeScheme:
+        """Return the code scheme cell codes must follow."""
+        return self._scheme
+
+    def __call__(self) -> MemoryUnitOfWork:
+        """Return a new unit of work."""
+        return MemoryUnitOfWork(self)
+
+    def close(self) -> None:
+        """Do nothing: memory is released with the store."""
+
+    def __repr__(self) -> str:
+        s = self._state
+        return f"MemoryStore(cells={len(s.cells)}, households={len(s.households)})"
+
+
+class _Staging(Generic[R]):
+    """One table's staged writes: new values (``None`` for removal) and the versions read."""
+
+    def __init__(self, kind: str, committed: Callable[[str], R | None]) -> None:
+        self.kind = kind
+        self.committed: Callable[[str], R | None] = committed
+        self.values: dict[str, R | None] = {}
+        self.base: dict[str, int] = {}
+
+    def current(self, key: str) -> R | None:
+        if key in self.values:
+            return self.values[key]
+        return self.committed(key)
+
+    def get(self, key: str) -> R:
+        found = self.current(check_text_key("key", key))
+        if found is None:
+            raise NotFoundError(self.kind, key)
+        return found
+
+    def _remember_base(self, key: str) -> None:
+        if key not in self.base:
+            stored = self.committed(key)
+            self.base[key] = 0 if stored is None else stored.version
+
+    def stage_add(self, key: str, record: R) -> R:
+        if self.current(key) is not None:
+            raise ConflictError(f"{self.kind} {key!r} already exists")
+        self._remember_base(key)
+        stored = with_version(record, 1)
+        self.values[key] = stored
+        return stored
+
+    def check_current(self, key: str, record: R) -> R:
+        current = self.current(key)
+        if current is None:
+            raise NotFoundError(self.kind, key)
+        if current.version != record.version:
+            raise ConflictError(
+                f"{self.kind} {key!r} is at version {current.version}, "
+                f"the update was made from version {record.version}"
+            )
+        return current
+
+    def stage_update(self, key: str, record: R) -> R:
+        current = self.check_current(key, record)
+        self._remember_base(key)
+        stored = with_version(record, current.version + 1)
+        self.values[key] = stored
+        return stored
+
+    def stage_remove(self, key: str, record: R) -> None:
+        self.check_current(key, record)
+        self._remember_base(key)
+        self.values[key] = None
+
+    def unstage(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            self.values.pop(key, None)
+            self.base.pop(key, None)
+
+    def conflicts(self) -> Iterator[str]:
+        for key, base in self.base.items():
+            stored = self.committed(key)
+            if (0 if stored is None else stored.version) != base:
+                yield f"{self.kind} {key!r} was changed by another unit of work"
+
+    def clear(self) -> None:
+        self.values.clear()
+        self.base.clear()
+
+
+R2 = TypeVar("R2")
+
+
+def _first(row: tuple[SortKey, object]) -> SortKey:
+    return row[0]
+
+
+def _ordered_merge(
+    committed: Iterator[tuple[SortKey, R2]],
+    staged: Iterable[tuple[SortKey, R2]],
+    limit: int,
+) -> tuple[list[tuple[SortKey, R2]], bool]:
+    merged = heapq.merge(committed, sorted(staged, key=_first), key=_first)
+    rows = list(itertools.islice(merged, limit + 1))
+    return rows[:limit], len(rows) > limit
+
+
+def _page(rows: list[tuple[SortKey, R2]], more: bool) -> Page[R2]:
+    items = tuple(v for _, v in rows)
+    return Page(items, encode_cursor(*rows[-1][0]) if more and rows else None)
+
+
+class MemoryUnitOfWork:
+    """A unit of work over a :class:`MemoryStore`; see :class:`gridgov.ports.UnitOfWork`."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        state = store._state
+        self._cells = _Staging[GridCell]("cell", state.cells.get)
+        self._workers = _Staging[Worker]("worker", state.workers.get)
+        self._households = _Staging[Household]("household", state.households.get)
+        self.cells = MemoryCellRepository(self)
+        self.workers = MemoryWorkerRepository(self)
+        self.households = MemoryHouseholdRepository(self)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.rollback()
+
+    def rollback(self) -> None:
+        """Discard the changes made since the last commit."""
+        for staging in (self._cells, self._workers, self._households):
+            staging.clear()
+
+    def commit(self) -> None:
+        """Apply every staged change atomically, or raise ConflictError and apply none.
+
+        Raises:
+            ConflictError: If a record changed since this unit read it, or the changes would break
+                the store's integrity (a resident in two households, a household in a removed
+                cell, ...).
+        """
+        with self._store._lock:
+            problems = [
+                *self._cells.conflicts(),
+                *self._workers.conflicts(),
+                *self._households.conflicts(),
+            ]
+            if problems:
+                self.rollback()
+                raise ConflictError("; ".join(problems[:3]))
+            self._check_integrity()
+            state = self._store._state
+            for code, cell in self._cells.values.items():
+                state.put_cell(code, cell)
+            for wid, worker in self._workers.values.items():
+                state.put_worker(wid, worker)
+            for hid, household in self._households.values.items():
+                state.put_household(hid, household)
+        self.rollback()
+
+    def _check_integrity(self) -> None:
+        """Re-check references against what others committed since they were staged."""
+        state = self._store._state
+        for hid, household in self._households.values.items():
+            if household is None:
+                continue
+            if self._cells.current(household.cell_code) is None:
+                self.rollback()
+                raise ConflictError(f"household {hid!r}: its cell was removed")
+            for m in household.members:
+                owner = state.resident_owner.get(m.id)
+                if owner is not None and owner != hid and owner not in self._households.values:
+                    self.rollback()
+                    raise ConflictError(f"resident {m.id!r} already belongs to another household")
+        for code, cell in self._cells.values.items():
+            if cell is None:
+                if state.children.get(code) or state.households_by_cell.get(code):
+                    self.rollback()
+                    raise ConflictError(f"cell {code!r} gained children or households")
+            elif cell.parent_code is not None and self._cells.current(cell.parent_code) is None:
+                self.rollback()
+                raise ConflictError(f"cell {code!r}: its parent was removed")
+
+    # -- helpers used by the repositories ---------------------------------------------------
+
+    @property
+    def _state(self) -> _State:
+        return self._store._state
+
+    def _require_cell(self, code: str, field: str) -> GridCell:
+        cell = self._cells.current(check_text_key(field, code))
+        if cell is None:
+            raise ValidationError(field, "unknown cell")
+        return cell
+
+
+class MemoryCellRepository:
+    """Cells in a :class:`MemoryStore`; see :class:`gridgov.ports.CellRepository`."""
+
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+        self._staging = uow._cells
+
+    def get(self, code: str) -> GridCell:
+        """Return the cell with ``code`` or raise NotFoundError."""
+        return self._staging.get(code)
+
+    def add(self, cell: GridCell) -> GridCell:
+        """Store a new cell whose parent is stored; return it with version 1."""
+        if not isinstance(cell, GridCell):
+            raise ValidationError("cell", "expected a GridCell")
+        parent = None if cell.parent_code is None else self._staging.current(cell.parent_code)
+        check_placement(cell, parent, self._uow._store.scheme)
+        with self._uow._store._lock:
+            return self._staging.stage_add(cell.code, cell)
+
+    def update(self, cell: GridCell) -> GridCell:
+        """Replace a stored cell if its version is current; its parent and level stay."""
+        if not isinstance(cell, GridCell):
+            raise ValidationError("cell", "expected a GridCell")
+        with self._uow._store._lock:
+            current = self._staging.check_current(cell.code, cell)
+            if (current.parent_code, current.level) != (cell.parent_code, cell.level):
+                raise ValidationError("parent_code", "a cell cannot move; add a new cell instead")
+            return self._staging.stage_update(cell.code, cell)
+
+    def remove(self, cell: GridCell) -> None:
+        """Delete a cell that has no children, households or workers assigned."""
+        if not isinstance(cell, GridCell):
+            raise ValidationError("cell", "expected a GridCell")
+        with self._uow._store._lock:
+            self._staging.check_current(cell.code, cell)
+            if self.children(cell.code):
+                raise ConflictError(f"cell {cell.code!r} still has child cells")
+            if self._uow.households.in_subtree(cell.code, limit=1).items:
+                raise ConflictError(f"cell {cell.code!r} still has households")
+            if self._uow.workers._assigned_ids(cell.code):
+                raise ConflictError(f"cell {cell.code!r} still has workers assigned")
+            self._staging.stage_remove(cell.code, cell)
+
+    def _codes_from(self, prefix: str, after: str | None) -> list[tuple[SortKey, GridCell]]:
+        state = self._uow._state
+        out: list[tuple[SortKey, GridCell]] = []
+        start = prefix if after is None else max(after, prefix)
+        for code in state.cell_codes.from_(start, inclusive=after is None or after < prefix):
+            if not code.startswith(prefix):
+                break
+            if code not in self._staging.values:
+                out.append(((code,), state.cells[code]))
+        return out
+
+    def children(self, code: str) -> tuple[GridCell, ...]:
+        """Return the direct children of the cell ``code``, ordered by code."""
+        with self._uow._store._lock:
+            self.get(code)
+            state = self._uow._state
+            kids = {
+                c: state.cells[c]
+                for c in (state.children[code].ordered() if code in state.children else ())
+                if c not in self._staging.values
+            }
+            for c, cell in self._staging.values.items():
+                if cell is not None and cell.parent_code == code:
+                    kids[c] = cell
+            return tuple(kids[c] for c in sorted(kids))
+
+    def subtree(
+        self, code: str, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Page[GridCell]:
+        """Return the cell ``code`` and every cell below it, ordered by code."""
+        check_limit(limit)
+        start = decode_cursor(after, 1)
+        with self._uow._store._lock:
+            self.get(code)
+            committed = iter(self._codes_from(code, None if start is None else start[0]))
+            staged = [
+                ((c,), cell)
+                for c, cell in self._staging.values.items()
+                if cell is not None and c.startswith(code) and (start is None or (c,) > start)
+            ]
+            return _page(*_ordered_merge(committed, staged, limit))
+
+    def tree(self) -> GridTree:
+        """Return every stored cell as a validated tree."""
+        with self._uow._store._lock:
+            cells = dict(self._uow._state.cells)
+            for code, cell in self._staging.values.items():
+                if cell is None:
+                    cells.pop(code, None)
+                else:
+                    cells[code] = cell
+            return GridTree(cells.values(), self._uow._store.scheme)
+
+
+class MemoryWorkerRepository:
+    """Workers in a :class:`MemoryStore`; see :class:`gridgov.ports.WorkerRepository`."""
+
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+        self._staging = uow._workers
+
+    def get(self, worker_id: str) -> Worker:
+        """Return the worker with ``worker_id`` or raise NotFoundError."""
+        return self._staging.get(worker_id)
+
+    def _check(self, worker: object) -> Worker:
+        if not isinstance(worker, Worker):
+            raise ValidationError("worker", "expected a Worker")
+        for i, a in enumerate(worker.assignments):
+            self._uow._require_cell(a.cell_code, f"assignments[{i}].cell_code")
+        return worker
+
+    def add(self, worker: Worker) -> Worker:
+        """Store a new worker whose assigned cells are stored; return it with version 1."""
+        with self._uow._store._lock:
+            return self._staging.stage_add(worker.id, self._check(worker))
+
+    def update(self, worker: Worker) -> Worker:
+        """Replace a stored worker if its version is current."""
+        with self._uow._store._lock:
+            return self._staging.stage_update(worker.id, self._check(worker))
+
+    def remove(self, worker: Worker) -> None:
+        """Delete a stored worker if its version is current."""
+        if not isinstance(worker, Worker):
+            raise ValidationError("worker", "expected a Worker")
+        with self._uow._store._lock:
+            self._staging.stage_remove(worker.id, worker)
+
+    def list(self, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None) -> Page[Worker]:
+        """Return workers ordered by id."""
+        check_limit(limit)
+        start = decode_cursor(after, 1)
+        with self._uow._store._lock:
+            state = self._uow._state
+            ids = (
+                state.worker_ids.from_(start[0], inclusive=False)
+                if start
+                else iter(state.worker_ids.ordered())
+            )
+            committed = (
+                ((wid,), state.workers[wid]) for wid in ids if wid not in self._staging.values
+            )
+            staged = [
+                ((wid,), w)
+                for wid, w in self._staging.values.items()
+                if w is not None and (start is None or (wid,) > start)
+            ]
+            return _page(*_ordered_merge(committed, staged, limit))
+
+    def _assigned_ids(self, cell_code: str) -> set[str]:
+        ids = {
+            wid
+            for wid in self._uow._state.workers_by_cell.get(cell_code, ())
+            if wid not in self._staging.values
+        }
+        ids.update(
+            wid
+            for wid, w in self._staging.values.items()
+            if w is not None and any(a.cell_code == cell_code for a in w.assignments)
+        )
+        return ids
+
+    def assigned_to(self, cell_code: str, *, on: pendulum.Date) -> tuple[Worker, ...]:
+        """Return the workers assigned to the cell ``cell_code`` on ``on``, ordered by id."""
+        with self._uow._store._lock:
+            self._uow._require_cell(cell_code, "cell_code")
+            workers = [self.get(wid) for wid in sorted(self._assigned_ids(cell_code))]
+        return tuple(
+            w
+            for w in workers
+            if any(a.cell_code == cell_code and a.active_on(on) for a in w.assignments)
+        )
+
+
+class MemoryHouseholdRepository:
+    """Households in a :class:`MemoryStore`; see :class:`gridgov.ports.HouseholdRepository`."""
+
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+        self._staging = uow._households
+        self._staged_owner: dict[str, str] = {}  # resident id -> staged household id
+
+    def get(self, household_id: str) -> Household:
+        """Return the household with ``household_id`` or raise NotFoundError."""
+        return self._staging.get(household_id)
+
+    def household_of(self, resident_id: str) -> Household:
+        """Return the household the resident belongs to, or raise NotFoundError."""
+        check_text_key("resident_id", resident_id)
+        with self._uow._store._lock:
+            for hid in (
+                self._staged_owner.get(resident_id),
+                self._uow._state.resident_owner.get(resident_id),
+            ):
+                household = None if hid is None else self._staging.current(hid)
+                if household is not None and any(m.id == resident_id for m in household.members):
+                    return household
+        raise NotFoundError("resident", resident_id)
+
+    def _check(self, household: object) -> Household:
+        if not isinstance(household, Household):
+            raise ValidationError("household", "expected a Household")
+        self._uow._require_cell(household.cell_code, "cell_code")
+        for i, m in enumerate(household.members):
+            try:
+                owner = self.household_of(m.id).id
+            except NotFoundError:
+                continue
+            if owner != household.id:
+                raise ConflictError(f"members[{i}]: resident {m.id!r} belongs to another household")
+        return household
+
+    def _note_members(self, household: Household) -> None:
+        for m in household.members:
+            self._staged_owner[m.id] = household.id
+
+    def add(self, household: Household) -> Household:
+        """Store a new household in a stored cell; return it with version 1."""
+        with self._uow._store._lock:
+            stored = self._staging.stage_add(household.id, self._check(household))
+        self._note_members(stored)
+        return stored
+
+    def add_many(
+        self,
+        households: Iterable[Household],
+        *,
+        batch_size: int = 1000,
+        progress: ProgressCallback | None = None,
+    ) -> int:
+        """Stage new households from a stream; a failure unstages this call's households."""
+        check_limit(batch_size)
+        added: list[str] = []
+        try:
+            with self._uow._store._lock:
+                for household in households:
+                    stored = self._staging.stage_add(household.id, self._check(household))
+                    added.append(stored.id)
+                    self._note_members(stored)
+                    if progress is not None and len(added) % batch_size == 0:
+                        progress(len(added))
+        except BaseException:
+            self._staging.unstage(added)
+            raise
+        if progress is not None and len(added) % batch_size:
+            progress(len(added))
+        return len(added)
+
+    def update(self, household: Household) -> Household:
+        """Replace a stored household if its version is current."""
+        with self._uow._store._lock:
+            stored = self._staging.stage_update(household.id, self._check(household))
+        self._note_members(stored)
+        return stored
+
+    def remove(self, household: Household) -> None:
+        """Delete a stored household if its version is current."""
+        if not isinstance(household, Household):
+            raise ValidationError("household", "expected a Household")
+        with self._uow._store._lock:
+            self._staging.stage_remove(household.id, household)
+
+    def _staged_matching(self, accept: Callable[[Household], bool]) -> Iterator[Household]:
+        return (h for h in self._staging.values.values() if h is not None and accept(h))
+
+    def in_subtree(
+        self, cell_code: str, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Page[Household]:
+        """Return households in the cell ``cell_code`` or below it, by cell code then id."""
+        check_limit(limit)
+        start = decode_cursor(after, 2)
+        with self._uow._store._lock:
+            self._uow.cells.get(cell_code)
+            state = self._uow._state
+            committed = (
+                (key, state.households[key[1]])
+                for key in state.households_from(cell_code, start)
+                if key[1] not in self._staging.values
+            )
+            staged = [
+                ((h.cell_code, h.id), h)
+                for h in self._staged_matching(lambda h: h.cell_code.startswith(cell_code))
+                if start is None or (h.cell_code, h.id) > start
+            ]
+            return _page(*_ordered_merge(committed, staged, limit))
+
+    def with_tag(
+        self,
+        tag: Tag,
+        *,
+        within: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[ResidentEntry]:
+        """Return residents carrying ``tag``, by cell code, household id and resident id."""
+        if not isinstance(tag, Tag):
+            raise ValidationError("tag", "expected a Tag")
+        check_limit(limit)
+        start = decode_cursor(after, 3)
+        prefix = "" if within is None else within
+        with self._uow._store._lock:
+            if within is not None:
+                self._uow.cells.get(within)
+            state = self._uow._state
+            committed = (
+                (key, self._entry(state.households[key[1]], key[2]))
+                for key in state.tagged_from(tag, prefix, start)
+                if key[1] not in self._staging.values
+            )
+            staged = [
+                ((h.cell_code, h.id, m.id), ResidentEntry(h.id, h.cell_code, m))
+                for h in self._staged_matching(lambda h: h.cell_code.startswith(prefix))
+                for m in h.members
+                if tag in m.tags and (start is None or (h.cell_code, h.id, m.id) > start)
+            ]
+            return _page(*_ordered_merge(committed, staged, limit))
+
+    @staticmethod
+    def _entry(household: Household, resident_id: str) -> ResidentEntry:
+        return ResidentEntry(household.id, household.cell_code, household.member(resident_id))
+
+    def aged(
+        self,
+        *,
+        on: pendulum.Date,
+        min_age: int | None = None,
+        max_age: int | None = None,
+        within: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[ResidentEntry]:
+        """Return residents whose age on ``on`` is within the bounds, oldest first."""
+        born_after, latest = birth_bounds(on, min_age, max_age)
+        check_limit(limit)
+        start = decode_cursor(after, 2)
+        prefix = "" if within is None else within
+
+        def in_range(birth: pendulum.Date | None) -> bool:
+            return (
+                birth is not None
+                and (born_after is None or birth > born_after)
+                and (latest is None or birth <= latest)
+            )
+
+        with self._uow._store._lock:
+            if within is not None:
+                self._uow.cells.get(within)
+            state = self._uow._state
+            committed = (
+                ((day.isoformat(), rid), self._entry(state.households[hid], rid))
+                for day, rid, hid in state.born_from(born_after, latest, start)
+                if hid not in self._staging.values
+                and state.households[hid].cell_code.startswith(prefix)
+            )
+            staged = [
+                ((m.birth_date.isoformat(), m.id), ResidentEntry(h.id, h.cell_code, m))
+                for h in self._staged_matching(lambda h: h.cell_code.startswith(prefix))
+                for m in h.members
+                if m.birth_date is not None
+                and in_range(m.birth_date)
+                and (start is None or (m.birth_date.isoformat(), m.id) > start)
+            ]
+            return _page(*_ordered_merge(committed, staged, limit))

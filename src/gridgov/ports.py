@@ -1,0 +1,263 @@
+"""Ports: the repository Protocols every storage adapter implements, and the unit of work.
+
+Conventions shared by every repository:
+
+- ``add`` stores a new record and returns it with ``version`` 1; a record with the same key
+  already stored raises :class:`~gridgov.errors.ConflictError`.
+- ``update`` takes a record read from the store (its ``version`` is the stored one) and returns it
+  with ``version`` incremented; a stale version raises ``ConflictError`` (optimistic locking),
+  either at once or when the unit of work commits.
+- ``remove`` takes the record as read and deletes it, under the same version check.
+- Queries return a :class:`Page`; pass ``page.next_cursor`` as ``after`` for the next one.
+  Cursors are opaque strings, valid for the query that produced them.
+- Nothing is stored until the unit of work commits; leaving the ``with`` block without committing
+  rolls back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from types import TracebackType
+from typing import Generic, Protocol, Self, TypeVar
+
+import attrs
+import pendulum
+
+from gridgov.codes import CodeScheme
+from gridgov.grid import GridCell, GridTree, Worker
+from gridgov.households import Household, Resident, Tag
+
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "MAX_PAGE_SIZE",
+    "CellRepository",
+    "HouseholdRepository",
+    "Page",
+    "ProgressCallback",
+    "ResidentEntry",
+    "Store",
+    "UnitOfWork",
+    "WorkerRepository",
+]
+
+T_co = TypeVar("T_co", covariant=True)
+
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 10_000
+
+ProgressCallback = Callable[[int], None]
+"""Called by bulk operations with the number of records processed so far."""
+
+
+@attrs.frozen
+class Page(Generic[T_co]):
+    """One page of query results.
+
+    Args:
+        items: The records, in the query's order.
+        next_cursor: Pass as ``after`` to fetch the next page; ``None`` on the last page.
+    """
+
+    items: tuple[T_co, ...]
+    next_cursor: str | None = None
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+@attrs.frozen
+class ResidentEntry:
+    """A resident found by a query, with the household that holds them.
+
+    Args:
+        household_id: The household's key.
+        cell_code: The cell the household lives in.
+        resident: The resident.
+    """
+
+    household_id: str
+    cell_code: str
+    resident: Resident
+
+
+class CellRepository(Protocol):
+    """Stores the grid cells of the area hierarchy under the store's code scheme."""
+
+    def get(self, code: str) -> GridCell:
+        """Return the cell with ``code`` or raise NotFoundError."""
+        ...
+
+    def add(self, cell: GridCell) -> GridCell:
+        """Store a new cell whose parent is stored, at the right level and code; return it."""
+        ...
+
+    def update(self, cell: GridCell) -> GridCell:
+        """Replace a stored cell (same code, parent and level) if its version is current."""
+        ...
+
+    def remove(self, cell: GridCell) -> None:
+        """Delete a cell that has no children, households or workers assigned."""
+        ...
+
+    def children(self, code: str) -> tuple[GridCell, ...]:
+        """Return the direct children of the cell ``code``, ordered by code."""
+        ...
+
+    def subtree(
+        self, code: str, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Page[GridCell]:
+        """Return the cell ``code`` and every cell below it, ordered by code."""
+        ...
+
+    def tree(self) -> GridTree:
+        """Return every stored cell as a validated tree."""
+        ...
+
+
+class WorkerRepository(Protocol):
+    """Stores grid workers and their cell assignments."""
+
+    def get(self, worker_id: str) -> Worker:
+        """Return the worker with ``worker_id`` or raise NotFoundError."""
+        ...
+
+    def add(self, worker: Worker) -> Worker:
+        """Store a new worker whose assigned cells are stored; return it."""
+        ...
+
+    def update(self, worker: Worker) -> Worker:
+        """Replace a stored worker if its version is current; return it."""
+        ...
+
+    def remove(self, worker: Worker) -> None:
+        """Delete a stored worker if its version is current."""
+        ...
+
+    def list(self, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None) -> Page[Worker]:
+        """Return workers ordered by id."""
+        ...
+
+    def assigned_to(self, cell_code: str, *, on: pendulum.Date) -> tuple[Worker, ...]:
+        """Return the workers assigned to the cell ``cell_code`` on ``on``, ordered by id."""
+        ...
+
+
+class HouseholdRepository(Protocol):
+    """Stores households with their residents: the ledger."""
+
+    def get(self, household_id: str) -> Household:
+        """Return the household with ``household_id`` or raise NotFoundError."""
+        ...
+
+    def household_of(self, resident_id: str) -> Household:
+        """Return the household the resident ``resident_id`` belongs to, or raise NotFoundError."""
+        ...
+
+    def add(self, household: Household) -> Household:
+        """Store a new household in a stored cell, its resident ids unused; return it."""
+        ...
+
+    def add_many(
+        self,
+        households: Iterable[Household],
+        *,
+        batch_size: int = 1000,
+        progress: ProgressCallback | None = None,
+    ) -> int:
+        """Store new households from a stream, as ``add`` does; return how many."""
+        ...
+
+    def update(self, household: Household) -> Household:
+        """Replace a stored household if its version is current; return it."""
+        ...
+
+    def remove(self, household: Household) -> None:
+        """Delete a stored household if its version is current."""
+        ...
+
+    def in_subtree(
+        self, cell_code: str, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Page[Household]:
+        """Return households in the cell ``cell_code`` or below it, by cell code then id."""
+        ...
+
+    def with_tag(
+        self,
+        tag: Tag,
+        *,
+        within: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[ResidentEntry]:
+        """Return residents carrying ``tag`` (within a subtree), by cell, household and id."""
+        ...
+
+    def aged(
+        self,
+        *,
+        on: pendulum.Date,
+        min_age: int | None = None,
+        max_age: int | None = None,
+        within: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[ResidentEntry]:
+        """Return residents whose age on ``on`` is within the bounds, oldest first."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction over the repositories: commit it, or everything is rolled back."""
+
+    @property
+    def cells(self) -> CellRepository:
+        """Return the cell repository of this unit of work."""
+        ...
+
+    @property
+    def workers(self) -> WorkerRepository:
+        """Return the worker repository of this unit of work."""
+        ...
+
+    @property
+    def households(self) -> HouseholdRepository:
+        """Return the household repository of this unit of work."""
+        ...
+
+    def __enter__(self) -> Self:
+        """Begin the transaction."""
+        ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Roll back whatever was not committed."""
+        ...
+
+    def commit(self) -> None:
+        """Make the changes durable, or raise ConflictError and keep none of them."""
+        ...
+
+    def rollback(self) -> None:
+        """Discard the changes made since the last commit."""
+        ...
+
+
+class Store(Protocol):
+    """An open storage backend: call it to get a new unit of work."""
+
+    @property
+    def scheme(self) -> CodeScheme:
+        """Return the code scheme the store checks cell codes against."""
+        ...
+
+    def __call__(self) -> UnitOfWork:
+        """Return a new unit of work, to be used in a ``with`` block."""
+        ...
+
+    def close(self) -> None:
+        """Release the backend's resources."""
+        ...

@@ -1,0 +1,53 @@
+"""Testing helpers that are part of the public API.
+
+- :class:`ManualClock`: a clock tests and simulations move by hand.
+- :mod:`gridgov.testing.contracts`: the conformance kit every storage adapter passes (needs the
+  ``testing`` extra: pytest and hypothesis).
+- :mod:`gridgov.testing.strategies`: hypothesis strategies for every domain type.
+"""
+
+from __future__ import annotations
+
+import pendulum
+
+from gridgov.clock import ensure_aware
+
+__all__ = ["ManualClock"]
+
+
+class ManualClock:
+    """A clock that stands still until told to move.
+
+    Args:
+        start: The initial instant; must be tz-aware.
+
+    Raises:
+        ValidationError: If ``start`` is naive.
+    """
+
+    def __init__(self, start: pendulum.DateTime) -> None:
+        self._now = ensure_aware(start, "start")
+
+    def now(self) -> pendulum.DateTime:
+        """Return the clock's current instant."""
+        return self._now
+
+    def today(self) -> pendulum.Date:
+        """Return the current date in the clock's time zone."""
+        return self._now.date()
+
+    def set(self, instant: pendulum.DateTime) -> None:
+        """Move the clock to ``instant`` (forwards or backwards).
+
+        Raises:
+            ValidationError: If ``instant`` is naive.
+        """
+        self._now = ensure_aware(instant, "instant")
+
+    def advance(self, duration: pendulum.Duration) -> pendulum.DateTime:
+        """Move the clock forward by ``duration`` and return the new instant."""
+        self._now = self._now + duration
+        return self._now
+
+    def __repr__(self) -> str:
+        return f"ManualClock({self._now.isoformat()})"
