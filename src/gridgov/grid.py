@@ -53,6 +53,11 @@ Duty.FIRE_SAFETY = Duty.builtin("fire_safety", "fire safety", "消防安全")
 Duty.EPIDEMIC_PREVENTION = Duty.builtin("epidemic_prevention", "epidemic prevention", "疫情防控")
 Duty.PARTY_BUILDING = Duty.builtin("party_building", "party building", "党建")
 
+
+def _duties(value: Iterable[Duty]) -> frozenset[Duty]:
+    return v.to_frozenset(value)
+
+
 ALL_DUTIES = frozenset(Duty.builtins())
 """The duties of a comprehensive grid (全科网格) that takes on every network."""
 
@@ -159,7 +164,7 @@ class GridCell:
         default=None, validator=v.optional(v.instance_of(Boundary))
     )
     duties: frozenset[Duty] = attrs.field(
-        default=frozenset(), converter=v.to_frozenset, validator=v.collection_of(Duty)
+        default=frozenset(), converter=_duties, validator=v.collection_of(Duty)
     )
     version: int = attrs.field(default=0, validator=v.non_negative_int)
 
@@ -368,6 +373,10 @@ WorkerRole.DISTRICT_SUPERVISOR = WorkerRole.builtin(
 WorkerRole.VOLUNTEER = WorkerRole.builtin("volunteer", "volunteer", "志愿者")
 
 
+def _roles(value: Iterable[WorkerRole]) -> frozenset[WorkerRole]:
+    return v.to_frozenset(value)
+
+
 @attrs.frozen
 class Assignment:
     """A worker's assignment to a cell over a period.
@@ -386,7 +395,7 @@ class Assignment:
     start: pendulum.Date = attrs.field(validator=v.date)
     end: pendulum.Date | None = attrs.field(default=None, validator=v.optional(v.date))
     duties: frozenset[Duty] = attrs.field(
-        default=frozenset(), converter=v.to_frozenset, validator=v.collection_of(Duty)
+        default=frozenset(), converter=_duties, validator=v.collection_of(Duty)
     )
 
     def __attrs_post_init__(self) -> None:
@@ -402,6 +411,10 @@ class Assignment:
         return (self.end is None or other.start <= self.end) and (
             other.end is None or self.start <= other.end
         )
+
+
+def _assignments(value: Iterable[Assignment]) -> tuple[Assignment, ...]:
+    return v.to_tuple(value)
 
 
 @attrs.frozen(repr=False)
@@ -423,10 +436,10 @@ class Worker:
     id: str = attrs.field(validator=v.identifier)
     name: str = attrs.field(validator=v.text(50))
     roles: frozenset[WorkerRole] = attrs.field(
-        default=frozenset(), converter=v.to_frozenset, validator=v.collection_of(WorkerRole)
+        default=frozenset(), converter=_roles, validator=v.collection_of(WorkerRole)
     )
     assignments: tuple[Assignment, ...] = attrs.field(
-        default=(), converter=v.to_tuple, validator=v.collection_of(Assignment)
+        default=(), converter=_assignments, validator=v.collection_of(Assignment)
     )
     phone: PhoneNumber | None = attrs.field(
         default=None, validator=v.optional(v.instance_of(PhoneNumber))

@@ -237,6 +237,18 @@ def age_on(birth: pendulum.Date, day: pendulum.Date) -> int:
     return day.year - birth.year - int(before_birthday)
 
 
+def _tags(value: Iterable[Tag]) -> frozenset[Tag]:
+    return v.to_frozenset(value)
+
+
+def _health_flags(value: Iterable[HealthFlag]) -> frozenset[HealthFlag]:
+    return v.to_frozenset(value)
+
+
+def _contacts(value: Iterable[EmergencyContact]) -> tuple[EmergencyContact, ...]:
+    return v.to_tuple(value)
+
+
 def _default_birth(self: Resident) -> pendulum.Date | None:
     return self.national_id.birth_date if self.national_id is not None else None
 
@@ -285,16 +297,16 @@ class Resident:
         default=None, converter=_optional_phone, validator=v.optional(v.instance_of(PhoneNumber))
     )
     tags: frozenset[Tag] = attrs.field(
-        default=frozenset(), converter=v.to_frozenset, validator=v.collection_of(Tag)
+        default=frozenset(), converter=_tags, validator=v.collection_of(Tag)
     )
     living_arrangement: LivingArrangement | None = attrs.field(
         default=None, validator=v.optional(v.instance_of(LivingArrangement))
     )
     health_flags: frozenset[HealthFlag] = attrs.field(
-        default=frozenset(), converter=v.to_frozenset, validator=v.collection_of(HealthFlag)
+        default=frozenset(), converter=_health_flags, validator=v.collection_of(HealthFlag)
     )
     emergency_contacts: tuple[EmergencyContact, ...] = attrs.field(
-        default=(), converter=v.to_tuple, validator=v.collection_of(EmergencyContact)
+        default=(), converter=_contacts, validator=v.collection_of(EmergencyContact)
     )
     relationship: str = attrs.field(default="", validator=v.text(30, allow_empty=True))
 

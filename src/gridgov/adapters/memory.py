@@ -532,12 +532,14 @@ class MemoryWorkerRepository:
     def add(self, worker: Worker) -> Worker:
         """Store a new worker whose assigned cells are stored; return it with version 1."""
         with self._uow._store._lock:
-            return self._staging.stage_add(worker.id, self._check(worker))
+            checked = self._check(worker)
+            return self._staging.stage_add(checked.id, checked)
 
     def update(self, worker: Worker) -> Worker:
         """Replace a stored worker if its version is current."""
         with self._uow._store._lock:
-            return self._staging.stage_update(worker.id, self._check(worker))
+            checked = self._check(worker)
+            return self._staging.stage_update(checked.id, checked)
 
     def remove(self, worker: Worker) -> None:
         """Delete a stored worker if its version is current."""
@@ -637,7 +639,8 @@ class MemoryHouseholdRepository:
     def add(self, household: Household) -> Household:
         """Store a new household in a stored cell; return it with version 1."""
         with self._uow._store._lock:
-            stored = self._staging.stage_add(household.id, self._check(household))
+            checked = self._check(household)
+            stored = self._staging.stage_add(checked.id, checked)
         self._note_members(stored)
         return stored
 
@@ -654,7 +657,8 @@ class MemoryHouseholdRepository:
         try:
             with self._uow._store._lock:
                 for household in households:
-                    stored = self._staging.stage_add(household.id, self._check(household))
+                    checked = self._check(household)
+                    stored = self._staging.stage_add(checked.id, checked)
                     added.append(stored.id)
                     self._note_members(stored)
                     if progress is not None and len(added) % batch_size == 0:
@@ -669,7 +673,8 @@ class MemoryHouseholdRepository:
     def update(self, household: Household) -> Household:
         """Replace a stored household if its version is current."""
         with self._uow._store._lock:
-            stored = self._staging.stage_update(household.id, self._check(household))
+            checked = self._check(household)
+            stored = self._staging.stage_update(checked.id, checked)
         self._note_members(stored)
         return stored
 

@@ -1,0 +1,598 @@
+"""The conformance kit: reusable pytest test classes that every storage adapter must pass.
+
+An adapter's test module subclasses the contracts and provides one fixture, ``make_uow``,
+returning a fresh, empty :class:`~gridgov.ports.Store` (anything callable that returns a
+:class:`~gridgov.ports.UnitOfWork`)::
+
+    class TestMyStore(StoreContract):
+        @pytest.fixture
+        def make_uow(self) -> Iterator[Store]:
+            store = MyStore(...)
+            yield store
+            store.close()
+
+The class names end in ``Contract`` so that pytest does not collect them by themselves. Third-party
+adapters use the same kit; its import path ``gridgov.testing.contracts`` is stable.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
+
+import attrs
+import pendulum
+import pytest
+
+from gridgov.errors import ConflictError, NotFoundError, ValidationError
+from gridgov.grid import Assignment, GridCell, GridLevel, GridTree, Worker, WorkerRole
+from gridgov.households import (
+    Address,
+    ForwardingContact,
+    Household,
+    HouseholdStatus,
+    Resident,
+    Tag,
+    age_on,
+)
+from gridgov.ports import Page, ResidentEntry, UnitOfWork
+
+__all__ = [
+    "CellRepositoryContract",
+    "HouseholdRepositoryContract",
+    "StoreContract",
+    "UnitOfWorkContract",
+    "WorkerRepositoryContract",
+]
+
+UowFactory = Callable[[], UnitOfWork]
+T = TypeVar("T")
+
+DISTRICT = "610102"
+STREET = "610102003"
+COMMUNITY = "610102003001"
+GRID_A = "610102003001001"
+GRID_B = "610102003001002"
+BUILDING_A1 = "610102003001001001"
+BUILDING_A2 = "610102003001001002"
+OTHER_STREET = "610102004"
+ON = pendulum.Date(2026, 11, 28)
+
+
+def _cells() -> list[GridCell]:
+    return [
+        GridCell(DISTRICT, "新城区", GridLevel.DISTRICT),
+        GridCell(STREET, "自强路街道", GridLevel.STREET, DISTRICT),
+        GridCell(OTHER_STREET, "西一路街道", GridLevel.STREET, DISTRICT),
+        GridCell(COMMUNITY, "明宫社区", GridLevel.COMMUNITY, STREET),
+        GridCell(GRID_A, "第一网格", GridLevel.GRID, COMMUNITY),
+        GridCell(GRID_B, "第二网格", GridLevel.GRID, COMMUNITY),
+        GridCell(BUILDING_A1, "铁一村1号楼", GridLevel.BUILDING, GRID_A),
+        GridCell(BUILDING_A2, "铁一村2号楼", GridLevel.BUILDING, GRID_A),
+    ]
+
+
+def _resident(rid: str, birth: pendulum.Date, *tags: Tag) -> Resident:
+    return Resident(rid, f"居民{rid}", birth_date=birth, tags=frozenset(tags))
+
+
+def _household(hid: str, cell: str, *members: Resident) -> Household:
+    return Household(hid, cell, Address(f"铁一村{hid}号"), members=members)
+
+
+def _all_pages(fetch: Callable[[str | None], Page[T]]) -> list[T]:
+    """Follow ``next_cursor`` until the last page and return every item."""
+    items: list[T] = []
+    cursor: str | None = None
+    for _ in range(10_000):
+        page = fetch(cursor)
+        items.extend(page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            return items
+    raise AssertionError("pagination did not end")
+
+
+class _Base:
+    """Fixtures shared by the contracts."""
+
+    @pytest.fixture
+    def make_uow(self) -> UowFactory:
+        """Return a fresh, empty store; adapters override this fixture."""
+        pytest.fail(f"{type(self).__name__} must override the make_uow fixture")
+
+    @pytest.fixture
+    def store(self, make_uow: UowFactory) -> UowFactory:
+        """Return the store with the standard cell tree committed."""
+        with make_uow() as uow:
+            for cell in _cells():
+                uow.cells.add(cell)
+            uow.commit()
+        return make_uow
+
+    @staticmethod
+    def add_households(store: UowFactory, households: Iterable[Household]) -> None:
+        """Commit ``households`` in one unit of work."""
+        with store() as uow:
+            for h in households:
+                uow.households.add(h)
+            uow.commit()
+
+
+class CellRepositoryContract(_Base):
+    """What every ``CellRepository`` does."""
+
+    def test_add_then_get_returns_the_cell_at_version_1(self, store: UowFactory) -> None:
+        """A committed cell comes back equal to what was added, at version 1."""
+        with store() as uow:
+            got = uow.cells.get(GRID_A)
+        assert attrs.evolve(_cells()[4], version=1) == got
+
+    def test_get_unknown_raises_not_found(self, store: UowFactory) -> None:
+        """Getting an unknown code raises NotFoundError."""
+        with store() as uow, pytest.raises(NotFoundError):
+            uow.cells.get("610102003001099")
+
+    def test_add_duplicate_raises_conflict(self, store: UowFactory) -> None:
+        """Adding a code that is stored raises ConflictError."""
+        with store() as uow, pytest.raises(ConflictError):
+            uow.cells.add(GridCell(GRID_A, "again", GridLevel.GRID, COMMUNITY))
+
+    @pytest.mark.parametrize(
+        ("cell", "path"),
+        [
+            (GridCell("610102003001003", "x", GridLevel.GRID, "610102003009"), "parent_code"),
+            (GridCell("610102003001003001", "x", GridLevel.BUILDING, COMMUNITY), "level"),
+            (GridCell("610102003002003", "x", GridLevel.GRID, COMMUNITY), "code"),
+            (GridCell("6101020030010033", "x", GridLevel.GRID, COMMUNITY), "code"),
+        ],
+        ids=["unknown-parent", "skips-a-level", "code-not-extending-parent", "code-too-long"],
+    )
+    def test_misplaced_cell_is_rejected_and_not_stored(
+        self, store: UowFactory, cell: GridCell, path: str
+    ) -> None:
+        """A cell that does not fit the tree raises ValidationError naming the field."""
+        with store() as uow:
+            with pytest.raises(ValidationError) as info:
+                uow.cells.add(cell)
+            uow.commit()
+        assert path == info.value.path
+        with store() as uow, pytest.raises(NotFoundError):
+            uow.cells.get(cell.code)
+
+    def test_update_bumps_version_and_stale_update_conflicts(self, store: UowFactory) -> None:
+        """An update returns version 2; a second update from version 1 raises ConflictError."""
+        with store() as uow:
+            cell = uow.cells.get(GRID_A)
+            renamed = uow.cells.update(attrs.evolve(cell, name="一网格"))
+            uow.commit()
+        assert 2 == renamed.version
+        # Adapters may refuse a stale write at once or at commit: both count.
+        with store() as uow, pytest.raises(ConflictError):  # noqa: PT012
+            uow.cells.update(attrs.evolve(cell, name="stale"))
+            uow.commit()
+        with store() as uow:
+            assert "一网格" == uow.cells.get(GRID_A).name
+
+    def test_update_cannot_move_a_cell(self, store: UowFactory) -> None:
+        """Changing a stored cell's level or parent raises ValidationError."""
+        with store() as uow:
+            cell = uow.cells.get(GRID_B)
+            with pytest.raises(ValidationError):
+                uow.cells.update(attrs.evolve(cell, parent_code=OTHER_STREET))
+
+    def test_remove_leaf_and_refuse_cells_in_use(self, store: UowFactory) -> None:
+        """A leaf can be removed; a cell with children or households cannot."""
+        self.add_households(store, [_household("h1", BUILDING_A1)])
+        with store() as uow:
+            with pytest.raises(ConflictError):
+                uow.cells.remove(uow.cells.get(GRID_A))
+            with pytest.raises(ConflictError):
+                uow.cells.remove(uow.cells.get(BUILDING_A1))
+            uow.cells.remove(uow.cells.get(BUILDING_A2))
+            uow.commit()
+        with store() as uow:
+            assert (BUILDING_A1,) == tuple(c.code for c in uow.cells.children(GRID_A))
+
+    def test_children_are_ordered_by_code(self, store: UowFactory) -> None:
+        """children() lists direct children only, by code."""
+        with store() as uow:
+            codes = tuple(c.code for c in uow.cells.children(COMMUNITY))
+        assert (GRID_A, GRID_B) == codes
+
+    @pytest.mark.parametrize("limit", [1, 2, 3, 100])
+    def test_subtree_pages_cover_the_subtree_in_order(self, store: UowFactory, limit: int) -> None:
+        """Following cursors yields the cell and its descendants once each, by code."""
+        with store() as uow:
+            codes = [
+                c.code
+                for c in _all_pages(
+                    lambda after: uow.cells.subtree(STREET, limit=limit, after=after)
+                )
+            ]
+        expected = sorted(c.code for c in _cells() if c.code.startswith(STREET))
+        assert expected == codes
+
+    def test_tree_returns_every_cell(self, store: UowFactory) -> None:
+        """tree() gives a GridTree of every stored cell."""
+        with store() as uow:
+            tree = uow.cells.tree()
+        assert [c.code for c in GridTree(_cells())] == [c.code for c in tree]
+
+
+class WorkerRepositoryContract(_Base):
+    """What every ``WorkerRepository`` does."""
+
+    @staticmethod
+    def worker(wid: str = "w1", *assignments: Assignment) -> Worker:
+        """Return a grid worker with ``assignments``."""
+        return Worker(wid, "安琼", frozenset({WorkerRole.GRID_WORKER}), assignments)
+
+    def test_add_get_and_update(self, store: UowFactory) -> None:
+        """A worker round-trips and updates bump the version."""
+        w = self.worker("w1", Assignment(GRID_A, pendulum.Date(2024, 1, 1)))
+        with store() as uow:
+            added = uow.workers.add(w)
+            uow.commit()
+        with store() as uow:
+            assert added == uow.workers.get("w1")
+            updated = uow.workers.update(attrs.evolve(added, name="安琼琼"))
+            uow.commit()
+        assert 2 == updated.version
+
+    def test_assignment_to_unknown_cell_is_rejected(self, store: UowFactory) -> None:
+        """An assignment to a cell that is not stored raises ValidationError with its path."""
+        w = self.worker("w1", Assignment("610102003001077", pendulum.Date(2024, 1, 1)))
+        with store() as uow, pytest.raises(ValidationError) as info:
+            uow.workers.add(w)
+        assert "assignments[0].cell_code" == info.value.path
+
+    def test_assigned_to_respects_effective_dates(self, store: UowFactory) -> None:
+        """assigned_to lists the workers whose assignment covers the date."""
+        with store() as uow:
+            uow.workers.add(
+                self.worker(
+                    "w1", Assignment(GRID_A, pendulum.Date(2024, 1, 1), ON.subtract(days=1))
+                )
+            )
+            uow.workers.add(self.worker("w2", Assignment(GRID_A, ON)))
+            uow.workers.add(self.worker("w3", Assignment(GRID_B, pendulum.Date(2020, 1, 1))))
+            uow.commit()
+        with store() as uow:
+            before = [w.id for w in uow.workers.assigned_to(GRID_A, on=ON.subtract(days=1))]
+            today = [w.id for w in uow.workers.assigned_to(GRID_A, on=ON)]
+        assert (["w1"], ["w2"]) == (before, today)
+
+    def test_list_pages_by_id(self, store: UowFactory) -> None:
+        """list() pages through every worker by id."""
+        ids = [f"w{i:02d}" for i in range(7)]
+        with store() as uow:
+            for wid in reversed(ids):
+                uow.workers.add(self.worker(wid))
+            uow.commit()
+        with store() as uow:
+            listed = [w.id for w in _all_pages(lambda a: uow.workers.list(limit=3, after=a))]
+        assert ids == listed
+
+    def test_remove_worker(self, store: UowFactory) -> None:
+        """A removed worker is gone; removing from a stale version conflicts."""
+        with store() as uow:
+            added = uow.workers.add(self.worker("w1"))
+            uow.commit()
+        with store() as uow:
+            uow.workers.update(added)
+            uow.commit()
+        with store() as uow:
+            with pytest.raises(ConflictError):
+                uow.workers.remove(added)
+            uow.workers.remove(uow.workers.get("w1"))
+            uow.commit()
+        with store() as uow, pytest.raises(NotFoundError):
+            uow.workers.get("w1")
+
+
+def _ages_population() -> list[Household]:
+    births = [
+        pendulum.Date(1940, 2, 29),
+        pendulum.Date(1946, 11, 28),
+        pendulum.Date(1946, 11, 29),
+        pendulum.Date(1956, 11, 28),
+        pendulum.Date(1956, 11, 29),
+        pendulum.Date(1966, 3, 1),
+        pendulum.Date(1990, 6, 15),
+        pendulum.Date(2016, 2, 29),
+        pendulum.Date(2026, 11, 28),
+    ]
+    cells = [BUILDING_A1, BUILDING_A2, GRID_B]
+    return [
+        _household(f"h{i}", cells[i % 3], _resident(f"r{i}", birth))
+        for i, birth in enumerate(births)
+    ]
+
+
+class HouseholdRepositoryContract(_Base):
+    """What every ``HouseholdRepository`` does."""
+
+    def test_add_then_get_round_trips(self, store: UowFactory) -> None:
+        """A committed household comes back equal, at version 1, with its residents."""
+        h = Household(
+            "h1",
+            BUILDING_A1,
+            Address("铁一村1号楼", unit="2", room="301"),
+            status=HouseholdStatus.RELOCATED,
+            members=(_resident("r1", pendulum.Date(1955, 4, 1), Tag.LIVING_ALONE),),
+            forwarding=ForwardingContact("未央区某小区", "13812345678"),
+        )
+        self.add_households(store, [h])
+        with store() as uow:
+            assert attrs.evolve(h, version=1) == uow.households.get("h1")
+            assert "h1" == uow.households.household_of("r1").id
+
+    def test_household_in_unknown_cell_is_rejected(self, store: UowFactory) -> None:
+        """A household whose cell is not stored raises ValidationError on cell_code."""
+        with store() as uow, pytest.raises(ValidationError) as info:
+            uow.households.add(_household("h1", "610102003001001099"))
+        assert "cell_code" == info.value.path
+
+    def test_resident_cannot_belong_to_two_households(self, store: UowFactory) -> None:
+        """A resident id already in another household raises ConflictError."""
+        r = _resident("r1", pendulum.Date(1950, 1, 1))
+        self.add_households(store, [_household("h1", GRID_A, r)])
+        with store() as uow, pytest.raises(ConflictError):
+            uow.households.add(_household("h2", GRID_B, r))
+
+    def test_resident_can_move_between_households_in_one_unit(self, store: UowFactory) -> None:
+        """Removing a resident from one household and adding them to another commits."""
+        r = _resident("r1", pendulum.Date(1950, 1, 1))
+        self.add_households(store, [_household("h1", GRID_A, r), _household("h2", GRID_B)])
+        with store() as uow:
+            uow.households.update(uow.households.get("h1").without_member("r1"))
+            uow.households.update(uow.households.get("h2").with_member(r))
+            uow.commit()
+        with store() as uow:
+            assert "h2" == uow.households.household_of("r1").id
+
+    def test_stale_update_conflicts_and_keeps_the_winner(self, store: UowFactory) -> None:
+        """Of two updates from the same version, the second raises ConflictError."""
+        self.add_households(store, [_household("h1", GRID_A)])
+        with store() as uow:
+            original = uow.households.get("h1")
+        with store() as uow:
+            uow.households.update(attrs.evolve(original, address=Address("winner")))
+            uow.commit()
+        with store() as uow, pytest.raises(ConflictError):  # noqa: PT012 - at update or commit
+            uow.households.update(attrs.evolve(original, address=Address("loser")))
+            uow.commit()
+        with store() as uow:
+            assert ("winner", 2) == (
+                uow.households.get("h1").address.line,
+                uow.households.get("h1").version,
+            )
+
+    def test_remove_household(self, store: UowFactory) -> None:
+        """A removed household and its residents are gone."""
+        self.add_households(store, [_household("h1", GRID_A, _resident("r1", ON))])
+        with store() as uow:
+            uow.households.remove(uow.households.get("h1"))
+            uow.commit()
+        with store() as uow:
+            with pytest.raises(NotFoundError):
+                uow.households.get("h1")
+            with pytest.raises(NotFoundError):
+                uow.households.household_of("r1")
+
+    @pytest.mark.parametrize("limit", [1, 2, 4, 50])
+    def test_in_subtree_pages_by_cell_then_id(self, store: UowFactory, limit: int) -> None:
+        """in_subtree yields exactly the subtree's households once each, by cell then id."""
+        population = _ages_population()
+        self.add_households(store, population)
+        with store() as uow:
+            got = [
+                (h.cell_code, h.id)
+                for h in _all_pages(
+                    lambda a: uow.households.in_subtree(GRID_A, limit=limit, after=a)
+                )
+            ]
+        expected = sorted((h.cell_code, h.id) for h in population if h.cell_code.startswith(GRID_A))
+        assert expected == got
+
+    def test_in_subtree_of_unknown_cell_raises(self, store: UowFactory) -> None:
+        """Querying the subtree of an unknown cell raises NotFoundError."""
+        with store() as uow, pytest.raises(NotFoundError):
+            uow.households.in_subtree("610102003001009")
+
+    def test_with_tag_within_a_subtree(self, store: UowFactory) -> None:
+        """with_tag finds tagged residents, restricted to a subtree when asked."""
+        self.add_households(
+            store,
+            [
+                _household("h1", BUILDING_A1, _resident("r1", ON, Tag.LIVING_ALONE)),
+                _household("h2", GRID_B, _resident("r2", ON, Tag.LIVING_ALONE, Tag.PARTY_MEMBER)),
+                _household(
+                    "h3", BUILDING_A2, _resident("r3", ON), _resident("r4", ON, Tag.EMPTY_NEST)
+                ),
+            ],
+        )
+        with store() as uow:
+            everywhere = _all_pages(
+                lambda a: uow.households.with_tag(Tag.LIVING_ALONE, limit=1, after=a)
+            )
+            in_a = uow.households.with_tag(Tag.LIVING_ALONE, within=GRID_A).items
+        assert ["r1", "r2"] == [e.resident.id for e in everywhere]
+        assert [ResidentEntry("h1", BUILDING_A1, _resident("r1", ON, Tag.LIVING_ALONE))] == list(
+            in_a
+        )
+
+    @pytest.mark.parametrize(
+        ("min_age", "max_age"), [(60, None), (None, 70), (70, 80), (0, 0), (80, 86), (None, None)]
+    )
+    def test_aged_matches_age_on_oldest_first(
+        self, store: UowFactory, min_age: int | None, max_age: int | None
+    ) -> None:
+        """aged() returns exactly the residents whose age_on is in bounds, oldest first."""
+        population = _ages_population()
+        self.add_households(store, population)
+        with store() as uow:
+            got = [
+                e.resident.id
+                for e in _all_pages(
+                    lambda a: uow.households.aged(
+                        on=ON, min_age=min_age, max_age=max_age, limit=2, after=a
+                    )
+                )
+            ]
+        residents = sorted(
+            (m for h in population for m in h.members),
+            key=lambda m: (m.birth_date, m.id),
+        )
+        expected = [
+            m.id
+            for m in residents
+            if m.birth_date is not None
+            and (min_age is None or age_on(m.birth_date, ON) >= min_age)
+            and (max_age is None or age_on(m.birth_date, ON) <= max_age)
+        ]
+        assert expected == got
+
+    def test_aged_within_a_subtree(self, store: UowFactory) -> None:
+        """aged(within=...) keeps only residents of that subtree."""
+        self.add_households(store, _ages_population())
+        with store() as uow:
+            got = {e.cell_code for e in uow.households.aged(on=ON, min_age=0, within=GRID_B).items}
+        assert {GRID_B} == got
+
+    @pytest.mark.parametrize(
+        ("kwargs", "path"),
+        [
+            ({"min_age": -1}, "min_age"),
+            ({"min_age": 80, "max_age": 60}, "min_age"),
+            ({"limit": 0}, "limit"),
+            ({"limit": 10_001}, "limit"),
+            ({"after": "not-a-cursor"}, "after"),
+        ],
+    )
+    def test_bad_query_arguments_raise_validation_error(
+        self, store: UowFactory, kwargs: dict[str, int | str], path: str
+    ) -> None:
+        """Out-of-range bounds, limits and cursors raise ValidationError naming the argument."""
+        with store() as uow, pytest.raises(ValidationError) as info:
+            uow.households.aged(on=ON, **kwargs)  # type: ignore[arg-type]
+        assert path == info.value.path
+
+    def test_add_many_counts_and_reports_progress(self, store: UowFactory) -> None:
+        """add_many stores every household and reports progress per batch and at the end."""
+        seen: list[int] = []
+        households = (_household(f"h{i:03d}", GRID_B) for i in range(25))
+        with store() as uow:
+            count = uow.households.add_many(households, batch_size=10, progress=seen.append)
+            uow.commit()
+        with store() as uow:
+            stored = len(_all_pages(lambda a: uow.households.in_subtree(GRID_B, after=a)))
+        assert (25, [10, 20, 25], 25) == (count, seen, stored)
+
+    def test_failed_add_many_leaves_the_store_as_before(self, store: UowFactory) -> None:
+        """An invalid household mid-stream fails the call and stores none of its households."""
+        self.add_households(store, [_household("h0", GRID_A)])
+
+        def stream() -> Iterator[Household]:
+            for i in range(1, 8):
+                yield _household(f"h{i}", GRID_A if i != 5 else "610102003001001077")
+
+        with store() as uow:
+            with pytest.raises(ValidationError):
+                uow.households.add_many(stream(), batch_size=2)
+            uow.commit()
+        with store() as uow:
+            assert ["h0"] == [h.id for h in uow.households.in_subtree(GRID_A).items]
+
+    def test_non_household_is_rejected(self, store: UowFactory) -> None:
+        """Passing something that is not a Household raises ValidationError."""
+        with store() as uow, pytest.raises(ValidationError):
+            uow.households.add("h1")  # type: ignore[arg-type]
+
+
+class UnitOfWorkContract(_Base):
+    """Transactions: isolation of uncommitted work, rollback, atomic commits, concurrency."""
+
+    def test_uncommitted_work_is_invisible_and_discarded(self, store: UowFactory) -> None:
+        """Another unit does not see uncommitted changes, and leaving without commit drops them."""
+        with store() as uow:
+            uow.households.add(_household("h1", GRID_A))
+            assert "h1" == uow.households.get("h1").id
+            assert ["h1"] == [h.id for h in uow.households.in_subtree(GRID_A).items]
+            with store() as other, pytest.raises(NotFoundError):
+                other.households.get("h1")
+        with store() as uow, pytest.raises(NotFoundError):
+            uow.households.get("h1")
+
+    def test_exception_rolls_back(self, store: UowFactory) -> None:
+        """An exception inside the block rolls back even if commit was never reached."""
+        with pytest.raises(RuntimeError), store() as uow:  # noqa: PT012 - the raise is the point
+            uow.households.add(_household("h1", GRID_A))
+            raise RuntimeError("boom")
+        with store() as uow, pytest.raises(NotFoundError):
+            uow.households.get("h1")
+
+    def test_explicit_rollback_discards_changes(self, store: UowFactory) -> None:
+        """rollback() discards staged changes; later changes can still be committed."""
+        with store() as uow:
+            uow.households.add(_household("h1", GRID_A))
+            uow.rollback()
+            uow.households.add(_household("h2", GRID_A))
+            uow.commit()
+        with store() as uow:
+            assert ["h2"] == [h.id for h in uow.households.in_subtree(GRID_A).items]
+
+    def test_failed_commit_applies_nothing(self, store: UowFactory) -> None:
+        """A commit that conflicts on one record stores none of the unit's changes."""
+        self.add_households(store, [_household("h1", GRID_A)])
+        with store() as first, store() as second:
+            first.households.update(first.households.get("h1"))
+            second.households.add(_household("h2", GRID_A))
+            try:
+                second.households.update(second.households.get("h1"))
+            except ConflictError:  # adapters that lock rows may refuse at once
+                second.rollback()
+            else:
+                first.commit()
+                with pytest.raises(ConflictError):
+                    second.commit()
+        with store() as uow, pytest.raises(NotFoundError):
+            uow.households.get("h2")
+
+    def test_concurrent_increments_lose_nothing(self, store: UowFactory) -> None:
+        """Threads adding residents to one household with retries on conflict lose none."""
+        self.add_households(store, [_household("h1", GRID_A)])
+        threads, per_thread = 4, 15
+
+        def work(t: int) -> None:
+            for i in range(per_thread):
+                resident = _resident(f"t{t}-{i}", ON)
+                for _ in range(1000):
+                    try:
+                        with store() as uow:
+                            h = uow.households.get("h1")
+                            uow.households.update(h.with_member(resident))
+                            uow.commit()
+                        break
+                    except ConflictError:
+                        continue
+
+        pool = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
+        for th in pool:
+            th.start()
+        for th in pool:
+            th.join()
+        with store() as uow:
+            h = uow.households.get("h1")
+        assert (threads * per_thread, threads * per_thread + 1) == (len(h.members), h.version)
+
+
+class StoreContract(
+    CellRepositoryContract,
+    WorkerRepositoryContract,
+    HouseholdRepositoryContract,
+    UnitOfWorkContract,
+):
+    """Every contract at once: what a complete adapter subclasses."""
