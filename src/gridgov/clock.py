@@ -34,7 +34,12 @@ class SystemClock:
     """
 
     def __init__(self, tz: str = "Asia/Shanghai") -> None:
-        self._tz = pendulum.timezone(tz)
+        from gridgov.errors import ValidationError
+
+        try:
+            self._tz = pendulum.timezone(tz)
+        except Exception:  # pendulum raises several types for an unknown or malformed zone
+            raise ValidationError("tz", "not a known IANA time zone") from None
 
     def now(self) -> pendulum.DateTime:
         """Return the current instant in the clock's time zone."""

@@ -63,7 +63,12 @@ def id_check_character(first17: str) -> str:
     Raises:
         ValidationError: If ``first17`` is not 17 digits.
     """
-    if len(first17) != 17 or not first17.isascii() or not first17.isdigit():
+    if (
+        not isinstance(first17, str)
+        or len(first17) != 17
+        or not first17.isascii()
+        or not first17.isdigit()
+    ):
         raise ValidationError("", "the body of an ID number is 17 digits")
     total = sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True))
     return _CHECK[total % 11]
@@ -160,8 +165,9 @@ class NationalId:
         return self.masked
 
 
-_MOBILE = re.compile(r"1[3-9]\d{9}")
-_LANDLINE = re.compile(r"(0\d{2,3})-?([2-9]\d{6,7})")
+_MOBILE = re.compile(r"1[3-9][0-9]{9}")
+# Beijing (010) and 020-029 have three-digit area codes; every other area code has four.
+_LANDLINE = re.compile(r"(0(?:10|2[0-9])|0[3-9][0-9]{2})-?([2-9][0-9]{6,7})")
 
 
 def _validate_phone(_inst: PhoneNumber, _attr: attrs.Attribute[str], value: str) -> None:
@@ -330,13 +336,13 @@ class DivisionCode:
         return self.value[:2]
 
 
-def _validate_pattern(_inst: Segment, _attr: attrs.Attribute[str], value: str) -> None:
+def _validate_pattern(_inst: Segment, attribute: attrs.Attribute[str], value: str) -> None:
     if not isinstance(value, str):
-        raise ValidationError("", f"expected a string, got {type(value).__name__}")
+        raise ValidationError(attribute.name, f"expected a string, got {type(value).__name__}")
     try:
         re.compile(value)
     except re.error as exc:
-        raise ValidationError("", f"not a regular expression: {exc.msg}") from None
+        raise ValidationError(attribute.name, f"not a regular expression: {exc.msg}") from None
 
 
 @attrs.frozen

@@ -77,7 +77,12 @@ def _check_position(path: str, pos: object) -> Position:
 def _to_polygons(value: object) -> tuple[Polygon, ...]:
     if not isinstance(value, tuple | list):
         return value  # type: ignore[return-value]  # the validator reports it
-    return tuple(tuple(tuple(tuple(p) for p in ring) for ring in poly) for poly in value)
+    try:
+        return tuple(tuple(tuple(tuple(p) for p in ring) for ring in poly) for poly in value)
+    except TypeError:
+        raise ValidationError(
+            "polygons", "expected polygons of rings of [longitude, latitude] positions"
+        ) from None
 
 
 @attrs.frozen
@@ -123,6 +128,8 @@ class Boundary:
             raise ValidationError("", "a GeoJSON geometry is an object")
         kind = geometry.get("type")
         coords = geometry.get("coordinates")
+        if not isinstance(coords, list | tuple):
+            raise ValidationError("coordinates", "a GeoJSON geometry needs a coordinates array")
         if kind == "Polygon":
             return cls(_to_polygons([coords]))
         if kind == "MultiPolygon":
@@ -178,6 +185,8 @@ class GridCell:
         Raises:
             ValidationError: If the code does not fit the level, or does not extend the parent's.
         """
+        if self.level not in scheme.levels:
+            raise ValidationError("level", f"the code scheme {scheme.name!r} has no such level")
         try:
             scheme.check(self.code, self.level)
         except ValidationError as exc:

@@ -149,12 +149,26 @@ _STATUS_ZH = {
 }
 
 
-def _phone(value: object) -> object:
-    return PhoneNumber.parse(value) if isinstance(value, str) else value
+def _phone(value: PhoneNumber | str) -> PhoneNumber:
+    if not isinstance(value, str):
+        return value
+    try:
+        return PhoneNumber.parse(value)
+    except ValidationError as exc:
+        raise exc.within("phone") from None
 
 
-def _optional_phone(value: object) -> object:
+def _optional_phone(value: PhoneNumber | str | None) -> PhoneNumber | None:
     return None if value is None else _phone(value)
+
+
+def _national_id(value: NationalId | str | None) -> NationalId | None:
+    if not isinstance(value, str):
+        return value
+    try:
+        return NationalId.parse(value)
+    except ValidationError as exc:
+        raise exc.within("national_id") from None
 
 
 def _masked_text(text: str, keep: int = 2) -> str:
@@ -250,11 +264,13 @@ def _contacts(value: Iterable[EmergencyContact]) -> tuple[EmergencyContact, ...]
 
 
 def _default_birth(self: Resident) -> pendulum.Date | None:
-    return self.national_id.birth_date if self.national_id is not None else None
+    nid = self.national_id
+    return nid.birth_date if isinstance(nid, NationalId) else None
 
 
 def _default_sex(self: Resident) -> Sex | None:
-    return self.national_id.sex if self.national_id is not None else None
+    nid = self.national_id
+    return nid.sex if isinstance(nid, NationalId) else None
 
 
 @attrs.frozen(repr=False)
@@ -267,7 +283,7 @@ class Resident:
     Args:
         id: The resident's key, unique across the ledger.
         name: The name; masked in ``repr``.
-        national_id: The resident ID number, if known.
+        national_id: The resident ID number, if known (a string is parsed).
         birth_date: The birth date; derived from ``national_id`` when omitted.
         sex: The sex; derived from ``national_id`` when omitted.
         phone: A phone number (a string is parsed).
@@ -284,7 +300,7 @@ class Resident:
     id: str = attrs.field(validator=v.identifier)
     name: str = attrs.field(validator=v.text(50))
     national_id: NationalId | None = attrs.field(
-        default=None, validator=v.optional(v.instance_of(NationalId))
+        default=None, converter=_national_id, validator=v.optional(v.instance_of(NationalId))
     )
     birth_date: pendulum.Date | None = attrs.field(
         default=attrs.Factory(_default_birth, takes_self=True), validator=v.optional(v.date)

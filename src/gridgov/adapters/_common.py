@@ -62,11 +62,18 @@ def with_version(obj: T, version: int) -> T:
 
     Re-running every validator of a household to bump a counter would dominate bulk loads.
     """
-    clone = object.__new__(type(obj))
-    for field in attrs.fields(type(obj)):
-        object.__setattr__(clone, field.name, getattr(obj, field.name))
+    cls = type(obj)
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in attrs.fields(cls) if f.name != "version")
+    clone = object.__new__(cls)
+    for name in names:
+        object.__setattr__(clone, name, getattr(obj, name))
     object.__setattr__(clone, "version", version)
     return clone
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
 def check_placement(cell: GridCell, parent: GridCell | None, scheme: CodeScheme) -> None:

@@ -90,7 +90,8 @@ class _State:
         self.tagged: dict[Tag, set[ResidentKey]] = {}
         self.tagged_sorted: dict[Tag, list[ResidentKey]] = {}
         self.births: dict[pendulum.Date, set[tuple[str, str]]] = {}  # -> {(resident, household)}
-        self.birth_dates: list[pendulum.Date] = []
+        self._birth_dates: list[pendulum.Date] | None = []
+        self.commits = 0  # bumped by every commit, so a unit can tell if others wrote meanwhile
 
     # -- index maintenance ------------------------------------------------------------------
 
@@ -146,7 +147,7 @@ class _State:
                 bucket = self.births.get(m.birth_date)
                 if bucket is None:
                     bucket = self.births[m.birth_date] = set()
-                    bisect.insort(self.birth_dates, m.birth_date)
+                    self._birth_dates = None
                 bucket.add((m.id, household_id))
 
     # -- ordered reads ----------------------------------------------------------------------
@@ -185,7 +186,9 @@ class _State:
         start: SortKey | None,
     ) -> Iterator[tuple[pendulum.Date, str, str]]:
         """Yield ``(birth_date, resident_id, household_id)`` by birth date then resident id."""
-        dates = self.birth_dates
+        if self._birth_dates is None:
+            self._birth_dates = sorted(self.births)
+        dates = self._birth_dates
         i = 0 if born_after is None else bisect.bisect_right(dates, born_after)
         if start is not None:
             i = max(i, bisect.bisect_left(dates, pendulum.Date.fromisoformat(start[0])))
@@ -333,6 +336,7 @@ class MemoryUnitOfWork:
         self.cells = MemoryCellRepository(self)
         self.workers = MemoryWorkerRepository(self)
         self.households = MemoryHouseholdRepository(self)
+        self._seen_commits = state.commits
 
     def __enter__(self) -> Self:
         return self
@@ -349,6 +353,9 @@ class MemoryUnitOfWork:
         """Discard the changes made since the last commit."""
         for staging in (self._cells, self._workers, self._households):
             staging.clear()
+        self.households._staged_owner.clear()
+        # Checks made from now on see everything committed so far.
+        self._seen_commits = self._store._state.commits
 
     def commit(self) -> None:
         """Apply every staged change atomically, or raise ConflictError and apply none.
@@ -359,23 +366,29 @@ class MemoryUnitOfWork:
                 cell, ...).
         """
         with self._store._lock:
-            problems = [
-                *self._cells.conflicts(),
-                *self._workers.conflicts(),
-                *self._households.conflicts(),
-            ]
-            if problems:
-                self.rollback()
-                raise ConflictError("; ".join(problems[:3]))
-            self._check_integrity()
             state = self._store._state
+            if state.commits != self._seen_commits:
+                self._check_against_others()
             for code, cell in self._cells.values.items():
                 state.put_cell(code, cell)
             for wid, worker in self._workers.values.items():
                 state.put_worker(wid, worker)
             for hid, household in self._households.values.items():
                 state.put_household(hid, household)
+            state.commits += 1
         self.rollback()
+
+    def _check_against_others(self) -> None:
+        """Re-check what was staged against what other units committed since this one began."""
+        problems = [
+            *self._cells.conflicts(),
+            *self._workers.conflicts(),
+            *self._households.conflicts(),
+        ]
+        if problems:
+            self.rollback()
+            raise ConflictError("; ".join(problems[:3]))
+        self._check_integrity()
 
     def _check_integrity(self) -> None:
         """Re-check references against what others committed since they were staged."""
@@ -606,29 +619,38 @@ class MemoryHouseholdRepository:
         """Return the household with ``household_id`` or raise NotFoundError."""
         return self._staging.get(household_id)
 
+    def _owner(self, resident_id: str) -> Household | None:
+        for hid in (
+            self._staged_owner.get(resident_id),
+            self._uow._state.resident_owner.get(resident_id),
+        ):
+            household = None if hid is None else self._staging.current(hid)
+            if household is not None and any(m.id == resident_id for m in household.members):
+                return household
+        return None
+
     def household_of(self, resident_id: str) -> Household:
         """Return the household the resident belongs to, or raise NotFoundError."""
         check_text_key("resident_id", resident_id)
         with self._uow._store._lock:
-            for hid in (
-                self._staged_owner.get(resident_id),
-                self._uow._state.resident_owner.get(resident_id),
-            ):
-                household = None if hid is None else self._staging.current(hid)
-                if household is not None and any(m.id == resident_id for m in household.members):
-                    return household
-        raise NotFoundError("resident", resident_id)
+            household = self._owner(resident_id)
+        if household is None:
+            raise NotFoundError("resident", resident_id)
+        return household
 
-    def _check(self, household: object) -> Household:
+    def _check(self, household: object, known_cells: set[str] | None = None) -> Household:
         if not isinstance(household, Household):
             raise ValidationError("household", "expected a Household")
-        self._uow._require_cell(household.cell_code, "cell_code")
+        if known_cells is None or household.cell_code not in known_cells:
+            self._uow._require_cell(household.cell_code, "cell_code")
+            if known_cells is not None:
+                known_cells.add(household.cell_code)
+        committed_owner = self._uow._state.resident_owner
         for i, m in enumerate(household.members):
-            try:
-                owner = self.household_of(m.id).id
-            except NotFoundError:
-                continue
-            if owner != household.id:
+            if m.id not in self._staged_owner and m.id not in committed_owner:
+                continue  # the common case in bulk loads: a new resident
+            owner = self._owner(m.id)
+            if owner is not None and owner.id != household.id:
                 raise ConflictError(f"members[{i}]: resident {m.id!r} belongs to another household")
         return household
 
@@ -654,10 +676,11 @@ class MemoryHouseholdRepository:
         """Stage new households from a stream; a failure unstages this call's households."""
         check_limit(batch_size)
         added: list[str] = []
+        known_cells: set[str] = set()  # a stream is mostly households of a few cells
         try:
             with self._uow._store._lock:
                 for household in households:
-                    checked = self._check(household)
+                    checked = self._check(household, known_cells)
                     stored = self._staging.stage_add(checked.id, checked)
                     added.append(stored.id)
                     self._note_members(stored)
