@@ -14,8 +14,16 @@ __all__ = ["open_store"]
 def open_store(url: str = "memory://", *, scheme: CodeScheme = DEFAULT_SCHEME) -> Store:
     """Open the store at ``url`` and return it; calling the store gives a unit of work.
 
+    URLs follow SQLAlchemy's conventions:
+
+    - ``memory://``: the in-memory store (the fake for tests).
+    - ``sqlite:///ledger.db`` (relative path), ``sqlite:////var/lib/gridgov/ledger.db``
+      (absolute path): a SQLite file, created and upgraded as needed.
+    - ``sqlite://``: a private temporary SQLite database, deleted when the store closes.
+    - ``postgresql://user@host:5432/dbname``: PostgreSQL (extra ``postgres``).
+
     Args:
-        url: ``memory://`` for the in-memory store.
+        url: Where the data lives.
         scheme: The code scheme cell codes must follow.
 
     Returns:
@@ -26,9 +34,19 @@ def open_store(url: str = "memory://", *, scheme: CodeScheme = DEFAULT_SCHEME) -
     """
     if not isinstance(url, str):
         raise UnsupportedStoreError("a store URL is a string such as 'memory://'")
-    kind = urlsplit(url).scheme
+    parts = urlsplit(url)
+    kind = parts.scheme
     if kind == "memory":
         from gridgov.adapters.memory import MemoryStore
 
         return MemoryStore(scheme)
-    raise UnsupportedStoreError(f"unsupported store URL scheme {kind!r}; supported: 'memory://'")
+    if kind == "sqlite":
+        from gridgov.adapters.sqlite import SqliteStore
+
+        if parts.netloc:
+            raise UnsupportedStoreError("a SQLite URL has no host: use sqlite:///relative/path")
+        path = parts.path[1:] if parts.path.startswith("/") else parts.path
+        return SqliteStore(path or None, scheme=scheme)
+    raise UnsupportedStoreError(
+        f"unsupported store URL scheme {kind!r}; supported: 'memory://', 'sqlite://'"
+    )

@@ -1,0 +1,786 @@
+"""What the SQL adapters share: schema migrations, repositories over DB-API 2, error translation.
+
+Aggregates are stored as cattrs JSON documents beside the indexed columns every port query uses:
+cell codes (subtree = code range), resident birth dates, tags, versions. Reads run outside a
+transaction until the unit of work first writes; from then on it holds one database transaction,
+so its own reads see its writes, and commit or rollback ends it. Optimistic concurrency is an
+``UPDATE ... WHERE version = ?`` that must touch one row.
+
+The SQL text is written with ``?`` placeholders; a dialect rewrites them for its driver.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from types import TracebackType
+from typing import Any, Generic, Protocol, Self, TypeVar
+
+import pendulum
+
+from gridgov.adapters._common import (
+    birth_bounds,
+    check_limit,
+    check_placement,
+    check_text_key,
+    decode_cursor,
+    encode_cursor,
+    with_version,
+)
+from gridgov.codes import CodeScheme
+from gridgov.errors import ConflictError, GridgovError, NotFoundError, StorageError, ValidationError
+from gridgov.grid import GridCell, GridTree, Worker
+from gridgov.households import Household, Tag
+from gridgov.ports import DEFAULT_PAGE_SIZE, Page, ProgressCallback, ResidentEntry
+from gridgov.serialization import make_converter
+
+R = TypeVar("R", GridCell, Worker, Household)
+Row = Sequence[Any]
+
+_CONVERTER = make_converter()
+# Above every character a code can hold: ``code <= x < code + _TOP`` is the subtree of ``code``.
+_TOP = "\U0010ffff"
+
+SCHEMA_VERSION_TABLE = "gridgov_schema"
+
+
+class Connection(Protocol):
+    """The part of a DB-API 2 connection the SQL adapters use."""
+
+    def cursor(self) -> Any:
+        """Return a new cursor."""
+        ...
+
+    def close(self) -> None:
+        """Close the connection."""
+        ...
+
+
+class Dialect(Protocol):
+    """How one SQL backend differs from the others."""
+
+    @property
+    def name(self) -> str:
+        """Return the backend's name, e.g. ``"sqlite"``."""
+        ...
+
+    @property
+    def migrations(self) -> Sequence[Sequence[str]]:
+        """Return the schema migrations, one list of statements per version, oldest first."""
+        ...
+
+    def sql(self, text: str) -> str:
+        """Rewrite ``?`` placeholders for the driver."""
+        ...
+
+    def begin(self, cursor: Any) -> None:
+        """Start a write transaction on an idle connection."""
+        ...
+
+    def translate(self, exc: Exception) -> GridgovError | None:
+        """Return the gridgov error for a driver exception, ``None`` if it is not a driver's."""
+        ...
+
+
+def encode(record: GridCell | Worker | Household) -> str:
+    """Return ``record`` as a JSON document without its version (kept in a column)."""
+    data = _CONVERTER.unstructure(record)
+    del data["version"]
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def decode(cls: type[R], doc: str | dict[str, Any], version: int) -> R:
+    """Build a ``cls`` from a stored document and its version column.
+
+    Raises:
+        StorageError: If the document no longer validates (corrupt or foreign data).
+    """
+    data = json.loads(doc) if isinstance(doc, str) else dict(doc)
+    try:
+        record = _CONVERTER.structure(data, cls)
+    except Exception as exc:  # a stored document that fails validation is corruption
+        raise StorageError(f"stored {cls.__name__} does not validate: {exc}") from None
+    return with_version(record, version)
+
+
+def migrate(conn: Connection, dialect: Dialect) -> int:
+    """Create or upgrade the schema; return the schema version now in place.
+
+    Each migration runs in its own transaction together with the version bump, so a failed
+    upgrade leaves the previous version intact.
+
+    Raises:
+        StorageError: If the database was written by a newer gridgov.
+    """
+    latest = len(dialect.migrations)
+    cur = conn.cursor()
+    cur.execute(f"CREATE TABLE IF NOT EXISTS {SCHEMA_VERSION_TABLE} (version INTEGER NOT NULL)")
+    cur.execute(f"SELECT version FROM {SCHEMA_VERSION_TABLE}")
+    row = cur.fetchone()
+    current = 0 if row is None else int(row[0])
+    if current > latest:
+        raise StorageError(
+            f"the database has schema version {current}, newer than this gridgov supports "
+            f"({latest}); upgrade gridgov to open it"
+        )
+    for version in range(current + 1, latest + 1):
+        dialect.begin(cur)
+        try:
+            for statement in dialect.migrations[version - 1]:
+                cur.execute(statement)
+            if version == 1:
+                cur.execute(dialect.sql(f"INSERT INTO {SCHEMA_VERSION_TABLE} VALUES (?)"), (1,))
+            else:
+                cur.execute(
+                    dialect.sql(f"UPDATE {SCHEMA_VERSION_TABLE} SET version = ?"), (version,)
+                )
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+    return latest
+
+
+class SqlStore(Protocol):
+    """What a SQL unit of work needs from its store."""
+
+    @property
+    def scheme(self) -> CodeScheme:
+        """Return the code scheme cell codes must follow."""
+        ...
+
+    @property
+    def dialect(self) -> Dialect:
+        """Return the store's dialect."""
+        ...
+
+    def acquire(self) -> Connection:
+        """Return an idle connection in autocommit mode."""
+        ...
+
+    def release(self, conn: Connection, *, broken: bool = False) -> None:
+        """Give a connection back (closing it if ``broken``)."""
+        ...
+
+
+class SqlUnitOfWork:
+    """A unit of work over a SQL store; see :class:`gridgov.ports.UnitOfWork`.
+
+    It borrows a connection from the store when first used and gives it back on exit.
+    """
+
+    def __init__(self, store: SqlStore) -> None:
+        self._store = store
+        self._dialect = store.dialect
+        self._conn: Connection | None = None
+        self._cursor: Any = None
+        self._in_transaction = False
+        self._broken = False
+        self.cells = SqlCellRepository(self)
+        self.workers = SqlWorkerRepository(self)
+        self.households = SqlHouseholdRepository(self)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            self.rollback()
+        finally:
+            if self._conn is not None:
+                self._store.release(self._conn, broken=self._broken)
+                self._conn = self._cursor = None
+
+    # -- statements ------------------------------------------------------------------------
+
+    def _cur(self) -> Any:
+        if self._cursor is None:
+            self._conn = self._store.acquire()
+            self._cursor = self._conn.cursor()
+        return self._cursor
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        try:
+            yield
+        except GridgovError:
+            raise
+        except Exception as exc:
+            error = self._dialect.translate(exc)
+            if error is None:
+                raise
+            if isinstance(error, StorageError):
+                self._broken = True
+            raise error from exc
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> Any:
+        """Run one statement and return the cursor, driver errors translated."""
+        cur = self._cur()
+        with self._translated():
+            cur.execute(self._dialect.sql(sql), params)
+        return cur
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
+        """Run one statement over many rows, driver errors translated."""
+        cur = self._cur()
+        with self._translated():
+            cur.executemany(self._dialect.sql(sql), rows)
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
+        """Run a query and return every row."""
+        return list(self.execute(sql, params).fetchall())
+
+    def query_one(self, sql: str, params: Sequence[object] = ()) -> Row | None:
+        """Run a query and return its first row, or ``None``."""
+        row: Row | None = self.execute(sql, params).fetchone()
+        return row
+
+    def write(self) -> None:
+        """Make sure a write transaction is open."""
+        if not self._in_transaction:
+            cur = self._cur()
+            with self._translated():
+                self._dialect.begin(cur)
+            self._in_transaction = True
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Run a block so that, if it fails, its writes are undone and the transaction goes on."""
+        self.write()
+        self.execute("SAVEPOINT gridgov_bulk")
+        try:
+            yield
+        except BaseException:
+            if not self._broken:
+                self.execute("ROLLBACK TO SAVEPOINT gridgov_bulk")
+                self.execute("RELEASE SAVEPOINT gridgov_bulk")
+            raise
+        self.execute("RELEASE SAVEPOINT gridgov_bulk")
+
+    # -- transaction ends ------------------------------------------------------------------
+
+    def commit(self) -> None:
+        """Commit the open transaction, if any.
+
+        Raises:
+            ConflictError: If the database refuses the commit as a concurrency conflict.
+            StorageError: If the connection is lost.
+        """
+        if self._in_transaction:
+            self._in_transaction = False
+            self.execute("COMMIT")
+
+    def rollback(self) -> None:
+        """Roll back the open transaction, if any."""
+        if self._in_transaction:
+            self._in_transaction = False
+            if not self._broken:
+                self.execute("ROLLBACK")
+
+
+# -- repositories --------------------------------------------------------------------------
+
+
+def _range(prefix: str) -> tuple[str, str]:
+    return prefix, prefix + _TOP
+
+
+def _page(rows: list[tuple[tuple[str, ...], R2]], limit: int) -> Page[R2]:
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(tuple(v for _, v in rows), encode_cursor(*rows[-1][0]) if more else None)
+
+
+R2 = TypeVar("R2")
+
+
+class _Repository(Generic[R]):
+    """Shared get/update/remove over one aggregate table."""
+
+    kind: str
+    cls: type[R]
+    table: str
+    key_column: str
+
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._uow = uow
+
+    def _key(self, record: R) -> str:
+        raise AttributeError  # overridden
+
+    def _find(self, key: str) -> R | None:
+        row = self._uow.query_one(
+            f"SELECT version, doc FROM {self.table} WHERE {self.key_column} = ?", (key,)
+        )
+        return None if row is None else decode(self.cls, row[1], row[0])
+
+    def get(self, key: str) -> R:
+        """Return the record with ``key`` or raise NotFoundError."""
+        found = self._find(check_text_key("key", key))
+        if found is None:
+            raise NotFoundError(self.kind, key)
+        return found
+
+    def _require(self, record: object) -> R:
+        if not isinstance(record, self.cls):
+            raise ValidationError(self.kind, f"expected a {self.cls.__name__}")
+        return record
+
+    def _stale(self, key: str, version: int) -> GridgovError:
+        row = self._uow.query_one(
+            f"SELECT version FROM {self.table} WHERE {self.key_column} = ?", (key,)
+        )
+        if row is None:
+            return NotFoundError(self.kind, key)
+        return ConflictError(
+            f"{self.kind} {key!r} is at version {row[0]}, the change was made from version "
+            f"{version}"
+        )
+
+    def _update_row(self, record: R, extra: dict[str, object]) -> R:
+        key = self._key(record)
+        self._uow.write()
+        sets = "".join(f", {column} = ?" for column in extra)
+        cur = self._uow.execute(
+            f"UPDATE {self.table} SET version = version + 1, doc = ?{sets} "
+            f"WHERE {self.key_column} = ? AND version = ?",
+            (encode(record), *extra.values(), key, record.version),
+        )
+        if cur.rowcount != 1:
+            raise self._stale(key, record.version)
+        return with_version(record, record.version + 1)
+
+    def _delete_row(self, record: R) -> None:
+        key = self._key(record)
+        self._uow.write()
+        cur = self._uow.execute(
+            f"DELETE FROM {self.table} WHERE {self.key_column} = ? AND version = ?",
+            (key, record.version),
+        )
+        if cur.rowcount != 1:
+            raise self._stale(key, record.version)
+
+    def _duplicate(self, key: str) -> ConflictError:
+        return ConflictError(f"{self.kind} {key!r} already exists")
+
+
+class SqlCellRepository(_Repository[GridCell]):
+    """Cells in a SQL store; see :class:`gridgov.ports.CellRepository`."""
+
+    kind = "cell"
+    cls = GridCell
+    table = "gg_cells"
+    key_column = "code"
+
+    def _key(self, record: GridCell) -> str:
+        return record.code
+
+    def add(self, cell: GridCell) -> GridCell:
+        """Store a new cell whose parent is stored; return it with version 1."""
+        cell = self._require(cell)
+        parent = None if cell.parent_code is None else self._find(cell.parent_code)
+        check_placement(cell, parent, self._uow._store.scheme)
+        if self._find(cell.code) is not None:
+            raise self._duplicate(cell.code)
+        self._uow.write()
+        self._uow.execute(
+            "INSERT INTO gg_cells (code, parent_code, level, version, doc) VALUES (?, ?, ?, 1, ?)",
+            (cell.code, cell.parent_code, cell.level.value, encode(cell)),
+        )
+        return with_version(cell, 1)
+
+    def update(self, cell: GridCell) -> GridCell:
+        """Replace a stored cell if its version is current; its parent and level stay."""
+        cell = self._require(cell)
+        current = self.get(cell.code)
+        if (current.parent_code, current.level) != (cell.parent_code, cell.level):
+            raise ValidationError("parent_code", "a cell cannot move; add a new cell instead")
+        return self._update_row(cell, {})
+
+    def remove(self, cell: GridCell) -> None:
+        """Delete a cell that has no children, households or workers assigned."""
+        cell = self._require(cell)
+        for table, column, what in (
+            ("gg_cells", "parent_code", "child cells"),
+            ("gg_households", "cell_code", "households"),
+            ("gg_worker_cells", "cell_code", "workers assigned"),
+        ):
+            if self._uow.query_one(
+                f"SELECT 1 FROM {table} WHERE {column} = ? LIMIT 1", (cell.code,)
+            ):
+                raise ConflictError(f"cell {cell.code!r} still has {what}")
+        self._delete_row(cell)
+
+    def children(self, code: str) -> tuple[GridCell, ...]:
+        """Return the direct children of the cell ``code``, ordered by code."""
+        self.get(code)
+        rows = self._uow.query(
+            "SELECT version, doc FROM gg_cells WHERE parent_code = ? ORDER BY code", (code,)
+        )
+        return tuple(decode(GridCell, doc, version) for version, doc in rows)
+
+    def subtree(
+        self, code: str, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Page[GridCell]:
+        """Return the cell ``code`` and every cell below it, ordered by code."""
+        check_limit(limit)
+        start = decode_cursor(after, 1)
+        self.get(code)
+        low, high = _range(code)
+        rows = self._uow.query(
+            "SELECT code, version, doc FROM gg_cells WHERE code >= ? AND code < ? AND code > ? "
+            "ORDER BY code LIMIT ?",
+            (low, high, "" if start is None else start[0], limit + 1),
+        )
+        return _page([((c,), decode(GridCell, d, v)) for c, v, d in rows], limit)
+
+    def tree(self) -> GridTree:
+        """Return every stored cell as a validated tree."""
+        rows = self._uow.query("SELECT version, doc FROM gg_cells ORDER BY code")
+        return GridTree((decode(GridCell, d, v) for v, d in rows), self._uow._store.scheme)
+
+
+class SqlWorkerRepository(_Repository[Worker]):
+    """Workers in a SQL store; see :class:`gridgov.ports.WorkerRepository`."""
+
+    kind = "worker"
+    cls = Worker
+    table = "gg_workers"
+    key_column = "id"
+
+    def _key(self, record: Worker) -> str:
+        return record.id
+
+    def _check_cells(self, worker: Worker) -> None:
+        for i, a in enumerate(worker.assignments):
+            if self._uow.query_one("SELECT 1 FROM gg_cells WHERE code = ?", (a.cell_code,)) is None:
+                raise ValidationError(f"assignments[{i}].cell_code", "unknown cell")
+
+    def _write_assignments(self, worker: Worker) -> None:
+        self._uow.execute("DELETE FROM gg_worker_cells WHERE worker_id = ?", (worker.id,))
+        self._uow.executemany(
+            "INSERT INTO gg_worker_cells (worker_id, cell_code, start_date, end_date) "
+            "VALUES (?, ?, ?, ?)",
+            [
+                (worker.id, a.cell_code, a.start.isoformat(), a.end and a.end.isoformat())
+                for a in worker.assignments
+            ],
+        )
+
+    def add(self, worker: Worker) -> Worker:
+        """Store a new worker whose assigned cells are stored; return it with version 1."""
+        worker = self._require(worker)
+        self._check_cells(worker)
+        if self._find(worker.id) is not None:
+            raise self._duplicate(worker.id)
+        self._uow.write()
+        self._uow.execute(
+            "INSERT INTO gg_workers (id, version, doc) VALUES (?, 1, ?)",
+            (worker.id, encode(worker)),
+        )
+        self._write_assignments(worker)
+        return with_version(worker, 1)
+
+    def update(self, worker: Worker) -> Worker:
+        """Replace a stored worker if its version is current."""
+        worker = self._require(worker)
+        self._check_cells(worker)
+        stored = self._update_row(worker, {})
+        self._write_assignments(worker)
+        return stored
+
+    def remove(self, worker: Worker) -> None:
+        """Delete a stored worker if its version is current."""
+        worker = self._require(worker)
+        with self._uow.savepoint():  # a stale version undoes the assignment deletes too
+            self._uow.execute("DELETE FROM gg_worker_cells WHERE worker_id = ?", (worker.id,))
+            self._delete_row(worker)
+
+    def list(self, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None) -> Page[Worker]:
+        """Return workers ordered by id."""
+        check_limit(limit)
+        start = decode_cursor(after, 1)
+        rows = self._uow.query(
+            "SELECT id, version, doc FROM gg_workers WHERE id > ? ORDER BY id LIMIT ?",
+            ("" if start is None else start[0], limit + 1),
+        )
+        return _page([((i,), decode(Worker, d, v)) for i, v, d in rows], limit)
+
+    def assigned_to(self, cell_code: str, *, on: pendulum.Date) -> tuple[Worker, ...]:
+        """Return the workers assigned to the cell ``cell_code`` on ``on``, ordered by id."""
+        if self._uow.query_one("SELECT 1 FROM gg_cells WHERE code = ?", (cell_code,)) is None:
+            raise ValidationError("cell_code", "unknown cell")
+        day = on.isoformat()
+        rows = self._uow.query(
+            "SELECT w.version, w.doc FROM gg_workers w WHERE w.id IN ("
+            " SELECT worker_id FROM gg_worker_cells WHERE cell_code = ? AND start_date <= ?"
+            " AND (end_date IS NULL OR end_date >= ?)) ORDER BY w.id",
+            (cell_code, day, day),
+        )
+        return tuple(decode(Worker, d, v) for v, d in rows)
+
+
+class SqlHouseholdRepository(_Repository[Household]):
+    """Households in a SQL store; see :class:`gridgov.ports.HouseholdRepository`."""
+
+    kind = "household"
+    cls = Household
+    table = "gg_households"
+    key_column = "id"
+
+    SUBTREE_SQL = (
+        "SELECT cell_code, id, version, doc FROM gg_households"
+        " WHERE cell_code >= ? AND cell_code < ? AND (cell_code > ? OR (cell_code = ? AND id > ?))"
+        " ORDER BY cell_code, id LIMIT ?"
+    )
+    TAG_SQL = (
+        "SELECT t.cell_code, t.household_id, t.resident_id, h.version, h.doc"
+        " FROM gg_resident_tags t JOIN gg_households h ON h.id = t.household_id"
+        " WHERE t.tag = ? AND t.cell_code >= ? AND t.cell_code < ?"
+        " AND (t.cell_code, t.household_id, t.resident_id) > (?, ?, ?)"
+        " ORDER BY t.cell_code, t.household_id, t.resident_id LIMIT ?"
+    )
+    AGED_SQL = (
+        "SELECT r.birth_date, r.id, r.household_id, h.version, h.doc"
+        " FROM gg_residents r JOIN gg_households h ON h.id = r.household_id"
+        " WHERE r.birth_date > ? AND r.birth_date <= ? AND r.cell_code >= ? AND r.cell_code < ?"
+        " AND (r.birth_date, r.id) > (?, ?)"
+        " ORDER BY r.birth_date, r.id LIMIT ?"
+    )
+
+    def _key(self, record: Household) -> str:
+        return record.id
+
+    def household_of(self, resident_id: str) -> Household:
+        """Return the household the resident belongs to, or raise NotFoundError."""
+        check_text_key("resident_id", resident_id)
+        row = self._uow.query_one(
+            "SELECT h.version, h.doc FROM gg_residents r JOIN gg_households h"
+            " ON h.id = r.household_id WHERE r.id = ?",
+            (resident_id,),
+        )
+        if row is None:
+            raise NotFoundError("resident", resident_id)
+        return decode(Household, row[1], row[0])
+
+    def _check(self, household: object, known_cells: set[str] | None = None) -> Household:
+        h = self._require(household)
+        if known_cells is None or h.cell_code not in known_cells:
+            if self._uow.query_one("SELECT 1 FROM gg_cells WHERE code = ?", (h.cell_code,)) is None:
+                raise ValidationError("cell_code", "unknown cell")
+            if known_cells is not None:
+                known_cells.add(h.cell_code)
+        return h
+
+    @staticmethod
+    def _index_rows(
+        h: Household,
+    ) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+        residents: list[tuple[object, ...]] = []
+        tags: list[tuple[object, ...]] = []
+        for m in h.members:
+            birth = None if m.birth_date is None else m.birth_date.isoformat()
+            residents.append((m.id, h.id, h.cell_code, birth))
+            tags.extend((t.code, h.cell_code, h.id, m.id) for t in m.tags)
+        return residents, tags
+
+    def _insert(self, households: Sequence[Household]) -> None:
+        homes: list[tuple[object, ...]] = []
+        residents: list[tuple[object, ...]] = []
+        tags: list[tuple[object, ...]] = []
+        for h in households:
+            homes.append((h.id, h.cell_code, encode(h)))
+            r, t = self._index_rows(h)
+            residents.extend(r)
+            tags.extend(t)
+        try:
+            self._uow.executemany(
+                "INSERT INTO gg_households (id, cell_code, version, doc) VALUES (?, ?, 1, ?)", homes
+            )
+            self._uow.executemany(
+                "INSERT INTO gg_residents (id, household_id, cell_code, birth_date)"
+                " VALUES (?, ?, ?, ?)",
+                residents,
+            )
+            self._uow.executemany(
+                "INSERT INTO gg_resident_tags (tag, cell_code, household_id, resident_id)"
+                " VALUES (?, ?, ?, ?)",
+                tags,
+            )
+        except ConflictError:
+            raise ConflictError(
+                "a household id is already stored, or a resident belongs to another household"
+            ) from None
+
+    def add(self, household: Household) -> Household:
+        """Store a new household in a stored cell; return it with version 1."""
+        h = self._check(household)
+        if self._find(h.id) is not None:
+            raise self._duplicate(h.id)
+        with self._uow.savepoint():
+            self._insert([h])
+        return with_version(h, 1)
+
+    def add_many(
+        self,
+        households: Iterable[Household],
+        *,
+        batch_size: int = 1000,
+        progress: ProgressCallback | None = None,
+    ) -> int:
+        """Store new households from a stream, in batches; a failure undoes this call's writes."""
+        check_limit(batch_size)
+        known_cells: set[str] = set()
+        count = 0
+        batch: list[Household] = []
+        with self._uow.savepoint():
+            for household in households:
+                batch.append(self._check(household, known_cells))
+                if len(batch) == batch_size:
+                    self._insert(batch)
+                    count += len(batch)
+                    batch.clear()
+                    if progress is not None:
+                        progress(count)
+            if batch:
+                self._insert(batch)
+                count += len(batch)
+                if progress is not None:
+                    progress(count)
+        return count
+
+    def update(self, household: Household) -> Household:
+        """Replace a stored household if its version is current."""
+        h = self._check(household)
+        with self._uow.savepoint():
+            stored = self._update_row(h, {"cell_code": h.cell_code})
+            self._uow.execute("DELETE FROM gg_resident_tags WHERE household_id = ?", (h.id,))
+            self._uow.execute("DELETE FROM gg_residents WHERE household_id = ?", (h.id,))
+            residents, tags = self._index_rows(h)
+            try:
+                self._uow.executemany(
+                    "INSERT INTO gg_residents (id, household_id, cell_code, birth_date)"
+                    " VALUES (?, ?, ?, ?)",
+                    residents,
+                )
+            except ConflictError:
+                raise ConflictError("a resident belongs to another household") from None
+            self._uow.executemany(
+                "INSERT INTO gg_resident_tags (tag, cell_code, household_id, resident_id)"
+                " VALUES (?, ?, ?, ?)",
+                tags,
+            )
+        return stored
+
+    def remove(self, household: Household) -> None:
+        """Delete a stored household if its version is current."""
+        h = self._require(household)
+        with self._uow.savepoint():  # a stale version undoes the index deletes too
+            self._uow.execute("DELETE FROM gg_resident_tags WHERE household_id = ?", (h.id,))
+            self._uow.execute("DELETE FROM gg_residents WHERE household_id = ?", (h.id,))
+            self._delete_row(h)
+
+    def _require_cell(self, code: str) -> None:
+        if self._uow.query_one("SELECT 1 FROM gg_cells WHERE code = ?", (code,)) is None:
+            raise NotFoundError("cell", code)
+
+    def in_subtree(
+        self, cell_code: str, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Page[Household]:
+        """Return households in the cell ``cell_code`` or below it, by cell code then id."""
+        check_limit(limit)
+        start = decode_cursor(after, 2) or ("", "")
+        self._require_cell(cell_code)
+        low, high = _range(cell_code)
+        rows = self._uow.query(
+            self.SUBTREE_SQL, (low, high, start[0], start[0], start[1], limit + 1)
+        )
+        return _page([((c, i), decode(Household, d, v)) for c, i, v, d in rows], limit)
+
+    def with_tag(
+        self,
+        tag: Tag,
+        *,
+        within: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[ResidentEntry]:
+        """Return residents carrying ``tag``, by cell code, household id and resident id."""
+        if not isinstance(tag, Tag):
+            raise ValidationError("tag", "expected a Tag")
+        check_limit(limit)
+        start = decode_cursor(after, 3) or ("", "", "")
+        if within is not None:
+            self._require_cell(within)
+        low, high = _range(within or "")
+        rows = self._uow.query(self.TAG_SQL, (tag.code, low, high, *start, limit + 1))
+        households = _Decoded()
+        return _page(
+            [((c, hid, rid), households.entry(hid, d, v, rid)) for c, hid, rid, v, d in rows],
+            limit,
+        )
+
+    def aged(
+        self,
+        *,
+        on: pendulum.Date,
+        min_age: int | None = None,
+        max_age: int | None = None,
+        within: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[ResidentEntry]:
+        """Return residents whose age on ``on`` is within the bounds, oldest first."""
+        born_after, latest = birth_bounds(on, min_age, max_age)
+        check_limit(limit)
+        start = decode_cursor(after, 2) or ("", "")
+        if within is not None:
+            self._require_cell(within)
+        low, high = _range(within or "")
+        rows = self._uow.query(
+            self.AGED_SQL,
+            (
+                "" if born_after is None else born_after.isoformat(),
+                _TOP if latest is None else latest.isoformat(),
+                low,
+                high,
+                *start,
+                limit + 1,
+            ),
+        )
+        households = _Decoded()
+        return _page(
+            [((b, rid), households.entry(hid, d, v, rid)) for b, rid, hid, v, d in rows], limit
+        )
+
+
+class _Decoded:
+    """Decodes each household of a page once, however many of its residents the page holds."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[str, Household] = {}
+
+    def entry(self, household_id: str, doc: str, version: int, resident_id: str) -> ResidentEntry:
+        h = self._by_id.get(household_id)
+        if h is None:
+            h = self._by_id[household_id] = decode(Household, doc, version)
+        return ResidentEntry(h.id, h.cell_code, h.member(resident_id))
+
+
+def table_names() -> tuple[str, ...]:
+    """Return the tables the SQL adapters own, children first (for dropping)."""
+    return (
+        "gg_resident_tags",
+        "gg_residents",
+        "gg_households",
+        "gg_worker_cells",
+        "gg_workers",
+        "gg_cells",
+        SCHEMA_VERSION_TABLE,
+    )

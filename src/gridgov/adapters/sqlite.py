@@ -1,0 +1,200 @@
+"""The SQLite adapter (stdlib ``sqlite3``): gridgov's embedded default.
+
+``open_store("sqlite:///path/to/ledger.db")`` opens (creating and upgrading) a database file;
+``open_store("sqlite://")`` opens a private throwaway database, deleted when the store closes.
+Every connection runs in WAL mode with a busy timeout and foreign keys on; each unit of work
+borrows its own connection, so readers never block the single writer.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from gridgov.adapters._sql import Connection, SqlUnitOfWork, migrate
+from gridgov.codes import DEFAULT_SCHEME, CodeScheme
+from gridgov.errors import ConflictError, GridgovError, StorageError
+
+__all__ = ["SqliteDialect", "SqliteStore"]
+
+_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE gg_cells (
+            code TEXT PRIMARY KEY,
+            parent_code TEXT REFERENCES gg_cells (code),
+            level TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            doc TEXT NOT NULL
+        )""",
+        "CREATE INDEX gg_cells_parent ON gg_cells (parent_code, code)",
+        """CREATE TABLE gg_workers (
+            id TEXT PRIMARY KEY,
+            version INTEGER NOT NULL,
+            doc TEXT NOT NULL
+        )""",
+        """CREATE TABLE gg_worker_cells (
+            worker_id TEXT NOT NULL REFERENCES gg_workers (id),
+            cell_code TEXT NOT NULL REFERENCES gg_cells (code),
+            start_date TEXT NOT NULL,
+            end_date TEXT
+        )""",
+        "CREATE INDEX gg_worker_cells_cell ON gg_worker_cells (cell_code, start_date)",
+        "CREATE INDEX gg_worker_cells_worker ON gg_worker_cells (worker_id)",
+        """CREATE TABLE gg_households (
+            id TEXT PRIMARY KEY,
+            cell_code TEXT NOT NULL REFERENCES gg_cells (code),
+            version INTEGER NOT NULL,
+            doc TEXT NOT NULL
+        )""",
+        "CREATE INDEX gg_households_cell ON gg_households (cell_code, id)",
+        """CREATE TABLE gg_residents (
+            id TEXT PRIMARY KEY,
+            household_id TEXT NOT NULL REFERENCES gg_households (id),
+            cell_code TEXT NOT NULL,
+            birth_date TEXT
+        )""",
+        "CREATE INDEX gg_residents_household ON gg_residents (household_id)",
+        "CREATE INDEX gg_residents_birth ON gg_residents (birth_date, id)",
+        """CREATE TABLE gg_resident_tags (
+            tag TEXT NOT NULL,
+            cell_code TEXT NOT NULL,
+            household_id TEXT NOT NULL REFERENCES gg_households (id),
+            resident_id TEXT NOT NULL REFERENCES gg_residents (id),
+            PRIMARY KEY (tag, cell_code, household_id, resident_id)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX gg_resident_tags_household ON gg_resident_tags (household_id)",
+    ),
+)
+
+
+class SqliteDialect:
+    """SQLite's placeholders, transactions and errors."""
+
+    name = "sqlite"
+    migrations = _MIGRATIONS
+
+    def sql(self, text: str) -> str:
+        """Return ``text``: SQLite takes ``?`` placeholders as they are."""
+        return text
+
+    def begin(self, cursor: Any) -> None:
+        """Take the write lock at once, so that a busy database waits instead of failing later."""
+        cursor.execute("BEGIN IMMEDIATE")
+
+    def translate(self, exc: Exception) -> GridgovError | None:
+        """Map sqlite3 errors to gridgov errors."""
+        if isinstance(exc, sqlite3.IntegrityError):
+            return ConflictError(f"the change conflicts with stored data ({_reason(exc)})")
+        if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+            return ConflictError("the database stayed locked by another writer; retry")
+        if isinstance(exc, sqlite3.DatabaseError):
+            return StorageError(f"SQLite failed: {_reason(exc)}")
+        return None
+
+
+def _reason(exc: sqlite3.Error) -> str:
+    # sqlite3 messages name constraints and columns, never values.
+    return str(exc).split("\n", 1)[0]
+
+
+class SqliteStore:
+    """A store in a SQLite database; call it for a unit of work.
+
+    Args:
+        path: The database file, created if missing; ``None`` for a private temporary database
+            that is deleted on :meth:`close`.
+        scheme: The code scheme cell codes must follow.
+        busy_timeout: Seconds a writer waits for another to finish before a ConflictError.
+
+    Raises:
+        StorageError: If the file is not a gridgov database this version can open.
+    """
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        scheme: CodeScheme = DEFAULT_SCHEME,
+        busy_timeout: float = 30.0,
+    ) -> None:
+        self._tempdir = None if path is not None else tempfile.mkdtemp(prefix="gridgov-")
+        self._path = Path(path) if path is not None else Path(self._tempdir or ".") / "ledger.db"
+        self._scheme = scheme
+        self._timeout = busy_timeout
+        self._idle: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self.dialect = SqliteDialect()
+        conn = self._connect()
+        try:
+            migrate(conn, self.dialect)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise StorageError(
+                f"cannot open {self._path.name} as a gridgov database: {exc}"
+            ) from None
+        except BaseException:
+            conn.close()
+            raise
+        self._idle.append(conn)
+
+    @property
+    def scheme(self) -> CodeScheme:
+        """Return the code scheme cell codes must follow."""
+        return self._scheme
+
+    @property
+    def path(self) -> Path:
+        """Return the database file's path."""
+        return self._path
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(
+                self._path,
+                timeout=self._timeout,
+                isolation_level=None,  # we issue BEGIN and COMMIT ourselves
+                check_same_thread=False,  # a connection is used by one unit of work at a time
+            )
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot open SQLite database: {exc}") from None
+        return conn
+
+    def acquire(self) -> Connection:
+        """Return an idle connection, opening one if none is free."""
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        return self._connect()
+
+    def release(self, conn: Connection, *, broken: bool = False) -> None:
+        """Keep a healthy connection for reuse; close a broken one."""
+        if broken:
+            conn.close()
+            return
+        with self._lock:
+            self._idle.append(conn)  # type: ignore[arg-type]  # only ours come back
+
+    def __call__(self) -> SqlUnitOfWork:
+        """Return a new unit of work."""
+        return SqlUnitOfWork(self)
+
+    def close(self) -> None:
+        """Close idle connections; delete the database if it was a temporary one."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+        if self._tempdir is not None:
+            shutil.rmtree(self._tempdir, ignore_errors=True)
+
+    def __repr__(self) -> str:
+        where = "temporary" if self._tempdir else self._path.name
+        return f"SqliteStore({where!r})"
