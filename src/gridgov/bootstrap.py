@@ -47,6 +47,13 @@ def open_store(url: str = "memory://", *, scheme: CodeScheme = DEFAULT_SCHEME) -
             raise UnsupportedStoreError("a SQLite URL has no host: use sqlite:///relative/path")
         path = parts.path[1:] if parts.path.startswith("/") else parts.path
         return SqliteStore(path or None, scheme=scheme)
+    if kind in ("postgresql", "postgres"):
+        try:
+            from gridgov.adapters.postgres import PostgresStore
+        except ImportError as exc:
+            raise UnsupportedStoreError(str(exc)) from None
+        return PostgresStore(url, scheme=scheme)
     raise UnsupportedStoreError(
-        f"unsupported store URL scheme {kind!r}; supported: 'memory://', 'sqlite://'"
+        f"unsupported store URL scheme {kind!r}; "
+        "supported: 'memory://', 'sqlite://', 'postgresql://'"
     )

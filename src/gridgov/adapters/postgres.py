@@ -1,0 +1,212 @@
+"""The PostgreSQL adapter (psycopg 3; install the ``postgres`` extra).
+
+``open_store("postgresql://user@host:5432/dbname")`` opens the database, creating or upgrading
+gridgov's tables in the schema named by the URL's ``schema`` query parameter (``public`` by
+default): ``postgresql://postgres@127.0.0.1/test?schema=gridgov``. Documents are JSONB; codes and
+dates are ``COLLATE "C"`` text so that range scans on code prefixes use the B-tree indexes and
+sort exactly as Python compares strings.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from gridgov.adapters._sql import Connection, SqlUnitOfWork, migrate
+from gridgov.codes import DEFAULT_SCHEME, CodeScheme
+from gridgov.errors import ConflictError, GridgovError, StorageError, ValidationError
+
+try:
+    import psycopg
+    from psycopg import errors as pg_errors
+except ImportError as exc:  # pragma: no cover - depends on the installed extras
+    raise ImportError(
+        "the PostgreSQL adapter needs psycopg: pip install 'gridgov[postgres]'"
+    ) from exc
+
+__all__ = ["PostgresDialect", "PostgresStore"]
+
+_C = 'COLLATE "C"'
+_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        f"""CREATE TABLE gg_cells (
+            code TEXT {_C} PRIMARY KEY,
+            parent_code TEXT {_C} REFERENCES gg_cells (code),
+            level TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            doc JSONB NOT NULL
+        )""",
+        "CREATE INDEX gg_cells_parent ON gg_cells (parent_code, code)",
+        """CREATE TABLE gg_workers (
+            id TEXT COLLATE "C" PRIMARY KEY,
+            version INTEGER NOT NULL,
+            doc JSONB NOT NULL
+        )""",
+        f"""CREATE TABLE gg_worker_cells (
+            worker_id TEXT {_C} NOT NULL REFERENCES gg_workers (id),
+            cell_code TEXT {_C} NOT NULL REFERENCES gg_cells (code),
+            start_date TEXT {_C} NOT NULL,
+            end_date TEXT {_C}
+        )""",
+        "CREATE INDEX gg_worker_cells_cell ON gg_worker_cells (cell_code, start_date)",
+        "CREATE INDEX gg_worker_cells_worker ON gg_worker_cells (worker_id)",
+        f"""CREATE TABLE gg_households (
+            id TEXT {_C} PRIMARY KEY,
+            cell_code TEXT {_C} NOT NULL REFERENCES gg_cells (code),
+            version INTEGER NOT NULL,
+            doc JSONB NOT NULL
+        )""",
+        "CREATE INDEX gg_households_cell ON gg_households (cell_code, id)",
+        f"""CREATE TABLE gg_residents (
+            id TEXT {_C} PRIMARY KEY,
+            household_id TEXT {_C} NOT NULL REFERENCES gg_households (id),
+            cell_code TEXT {_C} NOT NULL,
+            birth_date TEXT {_C}
+        )""",
+        "CREATE INDEX gg_residents_household ON gg_residents (household_id)",
+        "CREATE INDEX gg_residents_birth ON gg_residents (birth_date, id)",
+        f"""CREATE TABLE gg_resident_tags (
+            tag TEXT {_C} NOT NULL,
+            cell_code TEXT {_C} NOT NULL,
+            household_id TEXT {_C} NOT NULL REFERENCES gg_households (id),
+            resident_id TEXT {_C} NOT NULL REFERENCES gg_residents (id),
+            PRIMARY KEY (tag, cell_code, household_id, resident_id)
+        )""",
+        "CREATE INDEX gg_resident_tags_household ON gg_resident_tags (household_id)",
+    ),
+)
+
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+class PostgresDialect:
+    """PostgreSQL's placeholders, transactions and errors."""
+
+    name = "postgresql"
+    migrations = _MIGRATIONS
+
+    def sql(self, text: str) -> str:
+        """Rewrite ``?`` placeholders as psycopg's ``%s``."""
+        return text.replace("?", "%s")
+
+    def begin(self, cursor: Any) -> None:
+        """Start a read-committed transaction; version checks guard against lost updates."""
+        cursor.execute("BEGIN")
+
+    def translate(self, exc: Exception) -> GridgovError | None:
+        """Map psycopg errors to gridgov errors."""
+        if isinstance(
+            exc,
+            pg_errors.IntegrityError
+            | pg_errors.SerializationFailure
+            | pg_errors.DeadlockDetected
+            | pg_errors.LockNotAvailable,
+        ):
+            return ConflictError(
+                f"the change conflicts with stored or concurrent data ({type(exc).__name__})"
+            )
+        if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
+            return StorageError(f"PostgreSQL connection failed ({type(exc).__name__})")
+        if isinstance(exc, psycopg.Error):
+            return StorageError(f"PostgreSQL failed ({type(exc).__name__})")
+        return None
+
+
+def _split_schema(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query)
+    schemas = [v for k, v in query if k == "schema"]
+    rest = [(k, v) for k, v in query if k != "schema"]
+    schema = schemas[-1] if schemas else "public"
+    if not _IDENTIFIER.fullmatch(schema):
+        raise ValidationError("schema", "a schema name is lower-case letters, digits and '_'")
+    return urlunsplit(parts._replace(query=urlencode(rest))), schema
+
+
+class PostgresStore:
+    """A store in a PostgreSQL database; call it for a unit of work.
+
+    Args:
+        url: A ``postgresql://`` URL; a ``schema`` query parameter picks the schema.
+        scheme: The code scheme cell codes must follow.
+        lock_timeout: Seconds a writer waits for a row lock before a ConflictError.
+
+    Raises:
+        StorageError: If the server cannot be reached or holds a newer gridgov schema.
+    """
+
+    def __init__(
+        self, url: str, *, scheme: CodeScheme = DEFAULT_SCHEME, lock_timeout: float = 30.0
+    ) -> None:
+        self._conninfo, self._schema = _split_schema(url)
+        self._scheme = scheme
+        self._lock_timeout = lock_timeout
+        self._idle: list[psycopg.Connection[Any]] = []
+        self._lock = threading.Lock()
+        self.dialect = PostgresDialect()
+        conn = self._connect(create_schema=True)
+        try:
+            migrate(conn, self.dialect)
+        except psycopg.Error as exc:
+            conn.close()
+            raise StorageError(
+                f"cannot prepare the gridgov schema ({type(exc).__name__})"
+            ) from None
+        except BaseException:
+            conn.close()
+            raise
+        self._idle.append(conn)
+
+    @property
+    def scheme(self) -> CodeScheme:
+        """Return the code scheme cell codes must follow."""
+        return self._scheme
+
+    @property
+    def schema(self) -> str:
+        """Return the PostgreSQL schema holding gridgov's tables."""
+        return self._schema
+
+    def _connect(self, *, create_schema: bool = False) -> psycopg.Connection[Any]:
+        try:
+            conn = psycopg.connect(self._conninfo, autocommit=True)
+            if create_schema:
+                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self._schema}"')
+            conn.execute(f'SET search_path TO "{self._schema}"')
+            conn.execute(f"SET lock_timeout = {int(self._lock_timeout * 1000)}")
+        except psycopg.Error as exc:
+            raise StorageError(f"cannot connect to PostgreSQL ({type(exc).__name__})") from None
+        return conn
+
+    def acquire(self) -> Connection:
+        """Return an idle connection, opening one if none is free."""
+        with self._lock:
+            while self._idle:
+                conn = self._idle.pop()
+                if not conn.closed:
+                    return conn
+        return self._connect()
+
+    def release(self, conn: Connection, *, broken: bool = False) -> None:
+        """Keep a healthy connection for reuse; close a broken one."""
+        if broken:
+            conn.close()
+            return
+        with self._lock:
+            self._idle.append(conn)  # type: ignore[arg-type]  # only ours come back
+
+    def __call__(self) -> SqlUnitOfWork:
+        """Return a new unit of work."""
+        return SqlUnitOfWork(self)
+
+    def close(self) -> None:
+        """Close idle connections."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+    def __repr__(self) -> str:
+        return f"PostgresStore(schema={self._schema!r})"

@@ -1,0 +1,44 @@
+"""Shared fixtures: the PostgreSQL server the integration tests run against."""
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+POSTGRES_URL = os.environ.get("GRIDGOV_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _reachable() -> str | None:
+    """Return why PostgreSQL cannot be used, or ``None`` if it can."""
+    try:
+        import psycopg
+    except ImportError:
+        return "psycopg is not installed (pip install 'gridgov[postgres]')"
+    try:
+        with psycopg.connect(POSTGRES_URL, connect_timeout=3):
+            return None
+    except psycopg.Error as exc:
+        return f"PostgreSQL at {POSTGRES_URL} is unreachable: {type(exc).__name__}"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """Return the server URL; skip outside CI if it is unreachable, fail in CI."""
+    problem = _reachable()
+    if problem is not None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true requires PostgreSQL: {problem}")
+        pytest.skip(problem)
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def postgres_schema(postgres_url: str) -> Iterator[str]:
+    """Return a store URL on a fresh schema, dropped after the test."""
+    import psycopg
+
+    schema = f"gridgov_test_{uuid.uuid4().hex[:12]}"
+    yield f"{postgres_url}?schema={schema}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
