@@ -415,20 +415,29 @@ def test_tree_rejects_duplicate_codes() -> None:
 def test_tree_rejects_child_at_wrong_level() -> None:
     """A grid directly under a street is rejected at ``cells[i].level``."""
     cells = [
-        GridCell(STREET, "街道", GridLevel.STREET),
+        GridCell("610102", "新城区", GridLevel.DISTRICT),
+        GridCell(STREET, "街道", GridLevel.STREET, parent_code="610102"),
         GridCell("610102001001", "x", GridLevel.GRID, parent_code=STREET),
     ]
-    err = raises_at("cells[1].level", lambda: GridTree(cells))
+    err = raises_at("cells[2].level", lambda: GridTree(cells))
     assert "grid" in err.problem
 
 
 def test_tree_rejects_code_not_extending_parent() -> None:
     """A child code that does not extend its parent's is rejected at ``cells[i].code``."""
     cells = [
-        GridCell(MINGGONG, "明宫社区", GridLevel.COMMUNITY),
+        GridCell("610102", "新城区", GridLevel.DISTRICT),
+        GridCell(STREET, "街道", GridLevel.STREET, parent_code="610102"),
+        GridCell(MINGGONG, "明宫社区", GridLevel.COMMUNITY, parent_code=STREET),
         GridCell("610102001002001", "x", GridLevel.GRID, parent_code=MINGGONG),
     ]
-    raises_at("cells[1].code", lambda: GridTree(cells))
+    raises_at("cells[3].code", lambda: GridTree(cells))
+
+
+def test_tree_rejects_a_root_below_the_top_level() -> None:
+    """A community without its parent is rejected: only the scheme's top level is a root."""
+    cells = [GridCell(MINGGONG, "明宫社区", GridLevel.COMMUNITY)]
+    raises_at("cells[0].parent_code", lambda: GridTree(cells))
 
 
 def test_tree_rejects_malformed_root_code() -> None:
@@ -608,7 +617,8 @@ def test_worker_may_cover_two_cells_at_once() -> None:
         ({"roles": ["grid_worker"]}, "roles[0]"),
         ({"roles": [Duty.SAFETY]}, "roles[0]"),
         ({"assignments": [GRID_1]}, "assignments[0]"),
-        ({"phone": "13812345678"}, "phone"),
+        ({"phone": "12345"}, "phone"),
+        ({"phone": 13812345678}, "phone"),
         ({"version": -2}, "version"),
     ],
 )

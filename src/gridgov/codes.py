@@ -339,10 +339,16 @@ class DivisionCode:
 def _validate_pattern(_inst: Segment, attribute: attrs.Attribute[str], value: str) -> None:
     if not isinstance(value, str):
         raise ValidationError(attribute.name, f"expected a string, got {type(value).__name__}")
+    # One character class, so that a segment's length is its number of characters.
+    if not _CHAR_CLASS.fullmatch(value):
+        raise ValidationError(attribute.name, "an alphabet is one character class such as [0-9]")
     try:
         re.compile(value)
     except re.error as exc:
         raise ValidationError(attribute.name, f"not a regular expression: {exc.msg}") from None
+
+
+_CHAR_CLASS = re.compile(r"\[\^?\]?(?:[^\]\\]|\\.)+\]")
 
 
 @attrs.frozen

@@ -16,6 +16,7 @@ from gridgov.codes import DEFAULT_SCHEME, CodeScheme, PhoneNumber, mask_name
 from gridgov.errors import NotFoundError, ValidationError
 
 __all__ = [
+    "ALL_DUTIES",
     "Assignment",
     "Boundary",
     "Duty",
@@ -182,8 +183,12 @@ class GridCell:
     def check_code(self, scheme: CodeScheme = DEFAULT_SCHEME) -> None:
         """Check the cell's codes against ``scheme``.
 
+        Only the scheme's top level may be a root: a cell further down must name its parent,
+        or a subtree (all codes under a prefix) could hold cells the tree does not link.
+
         Raises:
-            ValidationError: If the code does not fit the level, or does not extend the parent's.
+            ValidationError: If the code does not fit the level, does not extend the parent's, or
+                a cell below the top level has no parent.
         """
         if self.level not in scheme.levels:
             raise ValidationError("level", f"the code scheme {scheme.name!r} has no such level")
@@ -191,6 +196,12 @@ class GridCell:
             scheme.check(self.code, self.level)
         except ValidationError as exc:
             raise exc.within("code") from None
+        if self.parent_code is None and self.level is not scheme.levels[0]:
+            raise ValidationError(
+                "parent_code",
+                f"a {self.level.value} needs its parent: only a {scheme.levels[0].value} "
+                f"is a root under scheme {scheme.name!r}",
+            )
         if self.parent_code is not None and not scheme.extends(self.parent_code, self.code):
             raise ValidationError(
                 "code", f"does not extend its parent's code under scheme {scheme.name!r}"
@@ -426,6 +437,15 @@ def _assignments(value: Iterable[Assignment]) -> tuple[Assignment, ...]:
     return v.to_tuple(value)
 
 
+def _optional_phone(value: PhoneNumber | str | None) -> PhoneNumber | None:
+    if not isinstance(value, str):
+        return value
+    try:
+        return PhoneNumber.parse(value)
+    except ValidationError as exc:
+        raise exc.within("phone") from None
+
+
 @attrs.frozen(repr=False)
 class Worker:
     """A staff member working in the grids (网格员, 社区工作者, ...).
@@ -435,7 +455,7 @@ class Worker:
         name: The worker's name; masked in ``repr``.
         roles: The roles held.
         assignments: Cell assignments with effective dates.
-        phone: A work phone, if any.
+        phone: A work phone, if any (a string is parsed).
         version: The stored version, managed by repositories.
 
     Raises:
@@ -451,7 +471,7 @@ class Worker:
         default=(), converter=_assignments, validator=v.collection_of(Assignment)
     )
     phone: PhoneNumber | None = attrs.field(
-        default=None, validator=v.optional(v.instance_of(PhoneNumber))
+        default=None, converter=_optional_phone, validator=v.optional(v.instance_of(PhoneNumber))
     )
     version: int = attrs.field(default=0, validator=v.non_negative_int)
 

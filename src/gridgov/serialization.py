@@ -16,8 +16,9 @@ import datetime as dt
 import enum
 import json
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args, get_origin
 
+import attrs
 import cattrs
 import pendulum
 from cattrs.errors import (
@@ -26,6 +27,7 @@ from cattrs.errors import (
     ForbiddenExtraKeysError,
     IterableValidationError,
 )
+from cattrs.gen import make_dict_structure_fn
 from cattrs.preconf.json import make_converter as _make_json_converter
 
 from gridgov._vocab import Term
@@ -179,6 +181,11 @@ def configure_converter(conv: cattrs.Converter) -> None:
     Args:
         conv: A cattrs converter; it should forbid extra keys for strict input checking.
     """
+    # Registered first so that the more specific hooks below take precedence.
+    conv.register_structure_hook_factory(
+        attrs.has, lambda cl: _mapping_only(make_dict_structure_fn(cl, conv))
+    )
+    conv.register_structure_hook_factory(_is_collection, lambda t: _collection_hook(conv, t))
     conv.register_unstructure_hook(pendulum.DateTime, _datetime_to_str)
     conv.register_structure_hook(pendulum.DateTime, _structure_datetime)
     conv.register_unstructure_hook(pendulum.Date, lambda d: d.isoformat())
@@ -205,9 +212,58 @@ def configure_converter(conv: cattrs.Converter) -> None:
     conv.register_unstructure_hook_func(is_enum, lambda member: member.value)
     conv.register_structure_hook_factory(is_enum, _enum_hook)
     # Sets are written sorted so that documents are deterministic and diff well.
-    conv.register_unstructure_hook_func(
-        _is_frozenset, lambda s: sorted((conv.unstructure(x) for x in s), key=_sort_key)
-    )
+    conv.register_unstructure_hook_factory(_is_frozenset, lambda t: _set_unstructure(conv, t))
+
+
+def _set_unstructure(conv: cattrs.Converter, t: object) -> Callable[[frozenset[Any]], list[Any]]:
+    (element,) = get_args(t) or (object,)
+    if isinstance(element, type) and issubclass(element, Term):
+        return lambda terms: sorted(term.code for term in terms)
+    return lambda items: sorted((conv.unstructure(x) for x in items), key=_sort_key)
+
+
+def _mapping_only(inner: Callable[[Any, Any], T]) -> Callable[[object, object], T]:
+    def structure(value: object, t: object) -> T:
+        if not isinstance(value, Mapping):
+            raise ValidationError("", f"expected an object, got {_kind(value)}")
+        return inner(value, t)
+
+    return structure
+
+
+_COLLECTIONS: dict[object, type] = {tuple: tuple, frozenset: frozenset, list: list, set: frozenset}
+
+
+def _is_collection(t: object) -> bool:
+    origin = get_origin(t)
+    if origin not in _COLLECTIONS:
+        return False
+    args = get_args(t)
+    # Only homogeneous collections: tuple[X, ...], list[X], frozenset[X].
+    return origin is not tuple or (len(args) == 2 and args[1] is Ellipsis)
+
+
+def _collection_hook(conv: cattrs.Converter, t: object) -> Callable[[object, object], object]:
+    """Structure a homogeneous collection from a JSON array only, naming bad items by index."""
+    build = _COLLECTIONS[get_origin(t)]
+    element = get_args(t)[0]
+
+    def structure(value: object, _: object) -> object:
+        # A string or an object is iterable too; taking it apart would hide the mistake.
+        if not isinstance(value, list | tuple):
+            raise ValidationError("", f"expected a list, got {_kind(value)}")
+        items: list[object] = []
+        problems: list[Problem] = []
+        for i, item in enumerate(value):
+            try:
+                items.append(conv.structure(item, element))
+            except Exception as exc:  # collected and reported with the item's index
+                problems.extend(_problems(exc, f"[{i}]", element))
+        if problems:
+            raise ValidationError(problems[0][0], problems[0][1], problems=problems)
+        return build(items)
+
+    return structure
 
 
 def make_converter() -> cattrs.Converter:

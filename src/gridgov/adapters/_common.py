@@ -29,6 +29,21 @@ def check_limit(limit: object) -> int:
     return limit
 
 
+def check_batch_size(batch_size: object) -> int:
+    """Return ``batch_size`` if it is an integer from 1 to ``MAX_PAGE_SIZE``.
+
+    Raises:
+        ValidationError: Naming ``batch_size`` otherwise.
+    """
+    if (
+        not isinstance(batch_size, int)
+        or isinstance(batch_size, bool)
+        or not 1 <= batch_size <= MAX_PAGE_SIZE
+    ):
+        raise ValidationError("batch_size", f"a batch is 1 to {MAX_PAGE_SIZE} records")
+    return batch_size
+
+
 def encode_cursor(*parts: str) -> str:
     """Encode a query's sort key as an opaque cursor."""
     raw = json.dumps(parts, ensure_ascii=False, separators=(",", ":")).encode()

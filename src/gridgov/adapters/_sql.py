@@ -21,6 +21,7 @@ import pendulum
 
 from gridgov.adapters._common import (
     birth_bounds,
+    check_batch_size,
     check_limit,
     check_placement,
     check_text_key,
@@ -515,7 +516,7 @@ class SqlWorkerRepository(_Repository[Worker]):
     def assigned_to(self, cell_code: str, *, on: pendulum.Date) -> tuple[Worker, ...]:
         """Return the workers assigned to the cell ``cell_code`` on ``on``, ordered by id."""
         if self._uow.query_one("SELECT 1 FROM gg_cells WHERE code = ?", (cell_code,)) is None:
-            raise ValidationError("cell_code", "unknown cell")
+            raise NotFoundError("cell", cell_code)
         day = on.isoformat()
         rows = self._uow.query(
             "SELECT w.version, w.doc FROM gg_workers w WHERE w.id IN ("
@@ -635,7 +636,7 @@ class SqlHouseholdRepository(_Repository[Household]):
         progress: ProgressCallback | None = None,
     ) -> int:
         """Store new households from a stream, in batches; a failure undoes this call's writes."""
-        check_limit(batch_size)
+        check_batch_size(batch_size)
         known_cells: set[str] = set()
         count = 0
         batch: list[Household] = []

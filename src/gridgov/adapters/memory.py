@@ -2,8 +2,9 @@
 
 Committed data lives in :class:`MemoryStore` with the same indexes a database would keep (cell
 code ranges, tags, birth dates, resident ids). A unit of work stages its writes and applies them
-at commit under a lock, after checking that every record it read is still at the version it saw
-(first committer wins). Reads see committed data plus the unit's own staged writes.
+at commit under a lock, after checking that every record it wrote is still at the version it
+started from (first committer wins) and that what it references still exists. Reads see
+committed data plus the unit's own staged writes.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from __future__ import annotations
 import bisect
 import heapq
 import itertools
+import operator
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from types import TracebackType
 from typing import Generic, Self, TypeVar
 
@@ -20,6 +22,7 @@ import pendulum
 
 from gridgov.adapters._common import (
     birth_bounds,
+    check_batch_size,
     check_limit,
     check_placement,
     check_text_key,
@@ -152,19 +155,29 @@ class _State:
 
     # -- ordered reads ----------------------------------------------------------------------
 
-    def households_from(self, prefix: str, start: SortKey | None) -> Iterator[SortKey]:
-        """Yield ``(cell_code, household_id)`` in the subtree ``prefix``, after ``start``."""
+    def households_from(
+        self, prefix: str, start: SortKey | None, wanted: int, skip: Container[str]
+    ) -> list[tuple[SortKey, Household]]:
+        """Return up to ``wanted`` households of the subtree ``prefix`` after ``start``.
+
+        They come by cell code and id; ids in ``skip`` are left out.
+        """
         first_cell = prefix if start is None or start[0] < prefix else start[0]
+        households = self.households
+        out: list[tuple[SortKey, Household]] = []
         for cell_code in self.household_cells.from_(first_cell):
-            if not cell_code.startswith(prefix):
-                return
+            if wanted <= 0 or not cell_code.startswith(prefix):
+                break
             ids = self.households_by_cell[cell_code]
             if start is not None and cell_code == start[0]:
-                hids: Iterable[str] = ids.from_(start[1], inclusive=False)
+                hids = list(ids.from_(start[1], inclusive=False))
             else:
                 hids = ids.ordered()
-            for hid in hids:
-                yield (cell_code, hid)
+            # Building whole slices per cell keeps per-item work in C-level comprehensions.
+            rows = [((cell_code, h), households[h]) for h in hids[:wanted] if h not in skip]
+            wanted -= len(rows)
+            out.extend(rows)
+        return out
 
     def tagged_from(self, tag: Tag, prefix: str, start: SortKey | None) -> Iterator[ResidentKey]:
         keys = self.tagged_sorted.get(tag)
@@ -310,17 +323,22 @@ def _first(row: tuple[SortKey, object]) -> SortKey:
 
 
 def _ordered_merge(
-    committed: Iterator[tuple[SortKey, R2]],
+    committed: Iterable[tuple[SortKey, R2]],
     staged: Iterable[tuple[SortKey, R2]],
     limit: int,
 ) -> tuple[list[tuple[SortKey, R2]], bool]:
-    merged = heapq.merge(committed, sorted(staged, key=_first), key=_first)
-    rows = list(itertools.islice(merged, limit + 1))
+    pending = sorted(staged, key=_first)
+    # Most reads happen in units that staged nothing: skip the merge then.
+    if not pending and isinstance(committed, list):
+        rows = committed[: limit + 1]
+    else:
+        merged = heapq.merge(committed, pending, key=_first) if pending else committed
+        rows = list(itertools.islice(merged, limit + 1))
     return rows[:limit], len(rows) > limit
 
 
 def _page(rows: list[tuple[SortKey, R2]], more: bool) -> Page[R2]:
-    items = tuple(v for _, v in rows)
+    items = tuple(map(operator.itemgetter(1), rows))
     return Page(items, encode_cursor(*rows[-1][0]) if more and rows else None)
 
 
@@ -404,11 +422,21 @@ class MemoryUnitOfWork:
                 if owner is not None and owner != hid and owner not in self._households.values:
                     self.rollback()
                     raise ConflictError(f"resident {m.id!r} already belongs to another household")
+        for wid, worker in self._workers.values.items():
+            if worker is not None and any(
+                self._cells.current(a.cell_code) is None for a in worker.assignments
+            ):
+                self.rollback()
+                raise ConflictError(f"worker {wid!r}: an assigned cell was removed")
         for code, cell in self._cells.values.items():
             if cell is None:
-                if state.children.get(code) or state.households_by_cell.get(code):
+                if (
+                    state.children.get(code)
+                    or state.households_by_cell.get(code)
+                    or state.workers_by_cell.get(code)
+                ):
                     self.rollback()
-                    raise ConflictError(f"cell {code!r} gained children or households")
+                    raise ConflictError(f"cell {code!r} gained children, households or workers")
             elif cell.parent_code is not None and self._cells.current(cell.parent_code) is None:
                 self.rollback()
                 raise ConflictError(f"cell {code!r}: its parent was removed")
@@ -598,7 +626,7 @@ class MemoryWorkerRepository:
     def assigned_to(self, cell_code: str, *, on: pendulum.Date) -> tuple[Worker, ...]:
         """Return the workers assigned to the cell ``cell_code`` on ``on``, ordered by id."""
         with self._uow._store._lock:
-            self._uow._require_cell(cell_code, "cell_code")
+            self._uow.cells.get(cell_code)
             workers = [self.get(wid) for wid in sorted(self._assigned_ids(cell_code))]
         return tuple(
             w
@@ -674,7 +702,7 @@ class MemoryHouseholdRepository:
         progress: ProgressCallback | None = None,
     ) -> int:
         """Stage new households from a stream; a failure unstages this call's households."""
-        check_limit(batch_size)
+        check_batch_size(batch_size)
         added: list[str] = []
         known_cells: set[str] = set()  # a stream is mostly households of a few cells
         try:
@@ -720,11 +748,8 @@ class MemoryHouseholdRepository:
         with self._uow._store._lock:
             self._uow.cells.get(cell_code)
             state = self._uow._state
-            committed = (
-                (key, state.households[key[1]])
-                for key in state.households_from(cell_code, start)
-                if key[1] not in self._staging.values
-            )
+            staged_ids = self._staging.values
+            committed = state.households_from(cell_code, start, limit + 1, staged_ids)
             staged = [
                 ((h.cell_code, h.id), h)
                 for h in self._staged_matching(lambda h: h.cell_code.startswith(cell_code))

@@ -146,8 +146,15 @@ class CellRepositoryContract(_Base):
             (GridCell("610102003001003001", "x", GridLevel.BUILDING, COMMUNITY), "level"),
             (GridCell("610102003002003", "x", GridLevel.GRID, COMMUNITY), "code"),
             (GridCell("6101020030010033", "x", GridLevel.GRID, COMMUNITY), "code"),
+            (GridCell("610102005001", "x", GridLevel.COMMUNITY), "parent_code"),
         ],
-        ids=["unknown-parent", "skips-a-level", "code-not-extending-parent", "code-too-long"],
+        ids=[
+            "unknown-parent",
+            "skips-a-level",
+            "code-not-extending-parent",
+            "code-too-long",
+            "root-below-the-top-level",
+        ],
     )
     def test_misplaced_cell_is_rejected_and_not_stored(
         self, store: UowFactory, cell: GridCell, path: str
@@ -263,6 +270,11 @@ class WorkerRepositoryContract(_Base):
             before = [w.id for w in uow.workers.assigned_to(GRID_A, on=ON.subtract(days=1))]
             today = [w.id for w in uow.workers.assigned_to(GRID_A, on=ON)]
         assert (["w1"], ["w2"]) == (before, today)
+
+    def test_assigned_to_unknown_cell_raises_not_found(self, store: UowFactory) -> None:
+        """Asking who works in an unknown cell raises NotFoundError."""
+        with store() as uow, pytest.raises(NotFoundError):
+            uow.workers.assigned_to("610102003001077", on=ON)
 
     def test_list_pages_by_id(self, store: UowFactory) -> None:
         """list() pages through every worker by id."""
