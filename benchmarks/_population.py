@@ -53,7 +53,7 @@ def timed(into: dict[str, float], name: str) -> Iterator[None]:
     into[name] = time.perf_counter() - start
 
 
-def best_of(runs: int, work: Callable[[], None]) -> float:
+def best_of(runs: int, work: Callable[[], object]) -> float:
     """Return the best wall time of ``runs`` calls of ``work``."""
     times = []
     for _ in range(runs):

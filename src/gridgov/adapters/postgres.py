@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -78,6 +79,8 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
 )
 
+# Below this many rows a plain INSERT costs less than setting up a COPY.
+_COPY_FROM = 16
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
@@ -94,6 +97,18 @@ class PostgresDialect:
     def begin(self, cursor: Any) -> None:
         """Start a read-committed transaction; version checks guard against lost updates."""
         cursor.execute("BEGIN")
+
+    def insert_many(
+        self, cursor: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]
+    ) -> None:
+        """Insert rows with ``COPY ... FROM STDIN``, several times faster than INSERTs in bulk."""
+        if len(rows) < _COPY_FROM:
+            marks = ", ".join(["%s"] * len(columns))
+            cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+            return
+        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
 
     def translate(self, exc: Exception) -> GridgovError | None:
         """Map psycopg errors to gridgov errors."""

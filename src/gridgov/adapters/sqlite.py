@@ -12,6 +12,7 @@ import shutil
 import sqlite3
 import tempfile
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +85,13 @@ class SqliteDialect:
     def begin(self, cursor: Any) -> None:
         """Take the write lock at once, so that a busy database waits instead of failing later."""
         cursor.execute("BEGIN IMMEDIATE")
+
+    def insert_many(
+        self, cursor: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]
+    ) -> None:
+        """Insert rows with one prepared statement (``executemany``)."""
+        marks = ", ".join("?" * len(columns))
+        cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
 
     def translate(self, exc: Exception) -> GridgovError | None:
         """Map sqlite3 errors to gridgov errors."""
