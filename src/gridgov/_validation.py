@@ -100,11 +100,11 @@ def collection_of(t: type | tuple[type, ...]) -> Validator:
 
 
 def non_negative_int(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    """Require an ``int`` >= 0."""
+    """Require an ``int`` from 0 to 2**63 - 1 (what every database column can hold)."""
     if not isinstance(value, int) or isinstance(value, bool):
         raise ValidationError(attribute.name, f"expected an integer, got {type(value).__name__}")
-    if value < 0:
-        raise ValidationError(attribute.name, "must be zero or more")
+    if not 0 <= value < 2**63:
+        raise ValidationError(attribute.name, "must be from 0 to 2**63 - 1")
 
 
 def date(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:

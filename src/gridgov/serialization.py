@@ -82,6 +82,8 @@ def _structure_datetime(value: object, _: object) -> pendulum.DateTime:
             instant = instant.in_timezone(zone)
         except Exception:  # pendulum raises several types for an unknown zone
             raise ValidationError("", "unknown time zone") from None
+        if instant.utcoffset() != parsed.utcoffset():
+            raise ValidationError("", "the UTC offset does not match the bracketed time zone")
     return instant
 
 
@@ -163,7 +165,16 @@ def _structure_boundary(value: object, _: object) -> Boundary:
     extra = set(value) - {"type", "coordinates"}
     if extra:
         raise ValidationError(sorted(extra)[0], "unknown key")
-    return Boundary.from_geojson(value)
+    try:
+        return Boundary.from_geojson(value)
+    except ValidationError as exc:
+        # Name the input's own key: GeoJSON says "coordinates" where Boundary says "polygons".
+        problems = [(_geojson_path(p), m) for p, m in exc.problems]
+        raise ValidationError(problems[0][0], problems[0][1], problems=problems) from None
+
+
+def _geojson_path(path: str) -> str:
+    return "coordinates" + path[len("polygons") :] if path.startswith("polygons") else path
 
 
 def _sort_key(item: object) -> str:
@@ -299,7 +310,7 @@ def _problems(exc: BaseException, path: str, expected: object = None) -> Iterato
     elif isinstance(exc, ValidationError):
         yield from ((join_path(path, p), m) for p, m in exc.problems)
     elif isinstance(exc, ForbiddenExtraKeysError):
-        yield from ((join_path(path, k), "unknown key") for k in sorted(exc.extra_fields))
+        yield from ((join_path(path, k), "unknown key") for k in sorted(map(str, exc.extra_fields)))
     elif isinstance(exc, KeyError):
         yield (path, "required key missing")
     elif expected is not None:

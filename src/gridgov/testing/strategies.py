@@ -1,0 +1,844 @@
+"""Hypothesis strategies for every gridgov domain type.
+
+Every strategy yields valid objects: they pass the constructors' validation, and the composite
+ones respect the aggregates' invariants (a relocated household has a forwarding contact, a vacant
+one has no members, a worker's assignments to one cell do not overlap, a tree's codes extend their
+parents'). Strategies compose: pass a strategy (or a fixed value) where a parameter accepts one::
+
+    from hypothesis import given
+    from gridgov.testing import strategies as gst
+
+    @given(gst.households(cell_code="610102001001001"))
+    def test_something(household): ...
+
+Needs the ``testing`` extra (hypothesis).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+import attrs
+import pendulum
+from hypothesis import strategies as st
+
+from gridgov._levels import GridLevel
+from gridgov._vocab import Term
+from gridgov.codes import (
+    _PROVINCES,
+    DEFAULT_SCHEME,
+    CodeScheme,
+    NationalId,
+    PhoneNumber,
+    Segment,
+    Sex,
+    id_check_character,
+)
+from gridgov.grid import Assignment, Boundary, Duty, GridCell, GridTree, Worker, WorkerRole
+from gridgov.households import (
+    Address,
+    EmergencyContact,
+    ForwardingContact,
+    HealthFlag,
+    Household,
+    HouseholdStatus,
+    LivingArrangement,
+    Resident,
+    Tag,
+)
+
+__all__ = [
+    "addresses",
+    "assignments",
+    "aware_datetimes",
+    "boundaries",
+    "cell_codes",
+    "code_schemes",
+    "dates",
+    "duties",
+    "emergency_contacts",
+    "forwarding_contacts",
+    "grid_cells",
+    "grid_trees",
+    "health_flags",
+    "households",
+    "identifiers",
+    "national_ids",
+    "personal_names",
+    "phone_numbers",
+    "residents",
+    "tags",
+    "time_zones",
+    "worker_roles",
+    "workers",
+]
+
+T = TypeVar("T")
+TermT = TypeVar("TermT", bound=Term)
+
+# Real county-level codes (GB/T 2260), used as ID address codes and district codes.
+_COUNTIES = (
+    "610102",  # 西安市新城区 (Minggong community's district)
+    "610103",  # 西安市碑林区
+    "610112",  # 西安市未央区
+    "110101",  # 北京市东城区
+    "110105",  # 北京市朝阳区
+    "310104",  # 上海市徐汇区
+    "440305",  # 深圳市南山区
+    "510107",  # 成都市武侯区
+    "150102",  # 呼和浩特市新城区
+    "420106",  # 武汉市武昌区
+)
+_SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗田宋郑谢韩唐冯"
+_COMPOUND_SURNAMES = ("欧阳", "司马", "诸葛", "上官")
+_GIVEN = "林芳伟秀英敏静丽强磊军洋勇艳杰娟涛明超霞平刚桂兰建国华玉珍雨晨"
+_PINYIN_SURNAMES = ("Wang", "Li", "Zhang", "Liu", "Chen", "Tian", "Ouyang", "Zhao", "Huang")
+_PINYIN_GIVEN = ("Lin", "Fang", "Wei", "Xiuying", "Min", "Jianguo", "Yuchen", "Lan", "Tao")
+_LATIN_GIVEN = ("Maria", "John", "Anna", "Ahmed", "Olga", "Pierre", "Sofia", "Kenji")
+_LATIN_FAMILY = ("Schmidt", "Smith", "Rossi", "Ivanova", "Dubois", "Tanaka", "O'Brien")
+_ROADS = ("自强东路", "太华南路", "含元路", "大明宫路", "长乐西路", "西五路", "东新街")
+_ROADS_LATIN = ("Ziqiang East Road", "Taihua South Road", "Hanyuan Road", "Daming Palace Road")
+_ESTATES = ("铁一村", "明宫小区", "大华公寓", "含元殿社区", "纺织城家属院")
+_RELATIONSHIPS = ("户主", "配偶", "子女", "儿子", "女儿", "父亲", "母亲", "孙子女", "邻居")
+_RELATIONSHIPS_LATIN = ("head", "spouse", "son", "daughter", "neighbour", "niece", "")
+_PLACE_SYLLABLES = "明宫含元太华自强长乐东新西五大华未央碑林曲江雁塔"
+_LEVEL_SUFFIX = {
+    GridLevel.DISTRICT: "区",
+    GridLevel.STREET: "街道",
+    GridLevel.COMMUNITY: "社区",
+    GridLevel.GRID: "网格",
+    GridLevel.BUILDING: "号楼",
+}
+_NAMED_ZONES = (
+    "Asia/Shanghai",
+    "Asia/Urumqi",
+    "Asia/Hong_Kong",
+    "Europe/Berlin",
+    "America/New_York",
+)
+_ALPHABETS = ("[0-9]", "[A-Z]", "[0-9A-Z]", "[a-z]", "[0-9a-f]")
+_SEPARATORS = ("", "-", ".", "/", "_")
+_IDENTIFIER = r"[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}"
+
+
+def _given(
+    value: T | st.SearchStrategy[T] | None, default: st.SearchStrategy[T]
+) -> st.SearchStrategy[T]:
+    """Turn a parameter that may be a fixed value, a strategy or ``None`` into a strategy."""
+    if value is None:
+        return default
+    if isinstance(value, st.SearchStrategy):
+        return value
+    return st.just(value)
+
+
+def _text(max_size: int) -> st.SearchStrategy[str]:
+    """Arbitrary non-empty text without outer whitespace, at most ``max_size`` characters."""
+    return st.text(min_size=1, max_size=max_size).map(str.strip).filter(bool)
+
+
+def _maybe(strategy: st.SearchStrategy[T]) -> st.SearchStrategy[T | None]:
+    return st.none() | strategy
+
+
+# Strategies are built once, outside the composite functions: hypothesis validates every new
+# strategy object, which would dominate the cost if done on each draw.
+
+# --- identifiers, names and text --------------------------------------------------------------
+
+
+def identifiers(prefix: str | None = None) -> st.SearchStrategy[str]:
+    """Record keys as the domain's ``id`` fields accept them.
+
+    Args:
+        prefix: A readable prefix such as ``"hh"``; ``None`` mixes readable keys
+            (``r-17``, ``hh:3``) with arbitrary well-formed ones.
+
+    Returns:
+        A strategy of 1-64 character keys of letters, digits, ``-``, ``_``, ``.`` and ``:``,
+        starting with a letter or digit.
+    """
+    numbered = st.builds(
+        "{}{}{}".format,
+        st.just(prefix) if prefix is not None else st.sampled_from(("r", "hh", "w", "R", "610102")),
+        st.sampled_from(("-", ":", "_", ".")),
+        st.integers(min_value=0, max_value=10**9),
+    )
+    if prefix is not None:
+        return numbered
+    return numbered | st.from_regex(_IDENTIFIER, fullmatch=True)
+
+
+def personal_names() -> st.SearchStrategy[str]:
+    """Personal names: Chinese (``田林``, ``欧阳玉珍``), pinyin (``Tian Lin``) and other Latin."""
+    chinese = st.builds(
+        "{}{}".format,
+        st.sampled_from(tuple(_SURNAMES)) | st.sampled_from(_COMPOUND_SURNAMES),
+        st.text(alphabet=_GIVEN, min_size=1, max_size=2),
+    )
+    pinyin = st.builds(
+        "{} {}".format, st.sampled_from(_PINYIN_SURNAMES), st.sampled_from(_PINYIN_GIVEN)
+    )
+    latin = st.builds("{} {}".format, st.sampled_from(_LATIN_GIVEN), st.sampled_from(_LATIN_FAMILY))
+    return chinese | pinyin | latin
+
+
+def _relationships() -> st.SearchStrategy[str]:
+    return st.sampled_from(_RELATIONSHIPS) | st.sampled_from(_RELATIONSHIPS_LATIN)
+
+
+# --- codes ------------------------------------------------------------------------------------
+
+
+def _address_codes() -> st.SearchStrategy[str]:
+    random_county = st.builds(
+        "{:02d}{:04d}".format,
+        st.sampled_from(sorted(_PROVINCES)),
+        st.integers(min_value=0, max_value=9999),
+    )
+    return st.sampled_from(_COUNTIES) | random_county
+
+
+def _make_national_id(address: str, birth: dt.date, sex: Sex, serial: int) -> NationalId:
+    sequence = serial * 2 + (sex is Sex.MALE)  # odd: male
+    body = f"{address}{birth.year:04d}{birth.month:02d}{birth.day:02d}{sequence:03d}"
+    return NationalId(body + id_check_character(body))
+
+
+def national_ids(
+    address_codes: st.SearchStrategy[str] | None = None,
+    birth_dates: st.SearchStrategy[dt.date] | None = None,
+    sexes: st.SearchStrategy[Sex] | None = None,
+) -> st.SearchStrategy[NationalId]:
+    """Valid resident ID numbers (GB 11643-1999) with a correct MOD 11-2 check character.
+
+    Args:
+        address_codes: Six-digit address codes (each must start with a province code); real
+            county codes and random ones under every province by default.
+        birth_dates: Birth dates from 1880 to 9999; 1900-2024 by default.
+        sexes: The sex the sequence code's parity encodes; both by default.
+
+    Returns:
+        A strategy of :class:`~gridgov.codes.NationalId`.
+    """
+    return st.builds(
+        _make_national_id,
+        _given(address_codes, _address_codes()),
+        _given(birth_dates, dates(dt.date(1900, 1, 1), dt.date(2024, 12, 31))),
+        _given(sexes, st.sampled_from(Sex)),
+        st.integers(min_value=0, max_value=499),
+    )
+
+
+def phone_numbers(*, mobile: bool | None = None) -> st.SearchStrategy[PhoneNumber]:
+    """Mainland phone numbers: 11-digit mobiles (``13812345678``) and landlines (``029-87654321``).
+
+    Args:
+        mobile: ``True`` for mobiles only, ``False`` for landlines only, ``None`` for both.
+
+    Returns:
+        A strategy of normalised :class:`~gridgov.codes.PhoneNumber`.
+    """
+    mobiles = st.builds(
+        "1{}{:09d}".format, st.integers(3, 9), st.integers(min_value=0, max_value=10**9 - 1)
+    )
+    landlines = st.builds(
+        "{}-{}{}".format,
+        st.sampled_from(("010", "021", "029", "0755", "0471", "0913")),
+        st.integers(2, 9),
+        st.integers(min_value=0, max_value=10**6 - 1).map("{:06d}".format)
+        | st.integers(min_value=0, max_value=10**7 - 1).map("{:07d}".format),
+    )
+    if mobile is None:
+        return (mobiles | landlines).map(PhoneNumber)
+    return (mobiles if mobile else landlines).map(PhoneNumber)
+
+
+# --- dates and instants -----------------------------------------------------------------------
+
+
+def _to_pendulum_date(day: dt.date) -> pendulum.Date:
+    return pendulum.Date(day.year, day.month, day.day)
+
+
+def dates(
+    min_value: dt.date = dt.date(1900, 1, 1), max_value: dt.date = dt.date(2099, 12, 31)
+) -> st.SearchStrategy[pendulum.Date]:
+    """Calendar days as :class:`pendulum.Date` (never a DateTime).
+
+    Args:
+        min_value: The earliest day (inclusive).
+        max_value: The latest day (inclusive).
+
+    Returns:
+        A strategy of pendulum dates.
+    """
+    return st.dates(_to_pendulum_date(min_value), _to_pendulum_date(max_value)).map(
+        _to_pendulum_date
+    )
+
+
+def time_zones() -> st.SearchStrategy[pendulum.Timezone | pendulum.FixedTimezone]:
+    """Time zones: Asia/Shanghai, UTC, other named zones (some with DST) and fixed offsets."""
+    named = st.sampled_from([pendulum.timezone(name) for name in _NAMED_ZONES])
+    fixed = st.integers(min_value=-12 * 4, max_value=14 * 4).map(
+        lambda quarters: pendulum.FixedTimezone(quarters * 15 * 60)
+    )
+    return st.sampled_from([pendulum.timezone("Asia/Shanghai"), pendulum.UTC]) | named | fixed
+
+
+def _in_zone(
+    naive_utc: dt.datetime, zone: pendulum.Timezone | pendulum.FixedTimezone
+) -> pendulum.DateTime:
+    return pendulum.instance(naive_utc, tz=pendulum.UTC).in_timezone(zone)
+
+
+def aware_datetimes(
+    min_value: dt.datetime = dt.datetime(1990, 1, 1),
+    max_value: dt.datetime = dt.datetime(2060, 12, 31),
+    timezones: st.SearchStrategy[pendulum.Timezone | pendulum.FixedTimezone] | None = None,
+) -> st.SearchStrategy[pendulum.DateTime]:
+    """Tz-aware instants as :class:`pendulum.DateTime`, in several zones.
+
+    The instant is drawn in UTC and then expressed in the zone, so every value exists (none
+    falls in a daylight-saving gap) and ambiguous local times carry the right offset.
+
+    Args:
+        min_value: The earliest instant, a naive datetime read as UTC.
+        max_value: The latest instant, a naive datetime read as UTC.
+        timezones: The zones; :func:`time_zones` by default.
+
+    Returns:
+        A strategy of aware pendulum DateTimes.
+    """
+    return st.builds(_in_zone, st.datetimes(min_value, max_value), _given(timezones, time_zones()))
+
+
+# --- vocabularies -----------------------------------------------------------------------------
+
+
+def _codes() -> st.SearchStrategy[str]:
+    return st.builds(
+        "{}{}".format,
+        st.sampled_from("abcdefghijklmnopqrstuvwxyz"),
+        st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_", max_size=47),
+    )
+
+
+def _terms(cls: type[TermT]) -> st.SearchStrategy[TermT]:
+    return st.sampled_from(cls.builtins()) | _codes().map(cls)
+
+
+def tags() -> st.SearchStrategy[Tag]:
+    """Key-population tags: the built-in ones and platform-defined codes."""
+    return _terms(Tag)
+
+
+def health_flags() -> st.SearchStrategy[HealthFlag]:
+    """Health flags: the built-in ones and platform-defined codes."""
+    return _terms(HealthFlag)
+
+
+def duties() -> st.SearchStrategy[Duty]:
+    """Duties of a comprehensive grid (多网合一): the built-in ones and platform-defined codes."""
+    return _terms(Duty)
+
+
+def worker_roles() -> st.SearchStrategy[WorkerRole]:
+    """Worker roles: the built-in ones and platform-defined codes."""
+    return _terms(WorkerRole)
+
+
+# --- the household ledger ---------------------------------------------------------------------
+
+
+def _address_lines() -> st.SearchStrategy[str]:
+    chinese = st.builds(
+        "{}{}号{}".format,
+        st.sampled_from(_ROADS),
+        st.integers(1, 999),
+        st.sampled_from((*_ESTATES, "")),
+    )
+    estate = st.builds("{}{}号楼".format, st.sampled_from(_ESTATES), st.integers(1, 40))
+    latin = st.builds("{} {}".format, st.integers(1, 999), st.sampled_from(_ROADS_LATIN))
+    return chinese | estate | latin | _text(200)
+
+
+def addresses() -> st.SearchStrategy[Address]:
+    """Addresses: Chinese, Latin and arbitrary lines, with or without unit (单元) and room."""
+    return st.builds(
+        Address,
+        line=_address_lines(),
+        unit=_maybe(st.integers(1, 12).map(str) | st.sampled_from(("A", "B", "东"))),
+        room=_maybe(st.integers(101, 3306).map(str) | _text(20)),
+    )
+
+
+def emergency_contacts() -> st.SearchStrategy[EmergencyContact]:
+    """Emergency contacts with a name, a phone number and a relationship."""
+    return st.builds(
+        EmergencyContact,
+        name=personal_names(),
+        phone=phone_numbers(),
+        relationship=_relationships(),
+    )
+
+
+def forwarding_contacts() -> st.SearchStrategy[ForwardingContact]:
+    """Forwarding contacts of relocated households: a new address, maybe a phone and a note."""
+    return st.builds(
+        ForwardingContact,
+        address=_address_lines(),
+        phone=_maybe(phone_numbers()),
+        note=st.sampled_from(("", "拆迁安置房", "住子女家", "moved in with her son")) | _text(500),
+    )
+
+
+def residents(
+    id: str | st.SearchStrategy[str] | None = None,
+    *,
+    with_national_id: bool | None = None,
+) -> st.SearchStrategy[Resident]:
+    """Residents, with or without a national ID; birth date and sex agree with the ID.
+
+    With an ID, the birth date and sex are the ones it encodes; without one they may be unknown.
+
+    Args:
+        id: The resident's key, or a strategy of keys; :func:`identifiers` by default.
+        with_national_id: ``True`` or ``False`` to force having a national ID or not;
+            ``None`` for both.
+
+    Returns:
+        A strategy of :class:`~gridgov.households.Resident`.
+    """
+    common: dict[str, st.SearchStrategy[object]] = {
+        "id": _given(id, identifiers()),
+        "name": personal_names(),
+        "phone": _maybe(phone_numbers()),
+        "tags": st.frozensets(tags(), max_size=4),
+        "living_arrangement": _maybe(st.sampled_from(LivingArrangement)),
+        "health_flags": st.frozensets(health_flags(), max_size=3),
+        "emergency_contacts": st.lists(emergency_contacts(), max_size=2).map(tuple),
+        "relationship": _relationships(),
+    }
+    # Resident derives the birth date and sex from the ID when they are not given.
+    with_id = st.builds(Resident, national_id=national_ids(), **common)
+    without_id = st.builds(
+        Resident,
+        birth_date=_maybe(dates(dt.date(1900, 1, 1), dt.date(2024, 12, 31))),
+        sex=_maybe(st.sampled_from(Sex)),
+        **common,
+    )
+    if with_national_id is None:
+        return with_id | without_id
+    return with_id if with_national_id else without_id
+
+
+def households(
+    cell_code: str | st.SearchStrategy[str] | None = None,
+    id: str | st.SearchStrategy[str] | None = None,
+    *,
+    status: HouseholdStatus | st.SearchStrategy[HouseholdStatus] | None = None,
+    min_members: int = 0,
+    max_members: int = 4,
+) -> st.SearchStrategy[Household]:
+    """Households of every status, respecting the aggregate's invariants.
+
+    A relocated household has a forwarding contact, a vacant one has no members, and member
+    ids are unique within the household.
+
+    Args:
+        cell_code: The cell, or a strategy of cells; grid and building codes under
+            :data:`~gridgov.codes.DEFAULT_SCHEME` by default.
+        id: The household's key, or a strategy of keys.
+        status: The status, or a strategy of statuses; every status by default (every status
+            but vacant when ``min_members`` is positive).
+        min_members: The fewest members of a household that is not vacant.
+        max_members: The most members.
+
+    Returns:
+        A strategy of :class:`~gridgov.households.Household`.
+    """
+    statuses = [s for s in HouseholdStatus if min_members == 0 or s is not HouseholdStatus.VACANT]
+    cells = cell_codes(level=GridLevel.GRID) | cell_codes(level=GridLevel.BUILDING)
+    return _households(
+        _HouseholdParts(
+            statuses=_given(status, st.sampled_from(statuses)),
+            members=st.lists(
+                residents(), min_size=min_members, max_size=max_members, unique_by=_resident_id
+            ),
+            forwarding=forwarding_contacts(),
+            ids=_given(id, identifiers()),
+            cells=_given(cell_code, cells),
+            addresses=addresses(),
+        )
+    )
+
+
+def _resident_id(resident: Resident) -> str:
+    return resident.id
+
+
+@attrs.frozen
+class _HouseholdParts:
+    statuses: st.SearchStrategy[HouseholdStatus]
+    members: st.SearchStrategy[list[Resident]]
+    forwarding: st.SearchStrategy[ForwardingContact]
+    ids: st.SearchStrategy[str]
+    cells: st.SearchStrategy[str]
+    addresses: st.SearchStrategy[Address]
+
+
+@st.composite
+def _households(draw: st.DrawFn, parts: _HouseholdParts) -> Household:
+    status = draw(parts.statuses)
+    members = () if status is HouseholdStatus.VACANT else tuple(draw(parts.members))
+    forwarding: ForwardingContact | None = None
+    if status is HouseholdStatus.RELOCATED or draw(st.booleans()):
+        forwarding = draw(parts.forwarding)
+    return Household(
+        id=draw(parts.ids),
+        cell_code=draw(parts.cells),
+        address=draw(parts.addresses),
+        status=status,
+        members=members,
+        forwarding=forwarding,
+        version=draw(st.integers(min_value=0, max_value=10**6)),
+    )
+
+
+# --- the area hierarchy -----------------------------------------------------------------------
+
+_CHINA_RING = st.tuples(
+    st.floats(min_value=73.0, max_value=135.0),
+    st.floats(min_value=18.0, max_value=53.0),
+    st.lists(
+        st.tuples(
+            st.floats(min_value=-0.05, max_value=0.05), st.floats(min_value=-0.05, max_value=0.05)
+        ),
+        min_size=3,
+        max_size=6,
+    ),
+).map(lambda t: [(t[0] + dx, t[1] + dy) for dx, dy in t[2]])
+_ANY_RING = st.lists(
+    st.tuples(
+        st.floats(min_value=-180.0, max_value=180.0), st.floats(min_value=-90.0, max_value=90.0)
+    ),
+    min_size=3,
+    max_size=6,
+)
+
+
+def _close(points: list[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
+    return (*points, points[0])
+
+
+def boundaries() -> st.SearchStrategy[Boundary]:
+    """Boundaries: one or two polygons of closed WGS 84 rings, some with holes.
+
+    Most rings are small shapes somewhere in China; others have arbitrary positions.
+    """
+    rings = (_CHINA_RING | _ANY_RING).map(_close)
+    polygons = st.lists(rings, min_size=1, max_size=2).map(tuple)
+    return st.builds(Boundary, st.lists(polygons, min_size=1, max_size=2).map(tuple))
+
+
+def _zero_padded(width: int) -> Callable[[int], str]:
+    return lambda n: str(n).zfill(width)
+
+
+def _segment_values(seg: Segment) -> st.SearchStrategy[str]:
+    """Values of one segment: realistic division codes for the default scheme's digits."""
+    if seg.alphabet == "[0-9]":
+        if seg.level is GridLevel.DISTRICT and seg.width == 6:
+            return _address_codes()
+        top = 10**seg.width - 1
+        low = 1 if top > 1 else 0
+        return st.integers(min_value=low, max_value=top).map(_zero_padded(seg.width))
+    return st.from_regex(f"(?:{seg.alphabet}){{{seg.width}}}", fullmatch=True)
+
+
+def cell_codes(
+    scheme: CodeScheme = DEFAULT_SCHEME, level: GridLevel | None = None
+) -> st.SearchStrategy[str]:
+    """Well-formed cell codes under ``scheme``.
+
+    Args:
+        scheme: The code scheme.
+        level: The level of the codes; any of the scheme's levels by default.
+
+    Returns:
+        A strategy of codes that ``scheme.check(code, level)`` accepts.
+
+    Raises:
+        ValidationError: If ``scheme`` has no segment for ``level``.
+    """
+    depths = range(len(scheme.segments))
+    if level is not None:
+        scheme.length(level)  # raises ValidationError if the scheme lacks the level
+        depth = scheme.levels.index(level)
+        depths = range(depth, depth + 1)
+    options = [
+        st.tuples(*(_segment_values(seg) for seg in scheme.segments[: depth + 1])).map(
+            scheme.separator.join
+        )
+        for depth in depths
+    ]
+    return st.one_of(options)
+
+
+def _cell_names(level: GridLevel) -> st.SearchStrategy[str]:
+    chinese = st.builds(
+        "{}{}".format,
+        st.text(alphabet=_PLACE_SYLLABLES, min_size=2, max_size=3)
+        | st.integers(1, 30).map("第{}".format),
+        st.just(_LEVEL_SUFFIX[level]),
+    )
+    latin = st.builds(
+        "{} {}".format,
+        st.sampled_from(("Minggong", "Hanyuan", "Taihua", "Ziqiang", "Daming")),
+        st.just(level.value.capitalize()),
+    )
+    return chinese | latin
+
+
+@attrs.frozen
+class _CellParts:
+    """Strategies for the fields of a cell other than its code and place in the tree."""
+
+    names: dict[GridLevel, st.SearchStrategy[str]]
+    boundaries: st.SearchStrategy[Boundary]
+    duties: st.SearchStrategy[frozenset[Duty]]
+
+    @classmethod
+    def make(cls) -> _CellParts:
+        return cls(
+            names={level: _cell_names(level) for level in GridLevel},
+            boundaries=boundaries(),
+            duties=st.frozensets(duties(), max_size=3),
+        )
+
+    def draw_cell(
+        self, draw: st.DrawFn, code: str, level: GridLevel, parent_code: str | None
+    ) -> GridCell:
+        # A third of the cells are mapped: boundaries are the costliest part to draw.
+        mapped = draw(st.integers(min_value=0, max_value=2)) == 0
+        return GridCell(
+            code=code,
+            name=draw(self.names[level]),
+            level=level,
+            parent_code=parent_code,
+            boundary=draw(self.boundaries) if mapped else None,
+            duties=draw(self.duties),
+            version=draw(st.integers(min_value=0, max_value=1000)),
+        )
+
+
+def grid_cells(
+    scheme: CodeScheme = DEFAULT_SCHEME, level: GridLevel | None = None
+) -> st.SearchStrategy[GridCell]:
+    """Single grid cells whose code fits ``scheme`` and extends their parent's code.
+
+    Args:
+        scheme: The code scheme.
+        level: The cells' level; any of the scheme's levels by default.
+
+    Returns:
+        A strategy of :class:`~gridgov.grid.GridCell` that pass ``check_code(scheme)``.
+
+    Raises:
+        ValidationError: If ``scheme`` has no segment for ``level``.
+    """
+    return _grid_cells(cell_codes(scheme, level), scheme, _CellParts.make())
+
+
+@st.composite
+def _grid_cells(
+    draw: st.DrawFn, codes: st.SearchStrategy[str], scheme: CodeScheme, parts: _CellParts
+) -> GridCell:
+    code = draw(codes)
+    return parts.draw_cell(draw, code, scheme.level_of(code), scheme.parent_code(code))
+
+
+def grid_trees(
+    scheme: CodeScheme = DEFAULT_SCHEME, *, max_roots: int = 2, max_children: int = 2
+) -> st.SearchStrategy[GridTree]:
+    """Valid area hierarchies under ``scheme``, from its top level down to its last.
+
+    With the default scheme: districts, streets, communities, grids and buildings, each code
+    extending its parent's. The cells reach :class:`~gridgov.grid.GridTree` in a shuffled
+    order, so children may come before their parents.
+
+    Args:
+        scheme: The code scheme.
+        max_roots: The most top-level cells (at least one is drawn).
+        max_children: The most children of a cell.
+
+    Returns:
+        A strategy of :class:`~gridgov.grid.GridTree`.
+    """
+    values = [_segment_values(seg) for seg in scheme.segments]
+    roots = st.lists(values[0], min_size=1, max_size=max_roots, unique=True)
+    children = [st.lists(v, max_size=max_children, unique=True) for v in values]
+    return _grid_trees(scheme, roots, children, _CellParts.make())
+
+
+@st.composite
+def _grid_trees(
+    draw: st.DrawFn,
+    scheme: CodeScheme,
+    roots: st.SearchStrategy[list[str]],
+    children: list[st.SearchStrategy[list[str]]],
+    parts: _CellParts,
+) -> GridTree:
+    cells: list[GridCell] = []
+    level_count = len(scheme.segments)
+
+    def grow(parent: GridCell | None, depth: int) -> None:
+        level = scheme.segments[depth].level
+        for value in draw(roots if parent is None else children[depth]):
+            code = value if parent is None else f"{parent.code}{scheme.separator}{value}"
+            cell = parts.draw_cell(draw, code, level, None if parent is None else parent.code)
+            cells.append(cell)
+            if depth + 1 < level_count:
+                grow(cell, depth + 1)
+
+    grow(None, 0)
+    return GridTree(draw(st.permutations(cells)), scheme)
+
+
+def _cell_code_strategy(
+    codes: Sequence[str] | st.SearchStrategy[str] | None,
+) -> st.SearchStrategy[str]:
+    if codes is None:  # grid codes under the default scheme (DB11/T 2157-2023, 15 digits)
+        return cell_codes(DEFAULT_SCHEME, GridLevel.GRID)
+    if isinstance(codes, st.SearchStrategy):
+        return codes
+    return st.sampled_from(tuple(codes))
+
+
+def _make_assignment(
+    cell_code: str, start: pendulum.Date, days: int | None, duties: frozenset[Duty]
+) -> Assignment:
+    end = None if days is None else start.add(days=days)
+    return Assignment(cell_code=cell_code, start=start, end=end, duties=duties)
+
+
+def assignments(
+    cell_codes: Sequence[str] | st.SearchStrategy[str] | None = None,
+) -> st.SearchStrategy[Assignment]:
+    """Assignments of a worker to a cell, open-ended or ending on or after their start.
+
+    Args:
+        cell_codes: The cells to draw from (a sequence or a strategy); grid codes under
+            :data:`~gridgov.codes.DEFAULT_SCHEME` by default.
+
+    Returns:
+        A strategy of :class:`~gridgov.grid.Assignment`.
+    """
+    return st.builds(
+        _make_assignment,
+        _cell_code_strategy(cell_codes),
+        dates(dt.date(2015, 1, 1), dt.date(2035, 12, 31)),
+        _maybe(st.integers(min_value=0, max_value=2000)),
+        st.frozensets(duties(), max_size=3),
+    )
+
+
+@attrs.frozen
+class _WorkerParts:
+    cells: st.SearchStrategy[list[str]]
+    days: st.SearchStrategy[list[pendulum.Date]]
+    duties: st.SearchStrategy[frozenset[Duty]]
+    ids: st.SearchStrategy[str]
+    names: st.SearchStrategy[str]
+    roles: st.SearchStrategy[frozenset[WorkerRole]]
+    phones: st.SearchStrategy[PhoneNumber | None]
+
+
+def workers(
+    cell_codes: Sequence[str] | st.SearchStrategy[str] | None = None,
+    id: str | st.SearchStrategy[str] | None = None,
+) -> st.SearchStrategy[Worker]:
+    """Grid workers with roles and assignments that never overlap within one cell.
+
+    A worker may hold several successive assignments to the same cell, the last possibly
+    open-ended, and assignments to several cells at once.
+
+    Args:
+        cell_codes: The cells to assign (a sequence or a strategy); grid codes under
+            :data:`~gridgov.codes.DEFAULT_SCHEME` by default.
+        id: The worker's key, or a strategy of keys.
+
+    Returns:
+        A strategy of :class:`~gridgov.grid.Worker`.
+    """
+    return _workers(
+        _WorkerParts(
+            cells=st.lists(_cell_code_strategy(cell_codes), max_size=3, unique=True),
+            days=st.lists(
+                dates(dt.date(2015, 1, 1), dt.date(2035, 12, 31)),
+                min_size=2,
+                max_size=6,
+                unique=True,
+            ),
+            duties=st.frozensets(duties(), max_size=2),
+            ids=_given(id, identifiers()),
+            names=personal_names(),
+            roles=st.frozensets(worker_roles(), max_size=3),
+            phones=_maybe(phone_numbers()),
+        )
+    )
+
+
+@st.composite
+def _workers(draw: st.DrawFn, parts: _WorkerParts) -> Worker:
+    result: list[Assignment] = []
+    for code in draw(parts.cells):
+        # 2k distinct sorted days give k disjoint periods; the last one may stay open.
+        days = sorted(draw(parts.days))
+        periods = list(zip(days[::2], days[1::2], strict=False))
+        for i, (start, end) in enumerate(periods):
+            open_ended = i == len(periods) - 1 and draw(st.booleans())
+            duties = draw(parts.duties)
+            result.append(Assignment(code, start, None if open_ended else end, duties))
+    return Worker(
+        id=draw(parts.ids),
+        name=draw(parts.names),
+        roles=draw(parts.roles),
+        assignments=tuple(draw(st.permutations(result))),
+        phone=draw(parts.phones),
+        version=draw(st.integers(min_value=0, max_value=1000)),
+    )
+
+
+def _make_scheme(name: str, top: int, shapes: list[tuple[int, str]], separator: str) -> CodeScheme:
+    levels = list(GridLevel)[top:]
+    segments = [
+        Segment(level, width, alphabet)
+        for level, (width, alphabet) in zip(levels, shapes, strict=False)
+    ]
+    return CodeScheme(name=name, segments=segments, separator=separator)
+
+
+def code_schemes() -> st.SearchStrategy[CodeScheme]:
+    """Code schemes: consecutive levels from any top level, varied widths, alphabets, separators.
+
+    Codes stay within 64 characters, so every scheme drawn can code real cells; the default
+    scheme is among the values.
+    """
+    shapes = st.lists(
+        st.tuples(st.integers(min_value=1, max_value=6), st.sampled_from(_ALPHABETS)),
+        min_size=1,
+        max_size=len(GridLevel),
+    )
+    drawn = st.builds(
+        _make_scheme,
+        st.sampled_from(("beijing", "xian", "shenzhen")) | _codes(),
+        st.integers(min_value=0, max_value=len(GridLevel) - 1),
+        shapes,
+        st.sampled_from(_SEPARATORS),
+    )
+    return st.just(DEFAULT_SCHEME) | drawn
