@@ -19,7 +19,7 @@ from typing import Any, Generic, Protocol, Self, TypeVar
 import pendulum
 
 from gridgov import _json
-from gridgov.adapters._common import (
+from gridgov.adapters.support import (
     birth_bounds,
     check_batch_size,
     check_limit,

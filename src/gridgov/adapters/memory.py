@@ -20,7 +20,7 @@ from typing import Generic, Self, TypeVar
 
 import pendulum
 
-from gridgov.adapters._common import (
+from gridgov.adapters.support import (
     birth_bounds,
     check_batch_size,
     check_limit,

@@ -1,4 +1,8 @@
-"""Rules and helpers every adapter applies the same way: cursors, limits, integrity checks."""
+"""Rules and helpers every adapter applies the same way: cursors, limits, integrity checks.
+
+Public for third-party adapters: using them keeps an adapter's errors and cursors the same as the
+built-in ones, which the conformance kit checks.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,17 @@ from gridgov.errors import ValidationError
 from gridgov.grid import GridCell, Worker
 from gridgov.households import Household
 from gridgov.ports import MAX_PAGE_SIZE
+
+__all__ = [
+    "birth_bounds",
+    "check_batch_size",
+    "check_limit",
+    "check_placement",
+    "check_text_key",
+    "decode_cursor",
+    "encode_cursor",
+    "with_version",
+]
 
 T = TypeVar("T", GridCell, Worker, Household)
 
