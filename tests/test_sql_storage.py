@@ -285,3 +285,33 @@ def _all(fetch: Callable[[str | None], Page[Household]]) -> list[Household]:
         cursor = page.next_cursor
         if cursor is None:
             return items
+
+
+def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(tmp_path: Path) -> None:
+    """Every SQLite connection runs in WAL mode, enforces foreign keys and waits when busy."""
+    store = SqliteStore(tmp_path / "pragmas.db", busy_timeout=7)
+    conn = store.acquire()
+    cur = conn.cursor()
+    settings = tuple(
+        cur.execute(f"PRAGMA {name}").fetchone()[0]
+        for name in ("journal_mode", "foreign_keys", "busy_timeout")
+    )
+    store.release(conn)
+    store.close()
+    assert ("wal", 1, 7000) == settings
+
+
+def test_open_store_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """sqlite:/// URLs name a relative file, sqlite://// an absolute one, sqlite:// a temporary."""
+    from gridgov import open_store
+
+    monkeypatch.chdir(tmp_path)
+    relative = open_store("sqlite:///rel.db")
+    absolute = open_store(f"sqlite:///{tmp_path / 'abs.db'}")
+    temporary = open_store("sqlite://")
+    paths = [s.path for s in (relative, absolute, temporary)]  # type: ignore[attr-defined]
+    for s in (relative, absolute, temporary):
+        s.close()
+    assert Path("rel.db") == paths[0]
+    assert tmp_path / "abs.db" == paths[1]
+    assert not paths[2].exists()

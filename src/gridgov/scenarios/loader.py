@@ -1,0 +1,731 @@
+"""Scenario files: an area, its workers and its ledger in TOML and CSV, loaded into a store.
+
+A scenario is a directory holding ``scenario.toml``::
+
+    [scenario]
+    name = "明宫社区 Minggong"
+    as_of = 2026-11-28                     # optional reference date for reports
+
+    [[cells]]                              # GridCell fields; boundary as a GeoJSON geometry
+    code = "610102"
+    name = "新城区"
+    level = "district"
+
+    [[workers]]                            # Worker fields
+    [[households]]                         # Household fields, members inline
+    households_csv = ["households.csv"]    # more households, relative to the scenario file
+
+Everything goes through the converter of :mod:`gridgov.serialization`, so unknown keys are
+rejected and every error is one :class:`~gridgov.errors.ValidationError` naming the file, the path
+and the problem, e.g. ``households.csv: line 17.national_id: the check character does not match
+(GB 11643 MOD 11-2)``. Messages never repeat the values, which may be personal.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import tomllib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import chain
+from pathlib import Path
+
+import attrs
+import pendulum
+
+from gridgov import _validation as v
+from gridgov.codes import DEFAULT_SCHEME, CodeScheme
+from gridgov.errors import NotFoundError, Problem, ValidationError, join_path
+from gridgov.grid import GridCell, GridLevel, GridTree, Worker
+from gridgov.households import Household
+from gridgov.ports import ProgressCallback, Store
+from gridgov.serialization import structure
+
+__all__ = [
+    "CSV_COLUMNS",
+    "SCENARIO_FILE",
+    "LoadReport",
+    "Scenario",
+    "ScenarioMeta",
+    "load_scenario",
+    "populate",
+    "read_households_csv",
+    "write_households_csv",
+]
+
+SCENARIO_FILE = "scenario.toml"
+"""The name of the scenario file inside a scenario directory."""
+
+CSV_COLUMNS = (
+    "household_id",
+    "cell_code",
+    "address",
+    "unit",
+    "room",
+    "status",
+    "forwarding_address",
+    "forwarding_phone",
+    "resident_id",
+    "name",
+    "national_id",
+    "birth_date",
+    "sex",
+    "phone",
+    "relationship",
+    "living_arrangement",
+    "tags",
+    "health_flags",
+    "emergency_name",
+    "emergency_phone",
+    "emergency_relationship",
+)
+"""The columns of a households CSV file: one row per resident, household columns repeated."""
+
+_HOUSEHOLD_COLUMNS = CSV_COLUMNS[:8]
+_RESIDENT_COLUMNS = CSV_COLUMNS[8:]
+_REQUIRED_COLUMNS = ("household_id", "cell_code", "address")
+_MAX_PROBLEMS = 100  # enough to fix a file in one go without flooding the terminal
+
+
+# --- the scenario ----------------------------------------------------------------------------
+
+
+@attrs.frozen
+class ScenarioMeta:
+    """The ``[scenario]`` table of a scenario file.
+
+    Args:
+        name: The scenario's name.
+        description: What it describes.
+        as_of: The reference date of its reports, if fixed.
+        code_scheme: How its cell codes are built; :data:`gridgov.codes.DEFAULT_SCHEME` if
+            absent. Its ``name`` may be left out.
+    """
+
+    name: str = attrs.field(validator=v.text(100))
+    description: str = attrs.field(default="", validator=v.text(2000, allow_empty=True))
+    as_of: pendulum.Date | None = attrs.field(default=None, validator=v.optional(v.date))
+    code_scheme: CodeScheme | None = attrs.field(
+        default=None, validator=v.optional(v.instance_of(CodeScheme))
+    )
+
+
+@attrs.frozen
+class _ScenarioFile:
+    """The whole of ``scenario.toml``, as structured by the converter."""
+
+    scenario: ScenarioMeta
+    cells: tuple[GridCell, ...] = ()
+    workers: tuple[Worker, ...] = ()
+    households: tuple[Household, ...] = ()
+    households_csv: tuple[str, ...] = ()
+
+
+def _cells(value: Iterable[GridCell]) -> tuple[GridCell, ...]:
+    return v.to_tuple(value)
+
+
+def _workers(value: Iterable[Worker]) -> tuple[Worker, ...]:
+    return v.to_tuple(value)
+
+
+def _households(value: Iterable[Household]) -> tuple[Household, ...]:
+    return v.to_tuple(value)
+
+
+@attrs.frozen(repr=False)
+class Scenario:
+    """A validated scenario: an area hierarchy, its workers and its households.
+
+    Args:
+        name: The scenario's name.
+        description: What it describes.
+        as_of: The reference date of its reports, if fixed.
+        scheme: The code scheme of its cells.
+        cells: The cells, in any order.
+        workers: The workers.
+        households: The households.
+    """
+
+    name: str = attrs.field(validator=v.text(100))
+    description: str = attrs.field(default="", validator=v.text(2000, allow_empty=True))
+    as_of: pendulum.Date | None = attrs.field(default=None, validator=v.optional(v.date))
+    scheme: CodeScheme = attrs.field(default=DEFAULT_SCHEME, validator=v.instance_of(CodeScheme))
+    cells: tuple[GridCell, ...] = attrs.field(
+        default=(), converter=_cells, validator=v.collection_of(GridCell)
+    )
+    workers: tuple[Worker, ...] = attrs.field(
+        default=(), converter=_workers, validator=v.collection_of(Worker)
+    )
+    households: tuple[Household, ...] = attrs.field(
+        default=(), converter=_households, validator=v.collection_of(Household)
+    )
+
+    def tree(self) -> GridTree:
+        """Return the cells as a validated tree.
+
+        Raises:
+            ValidationError: If the cells do not form a valid hierarchy under the scheme.
+        """
+        return GridTree(self.cells, self.scheme)
+
+    def __repr__(self) -> str:
+        return (
+            f"Scenario(name={self.name!r}, cells={len(self.cells)}, workers={len(self.workers)}, "
+            f"households={len(self.households)})"
+        )
+
+
+@attrs.frozen
+class LoadReport:
+    """What :func:`populate` stored.
+
+    Args:
+        cells: The number of cells.
+        workers: The number of workers.
+        households: The number of households.
+        residents: The number of residents in those households.
+    """
+
+    cells: int
+    workers: int
+    households: int
+    residents: int
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+
+def load_scenario(path: Path | str, *, households: bool = True) -> Scenario:
+    """Read and validate a scenario.
+
+    Args:
+        path: A scenario directory holding ``scenario.toml``, or the TOML file itself.
+        households: Whether to read the households (inline and CSV); without them only the
+            cells and workers are read, e.g. to generate a population for the cells.
+
+    Returns:
+        The scenario, with every cell, worker and household validated and cross-checked:
+        cells form a tree, workers are assigned to its cells, households live in its grid or
+        building cells, and household and resident ids are unique.
+
+    Raises:
+        NotFoundError: If there is no scenario file at ``path``.
+        ValidationError: On the first file with a problem, naming the file, the path in it
+            (``households[3].members[0].national_id``, ``line 17.national_id``) and every problem
+            found there.
+    """
+    file = Path(path)
+    if file.is_dir():
+        file = file / SCENARIO_FILE
+    source = file.name
+    data = _read_toml(file, source)
+    doc = structure(_default_scheme_name(data), _ScenarioFile, source=source)
+    scheme = doc.scenario.code_scheme or DEFAULT_SCHEME
+    try:
+        tree = GridTree(doc.cells, scheme)
+    except ValidationError as exc:
+        raise exc.from_source(source) from None
+    _check_workers(doc.workers, tree, source)
+    loaded: tuple[Household, ...] = ()
+    if households:
+        ledger = _Ledger(tree)
+        csv_files = [
+            (_csv_file(file.parent, name, f"households_csv[{i}]", source), name)
+            for i, name in enumerate(doc.households_csv)
+        ]
+        inline = ledger.checked(doc.households, source)
+        streams = (_read_csv(csv_path, name, ledger.check) for csv_path, name in csv_files)
+        loaded = tuple(chain(inline, *streams))
+    return Scenario(
+        name=doc.scenario.name,
+        description=doc.scenario.description,
+        as_of=doc.scenario.as_of,
+        scheme=scheme,
+        cells=tuple(tree),
+        workers=doc.workers,
+        households=loaded,
+    )
+
+
+def _read_toml(file: Path, source: str) -> dict[str, object]:
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise NotFoundError("scenario file", str(file)) from None
+    except UnicodeDecodeError:
+        raise ValidationError("", "not UTF-8 text", source=source) from None
+    except OSError as exc:
+        raise ValidationError("", f"cannot read the file ({exc.strerror})", source=source) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _toml_error(exc, source) from None
+
+
+_TOML_AT = re.compile(r"(.*) \(at line (\d+), column (\d+)\)")
+
+
+def _toml_error(exc: tomllib.TOMLDecodeError, source: str) -> ValidationError:
+    # tomllib's messages describe the syntax, never the values: safe to repeat.
+    message = str(exc)
+    m = _TOML_AT.fullmatch(message)
+    if m is None:
+        return ValidationError("", f"TOML syntax error: {message}", source=source)
+    return ValidationError(
+        f"line {m[2]}", f"TOML syntax error: {m[1]} (column {m[3]})", source=source
+    )
+
+
+def _default_scheme_name(data: dict[str, object]) -> dict[str, object]:
+    """Give an inline code scheme a name when the file leaves it out."""
+    meta = data.get("scenario")
+    if isinstance(meta, dict):
+        scheme = meta.get("code_scheme")
+        if isinstance(scheme, dict) and "name" not in scheme:
+            return {**data, "scenario": {**meta, "code_scheme": {"name": "scenario", **scheme}}}
+    return data
+
+
+def _csv_file(folder: Path, name: str, path: str, source: str) -> Path:
+    file = folder / name
+    if not file.is_file():
+        raise ValidationError(path, "file not found next to the scenario file", source=source)
+    return file
+
+
+def _check_workers(workers: Sequence[Worker], tree: GridTree, source: str) -> None:
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for i, worker in enumerate(workers):
+        if worker.id in seen:
+            problems.append((f"workers[{i}].id", "duplicate worker id"))
+        seen.add(worker.id)
+        for j, assignment in enumerate(worker.assignments):
+            if assignment.cell_code not in tree:
+                problems.append((f"workers[{i}].assignments[{j}].cell_code", "unknown cell"))
+    _raise(problems, source)
+
+
+def _raise(problems: Sequence[Problem], source: str) -> None:
+    if problems:
+        path, problem = problems[0]
+        raise ValidationError(path, problem, source=source, problems=problems)
+
+
+class _Ledger:
+    """Cross-checks households against the tree and each other while they stream in."""
+
+    def __init__(self, tree: GridTree) -> None:
+        self._tree = tree
+        self._households: set[str] = set()
+        self._residents: set[str] = set()
+
+    def check(self, household: Household) -> list[Problem]:
+        """Record ``household`` and return its problems, with paths relative to it."""
+        problems: list[Problem] = []
+        if household.cell_code not in self._tree:
+            problems.append(("cell_code", "unknown cell"))
+        elif self._tree.get(household.cell_code).level not in (GridLevel.GRID, GridLevel.BUILDING):
+            problems.append(("cell_code", "a household lives in a grid or building cell"))
+        if household.id in self._households:
+            problems.append(("id", "duplicate household id"))
+        self._households.add(household.id)
+        for i, member in enumerate(household.members):
+            if member.id in self._residents:
+                problems.append((f"members[{i}].id", "duplicate resident id"))
+            self._residents.add(member.id)
+        return problems
+
+    def checked(self, households: Sequence[Household], source: str) -> Sequence[Household]:
+        problems: list[Problem] = []
+        for i, household in enumerate(households):
+            problems.extend((join_path(f"households[{i}]", p), m) for p, m in self.check(household))
+        _raise(problems, source)
+        return households
+
+
+# --- storing ---------------------------------------------------------------------------------
+
+
+def populate(
+    store: Store, scenario: Scenario, *, progress: ProgressCallback | None = None
+) -> LoadReport:
+    """Store a scenario's cells, workers and households in one unit of work.
+
+    Cells are added parents first, then workers, then households through
+    :meth:`~gridgov.ports.HouseholdRepository.add_many`; the unit of work commits once, so a
+    failure stores nothing.
+
+    Args:
+        store: The store to fill; its code scheme must fit the scenario's cell codes.
+        scenario: The scenario, e.g. from :func:`load_scenario`.
+        progress: Called with the number of households stored so far.
+
+    Returns:
+        How many records were stored.
+
+    Raises:
+        ValidationError: If the cells do not form a tree under the store's code scheme, or a
+            record does not fit the store.
+        ConflictError: If a record with the same key is already stored.
+    """
+    tree = GridTree(scenario.cells, store.scheme)
+    with store() as uow:
+        for cell in tree:
+            uow.cells.add(cell)
+        for i, worker in enumerate(scenario.workers):
+            try:
+                uow.workers.add(worker)
+            except ValidationError as exc:
+                raise exc.within(f"workers[{i}]") from None
+        count = uow.households.add_many(scenario.households, progress=progress)
+        uow.commit()
+    return LoadReport(
+        cells=len(tree),
+        workers=len(scenario.workers),
+        households=count,
+        residents=sum(len(h.members) for h in scenario.households),
+    )
+
+
+# --- households CSV --------------------------------------------------------------------------
+
+
+def read_households_csv(path: Path | str, *, source: str | None = None) -> Iterator[Household]:
+    """Stream the households of a CSV file (columns :data:`CSV_COLUMNS`).
+
+    One row per resident, the household columns repeated on each of its rows and the rows of a
+    household consecutive; a household without residents (vacant, moved out) has one row with
+    the resident columns empty. An empty cell means the field is absent; ``tags`` and
+    ``health_flags`` hold ``;``-separated codes. Only ``household_id``, ``cell_code`` and
+    ``address`` columns are required. UTF-8, with or without a byte order mark.
+
+    Args:
+        path: The CSV file.
+        source: The name errors give the file; its file name by default.
+
+    Returns:
+        An iterator over the households, read as it advances.
+
+    Raises:
+        NotFoundError: If the file does not exist (on iteration).
+        ValidationError: After the last row, if any row is invalid: one error naming every
+            problem (up to 100) as ``line N.column``.
+    """
+    file = Path(path)
+    return _read_csv(file, source or file.name, None)
+
+
+def _read_csv(
+    file: Path, source: str, check: Callable[[Household], list[Problem]] | None
+) -> Iterator[Household]:
+    try:
+        handle = file.open(encoding="utf-8-sig", newline="")
+    except FileNotFoundError:
+        raise NotFoundError("file", str(file)) from None
+    except OSError as exc:
+        raise ValidationError("", f"cannot read the file ({exc.strerror})", source=source) from None
+    with handle:
+        reader = csv.reader(handle)
+        try:
+            yield from _CsvReader(reader, lambda: reader.line_num, source, check).households()
+        except UnicodeDecodeError:
+            raise ValidationError(
+                f"line {reader.line_num + 1}", "not UTF-8 text", source=source
+            ) from None
+        except csv.Error as exc:
+            # csv's messages describe the syntax ("line contains NUL"), not the data.
+            raise ValidationError(
+                f"line {reader.line_num}", f"malformed CSV: {exc}", source=source
+            ) from None
+
+
+class _CsvReader:
+    """Groups the rows of a households CSV into households and collects every problem."""
+
+    def __init__(
+        self,
+        reader: Iterator[list[str]],
+        line: Callable[[], int],
+        source: str,
+        check: Callable[[Household], list[Problem]] | None,
+    ) -> None:
+        self.reader = reader
+        self.line = line
+        self.source = source
+        self.check = check
+        self.problems: list[Problem] = []
+        self.seen: set[str] = set()
+        self.columns: dict[str, int] = {}
+
+    def households(self) -> Iterator[Household]:
+        header = next(self.reader, None)
+        if header is None:
+            raise ValidationError("line 1", "empty file: expected a header row", source=self.source)
+        self.read_header(header)
+        id_at = self.columns["household_id"]
+        group: list[tuple[int, list[str]]] = []
+        for row in self.reader:
+            if not any(row):  # blank line
+                continue
+            if len(row) != len(header):
+                self.problems.append(
+                    (f"line {self.line()}", f"{len(row)} fields where the header has {len(header)}")
+                )
+            elif group and row[id_at] != group[0][1][id_at]:
+                yield from self.build(group)
+                group = [(self.line(), row)]
+            else:
+                group.append((self.line(), row))
+            if len(self.problems) >= _MAX_PROBLEMS:
+                break
+        if group and len(self.problems) < _MAX_PROBLEMS:
+            yield from self.build(group)
+        _raise(self.problems[:_MAX_PROBLEMS], self.source)
+
+    def read_header(self, header: list[str]) -> None:
+        problems: list[Problem] = []
+        for i, name in enumerate(header):
+            if name not in CSV_COLUMNS:
+                # Not named: a file without a header row would put personal data in the message.
+                problems.append(("line 1", f"column {i + 1} has an unknown name"))
+            elif name in self.columns:
+                problems.append((f"line 1.{name}", "duplicate column"))
+            self.columns.setdefault(name, i)
+        problems.extend(
+            (f"line 1.{name}", "required column missing")
+            for name in _REQUIRED_COLUMNS
+            if name not in self.columns
+        )
+        _raise(problems, self.source)
+
+    def get(self, row: list[str], column: str) -> str | None:
+        i = self.columns.get(column)
+        return (row[i] or None) if i is not None else None
+
+    def build(self, group: list[tuple[int, list[str]]]) -> Iterator[Household]:
+        """Yield the household of ``group``'s rows, or record its problems."""
+        first_line, first = group[0]
+        problems: list[Problem] = []
+        household_id = first[self.columns["household_id"]]
+        if household_id in self.seen:
+            problems.append(
+                (f"line {first_line}.household_id", "rows of a household must be consecutive")
+            )
+        self.seen.add(household_id)
+        for line, row in group[1:]:
+            problems.extend(
+                (f"line {line}.{column}", "differs from the first row of the household")
+                for column in _HOUSEHOLD_COLUMNS
+                if self.get(row, column) != self.get(first, column)
+            )
+        with_resident = [(line, row) for line, row in group if self.has_resident(row)]
+        if with_resident and len(with_resident) < len(group):
+            problems.extend(
+                (
+                    f"line {line}.resident_id",
+                    "a row without a resident in a household with residents",
+                )
+                for line, row in group
+                if not self.has_resident(row)
+            )
+        lines = [line for line, _ in with_resident]
+        data = self.household_data(first, [row for _, row in with_resident])
+        try:
+            household = structure(data, Household)
+        except ValidationError as exc:
+            problems.extend((_csv_path(p, first_line, lines), m) for p, m in exc.problems)
+        else:
+            # The ledger check would report a split household again as a duplicate.
+            if self.check is not None and not problems:
+                problems.extend(
+                    (_csv_path(p, first_line, lines), m) for p, m in self.check(household)
+                )
+            if not problems:
+                yield household
+        self.problems.extend(problems)
+
+    def has_resident(self, row: list[str]) -> bool:
+        return any(self.get(row, column) for column in _RESIDENT_COLUMNS)
+
+    def household_data(self, first: list[str], residents: list[list[str]]) -> dict[str, object]:
+        get = self.get
+        data: dict[str, object] = {
+            "id": get(first, "household_id") or "",
+            "cell_code": get(first, "cell_code") or "",
+            "address": _present(
+                line=get(first, "address") or "", unit=get(first, "unit"), room=get(first, "room")
+            ),
+        }
+        status = get(first, "status")
+        if status is not None:
+            data["status"] = status
+        forwarding = _present(
+            address=get(first, "forwarding_address"), phone=get(first, "forwarding_phone")
+        )
+        if forwarding:
+            forwarding.setdefault("address", "")
+            data["forwarding"] = forwarding
+        data["members"] = [self.resident_data(row) for row in residents]
+        return data
+
+    def resident_data(self, row: list[str]) -> dict[str, object]:
+        get = self.get
+        resident = _present(
+            id=get(row, "resident_id") or "",
+            name=get(row, "name") or "",
+            national_id=get(row, "national_id"),
+            birth_date=get(row, "birth_date"),
+            sex=get(row, "sex"),
+            phone=get(row, "phone"),
+            relationship=get(row, "relationship"),
+            living_arrangement=get(row, "living_arrangement"),
+            tags=_split(get(row, "tags")),
+            health_flags=_split(get(row, "health_flags")),
+        )
+        contact = _present(
+            name=get(row, "emergency_name"),
+            phone=get(row, "emergency_phone"),
+            relationship=get(row, "emergency_relationship"),
+        )
+        if contact:
+            contact.setdefault("name", "")
+            resident["emergency_contacts"] = [contact]
+        return resident
+
+
+def _present(**fields: object) -> dict[str, object]:
+    """Keep the fields that have a value: an empty CSV cell means the field is absent."""
+    return {k: value for k, value in fields.items() if value is not None}
+
+
+def _split(cell: str | None) -> list[str] | None:
+    if cell is None:
+        return None
+    return [part.strip() for part in cell.split(";") if part.strip()]
+
+
+# Where a field of the structured household sits in the CSV.
+_HOUSEHOLD_FIELD_COLUMNS = {
+    "id": "household_id",
+    "cell_code": "cell_code",
+    "address": "address",
+    "address.line": "address",
+    "address.unit": "unit",
+    "address.room": "room",
+    "status": "status",
+    "forwarding": "forwarding_address",
+    "forwarding.address": "forwarding_address",
+    "forwarding.phone": "forwarding_phone",
+    "members": "resident_id",
+}
+_RESIDENT_FIELD_COLUMNS = {
+    "": "resident_id",
+    "id": "resident_id",
+    "emergency_contacts": "emergency_name",
+    "emergency_contacts.name": "emergency_name",
+    "emergency_contacts.phone": "emergency_phone",
+    "emergency_contacts.relationship": "emergency_relationship",
+    **{c: c for c in _RESIDENT_COLUMNS if c not in ("resident_id",)},
+}
+_MEMBER = re.compile(r"members\[(\d+)\]\.?(.*)")
+_INDEX = re.compile(r"\[\d+\]")
+
+
+def _csv_path(path: str, first_line: int, member_lines: Sequence[int]) -> str:
+    """Translate a household path (``members[1].national_id``) to ``line N.column``."""
+    m = _MEMBER.fullmatch(path)
+    if m is not None and int(m[1]) < len(member_lines):
+        line, rest = member_lines[int(m[1])], m[2]
+        # tags[2] is the tags column; emergency_contacts[0].phone the emergency_phone column.
+        column = _RESIDENT_FIELD_COLUMNS.get(_INDEX.sub("", rest))
+    else:
+        line, rest = first_line, path
+        column = _HOUSEHOLD_FIELD_COLUMNS.get(path)
+    return f"line {line}.{column}" if column else join_path(f"line {line}", rest)
+
+
+def write_households_csv(households: Iterable[Household], path: Path | str) -> int:
+    """Write households to a CSV file that :func:`read_households_csv` reads back as equal.
+
+    The file is UTF-8 without a byte order mark, with newline line ends and sorted tag codes, so
+    the same households always give the same bytes. It is written next to ``path`` and moved
+    into place at the end: on an error, ``path`` is left as it was.
+
+    Args:
+        households: The households, streamed.
+        path: The file to write.
+
+    Returns:
+        The number of households written.
+
+    Raises:
+        ValidationError: If a household holds what the format cannot: more than one emergency
+            contact for a resident, or a note on the forwarding contact.
+    """
+    target = Path(path)
+    partial = target.with_name(target.name + ".partial")
+    count = 0
+    try:
+        with partial.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(CSV_COLUMNS)
+            for household in households:
+                writer.writerows(_rows(household, count, target.name))
+                count += 1
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return count
+
+
+def _rows(household: Household, index: int, source: str) -> list[list[str]]:
+    forwarding = household.forwarding
+    if forwarding is not None and forwarding.note:
+        raise ValidationError(
+            f"households[{index}].forwarding.note",
+            "the CSV format has no column for it",
+            source=source,
+        )
+    head = [
+        household.id,
+        household.cell_code,
+        household.address.line,
+        household.address.unit or "",
+        household.address.room or "",
+        household.status.value,
+        forwarding.address if forwarding is not None else "",
+        forwarding.phone.value if forwarding is not None and forwarding.phone else "",
+    ]
+    if not household.members:
+        return [head + [""] * len(_RESIDENT_COLUMNS)]
+    rows = []
+    for i, m in enumerate(household.members):
+        if len(m.emergency_contacts) > 1:
+            raise ValidationError(
+                f"households[{index}].members[{i}].emergency_contacts",
+                "the CSV format holds one emergency contact per resident",
+                source=source,
+            )
+        contact = m.emergency_contacts[0] if m.emergency_contacts else None
+        rows.append(
+            [
+                *head,
+                m.id,
+                m.name,
+                m.national_id.value if m.national_id else "",
+                m.birth_date.isoformat() if m.birth_date else "",
+                m.sex.value if m.sex else "",
+                m.phone.value if m.phone else "",
+                m.relationship,
+                m.living_arrangement.value if m.living_arrangement else "",
+                ";".join(sorted(t.code for t in m.tags)),
+                ";".join(sorted(f.code for f in m.health_flags)),
+                contact.name if contact else "",
+                contact.phone.value if contact else "",
+                contact.relationship if contact else "",
+            ]
+        )
+    return rows
