@@ -23,6 +23,7 @@ from typing import Generic, Protocol, Self, TypeVar
 import attrs
 import pendulum
 
+from gridgov.care.contacts import CareTask, ContactAttempt
 from gridgov.codes import CodeScheme
 from gridgov.grid import GridCell, GridTree, Worker
 from gridgov.households import Household, Resident, Tag
@@ -30,7 +31,9 @@ from gridgov.households import Household, Resident, Tag
 __all__ = [
     "DEFAULT_PAGE_SIZE",
     "MAX_PAGE_SIZE",
+    "CareTaskRepository",
     "CellRepository",
+    "ContactRepository",
     "HouseholdRepository",
     "Page",
     "ProgressCallback",
@@ -206,6 +209,82 @@ class HouseholdRepository(Protocol):
         ...
 
 
+class ContactRepository(Protocol):
+    """Stores the contact ledger: every attempt to reach a resident (append-only)."""
+
+    def get(self, contact_id: str) -> ContactAttempt:
+        """Return the contact with ``contact_id`` or raise NotFoundError."""
+        ...
+
+    def add(self, contact: ContactAttempt) -> ContactAttempt:
+        """Store a new contact for a stored resident of that household and cell; return it."""
+        ...
+
+    def for_resident(
+        self,
+        resident_id: str,
+        *,
+        since: pendulum.DateTime | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[ContactAttempt]:
+        """Return a resident's contacts at or after ``since``, newest first."""
+        ...
+
+    def in_subtree(
+        self,
+        cell_code: str,
+        *,
+        since: pendulum.DateTime,
+        until: pendulum.DateTime,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[ContactAttempt]:
+        """Return contacts in the subtree of ``cell_code`` with ``since <= at < until``, by time."""
+        ...
+
+
+class CareTaskRepository(Protocol):
+    """Stores care tasks, indexed for daily worklists."""
+
+    def get(self, task_id: str) -> CareTask:
+        """Return the task with ``task_id`` or raise NotFoundError."""
+        ...
+
+    def add(self, task: CareTask) -> CareTask:
+        """Store a new task for a stored resident; return it with version 1."""
+        ...
+
+    def add_many(
+        self,
+        tasks: Iterable[CareTask],
+        *,
+        batch_size: int = 1000,
+        progress: ProgressCallback | None = None,
+    ) -> int:
+        """Store new tasks from a stream, as ``add`` does; return how many."""
+        ...
+
+    def update(self, task: CareTask) -> CareTask:
+        """Replace a stored task if its version is current; return it."""
+        ...
+
+    def open_for_resident(self, resident_id: str) -> tuple[CareTask, ...]:
+        """Return the resident's open tasks, by due instant then id."""
+        ...
+
+    def open_in_subtree(
+        self,
+        cell_code: str,
+        *,
+        starting_before: pendulum.DateTime,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[CareTask]:
+        """Return open tasks of the subtree whose window starts before the instant, by due, id."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over the repositories: commit it, or everything is rolled back."""
 
@@ -222,6 +301,16 @@ class UnitOfWork(Protocol):
     @property
     def households(self) -> HouseholdRepository:
         """Return the household repository of this unit of work."""
+        ...
+
+    @property
+    def contacts(self) -> ContactRepository:
+        """Return the contact ledger of this unit of work."""
+        ...
+
+    @property
+    def care_tasks(self) -> CareTaskRepository:
+        """Return the care task repository of this unit of work."""
         ...
 
     def __enter__(self) -> Self:
