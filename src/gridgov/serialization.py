@@ -27,10 +27,22 @@ from cattrs.errors import (
     ForbiddenExtraKeysError,
     IterableValidationError,
 )
-from cattrs.gen import make_dict_structure_fn
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
 from cattrs.preconf.json import make_converter as _make_json_converter
 
 from gridgov._vocab import Term
+from gridgov.care.criteria import (
+    AgeAtLeast,
+    AgeBelow,
+    AllOf,
+    AnyOf,
+    Criterion,
+    HasHealthFlag,
+    HasTag,
+    HouseholdStatusIs,
+    LivesAs,
+    Not,
+)
 from gridgov.codes import NationalId, PhoneNumber
 from gridgov.errors import Problem, ValidationError, join_path
 from gridgov.grid import Boundary
@@ -224,6 +236,50 @@ def configure_converter(conv: cattrs.Converter) -> None:
     conv.register_structure_hook_factory(is_enum, _enum_hook)
     # Sets are written sorted so that documents are deterministic and diff well.
     conv.register_unstructure_hook_factory(_is_frozenset, lambda t: _set_unstructure(conv, t))
+    # Last: the criterion hooks are generated from the hooks registered above.
+    _configure_criteria(conv)
+
+
+_CRITERION_KINDS: dict[str, type] = {
+    "age_at_least": AgeAtLeast,
+    "age_below": AgeBelow,
+    "has_tag": HasTag,
+    "has_health_flag": HasHealthFlag,
+    "lives_as": LivesAs,
+    "household_status_is": HouseholdStatusIs,
+    "all_of": AllOf,
+    "any_of": AnyOf,
+    "not": Not,
+}
+_KIND_OF = {cls: kind for kind, cls in _CRITERION_KINDS.items()}
+
+
+def _configure_criteria(conv: cattrs.Converter) -> None:
+    """Criteria are a tagged union: a table whose ``kind`` names the criterion."""
+    plain = {cls: make_dict_unstructure_fn(cls, conv) for cls in _KIND_OF}
+    structurers = {
+        kind: _mapping_only(make_dict_structure_fn(cls, conv))
+        for kind, cls in _CRITERION_KINDS.items()
+    }
+    kinds = ", ".join(repr(k) for k in _CRITERION_KINDS)
+
+    def unstructure(criterion: object) -> dict[str, Any]:
+        return {"kind": _KIND_OF[type(criterion)], **plain[type(criterion)](criterion)}
+
+    def structure(value: object, _: object) -> object:
+        if not isinstance(value, Mapping):
+            raise ValidationError("", f"expected a criterion table, got {_kind(value)}")
+        kind = value.get("kind")
+        if kind not in structurers:
+            raise ValidationError("kind", f"a criterion's kind is one of {kinds}")
+        rest = {k: v for k, v in value.items() if k != "kind"}
+        return structurers[kind](rest, _CRITERION_KINDS[kind])
+
+    def is_criterion(t: object) -> bool:
+        return t == Criterion or t in _KIND_OF
+
+    conv.register_unstructure_hook_func(is_criterion, unstructure)
+    conv.register_structure_hook_func(lambda t: t == Criterion, structure)
 
 
 def _set_unstructure(conv: cattrs.Converter, t: object) -> Callable[[frozenset[Any]], list[Any]]:

@@ -1,0 +1,471 @@
+"""Elder-care use cases: record a contact, plan routine tasks, a worker's daily worklist, coverage.
+
+Each function takes an open unit of work and leaves committing to the caller, so several use
+cases can share one transaction.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
+
+import attrs
+import pendulum
+
+from gridgov.care.assessment import Assessment, assess, assess_all
+from gridgov.care.contacts import CareTask, ContactAttempt, Outcome, TaskStatus
+from gridgov.care.policy import DEFAULT_POLICY, CarePolicy, ContactMethod
+from gridgov.care.rules import DEFAULT_RULES, FollowUpRules, follow_up, plan_routine
+from gridgov.clock import ensure_aware
+from gridgov.codes import mask_name
+from gridgov.errors import NotFoundError, ValidationError
+from gridgov.households import Household, Resident
+from gridgov.ports import Page, UnitOfWork
+
+__all__ = [
+    "ContactResult",
+    "Coverage",
+    "Missed",
+    "Worklist",
+    "WorklistEntry",
+    "WorklistHousehold",
+    "WorklistStop",
+    "coverage",
+    "plan_tasks",
+    "record_contact",
+    "worklist",
+]
+
+T = TypeVar("T")
+_HISTORY = 50  # recent contacts the rules look at
+
+
+def _pages(fetch: Callable[[str | None], Page[T]]) -> Iterator[T]:
+    after: str | None = None
+    while True:
+        page = fetch(after)
+        yield from page.items
+        after = page.next_cursor
+        if after is None:
+            return
+
+
+@attrs.frozen
+class ContactResult:
+    """What recording a contact did.
+
+    Args:
+        contact: The stored contact.
+        closed: Tasks it fulfilled.
+        cancelled: Tasks it made pointless (hospital, move, death).
+        created: Follow-up and routine tasks it scheduled.
+    """
+
+    contact: ContactAttempt
+    closed: tuple[CareTask, ...]
+    cancelled: tuple[CareTask, ...]
+    created: tuple[CareTask, ...]
+
+
+def _stamp(instant: pendulum.DateTime) -> str:
+    return instant.in_timezone("UTC").format("YYYYMMDDHHmmss")
+
+
+def record_contact(
+    uow: UnitOfWork,
+    *,
+    resident_id: str,
+    method: ContactMethod,
+    outcome: Outcome,
+    by: str,
+    at: pendulum.DateTime,
+    now: pendulum.DateTime,
+    notes: str = "",
+    task_id: str | None = None,
+    contact_id: str | None = None,
+    policy: CarePolicy = DEFAULT_POLICY,
+    rules: FollowUpRules = DEFAULT_RULES,
+) -> ContactResult:
+    """Record a contact attempt and apply the follow-up rules.
+
+    Args:
+        uow: The unit of work (not committed here).
+        resident_id: Who was contacted.
+        method: How.
+        outcome: What it found.
+        by: The worker's id, or a volunteer's resident id.
+        at: When the contact happened.
+        now: The current instant; a contact after it is rejected.
+        notes: Free text.
+        task_id: The task worked on, if any.
+        contact_id: The contact's key (default: derived from resident, time and method).
+        policy: The care policy (for the resident's tier).
+        rules: The follow-up delays.
+
+    Returns:
+        The contact and the tasks it closed, cancelled and created.
+
+    Raises:
+        ValidationError: For an unknown resident, a contact in the future or a naive instant;
+            nothing is stored.
+    """
+    at = ensure_aware(at, "at")
+    now = ensure_aware(now, "now")
+    if at > now:
+        raise ValidationError("at", "a contact cannot be recorded in the future")
+    try:
+        household = uow.households.household_of(resident_id)
+    except NotFoundError:
+        raise ValidationError("resident_id", "unknown resident") from None
+    resident = household.member(resident_id)
+    if not isinstance(method, ContactMethod):
+        raise ValidationError("method", "expected a ContactMethod")
+    contact = ContactAttempt(
+        id=contact_id or f"c.{resident_id}.{_stamp(at)}.{method.value}"[:64],
+        resident_id=resident_id,
+        household_id=household.id,
+        cell_code=household.cell_code,
+        method=method,
+        outcome=outcome,
+        by=by,
+        at=at,
+        notes=notes,
+        task_id=task_id,
+    )
+    previous = list(uow.contacts.for_resident(resident_id, limit=_HISTORY).items)
+    open_tasks = uow.care_tasks.open_for_resident(resident_id)
+    assessment = assess(resident, household, policy, on=at.date())
+    tier = None if assessment.tier is None else assessment.tier.code
+    plan = follow_up(contact, previous, open_tasks, tier=tier, rules=rules)
+    stored = uow.contacts.add(contact)
+    for task in (*plan.close, *plan.cancel):
+        uow.care_tasks.update(task)
+    settled = {t.id for t in (*plan.close, *plan.cancel)}
+    still_open = [t for t in open_tasks if t.id not in settled] + list(plan.create)
+    routine = plan_routine(assessment, [*previous, stored], still_open, now=now, rules=rules)
+    created = (*plan.create, *routine)
+    for task in created:
+        uow.care_tasks.add(task)
+    return ContactResult(stored, plan.close, plan.cancel, created)
+
+
+def plan_tasks(
+    uow: UnitOfWork,
+    cell_code: str,
+    *,
+    now: pendulum.DateTime,
+    policy: CarePolicy = DEFAULT_POLICY,
+    rules: FollowUpRules = DEFAULT_RULES,
+) -> tuple[CareTask, ...]:
+    """Create the routine tasks every covered elder of a subtree is owed; the daily job.
+
+    Returns:
+        The tasks created (none for residents whose tasks are already open).
+    """
+    now = ensure_aware(now, "now")
+    households = _pages(lambda a: uow.households.in_subtree(cell_code, limit=500, after=a))
+    created: list[CareTask] = []
+    for a in assess_all(households, policy, on=now.date()):
+        contacts = uow.contacts.for_resident(a.resident.id, limit=_HISTORY).items
+        open_tasks = uow.care_tasks.open_for_resident(a.resident.id)
+        for task in plan_routine(a, contacts, open_tasks, now=now, rules=rules):
+            created.append(uow.care_tasks.add(task))
+    return tuple(created)
+
+
+_URGENCY = {TaskStatus.OVERDUE: 0, TaskStatus.DUE: 1, TaskStatus.UPCOMING: 2}
+
+
+@attrs.frozen
+class WorklistEntry:
+    """One task on a worklist, with why it is there.
+
+    Args:
+        task: The task.
+        status: Its status at the worklist's instant.
+        resident: The resident to contact.
+    """
+
+    task: CareTask
+    status: TaskStatus
+    resident: Resident
+
+    @property
+    def why(self) -> str:
+        """Return why the task is on the list, in English and Chinese."""
+        late = " (overdue)" if self.status is TaskStatus.OVERDUE else ""
+        return f"{self.task.reason_en}{late} / {self.task.reason_zh}"
+
+    def urgency(self) -> tuple[int, pendulum.DateTime, str]:
+        """Return a sort key: overdue before due, then by due instant."""
+        return (_URGENCY.get(self.status, 3), self.task.due, self.task.id)
+
+    def __str__(self) -> str:
+        due = self.task.due.in_timezone("Asia/Shanghai").format("MM-DD HH:mm")
+        return (
+            f"[{self.status.label_zh}] {mask_name(self.resident.name)} "
+            f"{self.task.method.label_zh} by {due}: {self.why}"
+        )
+
+
+@attrs.frozen
+class WorklistHousehold:
+    """The tasks of one household: one visit serves them all.
+
+    Args:
+        household: The household.
+        entries: Its tasks, most urgent first.
+    """
+
+    household: Household
+    entries: tuple[WorklistEntry, ...]
+
+
+@attrs.frozen
+class WorklistStop:
+    """A building (or a grid without buildings) on the day's route.
+
+    Args:
+        cell_code: The building's code.
+        name: The building's name.
+        households: Its households with tasks, most urgent first.
+    """
+
+    cell_code: str
+    name: str
+    households: tuple[WorklistHousehold, ...]
+
+    @property
+    def has_overdue(self) -> bool:
+        """Return whether any task here is overdue."""
+        return any(e.status is TaskStatus.OVERDUE for h in self.households for e in h.entries)
+
+
+@attrs.frozen
+class Worklist:
+    """A worker's tasks for a day, grouped by building along the route.
+
+    Buildings with an overdue task come first; otherwise buildings follow their codes, which
+    number them along the grid. Within a building, households and tasks go most urgent first.
+
+    Args:
+        worker_id: The worker.
+        on: The day.
+        stops: The buildings to go to.
+    """
+
+    worker_id: str
+    on: pendulum.Date
+    stops: tuple[WorklistStop, ...]
+
+    @property
+    def entries(self) -> tuple[WorklistEntry, ...]:
+        """Return every entry, in route order."""
+        return tuple(e for s in self.stops for h in s.households for e in h.entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+def worklist(
+    uow: UnitOfWork, worker_id: str, *, on: pendulum.Date, now: pendulum.DateTime
+) -> Worklist:
+    """Return the due and overdue care tasks of a worker's cells on ``on``.
+
+    Only the worker's cells are read, through the task index: the cost grows with the worker's
+    tasks, not with the population.
+
+    Raises:
+        NotFoundError: If the worker is unknown.
+    """
+    now = ensure_aware(now, "now")
+    worker = uow.workers.get(worker_id)
+    cells = worker.cells_on(on)
+    # A cell inside another assigned cell is already covered by that cell's subtree.
+    roots = [c for c in cells if not any(c != o and c.startswith(o) for o in cells)]
+    day_end = now.replace(
+        year=on.year, month=on.month, day=on.day, hour=0, minute=0, second=0, microsecond=0
+    ).add(days=1)
+    households: dict[str, Household] = {}
+    by_household: dict[str, list[WorklistEntry]] = {}
+    for root in roots:
+
+        def fetch(after: str | None, root: str = root) -> Page[CareTask]:
+            return uow.care_tasks.open_in_subtree(
+                root, starting_before=day_end, limit=1000, after=after
+            )
+
+        # The query keeps tasks whose window opens before the day ends: due today or late.
+        for task in _pages(fetch):
+            status = task.status(now)
+            household = households.get(task.household_id)
+            if household is None:
+                household = households[task.household_id] = uow.households.get(task.household_id)
+            try:
+                resident = household.member(task.resident_id)
+            except NotFoundError:
+                continue  # the resident left the household since the task was planned
+            by_household.setdefault(household.id, []).append(WorklistEntry(task, status, resident))
+    buildings: dict[str, list[WorklistHousehold]] = {}
+    for hid, entries in by_household.items():
+        entries.sort(key=WorklistEntry.urgency)
+        buildings.setdefault(households[hid].cell_code, []).append(
+            WorklistHousehold(households[hid], tuple(entries))
+        )
+    stops = [
+        WorklistStop(
+            code,
+            _cell_name(uow, code),
+            tuple(sorted(group, key=lambda h: h.entries[0].urgency())),
+        )
+        for code, group in buildings.items()
+    ]
+    stops.sort(key=lambda s: (not s.has_overdue, s.cell_code))
+    return Worklist(worker_id, on, tuple(stops))
+
+
+def _cell_name(uow: UnitOfWork, code: str) -> str:
+    try:
+        return uow.cells.get(code).name
+    except NotFoundError:
+        return code
+
+
+@attrs.frozen
+class Missed:
+    """A covered elder not contacted as their tier requires in the period.
+
+    Args:
+        resident_id: The resident (no name: coverage reports circulate).
+        household_id: The household.
+        cell_code: The household's cell.
+        tier: The tier code.
+        shortfalls: ``(method, required, made)`` for each cadence not met.
+    """
+
+    resident_id: str
+    household_id: str
+    cell_code: str
+    tier: str
+    shortfalls: tuple[tuple[ContactMethod, int, int], ...]
+
+    def __str__(self) -> str:
+        parts = ", ".join(f"{m.value} {made}/{required}" for m, required, made in self.shortfalls)
+        return f"{self.resident_id} ({self.tier}): {parts}"
+
+
+@attrs.frozen
+class Coverage:
+    """Visit coverage of a cell's covered elders over a period.
+
+    Args:
+        cell_code: The cell (its whole subtree).
+        start: The first day of the period.
+        end: The day after the last.
+        covered: Covered elders (in a tier) at the period's end.
+        contacted: Of them, how many were reached at least once in the period (the national
+            indicator: 100% a month).
+        on_cadence: Of them, how many were contacted as often as their tier requires.
+        missed: Those not on cadence, with their shortfalls.
+    """
+
+    cell_code: str
+    start: pendulum.Date
+    end: pendulum.Date
+    covered: int
+    contacted: int
+    on_cadence: int
+    missed: tuple[Missed, ...]
+
+    @property
+    def contacted_share(self) -> float:
+        """Return the share reached at least once (1.0 when nobody is covered)."""
+        return 1.0 if not self.covered else self.contacted / self.covered
+
+    @property
+    def on_cadence_share(self) -> float:
+        """Return the share contacted as their tier requires (1.0 when nobody is covered)."""
+        return 1.0 if not self.covered else self.on_cadence / self.covered
+
+
+def _required(every_days: int, period_days: int) -> int:
+    return max(1, math.floor(period_days / every_days))
+
+
+def coverage(
+    uow: UnitOfWork,
+    cell_code: str,
+    *,
+    start: pendulum.Date,
+    end: pendulum.Date,
+    policy: CarePolicy = DEFAULT_POLICY,
+    tz: str = "Asia/Shanghai",
+) -> Coverage:
+    """Measure how the covered elders of a subtree were contacted from ``start`` to ``end``.
+
+    A cadence of N days over a period of D days requires ``max(1, D // N)`` reached contacts
+    that satisfy its method within the period; a cadence longer than the period requires one
+    within its last N days. Elders are assessed on the period's last day.
+
+    Raises:
+        ValidationError: If ``end`` is not after ``start``.
+    """
+    if not end > start:
+        raise ValidationError("end", "the period must end after it starts")
+    period_days = (end - start).days
+    longest = max(c.every_days for t in policy.tiers for c in t.cadences)
+    since = pendulum.datetime(start.year, start.month, start.day, tz=tz)
+    until = pendulum.datetime(end.year, end.month, end.day, tz=tz)
+    lookback = min(since, until.subtract(days=longest))
+    by_resident: dict[str, list[ContactAttempt]] = {}
+    for c in _pages(
+        lambda a: uow.contacts.in_subtree(
+            cell_code, since=lookback, until=until, limit=1000, after=a
+        )
+    ):
+        if c.outcome.reached:
+            by_resident.setdefault(c.resident_id, []).append(c)
+    households = _pages(lambda a: uow.households.in_subtree(cell_code, limit=500, after=a))
+    covered = contacted = on_cadence = 0
+    missed: list[Missed] = []
+    for a in assess_all(households, policy, on=end.subtract(days=1)):
+        if a.tier is None:  # assess_all yields covered residents only
+            continue
+        covered += 1
+        contacts = by_resident.get(a.resident.id, [])
+        if any(since <= c.at < until for c in contacts):
+            contacted += 1
+        shortfalls = _shortfalls(a, contacts, since, until, period_days)
+        if shortfalls:
+            missed.append(
+                Missed(
+                    a.resident.id, a.household.id, a.household.cell_code, a.tier.code, shortfalls
+                )
+            )
+        else:
+            on_cadence += 1
+    return Coverage(cell_code, start, end, covered, contacted, on_cadence, tuple(missed))
+
+
+def _shortfalls(
+    a: Assessment,
+    contacts: Iterable[ContactAttempt],
+    since: pendulum.DateTime,
+    until: pendulum.DateTime,
+    period_days: int,
+) -> tuple[tuple[ContactMethod, int, int], ...]:
+    out: list[tuple[ContactMethod, int, int]] = []
+    for cadence in a.tier.cadences if a.tier is not None else ():
+        if cadence.every_days <= period_days:
+            window_start, required = since, _required(cadence.every_days, period_days)
+        else:
+            window_start, required = until.subtract(days=cadence.every_days), 1
+        made = sum(
+            1
+            for c in contacts
+            if window_start <= c.at < until and c.method.satisfies(cadence.method)
+        )
+        if made < required:
+            out.append((cadence.method, required, made))
+    return tuple(out)
