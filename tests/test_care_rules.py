@@ -54,7 +54,7 @@ def test_routine_tasks_follow_the_tier_cadences() -> None:
     assert [(ContactMethod.HOME_VISIT, NOW), (ContactMethod.PHONE, NOW)] == [
         (t.method, t.due) for t in tasks
     ]
-    assert "general tier: home visit every 90 days; never contacted" == tasks[0].reason_en
+    assert "general tier: home visit every 90 days; no home visit on record" == tasks[0].reason_en
 
 
 def test_next_routine_task_is_one_cadence_after_the_last_reaching_contact() -> None:

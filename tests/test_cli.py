@@ -114,8 +114,8 @@ def test_demo_totals_2043_households(minggong_output: str) -> None:
 def test_demo_grid_rows_sum_to_the_totals(minggong_output: str) -> None:
     """In every table, each column of the grid rows adds up to the total row."""
     found = tables(minggong_output)
-    assert 3 == len(found)
-    for table in found:
+    assert 4 == len(found)  # households, two of key populations, coverage
+    for table in found[:3]:
         grids, total = table[1:-1], table[-1]
         assert "合计" == total[0]
         sums = [sum(int(r[i]) for r in grids) for i in range(1, len(total))]
@@ -130,7 +130,7 @@ def test_demo_household_statuses_add_up(minggong_output: str) -> None:
 
 def test_demo_shows_the_key_population_labels(minggong_output: str) -> None:
     """Every built-in tag appears with its Chinese label."""
-    headers = [cell for table in tables(minggong_output)[1:] for cell in table[0][1:]]
+    headers = [cell for table in tables(minggong_output)[1:3] for cell in table[0][1:]]
     assert [
         "独居",
         "空巢",
@@ -143,6 +143,20 @@ def test_demo_shows_the_key_population_labels(minggong_output: str) -> None:
         "特困供养",
     ] == headers[:9]
     assert ["低保", "党员", "志愿者", "退役军人", "退休干部", "自闭症儿童家庭"] == headers[9:]
+
+
+def test_demo_prints_a_worklist_and_each_grids_coverage(minggong_output: str) -> None:
+    """After the ledger, the demo shows one worker's tasks and the month's coverage per grid."""
+    lines = minggong_output.splitlines()
+    head = next(line for line in lines if line.startswith("今日探访清单 worklist of grid-"))
+    assert head.endswith("buildings")
+    coverage = tables(minggong_output)[3]
+    assert ["网格", "探访对象", "已联系", "联系率", "按频次", "达标率", "未达标"] == coverage[0]
+    assert 1 + 7 == len(coverage)
+    for row in coverage[1:]:
+        covered, contacted, on_cadence, missed = int(row[1]), int(row[2]), int(row[4]), int(row[6])
+        assert covered == on_cadence + missed
+        assert contacted <= covered
 
 
 def test_python_m_gridgov_demo_matches(minggong_output: str) -> None:
@@ -247,3 +261,46 @@ def test_help_exits_0() -> None:
     code, out, _ = run("demo", "--help")
     assert 0 == code
     assert "--today YYYY-MM-DD" in out
+
+
+def test_demo_refuses_a_store_holding_other_data(tmp_path: Path) -> None:
+    """A store that holds another scenario's cells is not mixed with this one: exit 1."""
+    first = tmp_path / "first"
+    first.mkdir()
+    run("demo", "--scenario", str(small_scenario(first)))
+    other = tmp_path / "other"
+    other.mkdir()
+    small_scenario(other)
+    toml = other / "scenario.toml"
+    toml.write_text(
+        toml.read_text(encoding="utf-8").replace("铁一村网格", "另一网格"), encoding="utf-8"
+    )
+    code, _, err = run("demo", "--scenario", str(other))
+    assert 1 == code
+    assert "holds other data than 小区 small" in err
+
+
+def test_safe_url_hides_passwords() -> None:
+    """Printed store URLs never show a password."""
+    from gridgov.cli import safe_url
+
+    assert "postgresql://gg:***@db:5432/ledger?schema=x" == safe_url(
+        "postgresql://gg:s3cret@db:5432/ledger?schema=x"
+    )
+    assert "sqlite:///ledger.db" == safe_url("sqlite:///ledger.db")
+
+
+def test_demo_into_a_closed_pipe_prints_no_traceback() -> None:
+    """``gridgov demo | head -1`` ends quietly, without a BrokenPipeError traceback."""
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    result = subprocess.run(
+        f"{sys.executable} -m gridgov demo --db memory:// --today 2026-11-28 | head -1",
+        shell=True,
+        capture_output=True,
+        encoding="utf-8",
+        env=env,
+        check=False,
+        timeout=300,
+    )
+    assert "Traceback" not in result.stderr
+    assert result.stdout.startswith("明宫社区 Minggong: 台账汇总")

@@ -45,9 +45,13 @@ def test_example_runs(script: Path) -> None:
 
 
 def test_minggong_generator_reproduces_the_committed_csv(tmp_path: Path) -> None:
-    """Regenerating the Minggong households gives the committed file, byte for byte."""
+    """Regenerating the Minggong households and contacts gives the committed files exactly."""
     result = run(EXAMPLES / "minggong" / "generate.py", str(tmp_path))
     assert (0, "") == (result.returncode, result.stderr)
-    target = tmp_path / "households.csv"
-    assert [f"wrote 2043 households to {target}"] == result.stdout.splitlines()
-    assert (EXAMPLES / "minggong" / "households.csv").read_bytes() == target.read_bytes()
+    households, contacts = tmp_path / "households.csv", tmp_path / "contacts.csv"
+    assert [
+        f"wrote 2043 households to {households}",
+        f"wrote 8016 contacts to {contacts}",
+    ] == result.stdout.splitlines()
+    for target in (households, contacts):
+        assert (EXAMPLES / "minggong" / target.name).read_bytes() == target.read_bytes()

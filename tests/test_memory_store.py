@@ -1,11 +1,18 @@
-"""The in-memory adapter passes the conformance kit."""
+"""The in-memory adapter passes the conformance kit, and keeps its indexes tight."""
+
+from collections.abc import Callable
+from typing import TypeVar
 
 import pytest
 
 from gridgov.adapters.memory import MemoryStore
 from gridgov.errors import ConflictError
 from gridgov.grid import GridCell, GridLevel
+from gridgov.ports import UnitOfWork
+from gridgov.testing import contracts
 from gridgov.testing.contracts import StoreContract
+
+T = TypeVar("T")
 
 
 class TestMemoryStore(StoreContract):
@@ -32,3 +39,105 @@ def test_commit_detects_a_write_made_after_staging() -> None:
             slow.commit()
     with store() as uow:
         assert (2, ()) == (uow.cells.get("610102").version, uow.cells.children("610102"))
+
+
+def _care_store() -> MemoryStore:
+    """Return a store holding the kit's cells and elders."""
+    store = MemoryStore()
+    with store() as uow:
+        for cell in contracts._cells():
+            uow.cells.add(cell)
+        for household in contracts._elders():
+            uow.households.add(household)
+        uow.commit()
+    return store
+
+
+def test_commit_rechecks_residents_that_others_moved() -> None:
+    """A contact or task staged for a resident whose household another unit removed fails."""
+    store = _care_store()
+    stages: list[Callable[[UnitOfWork], object]] = [
+        lambda uow: uow.contacts.add(contracts._contact("c1", "r3", contracts.T0)),
+        lambda uow: uow.care_tasks.add(contracts._task("t1", "r3", contracts.T0)),
+    ]
+    for stage in stages:
+        with store() as slow, store() as fast:
+            stage(slow)
+            fast.households.remove(fast.households.get("h2"))
+            fast.commit()
+            with pytest.raises(ConflictError):
+                slow.commit()
+            fast.households.add(contracts._elders()[1])
+            fast.commit()
+    with store() as uow:
+        kept = (uow.contacts.for_resident("r3").items, uow.care_tasks.open_for_resident("r3"))
+    assert ((), ()) == kept
+
+
+class _Recording(dict[str, T]):
+    """A dict that notes every key read with ``[]``."""
+
+    def __init__(self, data: dict[str, T], seen: set[str]) -> None:
+        super().__init__(data)
+        self.seen = seen
+
+    def __getitem__(self, key: str) -> T:
+        self.seen.add(key)
+        return super().__getitem__(key)
+
+
+def test_subtree_queries_touch_only_the_subtree() -> None:
+    """Worklist and contact queries of one grid read only that grid's tasks and contacts."""
+    store = _care_store()
+    t0 = contracts.T0
+    with store() as uow:
+        for i, rid in enumerate(["r1", "r2", "r3", "r4", "r5"] * 20):
+            uow.care_tasks.add(contracts._task(f"t{i:03d}", rid, t0.add(minutes=i)))
+            uow.contacts.add(contracts._contact(f"c{i:03d}", rid, t0.add(minutes=i)))
+        uow.commit()
+    state = store._state
+    seen: set[str] = set()
+    state.tasks = _Recording(state.tasks, seen)
+    state.contacts = _Recording(state.contacts, seen)
+    with store() as uow:
+        tasks = contracts._all_pages(
+            lambda a: uow.care_tasks.open_in_subtree(
+                contracts.GRID_B, starting_before=t0.add(days=1), limit=7, after=a
+            )
+        )
+        contacts = contracts._all_pages(
+            lambda a: uow.contacts.in_subtree(
+                contracts.GRID_B, since=t0, until=t0.add(days=1), limit=7, after=a
+            )
+        )
+    wanted = {t.id for t in tasks} | {c.id for c in contacts}
+    assert (40, wanted) == (len(wanted), seen)
+
+
+def test_closed_tasks_leave_the_open_indexes() -> None:
+    """A task that stops being open is dropped from the open-task indexes."""
+    store = _care_store()
+    with store() as uow:
+        task = uow.care_tasks.add(contracts._task("t1", "r1", contracts.T0))
+        uow.commit()
+    with store() as uow:
+        uow.care_tasks.update(task.done("c1"))
+        uow.commit()
+    state = store._state
+    indexed = (
+        state.open_by_resident["r1"],
+        state.open_by_cell[contracts.BUILDING_A1].ordered(),
+    )
+    assert (set(), []) == indexed
+
+
+def test_contracts_do_not_shadow_each_other() -> None:
+    """No two contracts define a test of the same name, which StoreContract would hide."""
+    names = [
+        name
+        for contract in contracts.StoreContract.__mro__[1:]
+        if contract.__name__.endswith("Contract")
+        for name in vars(contract)
+        if name.startswith("test_")
+    ]
+    assert sorted(set(names)) == sorted(names)

@@ -176,8 +176,9 @@ def test_minggong_example_loads(minggong: Scenario) -> None:
     grids = minggong.tree().at_level(GridLevel.GRID)
     assert 7 == len(grids)
     assert all(g.boundary is not None for g in grids)
-    assert "Scenario(name='明宫社区 Minggong', cells=39, workers=8, households=2043)" == repr(
-        minggong
+    assert (
+        "Scenario(name='明宫社区 Minggong', cells=39, workers=8, households=2043, contacts=8016)"
+        == repr(minggong)
     )
 
 
@@ -198,7 +199,9 @@ def test_populate_stores_the_scenario(minggong: Scenario) -> None:
     store = open_store("memory://", scheme=minggong.scheme)
     seen: list[int] = []
     report = populate(store, minggong, progress=seen.append)
-    assert LoadReport(39, 8, 2043, sum(len(h.members) for h in minggong.households)) == report
+    residents = sum(len(h.members) for h in minggong.households)
+    assert LoadReport(39, 8, 2043, residents, contacts=8016, tasks=report.tasks) == report
+    assert report.tasks > 0
     assert 2043 == seen[-1]
     with store() as uow:
         assert 39 == len(uow.cells.tree())

@@ -20,6 +20,8 @@ import pytest
 
 from gridgov.adapters import _sql
 from gridgov.adapters.sqlite import SqliteDialect, SqliteStore
+from gridgov.care.contacts import ContactAttempt, Outcome
+from gridgov.care.policy import ContactMethod
 from gridgov.errors import ConflictError, StorageError
 from gridgov.grid import GridCell, GridLevel
 from gridgov.households import Address, Household, Resident, Tag
@@ -152,6 +154,70 @@ def test_postgres_subtree_and_tag_queries_use_indexes(postgres_schema: str) -> N
     assert "Seq Scan" not in subtree + tags
 
 
+CARE_PLANS = [
+    ("worklist", _sql.SqlCareTaskRepository.OPEN_SUBTREE_SQL, ("6101", "6102", "2026", "", "", 10)),
+    ("open-of-resident", _sql.SqlCareTaskRepository.OPEN_RESIDENT_SQL, ("r1",)),
+    (
+        "contacts-in-subtree",
+        _sql.SqlContactRepository.SUBTREE_SQL,
+        ("6101", "6102", "2026", "2027", "", "", 10),
+    ),
+    ("contacts-of-resident", _sql.SqlContactRepository.RESIDENT_SQL, ("r1", "", "~", "~", 10)),
+]
+
+
+def test_sqlite_care_queries_use_indexes(tmp_path: Path) -> None:
+    """SQLite answers the worklist and contact queries with index searches, not scans."""
+    store = SqliteStore(tmp_path / "plan.db")
+    plans = {name: _plan_sqlite(store, sql, params) for name, sql, params in CARE_PLANS}
+    store.close()
+    assert {
+        "worklist": "SEARCH gg_care_tasks USING INDEX gg_care_tasks_open"
+        " (cell_code>? AND cell_code<?)",
+        "open-of-resident": "SEARCH gg_care_tasks USING INDEX gg_care_tasks_open_resident"
+        " (resident_id=?)",
+        "contacts-in-subtree": "SEARCH gg_contacts USING INDEX gg_contacts_cell"
+        " (cell_code>? AND cell_code<?)",
+        "contacts-of-resident": "SEARCH gg_contacts USING INDEX gg_contacts_resident"
+        " (resident_id=? AND at_utc>? AND at_utc<?)",
+    } == {name: plan.split(" | ")[0] for name, plan in plans.items()}
+    assert "SCAN" not in "".join(plans.values())
+
+
+def test_postgres_care_queries_use_indexes(postgres_schema: str) -> None:
+    """PostgreSQL can answer the worklist and contact queries from their (partial) indexes."""
+    import psycopg
+
+    from gridgov.adapters.postgres import PostgresDialect, PostgresStore
+
+    PostgresStore(postgres_schema).close()
+    dialect = PostgresDialect()
+    url, schema = postgres_schema.split("?schema=")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'SET search_path TO "{schema}"')
+        # Tiny tables make a sequential scan cheapest; forbid it to see which index serves.
+        conn.execute("SET enable_seqscan = off")
+        plans = {
+            name: "\n".join(
+                r[0] for r in conn.execute(f"EXPLAIN {dialect.sql(sql)}", params).fetchall()
+            )
+            for name, sql, params in CARE_PLANS
+        }
+    assert "gg_care_tasks_open on gg_care_tasks" in plans["worklist"]
+    assert (
+        "Index Cond: ((cell_code >= '6101'::text) AND (cell_code < '6102'::text)"
+        in (plans["worklist"])
+    )
+    assert "gg_care_tasks_open_resident" in plans["open-of-resident"]
+    assert "gg_contacts_cell" in plans["contacts-in-subtree"]
+    assert (
+        "Index Cond: ((cell_code >= '6101'::text) AND (cell_code < '6102'::text)"
+        in (plans["contacts-in-subtree"])
+    )
+    assert "gg_contacts_resident" in plans["contacts-of-resident"]
+    assert "Seq Scan" not in "".join(plans.values())
+
+
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
     """A database written by a newer gridgov fails to open with a clear StorageError."""
     path = tmp_path / "new.db"
@@ -167,12 +233,46 @@ def test_older_schema_is_upgraded(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     path = tmp_path / "old.db"
     SqliteStore(path).close()
     upgrade = ("CREATE TABLE gg_future (x INTEGER)",)
+    current = len(SqliteDialect.migrations)
     monkeypatch.setattr(SqliteDialect, "migrations", (*SqliteDialect.migrations, upgrade))
     SqliteStore(path).close()
     with sqlite3.connect(path) as conn:
         version = conn.execute(f"SELECT version FROM {_sql.SCHEMA_VERSION_TABLE}").fetchone()[0]
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert (2, True) == (version, "gg_future" in tables)
+    assert (current + 1, True) == (version, "gg_future" in tables)
+
+
+def test_version_1_database_gains_the_care_tables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database made before the care ledger is upgraded in place, its households kept."""
+    path = tmp_path / "v1.db"
+    with monkeypatch.context() as patch:
+        patch.setattr(SqliteDialect, "migrations", SqliteDialect.migrations[:1])
+        old = SqliteStore(path)
+        _seed(old)
+        old.close()
+    store = SqliteStore(path)
+    with store() as uow:
+        uow.contacts.add(
+            ContactAttempt(
+                "c1",
+                "r1",
+                "h1",
+                "610102003001001",
+                ContactMethod.PHONE,
+                Outcome.WELL,
+                "w1",
+                pendulum.datetime(2026, 11, 28, 9, tz="Asia/Shanghai"),
+            )
+        )
+        uow.commit()
+    with store() as uow:
+        kept = (uow.households.get("h1").id, [c.id for c in uow.contacts.for_resident("r1").items])
+    store.close()
+    with sqlite3.connect(path) as conn:
+        version = conn.execute(f"SELECT version FROM {_sql.SCHEMA_VERSION_TABLE}").fetchone()[0]
+    assert (2, ("h1", ["c1"])) == (version, kept)
 
 
 def test_failed_migration_keeps_the_previous_version(
@@ -182,13 +282,14 @@ def test_failed_migration_keeps_the_previous_version(
     path = tmp_path / "old.db"
     SqliteStore(path).close()
     broken = ("CREATE TABLE gg_half (x INTEGER)", "THIS IS NOT SQL")
+    current = len(SqliteDialect.migrations)
     monkeypatch.setattr(SqliteDialect, "migrations", (*SqliteDialect.migrations, broken))
     with pytest.raises(StorageError):
         SqliteStore(path)
     with sqlite3.connect(path) as conn:
         version = conn.execute(f"SELECT version FROM {_sql.SCHEMA_VERSION_TABLE}").fetchone()[0]
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert (1, False) == (version, "gg_half" in tables)
+    assert (current, False) == (version, "gg_half" in tables)
 
 
 def test_not_a_database_is_a_storage_error(tmp_path: Path) -> None:

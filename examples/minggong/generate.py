@@ -1,8 +1,11 @@
-"""Generate the Minggong ledger: 2,043 synthetic households into households.csv.
+"""Generate the Minggong ledger: 2,043 synthetic households and two months of care contacts.
 
 Run ``python examples/minggong/generate.py [OUTPUT_DIR]``; the output directory defaults to this
-one. The population is seeded and its ages are as of a fixed date, so the file never changes:
-a test regenerates it and compares the bytes.
+one. Everything is seeded and dated from a fixed day, so the files never change: a test
+regenerates them and compares the bytes.
+
+The contact history ends with the account's story: 田大爷, 71 and living alone in 铁一村, says on
+the phone that all is fine; the worker, not reassured, calls again and he admits he is ill.
 """
 
 from __future__ import annotations
@@ -13,8 +16,13 @@ from pathlib import Path
 
 import pendulum
 
+from gridgov.care import ContactMethod
+from gridgov.care.contacts import ContactAttempt, Outcome
 from gridgov.grid import GridLevel
+from gridgov.households import Household, LivingArrangement
 from gridgov.scenarios import load_scenario, write_households_csv
+from gridgov.scenarios.contacts_csv import write_contacts_csv
+from gridgov.scenarios.history import generate_contacts
 from gridgov.scenarios.synthetic import generate_households, relocate
 
 HERE = Path(__file__).resolve().parent
@@ -23,6 +31,32 @@ SEED = 2043
 HOUSEHOLDS = 2043
 # Most households of the two demolition areas have moved away; a few have not yet.
 RELOCATED_SHARE = 0.85
+HISTORY_DAYS = 45  # enough for last month's coverage and a quarter's visits to show gaps
+TIE_YI_CUN = "610102003006001"  # 铁一村网格
+
+
+def story(households: list[Household], worker: str) -> list[ContactAttempt]:
+    """Return the two calls of the account, with the first 71-year-old living alone in 铁一村."""
+    h = next(
+        h
+        for h in households
+        if h.cell_code.startswith(TIE_YI_CUN)
+        and len(h.members) == 1
+        and h.members[0].age_on(AS_OF) == 71
+        and h.members[0].living_arrangement is LivingArrangement.ALONE
+    )
+    r = h.members[0]
+    day = pendulum.datetime(2026, 11, 27, tz="Asia/Shanghai")
+    calls = (
+        (day.at(10, 0), Outcome.EVASIVE, "说一切都好，语气不对"),
+        (day.at(10, 40), Outcome.UNWELL, "承认生病"),
+    )
+    return [
+        ContactAttempt(
+            f"c.story.{i}", r.id, h.id, h.cell_code, ContactMethod.PHONE, outcome, worker, at, note
+        )
+        for i, (at, outcome, note) in enumerate(calls, start=1)
+    ]
 
 
 def main(argv: Sequence[str]) -> int:
@@ -31,15 +65,31 @@ def main(argv: Sequence[str]) -> int:
     scenario = load_scenario(HERE, households=False)
     buildings = [c for c in scenario.cells if c.level is GridLevel.BUILDING]
     demolition = [c.code for c in scenario.cells if c.level is GridLevel.GRID and "拆迁" in c.name]
-    households = relocate(
-        generate_households(buildings, HOUSEHOLDS, seed=SEED, as_of=AS_OF),
-        demolition,
-        seed=SEED,
-        share=RELOCATED_SHARE,
+    households = list(
+        relocate(
+            generate_households(buildings, HOUSEHOLDS, seed=SEED, as_of=AS_OF),
+            demolition,
+            seed=SEED,
+            share=RELOCATED_SHARE,
+        )
     )
     target = out_dir / "households.csv"
     count = write_households_csv(households, target)
     print(f"wrote {count} households to {target}")
+    workers = {a.cell_code: w.id for w in scenario.workers for a in w.assignments}
+    history = generate_contacts(
+        households,
+        start=AS_OF.subtract(days=HISTORY_DAYS),
+        end=AS_OF.subtract(days=1),  # the story takes the last day
+        workers=workers,
+        seed=SEED,
+    )
+    contacts = sorted(
+        [*history, *story(households, workers[TIE_YI_CUN])], key=lambda c: (c.at, c.id)
+    )
+    target = out_dir / "contacts.csv"
+    count = write_contacts_csv(contacts, target)
+    print(f"wrote {count} contacts to {target}")
     return 0
 
 

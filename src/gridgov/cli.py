@@ -14,17 +14,18 @@ import datetime as dt
 import os
 import sys
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pendulum
 
 from gridgov.bootstrap import open_store
 from gridgov.clock import SystemClock
-from gridgov.errors import GridgovError, NotFoundError, ValidationError
+from gridgov.errors import ConflictError, GridgovError, ValidationError
 from gridgov.grid import GridLevel
 from gridgov.households import Tag
-from gridgov.ports import Store
+from gridgov.ports import Store, UnitOfWork
 from gridgov.scenarios import (
     GridSummary,
     Scenario,
@@ -34,8 +35,16 @@ from gridgov.scenarios import (
     populate,
     summary_total,
 )
+from gridgov.services.care import Coverage, Worklist, coverage, plan_tasks, worklist
 
-__all__ = ["default_db_url", "format_summary", "main"]
+__all__ = [
+    "default_db_url",
+    "format_coverage",
+    "format_summary",
+    "format_worklist",
+    "main",
+    "safe_url",
+]
 
 # The populations of the elder-care guidance, shown apart from the other ledger markers.
 _CARE_TAGS = (
@@ -66,9 +75,10 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     demo = commands.add_parser(
         "demo",
-        help="load a scenario into memory and print its ledger summary per grid",
-        description="Load a scenario (the Minggong example by default) into an in-memory store "
-        "and print its ledger summary (台账汇总) per grid.",
+        help="load a scenario and print its ledger, a worklist and visiting coverage",
+        description="Load a scenario (the Minggong example by default) into a store, unless it "
+        "is there already, and print its ledger summary (台账汇总) per grid, one grid worker's "
+        "worklist for the day and each grid's visiting coverage for the month.",
     )
     demo.add_argument(
         "--today",
@@ -113,6 +123,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GridgovError as exc:
         print(f"gridgov: error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # The reader went away (``gridgov demo | head``): stop quietly, as Unix tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+
+
+def safe_url(url: str) -> str:
+    """Return a store URL fit to print: any password replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
 def default_db_url() -> str:
@@ -141,33 +166,142 @@ def _demo(today: pendulum.Date | None, scenario_path: Path | None, db: str) -> i
     scenario = load_scenario(path, households=False)
     on = today or scenario.as_of or SystemClock().today()
     store = open_store(db, scheme=scenario.scheme)
+    now = pendulum.datetime(on.year, on.month, on.day, 9, tz=_TZ)  # the working day begins
     try:
         _load_unless_present(store, scenario, path, db)
+        policy = scenario.policy
         tree = scenario.tree()
         grids = tree.at_level(GridLevel.GRID) or tree.roots
         with store() as uow:
             summaries = ledger_summary(uow, grids, on)
+            for root in tree.roots:
+                plan_tasks(uow, root.code, now=now, policy=policy)
+            worker = _busiest_worker(uow, scenario, on, now)
+            work = None if worker is None else worklist(uow, worker, on=on, now=now)
+            month = [
+                coverage(uow, g.code, start=on.start_of("month"), end=on.add(days=1), policy=policy)
+                for g in grids
+            ]
+            uow.commit()
     finally:
         store.close()
     print(format_summary(scenario.name, on, summaries))
+    if work is not None:
+        print()
+        print(format_worklist(work, names={c.code: c.name for c in tree}))
+    print()
+    print(format_coverage(month, names={c.code: c.name for c in tree}))
     return 0
 
 
+_TZ = "Asia/Shanghai"
+_WORKLIST_ROWS = 12
+
+
+def _busiest_worker(
+    uow: UnitOfWork, scenario: Scenario, on: pendulum.Date, now: pendulum.DateTime
+) -> str | None:
+    """Return the grid worker with the most tasks today: the demo's example worklist."""
+    grid_workers = [
+        w
+        for w in scenario.workers
+        if any(r.code == "grid_worker" for r in w.roles) and w.cells_on(on)
+    ]
+    lists = [(len(worklist(uow, w.id, on=on, now=now)), w.id) for w in grid_workers]
+    return max(lists)[1] if lists else None
+
+
+def format_worklist(work: Worklist, *, names: Mapping[str, str]) -> str:
+    """Render a worklist: buildings along the route, households, tasks and why.
+
+    Args:
+        work: The worklist.
+        names: Cell names by code.
+
+    Returns:
+        The text, at most a dozen task lines, without a final newline.
+    """
+    lines = [
+        f"今日探访清单 worklist of {work.worker_id} on {work.on.isoformat()}: "
+        f"{len(work)} tasks in {len(work.stops)} buildings"
+    ]
+    shown = 0
+    for stop in work.stops:
+        if shown >= _WORKLIST_ROWS:
+            break
+        lines.append(f"  {names.get(stop.cell_code, stop.name)}")
+        for household in stop.households:
+            for entry in household.entries:
+                if shown >= _WORKLIST_ROWS:
+                    break
+                lines.append(f"    {household.household.address} {entry}")
+                shown += 1
+    if len(work) > shown:
+        lines.append(f"  ... and {len(work) - shown} more")
+    return "\n".join(lines)
+
+
+def format_coverage(rows: Sequence[Coverage], *, names: Mapping[str, str]) -> str:
+    """Render each grid's visiting coverage for the period.
+
+    Args:
+        rows: One coverage per grid.
+        names: Cell names by code.
+
+    Returns:
+        The text, without a final newline.
+    """
+    if not rows:
+        return "no grids"
+    first = rows[0]
+    head = (
+        f"本月探访覆盖 visiting coverage {first.start.isoformat()} to "
+        f"{first.end.subtract(days=1).isoformat()} (target 100%)"
+    )
+    table = _table(
+        ("网格", "探访对象", "已联系", "联系率", "按频次", "达标率", "未达标"),
+        [
+            (
+                names.get(c.cell_code, c.cell_code),
+                c.covered,
+                c.contacted,
+                f"{c.contacted_share:.0%}",
+                c.on_cadence,
+                f"{c.on_cadence_share:.0%}",
+                len(c.missed),
+            )
+            for c in rows
+        ],
+    )
+    return f"{head}\n{table}"
+
+
 def _load_unless_present(store: Store, scenario: Scenario, path: Path, db: str) -> None:
-    """Load the whole scenario unless the store already holds its cells."""
-    top = scenario.tree().roots[0].code
+    """Load the whole scenario into an empty store; reuse a store that holds exactly its cells.
+
+    Raises:
+        ConflictError: If the store holds other data: the demo never mixes two ledgers.
+    """
     with store() as uow:
-        try:
-            uow.cells.get(top)
-        except NotFoundError:
-            pass
-        else:
-            print(f"using {scenario.name} already in {db}", file=sys.stderr)
-            return
+        stored = {c.code: c for c in uow.cells.tree()}
+    wanted = {c.code: c for c in scenario.cells}
+    if stored:
+        same = stored.keys() == wanted.keys() and all(
+            (stored[k].name, stored[k].parent_code) == (c.name, c.parent_code)
+            for k, c in wanted.items()
+        )
+        if not same:
+            raise ConflictError(
+                f"the store at {safe_url(db)} holds other data than {scenario.name}; "
+                "choose another --db, or delete that store to start over"
+            )
+        print(f"using {scenario.name} already in {safe_url(db)}", file=sys.stderr)
+        return
     report = populate(store, load_scenario(path))
     print(
-        f"loaded {scenario.name} into {db}: {report.cells} cells, {report.workers} workers, "
-        f"{report.households} households, {report.residents} residents",
+        f"loaded {scenario.name} into {safe_url(db)}: {report.cells} cells, "
+        f"{report.workers} workers, {report.households} households, {report.residents} residents, "
+        f"{report.contacts} contacts",
         file=sys.stderr,
     )
 

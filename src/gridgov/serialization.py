@@ -256,8 +256,10 @@ _KIND_OF = {cls: kind for kind, cls in _CRITERION_KINDS.items()}
 
 def _configure_criteria(conv: cattrs.Converter) -> None:
     """Criteria are a tagged union: a table whose ``kind`` names the criterion."""
-    plain = {cls: make_dict_unstructure_fn(cls, conv) for cls in _KIND_OF}
-    structurers = {
+    plain: dict[type, Callable[[Any], dict[str, Any]]] = {
+        cls: make_dict_unstructure_fn(cls, conv) for cls in _KIND_OF
+    }
+    structurers: dict[str, Callable[[object, object], object]] = {
         kind: _mapping_only(make_dict_structure_fn(cls, conv))
         for kind, cls in _CRITERION_KINDS.items()
     }

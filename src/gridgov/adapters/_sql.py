@@ -1,10 +1,11 @@
 """What the SQL adapters share: schema migrations, repositories over DB-API 2, error translation.
 
 Aggregates are stored as cattrs JSON documents beside the indexed columns every port query uses:
-cell codes (subtree = code range), resident birth dates, tags, versions. Reads run outside a
-transaction until the unit of work first writes; from then on it holds one database transaction,
-so its own reads see its writes, and commit or rollback ends it. Optimistic concurrency is an
-``UPDATE ... WHERE version = ?`` that must touch one row.
+cell codes (subtree = code range), resident birth dates, tags, versions, and instants as sortable
+UTC text (``YYYY-MM-DDTHH:MM:SS.ffffff``) so that comparing text compares instants. Reads run
+outside a transaction until the unit of work first writes; from then on it holds one database
+transaction, so its own reads see its writes, and commit or rollback ends it. Optimistic
+concurrency is an ``UPDATE ... WHERE version = ?`` that must touch one row.
 
 The SQL text is written with ``?`` placeholders; a dialect rewrites them for its driver.
 """
@@ -22,13 +23,19 @@ from gridgov import _json
 from gridgov.adapters.support import (
     birth_bounds,
     check_batch_size,
+    check_instant,
     check_limit,
     check_placement,
+    check_resident_reference,
     check_text_key,
+    check_time_range,
     decode_cursor,
     encode_cursor,
+    instant_key,
+    task_references_changed,
     with_version,
 )
+from gridgov.care.contacts import CareTask, ContactAttempt
 from gridgov.codes import CodeScheme
 from gridgov.errors import ConflictError, GridgovError, NotFoundError, StorageError, ValidationError
 from gridgov.grid import GridCell, GridTree, Worker
@@ -36,7 +43,7 @@ from gridgov.households import Household, Tag
 from gridgov.ports import DEFAULT_PAGE_SIZE, Page, ProgressCallback, ResidentEntry
 from gridgov.serialization import make_converter
 
-R = TypeVar("R", GridCell, Worker, Household)
+R = TypeVar("R", GridCell, Worker, Household, ContactAttempt, CareTask)
 Row = Sequence[Any]
 
 _CONVERTER = make_converter()
@@ -44,9 +51,22 @@ _CONVERTER = make_converter()
 _TOP = "\U0010ffff"
 
 SCHEMA_VERSION_TABLE = "gridgov_schema"
+_DECODED_MAX = 20_000  # documents a unit of work keeps decoded
 HOUSEHOLD_COLUMNS = ("id", "cell_code", "version", "doc")
 RESIDENT_COLUMNS = ("id", "household_id", "cell_code", "birth_date")
 TAG_COLUMNS = ("tag", "cell_code", "household_id", "resident_id")
+CONTACT_COLUMNS = ("id", "resident_id", "household_id", "cell_code", "at_utc", "version", "doc")
+CARE_TASK_COLUMNS = (
+    "id",
+    "resident_id",
+    "household_id",
+    "cell_code",
+    "state",
+    "due_utc",
+    "start_utc",
+    "version",
+    "doc",
+)
 
 
 class Connection(Protocol):
@@ -93,7 +113,7 @@ class Dialect(Protocol):
         ...
 
 
-def encode(record: GridCell | Worker | Household) -> str:
+def encode(record: GridCell | Worker | Household | ContactAttempt | CareTask) -> str:
     """Return ``record`` as a JSON document without its version (kept in a column)."""
     data = _CONVERTER.unstructure(record)
     del data["version"]
@@ -187,9 +207,12 @@ class SqlUnitOfWork:
         self._cursor: Any = None
         self._in_transaction = False
         self._broken = False
+        self._decoded: dict[tuple[type, int, str], object] = {}
         self.cells = SqlCellRepository(self)
         self.workers = SqlWorkerRepository(self)
         self.households = SqlHouseholdRepository(self)
+        self.contacts = SqlContactRepository(self)
+        self.care_tasks = SqlCareTaskRepository(self)
 
     def __enter__(self) -> Self:
         return self
@@ -228,6 +251,23 @@ class SqlUnitOfWork:
             if isinstance(error, StorageError):
                 self._broken = True
             raise error from exc
+
+    def decode(self, cls: type[R], doc: str | dict[str, Any], version: int) -> R:
+        """Decode a stored document, once per unit of work for a given text and version.
+
+        A unit replaying a history reads the same households and contacts again and again;
+        validating a document is the costly part of a read. Texts at a version never change
+        once committed, and the cache goes with a rollback.
+        """
+        if not isinstance(doc, str):
+            return decode(cls, doc, version)
+        key = (cls, version, doc)
+        found = self._decoded.get(key)
+        if found is None:
+            if len(self._decoded) >= _DECODED_MAX:
+                self._decoded.clear()
+            found = self._decoded[key] = decode(cls, doc, version)
+        return found  # type: ignore[return-value]  # keyed by cls
 
     def execute(self, sql: str, params: Sequence[object] = ()) -> Any:
         """Run one statement and return the cursor, driver errors translated."""
@@ -291,6 +331,7 @@ class SqlUnitOfWork:
 
     def rollback(self) -> None:
         """Roll back the open transaction, if any."""
+        self._decoded.clear()
         if self._in_transaction:
             self._in_transaction = False
             if not self._broken:
@@ -331,7 +372,7 @@ class _Repository(Generic[R]):
         row = self._uow.query_one(
             f"SELECT version, doc FROM {self.table} WHERE {self.key_column} = ?", (key,)
         )
-        return None if row is None else decode(self.cls, row[1], row[0])
+        return None if row is None else self._uow.decode(self.cls, row[1], row[0])
 
     def get(self, key: str) -> R:
         """Return the record with ``key`` or raise NotFoundError."""
@@ -381,6 +422,24 @@ class _Repository(Generic[R]):
 
     def _duplicate(self, key: str) -> ConflictError:
         return ConflictError(f"{self.kind} {key!r} already exists")
+
+    def _exists(self, key: str) -> bool:
+        return (
+            self._uow.query_one(f"SELECT 1 FROM {self.table} WHERE {self.key_column} = ?", (key,))
+            is not None
+        )
+
+    def _require_cell(self, code: str) -> None:
+        check_text_key("cell_code", code)
+        if self._uow.query_one("SELECT 1 FROM gg_cells WHERE code = ?", (code,)) is None:
+            raise NotFoundError("cell", code)
+
+    def _owner(self, resident_id: str) -> tuple[str, str] | None:
+        """Return ``(household_id, cell_code)`` of the resident's stored household, if any."""
+        row = self._uow.query_one(
+            "SELECT household_id, cell_code FROM gg_residents WHERE id = ?", (resident_id,)
+        )
+        return None if row is None else (row[0], row[1])
 
 
 class SqlCellRepository(_Repository[GridCell]):
@@ -436,7 +495,7 @@ class SqlCellRepository(_Repository[GridCell]):
         rows = self._uow.query(
             "SELECT version, doc FROM gg_cells WHERE parent_code = ? ORDER BY code", (code,)
         )
-        return tuple(decode(GridCell, doc, version) for version, doc in rows)
+        return tuple(self._uow.decode(GridCell, doc, version) for version, doc in rows)
 
     def subtree(
         self, code: str, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
@@ -451,12 +510,14 @@ class SqlCellRepository(_Repository[GridCell]):
             "ORDER BY code LIMIT ?",
             (low, high, "" if start is None else start[0], limit + 1),
         )
-        return _page([((c,), decode(GridCell, d, v)) for c, v, d in rows], limit)
+        return _page([((c,), self._uow.decode(GridCell, d, v)) for c, v, d in rows], limit)
 
     def tree(self) -> GridTree:
         """Return every stored cell as a validated tree."""
         rows = self._uow.query("SELECT version, doc FROM gg_cells ORDER BY code")
-        return GridTree((decode(GridCell, d, v) for v, d in rows), self._uow._store.scheme)
+        return GridTree(
+            (self._uow.decode(GridCell, d, v) for v, d in rows), self._uow._store.scheme
+        )
 
 
 class SqlWorkerRepository(_Repository[Worker]):
@@ -523,7 +584,7 @@ class SqlWorkerRepository(_Repository[Worker]):
             "SELECT id, version, doc FROM gg_workers WHERE id > ? ORDER BY id LIMIT ?",
             ("" if start is None else start[0], limit + 1),
         )
-        return _page([((i,), decode(Worker, d, v)) for i, v, d in rows], limit)
+        return _page([((i,), self._uow.decode(Worker, d, v)) for i, v, d in rows], limit)
 
     def assigned_to(self, cell_code: str, *, on: pendulum.Date) -> tuple[Worker, ...]:
         """Return the workers assigned to the cell ``cell_code`` on ``on``, ordered by id."""
@@ -536,7 +597,7 @@ class SqlWorkerRepository(_Repository[Worker]):
             " AND (end_date IS NULL OR end_date >= ?)) ORDER BY w.id",
             (cell_code, day, day),
         )
-        return tuple(decode(Worker, d, v) for v, d in rows)
+        return tuple(self._uow.decode(Worker, d, v) for v, d in rows)
 
 
 class SqlHouseholdRepository(_Repository[Household]):
@@ -580,7 +641,7 @@ class SqlHouseholdRepository(_Repository[Household]):
         )
         if row is None:
             raise NotFoundError("resident", resident_id)
-        return decode(Household, row[1], row[0])
+        return self._uow.decode(Household, row[1], row[0])
 
     def _check(self, household: object, known_cells: set[str] | None = None) -> Household:
         h = self._require(household)
@@ -681,10 +742,6 @@ class SqlHouseholdRepository(_Repository[Household]):
             self._uow.execute("DELETE FROM gg_residents WHERE household_id = ?", (h.id,))
             self._delete_row(h)
 
-    def _require_cell(self, code: str) -> None:
-        if self._uow.query_one("SELECT 1 FROM gg_cells WHERE code = ?", (code,)) is None:
-            raise NotFoundError("cell", code)
-
     def in_subtree(
         self, cell_code: str, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
     ) -> Page[Household]:
@@ -696,7 +753,7 @@ class SqlHouseholdRepository(_Repository[Household]):
         rows = self._uow.query(
             self.SUBTREE_SQL, (low, high, start[0], start[0], start[1], limit + 1)
         )
-        return _page([((c, i), decode(Household, d, v)) for c, i, v, d in rows], limit)
+        return _page([((c, i), self._uow.decode(Household, d, v)) for c, i, v, d in rows], limit)
 
     def with_tag(
         self,
@@ -755,6 +812,222 @@ class SqlHouseholdRepository(_Repository[Household]):
         )
 
 
+class SqlContactRepository(_Repository[ContactAttempt]):
+    """The contact ledger in a SQL store; see :class:`gridgov.ports.ContactRepository`."""
+
+    kind = "contact"
+    cls = ContactAttempt
+    table = "gg_contacts"
+    key_column = "id"
+
+    RESIDENT_SQL = (
+        "SELECT at_utc, id, version, doc FROM gg_contacts"
+        " WHERE resident_id = ? AND at_utc >= ? AND (at_utc, id) < (?, ?)"
+        " ORDER BY at_utc DESC, id DESC LIMIT ?"
+    )
+    SUBTREE_SQL = (
+        "SELECT at_utc, id, version, doc FROM gg_contacts"
+        " WHERE cell_code >= ? AND cell_code < ? AND at_utc >= ? AND at_utc < ?"
+        " AND (at_utc, id) > (?, ?)"
+        " ORDER BY at_utc, id LIMIT ?"
+    )
+
+    def _key(self, record: ContactAttempt) -> str:
+        return record.id
+
+    def add(self, contact: ContactAttempt) -> ContactAttempt:
+        """Store a new contact for a stored resident of that household and cell; return it."""
+        c = self._require(contact)
+        check_resident_reference(c, self._owner(c.resident_id))
+        if self._exists(c.id):
+            raise self._duplicate(c.id)
+        row = (c.id, c.resident_id, c.household_id, c.cell_code, instant_key(c.at), 1, encode(c))
+        try:
+            with self._uow.savepoint():  # a concurrent duplicate must not end the transaction
+                self._uow.insert_many("gg_contacts", CONTACT_COLUMNS, [row])
+        except ConflictError:
+            raise self._duplicate(c.id) from None
+        return with_version(c, 1)
+
+    def for_resident(
+        self,
+        resident_id: str,
+        *,
+        since: pendulum.DateTime | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[ContactAttempt]:
+        """Return a resident's contacts at or after ``since``, newest first."""
+        check_text_key("resident_id", resident_id)
+        low = "" if since is None else instant_key(check_instant("since", since), "since")
+        check_limit(limit)
+        start = decode_cursor(after, 2) or (_TOP, _TOP)
+        rows = self._uow.query(self.RESIDENT_SQL, (resident_id, low, *start, limit + 1))
+        return _page(
+            [((a, i), self._uow.decode(ContactAttempt, d, v)) for a, i, v, d in rows], limit
+        )
+
+    def in_subtree(
+        self,
+        cell_code: str,
+        *,
+        since: pendulum.DateTime,
+        until: pendulum.DateTime,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[ContactAttempt]:
+        """Return contacts in the subtree of ``cell_code`` with ``since <= at < until``, by time."""
+        since_key, until_key = check_time_range(since, until)
+        check_limit(limit)
+        start = decode_cursor(after, 2) or ("", "")
+        self._require_cell(cell_code)
+        low, high = _range(cell_code)
+        rows = self._uow.query(
+            self.SUBTREE_SQL, (low, high, since_key, until_key, *start, limit + 1)
+        )
+        return _page(
+            [((a, i), self._uow.decode(ContactAttempt, d, v)) for a, i, v, d in rows], limit
+        )
+
+
+class SqlCareTaskRepository(_Repository[CareTask]):
+    """Care tasks in a SQL store; see :class:`gridgov.ports.CareTaskRepository`."""
+
+    kind = "care task"
+    cls = CareTask
+    table = "gg_care_tasks"
+    key_column = "id"
+
+    # The literal ``state = 'open'`` lets both backends use the partial indexes on open tasks.
+    OPEN_RESIDENT_SQL = (
+        "SELECT version, doc FROM gg_care_tasks"
+        " WHERE resident_id = ? AND state = 'open'"
+        " ORDER BY due_utc, id"
+    )
+    OPEN_SUBTREE_SQL = (
+        "SELECT due_utc, id, version, doc FROM gg_care_tasks"
+        " WHERE state = 'open' AND cell_code >= ? AND cell_code < ? AND start_utc < ?"
+        " AND (due_utc, id) > (?, ?)"
+        " ORDER BY due_utc, id LIMIT ?"
+    )
+
+    def _key(self, record: CareTask) -> str:
+        return record.id
+
+    def _require(self, record: object) -> CareTask:
+        if not isinstance(record, CareTask):
+            raise ValidationError("task", "expected a CareTask")
+        return record
+
+    @staticmethod
+    def _row(t: CareTask) -> tuple[object, ...]:
+        return (
+            t.id,
+            t.resident_id,
+            t.household_id,
+            t.cell_code,
+            t.state.value,
+            instant_key(t.due, "due"),
+            instant_key(t.start, "start"),
+            1,
+            encode(t),
+        )
+
+    def _check(self, task: object, owners: dict[str, tuple[str, str] | None]) -> CareTask:
+        t = self._require(task)
+        if t.resident_id not in owners:
+            owners[t.resident_id] = self._owner(t.resident_id)
+        check_resident_reference(t, owners[t.resident_id])
+        return t
+
+    def _insert(self, tasks: Sequence[CareTask]) -> None:
+        try:
+            self._uow.insert_many("gg_care_tasks", CARE_TASK_COLUMNS, [self._row(t) for t in tasks])
+        except ConflictError:
+            raise ConflictError("a care task id is already stored") from None
+
+    def add(self, task: CareTask) -> CareTask:
+        """Store a new task for a stored resident of that household and cell; return it."""
+        t = self._check(task, {})
+        if self._exists(t.id):
+            raise self._duplicate(t.id)
+        with self._uow.savepoint():  # a concurrent duplicate must not end the transaction
+            self._insert([t])
+        return with_version(t, 1)
+
+    def add_many(
+        self,
+        tasks: Iterable[CareTask],
+        *,
+        batch_size: int = 1000,
+        progress: ProgressCallback | None = None,
+    ) -> int:
+        """Store new tasks from a stream, in batches; a failure undoes this call's writes."""
+        check_batch_size(batch_size)
+        owners: dict[str, tuple[str, str] | None] = {}
+        count = 0
+        batch: list[CareTask] = []
+        with self._uow.savepoint():
+            for task in tasks:
+                batch.append(self._check(task, owners))
+                if len(batch) == batch_size:
+                    self._insert(batch)
+                    count += len(batch)
+                    batch.clear()
+                    if progress is not None:
+                        progress(count)
+            if batch:
+                self._insert(batch)
+                count += len(batch)
+                if progress is not None:
+                    progress(count)
+        return count
+
+    def update(self, task: CareTask) -> CareTask:
+        """Replace a stored task if its version is current; return it."""
+        t = self._require(task)
+        row = self._uow.query_one(
+            "SELECT resident_id, household_id, cell_code FROM gg_care_tasks WHERE id = ?", (t.id,)
+        )
+        if row is None:
+            raise NotFoundError(self.kind, t.id)
+        if task_references_changed((row[0], row[1], row[2]), t):
+            check_resident_reference(t, self._owner(t.resident_id))
+        return self._update_row(
+            t,
+            {
+                "household_id": t.household_id,
+                "cell_code": t.cell_code,
+                "state": t.state.value,
+                "due_utc": instant_key(t.due, "due"),
+                "start_utc": instant_key(t.start, "start"),
+            },
+        )
+
+    def open_for_resident(self, resident_id: str) -> tuple[CareTask, ...]:
+        """Return the resident's open tasks, by due instant then id."""
+        check_text_key("resident_id", resident_id)
+        rows = self._uow.query(self.OPEN_RESIDENT_SQL, (resident_id,))
+        return tuple(self._uow.decode(CareTask, d, v) for v, d in rows)
+
+    def open_in_subtree(
+        self,
+        cell_code: str,
+        *,
+        starting_before: pendulum.DateTime,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[CareTask]:
+        """Return open tasks of the subtree whose window starts before the instant, by due, id."""
+        horizon = instant_key(check_instant("starting_before", starting_before), "starting_before")
+        check_limit(limit)
+        start = decode_cursor(after, 2) or ("", "")
+        self._require_cell(cell_code)
+        low, high = _range(cell_code)
+        rows = self._uow.query(self.OPEN_SUBTREE_SQL, (low, high, horizon, *start, limit + 1))
+        return _page([((due, i), self._uow.decode(CareTask, d, v)) for due, i, v, d in rows], limit)
+
+
 class _Decoded:
     """Decodes each household of a page once, however many of its residents the page holds."""
 
@@ -771,6 +1044,8 @@ class _Decoded:
 def table_names() -> tuple[str, ...]:
     """Return the tables the SQL adapters own, children first (for dropping)."""
     return (
+        "gg_care_tasks",
+        "gg_contacts",
         "gg_resident_tags",
         "gg_residents",
         "gg_households",

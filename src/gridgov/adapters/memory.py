@@ -1,7 +1,8 @@
 """The in-memory adapter: transactional, indexed, thread-safe; the fake for unit tests.
 
 Committed data lives in :class:`MemoryStore` with the same indexes a database would keep (cell
-code ranges, tags, birth dates, resident ids). A unit of work stages its writes and applies them
+code ranges, tags, birth dates, resident ids, contacts by resident and by cell and time, open care
+tasks by resident and by cell and due instant). A unit of work stages its writes and applies them
 at commit under a lock, after checking that every record it wrote is still at the version it
 started from (first committer wins) and that what it references still exists. Reads see
 committed data plus the unit's own staged writes.
@@ -21,15 +22,22 @@ from typing import Generic, Self, TypeVar
 import pendulum
 
 from gridgov.adapters.support import (
+    INSTANT_KEY_WIDTH,
     birth_bounds,
     check_batch_size,
+    check_instant,
     check_limit,
     check_placement,
+    check_resident_reference,
     check_text_key,
+    check_time_range,
     decode_cursor,
     encode_cursor,
+    instant_key,
+    task_references_changed,
     with_version,
 )
+from gridgov.care.contacts import CareTask, ContactAttempt, TaskState
 from gridgov.codes import DEFAULT_SCHEME, CodeScheme
 from gridgov.errors import ConflictError, NotFoundError, ValidationError
 from gridgov.grid import GridCell, GridTree, Worker
@@ -38,9 +46,12 @@ from gridgov.ports import DEFAULT_PAGE_SIZE, Page, ProgressCallback, ResidentEnt
 
 __all__ = ["MemoryStore", "MemoryUnitOfWork"]
 
-R = TypeVar("R", GridCell, Worker, Household)
+R = TypeVar("R", GridCell, Worker, Household, ContactAttempt, CareTask)
 SortKey = tuple[str, ...]
 ResidentKey = tuple[str, str, str]  # (cell_code, household_id, resident_id)
+_W = INSTANT_KEY_WIDTH
+# Contacts and tasks are indexed by ``instant_key + id``: instant keys have a fixed width, so these
+# strings sort exactly as the ``(instant, id)`` pairs do.
 
 
 class _SortedKeys:
@@ -75,6 +86,27 @@ class _SortedKeys:
         i = (bisect.bisect_left if inclusive else bisect.bisect_right)(keys, start)
         return itertools.islice(keys, i, None)
 
+    def span(
+        self,
+        low: str,
+        high: str | None = None,
+        *,
+        after: str | None = None,
+        before: str | None = None,
+    ) -> tuple[list[str], range]:
+        """Return the ordered keys and the positions of those in ``[low, high)``.
+
+        ``after`` and ``before`` narrow the span further, both exclusive.
+        """
+        keys = self.ordered()
+        i = bisect.bisect_left(keys, low)
+        if after is not None:
+            i = max(i, bisect.bisect_right(keys, after))
+        j = len(keys) if high is None else bisect.bisect_left(keys, high)
+        if before is not None:
+            j = min(j, bisect.bisect_left(keys, before))
+        return keys, range(i, max(i, j))
+
 
 class _State:
     """Committed records and their indexes. Guarded by the store's lock."""
@@ -94,6 +126,14 @@ class _State:
         self.tagged_sorted: dict[Tag, list[ResidentKey]] = {}
         self.births: dict[pendulum.Date, set[tuple[str, str]]] = {}  # -> {(resident, household)}
         self._birth_dates: list[pendulum.Date] | None = []
+        self.contacts: dict[str, ContactAttempt] = {}
+        self.contacts_by_resident: dict[str, _SortedKeys] = {}  # -> {at key + id}
+        self.contact_cells = _SortedKeys()  # cells holding at least one contact
+        self.contacts_by_cell: dict[str, _SortedKeys] = {}  # -> {at key + id}
+        self.tasks: dict[str, CareTask] = {}
+        self.open_by_resident: dict[str, set[str]] = {}  # -> {task id}
+        self.open_task_cells = _SortedKeys()  # cells that have held an open task
+        self.open_by_cell: dict[str, _SortedKeys] = {}  # -> {due key + id}
         self.commits = 0  # bumped by every commit, so a unit can tell if others wrote meanwhile
 
     # -- index maintenance ------------------------------------------------------------------
@@ -152,6 +192,37 @@ class _State:
                     bucket = self.births[m.birth_date] = set()
                     self._birth_dates = None
                 bucket.add((m.id, household_id))
+
+    def put_contact(self, contact_id: str, contact: ContactAttempt | None) -> None:
+        if contact is None:  # the ledger is append-only: nothing stages a removal
+            return
+        key = instant_key(contact.at) + contact_id
+        self.contacts[contact_id] = contact
+        by_resident = self.contacts_by_resident.get(contact.resident_id)
+        if by_resident is None:
+            by_resident = self.contacts_by_resident[contact.resident_id] = _SortedKeys()
+        by_resident.add(key)
+        by_cell = self.contacts_by_cell.get(contact.cell_code)
+        if by_cell is None:
+            by_cell = self.contacts_by_cell[contact.cell_code] = _SortedKeys()
+            self.contact_cells.add(contact.cell_code)
+        by_cell.add(key)
+
+    def put_task(self, task_id: str, task: CareTask | None) -> None:
+        old = self.tasks.pop(task_id, None)
+        if old is not None and old.state is TaskState.OPEN:
+            self.open_by_resident[old.resident_id].discard(task_id)
+            self.open_by_cell[old.cell_code].discard(instant_key(old.due) + task_id)
+        if task is None:
+            return
+        self.tasks[task_id] = task
+        if task.state is TaskState.OPEN:
+            self.open_by_resident.setdefault(task.resident_id, set()).add(task_id)
+            by_cell = self.open_by_cell.get(task.cell_code)
+            if by_cell is None:
+                by_cell = self.open_by_cell[task.cell_code] = _SortedKeys()
+                self.open_task_cells.add(task.cell_code)
+            by_cell.add(instant_key(task.due) + task_id)
 
     # -- ordered reads ----------------------------------------------------------------------
 
@@ -246,11 +317,35 @@ class MemoryStore:
 class _Staging(Generic[R]):
     """One table's staged writes: new values (``None`` for removal) and the versions read."""
 
-    def __init__(self, kind: str, committed: Callable[[str], R | None]) -> None:
+    def __init__(
+        self,
+        kind: str,
+        committed: Callable[[str], R | None],
+        group: Callable[[R], str] | None = None,
+    ) -> None:
         self.kind = kind
         self.committed: Callable[[str], R | None] = committed
         self.values: dict[str, R | None] = {}
         self.base: dict[str, int] = {}
+        # Staged keys by group (a resident's contacts and tasks), so that a unit staging many
+        # records (a scenario's replayed history) answers per-resident reads without a scan.
+        self._group: Callable[[R], str] | None = group
+        self._groups: dict[str, set[str]] = {}
+
+    def _note(self, key: str, record: R) -> None:
+        grouping = self._group
+        if grouping is not None:
+            self._groups.setdefault(grouping(record), set()).add(key)
+
+    def in_group(self, group: str) -> Iterator[R]:
+        """Yield the staged records of ``group``."""
+        grouping = self._group
+        if grouping is None:
+            return
+        for key in self._groups.get(group, ()):
+            record = self.values.get(key)
+            if record is not None and grouping(record) == group:
+                yield record
 
     def current(self, key: str) -> R | None:
         if key in self.values:
@@ -274,6 +369,7 @@ class _Staging(Generic[R]):
         self._remember_base(key)
         stored = with_version(record, 1)
         self.values[key] = stored
+        self._note(key, stored)
         return stored
 
     def check_current(self, key: str, record: R) -> R:
@@ -292,6 +388,7 @@ class _Staging(Generic[R]):
         self._remember_base(key)
         stored = with_version(record, current.version + 1)
         self.values[key] = stored
+        self._note(key, stored)
         return stored
 
     def stage_remove(self, key: str, record: R) -> None:
@@ -313,9 +410,14 @@ class _Staging(Generic[R]):
     def clear(self) -> None:
         self.values.clear()
         self.base.clear()
+        self._groups.clear()
 
 
 R2 = TypeVar("R2")
+
+
+def _resident_of(record: ContactAttempt | CareTask) -> str:
+    return record.resident_id
 
 
 def _first(row: tuple[SortKey, object]) -> SortKey:
@@ -326,13 +428,17 @@ def _ordered_merge(
     committed: Iterable[tuple[SortKey, R2]],
     staged: Iterable[tuple[SortKey, R2]],
     limit: int,
+    *,
+    reverse: bool = False,
 ) -> tuple[list[tuple[SortKey, R2]], bool]:
-    pending = sorted(staged, key=_first)
+    pending = sorted(staged, key=_first, reverse=reverse)
     # Most reads happen in units that staged nothing: skip the merge then.
     if not pending and isinstance(committed, list):
         rows = committed[: limit + 1]
     else:
-        merged = heapq.merge(committed, pending, key=_first) if pending else committed
+        merged = (
+            heapq.merge(committed, pending, key=_first, reverse=reverse) if pending else committed
+        )
         rows = list(itertools.islice(merged, limit + 1))
     return rows[:limit], len(rows) > limit
 
@@ -351,9 +457,13 @@ class MemoryUnitOfWork:
         self._cells = _Staging[GridCell]("cell", state.cells.get)
         self._workers = _Staging[Worker]("worker", state.workers.get)
         self._households = _Staging[Household]("household", state.households.get)
+        self._contacts = _Staging[ContactAttempt]("contact", state.contacts.get, _resident_of)
+        self._tasks = _Staging[CareTask]("care task", state.tasks.get, _resident_of)
         self.cells = MemoryCellRepository(self)
         self.workers = MemoryWorkerRepository(self)
         self.households = MemoryHouseholdRepository(self)
+        self.contacts = MemoryContactRepository(self)
+        self.care_tasks = MemoryCareTaskRepository(self)
         self._seen_commits = state.commits
 
     def __enter__(self) -> Self:
@@ -369,7 +479,7 @@ class MemoryUnitOfWork:
 
     def rollback(self) -> None:
         """Discard the changes made since the last commit."""
-        for staging in (self._cells, self._workers, self._households):
+        for staging in (self._cells, self._workers, self._households, self._contacts, self._tasks):
             staging.clear()
         self.households._staged_owner.clear()
         # Checks made from now on see everything committed so far.
@@ -393,6 +503,10 @@ class MemoryUnitOfWork:
                 state.put_worker(wid, worker)
             for hid, household in self._households.values.items():
                 state.put_household(hid, household)
+            for cid, contact in self._contacts.values.items():
+                state.put_contact(cid, contact)
+            for tid, task in self._tasks.values.items():
+                state.put_task(tid, task)
             state.commits += 1
         self.rollback()
 
@@ -402,6 +516,8 @@ class MemoryUnitOfWork:
             *self._cells.conflicts(),
             *self._workers.conflicts(),
             *self._households.conflicts(),
+            *self._contacts.conflicts(),
+            *self._tasks.conflicts(),
         ]
         if problems:
             self.rollback()
@@ -440,6 +556,24 @@ class MemoryUnitOfWork:
             elif cell.parent_code is not None and self._cells.current(cell.parent_code) is None:
                 self.rollback()
                 raise ConflictError(f"cell {code!r}: its parent was removed")
+        referring: list[tuple[str, ContactAttempt | CareTask]] = [
+            (f"contact {cid!r}", c) for cid, c in self._contacts.values.items() if c is not None
+        ]
+        for tid, task in self._tasks.values.items():
+            stored = state.tasks.get(tid)
+            if task is not None and (
+                stored is None
+                or (stored.household_id, stored.cell_code) != (task.household_id, task.cell_code)
+            ):
+                referring.append((f"care task {tid!r}", task))
+        for what, record in referring:
+            try:
+                self._check_resident(record)
+            except ValidationError:
+                self.rollback()
+                raise ConflictError(
+                    f"{what}: its resident left that household or cell meanwhile"
+                ) from None
 
     # -- helpers used by the repositories ---------------------------------------------------
 
@@ -452,6 +586,15 @@ class MemoryUnitOfWork:
         if cell is None:
             raise ValidationError(field, "unknown cell")
         return cell
+
+    def _check_resident(self, record: ContactAttempt | CareTask) -> None:
+        owner = self.households._owner(record.resident_id)
+        check_resident_reference(record, None if owner is None else (owner.id, owner.cell_code))
+
+    def _existing_cell(self, code: str) -> None:
+        """Raise NotFoundError unless the cell ``code`` is stored (or staged)."""
+        if self._cells.current(check_text_key("cell_code", code)) is None:
+            raise NotFoundError("cell", code)
 
 
 class MemoryCellRepository:
@@ -832,5 +975,224 @@ class MemoryHouseholdRepository:
                 if m.birth_date is not None
                 and in_range(m.birth_date)
                 and (start is None or (m.birth_date.isoformat(), m.id) > start)
+            ]
+            return _page(*_ordered_merge(committed, staged, limit))
+
+
+def _split(key: str) -> SortKey:
+    return (key[:_W], key[_W:])
+
+
+class MemoryContactRepository:
+    """Contacts in a :class:`MemoryStore`; see :class:`gridgov.ports.ContactRepository`."""
+
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+        self._staging = uow._contacts
+
+    def get(self, contact_id: str) -> ContactAttempt:
+        """Return the contact with ``contact_id`` or raise NotFoundError."""
+        return self._staging.get(contact_id)
+
+    def add(self, contact: ContactAttempt) -> ContactAttempt:
+        """Store a new contact for a stored resident of that household and cell; return it."""
+        if not isinstance(contact, ContactAttempt):
+            raise ValidationError("contact", "expected a ContactAttempt")
+        with self._uow._store._lock:
+            self._uow._check_resident(contact)
+            return self._staging.stage_add(contact.id, contact)
+
+    def _staged(self, accept: Callable[[ContactAttempt], bool]) -> Iterator[ContactAttempt]:
+        return (c for c in self._staging.values.values() if c is not None and accept(c))
+
+    def for_resident(
+        self,
+        resident_id: str,
+        *,
+        since: pendulum.DateTime | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[ContactAttempt]:
+        """Return a resident's contacts at or after ``since``, newest first."""
+        check_text_key("resident_id", resident_id)
+        low = "" if since is None else instant_key(check_instant("since", since), "since")
+        check_limit(limit)
+        start = decode_cursor(after, 2)
+        before = None if start is None else start[0] + start[1]
+        with self._uow._store._lock:
+            state = self._uow._state
+            index = state.contacts_by_resident.get(resident_id)
+            committed: Iterable[tuple[SortKey, ContactAttempt]] = []
+            if index is not None:
+                keys, span = index.span(low, before=before)
+                committed = (
+                    (_split(k), state.contacts[k[_W:]])
+                    for k in map(keys.__getitem__, reversed(span))
+                    if k[_W:] not in self._staging.values
+                )
+            staged = [
+                (key, c)
+                for c in self._staging.in_group(resident_id)
+                if (key := (instant_key(c.at), c.id))[0] >= low and (start is None or key < start)
+            ]
+            return _page(*_ordered_merge(committed, staged, limit, reverse=True))
+
+    def in_subtree(
+        self,
+        cell_code: str,
+        *,
+        since: pendulum.DateTime,
+        until: pendulum.DateTime,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[ContactAttempt]:
+        """Return contacts in the subtree of ``cell_code`` with ``since <= at < until``, by time."""
+        low, high = check_time_range(since, until)
+        check_limit(limit)
+        start = decode_cursor(after, 2)
+        after_key = None if start is None else start[0] + start[1]
+        with self._uow._store._lock:
+            self._uow._existing_cell(cell_code)
+            state = self._uow._state
+            spans: list[Iterator[str]] = []
+            for code in state.contact_cells.from_(cell_code):
+                if not code.startswith(cell_code):
+                    break
+                keys, span = state.contacts_by_cell[code].span(low, high, after=after_key)
+                if span:
+                    spans.append(map(keys.__getitem__, span))
+            committed = (
+                (_split(k), state.contacts[k[_W:]])
+                for k in heapq.merge(*spans)
+                if k[_W:] not in self._staging.values
+            )
+            staged = [
+                (key, c)
+                for c in self._staged(lambda c: c.cell_code.startswith(cell_code))
+                if low <= (key := (instant_key(c.at), c.id))[0] < high
+                and (start is None or key > start)
+            ]
+            return _page(*_ordered_merge(committed, staged, limit))
+
+
+class MemoryCareTaskRepository:
+    """Care tasks in a :class:`MemoryStore`; see :class:`gridgov.ports.CareTaskRepository`."""
+
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+        self._staging = uow._tasks
+
+    def get(self, task_id: str) -> CareTask:
+        """Return the task with ``task_id`` or raise NotFoundError."""
+        return self._staging.get(task_id)
+
+    @staticmethod
+    def _require(task: object) -> CareTask:
+        if not isinstance(task, CareTask):
+            raise ValidationError("task", "expected a CareTask")
+        return task
+
+    def add(self, task: CareTask) -> CareTask:
+        """Store a new task for a stored resident of that household and cell; return it."""
+        checked = self._require(task)
+        with self._uow._store._lock:
+            self._uow._check_resident(checked)
+            return self._staging.stage_add(checked.id, checked)
+
+    def add_many(
+        self,
+        tasks: Iterable[CareTask],
+        *,
+        batch_size: int = 1000,
+        progress: ProgressCallback | None = None,
+    ) -> int:
+        """Stage new tasks from a stream; a failure unstages this call's tasks."""
+        check_batch_size(batch_size)
+        added: list[str] = []
+        try:
+            with self._uow._store._lock:
+                for task in tasks:
+                    checked = self._require(task)
+                    self._uow._check_resident(checked)
+                    added.append(self._staging.stage_add(checked.id, checked).id)
+                    if progress is not None and len(added) % batch_size == 0:
+                        progress(len(added))
+        except BaseException:
+            self._staging.unstage(added)
+            raise
+        if progress is not None and len(added) % batch_size:
+            progress(len(added))
+        return len(added)
+
+    def update(self, task: CareTask) -> CareTask:
+        """Replace a stored task if its version is current; return it."""
+        checked = self._require(task)
+        with self._uow._store._lock:
+            current = self._staging.get(checked.id)
+            stored = (current.resident_id, current.household_id, current.cell_code)
+            if task_references_changed(stored, checked):
+                self._uow._check_resident(checked)
+            return self._staging.stage_update(checked.id, checked)
+
+    def _staged_open(self, accept: Callable[[CareTask], bool]) -> Iterator[CareTask]:
+        return (
+            t
+            for t in self._staging.values.values()
+            if t is not None and t.state is TaskState.OPEN and accept(t)
+        )
+
+    def open_for_resident(self, resident_id: str) -> tuple[CareTask, ...]:
+        """Return the resident's open tasks, by due instant then id."""
+        check_text_key("resident_id", resident_id)
+        with self._uow._store._lock:
+            state = self._uow._state
+            tasks = [
+                state.tasks[tid]
+                for tid in state.open_by_resident.get(resident_id, ())
+                if tid not in self._staging.values
+            ]
+            tasks.extend(
+                t for t in self._staging.in_group(resident_id) if t.state is TaskState.OPEN
+            )
+        return tuple(sorted(tasks, key=lambda t: (instant_key(t.due), t.id)))
+
+    def open_in_subtree(
+        self,
+        cell_code: str,
+        *,
+        starting_before: pendulum.DateTime,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[CareTask]:
+        """Return open tasks of the subtree whose window starts before the instant, by due, id."""
+        instant_key(check_instant("starting_before", starting_before), "starting_before")
+        check_limit(limit)
+        start = decode_cursor(after, 2)
+        after_key = None if start is None else start[0] + start[1]
+        with self._uow._store._lock:
+            self._uow._existing_cell(cell_code)
+            state = self._uow._state
+            spans: list[Iterator[str]] = []
+            for code in state.open_task_cells.from_(cell_code):
+                if not code.startswith(cell_code):
+                    break
+                keys, span = state.open_by_cell[code].span("", after=after_key)
+                if span:
+                    spans.append(map(keys.__getitem__, span))
+            committed = (
+                (_split(k), task)
+                for k in heapq.merge(*spans)
+                if k[_W:] not in self._staging.values
+                and (task := state.tasks[k[_W:]]).start < starting_before
+            )
+            staged = [
+                row
+                for row in (
+                    ((instant_key(t.due), t.id), t)
+                    for t in self._staged_open(
+                        lambda t: t.cell_code.startswith(cell_code) and t.start < starting_before
+                    )
+                )
+                if start is None or row[0] > start
             ]
             return _page(*_ordered_merge(committed, staged, limit))

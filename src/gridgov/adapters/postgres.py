@@ -77,6 +77,34 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX gg_resident_tags_household ON gg_resident_tags (household_id)",
     ),
+    (
+        f"""CREATE TABLE gg_contacts (
+            id TEXT {_C} PRIMARY KEY,
+            resident_id TEXT {_C} NOT NULL,
+            household_id TEXT {_C} NOT NULL,
+            cell_code TEXT {_C} NOT NULL,
+            at_utc TEXT {_C} NOT NULL,
+            version INTEGER NOT NULL,
+            doc JSONB NOT NULL
+        )""",
+        "CREATE INDEX gg_contacts_resident ON gg_contacts (resident_id, at_utc)",
+        "CREATE INDEX gg_contacts_cell ON gg_contacts (cell_code, at_utc)",
+        f"""CREATE TABLE gg_care_tasks (
+            id TEXT {_C} PRIMARY KEY,
+            resident_id TEXT {_C} NOT NULL,
+            household_id TEXT {_C} NOT NULL,
+            cell_code TEXT {_C} NOT NULL,
+            state TEXT {_C} NOT NULL,
+            due_utc TEXT {_C} NOT NULL,
+            start_utc TEXT {_C} NOT NULL,
+            version INTEGER NOT NULL,
+            doc JSONB NOT NULL
+        )""",
+        "CREATE INDEX gg_care_tasks_open ON gg_care_tasks (cell_code, due_utc, id)"
+        " WHERE state = 'open'",
+        "CREATE INDEX gg_care_tasks_open_resident ON gg_care_tasks (resident_id)"
+        " WHERE state = 'open'",
+    ),
 )
 
 # Below this many rows a plain INSERT costs less than setting up a COPY.

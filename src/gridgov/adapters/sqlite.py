@@ -69,6 +69,34 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         ) WITHOUT ROWID""",
         "CREATE INDEX gg_resident_tags_household ON gg_resident_tags (household_id)",
     ),
+    (
+        """CREATE TABLE gg_contacts (
+            id TEXT PRIMARY KEY,
+            resident_id TEXT NOT NULL,
+            household_id TEXT NOT NULL,
+            cell_code TEXT NOT NULL,
+            at_utc TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            doc TEXT NOT NULL
+        )""",
+        "CREATE INDEX gg_contacts_resident ON gg_contacts (resident_id, at_utc)",
+        "CREATE INDEX gg_contacts_cell ON gg_contacts (cell_code, at_utc)",
+        """CREATE TABLE gg_care_tasks (
+            id TEXT PRIMARY KEY,
+            resident_id TEXT NOT NULL,
+            household_id TEXT NOT NULL,
+            cell_code TEXT NOT NULL,
+            state TEXT NOT NULL,
+            due_utc TEXT NOT NULL,
+            start_utc TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            doc TEXT NOT NULL
+        )""",
+        "CREATE INDEX gg_care_tasks_open ON gg_care_tasks (cell_code, due_utc, id)"
+        " WHERE state = 'open'",
+        "CREATE INDEX gg_care_tasks_open_resident ON gg_care_tasks (resident_id)"
+        " WHERE state = 'open'",
+    ),
 )
 
 

@@ -7,12 +7,14 @@ built-in ones, which the conformance kit checks.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 from typing import TypeVar
 
 import attrs
 import pendulum
 
+from gridgov.care.contacts import CareTask, ContactAttempt
 from gridgov.codes import CodeScheme
 from gridgov.errors import ValidationError
 from gridgov.grid import GridCell, Worker
@@ -20,17 +22,26 @@ from gridgov.households import Household
 from gridgov.ports import MAX_PAGE_SIZE
 
 __all__ = [
+    "INSTANT_KEY_WIDTH",
     "birth_bounds",
     "check_batch_size",
+    "check_instant",
     "check_limit",
     "check_placement",
+    "check_resident_reference",
     "check_text_key",
+    "check_time_range",
     "decode_cursor",
     "encode_cursor",
+    "instant_key",
+    "task_references_changed",
     "with_version",
 ]
 
-T = TypeVar("T", GridCell, Worker, Household)
+T = TypeVar("T", GridCell, Worker, Household, ContactAttempt, CareTask)
+
+INSTANT_KEY_WIDTH = 26
+"""The length of an :func:`instant_key`: ``YYYY-MM-DDTHH:MM:SS.ffffff``."""
 
 
 def check_limit(limit: object) -> int:
@@ -152,3 +163,95 @@ def check_text_key(name: str, value: object) -> str:
     if not isinstance(value, str) or not value:
         raise ValidationError(name, "expected a non-empty string")
     return value
+
+
+def check_instant(name: str, value: object) -> pendulum.DateTime:
+    """Return ``value`` if it is a tz-aware pendulum DateTime.
+
+    Raises:
+        ValidationError: Naming ``name`` otherwise.
+    """
+    if not isinstance(value, pendulum.DateTime):
+        raise ValidationError(name, f"expected a pendulum DateTime, got {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationError(name, "naive datetime: an instant needs a time zone")
+    return value
+
+
+def instant_key(instant: pendulum.DateTime, name: str = "at") -> str:
+    """Return ``instant`` in UTC as sortable text ``YYYY-MM-DDTHH:MM:SS.ffffff``.
+
+    Two DateTimes that are the same instant in different zones get the same key, and keys sort
+    as the instants do; every key is :data:`INSTANT_KEY_WIDTH` characters long.
+
+    Raises:
+        ValidationError: Naming ``name`` if the instant is naive or has no UTC equivalent.
+    """
+    # A checked instant has an offset; ``or`` only satisfies the type checker.
+    offset = check_instant(name, instant).utcoffset() or dt.timedelta()
+    wall = dt.datetime(
+        instant.year,
+        instant.month,
+        instant.day,
+        instant.hour,
+        instant.minute,
+        instant.second,
+        instant.microsecond,
+    )
+    try:
+        utc = wall - offset
+    except OverflowError:
+        raise ValidationError(name, "the instant is out of range in UTC") from None
+    return utc.isoformat(timespec="microseconds")
+
+
+def check_time_range(since: object, until: object) -> tuple[str, str]:
+    """Return the instant keys of a ``since <= at < until`` range.
+
+    Raises:
+        ValidationError: Naming ``since`` or ``until`` if one is not a tz-aware DateTime, or
+            ``until`` if it comes before ``since``.
+    """
+    low = instant_key(check_instant("since", since), "since")
+    high = instant_key(check_instant("until", until), "until")
+    if high < low:
+        raise ValidationError("until", "the range ends before it starts")
+    return low, high
+
+
+def check_resident_reference(
+    record: ContactAttempt | CareTask, owner: tuple[str, str] | None
+) -> None:
+    """Check a contact's or task's resident against where the store holds that resident.
+
+    Args:
+        record: The contact or task to store.
+        owner: ``(household_id, cell_code)`` of the stored household the resident belongs to,
+            ``None`` if no stored household holds them (as the adapter looked it up).
+
+    Raises:
+        ValidationError: Naming ``resident_id`` for an unknown resident, ``household_id`` if the
+            resident belongs to another household, ``cell_code`` if the household lives in
+            another cell.
+    """
+    if owner is None:
+        raise ValidationError("resident_id", "no stored household holds this resident")
+    if owner[0] != record.household_id:
+        raise ValidationError("household_id", "the resident belongs to another household")
+    if owner[1] != record.cell_code:
+        raise ValidationError("cell_code", "the household lives in another cell")
+
+
+def task_references_changed(stored: tuple[str, str, str], task: CareTask) -> bool:
+    """Return whether an update moves ``task`` to another household or cell.
+
+    Args:
+        stored: ``(resident_id, household_id, cell_code)`` of the stored task.
+        task: The updated task.
+
+    Raises:
+        ValidationError: Naming ``resident_id`` if the update hands the task to someone else.
+    """
+    if stored[0] != task.resident_id:
+        raise ValidationError("resident_id", "a task cannot change resident; add a new task")
+    return stored[1:] != (task.household_id, task.cell_code)

@@ -9,6 +9,7 @@ contact and a visit within 24 hours.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -21,7 +22,15 @@ from gridgov.care.policy import Cadence, ContactMethod
 from gridgov.errors import ValidationError
 from gridgov.households import Household, HouseholdStatus
 
-__all__ = ["DEFAULT_RULES", "FollowUp", "FollowUpRules", "follow_up", "plan_routine"]
+__all__ = [
+    "DEFAULT_RULES",
+    "FollowUp",
+    "FollowUpRules",
+    "effective_method",
+    "follow_up",
+    "lapse",
+    "plan_routine",
+]
 
 
 def _positive_minutes(_inst: Any, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -60,24 +69,44 @@ DEFAULT_RULES = FollowUpRules()
 """The defaults: DOMAIN.md's proposals (a second call, a visit within 2 h) and 24 h visits."""
 
 
+_BEIJING = pendulum.timezone("Asia/Shanghai")  # loaded once: loading a zone reads a file
+_UTC = pendulum.timezone("UTC")
+
+
 def _stamp(instant: pendulum.DateTime) -> str:
-    return instant.in_timezone("UTC").format("YYYYMMDDHHmm")
+    return instant.in_timezone(_UTC).format("YYYYMMDDHHmm")
 
 
-def _task_id(resident_id: str, rule: str, due: pendulum.DateTime) -> str:
-    # Deterministic: replanning the same facts yields the same ids, so duplicates collide.
-    return f"{resident_id}.{rule.replace(':', '.')}.{_stamp(due)}"[:64]
+def _task_id(resident_id: str, rule: str, due: pendulum.DateTime, basis: str) -> str:
+    """Return a task id derived from what the task is and the contact that set it.
+
+    Deterministic, so that replanning the same facts collides instead of duplicating; the basis
+    (the contact the due instant counts from) keeps apart two tasks with the same window planned
+    from different contacts, e.g. a visit and a call made in the same minute.
+    """
+    digest = hashlib.blake2s(
+        f"{resident_id}|{rule}|{due.isoformat()}|{basis}".encode(), digest_size=5
+    ).hexdigest()
+    return f"t.{resident_id[:30]}.{_stamp(due)}.{digest}"
 
 
 def _last_reached(
     contacts: Iterable[ContactAttempt], method: ContactMethod
-) -> pendulum.DateTime | None:
-    times = [c.at for c in contacts if c.outcome.reached and c.method.satisfies(method)]
-    return max(times, default=None)
+) -> ContactAttempt | None:
+    reached = [c for c in contacts if c.outcome.reached and c.method.satisfies(method)]
+    return max(reached, key=lambda c: (c.at, c.id), default=None)
 
 
-def _effective_method(cadence: Cadence, household: Household) -> ContactMethod:
-    # Relocated households live elsewhere: they are called instead of visited.
+def effective_method(cadence: Cadence, household: Household) -> ContactMethod:
+    """Return how a cadence is met for a household: relocated households are phoned, not visited.
+
+    Args:
+        cadence: The tier's cadence.
+        household: The resident's household.
+
+    Returns:
+        The cadence's method, or ``PHONE`` in place of a visit for a relocated household.
+    """
     if household.status is HouseholdStatus.RELOCATED and cadence.method in (
         ContactMethod.HOME_VISIT,
         ContactMethod.VOLUNTEER_VISIT,
@@ -126,14 +155,20 @@ def plan_routine(
     if tier is None or _paused(contacts) is not None:
         return ()
     resident, household = assessment.resident, assessment.household
+    # Tasks planned after different contacts differ even when their windows are the same (a
+    # routine visit cancelled by a hospital stay and planned again once the resident is back).
+    latest = max(contacts, key=lambda c: (c.at, c.id), default=None)
+    # ... and from a task planned again after its predecessor lapsed: ``now`` tells them apart.
+    since = f"{'' if latest is None else latest.id}|{_stamp(now)}"
     planned: list[CareTask] = []
     for cadence in tier.cadences:
-        method = _effective_method(cadence, household)
+        method = effective_method(cadence, household)
         if any(t.kind is TaskKind.ROUTINE and t.method is method for t in open_tasks):
             continue
         if any(p.method is method for p in planned):
             continue
-        last = _last_reached(contacts, method)
+        last_contact = _last_reached(contacts, method)
+        last = None if last_contact is None else last_contact.at
         period = pendulum.duration(days=cadence.every_days)
         due = now if last is None else last + period
         lead = pendulum.duration(seconds=int(period.total_seconds() * rules.lead_share))
@@ -141,7 +176,7 @@ def plan_routine(
         relocated = method is not cadence.method
         planned.append(
             CareTask(
-                id=_task_id(resident.id, rule, due),
+                id=_task_id(resident.id, rule, due, since),
                 resident_id=resident.id,
                 household_id=household.id,
                 cell_code=household.cell_code,
@@ -149,19 +184,52 @@ def plan_routine(
                 method=method,
                 start=due - lead,
                 due=due,
-                end=due + period,
+                # An overdue contact stays on the list for a whole cadence from now.
+                end=max(due, now) + period,
                 reason_en=f"{tier.label_en} tier: {method.value.replace('_', ' ')} every "
                 f"{cadence.every_days} days"
                 + (" (relocated: a call instead of a visit)" if relocated else "")
-                + ("; never contacted" if last is None else f"; last {last.date().isoformat()}"),
+                + (
+                    f"; no {method.value.replace('_', ' ')} on record"
+                    if last is None
+                    else f"; last {last.date().isoformat()}"
+                ),
                 reason_zh=f"{tier.label_zh}:每{cadence.every_days}天{method.label_zh}"
                 + ("(已外迁,改为电话)" if relocated else "")
-                + ("；尚无记录" if last is None else f"；上次{last.date().isoformat()}"),
+                + (
+                    f"；尚无{method.label_zh}记录"
+                    if last is None
+                    else f"；上次{last.date().isoformat()}"
+                ),
                 rule=rule,
                 tier=tier.code,
             )
         )
     return tuple(planned)
+
+
+def lapse(
+    open_tasks: Sequence[CareTask], now: pendulum.DateTime
+) -> tuple[list[CareTask], list[CareTask]]:
+    """Split open tasks into those still open and those whose window ended (now cancelled).
+
+    A task past its ``end`` no longer helps anyone: a routine contact is owed anew (planned from
+    the last contact, so it shows overdue), a follow-up's moment has passed. Coverage reports
+    count what was missed.
+
+    Returns:
+        ``(still_open, lapsed)``, the lapsed ones cancelled with the reason.
+    """
+    still: list[CareTask] = []
+    lapsed: list[CareTask] = []
+    for t in open_tasks:
+        if t.end <= now:
+            lapsed.append(
+                t.cancelled(f"lapsed: window ended {t.end.in_timezone(_BEIJING):%Y-%m-%d}")
+            )
+        else:
+            still.append(t)
+    return still, lapsed
 
 
 @attrs.frozen
@@ -191,7 +259,7 @@ def _follow_task(
 ) -> CareTask:
     due = contact.at + pendulum.duration(minutes=within_minutes)
     return CareTask(
-        id=_task_id(contact.resident_id, rule, due),
+        id=_task_id(contact.resident_id, rule, due, contact.id),
         resident_id=contact.resident_id,
         household_id=contact.household_id,
         cell_code=contact.cell_code,
@@ -227,7 +295,7 @@ def follow_up(
     Returns:
         The tasks to create, close and cancel.
     """
-    when = contact.at.in_timezone("Asia/Shanghai").format("MM-DD HH:mm")
+    when = contact.at.in_timezone(_BEIJING).format("MM-DD HH:mm")
     o = contact.outcome
     if o in (Outcome.DECEASED, Outcome.MOVED):
         return FollowUp(cancel=tuple(t.cancelled(f"{o.value}: {contact.id}") for t in open_tasks))

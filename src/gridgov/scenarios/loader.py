@@ -14,6 +14,8 @@ A scenario is a directory holding ``scenario.toml``::
     [[workers]]                            # Worker fields
     [[households]]                         # Household fields, members inline
     households_csv = ["households.csv"]    # more households, relative to the scenario file
+    contacts_csv = ["contacts.csv"]        # contact history, replayed through the care rules
+    [care_policy]                          # optional: a CarePolicy (default: DEFAULT_POLICY)
 
 Everything goes through the converter of :mod:`gridgov.serialization`, so unknown keys are
 rejected and every error is one :class:`~gridgov.errors.ValidationError` naming the file, the path
@@ -35,12 +37,16 @@ import attrs
 import pendulum
 
 from gridgov import _validation as v
+from gridgov.care.contacts import ContactAttempt
+from gridgov.care.policy import DEFAULT_POLICY, CarePolicy
 from gridgov.codes import DEFAULT_SCHEME, CodeScheme
 from gridgov.errors import NotFoundError, Problem, ValidationError, join_path
 from gridgov.grid import GridCell, GridLevel, GridTree, Worker
 from gridgov.households import Household
 from gridgov.ports import ProgressCallback, Store
+from gridgov.scenarios.contacts_csv import read_contacts_csv
 from gridgov.serialization import structure
+from gridgov.services.care import record_contact
 
 __all__ = [
     "CSV_COLUMNS",
@@ -120,6 +126,8 @@ class _ScenarioFile:
     workers: tuple[Worker, ...] = ()
     households: tuple[Household, ...] = ()
     households_csv: tuple[str, ...] = ()
+    contacts_csv: tuple[str, ...] = ()
+    care_policy: CarePolicy | None = None
 
 
 def _cells(value: Iterable[GridCell]) -> tuple[GridCell, ...]:
@@ -131,6 +139,10 @@ def _workers(value: Iterable[Worker]) -> tuple[Worker, ...]:
 
 
 def _households(value: Iterable[Household]) -> tuple[Household, ...]:
+    return v.to_tuple(value)
+
+
+def _contacts(value: Iterable[ContactAttempt]) -> tuple[ContactAttempt, ...]:
     return v.to_tuple(value)
 
 
@@ -146,6 +158,8 @@ class Scenario:
         cells: The cells, in any order.
         workers: The workers.
         households: The households.
+        policy: The care policy its contacts follow.
+        contacts: The contact history, in time order.
     """
 
     name: str = attrs.field(validator=v.text(100))
@@ -161,6 +175,10 @@ class Scenario:
     households: tuple[Household, ...] = attrs.field(
         default=(), converter=_households, validator=v.collection_of(Household)
     )
+    policy: CarePolicy = attrs.field(default=DEFAULT_POLICY, validator=v.instance_of(CarePolicy))
+    contacts: tuple[ContactAttempt, ...] = attrs.field(
+        default=(), converter=_contacts, validator=v.collection_of(ContactAttempt)
+    )
 
     def tree(self) -> GridTree:
         """Return the cells as a validated tree.
@@ -173,7 +191,7 @@ class Scenario:
     def __repr__(self) -> str:
         return (
             f"Scenario(name={self.name!r}, cells={len(self.cells)}, workers={len(self.workers)}, "
-            f"households={len(self.households)})"
+            f"households={len(self.households)}, contacts={len(self.contacts)})"
         )
 
 
@@ -186,12 +204,16 @@ class LoadReport:
         workers: The number of workers.
         households: The number of households.
         residents: The number of residents in those households.
+        contacts: The number of contacts replayed.
+        tasks: The number of care tasks open afterwards.
     """
 
     cells: int
     workers: int
     households: int
     residents: int
+    contacts: int = 0
+    tasks: int = 0
 
 
 # --- loading ---------------------------------------------------------------------------------
@@ -238,6 +260,17 @@ def load_scenario(path: Path | str, *, households: bool = True) -> Scenario:
         inline = ledger.checked(doc.households, source)
         streams = (_read_csv(csv_path, name, ledger.check) for csv_path, name in csv_files)
         loaded = tuple(chain(inline, *streams))
+    contacts: tuple[ContactAttempt, ...] = ()
+    if households and doc.contacts_csv:
+        owners = {m.id: h for h in loaded for m in h.members}
+        contacts = tuple(
+            chain.from_iterable(
+                read_contacts_csv(
+                    _csv_file(file.parent, name, f"contacts_csv[{i}]", source), owners
+                )
+                for i, name in enumerate(doc.contacts_csv)
+            )
+        )
     return Scenario(
         name=doc.scenario.name,
         description=doc.scenario.description,
@@ -246,6 +279,8 @@ def load_scenario(path: Path | str, *, households: bool = True) -> Scenario:
         cells=tuple(tree),
         workers=doc.workers,
         households=loaded,
+        policy=doc.care_policy or DEFAULT_POLICY,
+        contacts=tuple(sorted(contacts, key=lambda c: (c.at, c.id))),
     )
 
 
@@ -355,8 +390,10 @@ def populate(
     """Store a scenario's cells, workers and households in one unit of work.
 
     Cells are added parents first, then workers, then households through
-    :meth:`~gridgov.ports.HouseholdRepository.add_many`; the unit of work commits once, so a
-    failure stores nothing.
+    :meth:`~gridgov.ports.HouseholdRepository.add_many`; then the contact history is replayed in
+    time order through :func:`gridgov.services.care.record_contact`, so its follow-ups and routine
+    tasks are what the care rules make of it. The unit of work commits once, so a failure stores
+    nothing.
 
     Args:
         store: The store to fill; its code scheme must fit the scenario's cell codes.
@@ -381,12 +418,30 @@ def populate(
             except ValidationError as exc:
                 raise exc.within(f"workers[{i}]") from None
         count = uow.households.add_many(scenario.households, progress=progress)
+        tasks: dict[str, bool] = {}
+        for c in scenario.contacts:
+            result = record_contact(
+                uow,
+                resident_id=c.resident_id,
+                method=c.method,
+                outcome=c.outcome,
+                by=c.by,
+                at=c.at,
+                now=c.at,
+                notes=c.notes,
+                contact_id=c.id,
+                policy=scenario.policy,
+            )
+            tasks.update((t.id, True) for t in result.created)
+            tasks.update((t.id, False) for t in (*result.closed, *result.cancelled))
         uow.commit()
     return LoadReport(
         cells=len(tree),
         workers=len(scenario.workers),
         households=count,
         residents=sum(len(h.members) for h in scenario.households),
+        contacts=len(scenario.contacts),
+        tasks=sum(tasks.values()),
     )
 
 

@@ -16,7 +16,14 @@ import pendulum
 from gridgov.care.assessment import Assessment, assess, assess_all
 from gridgov.care.contacts import CareTask, ContactAttempt, Outcome, TaskStatus
 from gridgov.care.policy import DEFAULT_POLICY, CarePolicy, ContactMethod
-from gridgov.care.rules import DEFAULT_RULES, FollowUpRules, follow_up, plan_routine
+from gridgov.care.rules import (
+    DEFAULT_RULES,
+    FollowUpRules,
+    effective_method,
+    follow_up,
+    lapse,
+    plan_routine,
+)
 from gridgov.clock import ensure_aware
 from gridgov.codes import mask_name
 from gridgov.errors import NotFoundError, ValidationError
@@ -134,12 +141,12 @@ def record_contact(
         task_id=task_id,
     )
     previous = list(uow.contacts.for_resident(resident_id, limit=_HISTORY).items)
-    open_tasks = uow.care_tasks.open_for_resident(resident_id)
+    open_tasks, lapsed = lapse(uow.care_tasks.open_for_resident(resident_id), now)
     assessment = assess(resident, household, policy, on=at.date())
     tier = None if assessment.tier is None else assessment.tier.code
     plan = follow_up(contact, previous, open_tasks, tier=tier, rules=rules)
     stored = uow.contacts.add(contact)
-    for task in (*plan.close, *plan.cancel):
+    for task in (*lapsed, *plan.close, *plan.cancel):
         uow.care_tasks.update(task)
     settled = {t.id for t in (*plan.close, *plan.cancel)}
     still_open = [t for t in open_tasks if t.id not in settled] + list(plan.create)
@@ -147,7 +154,7 @@ def record_contact(
     created = (*plan.create, *routine)
     for task in created:
         uow.care_tasks.add(task)
-    return ContactResult(stored, plan.close, plan.cancel, created)
+    return ContactResult(stored, plan.close, (*lapsed, *plan.cancel), created)
 
 
 def plan_tasks(
@@ -160,6 +167,9 @@ def plan_tasks(
 ) -> tuple[CareTask, ...]:
     """Create the routine tasks every covered elder of a subtree is owed; the daily job.
 
+    Tasks whose window has ended are cancelled as lapsed first, so that a routine contact still
+    owed is planned again (overdue) and worklists carry no stale follow-ups.
+
     Returns:
         The tasks created (none for residents whose tasks are already open).
     """
@@ -168,7 +178,9 @@ def plan_tasks(
     created: list[CareTask] = []
     for a in assess_all(households, policy, on=now.date()):
         contacts = uow.contacts.for_resident(a.resident.id, limit=_HISTORY).items
-        open_tasks = uow.care_tasks.open_for_resident(a.resident.id)
+        open_tasks, lapsed = lapse(uow.care_tasks.open_for_resident(a.resident.id), now)
+        for task in lapsed:
+            uow.care_tasks.update(task)
         for task in plan_routine(a, contacts, open_tasks, now=now, rules=rules):
             created.append(uow.care_tasks.add(task))
     return tuple(created)
@@ -298,6 +310,8 @@ def worklist(
 
         # The query keeps tasks whose window opens before the day ends: due today or late.
         for task in _pages(fetch):
+            if task.end <= now:
+                continue  # lapsed; plan_tasks cancels it
             status = task.status(now)
             household = households.get(task.household_id)
             if household is None:
@@ -457,15 +471,14 @@ def _shortfalls(
 ) -> tuple[tuple[ContactMethod, int, int], ...]:
     out: list[tuple[ContactMethod, int, int]] = []
     for cadence in a.tier.cadences if a.tier is not None else ():
+        method = effective_method(cadence, a.household)
         if cadence.every_days <= period_days:
             window_start, required = since, _required(cadence.every_days, period_days)
         else:
             window_start, required = until.subtract(days=cadence.every_days), 1
         made = sum(
-            1
-            for c in contacts
-            if window_start <= c.at < until and c.method.satisfies(cadence.method)
+            1 for c in contacts if window_start <= c.at < until and c.method.satisfies(method)
         )
         if made < required:
-            out.append((cadence.method, required, made))
+            out.append((method, required, made))
     return tuple(out)

@@ -25,6 +25,8 @@ import attrs
 import pendulum
 import pytest
 
+from gridgov.care.contacts import CareTask, ContactAttempt, Outcome, TaskKind, TaskState
+from gridgov.care.policy import ContactMethod
 from gridgov.errors import ConflictError, NotFoundError, ValidationError
 from gridgov.grid import Assignment, GridCell, GridLevel, GridTree, Worker, WorkerRole
 from gridgov.households import (
@@ -39,7 +41,9 @@ from gridgov.households import (
 from gridgov.ports import Page, ResidentEntry, UnitOfWork
 
 __all__ = [
+    "CareTaskRepositoryContract",
     "CellRepositoryContract",
+    "ContactRepositoryContract",
     "HouseholdRepositoryContract",
     "StoreContract",
     "UnitOfWorkContract",
@@ -58,6 +62,8 @@ BUILDING_A1 = "610102003001001001"
 BUILDING_A2 = "610102003001001002"
 OTHER_STREET = "610102004"
 ON = pendulum.Date(2026, 11, 28)
+T0 = pendulum.datetime(2026, 11, 28, 9, 0, tz="Asia/Shanghai")
+UNKNOWN_CELL = "610102003001009"
 
 
 def _cells() -> list[GridCell]:
@@ -601,10 +607,625 @@ class UnitOfWorkContract(_Base):
         assert (threads * per_thread, threads * per_thread + 1) == (len(h.members), h.version)
 
 
+# Where each elder of the care contracts lives: resident -> (household, cell).
+_HOMES = {
+    "r1": ("h1", BUILDING_A1),
+    "r2": ("h1", BUILDING_A1),
+    "r3": ("h2", BUILDING_A2),
+    "r4": ("h3", GRID_B),
+    "r5": ("h4", GRID_A),
+}
+
+
+def _elders() -> list[Household]:
+    births = {
+        "r1": pendulum.Date(1940, 5, 1),
+        "r2": pendulum.Date(1944, 3, 3),
+        "r3": pendulum.Date(1938, 1, 9),
+        "r4": pendulum.Date(1950, 7, 7),
+        "r5": pendulum.Date(1946, 2, 2),
+    }
+    homes: dict[str, tuple[str, list[Resident]]] = {}
+    for rid, (hid, cell) in _HOMES.items():
+        homes.setdefault(hid, (cell, []))[1].append(_resident(rid, births[rid]))
+    return [_household(hid, cell, *members) for hid, (cell, members) in homes.items()]
+
+
+def _contact(
+    cid: str,
+    rid: str,
+    at: pendulum.DateTime,
+    *,
+    household_id: str | None = None,
+    cell_code: str | None = None,
+) -> ContactAttempt:
+    """Return a phone call to ``rid`` at ``at``; the household and cell default to theirs."""
+    hid, cell = _HOMES.get(rid, ("h1", BUILDING_A1))
+    return ContactAttempt(
+        cid,
+        rid,
+        household_id or hid,
+        cell_code or cell,
+        ContactMethod.PHONE,
+        Outcome.WELL,
+        "w1",
+        at,
+    )
+
+
+def _task(
+    tid: str,
+    rid: str,
+    start: pendulum.DateTime,
+    *,
+    due: pendulum.DateTime | None = None,
+    household_id: str | None = None,
+    cell_code: str | None = None,
+    state: TaskState = TaskState.OPEN,
+) -> CareTask:
+    """Return a home-visit task for ``rid`` starting at ``start``, due 2 hours later by default."""
+    hid, cell = _HOMES.get(rid, ("h1", BUILDING_A1))
+    due = start.add(hours=2) if due is None else due
+    return CareTask(
+        tid,
+        rid,
+        household_id or hid,
+        cell_code or cell,
+        TaskKind.ROUTINE,
+        ContactMethod.HOME_VISIT,
+        start,
+        due,
+        due.add(days=7),
+        "routine home visit",
+        "例行上门探访",
+        "cadence:high:home_visit",
+        tier="high",
+        state=state,
+    )
+
+
+_BAD_REFERENCES = pytest.mark.parametrize(
+    ("rid", "hid", "cell", "path"),
+    [
+        ("r99", "h1", BUILDING_A1, "resident_id"),
+        ("r1", "h2", BUILDING_A2, "household_id"),
+        ("r1", "h99", BUILDING_A1, "household_id"),
+        ("r1", "h1", BUILDING_A2, "cell_code"),
+    ],
+    ids=["unknown-resident", "other-household", "unknown-household", "wrong-cell"],
+)
+
+
+class _CareBase(_Base):
+    """Fixtures shared by the care contracts."""
+
+    @pytest.fixture
+    def elders(self, store: UowFactory) -> UowFactory:
+        """Return the store with the cell tree and the elders' households committed."""
+        self.add_households(store, _elders())
+        return store
+
+
+class ContactRepositoryContract(_CareBase):
+    """What every ``ContactRepository`` does: an append-only ledger of contact attempts."""
+
+    def test_contact_add_then_get_round_trips_at_version_1(self, elders: UowFactory) -> None:
+        """A committed contact comes back equal, at version 1, its instant and offset kept."""
+        contact = attrs.evolve(
+            _contact("c1", "r1", T0.add(microseconds=123_456)),
+            method=ContactMethod.HOME_VISIT,
+            outcome=Outcome.UNWELL,
+            notes="头晕，已通知女儿",
+            task_id="t1",
+        )
+        with elders() as uow:
+            added = uow.contacts.add(contact)
+            uow.commit()
+        with elders() as uow:
+            got = uow.contacts.get("c1")
+        expected = attrs.evolve(contact, version=1)
+        assert (expected, expected, contact.at.isoformat()) == (added, got, got.at.isoformat())
+
+    def test_contact_get_unknown_raises_not_found(self, elders: UowFactory) -> None:
+        """Getting an unknown contact id raises NotFoundError."""
+        with elders() as uow, pytest.raises(NotFoundError):
+            uow.contacts.get("c404")
+
+    @_BAD_REFERENCES
+    def test_contact_with_bad_references_is_rejected_and_not_stored(
+        self, elders: UowFactory, rid: str, hid: str, cell: str, path: str
+    ) -> None:
+        """A contact for an unknown resident, another household or cell names the field."""
+        with elders() as uow:
+            with pytest.raises(ValidationError) as info:
+                uow.contacts.add(_contact("c1", rid, T0, household_id=hid, cell_code=cell))
+            uow.commit()
+        assert path == info.value.path
+        with elders() as uow:
+            with pytest.raises(NotFoundError):
+                uow.contacts.get("c1")
+            assert () == uow.contacts.for_resident(rid).items
+
+    def test_contact_duplicate_id_conflicts(self, elders: UowFactory) -> None:
+        """Adding a contact id that is stored, or staged in the same unit, raises ConflictError."""
+        with elders() as uow:
+            uow.contacts.add(_contact("c1", "r1", T0))
+            with pytest.raises(ConflictError):
+                uow.contacts.add(_contact("c1", "r2", T0))
+            uow.commit()
+        with elders() as uow, pytest.raises(ConflictError):
+            uow.contacts.add(_contact("c1", "r3", T0.add(days=1)))
+        with elders() as uow:
+            assert "r1" == uow.contacts.get("c1").resident_id
+
+    def test_contact_ledger_has_no_update_or_remove(self, elders: UowFactory) -> None:
+        """Contacts are append-only: the repository offers no update or remove."""
+        with elders() as uow:
+            offered = {name for name in ("update", "remove") if hasattr(uow.contacts, name)}
+        assert set() == offered
+
+    def test_contact_for_a_household_added_in_the_same_unit(self, elders: UowFactory) -> None:
+        """A resident staged in the same unit of work can be contacted before the commit."""
+        with elders() as uow:
+            uow.households.add(_household("h9", GRID_B, _resident("r9", pendulum.Date(1941, 1, 1))))
+            uow.contacts.add(_contact("c9", "r9", T0, household_id="h9", cell_code=GRID_B))
+            uow.commit()
+        with elders() as uow:
+            assert ["c9"] == [c.id for c in uow.contacts.for_resident("r9").items]
+
+    @staticmethod
+    def resident_history() -> list[ContactAttempt]:
+        """Return r1's contacts, with two at the same instant in different zones, and r2's."""
+        return [
+            _contact("c1", "r1", T0),
+            _contact("c2", "r1", T0.add(days=1)),
+            _contact("c3", "r1", T0.in_timezone("UTC")),
+            _contact("c4", "r1", T0.subtract(days=3).in_timezone("Europe/London")),
+            _contact("c5", "r1", T0.add(days=1, microseconds=1)),
+            _contact("x1", "r2", T0.add(days=2)),
+        ]
+
+    @pytest.mark.parametrize("limit", [1, 2, 3, 50])
+    def test_contact_for_resident_pages_newest_first(self, elders: UowFactory, limit: int) -> None:
+        """for_resident yields the resident's contacts once each, newest first, ties by id."""
+        with elders() as uow:
+            for c in self.resident_history():
+                uow.contacts.add(c)
+            uow.commit()
+        with elders() as uow:
+            got = [
+                c.id
+                for c in _all_pages(lambda a: uow.contacts.for_resident("r1", limit=limit, after=a))
+            ]
+        assert ["c5", "c2", "c3", "c1", "c4"] == got
+
+    def test_contact_for_resident_since_is_inclusive_and_compares_instants(
+        self, elders: UowFactory
+    ) -> None:
+        """``since`` in UTC keeps the contacts made at that instant in Asia/Shanghai."""
+        with elders() as uow:
+            for c in self.resident_history():
+                uow.contacts.add(c)
+            uow.commit()
+        with elders() as uow:
+            since = T0.in_timezone("UTC")
+            got = [c.id for c in uow.contacts.for_resident("r1", since=since).items]
+        assert ["c5", "c2", "c3", "c1"] == got
+
+    def test_for_resident_without_contacts_is_empty(self, elders: UowFactory) -> None:
+        """A resident never contacted has an empty history (not an error)."""
+        with elders() as uow:
+            page = uow.contacts.for_resident("r5")
+        assert Page(()) == page
+
+    @pytest.mark.parametrize("limit", [1, 2, 3, 50])
+    def test_contact_in_subtree_returns_the_time_range_by_instant(
+        self, elders: UowFactory, limit: int
+    ) -> None:
+        """in_subtree keeps ``since <= at < until`` in the subtree, by instant then id."""
+        until = T0.add(days=1)
+        contacts = [
+            _contact("a", "r1", T0.subtract(microseconds=1)),
+            _contact("b", "r1", T0.in_timezone("UTC")),
+            _contact("d", "r5", T0.add(hours=1)),
+            _contact("c", "r3", T0.add(hours=1).in_timezone("Europe/Berlin")),
+            _contact("e", "r4", T0.add(hours=2)),
+            _contact("f", "r2", until.subtract(microseconds=1)),
+            _contact("g", "r3", until.in_timezone("America/New_York")),
+        ]
+        with elders() as uow:
+            for c in contacts:
+                uow.contacts.add(c)
+            uow.commit()
+        with elders() as uow:
+            got = [
+                c.id
+                for c in _all_pages(
+                    lambda a: uow.contacts.in_subtree(
+                        GRID_A, since=T0, until=until, limit=limit, after=a
+                    )
+                )
+            ]
+        assert ["b", "c", "d", "f"] == got
+
+    def test_contact_in_subtree_of_unknown_cell_raises_not_found(self, elders: UowFactory) -> None:
+        """Asking for the contacts of an unknown cell raises NotFoundError."""
+        with elders() as uow, pytest.raises(NotFoundError):
+            uow.contacts.in_subtree(UNKNOWN_CELL, since=T0, until=T0.add(days=1))
+
+    @pytest.mark.parametrize(
+        ("method", "kwargs", "path"),
+        [
+            ("for_resident", {"since": "2026-11-28T09:00:00+08:00"}, "since"),
+            ("for_resident", {"since": pendulum.naive(2026, 11, 28)}, "since"),
+            ("for_resident", {"after": "not-a-cursor"}, "after"),
+            ("for_resident", {"limit": 0}, "limit"),
+            ("in_subtree", {"since": ON, "until": T0}, "since"),
+            ("in_subtree", {"since": T0, "until": pendulum.naive(2026, 11, 29)}, "until"),
+            ("in_subtree", {"since": T0, "until": T0.subtract(days=1)}, "until"),
+            ("in_subtree", {"since": T0, "until": T0.add(days=1), "limit": 10_001}, "limit"),
+        ],
+    )
+    def test_contact_bad_query_arguments_raise_validation_error(
+        self, elders: UowFactory, method: str, kwargs: dict[str, object], path: str
+    ) -> None:
+        """Bad instants, ranges, limits and cursors raise ValidationError naming the argument."""
+        with elders() as uow:
+            query = getattr(uow.contacts, method)
+            with pytest.raises(ValidationError) as info:
+                query("r1" if method == "for_resident" else GRID_A, **kwargs)
+        assert path == info.value.path
+
+    def test_uncommitted_contacts_are_invisible_and_discarded(self, elders: UowFactory) -> None:
+        """A unit sees its own new contacts; others do not, and without commit none is kept."""
+        with elders() as uow:
+            uow.contacts.add(_contact("c1", "r1", T0))
+            mine = (
+                uow.contacts.get("c1").id,
+                [c.id for c in uow.contacts.for_resident("r1").items],
+                [
+                    c.id
+                    for c in uow.contacts.in_subtree(GRID_A, since=T0, until=T0.add(days=1)).items
+                ],
+            )
+            with elders() as other:
+                theirs = [c.id for c in other.contacts.for_resident("r1").items]
+        assert (("c1", ["c1"], ["c1"]), []) == (mine, theirs)
+        with elders() as uow:
+            assert () == uow.contacts.for_resident("r1").items
+            with pytest.raises(NotFoundError):
+                uow.contacts.get("c1")
+
+    def test_non_contact_is_rejected(self, elders: UowFactory) -> None:
+        """Passing something that is not a ContactAttempt raises ValidationError."""
+        with elders() as uow, pytest.raises(ValidationError) as info:
+            uow.contacts.add("c1")  # type: ignore[arg-type]
+        assert "contact" == info.value.path
+
+
+class CareTaskRepositoryContract(_CareBase):
+    """What every ``CareTaskRepository`` does: tasks with windows, indexed for worklists."""
+
+    @staticmethod
+    def add_tasks(store: UowFactory, tasks: Iterable[CareTask]) -> None:
+        """Commit ``tasks`` in one unit of work."""
+        with store() as uow:
+            for t in tasks:
+                uow.care_tasks.add(t)
+            uow.commit()
+
+    @staticmethod
+    def close(store: UowFactory, *task_ids: str) -> None:
+        """Mark the tasks done, in one unit of work."""
+        with store() as uow:
+            for tid in task_ids:
+                uow.care_tasks.update(uow.care_tasks.get(tid).done("c0"))
+            uow.commit()
+
+    def test_task_add_then_get_round_trips_at_version_1(self, elders: UowFactory) -> None:
+        """A committed task comes back equal, at version 1, its instants and offsets kept."""
+        task = _task("t1", "r1", T0.add(microseconds=7), due=T0.add(hours=2).in_timezone("UTC"))
+        with elders() as uow:
+            added = uow.care_tasks.add(task)
+            uow.commit()
+        with elders() as uow:
+            got = uow.care_tasks.get("t1")
+        expected = attrs.evolve(task, version=1)
+        instants = [t.isoformat() for t in (task.start, task.due, task.end)]
+        assert (expected, expected, instants) == (
+            added,
+            got,
+            [t.isoformat() for t in (got.start, got.due, got.end)],
+        )
+
+    def test_task_get_unknown_raises_not_found(self, elders: UowFactory) -> None:
+        """Getting an unknown task id raises NotFoundError."""
+        with elders() as uow, pytest.raises(NotFoundError):
+            uow.care_tasks.get("t404")
+
+    @_BAD_REFERENCES
+    def test_task_with_bad_references_is_rejected_and_not_stored(
+        self, elders: UowFactory, rid: str, hid: str, cell: str, path: str
+    ) -> None:
+        """A task for an unknown resident, another household or cell names the field."""
+        with elders() as uow:
+            with pytest.raises(ValidationError) as info:
+                uow.care_tasks.add(_task("t1", rid, T0, household_id=hid, cell_code=cell))
+            uow.commit()
+        assert path == info.value.path
+        with elders() as uow:
+            with pytest.raises(NotFoundError):
+                uow.care_tasks.get("t1")
+            assert () == uow.care_tasks.open_for_resident(rid)
+
+    def test_task_duplicate_id_conflicts(self, elders: UowFactory) -> None:
+        """Adding a task id that is stored raises ConflictError and keeps the stored task."""
+        self.add_tasks(elders, [_task("t1", "r1", T0)])
+        with elders() as uow, pytest.raises(ConflictError):
+            uow.care_tasks.add(_task("t1", "r3", T0))
+        with elders() as uow:
+            assert "r1" == uow.care_tasks.get("t1").resident_id
+
+    def test_task_update_bumps_version_and_stale_update_conflicts(self, elders: UowFactory) -> None:
+        """An update returns version 2; a second update from version 1 raises ConflictError."""
+        self.add_tasks(elders, [_task("t1", "r1", T0)])
+        with elders() as uow:
+            original = uow.care_tasks.get("t1")
+            closed = uow.care_tasks.update(original.done("c1"))
+            uow.commit()
+        # Adapters may refuse a stale write at once or at commit: both count.
+        with elders() as uow, pytest.raises(ConflictError):  # noqa: PT012
+            uow.care_tasks.update(original.cancelled("moved away"))
+            uow.commit()
+        with elders() as uow:
+            got = uow.care_tasks.get("t1")
+        assert (2, TaskState.DONE, "c1") == (closed.version, got.state, got.closed_by)
+
+    def test_update_of_unknown_task_raises_not_found(self, elders: UowFactory) -> None:
+        """Updating a task that was never stored raises NotFoundError."""
+        with elders() as uow, pytest.raises(NotFoundError):
+            uow.care_tasks.update(attrs.evolve(_task("t1", "r1", T0), version=1))
+
+    def test_update_cannot_hand_a_task_to_another_resident(self, elders: UowFactory) -> None:
+        """Changing a stored task's resident raises ValidationError on resident_id."""
+        self.add_tasks(elders, [_task("t1", "r1", T0)])
+        with elders() as uow:
+            task = uow.care_tasks.get("t1")
+            with pytest.raises(ValidationError) as info:
+                uow.care_tasks.update(attrs.evolve(task, resident_id="r2"))
+        assert "resident_id" == info.value.path
+
+    def test_update_moving_a_task_checks_the_household(self, elders: UowFactory) -> None:
+        """Moving a task to a cell that is not its household's raises ValidationError."""
+        self.add_tasks(elders, [_task("t1", "r1", T0)])
+        with elders() as uow:
+            task = uow.care_tasks.get("t1")
+            with pytest.raises(ValidationError) as info:
+                uow.care_tasks.update(attrs.evolve(task, cell_code=BUILDING_A2))
+        assert "cell_code" == info.value.path
+
+    def test_task_of_a_removed_household_can_still_be_closed(self, elders: UowFactory) -> None:
+        """A task whose household was removed (moved out, deceased) can still be cancelled."""
+        self.add_tasks(elders, [_task("t1", "r3", T0)])
+        with elders() as uow:
+            uow.households.remove(uow.households.get("h2"))
+            uow.commit()
+        with elders() as uow:
+            cancelled = uow.care_tasks.update(uow.care_tasks.get("t1").cancelled("moved out"))
+            uow.commit()
+        with elders() as uow:
+            assert (2, ()) == (cancelled.version, uow.care_tasks.open_for_resident("r3"))
+
+    def test_task_open_for_resident_orders_by_due_then_id(self, elders: UowFactory) -> None:
+        """open_for_resident lists the resident's open tasks by due instant, then id."""
+        self.add_tasks(
+            elders,
+            [
+                _task("t3", "r1", T0.add(days=1)),
+                _task("t2", "r1", T0.in_timezone("UTC")),
+                _task("t1", "r1", T0),
+                _task("t0", "r1", T0.subtract(days=1), state=TaskState.DONE),
+                _task("t4", "r1", T0.subtract(days=2)),
+                _task("x1", "r2", T0),
+            ],
+        )
+        self.close(elders, "t4")
+        with elders() as uow:
+            got = [t.id for t in uow.care_tasks.open_for_resident("r1")]
+        assert ["t1", "t2", "t3"] == got
+
+    @pytest.mark.parametrize("limit", [1, 2, 3, 50])
+    def test_task_open_in_subtree_pages_by_due_then_id(
+        self, elders: UowFactory, limit: int
+    ) -> None:
+        """open_in_subtree yields the subtree's open tasks started before the instant, once each."""
+        horizon = T0.add(days=1)
+        self.add_tasks(
+            elders,
+            [
+                _task("a", "r1", T0.subtract(days=2), due=T0.subtract(days=1)),
+                _task("c", "r5", T0.in_timezone("UTC")),
+                _task("b", "r3", T0),
+                _task("d", "r4", T0),
+                _task("e", "r2", horizon.in_timezone("UTC")),
+                _task("f", "r2", horizon.subtract(microseconds=1), due=horizon.add(days=3)),
+                _task("g", "r1", T0, state=TaskState.DONE),
+                _task("h", "r1", T0.add(hours=1)),
+                _task("i", "r3", T0.subtract(hours=1), state=TaskState.CANCELLED),
+            ],
+        )
+        self.close(elders, "h")
+        with elders() as uow:
+            got = [
+                t.id
+                for t in _all_pages(
+                    lambda a: uow.care_tasks.open_in_subtree(
+                        GRID_A, starting_before=horizon, limit=limit, after=a
+                    )
+                )
+            ]
+        assert ["a", "b", "c", "f"] == got
+
+    def test_closed_tasks_leave_the_open_queries(self, elders: UowFactory) -> None:
+        """Done and cancelled tasks are kept but no longer listed as open."""
+        self.add_tasks(elders, [_task("t1", "r1", T0), _task("t2", "r1", T0.add(hours=1))])
+        with elders() as uow:
+            uow.care_tasks.update(uow.care_tasks.get("t1").done("c1"))
+            uow.care_tasks.update(uow.care_tasks.get("t2").cancelled("hospitalised"))
+            uow.commit()
+        with elders() as uow:
+            open_now = (
+                uow.care_tasks.open_for_resident("r1"),
+                uow.care_tasks.open_in_subtree(DISTRICT, starting_before=T0.add(days=9)).items,
+            )
+            states = [uow.care_tasks.get(t).state for t in ("t1", "t2")]
+        assert (((), ()), [TaskState.DONE, TaskState.CANCELLED]) == (open_now, states)
+
+    def test_reopened_task_returns_to_the_open_queries(self, elders: UowFactory) -> None:
+        """A task updated back to open is listed again."""
+        self.add_tasks(elders, [_task("t1", "r1", T0)])
+        self.close(elders, "t1")
+        with elders() as uow:
+            task = uow.care_tasks.get("t1")
+            uow.care_tasks.update(attrs.evolve(task, state=TaskState.OPEN, closed_by=""))
+            uow.commit()
+        with elders() as uow:
+            got = [
+                t.id
+                for t in uow.care_tasks.open_in_subtree(
+                    GRID_A, starting_before=T0.add(days=1)
+                ).items
+            ]
+        assert ["t1"] == got
+
+    def test_task_open_in_subtree_of_unknown_cell_raises_not_found(
+        self, elders: UowFactory
+    ) -> None:
+        """Asking for the open tasks of an unknown cell raises NotFoundError."""
+        with elders() as uow, pytest.raises(NotFoundError):
+            uow.care_tasks.open_in_subtree(UNKNOWN_CELL, starting_before=T0)
+
+    @pytest.mark.parametrize(
+        ("kwargs", "path"),
+        [
+            ({"starting_before": "2026-11-28T09:00:00+08:00"}, "starting_before"),
+            ({"starting_before": pendulum.naive(2026, 11, 28)}, "starting_before"),
+            ({"starting_before": ON}, "starting_before"),
+            ({"starting_before": T0, "limit": 0}, "limit"),
+            ({"starting_before": T0, "after": "not-a-cursor"}, "after"),
+        ],
+    )
+    def test_task_bad_query_arguments_raise_validation_error(
+        self, elders: UowFactory, kwargs: dict[str, object], path: str
+    ) -> None:
+        """A non-instant, a bad limit or cursor raises ValidationError naming the argument."""
+        with elders() as uow, pytest.raises(ValidationError) as info:
+            uow.care_tasks.open_in_subtree(GRID_A, **kwargs)  # type: ignore[arg-type]
+        assert path == info.value.path
+
+    def test_uncommitted_tasks_are_invisible_and_discarded(self, elders: UowFactory) -> None:
+        """A unit sees its own new tasks; others do not, and without commit none is kept."""
+        with elders() as uow:
+            uow.care_tasks.add(_task("t1", "r1", T0))
+            mine = (
+                [t.id for t in uow.care_tasks.open_for_resident("r1")],
+                [
+                    t.id
+                    for t in uow.care_tasks.open_in_subtree(
+                        GRID_A, starting_before=T0.add(days=1)
+                    ).items
+                ],
+            )
+            with elders() as other:
+                theirs = other.care_tasks.open_for_resident("r1")
+        assert ((["t1"], ["t1"]), ()) == (mine, theirs)
+        with elders() as uow:
+            assert () == uow.care_tasks.open_for_resident("r1")
+            with pytest.raises(NotFoundError):
+                uow.care_tasks.get("t1")
+
+    def test_a_unit_sees_its_own_closed_tasks_leave(self, elders: UowFactory) -> None:
+        """Within a unit, a task closed but not committed is no longer open; others still see it."""
+        self.add_tasks(elders, [_task("t1", "r1", T0), _task("t2", "r2", T0)])
+        horizon = T0.add(days=1)
+        with elders() as uow:
+            uow.care_tasks.update(uow.care_tasks.get("t1").done("c1"))
+            mine = [
+                t.id for t in uow.care_tasks.open_in_subtree(GRID_A, starting_before=horizon).items
+            ]
+            with elders() as other:
+                theirs = [
+                    t.id
+                    for t in other.care_tasks.open_in_subtree(GRID_A, starting_before=horizon).items
+                ]
+        assert (["t2"], ["t1", "t2"]) == (mine, theirs)
+
+    def test_conflicting_unit_stores_no_contacts_or_tasks(self, elders: UowFactory) -> None:
+        """A unit whose task update turns out stale keeps none of its contacts or new tasks."""
+        self.add_tasks(elders, [_task("t1", "r1", T0)])
+        with elders() as uow:
+            stale = uow.care_tasks.get("t1")
+        self.close(elders, "t1")
+        with elders() as loser:
+            loser.contacts.add(_contact("c1", "r1", T0))
+            loser.care_tasks.add(_task("t2", "r1", T0))
+            with pytest.raises(ConflictError):  # noqa: PT012 - at update or at commit
+                loser.care_tasks.update(stale.done("c1"))
+                loser.commit()
+        with elders() as uow:
+            kept = (uow.contacts.for_resident("r1").items, uow.care_tasks.open_for_resident("r1"))
+        assert ((), ()) == kept
+
+    def test_task_add_many_counts_and_reports_progress(self, elders: UowFactory) -> None:
+        """add_many stores every task and reports progress per batch and at the end."""
+        seen: list[int] = []
+        tasks = (_task(f"t{i:03d}", "r4", T0.add(minutes=i)) for i in range(25))
+        with elders() as uow:
+            count = uow.care_tasks.add_many(tasks, batch_size=10, progress=seen.append)
+            uow.commit()
+        with elders() as uow:
+            stored = len(uow.care_tasks.open_for_resident("r4"))
+        assert (25, [10, 20, 25], 25) == (count, seen, stored)
+
+    def test_task_failed_add_many_leaves_the_store_as_before(self, elders: UowFactory) -> None:
+        """A task with a bad reference mid-stream fails the call and stores none of its tasks."""
+        self.add_tasks(elders, [_task("t0", "r4", T0)])
+
+        def stream() -> Iterator[CareTask]:
+            for i in range(1, 8):
+                yield _task(f"t{i}", "r4" if i != 5 else "r99", T0.add(hours=i))
+
+        with elders() as uow:
+            with pytest.raises(ValidationError):
+                uow.care_tasks.add_many(stream(), batch_size=2)
+            uow.commit()
+        with elders() as uow:
+            assert ["t0"] == [t.id for t in uow.care_tasks.open_for_resident("r4")]
+
+    def test_task_add_many_with_a_stored_id_conflicts(self, elders: UowFactory) -> None:
+        """A stream repeating a stored task id raises ConflictError and stores none of it."""
+        self.add_tasks(elders, [_task("t3", "r4", T0)])
+        tasks = [_task(f"t{i}", "r4", T0.add(hours=i)) for i in range(1, 6)]
+        with elders() as uow:
+            with pytest.raises(ConflictError):
+                uow.care_tasks.add_many(tasks, batch_size=2)
+            uow.commit()
+        with elders() as uow:
+            assert ["t3"] == [t.id for t in uow.care_tasks.open_for_resident("r4")]
+
+    def test_non_task_is_rejected(self, elders: UowFactory) -> None:
+        """Passing something that is not a CareTask raises ValidationError."""
+        with elders() as uow, pytest.raises(ValidationError) as info:
+            uow.care_tasks.add("t1")  # type: ignore[arg-type]
+        assert "task" == info.value.path
+
+
 class StoreContract(
     CellRepositoryContract,
     WorkerRepositoryContract,
     HouseholdRepositoryContract,
+    ContactRepositoryContract,
+    CareTaskRepositoryContract,
     UnitOfWorkContract,
 ):
     """Every contract at once: what a complete adapter subclasses."""
