@@ -416,3 +416,24 @@ def test_open_store_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert Path("rel.db") == paths[0]
     assert tmp_path / "abs.db" == paths[1]
     assert not paths[2].exists()
+
+
+def test_concurrent_first_opens_migrate_once(tmp_path: Path) -> None:
+    """Several threads opening a new SQLite file at once all succeed: one of them migrates it."""
+    path = tmp_path / "race.db"
+    errors: list[BaseException] = []
+
+    def open_close() -> None:
+        try:
+            SqliteStore(path).close()
+        except BaseException as exc:  # collected for the assertion below
+            errors.append(exc)
+
+    for _ in range(5):
+        path.unlink(missing_ok=True)
+        pool = [threading.Thread(target=open_close) for _ in range(4)]
+        for t in pool:
+            t.start()
+        for t in pool:
+            t.join()
+    assert [] == errors

@@ -102,6 +102,10 @@ class Dialect(Protocol):
         """Start a write transaction on an idle connection."""
         ...
 
+    def lock_schema(self, cursor: Any) -> None:
+        """Inside a transaction, wait until no other connection is migrating the schema."""
+        ...
+
     def translate(self, exc: Exception) -> GridgovError | None:
         """Return the gridgov error for a driver exception, ``None`` if it is not a driver's."""
         ...
@@ -137,38 +141,38 @@ def decode(cls: type[R], doc: str | dict[str, Any], version: int) -> R:
 def migrate(conn: Connection, dialect: Dialect) -> int:
     """Create or upgrade the schema; return the schema version now in place.
 
-    Each migration runs in its own transaction together with the version bump, so a failed
-    upgrade leaves the previous version intact.
+    Every pending migration and the version bump run in one transaction that first takes the
+    dialect's schema lock, so two processes opening a new database at once do not both migrate
+    it, and a failed upgrade leaves the previous version intact.
 
     Raises:
         StorageError: If the database was written by a newer gridgov.
     """
     latest = len(dialect.migrations)
     cur = conn.cursor()
-    cur.execute(f"CREATE TABLE IF NOT EXISTS {SCHEMA_VERSION_TABLE} (version INTEGER NOT NULL)")
-    cur.execute(f"SELECT version FROM {SCHEMA_VERSION_TABLE}")
-    row = cur.fetchone()
-    current = 0 if row is None else int(row[0])
-    if current > latest:
-        raise StorageError(
-            f"the database has schema version {current}, newer than this gridgov supports "
-            f"({latest}); upgrade gridgov to open it"
-        )
-    for version in range(current + 1, latest + 1):
-        dialect.begin(cur)
-        try:
+    dialect.begin(cur)
+    try:
+        dialect.lock_schema(cur)
+        cur.execute(f"CREATE TABLE IF NOT EXISTS {SCHEMA_VERSION_TABLE} (version INTEGER NOT NULL)")
+        cur.execute(f"SELECT version FROM {SCHEMA_VERSION_TABLE}")
+        row = cur.fetchone()
+        current = 0 if row is None else int(row[0])
+        if current > latest:
+            raise StorageError(
+                f"the database has schema version {current}, newer than this gridgov supports "
+                f"({latest}); upgrade gridgov to open it"
+            )
+        for version in range(current + 1, latest + 1):
             for statement in dialect.migrations[version - 1]:
                 cur.execute(statement)
-            if version == 1:
-                cur.execute(dialect.sql(f"INSERT INTO {SCHEMA_VERSION_TABLE} VALUES (?)"), (1,))
-            else:
-                cur.execute(
-                    dialect.sql(f"UPDATE {SCHEMA_VERSION_TABLE} SET version = ?"), (version,)
-                )
-            cur.execute("COMMIT")
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
+        if current == 0:
+            cur.execute(dialect.sql(f"INSERT INTO {SCHEMA_VERSION_TABLE} VALUES (?)"), (latest,))
+        elif current < latest:
+            cur.execute(dialect.sql(f"UPDATE {SCHEMA_VERSION_TABLE} SET version = ?"), (latest,))
+        cur.execute("COMMIT")
+    except BaseException:
+        cur.execute("ROLLBACK")
+        raise
     return latest
 
 

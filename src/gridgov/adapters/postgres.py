@@ -126,6 +126,10 @@ class PostgresDialect:
         """Start a read-committed transaction; version checks guard against lost updates."""
         cursor.execute("BEGIN")
 
+    def lock_schema(self, cursor: Any) -> None:
+        """Take a transaction-level advisory lock named after the schema."""
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext('gridgov:' || current_schema()))")
+
     def insert_many(
         self, cursor: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]
     ) -> None:
@@ -140,6 +144,10 @@ class PostgresDialect:
 
     def translate(self, exc: Exception) -> GridgovError | None:
         """Map psycopg errors to gridgov errors."""
+        if isinstance(exc, pg_errors.InFailedSqlTransaction):
+            return ConflictError(
+                "an earlier statement of this unit of work failed; roll it back and retry"
+            )
         if isinstance(
             exc,
             pg_errors.IntegrityError

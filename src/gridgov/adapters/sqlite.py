@@ -12,6 +12,7 @@ import shutil
 import sqlite3
 import tempfile
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -114,6 +115,9 @@ class SqliteDialect:
         """Take the write lock at once, so that a busy database waits instead of failing later."""
         cursor.execute("BEGIN IMMEDIATE")
 
+    def lock_schema(self, cursor: Any) -> None:
+        """Do nothing more: ``BEGIN IMMEDIATE`` already holds the database's write lock."""
+
     def insert_many(
         self, cursor: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]
     ) -> None:
@@ -195,13 +199,26 @@ class SqliteStore:
                 isolation_level=None,  # we issue BEGIN and COMMIT ourselves
                 check_same_thread=False,  # a connection is used by one unit of work at a time
             )
-            conn.execute("PRAGMA journal_mode = WAL")
+            self._wal(conn)
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
         except sqlite3.Error as exc:
             raise StorageError(f"cannot open SQLite database: {exc}") from None
         return conn
+
+    def _wal(self, conn: sqlite3.Connection) -> None:
+        # Switching a new file to WAL needs a lock the busy handler does not wait for: retry
+        # while another connection is doing the same.
+        deadline = time.monotonic() + self._timeout
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
 
     def acquire(self) -> Connection:
         """Return an idle connection, opening one if none is free."""
