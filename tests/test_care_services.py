@@ -107,9 +107,7 @@ def test_contact_in_the_future_is_rejected(store: Store) -> None:
 
 
 def test_plan_tasks_gives_covered_elders_their_cadences(store: Store) -> None:
-    """The daily job plans a visit and a call for the high-risk 83-year-old, a visit and a call
-    for the general-tier 70-year-old, and nothing for the 40-year-old; running it again adds none.
-    """
+    """The daily job plans each covered elder's cadences once, and nobody else's."""
     with store() as uow:
         created = plan_tasks(uow, GRID, now=NOW)
         again = plan_tasks(uow, GRID, now=NOW)
@@ -166,9 +164,7 @@ def test_unwell_call_puts_family_and_visit_on_the_worklist(store: Store) -> None
 
 
 def test_coverage_counts_cadences_and_lists_the_missed(store: Store) -> None:
-    """Over four weeks the high-risk elder needs 4 visits and 9 calls; a weekly visitor with
-    calls twice a week is on cadence, the other elder contacted once is not.
-    """
+    """Weekly visits and calls twice a week meet the high-risk cadence; one call does not."""
     start, end = pendulum.Date(2026, 11, 1), pendulum.Date(2026, 11, 29)
     with store() as uow:
         day = pendulum.datetime(2026, 11, 1, 10, tz=TZ)
