@@ -12,7 +12,9 @@ The SQL text is written with ``?`` placeholders; a dialect rewrites them for its
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import abc
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, Generic, Protocol, Self, TypeVar
@@ -44,6 +46,7 @@ from gridgov.ports import DEFAULT_PAGE_SIZE, Page, ProgressCallback, ResidentEnt
 from gridgov.serialization import make_converter
 
 R = TypeVar("R", GridCell, Worker, Household, ContactAttempt, CareTask)
+T = TypeVar("T")
 Row = Sequence[Any]
 
 _CONVERTER = make_converter()
@@ -198,6 +201,74 @@ class SqlStore(Protocol):
         ...
 
 
+class PooledSqlStore(abc.ABC):
+    """What the SQL stores share: a code scheme, a dialect and a pool of idle connections.
+
+    Subclasses open connections (``_connect``) and migrate the schema on the first one
+    (``_start``); each unit of work borrows a connection and gives it back.
+    """
+
+    dialect: Dialect
+
+    def __init__(self, scheme: CodeScheme) -> None:
+        self._scheme = scheme
+        self._idle: list[Connection] = []
+        self._lock = threading.Lock()
+
+    @abc.abstractmethod
+    def _connect(self) -> Connection:
+        """Open a new connection in autocommit mode, ready for gridgov's statements."""
+
+    def _usable(self, conn: Connection) -> bool:
+        """Return whether an idle connection may be handed out again."""
+        return True
+
+    def _start(self, conn: Connection, failure: type[Exception], what: str) -> None:
+        """Migrate the schema on ``conn`` and keep it; a driver ``failure`` is a StorageError."""
+        try:
+            migrate(conn, self.dialect)
+        except failure as exc:
+            conn.close()
+            raise StorageError(f"cannot open {what} as a gridgov database ({exc})") from None
+        except BaseException:
+            conn.close()
+            raise
+        self._idle.append(conn)
+
+    @property
+    def scheme(self) -> CodeScheme:
+        """Return the code scheme cell codes must follow."""
+        return self._scheme
+
+    def acquire(self) -> Connection:
+        """Return an idle connection, opening one if none is free."""
+        with self._lock:
+            while self._idle:
+                conn = self._idle.pop()
+                if self._usable(conn):
+                    return conn
+        return self._connect()
+
+    def release(self, conn: Connection, *, broken: bool = False) -> None:
+        """Keep a healthy connection for reuse; close a broken one."""
+        if broken:
+            conn.close()
+            return
+        with self._lock:
+            self._idle.append(conn)
+
+    def __call__(self) -> SqlUnitOfWork:
+        """Return a new unit of work."""
+        return SqlUnitOfWork(self)
+
+    def close(self) -> None:
+        """Close the idle connections."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+
 class SqlUnitOfWork:
     """A unit of work over a SQL store; see :class:`gridgov.ports.UnitOfWork`.
 
@@ -343,6 +414,33 @@ class SqlUnitOfWork:
 
 
 # -- repositories --------------------------------------------------------------------------
+
+
+def _add_in_batches(
+    items: Iterable[T],
+    check: Callable[[object], T],
+    insert: Callable[[Sequence[T]], None],
+    batch_size: int,
+    progress: ProgressCallback | None,
+) -> int:
+    """Check and insert a stream in batches; the caller's savepoint undoes a failed call."""
+    check_batch_size(batch_size)
+    count = 0
+    batch: list[T] = []
+    for item in items:
+        batch.append(check(item))
+        if len(batch) == batch_size:
+            insert(batch)
+            count += len(batch)
+            batch.clear()
+            if progress is not None:
+                progress(count)
+    if batch:
+        insert(batch)
+        count += len(batch)
+        if progress is not None:
+            progress(count)
+    return count
 
 
 def _range(prefix: str) -> tuple[str, str]:
@@ -703,25 +801,15 @@ class SqlHouseholdRepository(_Repository[Household]):
         progress: ProgressCallback | None = None,
     ) -> int:
         """Store new households from a stream, in batches; a failure undoes this call's writes."""
-        check_batch_size(batch_size)
         known_cells: set[str] = set()
-        count = 0
-        batch: list[Household] = []
         with self._uow.savepoint():
-            for household in households:
-                batch.append(self._check(household, known_cells))
-                if len(batch) == batch_size:
-                    self._insert(batch)
-                    count += len(batch)
-                    batch.clear()
-                    if progress is not None:
-                        progress(count)
-            if batch:
-                self._insert(batch)
-                count += len(batch)
-                if progress is not None:
-                    progress(count)
-        return count
+            return _add_in_batches(
+                households,
+                lambda h: self._check(h, known_cells),
+                self._insert,
+                batch_size,
+                progress,
+            )
 
     def update(self, household: Household) -> Household:
         """Replace a stored household if its version is current."""
@@ -967,25 +1055,11 @@ class SqlCareTaskRepository(_Repository[CareTask]):
         progress: ProgressCallback | None = None,
     ) -> int:
         """Store new tasks from a stream, in batches; a failure undoes this call's writes."""
-        check_batch_size(batch_size)
         owners: dict[str, tuple[str, str] | None] = {}
-        count = 0
-        batch: list[CareTask] = []
         with self._uow.savepoint():
-            for task in tasks:
-                batch.append(self._check(task, owners))
-                if len(batch) == batch_size:
-                    self._insert(batch)
-                    count += len(batch)
-                    batch.clear()
-                    if progress is not None:
-                        progress(count)
-            if batch:
-                self._insert(batch)
-                count += len(batch)
-                if progress is not None:
-                    progress(count)
-        return count
+            return _add_in_batches(
+                tasks, lambda t: self._check(t, owners), self._insert, batch_size, progress
+            )
 
     def update(self, task: CareTask) -> CareTask:
         """Replace a stored task if its version is current; return it."""

@@ -10,12 +10,11 @@ sort exactly as Python compares strings.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from gridgov.adapters._sql import Connection, SqlUnitOfWork, migrate
+from gridgov.adapters._sql import Connection, PooledSqlStore
 from gridgov.codes import DEFAULT_SCHEME, CodeScheme
 from gridgov.errors import ConflictError, GridgovError, StorageError, ValidationError
 
@@ -176,7 +175,7 @@ def _split_schema(url: str) -> tuple[str, str]:
     return urlunsplit(parts._replace(query=urlencode(rest))), schema
 
 
-class PostgresStore:
+class PostgresStore(PooledSqlStore):
     """A store in a PostgreSQL database; call it for a unit of work.
 
     Args:
@@ -191,29 +190,11 @@ class PostgresStore:
     def __init__(
         self, url: str, *, scheme: CodeScheme = DEFAULT_SCHEME, lock_timeout: float = 30.0
     ) -> None:
+        super().__init__(scheme)
         self._conninfo, self._schema = _split_schema(url)
-        self._scheme = scheme
         self._lock_timeout = lock_timeout
-        self._idle: list[psycopg.Connection[Any]] = []
-        self._lock = threading.Lock()
         self.dialect = PostgresDialect()
-        conn = self._connect(create_schema=True)
-        try:
-            migrate(conn, self.dialect)
-        except psycopg.Error as exc:
-            conn.close()
-            raise StorageError(
-                f"cannot prepare the gridgov schema ({type(exc).__name__})"
-            ) from None
-        except BaseException:
-            conn.close()
-            raise
-        self._idle.append(conn)
-
-    @property
-    def scheme(self) -> CodeScheme:
-        """Return the code scheme cell codes must follow."""
-        return self._scheme
+        self._start(self._connect(create_schema=True), psycopg.Error, f"schema {self._schema}")
 
     @property
     def schema(self) -> str:
@@ -231,33 +212,9 @@ class PostgresStore:
             raise StorageError(f"cannot connect to PostgreSQL ({type(exc).__name__})") from None
         return conn
 
-    def acquire(self) -> Connection:
-        """Return an idle connection, opening one if none is free."""
-        with self._lock:
-            while self._idle:
-                conn = self._idle.pop()
-                if not conn.closed:
-                    return conn
-        return self._connect()
-
-    def release(self, conn: Connection, *, broken: bool = False) -> None:
-        """Keep a healthy connection for reuse; close a broken one."""
-        if broken:
-            conn.close()
-            return
-        with self._lock:
-            self._idle.append(conn)  # type: ignore[arg-type]  # only ours come back
-
-    def __call__(self) -> SqlUnitOfWork:
-        """Return a new unit of work."""
-        return SqlUnitOfWork(self)
-
-    def close(self) -> None:
-        """Close idle connections."""
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for conn in idle:
-            conn.close()
+    def _usable(self, conn: Connection) -> bool:
+        """Return whether an idle connection is still open (the server may have closed it)."""
+        return not getattr(conn, "closed", False)
 
     def __repr__(self) -> str:
         return f"PostgresStore(schema={self._schema!r})"

@@ -11,13 +11,12 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import tempfile
-import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from gridgov.adapters._sql import Connection, SqlUnitOfWork, migrate
+from gridgov.adapters._sql import PooledSqlStore
 from gridgov.codes import DEFAULT_SCHEME, CodeScheme
 from gridgov.errors import ConflictError, GridgovError, StorageError
 
@@ -141,7 +140,7 @@ def _reason(exc: sqlite3.Error) -> str:
     return str(exc).split("\n", 1)[0]
 
 
-class SqliteStore:
+class SqliteStore(PooledSqlStore):
     """A store in a SQLite database; call it for a unit of work.
 
     Args:
@@ -161,30 +160,12 @@ class SqliteStore:
         scheme: CodeScheme = DEFAULT_SCHEME,
         busy_timeout: float = 30.0,
     ) -> None:
+        super().__init__(scheme)
         self._tempdir = None if path is not None else tempfile.mkdtemp(prefix="gridgov-")
         self._path = Path(path) if path is not None else Path(self._tempdir or ".") / "ledger.db"
-        self._scheme = scheme
         self._timeout = busy_timeout
-        self._idle: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
         self.dialect = SqliteDialect()
-        conn = self._connect()
-        try:
-            migrate(conn, self.dialect)
-        except sqlite3.DatabaseError as exc:
-            conn.close()
-            raise StorageError(
-                f"cannot open {self._path.name} as a gridgov database: {exc}"
-            ) from None
-        except BaseException:
-            conn.close()
-            raise
-        self._idle.append(conn)
-
-    @property
-    def scheme(self) -> CodeScheme:
-        """Return the code scheme cell codes must follow."""
-        return self._scheme
+        self._start(self._connect(), sqlite3.DatabaseError, self._path.name)
 
     @property
     def path(self) -> Path:
@@ -220,31 +201,9 @@ class SqliteStore:
                     raise
                 time.sleep(0.01)
 
-    def acquire(self) -> Connection:
-        """Return an idle connection, opening one if none is free."""
-        with self._lock:
-            if self._idle:
-                return self._idle.pop()
-        return self._connect()
-
-    def release(self, conn: Connection, *, broken: bool = False) -> None:
-        """Keep a healthy connection for reuse; close a broken one."""
-        if broken:
-            conn.close()
-            return
-        with self._lock:
-            self._idle.append(conn)  # type: ignore[arg-type]  # only ours come back
-
-    def __call__(self) -> SqlUnitOfWork:
-        """Return a new unit of work."""
-        return SqlUnitOfWork(self)
-
     def close(self) -> None:
         """Close idle connections; delete the database if it was a temporary one."""
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for conn in idle:
-            conn.close()
+        super().close()
         if self._tempdir is not None:
             shutil.rmtree(self._tempdir, ignore_errors=True)
 
