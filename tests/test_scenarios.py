@@ -177,7 +177,7 @@ def test_minggong_example_loads(minggong: Scenario) -> None:
     assert 7 == len(grids)
     assert all(g.boundary is not None for g in grids)
     assert (
-        "Scenario(name='明宫社区 Minggong', cells=39, workers=8, households=2043, contacts=8016)"
+        "Scenario(name='明宫社区 Minggong', cells=39, workers=8, households=2043, contacts=8313)"
         == repr(minggong)
     )
 
@@ -200,7 +200,7 @@ def test_populate_stores_the_scenario(minggong: Scenario) -> None:
     seen: list[int] = []
     report = populate(store, minggong, progress=seen.append)
     residents = sum(len(h.members) for h in minggong.households)
-    assert LoadReport(39, 8, 2043, residents, contacts=8016, tasks=report.tasks) == report
+    assert LoadReport(39, 8, 2043, residents, contacts=8313, tasks=report.tasks) == report
     assert report.tasks > 0
     assert 2043 == seen[-1]
     with store() as uow:

@@ -1,4 +1,4 @@
-"""Generate the Minggong ledger: 2,043 synthetic households and two months of care contacts.
+"""Generate the Minggong ledger: 2,043 synthetic households and 45 days of care contacts.
 
 Run ``python examples/minggong/generate.py [OUTPUT_DIR]``; the output directory defaults to this
 one. Everything is seeded and dated from a fixed day, so the files never change: a test
@@ -19,7 +19,7 @@ import pendulum
 from gridgov.care import ContactMethod
 from gridgov.care.contacts import ContactAttempt, Outcome
 from gridgov.grid import GridLevel
-from gridgov.households import Household, LivingArrangement
+from gridgov.households import Household, LivingArrangement, Sex
 from gridgov.scenarios import load_scenario, write_households_csv
 from gridgov.scenarios.contacts_csv import write_contacts_csv
 from gridgov.scenarios.history import generate_contacts
@@ -37,13 +37,22 @@ TIE_YI_CUN = "610102003006001"  # 铁一村网格
 
 def story(households: list[Household], worker: str) -> list[ContactAttempt]:
     """Return the two calls of the account, with the first 71-year-old living alone in 铁一村."""
-    h = next(
+    men_alone = [
         h
         for h in households
-        if h.cell_code.startswith(TIE_YI_CUN)
-        and len(h.members) == 1
-        and h.members[0].age_on(AS_OF) == 71
+        if len(h.members) == 1
+        and h.members[0].sex is Sex.MALE
         and h.members[0].living_arrangement is LivingArrangement.ALONE
+        and 70 <= (h.members[0].age_on(AS_OF) or 0) <= 72
+    ]
+    # The account's 田大爷 is 71 and lives in 铁一村: the closest match in the synthetic ledger.
+    h = min(
+        men_alone,
+        key=lambda h: (
+            not h.cell_code.startswith(TIE_YI_CUN),
+            abs((h.members[0].age_on(AS_OF) or 0) - 71),
+            h.id,
+        ),
     )
     r = h.members[0]
     day = pendulum.datetime(2026, 11, 27, tz="Asia/Shanghai")

@@ -16,7 +16,7 @@ import sys
 import unicodedata
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pendulum
 
@@ -131,13 +131,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def safe_url(url: str) -> str:
-    """Return a store URL fit to print: any password replaced by ``***``."""
+    """Return a store URL fit to print: any password (user info or query) replaced by ``***``."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    has_query_password = any(k == "password" for k, _ in query)
+    if parts.password is None and not has_query_password:
+        return url  # untouched: urlunsplit would drop the "//" of "memory://"
+    if parts.password is not None:
+        host = parts.netloc.rsplit("@", 1)[1]
+        parts = parts._replace(netloc=f"{parts.username or ''}:***@{host}")
+    if has_query_password:
+        masked = [(k, "***" if k == "password" else v) for k, v in query]
+        parts = parts._replace(query=urlencode(masked, safe="*"))
+    return urlunsplit(parts)
 
 
 def default_db_url() -> str:

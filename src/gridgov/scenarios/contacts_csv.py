@@ -59,23 +59,45 @@ def read_contacts_csv(
     name = source or file.name
     contacts: list[ContactAttempt] = []
     problems: list[Problem] = []
-    with file.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        if tuple(reader.fieldnames or ()) != CONTACT_COLUMNS:
-            raise ValidationError(
-                "line 1", f"the header must be {', '.join(CONTACT_COLUMNS)}", source=name
-            )
-        for line, row in enumerate(reader, start=2):
-            data = {k: val for k, val in row.items() if val not in (None, "")}
-            try:
-                parsed = structure(data, _Row)
-            except ValidationError as exc:
-                problems.extend((f"line {line}.{p}", m) for p, m in exc.problems)
-                continue
-            household = owners.get(parsed.resident_id)
-            if household is None:
-                problems.append((f"line {line}.resident_id", "unknown resident"))
-                continue
+    try:
+        # utf-8-sig: spreadsheet programs save CSV with a byte-order mark.
+        with file.open(encoding="utf-8-sig", newline="") as handle:
+            _read_rows(csv.DictReader(handle), name, owners, contacts, problems)
+    except UnicodeDecodeError:
+        raise ValidationError("", "not UTF-8 text", source=name) from None
+    except csv.Error as exc:
+        raise ValidationError("", f"not a CSV file ({exc})", source=name) from None
+    if problems:
+        raise ValidationError(problems[0][0], problems[0][1], source=name, problems=problems)
+    return iter(contacts)
+
+
+def _read_rows(
+    reader: csv.DictReader[str],
+    name: str,
+    owners: Mapping[str, Household],
+    contacts: list[ContactAttempt],
+    problems: list[Problem],
+) -> None:
+    if tuple(reader.fieldnames or ()) != CONTACT_COLUMNS:
+        raise ValidationError(
+            "line 1", f"the header must be {', '.join(CONTACT_COLUMNS)}", source=name
+        )
+    seen: set[str] = set()
+    for line, row in enumerate(reader, start=2):
+        data = {k: val for k, val in row.items() if val not in (None, "")}
+        try:
+            parsed = structure(data, _Row)
+        except ValidationError as exc:
+            problems.extend((f"line {line}.{p}", m) for p, m in exc.problems)
+            continue
+        household = owners.get(parsed.resident_id)
+        if household is None:
+            problems.append((f"line {line}.resident_id", "unknown resident"))
+        elif parsed.id in seen:
+            problems.append((f"line {line}.id", "duplicate contact id"))
+        else:
+            seen.add(parsed.id)
             contacts.append(
                 ContactAttempt(
                     parsed.id,
@@ -89,11 +111,8 @@ def read_contacts_csv(
                     parsed.notes,
                 )
             )
-            if len(problems) >= _MAX_PROBLEMS:
-                break
-    if problems:
-        raise ValidationError(problems[0][0], problems[0][1], source=name, problems=problems)
-    return iter(contacts)
+        if len(problems) >= _MAX_PROBLEMS:
+            return
 
 
 def write_contacts_csv(contacts: Iterable[ContactAttempt], path: Path | str) -> int:

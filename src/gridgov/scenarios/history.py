@@ -55,6 +55,9 @@ def generate_contacts(
 ) -> Iterator[ContactAttempt]:
     """Generate the contacts made with covered elders from ``start`` to the day before ``end``.
 
+    A cadence longer than that period reaches back one cadence before ``end``, so that its latest
+    contact (a quarterly visit, say) is there.
+
     Args:
         households: The ledger.
         start: The first day of the history.
@@ -86,12 +89,15 @@ def generate_contacts(
             raise ValidationError("workers", "no worker covers a household's cell")
         relocated = a.household.status is HouseholdStatus.RELOCATED
         for cadence in a.tier.cadences:
+            # A cadence longer than the history still gets its latest contact: a quarterly visit
+            # made before ``start`` is part of any real ledger.
+            floor = min(first, last.subtract(days=cadence.every_days))
             method = cadence.method
             if relocated and method is ContactMethod.HOME_VISIT:
                 method = ContactMethod.PHONE
             # Walk back from the end so that the latest contacts look like a live ledger.
-            at = last.subtract(minutes=int(rng.uniform(0, cadence.every_days) * 1440))
-            while at >= first:
+            at = last.subtract(minutes=1 + int(rng.uniform(0, cadence.every_days) * 1440))
+            while at >= floor:
                 if rng.random() >= missed_share:
                     day = at.replace(hour=rng.randint(9, 16), minute=rng.randrange(0, 60, 5))
                     table = (

@@ -6,6 +6,7 @@ cases can share one transaction.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
@@ -79,6 +80,15 @@ def _stamp(instant: pendulum.DateTime) -> str:
     return instant.in_timezone("UTC").format("YYYYMMDDHHmmss")
 
 
+def _contact_id(resident_id: str, at: pendulum.DateTime, method: ContactMethod) -> str:
+    readable = f"c.{resident_id}.{_stamp(at)}.{method.value}"
+    if len(readable) <= 64:
+        return readable
+    # Long resident ids: keep the id unique with a digest rather than cutting it short.
+    digest = hashlib.blake2s(readable.encode(), digest_size=6).hexdigest()
+    return f"{readable[:51]}.{digest}"
+
+
 def record_contact(
     uow: UnitOfWork,
     *,
@@ -129,7 +139,7 @@ def record_contact(
     if not isinstance(method, ContactMethod):
         raise ValidationError("method", "expected a ContactMethod")
     contact = ContactAttempt(
-        id=contact_id or f"c.{resident_id}.{_stamp(at)}.{method.value}"[:64],
+        id=contact_id or _contact_id(resident_id, at, method),
         resident_id=resident_id,
         household_id=household.id,
         cell_code=household.cell_code,
