@@ -15,7 +15,7 @@ from gridgov.households import Household, Resident
 __all__ = ["Assessment", "assess", "assess_all"]
 
 
-@attrs.frozen(slots=False)
+@attrs.frozen
 class Assessment:
     """A resident's care tier on a date, explained on demand.
 
@@ -94,12 +94,12 @@ def assess_all(
     Returns:
         An iterator of assessments, household by household, members in order.
     """
-    day = (on.year, on.month, on.day)
-    decide = policy.decide_index
+    y, m, d = on.year, on.month, on.day
+    decide = policy.compiled
     tiers = policy.tiers
     for household in households:
         for resident in household.members:
-            i = decide(resident, household, day)
+            i = decide(resident, household, y, m, d)
             if i >= 0:
                 yield Assessment(resident, household, on, policy, tiers[i])
             elif not covered_only:

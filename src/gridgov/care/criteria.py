@@ -188,7 +188,7 @@ class HasTag:
 
     def compile(self, c: _Compiler) -> str:
         """Return a Python expression over the compiled policy's local variables."""
-        return f"({c.constant(self.tag)} in tags)"
+        return f"({c.constant(self.tag)} in r.tags)"
 
 
 @attrs.frozen
@@ -214,7 +214,7 @@ class HasHealthFlag:
 
     def compile(self, c: _Compiler) -> str:
         """Return a Python expression over the compiled policy's local variables."""
-        return f"({c.constant(self.flag)} in flags)"
+        return f"({c.constant(self.flag)} in r.health_flags)"
 
 
 def _arrangements(value: Iterable[LivingArrangement]) -> frozenset[LivingArrangement]:
@@ -259,7 +259,12 @@ class LivesAs:
 
     def compile(self, c: _Compiler) -> str:
         """Return a Python expression over the compiled policy's local variables."""
-        return f"(arrangement in {c.constant(self.arrangements)})"
+        # Identity tests: enum members are singletons, and ``is`` skips Enum.__hash__.
+        tests = (
+            f"r.living_arrangement is {c.constant(a)}"
+            for a in sorted(self.arrangements, key=_value)
+        )
+        return "(" + " or ".join(tests) + ")"
 
 
 @attrs.frozen
@@ -288,7 +293,12 @@ class HouseholdStatusIs:
 
     def compile(self, c: _Compiler) -> str:
         """Return a Python expression over the compiled policy's local variables."""
-        return f"(status in {c.constant(self.statuses)})"
+        tests = (f"h.status is {c.constant(st)}" for st in sorted(self.statuses, key=_value))
+        return "(" + " or ".join(tests) + ")"
+
+
+def _value(member: LivingArrangement | HouseholdStatus) -> str:
+    return str(member.value)
 
 
 def _criteria(value: Iterable[Criterion]) -> tuple[Criterion, ...]:

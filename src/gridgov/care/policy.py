@@ -215,24 +215,24 @@ class CarePolicy:
         i = self._decide(resident, household, on.year, on.month, on.day)
         return None if i < 0 else self.tiers[i]
 
-    def decide_index(
-        self, resident: Resident, household: Household, day: tuple[int, int, int]
-    ) -> int:
-        """Return the index of the resident's tier, ``-1`` for none: the bulk form of decide."""
-        return self._decide(resident, household, *day)
+    @property
+    def compiled(self) -> Decide:
+        """Return the compiled decision ``(resident, household, year, month, day) -> index``.
+
+        The index is into :attr:`tiers`, ``-1`` for none: the bulk form of :meth:`decide`.
+        """
+        return self._decide
 
 
 def _compile(policy: CarePolicy) -> Decide:
     """Generate one function deciding the tier, as attrs and cattrs generate theirs."""
     c = _Compiler()
+    # Facts are read where a criterion needs them, so that the many residents the first test
+    # rules out (most are under 60) cost an age and nothing more.
     lines = [
         "def decide(r, h, y, m, d):",
         "    b = r.birth_date",
         "    age = None if b is None else y - b.year - ((m, d) < (b.month, b.day))",
-        "    tags = r.tags",
-        "    flags = r.health_flags",
-        "    arrangement = r.living_arrangement",
-        "    status = h.status",
         f"    if not {policy.covers.compile(c)}:",
         "        return -1",
     ]
