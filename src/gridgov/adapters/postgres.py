@@ -21,6 +21,7 @@ from gridgov.errors import ConflictError, GridgovError, StorageError, Validation
 try:
     import psycopg
     from psycopg import errors as pg_errors
+    from psycopg.types.string import TextLoader
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
     raise ImportError(
         "the PostgreSQL adapter needs psycopg: pip install 'gridgov[postgres]'"
@@ -204,6 +205,9 @@ class PostgresStore(PooledSqlStore):
     def _connect(self, *, create_schema: bool = False) -> psycopg.Connection[Any]:
         try:
             conn = psycopg.connect(self._conninfo, autocommit=True)
+            # Documents as text: parsed by gridgov (orjson when installed) and, being hashable,
+            # memoised per unit of work, like SQLite's.
+            conn.adapters.register_loader("jsonb", TextLoader)
             if create_schema:
                 conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self._schema}"')
             conn.execute(f'SET search_path TO "{self._schema}"')
