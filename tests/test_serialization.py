@@ -18,6 +18,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from gridgov.care.contacts import CareTask, ContactAttempt
 from gridgov.codes import CodeScheme, NationalId, PhoneNumber, Segment, Sex
 from gridgov.errors import ValidationError
 from gridgov.grid import (
@@ -201,6 +202,8 @@ ROUND_TRIPS: list[tuple[st.SearchStrategy[object], type[object]]] = [
     (gst.code_schemes(), CodeScheme),
     (gst.code_schemes().map(lambda s: s.segments[-1]), Segment),
     (gst.dates(), pendulum.Date),
+    (gst.contact_attempts(), ContactAttempt),
+    (gst.care_tasks(), CareTask),
     (gst.aware_datetimes(), pendulum.DateTime),
     (st.sampled_from(GridLevel), GridLevel),
     (st.sampled_from(Sex), Sex),

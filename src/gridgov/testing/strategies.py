@@ -26,6 +26,8 @@ from hypothesis import strategies as st
 
 from gridgov._levels import GridLevel
 from gridgov._vocab import Term
+from gridgov.care.contacts import CareTask, ContactAttempt, Outcome, TaskKind, TaskState
+from gridgov.care.policy import ContactMethod
 from gridgov.codes import (
     _PROVINCES,
     DEFAULT_SCHEME,
@@ -54,8 +56,10 @@ __all__ = [
     "assignments",
     "aware_datetimes",
     "boundaries",
+    "care_tasks",
     "cell_codes",
     "code_schemes",
+    "contact_attempts",
     "dates",
     "duties",
     "emergency_contacts",
@@ -842,3 +846,67 @@ def code_schemes() -> st.SearchStrategy[CodeScheme]:
         st.sampled_from(_SEPARATORS),
     )
     return st.just(DEFAULT_SCHEME) | drawn
+
+
+# --- elder care -------------------------------------------------------------------------------
+
+
+def contact_attempts(resident_id: str | None = None) -> st.SearchStrategy[ContactAttempt]:
+    """Contact attempts with every method and outcome, at aware instants.
+
+    Args:
+        resident_id: The resident contacted; drawn when ``None``.
+
+    Returns:
+        A strategy of :class:`~gridgov.care.contacts.ContactAttempt`.
+    """
+    return st.builds(
+        ContactAttempt,
+        id=identifiers("c"),
+        resident_id=_given(resident_id, identifiers("r")),
+        household_id=identifiers("h"),
+        cell_code=cell_codes(),
+        method=st.sampled_from(list(ContactMethod)),
+        outcome=st.sampled_from(list(Outcome)),
+        by=identifiers("w"),
+        at=aware_datetimes(),
+        notes=_text(50),
+        task_id=_maybe(identifiers("t")),
+    )
+
+
+@st.composite
+def _care_tasks(draw: st.DrawFn, resident_id: str | None) -> CareTask:
+    start = draw(aware_datetimes())
+    due = start + draw(st.timedeltas(dt.timedelta(0), dt.timedelta(days=90)))
+    end = due + draw(st.timedeltas(dt.timedelta(0), dt.timedelta(days=90)))
+    state = draw(st.sampled_from(list(TaskState)))
+    return CareTask(
+        id=draw(identifiers("t")),
+        resident_id=resident_id if resident_id is not None else draw(identifiers("r")),
+        household_id=draw(identifiers("h")),
+        cell_code=draw(cell_codes()),
+        kind=draw(st.sampled_from(list(TaskKind))),
+        method=draw(st.sampled_from(list(ContactMethod))),
+        start=start,
+        due=due,
+        end=end,
+        reason_en=draw(_text(60).filter(str.strip)),
+        reason_zh=draw(_text(60).filter(str.strip)),
+        rule=draw(_codes()),
+        tier=draw(_maybe(identifiers())),
+        state=state,
+        closed_by="" if state is TaskState.OPEN else draw(_text(40)),
+    )
+
+
+def care_tasks(resident_id: str | None = None) -> st.SearchStrategy[CareTask]:
+    """Care tasks of every kind and state with ordered windows (start <= due <= end).
+
+    Args:
+        resident_id: The resident concerned; drawn when ``None``.
+
+    Returns:
+        A strategy of :class:`~gridgov.care.contacts.CareTask`.
+    """
+    return _care_tasks(resident_id)
