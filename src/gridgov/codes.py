@@ -243,6 +243,25 @@ class PhoneNumber:
         return self.masked
 
 
+def as_phone(value: PhoneNumber | str) -> PhoneNumber:
+    """Return ``value`` as a PhoneNumber, parsing a string: the converter of ``phone`` fields.
+
+    Raises:
+        ValidationError: At path ``phone`` if the string is not a phone number.
+    """
+    if not isinstance(value, str):
+        return value
+    try:
+        return PhoneNumber.parse(value)
+    except ValidationError as exc:
+        raise exc.within("phone") from None
+
+
+def as_optional_phone(value: PhoneNumber | str | None) -> PhoneNumber | None:
+    """Return :func:`as_phone` of ``value``, or ``None``."""
+    return None if value is None else as_phone(value)
+
+
 def mask_name(name: str) -> str:
     """Mask a personal name for display in logs: keep the first character.
 

@@ -12,7 +12,7 @@ import pendulum
 from gridgov import _validation as v
 from gridgov._levels import GridLevel
 from gridgov._vocab import Term
-from gridgov.codes import DEFAULT_SCHEME, CodeScheme, PhoneNumber, mask_name
+from gridgov.codes import DEFAULT_SCHEME, CodeScheme, PhoneNumber, as_optional_phone, mask_name
 from gridgov.errors import NotFoundError, ValidationError
 
 __all__ = [
@@ -437,15 +437,6 @@ def _assignments(value: Iterable[Assignment]) -> tuple[Assignment, ...]:
     return v.to_tuple(value)
 
 
-def _optional_phone(value: PhoneNumber | str | None) -> PhoneNumber | None:
-    if not isinstance(value, str):
-        return value
-    try:
-        return PhoneNumber.parse(value)
-    except ValidationError as exc:
-        raise exc.within("phone") from None
-
-
 @attrs.frozen(repr=False)
 class Worker:
     """A staff member working in the grids (网格员, 社区工作者, ...).
@@ -471,7 +462,7 @@ class Worker:
         default=(), converter=_assignments, validator=v.collection_of(Assignment)
     )
     phone: PhoneNumber | None = attrs.field(
-        default=None, converter=_optional_phone, validator=v.optional(v.instance_of(PhoneNumber))
+        default=None, converter=as_optional_phone, validator=v.optional(v.instance_of(PhoneNumber))
     )
     version: int = attrs.field(default=0, validator=v.non_negative_int)
 

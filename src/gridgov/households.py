@@ -11,7 +11,7 @@ import pendulum
 
 from gridgov import _validation as v
 from gridgov._vocab import Term
-from gridgov.codes import NationalId, PhoneNumber, Sex, mask_name
+from gridgov.codes import NationalId, PhoneNumber, Sex, as_optional_phone, as_phone, mask_name
 from gridgov.errors import NotFoundError, ValidationError
 
 __all__ = [
@@ -149,19 +149,6 @@ _STATUS_ZH = {
 }
 
 
-def _phone(value: PhoneNumber | str) -> PhoneNumber:
-    if not isinstance(value, str):
-        return value
-    try:
-        return PhoneNumber.parse(value)
-    except ValidationError as exc:
-        raise exc.within("phone") from None
-
-
-def _optional_phone(value: PhoneNumber | str | None) -> PhoneNumber | None:
-    return None if value is None else _phone(value)
-
-
 def _national_id(value: NationalId | str | None) -> NationalId | None:
     if not isinstance(value, str):
         return value
@@ -186,7 +173,7 @@ class EmergencyContact:
     """
 
     name: str = attrs.field(validator=v.text(50))
-    phone: PhoneNumber = attrs.field(converter=_phone, validator=v.instance_of(PhoneNumber))
+    phone: PhoneNumber = attrs.field(converter=as_phone, validator=v.instance_of(PhoneNumber))
     relationship: str = attrs.field(default="", validator=v.text(30, allow_empty=True))
 
     def __repr__(self) -> str:
@@ -208,7 +195,7 @@ class ForwardingContact:
 
     address: str = attrs.field(validator=v.text(200))
     phone: PhoneNumber | None = attrs.field(
-        default=None, converter=_optional_phone, validator=v.optional(v.instance_of(PhoneNumber))
+        default=None, converter=as_optional_phone, validator=v.optional(v.instance_of(PhoneNumber))
     )
     note: str = attrs.field(default="", validator=v.text(500, allow_empty=True))
 
@@ -310,7 +297,7 @@ class Resident:
         validator=v.optional(v.instance_of(Sex)),
     )
     phone: PhoneNumber | None = attrs.field(
-        default=None, converter=_optional_phone, validator=v.optional(v.instance_of(PhoneNumber))
+        default=None, converter=as_optional_phone, validator=v.optional(v.instance_of(PhoneNumber))
     )
     tags: frozenset[Tag] = attrs.field(
         default=frozenset(), converter=_tags, validator=v.collection_of(Tag)

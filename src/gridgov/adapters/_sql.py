@@ -360,6 +360,10 @@ class SqlUnitOfWork:
             with self._translated():
                 self._dialect.insert_many(cur, table, columns, rows)
 
+    def cell_exists(self, code: str) -> bool:
+        """Return whether the cell ``code`` is stored (as this unit sees it)."""
+        return self.query_one("SELECT 1 FROM gg_cells WHERE code = ?", (code,)) is not None
+
     def query(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
         """Run a query and return every row."""
         return list(self.execute(sql, params).fetchall())
@@ -533,7 +537,7 @@ class _Repository(Generic[R]):
 
     def _require_cell(self, code: str) -> None:
         check_text_key("cell_code", code)
-        if self._uow.query_one("SELECT 1 FROM gg_cells WHERE code = ?", (code,)) is None:
+        if not self._uow.cell_exists(code):
             raise NotFoundError("cell", code)
 
     def _owner(self, resident_id: str) -> tuple[str, str] | None:
@@ -635,7 +639,7 @@ class SqlWorkerRepository(_Repository[Worker]):
 
     def _check_cells(self, worker: Worker) -> None:
         for i, a in enumerate(worker.assignments):
-            if self._uow.query_one("SELECT 1 FROM gg_cells WHERE code = ?", (a.cell_code,)) is None:
+            if not self._uow.cell_exists(a.cell_code):
                 raise ValidationError(f"assignments[{i}].cell_code", "unknown cell")
 
     def _write_assignments(self, worker: Worker) -> None:
@@ -690,8 +694,7 @@ class SqlWorkerRepository(_Repository[Worker]):
 
     def assigned_to(self, cell_code: str, *, on: pendulum.Date) -> tuple[Worker, ...]:
         """Return the workers assigned to the cell ``cell_code`` on ``on``, ordered by id."""
-        if self._uow.query_one("SELECT 1 FROM gg_cells WHERE code = ?", (cell_code,)) is None:
-            raise NotFoundError("cell", cell_code)
+        self._require_cell(cell_code)
         day = on.isoformat()
         rows = self._uow.query(
             "SELECT w.version, w.doc FROM gg_workers w WHERE w.id IN ("
@@ -748,7 +751,7 @@ class SqlHouseholdRepository(_Repository[Household]):
     def _check(self, household: object, known_cells: set[str] | None = None) -> Household:
         h = self._require(household)
         if known_cells is None or h.cell_code not in known_cells:
-            if self._uow.query_one("SELECT 1 FROM gg_cells WHERE code = ?", (h.cell_code,)) is None:
+            if not self._uow.cell_exists(h.cell_code):
                 raise ValidationError("cell_code", "unknown cell")
             if known_cells is not None:
                 known_cells.add(h.cell_code)
