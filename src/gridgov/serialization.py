@@ -31,6 +31,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
 from cattrs.preconf.json import make_converter as _make_json_converter
 
 from gridgov._vocab import Term
+from gridgov.cases.catalogue import TimeLimit
 from gridgov.care.criteria import (
     AgeAtLeast,
     AgeBelow,
@@ -223,6 +224,9 @@ def configure_converter(conv: cattrs.Converter) -> None:
     conv.register_structure_hook(PhoneNumber, _parse_with(PhoneNumber.parse))
     conv.register_unstructure_hook(Boundary, Boundary.to_geojson)
     conv.register_structure_hook(Boundary, _structure_boundary)
+    # Time limits read as people write them: "15 working days", "2 hours".
+    conv.register_unstructure_hook(TimeLimit, str)
+    conv.register_structure_hook(TimeLimit, _parse_with(TimeLimit.parse))
 
     def is_term(t: object) -> bool:
         return isinstance(t, type) and issubclass(t, Term)
