@@ -4,8 +4,10 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from gridgov.adapters.memory import MemoryStore
+from gridgov.adapters.memory import MemoryStore, _SortedChunks
 from gridgov.errors import ConflictError
 from gridgov.grid import GridCell, GridLevel
 from gridgov.ports import UnitOfWork
@@ -141,3 +143,98 @@ def test_contracts_do_not_shadow_each_other() -> None:
         if name.startswith("test_")
     ]
     assert sorted(set(names)) == sorted(names)
+
+
+def _case_store() -> MemoryStore:
+    """Return a store holding the kit's cells."""
+    store = MemoryStore()
+    with store() as uow:
+        for cell in contracts._cells():
+            uow.cells.add(cell)
+        uow.commit()
+    return store
+
+
+def test_due_reads_only_the_due_cases() -> None:
+    """The escalation queue reads the due cases only, however many others are stored."""
+    store = _case_store()
+    t0 = contracts.T0
+    with store() as uow:
+        uow.cases.add_many(
+            contracts._case(f"k{i:03d}", next_check=t0.add(minutes=i - 5)) for i in range(300)
+        )
+        uow.commit()
+    seen: set[str] = set()
+    store._state.cases = _Recording(store._state.cases, seen)
+    with store() as uow:
+        due = contracts._all_pages(lambda a: uow.cases.due(at_or_before=t0, limit=2, after=a))
+    wanted = {f"k{i:03d}" for i in range(6)}
+    assert (wanted, wanted) == ({c.id for c in due}, seen)
+
+
+def test_closed_cases_leave_the_open_and_due_indexes() -> None:
+    """A closed case is dropped from the open-case and due indexes, kept in the cell index."""
+    store = _case_store()
+    with store() as uow:
+        case = uow.cases.add(contracts._case("k1"))
+        uow.commit()
+    with store() as uow:
+        uow.cases.update(contracts._closed(case))
+        uow.commit()
+    state = store._state
+    indexed = (
+        len(state.cases_due),
+        state.open_cases_by_cell[contracts.BUILDING_A1].ordered(),
+        len(state.cases_by_cell[contracts.BUILDING_A1].ordered()),
+    )
+    assert (0, [], 1) == indexed
+
+
+def test_commit_rechecks_case_cells_and_external_ids() -> None:
+    """A case staged before another unit removed its cell or took its external id fails."""
+    store = _case_store()
+    with store() as slow, store() as fast:
+        slow.cases.add(contracts._case("k1", contracts.BUILDING_A2))
+        fast.cells.remove(fast.cells.get(contracts.BUILDING_A2))
+        fast.commit()
+        with pytest.raises(ConflictError, match="its cell or owning cell was removed"):
+            slow.commit()
+    with store() as slow, store() as fast:
+        slow.cases.add(contracts._case("k2", external_id="E-1"))
+        fast.cases.add(contracts._case("k3", external_id="E-1"))
+        fast.commit()
+        with pytest.raises(ConflictError, match="another case took its external id"):
+            slow.commit()
+    with store() as uow:
+        found = uow.cases.by_external_id("E-1")
+        kept = [c.id for c in uow.cases.open_in_subtree(contracts.DISTRICT).items]
+    assert ("k3", ["k3"]) == (found and found.id, kept)
+
+
+class _SmallChunks(_SortedChunks):
+    """Chunks of two keys, so that a few keys already split chunks."""
+
+    _CHUNK = 2
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.booleans(), st.text(alphabet="abcdef", max_size=3)), max_size=60),
+    st.text(alphabet="abcdefg", max_size=3),
+    st.none() | st.text(alphabet="abcdef", max_size=3),
+)
+def test_sorted_chunks_behave_as_a_sorted_set(
+    operations: list[tuple[bool, str]], high: str, after: str | None
+) -> None:
+    """Any mix of adds and discards reads back as the sorted set would, from any bounds."""
+    chunks = _SmallChunks()
+    reference: set[str] = set()
+    for add, key in operations:
+        if add:
+            chunks.add(key)
+            reference.add(key)
+        else:
+            chunks.discard(key)
+            reference.discard(key)
+    expected = sorted(k for k in reference if k < high and (after is None or k > after))
+    assert (expected, len(reference)) == (list(chunks.irange(high, after=after)), len(chunks))

@@ -13,6 +13,7 @@ import textwrap
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import attrs
 import pendulum
@@ -20,8 +21,11 @@ import pytest
 
 from gridgov.adapters import _sql
 from gridgov.adapters.sqlite import SqliteDialect, SqliteStore
+from gridgov.calendar import WorkCalendar
 from gridgov.care.contacts import ContactAttempt, Outcome
 from gridgov.care.policy import ContactMethod
+from gridgov.cases import Case, CaseSource, CaseWorkflow, Location, Reporter
+from gridgov.cases.settings import CaseSettings
 from gridgov.errors import ConflictError, StorageError
 from gridgov.grid import GridCell, GridLevel
 from gridgov.households import Address, Household, Resident, Tag
@@ -33,6 +37,27 @@ CELLS = [
     GridCell("610102003001", "明宫社区", GridLevel.COMMUNITY, "610102003"),
     GridCell("610102003001001", "第一网格", GridLevel.GRID, "610102003001"),
 ]
+
+
+T = TypeVar("T")
+T0 = pendulum.datetime(2026, 11, 28, 9, tz="Asia/Shanghai")
+WORKFLOW = CaseWorkflow(WorkCalendar())
+
+
+def _case(case_id: str, at: pendulum.DateTime = T0, external_id: str | None = None) -> Case:
+    """Return a complaint in the seeded grid, owned by it."""
+    return WORKFLOW.report(
+        case_id=case_id,
+        category="complaint",
+        source=CaseSource.PATROL,
+        location=Location("610102003001001"),
+        reporter=Reporter(name="田林"),
+        description="路灯不亮",
+        owner=CELLS[3],
+        at=at,
+        actor="w1",
+        external_id=external_id,
+    ).case
 
 
 def _seed(store: Store) -> None:
@@ -218,6 +243,101 @@ def test_postgres_care_queries_use_indexes(postgres_schema: str) -> None:
     assert "Seq Scan" not in "".join(plans.values())
 
 
+CASE_PLANS = [
+    ("due", _sql.SqlCaseRepository.DUE_SQL, ("2026-11-28T01:00:00.000000", "", "", 10)),
+    ("open", _sql.SqlCaseRepository.OPEN_SUBTREE_SQL, ("6101", "6102", "", "", 10)),
+    (
+        "reported",
+        _sql.SqlCaseRepository.REPORTED_SUBTREE_SQL,
+        ("6101", "6102", "2026", "2027", "", "", 10),
+    ),
+    ("external", _sql.SqlCaseRepository.EXTERNAL_SQL, ("12345-1",)),
+]
+
+
+def test_sqlite_case_queries_use_indexes(tmp_path: Path) -> None:
+    """SQLite answers the case queries with index searches; due reads its index in order."""
+    store = SqliteStore(tmp_path / "plan.db")
+    plans = {name: _plan_sqlite(store, sql, params) for name, sql, params in CASE_PLANS}
+    store.close()
+    assert {
+        "due": "SEARCH gg_cases USING INDEX gg_cases_due"
+        " ((next_check_utc,id)>(?,?) AND next_check_utc<?)",
+        "open": "SEARCH gg_cases USING INDEX gg_cases_open (cell_code>? AND cell_code<?)",
+        "reported": "SEARCH gg_cases USING INDEX gg_cases_cell (cell_code>? AND cell_code<?)",
+        "external": "SEARCH gg_cases USING INDEX gg_cases_external (external_id=?)",
+    } == {name: plan.split(" | ")[0] for name, plan in plans.items()}
+    # The escalation queue needs no sort: the partial index holds it in (next_check, id) order.
+    assert "TEMP B-TREE" not in plans["due"]
+    assert "SCAN" not in "".join(plans.values())
+
+
+def test_postgres_case_queries_use_indexes(postgres_schema: str) -> None:
+    """PostgreSQL can answer the case queries from their indexes; due needs no sort."""
+    import psycopg
+
+    from gridgov.adapters.postgres import PostgresDialect, PostgresStore
+
+    PostgresStore(postgres_schema).close()
+    dialect = PostgresDialect()
+    url, schema = postgres_schema.split("?schema=")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'SET search_path TO "{schema}"')
+        # Tiny tables make other plans cheapest; forbid them to see which index serves, in order.
+        conn.execute("SET enable_seqscan = off")
+        conn.execute("SET enable_bitmapscan = off")
+        plans = {
+            name: "\n".join(
+                r[0] for r in conn.execute(f"EXPLAIN {dialect.sql(sql)}", params).fetchall()
+            )
+            for name, sql, params in CASE_PLANS
+        }
+    assert "Index Scan using gg_cases_due on gg_cases" in plans["due"]
+    assert "Index Cond: ((next_check_utc <= " in plans["due"]
+    assert "Sort" not in plans["due"]
+    assert "gg_cases_open on gg_cases" in plans["open"]
+    assert "gg_cases_cell on gg_cases" in plans["reported"]
+    assert "gg_cases_external on gg_cases" in plans["external"]
+    for name in ("open", "reported"):
+        assert (
+            "Index Cond: ((cell_code >= '6101'::text) AND (cell_code < '6102'::text)"
+            in (plans[name])
+        )
+    assert "Seq Scan" not in "".join(plans.values())
+
+
+def test_case_add_many_in_bulk_round_trips(sql_store: Store) -> None:
+    """A large add_many (PostgreSQL's COPY path) keeps booleans, NULLs and documents intact."""
+    cases = [
+        _case(f"k{i:03d}", at=T0.add(minutes=i), external_id=f"E-{i}" if i % 2 else None)
+        for i in range(60)
+    ]
+    cases = [attrs.evolve(c, next_check=None) if i % 3 == 0 else c for i, c in enumerate(cases)]
+    with sql_store() as uow:
+        count = uow.cases.add_many(cases, batch_size=50)
+        uow.commit()
+    with sql_store() as uow:
+        got = [uow.cases.get(c.id) for c in cases]
+        due = len(_all(lambda a: uow.cases.due(at_or_before=T0.add(years=1), limit=7, after=a)))
+        external = uow.cases.by_external_id("E-7")
+    expected = [attrs.evolve(c, version=1) for c in cases]
+    assert (60, expected, 40, "k007") == (count, got, due, external and external.id)
+
+
+def test_corrupt_case_document_is_a_storage_error(tmp_path: Path) -> None:
+    """A case document that no longer validates raises StorageError, not a cattrs error."""
+    store = SqliteStore(tmp_path / "corrupt.db")
+    _seed(store)
+    with store() as uow:
+        uow.cases.add(_case("k1"))
+        uow.commit()
+    with sqlite3.connect(store.path) as conn:
+        conn.execute("""UPDATE gg_cases SET doc = json_set(doc, '$.state', 'lost')""")
+    with store() as uow, pytest.raises(StorageError, match="stored Case does not validate"):
+        uow.cases.get("k1")
+    store.close()
+
+
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
     """A database written by a newer gridgov fails to open with a clear StorageError."""
     path = tmp_path / "new.db"
@@ -242,7 +362,7 @@ def test_older_schema_is_upgraded(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert (current + 1, True) == (version, "gg_future" in tables)
 
 
-def test_version_1_database_gains_the_care_tables(
+def test_version_1_database_gains_the_care_and_case_tables(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A database made before the care ledger is upgraded in place, its households kept."""
@@ -254,6 +374,7 @@ def test_version_1_database_gains_the_care_tables(
         old.close()
     store = SqliteStore(path)
     with store() as uow:
+        uow.cases.add(_case("k1"))
         uow.contacts.add(
             ContactAttempt(
                 "c1",
@@ -268,11 +389,63 @@ def test_version_1_database_gains_the_care_tables(
         )
         uow.commit()
     with store() as uow:
-        kept = (uow.households.get("h1").id, [c.id for c in uow.contacts.for_resident("r1").items])
+        kept = (
+            uow.households.get("h1").id,
+            [c.id for c in uow.contacts.for_resident("r1").items],
+            uow.cases.get("k1").version,
+        )
     store.close()
     with sqlite3.connect(path) as conn:
         version = conn.execute(f"SELECT version FROM {_sql.SCHEMA_VERSION_TABLE}").fetchone()[0]
-    assert (2, ("h1", ["c1"])) == (version, kept)
+    assert (3, ("h1", ["c1"], 1)) == (version, kept)
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_version_2_database_gains_the_case_tables(
+    dialect: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database at schema version 2 is upgraded to 3, keeping its ledger, and stores cases."""
+
+    def open_store() -> _sql.PooledSqlStore:
+        if dialect == "sqlite":
+            return SqliteStore(tmp_path / "v2.db")
+        from gridgov.adapters.postgres import PostgresStore
+
+        return PostgresStore(request.getfixturevalue("postgres_schema"))
+
+    with monkeypatch.context() as patch:
+        if dialect == "sqlite":
+            patch.setattr(SqliteDialect, "migrations", SqliteDialect.migrations[:2])
+        else:
+            from gridgov.adapters.postgres import PostgresDialect
+
+            patch.setattr(PostgresDialect, "migrations", PostgresDialect.migrations[:2])
+        old = open_store()
+        _seed(old)
+        with old() as uow:
+            before = uow.query_one(f"SELECT version FROM {_sql.SCHEMA_VERSION_TABLE}")
+        old.close()
+    store = open_store()
+    with store() as uow:
+        uow.cases.add(_case("k1", external_id="E-1"))
+        uow.case_settings.save(CaseSettings())
+        uow.commit()
+    with store() as uow:
+        after = uow.query_one(f"SELECT version FROM {_sql.SCHEMA_VERSION_TABLE}")
+        found = uow.cases.by_external_id("E-1")
+        kept = (uow.households.get("h1").id, found and found.id, uow.case_settings.get().version)
+    store.close()
+    assert ((2,), (3,), ("h1", "k1", 1)) == (tuple(before or ()), tuple(after or ()), kept)
+
+
+def test_table_names_list_every_table_of_the_schema(tmp_path: Path) -> None:
+    """table_names() names every table the migrations create, the case tables included."""
+    path = tmp_path / "tables.db"
+    SqliteStore(path).close()
+    with sqlite3.connect(path) as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert tables == set(_sql.table_names())
+    assert {"gg_cases", "gg_case_settings"} <= tables
 
 
 def test_failed_migration_keeps_the_previous_version(
@@ -377,8 +550,8 @@ def test_sigkill_during_bulk_import_keeps_whole_batches(tmp_path: Path) -> None:
     store.close()
 
 
-def _all(fetch: Callable[[str | None], Page[Household]]) -> list[Household]:
-    items: list[Household] = []
+def _all(fetch: Callable[[str | None], Page[T]]) -> list[T]:
+    items: list[T] = []
     cursor = None
     while True:
         page = fetch(cursor)

@@ -13,6 +13,9 @@ from attrs import AttrsInstance
 from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 
+from gridgov import _json
+from gridgov.cases.model import Case, CaseState
+from gridgov.cases.settings import CaseSettings
 from gridgov.codes import CodeScheme, NationalId, PhoneNumber, Sex
 from gridgov.grid import (
     Assignment,
@@ -34,6 +37,7 @@ from gridgov.households import (
     Resident,
     Tag,
 )
+from gridgov.serialization import make_converter
 from gridgov.testing import strategies as gst
 
 # Finding an example without shrinking it keeps these coverage checks fast.
@@ -78,6 +82,8 @@ ATTRS_STRATEGIES: list[tuple[st.SearchStrategy[AttrsInstance], type[AttrsInstanc
     (gst.assignments(), Assignment),
     (gst.workers(), Worker),
     (gst.code_schemes(), CodeScheme),
+    (gst.cases(), Case),
+    (gst.case_settings(), CaseSettings),
 ]
 
 
@@ -371,3 +377,86 @@ def test_workers_include_successive_assignments_to_one_cell() -> None:
     """Some workers hold several successive assignments to the same cell."""
     worker = _find(gst.workers(cell_codes=["a1"]), lambda w: len(w.assignments) >= 2)
     assert {"a1"} == {a.cell_code for a in worker.assignments}
+
+
+# --- cases ------------------------------------------------------------------------------------
+
+CONVERTER = make_converter()
+KIT_CELLS = ["610102003001001", "610102003001001001", "610102003001002"]
+KIT_OWNERS = [
+    GridCell("610102003001", "明宫社区", GridLevel.COMMUNITY, "610102003"),
+    GridCell("610102003001001", "第一网格", GridLevel.GRID, "610102003001"),
+]
+
+
+def _case_instants(case: Case) -> list[str]:
+    """Return every instant of ``case`` as ISO text, offsets included."""
+    out = [t.isoformat() for t in (case.reported_at, case.level_since, case.next_check) if t]
+    for d in case.deadlines:
+        out.extend(t.isoformat() for t in (d.start, d.due, d.met_at, d.paused_at) if t)
+    out.extend(h.at.isoformat() for h in case.history)
+    return out
+
+
+@SLOW
+@given(gst.cases())
+def test_cases_round_trip_through_the_converter_and_json(case: Case) -> None:
+    """structure(unstructure(case)) is the case, also through JSON text, offsets kept."""
+    data = CONVERTER.unstructure(case)
+    via_json = CONVERTER.structure(_json.loads(_json.dumps(data)), Case)
+    assert case == CONVERTER.structure(data, Case)
+    assert (case, _case_instants(case)) == (via_json, _case_instants(via_json))
+
+
+@SLOW
+@given(gst.case_settings())
+def test_case_settings_round_trip_through_the_converter_and_json(settings_: CaseSettings) -> None:
+    """structure(unstructure(settings)) is the settings, also through JSON text."""
+    data = CONVERTER.unstructure(settings_)
+    assert settings_ == CONVERTER.structure(data, CaseSettings)
+    assert settings_ == CONVERTER.structure(_json.loads(_json.dumps(data)), CaseSettings)
+
+
+@FAST
+@given(gst.cases(cell_codes=KIT_CELLS, owners=KIT_OWNERS, id="k-1"))
+def test_cases_use_the_given_cells_owners_and_id(case: Case) -> None:
+    """cases(cell_codes=..., owners=..., id=...) keeps to them; a closed case has no next check."""
+    assert "k-1" == case.id
+    assert case.cell_code in KIT_CELLS
+    assert case.owner_cell in {c.code for c in KIT_OWNERS}
+    if not case.is_open:
+        assert case.next_check is None
+
+
+@pytest.mark.parametrize(
+    ("what", "condition"),
+    [
+        ("a next check", lambda c: c.next_check is not None),
+        ("an open case without next check", lambda c: c.is_open and c.next_check is None),
+        ("a closed case", lambda c: c.state is CaseState.CLOSED),
+        ("an evaluated case", lambda c: c.state is CaseState.EVALUATED),
+        ("a rejected case", lambda c: c.state is CaseState.REJECTED),
+        ("escalation firings", lambda c: bool(c.fired)),
+        ("an external id", lambda c: c.external_id is not None),
+        (
+            "Chinese in the description",
+            lambda c: any("\u4e00" <= ch <= "\u9fff" for ch in c.description),
+        ),
+        ("a reporter's phone", lambda c: c.reporter.phone is not None),
+    ],
+)
+def test_cases_cover_their_variety(what: str, condition: Callable[[Case], bool]) -> None:
+    """The default case strategy draws open and closed cases, with and without checks and more."""
+    assert condition(_find(gst.cases(), condition)), what
+
+
+def test_case_reporters_are_masked_in_repr() -> None:
+    """A drawn reporter's name and phone appear only masked in its repr."""
+    case = _find(
+        gst.cases(),
+        lambda c: len(c.reporter.name) >= 2 and c.reporter.phone is not None,
+    )
+    shown = repr(case.reporter)
+    phone = case.reporter.phone
+    assert phone is not None
+    assert (False, False) == (case.reporter.name in shown, phone.value in shown)

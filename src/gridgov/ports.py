@@ -24,6 +24,8 @@ import attrs
 import pendulum
 
 from gridgov.care.contacts import CareTask, ContactAttempt
+from gridgov.cases.model import Case
+from gridgov.cases.settings import CaseSettings
 from gridgov.codes import CodeScheme
 from gridgov.grid import GridCell, GridTree, Worker
 from gridgov.households import Household, Resident, Tag
@@ -32,6 +34,8 @@ __all__ = [
     "DEFAULT_PAGE_SIZE",
     "MAX_PAGE_SIZE",
     "CareTaskRepository",
+    "CaseRepository",
+    "CaseSettingsRepository",
     "CellRepository",
     "ContactRepository",
     "HouseholdRepository",
@@ -285,6 +289,76 @@ class CareTaskRepository(Protocol):
         ...
 
 
+class CaseRepository(Protocol):
+    """Stores cases, indexed by next escalation check, by cell and by external id."""
+
+    def get(self, case_id: str) -> Case:
+        """Return the case with ``case_id`` or raise NotFoundError."""
+        ...
+
+    def add(self, case: Case) -> Case:
+        """Store a new case whose location and owner cells are stored; return it with version 1."""
+        ...
+
+    def add_many(
+        self,
+        cases: Iterable[Case],
+        *,
+        batch_size: int = 1000,
+        progress: ProgressCallback | None = None,
+    ) -> int:
+        """Store new cases from a stream, as ``add`` does; return how many."""
+        ...
+
+    def update(self, case: Case) -> Case:
+        """Replace a stored case if its version is current; return it."""
+        ...
+
+    def by_external_id(self, external_id: str) -> Case | None:
+        """Return the case with that id in another system (12345, Open311), if any."""
+        ...
+
+    def due(
+        self,
+        *,
+        at_or_before: pendulum.DateTime,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[Case]:
+        """Return cases whose ``next_check`` is at or before the instant, by next_check, id."""
+        ...
+
+    def open_in_subtree(
+        self, cell_code: str, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Page[Case]:
+        """Return the open cases located in the subtree, by reported_at, id."""
+        ...
+
+    def reported_in_subtree(
+        self,
+        cell_code: str,
+        *,
+        since: pendulum.DateTime,
+        until: pendulum.DateTime,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[Case]:
+        """Return the cases of the subtree reported in ``[since, until)``, by reported_at, id."""
+        ...
+
+
+class CaseSettingsRepository(Protocol):
+    """Stores the one :class:`~gridgov.cases.settings.CaseSettings` of a store."""
+
+    def get(self) -> CaseSettings:
+        """Return the stored settings, or raise NotFoundError if none were saved."""
+        ...
+
+    def save(self, settings: CaseSettings) -> CaseSettings:
+        """Store the settings (version 0: the first save) if the version is current; return them."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over the repositories: commit it, or everything is rolled back."""
 
@@ -311,6 +385,16 @@ class UnitOfWork(Protocol):
     @property
     def care_tasks(self) -> CareTaskRepository:
         """Return the care task repository of this unit of work."""
+        ...
+
+    @property
+    def cases(self) -> CaseRepository:
+        """Return the case repository of this unit of work."""
+        ...
+
+    @property
+    def case_settings(self) -> CaseSettingsRepository:
+        """Return the case settings of this unit of work."""
         ...
 
     def __enter__(self) -> Self:

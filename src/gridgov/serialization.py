@@ -31,7 +31,6 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
 from cattrs.preconf.json import make_converter as _make_json_converter
 
 from gridgov._vocab import Term
-from gridgov.cases.catalogue import TimeLimit
 from gridgov.care.criteria import (
     AgeAtLeast,
     AgeBelow,
@@ -44,6 +43,7 @@ from gridgov.care.criteria import (
     LivesAs,
     Not,
 )
+from gridgov.cases.catalogue import TimeLimit
 from gridgov.codes import NationalId, PhoneNumber
 from gridgov.errors import Problem, ValidationError, join_path
 from gridgov.grid import Boundary

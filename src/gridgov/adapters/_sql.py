@@ -38,6 +38,8 @@ from gridgov.adapters.support import (
     with_version,
 )
 from gridgov.care.contacts import CareTask, ContactAttempt
+from gridgov.cases.model import Case
+from gridgov.cases.settings import CaseSettings
 from gridgov.codes import CodeScheme
 from gridgov.errors import ConflictError, GridgovError, NotFoundError, StorageError, ValidationError
 from gridgov.grid import GridCell, GridTree, Worker
@@ -45,7 +47,7 @@ from gridgov.households import Household, Tag
 from gridgov.ports import DEFAULT_PAGE_SIZE, Page, ProgressCallback, ResidentEntry
 from gridgov.serialization import make_converter
 
-R = TypeVar("R", GridCell, Worker, Household, ContactAttempt, CareTask)
+R = TypeVar("R", GridCell, Worker, Household, ContactAttempt, CareTask, Case, CaseSettings)
 T = TypeVar("T")
 Row = Sequence[Any]
 
@@ -70,6 +72,21 @@ CARE_TASK_COLUMNS = (
     "version",
     "doc",
 )
+CASE_COLUMNS = (
+    "id",
+    "cell_code",
+    "owner_cell",
+    "owner_level",
+    "state",
+    "is_open",
+    "category",
+    "external_id",
+    "reported_utc",
+    "next_check_utc",
+    "version",
+    "doc",
+)
+SETTINGS_KEY = "default"  # the key of the one row of gg_case_settings
 
 
 class Connection(Protocol):
@@ -120,7 +137,9 @@ class Dialect(Protocol):
         ...
 
 
-def encode(record: GridCell | Worker | Household | ContactAttempt | CareTask) -> str:
+def encode(
+    record: GridCell | Worker | Household | ContactAttempt | CareTask | Case | CaseSettings,
+) -> str:
     """Return ``record`` as a JSON document without its version (kept in a column)."""
     data = _CONVERTER.unstructure(record)
     del data["version"]
@@ -288,6 +307,8 @@ class SqlUnitOfWork:
         self.households = SqlHouseholdRepository(self)
         self.contacts = SqlContactRepository(self)
         self.care_tasks = SqlCareTaskRepository(self)
+        self.cases = SqlCaseRepository(self)
+        self.case_settings = SqlCaseSettingsRepository(self)
 
     def __enter__(self) -> Self:
         return self
@@ -1109,6 +1130,232 @@ class SqlCareTaskRepository(_Repository[CareTask]):
         return _page([((due, i), self._uow.decode(CareTask, d, v)) for due, i, v, d in rows], limit)
 
 
+class SqlCaseRepository(_Repository[Case]):
+    """Cases in a SQL store; see :class:`gridgov.ports.CaseRepository`."""
+
+    kind = "case"
+    cls = Case
+    table = "gg_cases"
+    key_column = "id"
+
+    # ``next_check_utc IS NOT NULL`` and ``is_open`` repeat the partial indexes' conditions, so
+    # that both backends see at once that those indexes serve the queries.
+    DUE_SQL = (
+        "SELECT next_check_utc, id, version, doc FROM gg_cases"
+        " WHERE next_check_utc IS NOT NULL AND next_check_utc <= ?"
+        " AND (next_check_utc, id) > (?, ?)"
+        " ORDER BY next_check_utc, id LIMIT ?"
+    )
+    OPEN_SUBTREE_SQL = (
+        "SELECT reported_utc, id, version, doc FROM gg_cases"
+        " WHERE is_open AND cell_code >= ? AND cell_code < ? AND (reported_utc, id) > (?, ?)"
+        " ORDER BY reported_utc, id LIMIT ?"
+    )
+    REPORTED_SUBTREE_SQL = (
+        "SELECT reported_utc, id, version, doc FROM gg_cases"
+        " WHERE cell_code >= ? AND cell_code < ? AND reported_utc >= ? AND reported_utc < ?"
+        " AND (reported_utc, id) > (?, ?)"
+        " ORDER BY reported_utc, id LIMIT ?"
+    )
+    EXTERNAL_SQL = "SELECT id, version, doc FROM gg_cases WHERE external_id = ?"
+
+    def _key(self, record: Case) -> str:
+        return record.id
+
+    @staticmethod
+    def _columns(c: Case) -> dict[str, object]:
+        """Return the indexed columns of ``c`` (all but id, version and doc)."""
+        return {
+            "cell_code": c.cell_code,
+            "owner_cell": c.owner_cell,
+            "owner_level": c.owner_level.value,
+            "state": c.state.value,
+            "is_open": c.is_open,
+            "category": c.category,
+            "external_id": c.external_id,
+            "reported_utc": instant_key(c.reported_at, "reported_at"),
+            "next_check_utc": None
+            if c.next_check is None
+            else instant_key(c.next_check, "next_check"),
+        }
+
+    def _check_cells(self, c: Case, known_cells: set[str]) -> None:
+        for code in (c.cell_code, c.owner_cell):
+            if code not in known_cells:
+                if not self._uow.cell_exists(code):
+                    raise NotFoundError("cell", code)
+                known_cells.add(code)
+
+    def _check(self, case: object, known_cells: set[str]) -> Case:
+        c = self._require(case)
+        self._check_cells(c, known_cells)
+        return c
+
+    def _check_external(self, c: Case) -> None:
+        if c.external_id is None:
+            return
+        row = self._uow.query_one("SELECT id FROM gg_cases WHERE external_id = ?", (c.external_id,))
+        if row is not None and row[0] != c.id:
+            raise ConflictError(f"case {row[0]!r} already has the external id of case {c.id!r}")
+
+    def _insert(self, cases: Sequence[Case]) -> None:
+        rows = [(c.id, *self._columns(c).values(), 1, encode(c)) for c in cases]
+        try:
+            self._uow.insert_many("gg_cases", CASE_COLUMNS, rows)
+        except ConflictError:
+            raise ConflictError("a case id or external id is already stored") from None
+
+    def add(self, case: Case) -> Case:
+        """Store a new case whose location and owner cells are stored; return it with version 1."""
+        c = self._check(case, set())
+        if self._exists(c.id):
+            raise self._duplicate(c.id)
+        self._check_external(c)
+        with self._uow.savepoint():  # a concurrent duplicate must not end the transaction
+            self._insert([c])
+        return with_version(c, 1)
+
+    def add_many(
+        self,
+        cases: Iterable[Case],
+        *,
+        batch_size: int = 1000,
+        progress: ProgressCallback | None = None,
+    ) -> int:
+        """Store new cases from a stream, in batches; a failure undoes this call's writes."""
+        known_cells: set[str] = set()
+        with self._uow.savepoint():
+            return _add_in_batches(
+                cases,
+                lambda c: self._check(c, known_cells),
+                self._insert,
+                batch_size,
+                progress,
+            )
+
+    def update(self, case: Case) -> Case:
+        """Replace a stored case if its version is current; return it."""
+        c = self._require(case)
+        row = self._uow.query_one(
+            "SELECT cell_code, owner_cell, external_id FROM gg_cases WHERE id = ?", (c.id,)
+        )
+        if row is None:
+            raise NotFoundError(self.kind, c.id)
+        if (row[0], row[1]) != (c.cell_code, c.owner_cell):
+            self._check_cells(c, set())
+        if c.external_id == row[2]:
+            return self._update_row(c, self._columns(c))
+        self._check_external(c)
+        with self._uow.savepoint():  # a concurrent taker of the id must not end the transaction
+            return self._update_row(c, self._columns(c))
+
+    def by_external_id(self, external_id: str) -> Case | None:
+        """Return the case with that id in another system (12345, Open311), if any."""
+        check_text_key("external_id", external_id)
+        row = self._uow.query_one(self.EXTERNAL_SQL, (external_id,))
+        return None if row is None else self._uow.decode(Case, row[2], row[1])
+
+    def due(
+        self,
+        *,
+        at_or_before: pendulum.DateTime,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[Case]:
+        """Return cases whose ``next_check`` is at or before the instant, by next_check, id."""
+        horizon = instant_key(check_instant("at_or_before", at_or_before), "at_or_before")
+        check_limit(limit)
+        start = decode_cursor(after, 2) or ("", "")
+        rows = self._uow.query(self.DUE_SQL, (horizon, *start, limit + 1))
+        return _page([((n, i), self._uow.decode(Case, d, v)) for n, i, v, d in rows], limit)
+
+    def open_in_subtree(
+        self, cell_code: str, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Page[Case]:
+        """Return the open cases located in the subtree, by reported_at, id."""
+        check_limit(limit)
+        start = decode_cursor(after, 2) or ("", "")
+        self._require_cell(cell_code)
+        low, high = _range(cell_code)
+        rows = self._uow.query(self.OPEN_SUBTREE_SQL, (low, high, *start, limit + 1))
+        return _page([((r, i), self._uow.decode(Case, d, v)) for r, i, v, d in rows], limit)
+
+    def reported_in_subtree(
+        self,
+        cell_code: str,
+        *,
+        since: pendulum.DateTime,
+        until: pendulum.DateTime,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[Case]:
+        """Return the cases of the subtree reported in ``[since, until)``, by reported_at, id."""
+        since_key, until_key = check_time_range(since, until)
+        check_limit(limit)
+        start = decode_cursor(after, 2) or ("", "")
+        self._require_cell(cell_code)
+        low, high = _range(cell_code)
+        rows = self._uow.query(
+            self.REPORTED_SUBTREE_SQL, (low, high, since_key, until_key, *start, limit + 1)
+        )
+        return _page([((r, i), self._uow.decode(Case, d, v)) for r, i, v, d in rows], limit)
+
+
+class SqlCaseSettingsRepository:
+    """The case settings of a SQL store; see :class:`gridgov.ports.CaseSettingsRepository`."""
+
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._uow = uow
+
+    def _stored_version(self) -> int:
+        row = self._uow.query_one(
+            "SELECT version FROM gg_case_settings WHERE id = ?", (SETTINGS_KEY,)
+        )
+        return 0 if row is None else int(row[0])
+
+    def _stale(self, version: int) -> ConflictError:
+        return ConflictError(
+            f"case settings are at version {self._stored_version()}, "
+            f"the save was made from version {version}"
+        )
+
+    def get(self) -> CaseSettings:
+        """Return the stored settings, or raise NotFoundError if none were saved."""
+        row = self._uow.query_one(
+            "SELECT version, doc FROM gg_case_settings WHERE id = ?", (SETTINGS_KEY,)
+        )
+        if row is None:
+            raise NotFoundError("case settings", SETTINGS_KEY)
+        return self._uow.decode(CaseSettings, row[1], row[0])
+
+    def save(self, settings: CaseSettings) -> CaseSettings:
+        """Store the settings (version 0: the first save) if the version is current; return them."""
+        if not isinstance(settings, CaseSettings):
+            raise ValidationError("settings", "expected CaseSettings")
+        doc = encode(settings)
+        if settings.version == 0:
+            if self._stored_version() != 0:
+                raise self._stale(0)
+            try:
+                with self._uow.savepoint():  # a concurrent first save must not end the transaction
+                    self._uow.execute(
+                        "INSERT INTO gg_case_settings (id, version, doc) VALUES (?, 1, ?)",
+                        (SETTINGS_KEY, doc),
+                    )
+            except ConflictError:
+                raise self._stale(0) from None
+            return with_version(settings, 1)
+        self._uow.write()
+        cur = self._uow.execute(
+            "UPDATE gg_case_settings SET version = version + 1, doc = ?"
+            " WHERE id = ? AND version = ?",
+            (doc, SETTINGS_KEY, settings.version),
+        )
+        if cur.rowcount != 1:
+            raise self._stale(settings.version)
+        return with_version(settings, settings.version + 1)
+
+
 class _Decoded:
     """Decodes each household of a page once, however many of its residents the page holds."""
 
@@ -1125,6 +1372,8 @@ class _Decoded:
 def table_names() -> tuple[str, ...]:
     """Return the tables the SQL adapters own, children first (for dropping)."""
     return (
+        "gg_case_settings",
+        "gg_cases",
         "gg_care_tasks",
         "gg_contacts",
         "gg_resident_tags",

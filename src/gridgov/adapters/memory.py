@@ -2,7 +2,8 @@
 
 Committed data lives in :class:`MemoryStore` with the same indexes a database would keep (cell
 code ranges, tags, birth dates, resident ids, contacts by resident and by cell and time, open care
-tasks by resident and by cell and due instant). A unit of work stages its writes and applies them
+tasks by resident and by cell and due instant, cases by next escalation check, by cell and report
+instant, and by external id). A unit of work stages its writes and applies them
 at commit under a lock, after checking that every record it wrote is still at the version it
 started from (first committer wins) and that what it references still exists. Reads see
 committed data plus the unit's own staged writes.
@@ -17,7 +18,7 @@ import operator
 import threading
 from collections.abc import Callable, Container, Iterable, Iterator
 from types import TracebackType
-from typing import Generic, Self, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 import pendulum
 
@@ -38,20 +39,34 @@ from gridgov.adapters.support import (
     with_version,
 )
 from gridgov.care.contacts import CareTask, ContactAttempt, TaskState
+from gridgov.cases.model import Case
+from gridgov.cases.settings import CaseSettings
 from gridgov.codes import DEFAULT_SCHEME, CodeScheme
 from gridgov.errors import ConflictError, NotFoundError, ValidationError
 from gridgov.grid import GridCell, GridTree, Worker
 from gridgov.households import Household, Tag
 from gridgov.ports import DEFAULT_PAGE_SIZE, Page, ProgressCallback, ResidentEntry
 
-__all__ = ["MemoryStore", "MemoryUnitOfWork"]
+__all__ = [
+    "MemoryCareTaskRepository",
+    "MemoryCaseRepository",
+    "MemoryCaseSettingsRepository",
+    "MemoryCellRepository",
+    "MemoryContactRepository",
+    "MemoryHouseholdRepository",
+    "MemoryStore",
+    "MemoryUnitOfWork",
+    "MemoryWorkerRepository",
+]
 
-R = TypeVar("R", GridCell, Worker, Household, ContactAttempt, CareTask)
+R = TypeVar("R", GridCell, Worker, Household, ContactAttempt, CareTask, Case, CaseSettings)
 SortKey = tuple[str, ...]
 ResidentKey = tuple[str, str, str]  # (cell_code, household_id, resident_id)
 _W = INSTANT_KEY_WIDTH
-# Contacts and tasks are indexed by ``instant_key + id``: instant keys have a fixed width, so these
-# strings sort exactly as the ``(instant, id)`` pairs do.
+# Contacts, tasks and cases are indexed by ``instant_key + id``: instant keys have a fixed width,
+# so these strings sort exactly as the ``(instant, id)`` pairs do.
+_TOP = "\U0010ffff"  # above every character of an id: ``key + _TOP`` ends the keys of an instant
+SETTINGS_KEY = "default"  # the one record of case settings
 
 
 class _SortedKeys:
@@ -108,6 +123,78 @@ class _SortedKeys:
         return keys, range(i, max(i, j))
 
 
+class _SortedChunks:
+    """A set of strings kept sorted at all times, in chunks: no re-sort after a change.
+
+    For an index that is read right after every small commit (the escalation sweep's queue of
+    cases by next check): adding or removing a key costs a bisection and a move within one chunk,
+    and reading ``k`` keys from a bound costs ``O(log n + k)``.
+    """
+
+    __slots__ = ("_chunks", "_maxes")
+
+    _CHUNK = 512  # a chunk splits in two when it grows past twice this
+
+    def __init__(self) -> None:
+        self._chunks: list[list[str]] = []
+        self._maxes: list[str] = []  # the last key of each chunk
+
+    def __len__(self) -> int:
+        return sum(map(len, self._chunks))
+
+    def add(self, key: str) -> None:
+        maxes = self._maxes
+        if not maxes:
+            self._chunks.append([key])
+            maxes.append(key)
+            return
+        i = bisect.bisect_left(maxes, key)
+        if i == len(maxes):  # beyond every key: append to the last chunk
+            i -= 1
+            chunk = self._chunks[i]
+            chunk.append(key)
+            maxes[i] = key
+        else:
+            chunk = self._chunks[i]
+            j = bisect.bisect_left(chunk, key)
+            if chunk[j] == key:  # chunk[j] exists: the chunk's last key is >= key
+                return
+            chunk.insert(j, key)
+        if len(chunk) > 2 * self._CHUNK:
+            tail = chunk[self._CHUNK :]
+            del chunk[self._CHUNK :]
+            self._chunks.insert(i + 1, tail)
+            maxes.insert(i, chunk[-1])
+
+    def discard(self, key: str) -> None:
+        maxes = self._maxes
+        i = bisect.bisect_left(maxes, key)
+        if i == len(maxes):
+            return
+        chunk = self._chunks[i]
+        j = bisect.bisect_left(chunk, key)
+        if chunk[j] != key:
+            return
+        del chunk[j]
+        if not chunk:
+            del self._chunks[i]
+            del maxes[i]
+        elif j == len(chunk):
+            maxes[i] = chunk[-1]
+
+    def irange(self, high: str, *, after: str | None = None) -> Iterator[str]:
+        """Yield the keys below ``high`` (exclusive) and above ``after`` (exclusive), in order."""
+        maxes = self._maxes
+        i = 0 if after is None else bisect.bisect_right(maxes, after)
+        for n in range(i, len(maxes)):
+            chunk = self._chunks[n]
+            j = 0 if after is None or n > i else bisect.bisect_right(chunk, after)
+            for key in itertools.islice(chunk, j, None):
+                if key >= high:
+                    return
+                yield key
+
+
 class _State:
     """Committed records and their indexes. Guarded by the store's lock."""
 
@@ -134,6 +221,14 @@ class _State:
         self.open_by_resident: dict[str, set[str]] = {}  # -> {task id}
         self.open_task_cells = _SortedKeys()  # cells that have held an open task
         self.open_by_cell: dict[str, _SortedKeys] = {}  # -> {due key + id}
+        self.cases: dict[str, Case] = {}
+        self.cases_due = _SortedChunks()  # {next_check key + id} of cases with a next check
+        self.case_cells = _SortedKeys()  # cells holding at least one case
+        self.cases_by_cell: dict[str, _SortedKeys] = {}  # -> {reported key + id}
+        self.open_case_cells = _SortedKeys()  # cells that have held an open case
+        self.open_cases_by_cell: dict[str, _SortedKeys] = {}  # -> {reported key + id}
+        self.case_by_external: dict[str, str] = {}  # external id -> case id
+        self.case_settings: CaseSettings | None = None
         self.commits = 0  # bumped by every commit, so a unit can tell if others wrote meanwhile
 
     # -- index maintenance ------------------------------------------------------------------
@@ -224,6 +319,32 @@ class _State:
                 self.open_task_cells.add(task.cell_code)
             by_cell.add(instant_key(task.due) + task_id)
 
+    def put_case(self, case_id: str, case: Case | None) -> None:
+        old = self.cases.pop(case_id, None)
+        if old is not None:
+            if old.next_check is not None:
+                self.cases_due.discard(instant_key(old.next_check) + case_id)
+            key = instant_key(old.reported_at) + case_id
+            self.cases_by_cell[old.cell_code].discard(key)
+            if old.is_open:
+                self.open_cases_by_cell[old.cell_code].discard(key)
+            if (
+                old.external_id is not None
+                and self.case_by_external.get(old.external_id) == case_id
+            ):
+                del self.case_by_external[old.external_id]
+        if case is None:  # cases are never removed; kept for symmetry with the other tables
+            return
+        self.cases[case_id] = case
+        if case.next_check is not None:
+            self.cases_due.add(instant_key(case.next_check) + case_id)
+        key = instant_key(case.reported_at) + case_id
+        _index_in(self.cases_by_cell, self.case_cells, case.cell_code).add(key)
+        if case.is_open:
+            _index_in(self.open_cases_by_cell, self.open_case_cells, case.cell_code).add(key)
+        if case.external_id is not None:
+            self.case_by_external[case.external_id] = case_id
+
     # -- ordered reads ----------------------------------------------------------------------
 
     def households_from(
@@ -283,6 +404,15 @@ class _State:
                 if start is not None and (day.isoformat(), rid) <= (start[0], start[1]):
                     continue
                 yield (day, rid, hid)
+
+
+def _index_in(indexes: dict[str, _SortedKeys], cells: _SortedKeys, cell_code: str) -> _SortedKeys:
+    """Return the per-cell index of ``cell_code``, creating it (and listing the cell) if new."""
+    index = indexes.get(cell_code)
+    if index is None:
+        index = indexes[cell_code] = _SortedKeys()
+        cells.add(cell_code)
+    return index
 
 
 class MemoryStore:
@@ -459,12 +589,30 @@ class MemoryUnitOfWork:
         self._households = _Staging[Household]("household", state.households.get)
         self._contacts = _Staging[ContactAttempt]("contact", state.contacts.get, _resident_of)
         self._tasks = _Staging[CareTask]("care task", state.tasks.get, _resident_of)
+        self._cases = _Staging[Case]("case", state.cases.get)
+        self._settings = _Staging[CaseSettings]("case settings", self._committed_settings)
         self.cells = MemoryCellRepository(self)
         self.workers = MemoryWorkerRepository(self)
         self.households = MemoryHouseholdRepository(self)
         self.contacts = MemoryContactRepository(self)
         self.care_tasks = MemoryCareTaskRepository(self)
+        self.cases = MemoryCaseRepository(self)
+        self.case_settings = MemoryCaseSettingsRepository(self)
         self._seen_commits = state.commits
+
+    def _committed_settings(self, key: str) -> CaseSettings | None:
+        return self._store._state.case_settings if key == SETTINGS_KEY else None
+
+    def _stagings(self) -> tuple[_Staging[Any], ...]:
+        return (
+            self._cells,
+            self._workers,
+            self._households,
+            self._contacts,
+            self._tasks,
+            self._cases,
+            self._settings,
+        )
 
     def __enter__(self) -> Self:
         return self
@@ -479,9 +627,10 @@ class MemoryUnitOfWork:
 
     def rollback(self) -> None:
         """Discard the changes made since the last commit."""
-        for staging in (self._cells, self._workers, self._households, self._contacts, self._tasks):
+        for staging in self._stagings():
             staging.clear()
         self.households._staged_owner.clear()
+        self.cases._staged_external.clear()
         # Checks made from now on see everything committed so far.
         self._seen_commits = self._store._state.commits
 
@@ -507,18 +656,16 @@ class MemoryUnitOfWork:
                 state.put_contact(cid, contact)
             for tid, task in self._tasks.values.items():
                 state.put_task(tid, task)
+            for cid, case in self._cases.values.items():
+                state.put_case(cid, case)
+            if SETTINGS_KEY in self._settings.values:
+                state.case_settings = self._settings.values[SETTINGS_KEY]
             state.commits += 1
         self.rollback()
 
     def _check_against_others(self) -> None:
         """Re-check what was staged against what other units committed since this one began."""
-        problems = [
-            *self._cells.conflicts(),
-            *self._workers.conflicts(),
-            *self._households.conflicts(),
-            *self._contacts.conflicts(),
-            *self._tasks.conflicts(),
-        ]
+        problems = [problem for staging in self._stagings() for problem in staging.conflicts()]
         if problems:
             self.rollback()
             raise ConflictError("; ".join(problems[:3]))
@@ -574,6 +721,33 @@ class MemoryUnitOfWork:
                 raise ConflictError(
                     f"{what}: its resident left that household or cell meanwhile"
                 ) from None
+        self._check_cases()
+
+    def _check_cases(self) -> None:
+        """Re-check staged cases: their cells still stored, their external ids still theirs."""
+        state = self._store._state
+        for cid, case in self._cases.values.items():
+            if case is None:
+                continue
+            stored = state.cases.get(cid)
+            if (
+                stored is None
+                or (stored.cell_code, stored.owner_cell) != (case.cell_code, case.owner_cell)
+            ) and any(
+                self._cells.current(code) is None for code in (case.cell_code, case.owner_cell)
+            ):
+                self.rollback()
+                raise ConflictError(f"case {cid!r}: its cell or owning cell was removed")
+            owner = (
+                None if case.external_id is None else state.case_by_external.get(case.external_id)
+            )
+            if owner is not None and owner != cid:
+                mine = self._cases.values.get(owner, state.cases.get(owner))
+                if mine is not None and mine.external_id == case.external_id:
+                    self.rollback()
+                    raise ConflictError(
+                        f"case {cid!r}: another case took its external id meanwhile"
+                    )
 
     # -- helpers used by the repositories ---------------------------------------------------
 
@@ -1196,3 +1370,248 @@ class MemoryCareTaskRepository:
                 if start is None or row[0] > start
             ]
             return _page(*_ordered_merge(committed, staged, limit))
+
+
+def _case_key(instant: pendulum.DateTime, case: Case) -> SortKey:
+    return (instant_key(instant), case.id)
+
+
+class MemoryCaseRepository:
+    """Cases in a :class:`MemoryStore`; see :class:`gridgov.ports.CaseRepository`."""
+
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+        self._staging = uow._cases
+        self._staged_external: dict[str, str] = {}  # external id -> staged case id
+
+    def get(self, case_id: str) -> Case:
+        """Return the case with ``case_id`` or raise NotFoundError."""
+        return self._staging.get(case_id)
+
+    @staticmethod
+    def _require(case: object) -> Case:
+        if not isinstance(case, Case):
+            raise ValidationError("case", "expected a Case")
+        return case
+
+    def _external_owner(self, external_id: str) -> str | None:
+        """Return the id of the case holding ``external_id``, as this unit sees it."""
+        for cid in (
+            self._staged_external.get(external_id),
+            self._uow._state.case_by_external.get(external_id),
+        ):
+            case = None if cid is None else self._staging.current(cid)
+            if case is not None and case.external_id == external_id:
+                return case.id
+        return None
+
+    def _check_cells(self, case: Case, known_cells: set[str] | None = None) -> None:
+        for code in (case.cell_code, case.owner_cell):
+            if known_cells is None or code not in known_cells:
+                self._uow._existing_cell(code)
+                if known_cells is not None:
+                    known_cells.add(code)
+
+    def _check_external(self, case: Case) -> None:
+        if case.external_id is None:
+            return
+        owner = self._external_owner(case.external_id)
+        if owner is not None and owner != case.id:
+            raise ConflictError(f"case {owner!r} already has the external id of case {case.id!r}")
+
+    def _stage_add(self, case: Case, known_cells: set[str] | None = None) -> Case:
+        checked = self._require(case)
+        self._check_cells(checked, known_cells)
+        self._check_external(checked)
+        stored = self._staging.stage_add(checked.id, checked)
+        if stored.external_id is not None:
+            self._staged_external[stored.external_id] = stored.id
+        return stored
+
+    def add(self, case: Case) -> Case:
+        """Store a new case whose location and owner cells are stored; return it with version 1."""
+        with self._uow._store._lock:
+            return self._stage_add(case)
+
+    def add_many(
+        self,
+        cases: Iterable[Case],
+        *,
+        batch_size: int = 1000,
+        progress: ProgressCallback | None = None,
+    ) -> int:
+        """Stage new cases from a stream; a failure unstages this call's cases."""
+        check_batch_size(batch_size)
+        added: list[str] = []
+        known_cells: set[str] = set()
+        try:
+            with self._uow._store._lock:
+                for case in cases:
+                    added.append(self._stage_add(case, known_cells).id)
+                    if progress is not None and len(added) % batch_size == 0:
+                        progress(len(added))
+        except BaseException:
+            self._staging.unstage(added)
+            raise
+        if progress is not None and len(added) % batch_size:
+            progress(len(added))
+        return len(added)
+
+    def update(self, case: Case) -> Case:
+        """Replace a stored case if its version is current; return it."""
+        checked = self._require(case)
+        with self._uow._store._lock:
+            current = self._staging.check_current(checked.id, checked)
+            if (current.cell_code, current.owner_cell) != (checked.cell_code, checked.owner_cell):
+                self._check_cells(checked)
+            if checked.external_id != current.external_id:
+                self._check_external(checked)
+            stored = self._staging.stage_update(checked.id, checked)
+            if stored.external_id is not None:
+                self._staged_external[stored.external_id] = stored.id
+            return stored
+
+    def by_external_id(self, external_id: str) -> Case | None:
+        """Return the case with that id in another system (12345, Open311), if any."""
+        check_text_key("external_id", external_id)
+        with self._uow._store._lock:
+            owner = self._external_owner(external_id)
+            return None if owner is None else self._staging.current(owner)
+
+    def _staged(self, accept: Callable[[Case], bool]) -> Iterator[Case]:
+        return (c for c in self._staging.values.values() if c is not None and accept(c))
+
+    def due(
+        self,
+        *,
+        at_or_before: pendulum.DateTime,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[Case]:
+        """Return cases whose ``next_check`` is at or before the instant, by next_check, id."""
+        horizon = instant_key(check_instant("at_or_before", at_or_before), "at_or_before")
+        check_limit(limit)
+        start = decode_cursor(after, 2)
+        with self._uow._store._lock:
+            state = self._uow._state
+            staged_ids = self._staging.values
+            keys = state.cases_due.irange(
+                horizon + _TOP, after=None if start is None else start[0] + start[1]
+            )
+            committed = ((_split(k), state.cases[k[_W:]]) for k in keys if k[_W:] not in staged_ids)
+            staged: list[tuple[SortKey, Case]] = []
+            for c in self._staged(lambda c: c.next_check is not None):
+                key = _case_key(c.next_check or at_or_before, c)  # ``or``: for the type checker
+                if key[0] <= horizon and (start is None or key > start):
+                    staged.append((key, c))
+            return _page(*_ordered_merge(committed, staged, limit))
+
+    def _in_subtree(
+        self,
+        cell_code: str,
+        cells: _SortedKeys,
+        by_cell: dict[str, _SortedKeys],
+        low: str,
+        high: str | None,
+        start: SortKey | None,
+        accept: Callable[[Case], bool],
+        limit: int,
+    ) -> Page[Case]:
+        """Merge the per-cell indexes of the subtree with the unit's staged cases, by key."""
+        after_key = None if start is None else start[0] + start[1]
+        self._uow._existing_cell(cell_code)
+        state = self._uow._state
+        spans: list[Iterator[str]] = []
+        for code in cells.from_(cell_code):
+            if not code.startswith(cell_code):
+                break
+            keys, span = by_cell[code].span(low, high, after=after_key)
+            if span:
+                spans.append(map(keys.__getitem__, span))
+        committed = (
+            (_split(k), state.cases[k[_W:]])
+            for k in heapq.merge(*spans)
+            if k[_W:] not in self._staging.values
+        )
+        staged = [
+            row
+            for row in (
+                (_case_key(c.reported_at, c), c)
+                for c in self._staged(lambda c: c.cell_code.startswith(cell_code) and accept(c))
+            )
+            if start is None or row[0] > start
+        ]
+        return _page(*_ordered_merge(committed, staged, limit))
+
+    def open_in_subtree(
+        self, cell_code: str, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Page[Case]:
+        """Return the open cases located in the subtree, by reported_at, id."""
+        check_limit(limit)
+        start = decode_cursor(after, 2)
+        with self._uow._store._lock:
+            state = self._uow._state
+            return self._in_subtree(
+                cell_code,
+                state.open_case_cells,
+                state.open_cases_by_cell,
+                "",
+                None,
+                start,
+                operator.attrgetter("is_open"),
+                limit,
+            )
+
+    def reported_in_subtree(
+        self,
+        cell_code: str,
+        *,
+        since: pendulum.DateTime,
+        until: pendulum.DateTime,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[Case]:
+        """Return the cases of the subtree reported in ``[since, until)``, by reported_at, id."""
+        low, high = check_time_range(since, until)
+        check_limit(limit)
+        start = decode_cursor(after, 2)
+        with self._uow._store._lock:
+            state = self._uow._state
+            return self._in_subtree(
+                cell_code,
+                state.case_cells,
+                state.cases_by_cell,
+                low,
+                high,
+                start,
+                lambda c: low <= instant_key(c.reported_at) < high,
+                limit,
+            )
+
+
+class MemoryCaseSettingsRepository:
+    """The case settings of a :class:`MemoryStore`; see ``gridgov.ports.CaseSettingsRepository``."""
+
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+        self._staging = uow._settings
+
+    def get(self) -> CaseSettings:
+        """Return the stored settings, or raise NotFoundError if none were saved."""
+        return self._staging.get(SETTINGS_KEY)
+
+    def save(self, settings: CaseSettings) -> CaseSettings:
+        """Store the settings (version 0: the first save) if the version is current; return them."""
+        if not isinstance(settings, CaseSettings):
+            raise ValidationError("settings", "expected CaseSettings")
+        with self._uow._store._lock:
+            current = self._staging.current(SETTINGS_KEY)
+            stored = 0 if current is None else current.version
+            if settings.version != stored:
+                raise ConflictError(
+                    f"case settings are at version {stored}, "
+                    f"the save was made from version {settings.version}"
+                )
+            if current is None:
+                return self._staging.stage_add(SETTINGS_KEY, settings)
+            return self._staging.stage_update(SETTINGS_KEY, settings)

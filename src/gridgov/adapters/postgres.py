@@ -105,6 +105,32 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX gg_care_tasks_open_resident ON gg_care_tasks (resident_id)"
         " WHERE state = 'open'",
     ),
+    (
+        f"""CREATE TABLE gg_cases (
+            id TEXT {_C} PRIMARY KEY,
+            cell_code TEXT {_C} NOT NULL,
+            owner_cell TEXT {_C} NOT NULL,
+            owner_level TEXT {_C} NOT NULL,
+            state TEXT {_C} NOT NULL,
+            is_open BOOLEAN NOT NULL,
+            category TEXT {_C} NOT NULL,
+            external_id TEXT {_C},
+            reported_utc TEXT {_C} NOT NULL,
+            next_check_utc TEXT {_C},
+            version INTEGER NOT NULL,
+            doc JSONB NOT NULL
+        )""",
+        "CREATE UNIQUE INDEX gg_cases_external ON gg_cases (external_id)",
+        "CREATE INDEX gg_cases_due ON gg_cases (next_check_utc, id)"
+        " WHERE next_check_utc IS NOT NULL",
+        "CREATE INDEX gg_cases_cell ON gg_cases (cell_code, reported_utc, id)",
+        "CREATE INDEX gg_cases_open ON gg_cases (cell_code, reported_utc, id) WHERE is_open",
+        f"""CREATE TABLE gg_case_settings (
+            id TEXT {_C} PRIMARY KEY CHECK (id = 'default'),
+            version INTEGER NOT NULL,
+            doc JSONB NOT NULL
+        )""",
+    ),
 )
 
 # Below this many rows a plain INSERT costs less than setting up a COPY.

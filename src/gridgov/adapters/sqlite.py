@@ -97,6 +97,32 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX gg_care_tasks_open_resident ON gg_care_tasks (resident_id)"
         " WHERE state = 'open'",
     ),
+    (
+        """CREATE TABLE gg_cases (
+            id TEXT PRIMARY KEY,
+            cell_code TEXT NOT NULL,
+            owner_cell TEXT NOT NULL,
+            owner_level TEXT NOT NULL,
+            state TEXT NOT NULL,
+            is_open INTEGER NOT NULL,
+            category TEXT NOT NULL,
+            external_id TEXT,
+            reported_utc TEXT NOT NULL,
+            next_check_utc TEXT,
+            version INTEGER NOT NULL,
+            doc TEXT NOT NULL
+        )""",
+        "CREATE UNIQUE INDEX gg_cases_external ON gg_cases (external_id)",
+        "CREATE INDEX gg_cases_due ON gg_cases (next_check_utc, id)"
+        " WHERE next_check_utc IS NOT NULL",
+        "CREATE INDEX gg_cases_cell ON gg_cases (cell_code, reported_utc, id)",
+        "CREATE INDEX gg_cases_open ON gg_cases (cell_code, reported_utc, id) WHERE is_open",
+        """CREATE TABLE gg_case_settings (
+            id TEXT PRIMARY KEY CHECK (id = 'default'),
+            version INTEGER NOT NULL,
+            doc TEXT NOT NULL
+        )""",
+    ),
 )
 
 

@@ -15,6 +15,8 @@ import attrs
 import pendulum
 
 from gridgov.care.contacts import CareTask, ContactAttempt
+from gridgov.cases.model import Case
+from gridgov.cases.settings import CaseSettings
 from gridgov.codes import CodeScheme
 from gridgov.errors import ValidationError
 from gridgov.grid import GridCell, Worker
@@ -38,7 +40,7 @@ __all__ = [
     "with_version",
 ]
 
-T = TypeVar("T", GridCell, Worker, Household, ContactAttempt, CareTask)
+T = TypeVar("T", GridCell, Worker, Household, ContactAttempt, CareTask, Case, CaseSettings)
 
 INSTANT_KEY_WIDTH = 26
 """The length of an :func:`instant_key`: ``YYYY-MM-DDTHH:MM:SS.ffffff``."""

@@ -18,15 +18,22 @@ adapters use the same kit; its import path ``gridgov.testing.contracts`` is stab
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable, Iterable, Iterator
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 import attrs
 import pendulum
 import pytest
+from hypothesis import HealthCheck, given, settings
 
+from gridgov.calendar import WorkCalendar
 from gridgov.care.contacts import CareTask, ContactAttempt, Outcome, TaskKind, TaskState
 from gridgov.care.policy import ContactMethod
+from gridgov.cases.escalation import DEFAULT_ESCALATION, EscalationPolicy
+from gridgov.cases.model import Case, CaseSource, CaseState, Location, Reporter, Satisfaction
+from gridgov.cases.settings import CaseSettings
+from gridgov.cases.workflow import Action, CaseRole, CaseWorkflow
 from gridgov.errors import ConflictError, NotFoundError, ValidationError
 from gridgov.grid import Assignment, GridCell, GridLevel, GridTree, Worker, WorkerRole
 from gridgov.households import (
@@ -38,10 +45,13 @@ from gridgov.households import (
     Tag,
     age_on,
 )
-from gridgov.ports import Page, ResidentEntry, UnitOfWork
+from gridgov.ports import MAX_PAGE_SIZE, Page, ResidentEntry, UnitOfWork
+from gridgov.testing import strategies as gst
 
 __all__ = [
     "CareTaskRepositoryContract",
+    "CaseRepositoryContract",
+    "CaseSettingsRepositoryContract",
     "CellRepositoryContract",
     "ContactRepositoryContract",
     "HouseholdRepositoryContract",
@@ -1220,12 +1230,765 @@ class CareTaskRepositoryContract(_CareBase):
         assert "task" == info.value.path
 
 
+# -- cases ---------------------------------------------------------------------------------------
+
+_CASE_FLOW = CaseWorkflow(WorkCalendar())
+_FROM_WORKFLOW: Literal["workflow"] = "workflow"
+# The kit's hypothesis runs share one store per test, examples differ in ids; an adapter's store
+# is costly to make, so the health check against function-scoped fixtures is off.
+_KIT_HYPOTHESIS = settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.differing_executors,
+        HealthCheck.too_slow,
+    ],
+)
+
+
+def _cell(code: str) -> GridCell:
+    """Return the kit's cell ``code``, or a grid of that code under the community if unknown."""
+    known = {c.code: c for c in _cells()}
+    return known.get(code) or GridCell(code, "未知网格", GridLevel.GRID, COMMUNITY)
+
+
+def _case(
+    cid: str,
+    cell: str = BUILDING_A1,
+    at: pendulum.DateTime = T0,
+    *,
+    owner: str = GRID_A,
+    next_check: pendulum.DateTime | Literal["workflow"] | None = _FROM_WORKFLOW,
+    external_id: str | None = None,
+) -> Case:
+    """Return a complaint reported at ``at`` in ``cell``, owned by ``owner``.
+
+    Its ``next_check`` is the workflow's (the registration deadline) unless one is given.
+    """
+    case = _CASE_FLOW.report(
+        case_id=cid,
+        category="complaint",
+        source=CaseSource.HOTLINE_12345,
+        location=Location(cell, address="铁一村1号楼2单元301室"),
+        reporter=Reporter(name="王秀英", phone="13812345678"),
+        description="楼道堆放杂物，堵塞消防通道",
+        owner=_cell(owner),
+        at=at,
+        actor="w1",
+        external_id=external_id,
+    ).case
+    if next_check == _FROM_WORKFLOW:
+        return case
+    return attrs.evolve(case, next_check=next_check)
+
+
+def _advance(case: Case, *steps: tuple[Action, CaseRole], to: GridCell | None = None) -> Case:
+    """Take ``steps`` on ``case``, an hour apart after its last history entry."""
+    at = case.history[-1].at
+    for action, role in steps:
+        at = at.add(hours=1)
+        case = _CASE_FLOW.apply(
+            case,
+            action,
+            actor="d1",
+            role=role,
+            at=at,
+            note="已处理",
+            to=to if action is Action.DISPATCH else None,
+            worker="w2" if action is Action.DISPATCH else None,
+        ).case
+    return case
+
+
+_TO_CLOSED = (
+    (Action.REGISTER, CaseRole.DISPATCHER),
+    (Action.DISPATCH, CaseRole.DISPATCHER),
+    (Action.START, CaseRole.HANDLER),
+    (Action.HANDLE, CaseRole.HANDLER),
+    (Action.VERIFY, CaseRole.VERIFIER),
+    (Action.CLOSE, CaseRole.DISPATCHER),
+)
+
+
+def _closed(case: Case) -> Case:
+    """Return ``case`` taken through the closed loop to closed (its next check cleared)."""
+    return _advance(case, *_TO_CLOSED)
+
+
+def _instants(case: Case) -> list[str]:
+    """Return every instant of ``case`` as ISO text, offsets included."""
+    out = [case.reported_at.isoformat()]
+    out.extend(t.isoformat() for t in (case.level_since, case.next_check) if t is not None)
+    for d in case.deadlines:
+        out.extend(t.isoformat() for t in (d.start, d.due, d.met_at, d.paused_at) if t)
+    out.extend(h.at.isoformat() for h in case.history)
+    return out
+
+
+def _ids(page_or_items: Page[Case] | Iterable[Case]) -> list[str]:
+    items = page_or_items.items if isinstance(page_or_items, Page) else page_or_items
+    return [c.id for c in items]
+
+
+class CaseRepositoryContract(_Base):
+    """What every ``CaseRepository`` does: cases indexed by next check, by cell and external id."""
+
+    @staticmethod
+    def add_cases(store: UowFactory, cases: Iterable[Case]) -> None:
+        """Commit ``cases`` in one unit of work."""
+        with store() as uow:
+            for case in cases:
+                uow.cases.add(case)
+            uow.commit()
+
+    @staticmethod
+    def all_due(uow: UnitOfWork, at: pendulum.DateTime, limit: int = 100) -> list[str]:
+        """Return the ids of every case due at ``at``, following the cursors."""
+        return _ids(_all_pages(lambda a: uow.cases.due(at_or_before=at, limit=limit, after=a)))
+
+    @staticmethod
+    def all_open(uow: UnitOfWork, cell: str, limit: int = 100) -> list[str]:
+        """Return the ids of every open case of the subtree ``cell``, following the cursors."""
+        return _ids(_all_pages(lambda a: uow.cases.open_in_subtree(cell, limit=limit, after=a)))
+
+    @staticmethod
+    def all_reported(
+        uow: UnitOfWork,
+        cell: str,
+        since: pendulum.DateTime,
+        until: pendulum.DateTime,
+        limit: int = 100,
+    ) -> list[str]:
+        """Return the ids of the subtree's cases reported in ``[since, until)``."""
+        return _ids(
+            _all_pages(
+                lambda a: uow.cases.reported_in_subtree(
+                    cell, since=since, until=until, limit=limit, after=a
+                )
+            )
+        )
+
+    def test_case_add_then_get_round_trips_at_version_1(self, store: UowFactory) -> None:
+        """A committed case comes back equal, at version 1, every instant with its offset."""
+        reported = _case(
+            "k1",
+            at=T0.add(microseconds=7).in_timezone("Europe/Berlin"),
+            external_id="12345-20261128-0001",
+        )
+        case = _advance(
+            attrs.evolve(
+                reported,
+                location=Location(BUILDING_A1, address="铁一村1号楼", point=(108.95, 34.29)),
+            ),
+            (Action.REGISTER, CaseRole.DISPATCHER),
+            (Action.DISPATCH, CaseRole.DISPATCHER),
+            to=_cell(GRID_B),
+        )
+        with store() as uow:
+            added = uow.cases.add(case)
+            uow.commit()
+        with store() as uow:
+            got = uow.cases.get("k1")
+        expected = attrs.evolve(case, version=1)
+        assert (expected, expected, _instants(case)) == (added, got, _instants(got))
+
+    def test_case_get_unknown_raises_not_found(self, store: UowFactory) -> None:
+        """Getting an unknown case id raises NotFoundError."""
+        with store() as uow, pytest.raises(NotFoundError):
+            uow.cases.get("k404")
+
+    def test_case_duplicate_id_conflicts(self, store: UowFactory) -> None:
+        """Adding a case id that is stored, or staged in the same unit, raises ConflictError."""
+        with store() as uow:
+            uow.cases.add(_case("k1"))
+            with pytest.raises(ConflictError):
+                uow.cases.add(_case("k1", GRID_B))
+            uow.commit()
+        with store() as uow, pytest.raises(ConflictError):
+            uow.cases.add(_case("k1", BUILDING_A2))
+        with store() as uow:
+            assert BUILDING_A1 == uow.cases.get("k1").cell_code
+
+    def test_case_duplicate_external_id_conflicts(self, store: UowFactory) -> None:
+        """A second case with a stored or staged external id raises ConflictError; none is kept."""
+        with store() as uow:
+            uow.cases.add(_case("k1", external_id="E-1"))
+            with pytest.raises(ConflictError):
+                uow.cases.add(_case("k2", external_id="E-1"))
+            uow.commit()
+        with store() as uow, pytest.raises(ConflictError):
+            uow.cases.add(_case("k3", external_id="E-1"))
+        with store() as uow:
+            found = uow.cases.by_external_id("E-1")
+            missing = [cid for cid in ("k2", "k3") if not self._exists(uow, cid)]
+            unknown = uow.cases.by_external_id("E-2")
+        assert ("k1", ["k2", "k3"], None) == (found and found.id, missing, unknown)
+
+    @staticmethod
+    def _exists(uow: UnitOfWork, case_id: str) -> bool:
+        try:
+            uow.cases.get(case_id)
+        except NotFoundError:
+            return False
+        return True
+
+    def test_case_update_taking_a_used_external_id_conflicts(self, store: UowFactory) -> None:
+        """An update giving a case another case's external id raises ConflictError."""
+        self.add_cases(store, [_case("k1", external_id="E-1"), _case("k2")])
+        with store() as uow:
+            k2 = uow.cases.get("k2")
+            with pytest.raises(ConflictError):  # noqa: PT012 - at update or at commit
+                uow.cases.update(attrs.evolve(k2, external_id="E-1"))
+                uow.commit()
+        with store() as uow:
+            found = uow.cases.by_external_id("E-1")
+            kept = uow.cases.get("k2")
+        assert ("k1", None, 1) == (found and found.id, kept.external_id, kept.version)
+
+    def test_case_external_id_can_pass_to_another_case(self, store: UowFactory) -> None:
+        """Within one unit, an external id dropped by one case can be given to another."""
+        self.add_cases(store, [_case("k1", external_id="E-1"), _case("k2")])
+        with store() as uow:
+            uow.cases.update(attrs.evolve(uow.cases.get("k1"), external_id=None))
+            uow.cases.update(attrs.evolve(uow.cases.get("k2"), external_id="E-1"))
+            mine = uow.cases.by_external_id("E-1")
+            uow.commit()
+        with store() as uow:
+            found = uow.cases.by_external_id("E-1")
+        assert ("k2", "k2") == (mine and mine.id, found and found.id)
+
+    @pytest.mark.parametrize("where", ["location", "owner"])
+    def test_case_in_unknown_cell_is_rejected_and_not_stored(
+        self, store: UowFactory, where: str
+    ) -> None:
+        """A case whose location or owner cell is not stored raises NotFoundError on that cell."""
+        case = (
+            _case("k1", UNKNOWN_CELL, owner=GRID_A)
+            if where == "location"
+            else _case("k1", BUILDING_A1, owner=UNKNOWN_CELL)
+        )
+        with store() as uow:
+            with pytest.raises(NotFoundError) as info:
+                uow.cases.add(case)
+            uow.commit()
+        with store() as uow:
+            stored = (self._exists(uow, "k1"), self.all_due(uow, T0.add(years=1)))
+        assert (("cell", UNKNOWN_CELL), (False, [])) == (
+            (info.value.kind, info.value.key),
+            stored,
+        )
+
+    def test_case_update_to_an_unknown_owner_cell_raises_not_found(self, store: UowFactory) -> None:
+        """Handing a stored case to a cell that is not stored raises NotFoundError."""
+        self.add_cases(store, [_case("k1")])
+        with store() as uow:
+            case = uow.cases.get("k1")
+            with pytest.raises(NotFoundError) as info:
+                uow.cases.update(attrs.evolve(case, owner_cell=UNKNOWN_CELL))
+        assert ("cell", UNKNOWN_CELL) == (info.value.kind, info.value.key)
+
+    def test_case_update_bumps_version_and_stale_update_conflicts(self, store: UowFactory) -> None:
+        """An update returns version 2; a second update from version 1 raises ConflictError."""
+        self.add_cases(store, [_case("k1")])
+        with store() as uow:
+            original = uow.cases.get("k1")
+            registered = uow.cases.update(
+                _advance(original, (Action.REGISTER, CaseRole.DISPATCHER))
+            )
+            uow.commit()
+        # Adapters may refuse a stale write at once or at commit: both count.
+        with store() as uow, pytest.raises(ConflictError):  # noqa: PT012
+            uow.cases.update(
+                _advance(original, (Action.REJECT, CaseRole.DISPATCHER)),
+            )
+            uow.commit()
+        with store() as uow:
+            got = uow.cases.get("k1")
+        assert (2, CaseState.REGISTERED, 2) == (registered.version, got.state, got.version)
+
+    def test_update_of_unknown_case_raises_not_found(self, store: UowFactory) -> None:
+        """Updating a case that was never stored raises NotFoundError."""
+        with store() as uow, pytest.raises(NotFoundError):
+            uow.cases.update(attrs.evolve(_case("k1"), version=1))
+
+    def test_case_rollback_leaves_nothing(self, store: UowFactory) -> None:
+        """Cases added then rolled back are gone from every query, in the unit and after it."""
+        window = (T0.subtract(days=1), T0.add(days=1))
+        with store() as uow:
+            uow.cases.add(_case("k1", external_id="E-1", next_check=T0))
+            uow.rollback()
+            inside = (
+                self.all_due(uow, T0),
+                self.all_open(uow, DISTRICT),
+                self.all_reported(uow, DISTRICT, *window),
+                uow.cases.by_external_id("E-1"),
+            )
+        with store() as uow:
+            after = (
+                self.all_due(uow, T0),
+                self.all_open(uow, DISTRICT),
+                self.all_reported(uow, DISTRICT, *window),
+                uow.cases.by_external_id("E-1"),
+                self._exists(uow, "k1"),
+            )
+        assert (([], [], [], None), ([], [], [], None, False)) == (inside, after)
+
+    def test_conflicting_unit_stores_no_cases(self, store: UowFactory) -> None:
+        """A unit whose case update turns out stale keeps none of its new cases."""
+        self.add_cases(store, [_case("k1")])
+        with store() as uow:
+            stale = uow.cases.get("k1")
+        with store() as winner:
+            winner.cases.update(winner.cases.get("k1"))
+            winner.commit()
+        with store() as loser:
+            loser.cases.add(_case("k2", GRID_B))
+            with pytest.raises(ConflictError):  # noqa: PT012 - at update or at commit
+                loser.cases.update(stale)
+                loser.commit()
+        with store() as uow:
+            assert ["k1"] == self.all_open(uow, DISTRICT)
+
+    @staticmethod
+    def due_population() -> list[Case]:
+        """Return cases due before, at, and after ``T0``, in several zones, or never."""
+        return [
+            _case("c", next_check=T0),
+            _case("d", next_check=T0.add(microseconds=1)),
+            _case("b", GRID_B, next_check=T0.in_timezone("UTC")),
+            _case("a", next_check=T0.subtract(days=1)),
+            _case("e", next_check=None),
+            _case(
+                "f", BUILDING_A2, next_check=T0.subtract(hours=1).in_timezone("America/New_York")
+            ),
+            _closed(_case("g", at=T0.subtract(days=3))),
+            _case("h", OTHER_STREET, owner=OTHER_STREET, next_check=T0.subtract(days=2)),
+        ]
+
+    @pytest.mark.parametrize("limit", [1, 2, 3, MAX_PAGE_SIZE])
+    def test_case_due_returns_exactly_the_due_cases_by_next_check_then_id(
+        self, store: UowFactory, limit: int
+    ) -> None:
+        """due() keeps ``next_check <= at``, by instant then id, each case once across pages."""
+        self.add_cases(store, self.due_population())
+        with store() as uow:
+            got = self.all_due(uow, T0, limit)
+        assert ["h", "a", "f", "b", "c"] == got
+
+    def test_cases_without_next_check_are_never_due(self, store: UowFactory) -> None:
+        """Cases whose next check is cleared, by hand or by closing them, are never due."""
+        self.add_cases(store, self.due_population())
+        with store() as uow:
+            got = self.all_due(uow, T0.add(years=30))
+        assert ["h", "a", "f", "b", "c", "d"] == got
+
+    def test_case_due_pages_merge_committed_and_staged_changes(self, store: UowFactory) -> None:
+        """A unit's new cases and moved checks appear in place; pages hold each case once."""
+        self.add_cases(
+            store, [_case(f"k{i:02d}", next_check=T0.add(minutes=10 * i)) for i in range(10)]
+        )
+        with store() as uow:
+            for i in range(5):
+                uow.cases.add(_case(f"s{i}", GRID_B, next_check=T0.add(minutes=20 * i + 5)))
+            uow.cases.update(attrs.evolve(uow.cases.get("k03"), next_check=None))
+            uow.cases.update(attrs.evolve(uow.cases.get("k05"), next_check=T0.subtract(days=1)))
+            uow.cases.update(attrs.evolve(uow.cases.get("k01"), next_check=T0.add(days=1)))
+            horizon = T0.add(minutes=90)
+            mine = self.all_due(uow, horizon, limit=3)
+            with store() as other:
+                theirs = self.all_due(other, horizon, limit=3)
+        expected = [
+            *("k05", "k00", "s0", "k02", "s1", "k04", "s2"),
+            *("k06", "s3", "k07", "k08", "s4", "k09"),
+        ]
+        assert (expected, [f"k{i:02d}" for i in range(10)]) == (mine, theirs)
+
+    def test_closed_cases_leave_the_open_query(self, store: UowFactory) -> None:
+        """A closed case is no longer open nor due, but is still among the reported cases."""
+        self.add_cases(store, [_case("k1"), _case("k2", at=T0.add(hours=1))])
+        with store() as uow:
+            uow.cases.update(_closed(uow.cases.get("k1")))
+            uow.commit()
+        with store() as uow:
+            got = (
+                self.all_open(uow, GRID_A),
+                self.all_due(uow, T0.add(years=1)),
+                self.all_reported(uow, GRID_A, T0, T0.add(days=1)),
+                uow.cases.get("k1").state,
+            )
+        assert (["k2"], ["k2"], ["k1", "k2"], CaseState.CLOSED) == got
+
+    def test_reopened_case_returns_to_the_open_query(self, store: UowFactory) -> None:
+        """A case evaluated as unsatisfactory and reopened is listed as open again."""
+        self.add_cases(store, [_case("k1")])
+        with store() as uow:
+            closed = _closed(uow.cases.get("k1"))
+            at = closed.history[-1].at
+            evaluated = _CASE_FLOW.apply(
+                closed,
+                Action.EVALUATE,
+                actor="d1",
+                role=CaseRole.DISPATCHER,
+                at=at.add(hours=1),
+                satisfaction=Satisfaction.DISSATISFIED,
+            ).case
+            uow.cases.update(evaluated)
+            uow.commit()
+        with store() as uow:
+            before = self.all_open(uow, GRID_A)
+            reopened = _advance(uow.cases.get("k1"), (Action.REOPEN, CaseRole.DISPATCHER))
+            uow.cases.update(reopened)
+            uow.commit()
+        with store() as uow:
+            after = self.all_open(uow, GRID_A)
+        assert ([], ["k1"]) == (before, after)
+
+    @pytest.mark.parametrize("limit", [1, 2, 3, 50])
+    def test_case_open_in_subtree_pages_by_reported_then_id(
+        self, store: UowFactory, limit: int
+    ) -> None:
+        """open_in_subtree yields the subtree's open cases once each, by report instant then id."""
+        self.add_cases(
+            store,
+            [
+                _case("e", BUILDING_A2, T0.add(days=1)),
+                _case("b", GRID_A, T0.in_timezone("UTC")),
+                _case("c", BUILDING_A1, T0),
+                _case("a", BUILDING_A2, T0.subtract(hours=1).in_timezone("America/New_York")),
+                _case("d", BUILDING_A1, T0.add(microseconds=1)),
+                _case("x", GRID_B, T0),
+                _closed(_case("y", BUILDING_A1, T0)),
+            ],
+        )
+        with store() as uow:
+            got = self.all_open(uow, GRID_A, limit)
+        assert ["a", "b", "c", "d", "e"] == got
+
+    @pytest.mark.parametrize("limit", [1, 2, 3, 50])
+    def test_case_reported_in_subtree_keeps_since_and_excludes_until(
+        self, store: UowFactory, limit: int
+    ) -> None:
+        """reported_in_subtree keeps ``since <= reported_at < until`` in the subtree, by instant."""
+        until = T0.add(days=1)
+        self.add_cases(
+            store,
+            [
+                _case("a", BUILDING_A1, T0.subtract(microseconds=1)),
+                _case("b", BUILDING_A2, T0.in_timezone("UTC")),
+                _case("c", GRID_A, T0.add(hours=1).in_timezone("Europe/Berlin")),
+                _closed(_case("d", BUILDING_A1, T0.add(hours=2))),
+                _case("e", GRID_B, T0.add(hours=2)),
+                _case("f", BUILDING_A1, until.subtract(microseconds=1)),
+                _case("g", BUILDING_A2, until.in_timezone("America/New_York")),
+            ],
+        )
+        with store() as uow:
+            got = self.all_reported(uow, GRID_A, T0, until, limit)
+        assert ["b", "c", "d", "f"] == got
+
+    def test_case_queries_are_scoped_to_the_subtree(self, store: UowFactory) -> None:
+        """A subtree's queries return its cases and never a sibling's."""
+        self.add_cases(
+            store,
+            [
+                _case("a", BUILDING_A1),
+                _case("b", GRID_B, owner=GRID_B),
+                _case("c", OTHER_STREET, owner=OTHER_STREET),
+                _case("d", COMMUNITY, owner=COMMUNITY),
+            ],
+        )
+        window = (T0, T0.add(days=1))
+        codes = [GRID_A, GRID_B, COMMUNITY, STREET, OTHER_STREET, DISTRICT, BUILDING_A2]
+        with store() as uow:
+            got = {
+                code: (self.all_open(uow, code), self.all_reported(uow, code, *window))
+                for code in codes
+            }
+        expected = {
+            GRID_A: ["a"],
+            GRID_B: ["b"],
+            COMMUNITY: ["a", "b", "d"],
+            STREET: ["a", "b", "d"],
+            OTHER_STREET: ["c"],
+            DISTRICT: ["a", "b", "c", "d"],
+            BUILDING_A2: [],
+        }
+        assert {code: (ids, ids) for code, ids in expected.items()} == got
+
+    def test_staged_cases_are_visible_in_their_own_unit_only(self, store: UowFactory) -> None:
+        """A unit's new case shows in its own get and queries; others see nothing."""
+        with store() as uow:
+            uow.cases.add(_case("k1", external_id="E-1", next_check=T0))
+            found = uow.cases.by_external_id("E-1")
+            mine = (
+                uow.cases.get("k1").id,
+                self.all_due(uow, T0),
+                self.all_open(uow, GRID_A),
+                self.all_reported(uow, GRID_A, T0, T0.add(days=1)),
+                found and found.id,
+            )
+            with store() as other:
+                theirs = (
+                    self._exists(other, "k1"),
+                    self.all_due(other, T0),
+                    self.all_open(other, GRID_A),
+                    other.cases.by_external_id("E-1"),
+                )
+        assert (("k1", ["k1"], ["k1"], ["k1"], "k1"), (False, [], [], None)) == (mine, theirs)
+
+    def test_a_unit_sees_its_own_case_updates(self, store: UowFactory) -> None:
+        """Within a unit, a closed case leaves the open query and a moved check the due one."""
+        self.add_cases(
+            store, [_case("k1", next_check=T0), _case("k2", at=T0.add(hours=1), next_check=T0)]
+        )
+        with store() as uow:
+            uow.cases.update(_closed(uow.cases.get("k1")))
+            uow.cases.update(attrs.evolve(uow.cases.get("k2"), next_check=T0.add(days=2)))
+            mine = (self.all_open(uow, GRID_A), self.all_due(uow, T0.add(days=1)))
+            with store() as other:
+                theirs = (self.all_open(other, GRID_A), self.all_due(other, T0.add(days=1)))
+        assert ((["k2"], []), (["k1", "k2"], ["k1", "k2"])) == (mine, theirs)
+
+    def test_case_queries_of_unknown_cell_raise_not_found(self, store: UowFactory) -> None:
+        """Asking for the cases of an unknown cell raises NotFoundError."""
+        with store() as uow:
+            with pytest.raises(NotFoundError):
+                uow.cases.open_in_subtree(UNKNOWN_CELL)
+            with pytest.raises(NotFoundError):
+                uow.cases.reported_in_subtree(UNKNOWN_CELL, since=T0, until=T0.add(days=1))
+
+    @pytest.mark.parametrize(
+        ("method", "kwargs", "path"),
+        [
+            ("due", {"at_or_before": pendulum.naive(2026, 11, 28)}, "at_or_before"),
+            ("due", {"at_or_before": "2026-11-28T09:00:00+08:00"}, "at_or_before"),
+            ("due", {"at_or_before": ON}, "at_or_before"),
+            ("due", {"at_or_before": T0, "limit": 0}, "limit"),
+            ("due", {"at_or_before": T0, "limit": MAX_PAGE_SIZE + 1}, "limit"),
+            ("due", {"at_or_before": T0, "limit": True}, "limit"),
+            ("due", {"at_or_before": T0, "after": "not-a-cursor"}, "after"),
+            ("open_in_subtree", {"limit": 0}, "limit"),
+            ("open_in_subtree", {"limit": "10"}, "limit"),
+            ("open_in_subtree", {"after": "not-a-cursor"}, "after"),
+            ("reported_in_subtree", {"since": pendulum.naive(2026, 11, 28), "until": T0}, "since"),
+            ("reported_in_subtree", {"since": T0, "until": pendulum.naive(2026, 11, 29)}, "until"),
+            ("reported_in_subtree", {"since": T0, "until": T0.subtract(days=1)}, "until"),
+            (
+                "reported_in_subtree",
+                {"since": T0, "until": T0.add(days=1), "limit": MAX_PAGE_SIZE + 1},
+                "limit",
+            ),
+        ],
+    )
+    def test_case_bad_query_arguments_raise_validation_error(
+        self, store: UowFactory, method: str, kwargs: dict[str, object], path: str
+    ) -> None:
+        """Naive or non-instants, bad ranges, limits and cursors raise ValidationError by name."""
+        with store() as uow:
+            query = getattr(uow.cases, method)
+            args = () if method == "due" else (GRID_A,)
+            with pytest.raises(ValidationError) as info:
+                query(*args, **kwargs)
+        assert path == info.value.path
+
+    def test_case_bad_external_id_raises_validation_error(self, store: UowFactory) -> None:
+        """An empty or non-string external id raises ValidationError on ``external_id``."""
+        with store() as uow:
+            with pytest.raises(ValidationError) as empty:
+                uow.cases.by_external_id("")
+            with pytest.raises(ValidationError) as number:
+                uow.cases.by_external_id(7)  # type: ignore[arg-type]
+        assert ("external_id", "external_id") == (empty.value.path, number.value.path)
+
+    def test_case_add_many_counts_and_reports_progress(self, store: UowFactory) -> None:
+        """add_many stores every case and reports progress per batch and at the end."""
+        seen: list[int] = []
+        cases = (_case(f"k{i:03d}", GRID_B, T0.add(minutes=i)) for i in range(25))
+        with store() as uow:
+            count = uow.cases.add_many(cases, batch_size=10, progress=seen.append)
+            uow.commit()
+        with store() as uow:
+            stored = len(self.all_open(uow, GRID_B, limit=7))
+        assert (25, [10, 20, 25], 25) == (count, seen, stored)
+
+    def test_case_failed_add_many_leaves_the_store_as_before(self, store: UowFactory) -> None:
+        """A case in an unknown cell mid-stream fails the call and stores none of its cases."""
+        self.add_cases(store, [_case("k0")])
+
+        def stream() -> Iterator[Case]:
+            for i in range(1, 8):
+                yield _case(f"k{i}", GRID_A if i != 5 else UNKNOWN_CELL, T0.add(hours=i))
+
+        with store() as uow:
+            with pytest.raises(NotFoundError):
+                uow.cases.add_many(stream(), batch_size=2)
+            uow.commit()
+        with store() as uow:
+            assert ["k0"] == self.all_open(uow, DISTRICT)
+
+    @pytest.mark.parametrize("clash", ["id", "external_id"])
+    def test_case_add_many_with_a_stored_key_conflicts(self, store: UowFactory, clash: str) -> None:
+        """A stream repeating a stored case id or external id raises ConflictError, stores none."""
+        self.add_cases(store, [_case("k3", external_id="E-3")])
+        cases = [
+            _case(
+                f"k{i}" if clash == "id" else f"n{i}",
+                at=T0.add(hours=i),
+                external_id=f"E-{i}" if clash == "external_id" else None,
+            )
+            for i in range(1, 6)
+        ]
+        with store() as uow:
+            with pytest.raises(ConflictError):
+                uow.cases.add_many(cases, batch_size=2)
+            uow.commit()
+        with store() as uow:
+            assert ["k3"] == self.all_open(uow, DISTRICT)
+
+    def test_non_case_is_rejected(self, store: UowFactory) -> None:
+        """Passing something that is not a Case raises ValidationError."""
+        with store() as uow, pytest.raises(ValidationError) as info:
+            uow.cases.add("k1")  # type: ignore[arg-type]
+        assert "case" == info.value.path
+
+    @_KIT_HYPOTHESIS
+    @given(
+        drawn=gst.cases(
+            cell_codes=[c.code for c in _cells()],
+            owners=[c for c in _cells() if c.level is not GridLevel.BUILDING],
+        )
+    )
+    def test_generated_cases_round_trip(self, store: UowFactory, drawn: Case) -> None:
+        """Any case the workflow can make comes back equal, its offsets and external id kept."""
+        tag = uuid.uuid4().hex[:12]  # the store is shared by the examples
+        case = attrs.evolve(
+            drawn,
+            id=f"{drawn.id[:40]}.{tag}",
+            external_id=None if drawn.external_id is None else f"{drawn.external_id[:80]} {tag}",
+        )
+        with store() as uow:
+            uow.cases.add(case)
+            uow.commit()
+        with store() as uow:
+            got = uow.cases.get(case.id)
+            by_external = None
+            if case.external_id is not None:
+                by_external = uow.cases.by_external_id(case.external_id)
+        expected = attrs.evolve(case, version=1)
+        assert (expected, _instants(case), expected if case.external_id else None) == (
+            got,
+            _instants(got),
+            by_external,
+        )
+
+
+class CaseSettingsRepositoryContract(_Base):
+    """What every ``CaseSettingsRepository`` does: one versioned record per store."""
+
+    def test_case_settings_get_on_an_empty_store_raises_not_found(self, store: UowFactory) -> None:
+        """A store whose settings were never saved raises NotFoundError."""
+        with store() as uow, pytest.raises(NotFoundError):
+            uow.case_settings.get()
+
+    def test_case_settings_save_then_get_round_trips(self, store: UowFactory) -> None:
+        """The first save stores version 1, the next one version 2; get returns what was saved."""
+        with store() as uow:
+            first = uow.case_settings.save(CaseSettings())
+            uow.commit()
+        changed = attrs.evolve(
+            first, escalation=EscalationPolicy(DEFAULT_ESCALATION.steps[:2], mark_missed=False)
+        )
+        with store() as uow:
+            got_first = uow.case_settings.get()
+            second = uow.case_settings.save(changed)
+            uow.commit()
+        with store() as uow:
+            got_second = uow.case_settings.get()
+        assert (
+            attrs.evolve(CaseSettings(), version=1),
+            attrs.evolve(changed, version=2),
+        ) == (got_first, got_second)
+        assert (first, second) == (got_first, got_second)
+
+    def test_stale_case_settings_save_conflicts(self, store: UowFactory) -> None:
+        """A save from a version other than the stored one raises ConflictError, storing nothing."""
+        with store() as uow:
+            first = uow.case_settings.save(CaseSettings())
+            uow.commit()
+        with store() as uow:
+            uow.case_settings.save(first)
+            uow.commit()
+        stale = [
+            CaseSettings(),  # a second "first" save
+            first,  # made from version 1, now 2
+            attrs.evolve(first, version=7),  # a version never stored
+        ]
+        refused = []
+        for settings_ in stale:
+            with store() as uow:
+                try:
+                    uow.case_settings.save(settings_)
+                    uow.commit()
+                except ConflictError:
+                    refused.append(settings_.version)
+        with store() as uow:
+            assert 2 == uow.case_settings.get().version
+        assert [0, 1, 7] == refused
+
+    def test_case_settings_from_a_version_on_an_empty_store_conflict(
+        self, store: UowFactory
+    ) -> None:
+        """Saving settings read elsewhere (version > 0) into an empty store raises ConflictError."""
+        with store() as uow, pytest.raises(ConflictError):  # noqa: PT012 - at save or commit
+            uow.case_settings.save(attrs.evolve(CaseSettings(), version=3))
+            uow.commit()
+        with store() as uow, pytest.raises(NotFoundError):
+            uow.case_settings.get()
+
+    def test_uncommitted_case_settings_are_invisible_and_discarded(self, store: UowFactory) -> None:
+        """A unit sees its own saved settings; others do not, and without commit none is kept."""
+        with store() as uow:
+            uow.case_settings.save(CaseSettings())
+            mine = uow.case_settings.get().version
+            with store() as other, pytest.raises(NotFoundError):
+                other.case_settings.get()
+        with store() as uow, pytest.raises(NotFoundError):
+            uow.case_settings.get()
+        assert 1 == mine
+
+    def test_non_case_settings_are_rejected(self, store: UowFactory) -> None:
+        """Passing something that is not CaseSettings raises ValidationError."""
+        with store() as uow, pytest.raises(ValidationError) as info:
+            uow.case_settings.save("default")  # type: ignore[arg-type]
+        assert "settings" == info.value.path
+
+    @_KIT_HYPOTHESIS
+    @given(drawn=gst.case_settings())
+    def test_generated_case_settings_round_trip(
+        self, store: UowFactory, drawn: CaseSettings
+    ) -> None:
+        """Any valid settings saved over the stored ones come back equal, a version later."""
+        with store() as uow:
+            try:
+                version = uow.case_settings.get().version
+            except NotFoundError:
+                version = 0
+            saved = uow.case_settings.save(attrs.evolve(drawn, version=version))
+            uow.commit()
+        with store() as uow:
+            got = uow.case_settings.get()
+        assert (attrs.evolve(drawn, version=version + 1), saved) == (got, got)
+
+
 class StoreContract(
     CellRepositoryContract,
     WorkerRepositoryContract,
     HouseholdRepositoryContract,
     ContactRepositoryContract,
     CareTaskRepositoryContract,
+    CaseRepositoryContract,
+    CaseSettingsRepositoryContract,
     UnitOfWorkContract,
 ):
     """Every contract at once: what a complete adapter subclasses."""
