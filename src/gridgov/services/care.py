@@ -6,9 +6,8 @@ cases can share one transaction.
 
 from __future__ import annotations
 
-import hashlib
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 from typing import TypeVar
 
 import attrs
@@ -30,6 +29,7 @@ from gridgov.codes import mask_name
 from gridgov.errors import NotFoundError, ValidationError
 from gridgov.households import Household, Resident
 from gridgov.ports import Page, UnitOfWork
+from gridgov.services._common import pages, readable_id, stamp
 
 __all__ = [
     "ContactResult",
@@ -49,16 +49,6 @@ T = TypeVar("T")
 _HISTORY = 50  # recent contacts the rules look at
 
 
-def _pages(fetch: Callable[[str | None], Page[T]]) -> Iterator[T]:
-    after: str | None = None
-    while True:
-        page = fetch(after)
-        yield from page.items
-        after = page.next_cursor
-        if after is None:
-            return
-
-
 @attrs.frozen
 class ContactResult:
     """What recording a contact did.
@@ -76,17 +66,8 @@ class ContactResult:
     created: tuple[CareTask, ...]
 
 
-def _stamp(instant: pendulum.DateTime) -> str:
-    return instant.in_timezone("UTC").format("YYYYMMDDHHmmss")
-
-
 def _contact_id(resident_id: str, at: pendulum.DateTime, method: ContactMethod) -> str:
-    readable = f"c.{resident_id}.{_stamp(at)}.{method.value}"
-    if len(readable) <= 64:
-        return readable
-    # Long resident ids: keep the id unique with a digest rather than cutting it short.
-    digest = hashlib.blake2s(readable.encode(), digest_size=6).hexdigest()
-    return f"{readable[:51]}.{digest}"
+    return readable_id(f"c.{resident_id}.{stamp(at)}.{method.value}")
 
 
 def record_contact(
@@ -184,7 +165,7 @@ def plan_tasks(
         The tasks created (none for residents whose tasks are already open).
     """
     now = ensure_aware(now, "now")
-    households = _pages(lambda a: uow.households.in_subtree(cell_code, limit=500, after=a))
+    households = pages(lambda a: uow.households.in_subtree(cell_code, limit=500, after=a))
     created: list[CareTask] = []
     for a in assess_all(households, policy, on=now.date()):
         contacts = uow.contacts.for_resident(a.resident.id, limit=_HISTORY).items
@@ -319,7 +300,7 @@ def worklist(
             )
 
         # The query keeps tasks whose window opens before the day ends: due today or late.
-        for task in _pages(fetch):
+        for task in pages(fetch):
             if task.end <= now:
                 continue  # lapsed; plan_tasks cancels it
             status = task.status(now)
@@ -443,14 +424,14 @@ def coverage(
     until = pendulum.datetime(end.year, end.month, end.day, tz=tz)
     lookback = min(since, until.subtract(days=longest))
     by_resident: dict[str, list[ContactAttempt]] = {}
-    for c in _pages(
+    for c in pages(
         lambda a: uow.contacts.in_subtree(
             cell_code, since=lookback, until=until, limit=1000, after=a
         )
     ):
         if c.outcome.reached:
             by_resident.setdefault(c.resident_id, []).append(c)
-    households = _pages(lambda a: uow.households.in_subtree(cell_code, limit=500, after=a))
+    households = pages(lambda a: uow.households.in_subtree(cell_code, limit=500, after=a))
     covered = contacted = on_cadence = 0
     missed: list[Missed] = []
     for a in assess_all(households, policy, on=end.subtract(days=1)):

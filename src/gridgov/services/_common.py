@@ -1,0 +1,38 @@
+"""Helpers the use cases share."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+
+import pendulum
+
+from gridgov.ports import Page
+
+T = TypeVar("T")
+
+
+def pages(fetch: Callable[[str | None], Page[T]]) -> Iterator[T]:
+    """Yield every item of a paged query, fetching page after page."""
+    after: str | None = None
+    while True:
+        page = fetch(after)
+        yield from page.items
+        after = page.next_cursor
+        if after is None:
+            return
+
+
+def stamp(instant: pendulum.DateTime) -> str:
+    """Return the instant as compact UTC text for ids, e.g. ``20261129081500``."""
+    return instant.in_timezone("UTC").format("YYYYMMDDHHmmss")
+
+
+def readable_id(readable: str) -> str:
+    """Return ``readable`` if it fits a key (64 characters), else a prefix plus a digest."""
+    if len(readable) <= 64:
+        return readable
+    # Keep the id unique with a digest rather than cutting it short.
+    digest = hashlib.blake2s(readable.encode(), digest_size=6).hexdigest()
+    return f"{readable[:51]}.{digest}"

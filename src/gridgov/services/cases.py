@@ -1,0 +1,405 @@
+"""Case use cases: report a case, act on it, sweep escalations, case KPIs.
+
+``report_case`` and ``act_on_case`` take an open unit of work and leave committing to the
+caller; publish the returned events after the commit. :class:`EscalationEngine` owns its units
+of work: it commits each batch and then publishes.
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable
+
+import attrs
+import pendulum
+
+from gridgov.cases.catalogue import Stage, TimeLimit
+from gridgov.cases.model import (
+    Case,
+    CaseSource,
+    CaseState,
+    Location,
+    Reporter,
+    Satisfaction,
+    Urgency,
+)
+from gridgov.cases.workflow import (
+    OWNER_LEVELS,
+    Action,
+    CaseRole,
+    CaseWorkflow,
+    Escalation,
+    Transition,
+)
+from gridgov.clock import ensure_aware
+from gridgov.errors import ConflictError, NotFoundError, ValidationError
+from gridgov.events import CaseEvent, EventSink
+from gridgov.grid import GridCell
+from gridgov.ports import Store, UnitOfWork
+from gridgov.services._common import pages, readable_id, stamp
+
+__all__ = [
+    "CaseFigures",
+    "CaseKpis",
+    "EscalationEngine",
+    "UnitHierarchy",
+    "act_on_case",
+    "case_kpis",
+    "publish",
+    "report_case",
+]
+
+_log = logging.getLogger(__name__)
+
+
+def publish(events: Iterable[CaseEvent], sinks: Iterable[EventSink]) -> None:
+    """Deliver ``events`` to every sink, in order; call this after the commit.
+
+    A failing subscriber is logged and does not stop delivery to the others: the change it
+    reports is already committed.
+    """
+    sinks = tuple(sinks)
+    for event in events:
+        for sink in sinks:
+            try:
+                sink(event)
+            except Exception:
+                _log.exception("event subscriber failed on %s", type(event).__name__)
+
+
+def _owning_unit(uow: UnitOfWork, cell: GridCell) -> GridCell:
+    """Return ``cell`` if it can own a case, else its nearest ancestor that can."""
+    while cell.level not in OWNER_LEVELS:
+        if cell.parent_code is None:
+            raise ValidationError("cell_code", "no grid above this cell to own the case")
+        cell = uow.cells.get(cell.parent_code)
+    return cell
+
+
+def _cell(uow: UnitOfWork, code: str, field: str) -> GridCell:
+    try:
+        return uow.cells.get(code)
+    except NotFoundError:
+        raise ValidationError(field, "no such cell") from None
+
+
+def report_case(
+    uow: UnitOfWork,
+    workflow: CaseWorkflow,
+    *,
+    category: str,
+    source: CaseSource,
+    cell_code: str,
+    description: str,
+    at: pendulum.DateTime,
+    actor: str,
+    reporter: Reporter | None = None,
+    address: str = "",
+    point: tuple[float, float] | None = None,
+    urgency: Urgency | None = None,
+    external_id: str | None = None,
+    case_id: str | None = None,
+) -> Transition:
+    """Record a newly received case, owned by the grid it lies in.
+
+    Args:
+        uow: The unit of work (not committed here).
+        workflow: The catalogue, calendar and escalation policy.
+        category: The catalogue category code.
+        source: How the case came in.
+        cell_code: The grid or building the case lies in.
+        description: What was reported.
+        at: When it was received.
+        actor: Who recorded it.
+        reporter: Who reported it (anonymous by default).
+        address: The address as reported.
+        point: ``(longitude, latitude)``, if known.
+        urgency: Overrides the category's default urgency.
+        external_id: Its id in another system; a second report with the same id is refused.
+        case_id: The key (default: derived from the instant, cell and category).
+
+    Returns:
+        The stored case and the events to publish after the commit.
+
+    Raises:
+        ValidationError: On an unknown category or cell, a naive instant, any invalid field;
+            nothing is stored.
+        ConflictError: If the id or external id is already stored.
+        CalendarCoverageError: If a deadline falls in a year the calendar does not cover.
+    """
+    at = ensure_aware(at, "at")
+    cell = _cell(uow, cell_code, "cell_code")
+    owner = _owning_unit(uow, cell)
+    key = case_id or readable_id(f"case.{stamp(at)}.{cell.code}.{category}")
+    transition = workflow.report(
+        case_id=key,
+        category=category,
+        source=source,
+        location=Location(cell.code, address, point),
+        reporter=reporter or Reporter(),
+        description=description,
+        owner=owner,
+        at=at,
+        actor=actor,
+        urgency=urgency,
+        external_id=external_id,
+    )
+    return Transition(uow.cases.add(transition.case), transition.events)
+
+
+def act_on_case(
+    uow: UnitOfWork,
+    workflow: CaseWorkflow,
+    case_id: str,
+    action: Action,
+    *,
+    actor: str,
+    role: CaseRole,
+    at: pendulum.DateTime,
+    note: str = "",
+    to_cell: str | None = None,
+    worker: str | None = None,
+    extension: TimeLimit | None = None,
+    satisfaction: Satisfaction | None = None,
+) -> Transition:
+    """Take ``action`` on a stored case; see :meth:`CaseWorkflow.apply`.
+
+    Args:
+        uow: The unit of work (not committed here).
+        workflow: The catalogue, calendar and escalation policy.
+        case_id: The case.
+        action: What to do.
+        actor: Who does it.
+        role: The role they act in.
+        at: When.
+        note: Notes or reasons.
+        to_cell: For dispatch: the unit to dispatch to.
+        worker: For dispatch: the worker to assign.
+        extension: For an extension request: how much more time.
+        satisfaction: For evaluation: the call-back verdict.
+
+    Returns:
+        The stored case and the events to publish after the commit.
+
+    Raises:
+        NotFoundError: If there is no such case.
+        TransitionError: If the action is not allowed in the state or for the role.
+        ValidationError: On a bad parameter; nothing is stored.
+        ConflictError: If the case changed since it was read.
+    """
+    case = uow.cases.get(case_id)
+    to = None if to_cell is None else _cell(uow, to_cell, "to_cell")
+    transition = workflow.apply(
+        case,
+        action,
+        actor=actor,
+        role=role,
+        at=at,
+        note=note,
+        to=to,
+        worker=worker,
+        extension=extension,
+        satisfaction=satisfaction,
+    )
+    return Transition(uow.cases.update(transition.case), transition.events)
+
+
+class UnitHierarchy:
+    """The grid hierarchy as a unit of work stores it, for escalation (see ``Hierarchy``)."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+        self._parents: dict[str, GridCell | None] = {}
+
+    def parent_unit(self, cell_code: str) -> GridCell | None:
+        """Return the cell one level above ``cell_code``'s, or ``None`` at the top."""
+        if cell_code not in self._parents:
+            cell = self._uow.cells.get(cell_code)
+            parent = None if cell.parent_code is None else self._uow.cells.get(cell.parent_code)
+            self._parents[cell_code] = parent
+        return self._parents[cell_code]
+
+    def on_duty(self, cell_code: str, day: pendulum.Date, *, besides: str | None) -> str | None:
+        """Return the first worker (by id) on duty for ``cell_code`` on ``day``, not ``besides``."""
+        ids = sorted(w.id for w in self._uow.workers.assigned_to(cell_code, on=day))
+        return next((i for i in ids if i != besides), None)
+
+
+class EscalationEngine:
+    """Sweeps the cases whose next escalation check has come, and carries out what is due.
+
+    Args:
+        store: The store holding the cases.
+        workflow: The catalogue, calendar and escalation policy.
+        subscribers: Event sinks, called after each batch commits.
+        batch_size: Cases handled per transaction.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        workflow: CaseWorkflow,
+        *,
+        subscribers: Iterable[EventSink] = (),
+        batch_size: int = 500,
+    ) -> None:
+        if not isinstance(batch_size, int) or not 1 <= batch_size <= 10_000:
+            raise ValidationError("batch_size", "expected 1 to 10000")
+        self._store = store
+        self._workflow = workflow
+        self._subscribers = tuple(subscribers)
+        self._batch_size = batch_size
+
+    def sweep(self, now: pendulum.DateTime) -> tuple[Escalation, ...]:
+        """Carry out every escalation due at ``now`` and return them, oldest case first.
+
+        Reads only the cases whose ``next_check`` has come (an index in every store), so its
+        cost grows with the due cases, not with all open ones. Idempotent: what fired is
+        recorded on the case, so a second sweep at the same instant does nothing.
+
+        Raises:
+            ValidationError: On a naive instant.
+            CalendarCoverageError: If a firing falls in a year the calendar does not cover.
+        """
+        now = ensure_aware(now, "now")
+        done: list[Escalation] = []
+        after: str | None = None
+        while True:
+            for attempt in range(3):
+                try:
+                    escalations, events, after, more = self._batch(now, after)
+                    break
+                except ConflictError:
+                    # Someone changed a case meanwhile: read the batch again.
+                    if attempt == 2:
+                        raise
+            done.extend(escalations)
+            publish(events, self._subscribers)
+            if not more:
+                return tuple(done)
+
+    def _batch(
+        self, now: pendulum.DateTime, after: str | None
+    ) -> tuple[list[Escalation], list[CaseEvent], str | None, bool]:
+        with self._store() as uow:
+            page = uow.cases.due(at_or_before=now, limit=self._batch_size, after=after)
+            hierarchy = UnitHierarchy(uow)
+            escalations: list[Escalation] = []
+            events: list[CaseEvent] = []
+            for case in page.items:
+                new, fired, happened = self._workflow.escalate(case, now, hierarchy)
+                if new != case:
+                    uow.cases.update(new)
+                escalations.extend(fired)
+                events.extend(happened)
+            uow.commit()
+        return escalations, events, page.next_cursor, page.next_cursor is not None
+
+
+@attrs.frozen
+class CaseFigures:
+    """Case figures of one cell or unit over a period.
+
+    Args:
+        reported: Cases reported in the period (rejected ones excluded).
+        closed: Of those, the ones closed (or evaluated).
+        closed_on_time: Of the closed, those whose handling met its deadline.
+        median_hours: The median hours each stage took, over the stages completed.
+    """
+
+    reported: int
+    closed: int
+    closed_on_time: int
+    median_hours: dict[Stage, float]
+
+    @property
+    def closure_rate(self) -> float | None:
+        """Return closed / reported, or ``None`` without cases."""
+        return self.closed / self.reported if self.reported else None
+
+    @property
+    def on_time_rate(self) -> float | None:
+        """Return closed on time / closed, or ``None`` without closed cases."""
+        return self.closed_on_time / self.closed if self.closed else None
+
+
+@attrs.frozen
+class CaseKpis:
+    """Case KPIs over a subtree and a period.
+
+    Args:
+        total: The whole subtree.
+        by_cell: Per cell the cases lie in.
+        by_unit: Per owning unit (where the case ended up).
+    """
+
+    total: CaseFigures
+    by_cell: dict[str, CaseFigures]
+    by_unit: dict[str, CaseFigures]
+
+
+class _Tally:
+    def __init__(self) -> None:
+        self.reported = self.closed = self.on_time = 0
+        self.stage_hours: dict[Stage, list[float]] = defaultdict(list)
+
+    def add(self, case: Case) -> None:
+        self.reported += 1
+        for d in case.deadlines:
+            if d.met_at is not None:
+                self.stage_hours[d.stage].append((d.met_at - d.start).total_seconds() / 3600)
+        if case.state in (CaseState.CLOSED, CaseState.EVALUATED):
+            self.closed += 1
+            handling = case.deadline(Stage.HANDLING)
+            if handling is not None and handling.met_in_time():
+                self.on_time += 1
+
+    def figures(self) -> CaseFigures:
+        medians = {
+            s: round(statistics.median(h), 2) for s in Stage if (h := self.stage_hours.get(s))
+        }
+        return CaseFigures(self.reported, self.closed, self.on_time, medians)
+
+
+def case_kpis(
+    uow: UnitOfWork,
+    cell_code: str,
+    *,
+    since: pendulum.DateTime,
+    until: pendulum.DateTime,
+) -> CaseKpis:
+    """Return closure rate, on-time closure rate and median time per stage over a period.
+
+    Args:
+        uow: The unit of work.
+        cell_code: The subtree to count.
+        since: Count cases reported from this instant ...
+        until: ... until before this one.
+
+    Raises:
+        ValidationError: On naive instants or ``until`` before ``since``.
+        NotFoundError: If the cell is not stored.
+    """
+    since = ensure_aware(since, "since")
+    until = ensure_aware(until, "until")
+    if until < since:
+        raise ValidationError("until", "the period ends before it starts")
+    total = _Tally()
+    cells: dict[str, _Tally] = defaultdict(_Tally)
+    units: dict[str, _Tally] = defaultdict(_Tally)
+    for case in pages(
+        lambda a: uow.cases.reported_in_subtree(
+            cell_code, since=since, until=until, limit=500, after=a
+        )
+    ):
+        if case.state is CaseState.REJECTED:
+            continue
+        for tally in (total, cells[case.cell_code], units[case.owner_cell]):
+            tally.add(case)
+    return CaseKpis(
+        total.figures(),
+        {k: t.figures() for k, t in sorted(cells.items())},
+        {k: t.figures() for k, t in sorted(units.items())},
+    )
