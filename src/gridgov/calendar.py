@@ -153,6 +153,9 @@ class WorkCalendar:
     )
     makeup_weekday: int = attrs.field(default=0)
     tz: str = attrs.field(default="Asia/Shanghai", validator=v.text(64))
+    _span_cache: dict[int, tuple[tuple[int, int], ...]] = attrs.field(
+        init=False, factory=dict, eq=False, hash=False, repr=False
+    )
 
     def __attrs_post_init__(self) -> None:
         try:
@@ -484,9 +487,47 @@ class WorkCalendar:
     def _zone(self) -> pendulum.Timezone | pendulum.FixedTimezone:
         return pendulum.timezone(self.tz)
 
-    def _at(self, day: pendulum.Date, t: dt.time) -> pendulum.DateTime:
+    def _at(self, day: dt.date, t: dt.time) -> pendulum.DateTime:
         return pendulum.datetime(
             day.year, day.month, day.day, t.hour, t.minute, t.second, tz=self.tz
+        )
+
+    # The arithmetic below works on integer microseconds since the epoch, over each day's
+    # business hours computed once per calendar and day: pendulum objects are slow to build,
+    # and a sweep over many cases asks for the same days again and again.
+
+    def _spans(self, ordinal: int) -> tuple[tuple[int, int], ...]:
+        """Return the business hours of a day as ``(open, close)`` epoch microseconds."""
+        spans = self._span_cache.get(ordinal)
+        if spans is None:
+            day = dt.date.fromordinal(ordinal)
+            spans = tuple(
+                (_micros(self._at(day, p.start)), _micros(self._at(day, p.end)))
+                for p in self.hours_on(day)  # type: ignore[arg-type]
+            )
+            self._span_cache[ordinal] = spans
+        return spans
+
+    def _local(self, micros: int) -> dt.datetime:
+        seconds, rest = divmod(micros, 1_000_000)
+        return dt.datetime.fromtimestamp(seconds, tz=self._zone()).replace(microsecond=rest)
+
+    def _ordinal(self, micros: int) -> int:
+        """Return the ordinal of the calendar-local day holding the instant."""
+        return self._local(micros).toordinal()
+
+    def _instant(self, micros: int) -> pendulum.DateTime:
+        d = self._local(micros)
+        return pendulum.DateTime(
+            d.year,
+            d.month,
+            d.day,
+            d.hour,
+            d.minute,
+            d.second,
+            d.microsecond,
+            tzinfo=self._zone(),
+            fold=d.fold,
         )
 
     def add_working_days(self, start: pendulum.DateTime, days: int) -> pendulum.DateTime:
@@ -506,13 +547,13 @@ class WorkCalendar:
         start = ensure_aware(start, "start")
         if not isinstance(days, int) or isinstance(days, bool) or days < 1:
             raise ValidationError("days", "count at least one working day")
-        day = start.in_timezone(self.tz).date()
+        ordinal = start.in_timezone(self.tz).date().toordinal()
         counted = 0
         while counted < days:
-            day = day.add(days=1)
-            if self.is_working_day(day):
+            ordinal += 1
+            if self._spans(ordinal):
                 counted += 1
-        return self._at(day, self.hours_on(day)[-1].end)
+        return self._instant(self._spans(ordinal)[-1][1])
 
     def add_working_time(
         self, start: pendulum.DateTime, duration: pendulum.Duration
@@ -525,24 +566,21 @@ class WorkCalendar:
             ValidationError: On a naive instant or a negative duration.
             CalendarCoverageError: If the count runs into a year without data.
         """
-        start = ensure_aware(start, "start").in_timezone(self.tz)
-        if not isinstance(duration, dt.timedelta) or duration.total_seconds() < 0:
+        start = ensure_aware(start, "start")
+        if not isinstance(duration, dt.timedelta) or duration < dt.timedelta(0):
             raise ValidationError("duration", "expected a duration of zero or more")
-        left = duration.total_seconds()
-        day = start.date()
-        moment = start
+        left = _timedelta_micros(duration)
+        moment = _micros(start)
+        ordinal = self._ordinal(moment)
         for _ in range(366 * 10):  # ten years of calendar: far beyond any time limit
-            for period in self.hours_on(day):
-                opens, closes = self._at(day, period.start), self._at(day, period.end)
+            for opens, closes in self._spans(ordinal):
                 begin = max(opens, moment)
                 if begin >= closes:
                     continue
-                available = (closes - begin).total_seconds()
-                if left <= available:
-                    return begin.add(seconds=left)
-                left -= available
-            day = day.add(days=1)
-            moment = self._at(day, dt.time(0))
+                if left <= closes - begin:
+                    return self._instant(begin + left)
+                left -= closes - begin
+            ordinal += 1
         raise ValidationError("duration", "longer than ten years of business hours")
 
     def working_time_between(
@@ -554,18 +592,27 @@ class WorkCalendar:
             ValidationError: On a naive instant.
             CalendarCoverageError: If the span reaches a year without data.
         """
-        a = ensure_aware(start, "start").in_timezone(self.tz)
-        b = ensure_aware(end, "end").in_timezone(self.tz)
-        total = 0.0
-        day = a.date()
-        while day <= b.date():
-            for period in self.hours_on(day):
-                opens = max(self._at(day, period.start), a)
-                closes = min(self._at(day, period.end), b)
-                if closes > opens:
-                    total += (closes - opens).total_seconds()
-            day = day.add(days=1)
-        return pendulum.duration(seconds=total)
+        a = _micros(ensure_aware(start, "start"))
+        b = _micros(ensure_aware(end, "end"))
+        total = 0
+        if b > a:
+            last = self._ordinal(b)
+            for ordinal in range(self._ordinal(a), last + 1):
+                for opens, closes in self._spans(ordinal):
+                    total += max(0, min(closes, b) - max(opens, a))
+        return pendulum.duration(microseconds=total)
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _micros(instant: dt.datetime) -> int:
+    """Return an aware instant as integer microseconds since the epoch (exact)."""
+    return _timedelta_micros(dt.datetime.__sub__(instant, _EPOCH))
+
+
+def _timedelta_micros(delta: dt.timedelta) -> int:
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def _date(d: dt.date) -> pendulum.Date:
