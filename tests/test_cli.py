@@ -78,7 +78,7 @@ def tables(output: str) -> list[list[list[str]]]:
     found: list[list[list[str]]] = []
     current: list[list[str]] | None = None
     for line in output.splitlines():
-        if line.startswith("网格"):
+        if line.startswith("网格 "):
             current = [line.split()]
             found.append(current)
         elif not line.strip():
@@ -120,6 +120,56 @@ def test_demo_grid_rows_sum_to_the_totals(minggong_output: str) -> None:
         assert "合计" == total[0]
         sums = [sum(int(r[i]) for r in grids) for i in range(1, len(total))]
         assert [int(x) for x in total[1:]] == sums
+
+
+def test_demo_prints_open_cases_by_level_after_the_morning_sweep(minggong_output: str) -> None:
+    """The escalated complaint is at the community; the overdue emergency still in its grid."""
+    section = minggong_output.split("在办事件", 1)[1].split("今日督办", 1)[0].splitlines()
+    rows = [line.split() for line in section[2:6]]
+    expected = [
+        ["网格级", "grid", "1", "1"],
+        ["社区级", "community", "1", "0"],
+        ["街道级", "street", "0", "0"],
+        ["区级", "district", "0", "0"],
+    ]
+    assert expected == rows
+    assert [
+        "mg-2026-1102 投诉 处置中 明宫社区 办理时限 2026-12-17 17:30",
+        "mg-2026-1103 紧急：危及生命财产安全 处置中 铁一村网格 办理时限 2026-11-28 08:40 "
+        "超期 overdue",
+    ] == [line.strip() for line in section[6:8]]
+
+
+def test_demo_prints_todays_escalations(minggong_output: str) -> None:
+    """The sweep at 09:00 raised the complaint and reminded and marked the emergency."""
+    lines = minggong_output.split("今日督办", 1)[1].splitlines()
+    assert " escalations on 2026-11-28: 3" == lines[0]
+    assert [
+        "09:00 mg-2026-1102 上提一级 建强路网格 → 明宫社区:",
+        "09:00 mg-2026-1103 提醒:",
+        "09:00 mg-2026-1103 超期:",
+    ] == [line.strip().split(": ")[0] + ":" for line in lines[1:4]]
+
+
+def test_demo_adds_the_cases_to_a_store_loaded_before_cases(tmp_path: Path) -> None:
+    """A demo store from before cases existed gets the scenario's cases on the next run."""
+    from gridgov.bootstrap import open_store
+    from gridgov.scenarios import example_path, load_scenario
+
+    db = f"sqlite:///{tmp_path / 'old.db'}"
+    scenario = load_scenario(example_path(), households=False)
+    store = open_store(db, scheme=scenario.scheme)
+    with store() as uow:
+        for cell in scenario.tree():
+            uow.cells.add(cell)
+        for worker in scenario.workers:
+            uow.workers.add(worker)
+        uow.commit()
+    store.close()
+    code, out, err = run("demo", "--db", db)
+    assert 0 == code
+    assert "added 3 cases of 明宫社区 Minggong" in err
+    assert "mg-2026-1102 投诉 处置中 明宫社区" in out
 
 
 def test_demo_household_statuses_add_up(minggong_output: str) -> None:

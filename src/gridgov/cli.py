@@ -2,7 +2,9 @@
 
 ``gridgov demo`` loads a scenario (the Minggong example by default) into a store, a SQLite file
 in the user's data directory unless ``--db`` or ``GRIDGOV_DB`` names another, and prints its
-ledger summary per grid; a store that already holds the scenario is used as it is. Status lines go
+ledger summary per grid, the busiest worker's worklist, the month's visiting coverage, the open
+cases by level after the morning's escalation sweep and the day's escalations; a store that
+already holds the scenario is used as it is. Status lines go
 to stderr, results to stdout. Errors print ``gridgov: error: <message>`` and exit with 2 for
 invalid input, 1 for any other gridgov error; never a traceback.
 """
@@ -14,15 +16,17 @@ import datetime as dt
 import os
 import sys
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pendulum
 
 from gridgov.bootstrap import open_store
+from gridgov.cases import Case, CaseRole, EscalationKind, ServiceCatalogue
+from gridgov.cases.settings import CaseSettings
 from gridgov.clock import SystemClock
-from gridgov.errors import ConflictError, GridgovError, ValidationError
+from gridgov.errors import ConflictError, GridgovError, NotFoundError, ValidationError
 from gridgov.grid import GridLevel
 from gridgov.households import Tag
 from gridgov.ports import Store, UnitOfWork
@@ -35,11 +39,16 @@ from gridgov.scenarios import (
     populate,
     summary_total,
 )
+from gridgov.scenarios.cases import replay_cases
+from gridgov.services._common import pages
 from gridgov.services.care import Coverage, Worklist, coverage, plan_tasks, worklist
+from gridgov.services.cases import EscalationEngine
 
 __all__ = [
     "default_db_url",
     "format_coverage",
+    "format_escalations",
+    "format_open_cases",
     "format_summary",
     "format_worklist",
     "main",
@@ -189,15 +198,118 @@ def _demo(today: pendulum.Date | None, scenario_path: Path | None, db: str) -> i
                 for g in grids
             ]
             uow.commit()
+        open_cases: list[Case] = []
+        if scenario.cases:
+            EscalationEngine(store, scenario.workflow()).sweep(now)
+            with store() as uow:
+                for root in tree.roots:
+                    open_cases.extend(_open_cases(uow, root.code))
     finally:
         store.close()
+    names = {c.code: c.name for c in tree}
     print(format_summary(scenario.name, on, summaries))
     if work is not None:
         print()
-        print(format_worklist(work, names={c.code: c.name for c in tree}))
+        print(format_worklist(work, names=names))
     print()
-    print(format_coverage(month, names={c.code: c.name for c in tree}))
+    print(format_coverage(month, names=names))
+    if scenario.cases:
+        print()
+        print(format_open_cases(open_cases, now=now, names=names, catalogue=scenario.catalogue))
+        print()
+        print(format_escalations(open_cases, on=on, names=names))
     return 0
+
+
+def _open_cases(uow: UnitOfWork, cell_code: str) -> Iterator[Case]:
+    return pages(lambda after: uow.cases.open_in_subtree(cell_code, limit=500, after=after))
+
+
+_LEVELS = (GridLevel.GRID, GridLevel.COMMUNITY, GridLevel.STREET, GridLevel.DISTRICT)
+
+
+def format_open_cases(
+    cases: Sequence[Case],
+    *,
+    now: pendulum.DateTime,
+    names: Mapping[str, str],
+    catalogue: ServiceCatalogue,
+) -> str:
+    """Render the open cases by the level that owns them, with their running deadlines.
+
+    Args:
+        cases: The open cases.
+        now: The instant deadlines are judged at.
+        names: Cell names by code.
+        catalogue: For the categories' labels.
+
+    Returns:
+        The text, without a final newline.
+    """
+    head = f"在办事件 open cases at {now.format('YYYY-MM-DD HH:mm')} by level: {len(cases)}"
+    rows = []
+    for level in _LEVELS:
+        at_level = [c for c in cases if c.owner_level is level]
+        overdue = sum(1 for c in at_level if _overdue(c, now))
+        rows.append((f"{level.label_zh}级 {level.value}", len(at_level), overdue))
+    lines = [head, _table(("层级 level", "件数", "超期"), rows)]
+    for case in sorted(cases, key=lambda c: (c.owner_level.depth, c.reported_at, c.id)):
+        label = (
+            catalogue.get(case.category).label_zh if case.category in catalogue else case.category
+        )
+        deadline = case.current_deadline
+        due = "" if deadline is None else f"{deadline.stage.label_zh}时限 {_short(deadline.due)}"
+        late = " 超期 overdue" if _overdue(case, now) else ""
+        lines.append(
+            f"  {case.id} {label} {case.state.label_zh} "
+            f"{names.get(case.owner_cell, case.owner_cell)} {due}{late}"
+        )
+    return "\n".join(lines)
+
+
+def _overdue(case: Case, now: pendulum.DateTime) -> bool:
+    deadline = case.current_deadline
+    return deadline is not None and deadline.paused_at is None and deadline.due < now
+
+
+def _short(instant: pendulum.DateTime) -> str:
+    return instant.in_timezone(_TZ).format("YYYY-MM-DD HH:mm")
+
+
+def format_escalations(
+    cases: Sequence[Case], *, on: pendulum.Date, names: Mapping[str, str]
+) -> str:
+    """Render the escalations recorded on ``on`` in the cases' histories, in time order.
+
+    Args:
+        cases: The cases to look through.
+        on: The day.
+        names: Cell names by code.
+
+    Returns:
+        The text, without a final newline.
+    """
+    rows = sorted(
+        (
+            (entry.at, case, entry, previous)
+            for case in cases
+            for previous, entry in zip((None, *case.history[:-1]), case.history, strict=True)
+            if entry.role == CaseRole.SYSTEM.value and entry.at.in_timezone(_TZ).date() == on
+        ),
+        key=lambda row: (row[0], row[1].id),
+    )
+    lines = [f"今日督办 escalations on {on.isoformat()}: {len(rows)}"]
+    for at, case, entry, previous in rows:
+        kind = EscalationKind(entry.action)
+        moved = ""
+        if previous is not None and previous.owner_cell != entry.owner_cell:
+            before = names.get(previous.owner_cell, previous.owner_cell)
+            moved = f" {before} → {names.get(entry.owner_cell, entry.owner_cell)}"
+        lines.append(
+            f"  {at.in_timezone(_TZ).format('HH:mm')} {case.id} {kind.label_zh}{moved}: "
+            f"{entry.note}"
+        )
+    return "\n".join(lines)
 
 
 _TZ = "Asia/Shanghai"
@@ -302,14 +414,32 @@ def _load_unless_present(store: Store, scenario: Scenario, path: Path, db: str) 
                 "choose another --db, or delete that store to start over"
             )
         print(f"using {scenario.name} already in {safe_url(db)}", file=sys.stderr)
+        _add_cases_if_missing(store, scenario)
         return
     report = populate(store, load_scenario(path))
     print(
         f"loaded {scenario.name} into {safe_url(db)}: {report.cells} cells, "
         f"{report.workers} workers, {report.households} households, {report.residents} residents, "
-        f"{report.contacts} contacts",
+        f"{report.contacts} contacts, {report.cases} cases",
         file=sys.stderr,
     )
+
+
+def _add_cases_if_missing(store: Store, scenario: Scenario) -> None:
+    """Replay the scenario's cases into a store loaded before gridgov stored cases."""
+    if not scenario.cases:
+        return
+    with store() as uow:
+        try:
+            uow.case_settings.get()
+            return
+        except NotFoundError:
+            pass
+        workflow = scenario.workflow()
+        uow.case_settings.save(CaseSettings(workflow.catalogue, workflow.escalation))
+        count = replay_cases(uow, workflow, scenario.cases)
+        uow.commit()
+    print(f"added {count} cases of {scenario.name}", file=sys.stderr)
 
 
 def format_summary(title: str, on: pendulum.Date, summaries: Sequence[GridSummary]) -> str:

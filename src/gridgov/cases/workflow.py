@@ -613,7 +613,7 @@ class CaseWorkflow:
             now,
             case.state,
             case.state,
-            note=reason_en,
+            note=f"{reason_en} / {reason_zh}",
             owner_cell=str(changes.get("owner_cell", case.owner_cell)),
             owner_worker=changes.get("owner_worker", case.owner_worker),
             rule=rule,

@@ -16,6 +16,10 @@ A scenario is a directory holding ``scenario.toml``::
     households_csv = ["households.csv"]    # more households, relative to the scenario file
     contacts_csv = ["contacts.csv"]        # contact history, replayed through the care rules
     [care_policy]                          # optional: a CarePolicy (default: DEFAULT_POLICY)
+    [calendar]                             # optional: WorkCalendar.from_mapping (holidays ...);
+                                           # default: WorkCalendar.china() (extra "cn")
+    [[case_catalogue.categories]]          # optional: categories added to the default catalogue
+    [[cases]]                              # case stories, replayed through the case workflow
 
 Everything goes through the converter of :mod:`gridgov.serialization`, so unknown keys are
 rejected and every error is one :class:`~gridgov.errors.ValidationError` naming the file, the path
@@ -37,13 +41,18 @@ import attrs
 import pendulum
 
 from gridgov import _validation as v
+from gridgov.calendar import WorkCalendar
 from gridgov.care.contacts import ContactAttempt
 from gridgov.care.policy import DEFAULT_POLICY, CarePolicy
+from gridgov.cases.catalogue import DEFAULT_CATALOGUE, ServiceCatalogue
+from gridgov.cases.settings import CaseSettings
+from gridgov.cases.workflow import CaseWorkflow
 from gridgov.codes import DEFAULT_SCHEME, CodeScheme
 from gridgov.errors import NotFoundError, Problem, ValidationError, join_path
 from gridgov.grid import GridCell, GridLevel, GridTree, Worker
 from gridgov.households import Household
 from gridgov.ports import ProgressCallback, Store
+from gridgov.scenarios.cases import CaseStory, replay_cases
 from gridgov.scenarios.contacts_csv import read_contacts_csv
 from gridgov.serialization import structure
 from gridgov.services.care import record_contact
@@ -128,6 +137,7 @@ class _ScenarioFile:
     households_csv: tuple[str, ...] = ()
     contacts_csv: tuple[str, ...] = ()
     care_policy: CarePolicy | None = None
+    cases: tuple[CaseStory, ...] = ()
 
 
 def _cells(value: Iterable[GridCell]) -> tuple[GridCell, ...]:
@@ -146,6 +156,10 @@ def _contacts(value: Iterable[ContactAttempt]) -> tuple[ContactAttempt, ...]:
     return v.to_tuple(value)
 
 
+def _stories(value: Iterable[CaseStory]) -> tuple[CaseStory, ...]:
+    return v.to_tuple(value)
+
+
 @attrs.frozen(repr=False)
 class Scenario:
     """A validated scenario: an area hierarchy, its workers and its households.
@@ -160,6 +174,9 @@ class Scenario:
         households: The households.
         policy: The care policy its contacts follow.
         contacts: The contact history, in time order.
+        calendar: Its working calendar, if it brings one (else :meth:`WorkCalendar.china`).
+        catalogue: The service catalogue its cases use.
+        cases: Its case stories, in the order they are replayed.
     """
 
     name: str = attrs.field(validator=v.text(100))
@@ -179,6 +196,24 @@ class Scenario:
     contacts: tuple[ContactAttempt, ...] = attrs.field(
         default=(), converter=_contacts, validator=v.collection_of(ContactAttempt)
     )
+    calendar: WorkCalendar | None = attrs.field(
+        default=None, validator=v.optional(v.instance_of(WorkCalendar))
+    )
+    catalogue: ServiceCatalogue = attrs.field(
+        default=DEFAULT_CATALOGUE, validator=v.instance_of(ServiceCatalogue)
+    )
+    cases: tuple[CaseStory, ...] = attrs.field(
+        default=(), converter=_stories, validator=v.collection_of(CaseStory)
+    )
+
+    def workflow(self) -> CaseWorkflow:
+        """Return the case workflow of the scenario: its calendar, catalogue, default escalation.
+
+        Raises:
+            ValidationError: If the scenario brings no calendar and ``chinesecalendar`` (extra
+                ``cn``) is not installed.
+        """
+        return CaseWorkflow(self.calendar or WorkCalendar.china(), self.catalogue)
 
     def tree(self) -> GridTree:
         """Return the cells as a validated tree.
@@ -206,6 +241,7 @@ class LoadReport:
         residents: The number of residents in those households.
         contacts: The number of contacts replayed.
         tasks: The number of care tasks open afterwards.
+        cases: The number of case stories replayed.
     """
 
     cells: int
@@ -214,6 +250,7 @@ class LoadReport:
     residents: int
     contacts: int = 0
     tasks: int = 0
+    cases: int = 0
 
 
 # --- loading ---------------------------------------------------------------------------------
@@ -243,6 +280,7 @@ def load_scenario(path: Path | str, *, households: bool = True) -> Scenario:
         file = file / SCENARIO_FILE
     source = file.name
     data = _read_toml(file, source)
+    calendar, catalogue = _case_rules(data, source)
     doc = structure(_default_scheme_name(data), _ScenarioFile, source=source)
     scheme = doc.scenario.code_scheme or DEFAULT_SCHEME
     try:
@@ -281,7 +319,38 @@ def load_scenario(path: Path | str, *, households: bool = True) -> Scenario:
         households=loaded,
         policy=doc.care_policy or DEFAULT_POLICY,
         contacts=tuple(sorted(contacts, key=lambda c: (c.at, c.id))),
+        calendar=calendar,
+        catalogue=catalogue,
+        cases=doc.cases,
     )
+
+
+def _case_rules(
+    data: dict[str, object], source: str
+) -> tuple[WorkCalendar | None, ServiceCatalogue]:
+    """Take the ``[calendar]`` and ``[case_catalogue]`` tables out of ``data`` and build them."""
+    calendar = None
+    raw_calendar = data.pop("calendar", None)
+    if raw_calendar is not None:
+        if not isinstance(raw_calendar, dict):
+            raise ValidationError("calendar", "expected a table", source=source)
+        try:
+            calendar = WorkCalendar.from_mapping(raw_calendar)
+        except ValidationError as exc:
+            raise exc.within("calendar").from_source(source) from None
+    catalogue = DEFAULT_CATALOGUE
+    raw_catalogue = data.pop("case_catalogue", None)
+    if raw_catalogue is not None:
+        if not isinstance(raw_catalogue, dict):
+            raise ValidationError("case_catalogue", "expected a table", source=source)
+        try:
+            own = ServiceCatalogue.from_mapping(raw_catalogue).categories
+        except ValidationError as exc:
+            raise exc.within("case_catalogue").from_source(source) from None
+        codes = {c.code for c in own}
+        kept = [c for c in DEFAULT_CATALOGUE.categories if c.code not in codes]
+        catalogue = ServiceCatalogue((*kept, *own))
+    return calendar, catalogue
 
 
 def _read_toml(file: Path, source: str) -> dict[str, object]:
@@ -392,8 +461,9 @@ def populate(
     Cells are added parents first, then workers, then households through
     :meth:`~gridgov.ports.HouseholdRepository.add_many`; then the contact history is replayed in
     time order through :func:`gridgov.services.care.record_contact`, so its follow-ups and routine
-    tasks are what the care rules make of it. The unit of work commits once, so a failure stores
-    nothing.
+    tasks are what the care rules make of it; then the case settings are saved and the case
+    stories replayed through the case workflow. The unit of work commits once, so a failure
+    stores nothing.
 
     Args:
         store: The store to fill; its code scheme must fit the scenario's cell codes.
@@ -434,6 +504,11 @@ def populate(
             )
             tasks.update((t.id, True) for t in result.created)
             tasks.update((t.id, False) for t in (*result.closed, *result.cancelled))
+        cases = 0
+        if scenario.cases:
+            workflow = scenario.workflow()
+            uow.case_settings.save(CaseSettings(workflow.catalogue, workflow.escalation))
+            cases = replay_cases(uow, workflow, scenario.cases)
         uow.commit()
     return LoadReport(
         cells=len(tree),
@@ -442,6 +517,7 @@ def populate(
         residents=sum(len(h.members) for h in scenario.households),
         contacts=len(scenario.contacts),
         tasks=sum(tasks.values()),
+        cases=cases,
     )
 
 
