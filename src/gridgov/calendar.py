@@ -530,6 +530,17 @@ class WorkCalendar:
             fold=d.fold,
         )
 
+    def within_hours(self, start: pendulum.DateTime, end: pendulum.DateTime) -> bool:
+        """Return whether ``[start, end)`` lies inside one business period of one day.
+
+        Raises:
+            ValidationError: On a naive instant.
+            CalendarCoverageError: If the day lies in a year the calendar does not cover.
+        """
+        a = _micros(ensure_aware(start, "start"))
+        b = _micros(ensure_aware(end, "end"))
+        return any(opens <= a and b <= closes for opens, closes in self._spans(self._ordinal(a)))
+
     def add_working_days(self, start: pendulum.DateTime, days: int) -> pendulum.DateTime:
         """Return the close of business on the ``days``-th working day after ``start``'s day.
 

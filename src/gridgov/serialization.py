@@ -31,6 +31,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
 from cattrs.preconf.json import make_converter as _make_json_converter
 
 from gridgov._vocab import Term
+from gridgov.calendar import WorkCalendar
 from gridgov.care.criteria import (
     AgeAtLeast,
     AgeBelow,
@@ -172,6 +173,12 @@ def _parse_with(parse: Callable[[str], T]) -> Callable[[object, object], T]:
     return structure
 
 
+def _structure_calendar(value: object, _: object) -> WorkCalendar:
+    if not isinstance(value, Mapping):
+        raise ValidationError("", f"expected a calendar table, got {_kind(value)}")
+    return WorkCalendar.from_mapping(value)
+
+
 def _structure_boundary(value: object, _: object) -> Boundary:
     if not isinstance(value, Mapping):
         raise ValidationError("", f"expected a GeoJSON geometry object, got {_kind(value)}")
@@ -224,6 +231,9 @@ def configure_converter(conv: cattrs.Converter) -> None:
     conv.register_structure_hook(PhoneNumber, _parse_with(PhoneNumber.parse))
     conv.register_unstructure_hook(Boundary, Boundary.to_geojson)
     conv.register_structure_hook(Boundary, _structure_boundary)
+    # A calendar is written as its TOML table: ranges of holidays, hours per weekday name.
+    conv.register_unstructure_hook(WorkCalendar, WorkCalendar.to_mapping)
+    conv.register_structure_hook(WorkCalendar, _structure_calendar)
     # Time limits read as people write them: "15 working days", "2 hours".
     conv.register_unstructure_hook(TimeLimit, str)
     conv.register_structure_hook(TimeLimit, _parse_with(TimeLimit.parse))
