@@ -563,7 +563,9 @@ class CaseWorkflow:
             if firing.kind is EscalationKind.RAISE_LEVEL:
                 parent = hierarchy.parent_unit(case.owner_cell)
                 if parent is not None and parent.level in OWNER_LEVELS:
-                    worker = hierarchy.on_duty(parent.code, now.date(), besides=None)
+                    worker = hierarchy.on_duty(
+                        parent.code, now.in_timezone(self.calendar.tz).date(), besides=None
+                    )
                     changes.update(
                         owner_cell=parent.code,
                         owner_level=parent.level,
@@ -583,7 +585,11 @@ class CaseWorkflow:
                         )
                     )
             elif firing.kind is EscalationKind.REASSIGN:
-                worker = hierarchy.on_duty(case.owner_cell, now.date(), besides=case.owner_worker)
+                worker = hierarchy.on_duty(
+                    case.owner_cell,
+                    now.in_timezone(self.calendar.tz).date(),
+                    besides=case.owner_worker,
+                )
                 if worker is not None:
                     changes["owner_worker"] = worker
                     events.append(

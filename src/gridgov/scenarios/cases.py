@@ -164,8 +164,11 @@ def replay_cases(uow: UnitOfWork, workflow: CaseWorkflow, stories: Iterable[Case
         except ValidationError as exc:
             raise exc.within(f"cases[{i}]") from None
         for j, step in enumerate(story.steps):
-            escalated, _, _ = workflow.escalate(case, step.at, hierarchy)
-            if escalated != case:
+            # Escalate at each instant a sweeping engine would have, up to the step.
+            while case.next_check is not None and case.next_check <= step.at:
+                escalated, _, _ = workflow.escalate(case, case.next_check, hierarchy)
+                if escalated == case:
+                    break
                 case = uow.cases.update(escalated)
             try:
                 case = act_on_case(

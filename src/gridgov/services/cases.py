@@ -191,6 +191,8 @@ def act_on_case(
     """
     case = uow.cases.get(case_id)
     to = None if to_cell is None else _cell(uow, to_cell, "to_cell")
+    if to is not None and to.level not in OWNER_LEVELS:
+        raise ValidationError("to_cell", "dispatch to a grid or a unit above it")
     transition = workflow.apply(
         case,
         action,
@@ -245,7 +247,11 @@ class EscalationEngine:
         subscribers: Iterable[EventSink] = (),
         batch_size: int = 500,
     ) -> None:
-        if not isinstance(batch_size, int) or not 1 <= batch_size <= 10_000:
+        if (
+            not isinstance(batch_size, int)
+            or isinstance(batch_size, bool)
+            or not 1 <= batch_size <= 10_000
+        ):
             raise ValidationError("batch_size", "expected 1 to 10000")
         self._store = store
         self._workflow = workflow
@@ -253,7 +259,7 @@ class EscalationEngine:
         self._batch_size = batch_size
 
     def sweep(self, now: pendulum.DateTime) -> tuple[Escalation, ...]:
-        """Carry out every escalation due at ``now`` and return them, oldest case first.
+        """Carry out every escalation due at ``now`` and return them, by next check then case id.
 
         Reads only the cases whose ``next_check`` has come (an index in every store), so its
         cost grows with the due cases, not with all open ones. Idempotent: what fired is
