@@ -65,7 +65,8 @@ class Registration:
 
     id: str = attrs.field(validator=v.identifier)
     series_id: str = attrs.field(validator=v.identifier)
-    occurrence_id: str = attrs.field(validator=v.identifier)
+    # Occurrence ids hold an ``@`` and may be longer than a record key.
+    occurrence_id: str = attrs.field(validator=v.text(100))
     venue_id: str = attrs.field(validator=v.identifier)
     resident_id: str = attrs.field(validator=v.identifier)
     household_id: str = attrs.field(validator=v.identifier)

@@ -453,7 +453,7 @@ class ActivitySeries:
         rule = self._rule()
         assert rule is not None
         local_at = _local(at, self.tz)
-        before = rule.between(self._dtstart(), local_at, inc=False)
+        before = rule.between(self._dtstart(), local_at - dt.timedelta(microseconds=1), inc=True)
         count = _COUNT.search(self.rrule)
         if count is not None:
             head_rule = _COUNT.sub(f"COUNT={len(before)}", self.rrule)
