@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 import attrs
 import pendulum
 
+from gridgov.errors import ValidationError
 from gridgov.scheduling.series import ActivitySeries, Occurrence
 from gridgov.scheduling.venues import Blackout, Venue
 
@@ -184,7 +185,10 @@ def plan_series(
         ValidationError: If the series names a space the venue lacks, or needs a calendar.
         CalendarCoverageError: If the window reaches a year the venue's calendar does not cover.
     """
-    venue.space(series.space_id)
+    if series.venue_id != venue.id:
+        raise ValidationError("venue_id", "the series is of another venue")
+    if series.space_id not in {s.id for s in venue.spaces}:
+        raise ValidationError("space_id", "the venue has no such space")
     mine = series.occurrences(start, end, calendar=venue.opening)
     others = [o for o in existing if o.series_id != series.id]
     clashes: list[Conflict] = [

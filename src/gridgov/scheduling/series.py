@@ -30,7 +30,9 @@ from gridgov.errors import ValidationError
 
 __all__ = ["ActivitySeries", "Occurrence", "OccurrenceChange", "occurrence_id"]
 
-_UNTIL = re.compile(r"UNTIL=([0-9T]+Z?)", re.IGNORECASE)
+_UNTIL = re.compile(r"UNTIL=([^;]*)", re.IGNORECASE)
+_UNTIL_VALUE = re.compile(r"\d{8}(T\d{6})?Z?", re.IGNORECASE)
+_RULE_TEXT = re.compile(r"[A-Za-z0-9=;,+\-]+")
 _COUNT = re.compile(r"COUNT=(\d+)", re.IGNORECASE)
 _MAX_MINUTES = 7 * 24 * 60
 
@@ -128,6 +130,16 @@ def _exdates(value: Iterable[pendulum.DateTime]) -> frozenset[pendulum.DateTime]
     return v.to_frozenset(value)
 
 
+def _aware_set(inst: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    v.collection_of(pendulum.DateTime)(inst, attribute, value)
+    assert isinstance(value, frozenset)  # checked just above
+    for i, d in enumerate(sorted(value, key=lambda d: d.isoformat())):
+        if d.tzinfo is None or d.utcoffset() is None:
+            raise ValidationError(
+                f"{attribute.name}[{i}]", "naive datetime: an instant needs a UTC offset"
+            )
+
+
 def _changes(value: Iterable[OccurrenceChange]) -> tuple[OccurrenceChange, ...]:
     return v.to_tuple(value)
 
@@ -135,7 +147,7 @@ def _changes(value: Iterable[OccurrenceChange]) -> tuple[OccurrenceChange, ...]:
 def _zone(name: str) -> zoneinfo.ZoneInfo:
     try:
         return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder name
         raise ValidationError("tz", "not a known IANA time zone") from None
 
 
@@ -215,7 +227,7 @@ class ActivitySeries:
     tz: str = attrs.field(default="Asia/Shanghai", validator=v.text(64))
     rrule: str | None = attrs.field(default=None, validator=v.optional(v.text(500)))
     exdates: frozenset[pendulum.DateTime] = attrs.field(
-        default=frozenset(), converter=_exdates, validator=v.collection_of(pendulum.DateTime)
+        default=frozenset(), converter=_exdates, validator=_aware_set
     )
     changes: tuple[OccurrenceChange, ...] = attrs.field(
         default=(), converter=_changes, validator=v.collection_of(OccurrenceChange)
@@ -254,7 +266,14 @@ class ActivitySeries:
         text = text.strip()
         if text.upper().startswith("RRULE:"):
             text = text[6:]
+        # One RRULE's parts only: no other lines (a DTSTART would replace the series' start).
+        if not _RULE_TEXT.fullmatch(text):
+            raise ValidationError("rrule", "expected NAME=VALUE parts separated by ';'")
+        if _COUNT.search(text) and _UNTIL.search(text):
+            raise ValidationError("rrule", "give COUNT or UNTIL, not both")
         m = _UNTIL.search(text)
+        if m is not None and not _UNTIL_VALUE.fullmatch(m.group(1)):
+            raise ValidationError("rrule", "UNTIL is YYYYMMDD or YYYYMMDDTHHMMSS, with Z for UTC")
         if m is not None and not m.group(1).upper().endswith("Z"):
             raw = m.group(1)
             try:
@@ -268,11 +287,15 @@ class ActivitySeries:
             utc = local.replace(tzinfo=_zone(self.tz)).astimezone(dt.UTC)
             text = text[: m.start(1)] + utc.strftime("%Y%m%dT%H%M%SZ") + text[m.end(1) :]
         try:
-            _parse_rule(text, self._dtstart())
+            rule = _parse_rule(text, self._dtstart())
         except ValidationError:
             raise
         except (ValueError, TypeError, KeyError, IndexError) as exc:
             raise ValidationError("rrule", f"does not parse: {exc}") from None
+        if rule.__dict__.get("_interval", 1) < 1:
+            raise ValidationError("rrule", "INTERVAL is at least 1")
+        if rule.__dict__.get("_count") == 0:
+            raise ValidationError("rrule", "COUNT is at least 1")
         return text
 
     def _dtstart(self) -> dt.datetime:
@@ -311,9 +334,9 @@ class ActivitySeries:
             return self.start.add(minutes=self.minutes)
         ends = [last + dt.timedelta(minutes=self.minutes)]
         ends.extend(
-            c.start.add(minutes=c.minutes or self.minutes)
+            (c.start or c.original_start).add(minutes=c.minutes or self.minutes)
             for c in self.changes
-            if c.start is not None
+            if not c.cancelled
         )
         return _pendulum(max(ends))
 
@@ -345,18 +368,25 @@ class ActivitySeries:
             raise ValidationError("calendar", "the series skips public holidays: give a calendar")
         changes = {c.original_start: c for c in self.changes}
         span = dt.timedelta(minutes=self.minutes)
-        after = _local(window_start, self.tz) - span
-        before = _local(window_end, self.tz)
+        # A day's margin on each side: wall-clock arithmetic across a DST change is an hour off.
+        day = dt.timedelta(days=1)
+        after = _local(window_start, self.tz) - span - day
+        before = _local(window_end, self.tz) + day
         found: list[Occurrence] = []
         seen: set[dt.datetime] = set()
         for original in self._originals(after, before):
             seen.add(original)
-            occ = self._occurrence(original, changes.get(_pendulum(original)), calendar)
+            change = changes.get(_pendulum(original))
+            ends = original + span
+            if change is None and (
+                ends.astimezone(dt.UTC) <= window_start or original >= window_end
+            ):
+                continue  # outside the window, unchanged: no holiday check needed
+            occ = self._occurrence(original, change, calendar)
             if _shown(occ, window_start, window_end, include_cancelled):
                 found.append(occ)  # type: ignore[arg-type]
         for change in self.changes:  # occurrences moved into the window from outside it
-            moved = change.start
-            if moved is None or _local(change.original_start, self.tz) in seen:
+            if _local(change.original_start, self.tz) in seen:
                 continue
             occ = self._occurrence(_local(change.original_start, self.tz), change, calendar)
             if _shown(occ, window_start, window_end, include_cancelled):
@@ -412,6 +442,8 @@ class ActivitySeries:
             ValidationError: If the rule puts none there, or it is excluded.
         """
         start = ensure_aware(original_start, "original_start")
+        if self.skip_holidays and calendar is None:
+            raise ValidationError("calendar", "the series skips public holidays: give a calendar")
         if not self._is_original(start):
             raise ValidationError("original_start", "not an occurrence of the series")
         change = next((c for c in self.changes if c.original_start == start), None)
@@ -475,7 +507,7 @@ class ActivitySeries:
         )
         tail = attrs.evolve(
             self,
-            id=new_id or f"{self.id}.{_stamp(at)}"[-64:],
+            id=new_id or f"{self.id[:47]}.{_stamp(at)}",
             start=at,
             rrule=tail_rule,
             exdates={d for d in self.exdates if d >= at},

@@ -69,10 +69,7 @@ def _spaces(value: Iterable[Space]) -> tuple[Space, ...]:
 
 
 def _blackouts(value: Iterable[Blackout]) -> tuple[Blackout, ...]:
-    items = v.to_tuple(value)
-    if isinstance(items, tuple) and all(isinstance(b, Blackout) for b in items):
-        return tuple(sorted(items, key=lambda b: (b.start, b.end)))
-    return items
+    return v.to_tuple(value)
 
 
 def _unique_spaces(_inst: Any, attribute: attrs.Attribute[Any], value: tuple[Space, ...]) -> None:
@@ -139,13 +136,13 @@ class Venue:
     def blackout_during(
         self, space_id: str, start: pendulum.DateTime, end: pendulum.DateTime
     ) -> Blackout | None:
-        """Return a blackout of the venue or of the space overlapping ``[start, end)``, if any."""
-        for b in self.blackouts:  # sorted by start; a venue has a handful
-            if b.start >= end:
-                return None
-            if b.end > start and b.space_id in (None, space_id):
-                return b
-        return None
+        """Return the first blackout of the venue or the space overlapping ``[start, end)``."""
+        matching = (
+            b
+            for b in self.blackouts  # a venue has a handful
+            if b.start < end and b.end > start and b.space_id in (None, space_id)
+        )
+        return min(matching, key=lambda b: (b.start, b.end), default=None)
 
     def __repr__(self) -> str:
         return f"Venue(id={self.id!r}, name={self.name!r}, spaces={len(self.spaces)})"
