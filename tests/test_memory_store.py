@@ -3,6 +3,7 @@
 from collections.abc import Callable
 from typing import TypeVar
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -238,3 +239,112 @@ def test_sorted_chunks_behave_as_a_sorted_set(
             reference.discard(key)
     expected = sorted(k for k in reference if k < high and (after is None or k > after))
     assert (expected, len(reference)) == (list(chunks.irange(high, after=after)), len(chunks))
+
+
+def _venue_store() -> MemoryStore:
+    """Return a store holding the kit's cells, elders and venues v1 (two spaces), v2 and v3."""
+    store = _care_store()
+    with store() as uow:
+        uow.venues.add(contracts._venue("v1", contracts.GRID_A, "s1", "s2"))
+        uow.venues.add(contracts._venue("v2", contracts.GRID_B, "s1"))
+        uow.venues.add(contracts._venue("v3", contracts.OTHER_STREET, "hall"))
+        uow.commit()
+    return store
+
+
+def test_series_in_venue_reads_only_that_venue_s_series_in_the_window() -> None:
+    """in_venue reads the venue's series starting before the end that end after the start."""
+    store = _venue_store()
+    t0 = contracts.T0
+    with store() as uow:
+        uow.series.add_many(
+            contracts._series(f"{venue}-{i:03d}", t0.add(hours=i), venue=venue, space=space)
+            for venue, space in (("v1", "s1"), ("v2", "s1"), ("v3", "hall"))
+            for i in range(100)
+        )
+        uow.commit()
+    seen: set[str] = set()
+    store._state.series = _Recording(store._state.series, seen)
+    with store() as uow:
+        found = contracts._all_pages(
+            lambda a: uow.series.in_venue(
+                "v1", start=t0.add(hours=10), end=t0.add(hours=20), limit=4, after=a
+            )
+        )
+    wanted = {f"v1-{i:03d}" for i in range(9, 20)}  # 90 minutes long: the 9th ends at 10:30
+    assert (wanted, wanted) == ({s.id for s in found}, seen)
+
+
+def test_resident_queries_read_only_that_resident_s_records() -> None:
+    """for_resident of registrations and sign-ups reads the resident's records, no others'."""
+    store = _venue_store()
+    t0 = contracts.T0
+    with store() as uow:
+        uow.series.add(contracts._series("a1", rrule="FREQ=DAILY"))
+        uow.shifts.add(contracts._shift("sh1"))
+        for i, rid in enumerate(["r1", "r2", "r3", "r4", "r5"] * 20):
+            start = t0.add(days=i // 5)
+            uow.registrations.add(contracts._registration(f"g{i:03d}", rid, start))
+            uow.signups.add(contracts._signup(f"su{i:03d}", rid, start))
+        uow.commit()
+    seen: set[str] = set()
+    store._state.registrations = _Recording(store._state.registrations, seen)
+    store._state.signups = _Recording(store._state.signups, seen)
+    with store() as uow:
+        window = {"start": t0.add(days=3), "end": t0.add(days=5)}
+        found = {r.id for r in uow.registrations.for_resident("r2", **window)}
+        found |= {s.id for s in uow.signups.for_resident("r2", **window)}
+    # The index bounds the starts by the window's end; ends are checked on those read.
+    read = {f"{p}{5 * d + 1:03d}" for p in ("g", "su") for d in range(5)}
+    assert ({"g016", "g021", "su016", "su021"}, read) == (found, seen)
+
+
+def test_commit_rechecks_scheduling_references() -> None:
+    """A venue, series, registration or sign-up staged before others broke its reference fails."""
+    store = _venue_store()
+    t0 = contracts.T0
+    spare = "610102003001003"  # a grid without households, to be removed
+    with store() as uow:
+        uow.cells.add(contracts._cell(spare))
+        uow.shifts.add(contracts._shift("sh1"))
+        uow.series.add(contracts._series("a1"))
+        uow.commit()
+    stages: list[tuple[Callable[[UnitOfWork], object], Callable[[UnitOfWork], object], str]] = [
+        (
+            lambda uow: uow.venues.add(contracts._venue("v9", spare)),
+            lambda uow: uow.cells.remove(uow.cells.get(spare)),
+            "its cell was removed",
+        ),
+        (
+            lambda uow: uow.series.add(contracts._series("a2", space="s2")),
+            lambda uow: uow.venues.update(
+                attrs.evolve(uow.venues.get("v1"), spaces=uow.venues.get("v1").spaces[:1])
+            ),
+            "its venue no longer has its space",
+        ),
+        (
+            lambda uow: uow.registrations.add(contracts._registration("g1", "r4")),
+            lambda uow: uow.households.remove(uow.households.get("h3")),
+            "its resident was removed",
+        ),
+        (
+            lambda uow: uow.signups.add(contracts._signup("su1", "r5")),
+            lambda uow: uow.households.remove(uow.households.get("h4")),
+            "its resident was removed",
+        ),
+    ]
+    for stage, interfere, problem in stages:
+        with store() as slow, store() as fast:
+            stage(slow)
+            interfere(fast)
+            fast.commit()
+            with pytest.raises(ConflictError, match=problem):
+                slow.commit()
+    with store() as uow:
+        kept = (
+            contracts._stored(lambda: uow.venues.get("v9")),
+            contracts._stored(lambda: uow.series.get("a2")),
+            uow.registrations.for_occurrence(contracts._occurrence("a1", t0)),
+            uow.signups.for_shift("sh1"),
+        )
+    assert (False, False, (), ()) == kept

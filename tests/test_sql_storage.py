@@ -30,6 +30,10 @@ from gridgov.errors import ConflictError, StorageError
 from gridgov.grid import GridCell, GridLevel
 from gridgov.households import Address, Household, Resident, Tag
 from gridgov.ports import Page, Store
+from gridgov.scheduling.registrations import Registration, RegistrationState
+from gridgov.scheduling.series import ActivitySeries, occurrence_id
+from gridgov.scheduling.venues import Space, Venue
+from gridgov.scheduling.volunteers import Shift, SignUp, SignUpState
 
 CELLS = [
     GridCell("610102", "新城区", GridLevel.DISTRICT),
@@ -58,6 +62,40 @@ def _case(case_id: str, at: pendulum.DateTime = T0, external_id: str | None = No
         actor="w1",
         external_id=external_id,
     ).case
+
+
+VENUE = Venue(
+    "v1",
+    "明宫HUI客厅",
+    "610102003001001",
+    WorkCalendar(years=(2026, 2026)),
+    [Space("s1", "绘本馆", 20)],
+)
+SHIFT = Shift("sh1", "v1", "活动签到引导", T0, T0.add(hours=3), 2)
+
+
+def _series(
+    series_id: str, start: pendulum.DateTime = T0, rrule: str | None = None
+) -> ActivitySeries:
+    """Return a 90-minute activity in the venue's one space."""
+    return ActivitySeries(series_id, "绘画课", "w1", "v1", "s1", start, 90, rrule=rrule)
+
+
+def _registration(registration_id: str) -> Registration:
+    """Return r1's registration for the occurrence of a1 at T0."""
+    return Registration(
+        registration_id,
+        "a1",
+        occurrence_id("a1", T0),
+        "v1",
+        "r1",
+        "h1",
+        "610102003001001",
+        T0,
+        T0.add(minutes=90),
+        RegistrationState.CONFIRMED,
+        T0.subtract(days=1),
+    )
 
 
 def _seed(store: Store) -> None:
@@ -365,7 +403,7 @@ def test_older_schema_is_upgraded(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 def test_version_1_database_gains_the_care_and_case_tables(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A database made before the care ledger is upgraded in place, its households kept."""
+    """A database made before the care ledger is upgraded to 4 in place, its households kept."""
     path = tmp_path / "v1.db"
     with monkeypatch.context() as patch:
         patch.setattr(SqliteDialect, "migrations", SqliteDialect.migrations[:1])
@@ -397,14 +435,14 @@ def test_version_1_database_gains_the_care_and_case_tables(
     store.close()
     with sqlite3.connect(path) as conn:
         version = conn.execute(f"SELECT version FROM {_sql.SCHEMA_VERSION_TABLE}").fetchone()[0]
-    assert (3, ("h1", ["c1"], 1)) == (version, kept)
+    assert (4, ("h1", ["c1"], 1)) == (version, kept)
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
 def test_version_2_database_gains_the_case_tables(
     dialect: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A database at schema version 2 is upgraded to 3, keeping its ledger, and stores cases."""
+    """A database at schema version 2 is upgraded to 4, keeping its ledger, and stores cases."""
 
     def open_store() -> _sql.PooledSqlStore:
         if dialect == "sqlite":
@@ -435,17 +473,213 @@ def test_version_2_database_gains_the_case_tables(
         found = uow.cases.by_external_id("E-1")
         kept = (uow.households.get("h1").id, found and found.id, uow.case_settings.get().version)
     store.close()
-    assert ((2,), (3,), ("h1", "k1", 1)) == (tuple(before or ()), tuple(after or ()), kept)
+    assert ((2,), (4,), ("h1", "k1", 1)) == (tuple(before or ()), tuple(after or ()), kept)
 
 
 def test_table_names_list_every_table_of_the_schema(tmp_path: Path) -> None:
-    """table_names() names every table the migrations create, the case tables included."""
+    """table_names() names every table the migrations create, the scheduling ones included."""
     path = tmp_path / "tables.db"
     SqliteStore(path).close()
     with sqlite3.connect(path) as conn:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert tables == set(_sql.table_names())
     assert {"gg_cases", "gg_case_settings"} <= tables
+    assert {"gg_venues", "gg_series", "gg_registrations", "gg_shifts", "gg_signups"} <= tables
+
+
+def _scheduling(store: Store) -> None:
+    """Commit a venue, a weekly series, r1's registration, a shift and r1's sign-up."""
+    with store() as uow:
+        uow.venues.add(VENUE)
+        uow.series.add(_series("a1", rrule="FREQ=WEEKLY"))
+        uow.registrations.add(_registration("g1"))
+        uow.shifts.add(SHIFT)
+        uow.signups.add(
+            SignUp("su1", "sh1", "r1", SHIFT.start, SHIFT.end, SignUpState.SIGNED_UP, T0)
+        )
+        uow.commit()
+
+
+def _scheduled(store: Store) -> tuple[list[str], ...]:
+    """Return what the scheduling queries find of what :func:`_scheduling` stored."""
+    end = T0.add(days=1)
+    with store() as uow:
+        return (
+            [v.id for v in uow.venues.in_subtree("610102").items],
+            [s.id for s in uow.series.in_venue("v1", start=T0, end=end).items],
+            [r.id for r in uow.registrations.for_resident("r1", start=T0, end=end)],
+            [s.id for s in uow.shifts.in_venue("v1", start=T0, end=end)],
+            [s.id for s in uow.signups.for_shift("sh1")],
+        )
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("version", [1, 2, 3])
+def test_older_database_gains_the_scheduling_tables(
+    dialect: str,
+    version: int,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A database at schema version 1, 2 or 3 is upgraded to 4, its data kept, and schedules."""
+
+    def open_store() -> _sql.PooledSqlStore:
+        if dialect == "sqlite":
+            return SqliteStore(tmp_path / f"v{version}.db")
+        from gridgov.adapters.postgres import PostgresStore
+
+        return PostgresStore(request.getfixturevalue("postgres_schema"))
+
+    with monkeypatch.context() as patch:
+        if dialect == "sqlite":
+            patch.setattr(SqliteDialect, "migrations", SqliteDialect.migrations[:version])
+        else:
+            from gridgov.adapters.postgres import PostgresDialect
+
+            patch.setattr(PostgresDialect, "migrations", PostgresDialect.migrations[:version])
+        old = open_store()
+        _seed(old)
+        if version == 3:
+            with old() as uow:
+                uow.cases.add(_case("k1"))
+                uow.commit()
+        with old() as uow:
+            before = uow.query_one(f"SELECT version FROM {_sql.SCHEMA_VERSION_TABLE}")
+        old.close()
+    store = open_store()
+    _scheduling(store)
+    with store() as uow:
+        after = uow.query_one(f"SELECT version FROM {_sql.SCHEMA_VERSION_TABLE}")
+        kept = (
+            uow.households.get("h1").id,
+            [c.id for c in uow.cases.open_in_subtree("610102").items],
+        )
+    found = _scheduled(store)
+    store.close()
+    assert (
+        (version,),
+        (4,),
+        ("h1", ["k1"] if version == 3 else []),
+        (["v1"], ["a1"], ["g1"], ["sh1"], ["su1"]),
+    ) == (tuple(before or ()), tuple(after or ()), kept, found)
+
+
+SCHEDULING_PLANS = [
+    ("venues", _sql.SqlVenueRepository.SUBTREE_SQL, ("6101", "6102", "", 10)),
+    ("series", _sql.SqlSeriesRepository.IN_VENUE_SQL, ("v1", "2026-11-29", "2026-11-28", "", 10)),
+    ("registrations-of-occurrence", _sql.SqlRegistrationRepository.OCCURRENCE_SQL, ("a1@x",)),
+    (
+        "registrations-of-resident",
+        _sql.SqlRegistrationRepository.RESIDENT_SQL,
+        ("r1", "2026-11-29", "2026-11-28"),
+    ),
+    ("shifts", _sql.SqlShiftRepository.VENUE_SQL, ("v1", "2026-11-29", "2026-11-28")),
+    ("signups-of-shift", _sql.SqlSignUpRepository.SHIFT_SQL, ("sh1",)),
+    (
+        "signups-of-resident",
+        _sql.SqlSignUpRepository.RESIDENT_SQL,
+        ("r1", "2026-11-29", "2026-11-28"),
+    ),
+]
+
+
+def test_sqlite_scheduling_queries_use_indexes(tmp_path: Path) -> None:
+    """SQLite answers the scheduling queries with index searches; the tuples need no sort."""
+    store = SqliteStore(tmp_path / "plan.db")
+    plans = {name: _plan_sqlite(store, sql, params) for name, sql, params in SCHEDULING_PLANS}
+    store.close()
+    assert {
+        "venues": "SEARCH gg_venues USING INDEX gg_venues_cell (cell_code>? AND cell_code<?)",
+        "series": "SEARCH gg_series USING INDEX gg_series_venue (venue_id=? AND first_start_utc<?)",
+        "registrations-of-occurrence": "SEARCH gg_registrations"
+        " USING INDEX gg_registrations_occurrence (occurrence_id=?)",
+        "registrations-of-resident": "SEARCH gg_registrations"
+        " USING INDEX gg_registrations_resident (resident_id=? AND start_utc<?)",
+        "shifts": "SEARCH gg_shifts USING INDEX gg_shifts_venue (venue_id=? AND start_utc<?)",
+        "signups-of-shift": "SEARCH gg_signups USING INDEX gg_signups_shift (shift_id=?)",
+        "signups-of-resident": "SEARCH gg_signups USING INDEX gg_signups_resident"
+        " (resident_id=? AND start_utc<?)",
+    } == {name: plan.split(" | ")[0] for name, plan in plans.items()}
+    # The tuple queries read their index in order; only the paged id orders sort what they found.
+    unsorted = [n for n, plan in plans.items() if "TEMP B-TREE" not in plan]
+    assert ["venues", "series"] == [n for n, _, _ in SCHEDULING_PLANS if n not in unsorted]
+    assert "SCAN" not in "".join(plans.values())
+
+
+def test_postgres_scheduling_queries_use_indexes(postgres_schema: str) -> None:
+    """PostgreSQL can answer the scheduling queries from their indexes, in order but by id."""
+    import psycopg
+
+    from gridgov.adapters.postgres import PostgresDialect, PostgresStore
+
+    PostgresStore(postgres_schema).close()
+    dialect = PostgresDialect()
+    url, schema = postgres_schema.split("?schema=")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'SET search_path TO "{schema}"')
+        conn.execute("SET enable_seqscan = off")
+        conn.execute("SET enable_bitmapscan = off")
+        plans = {
+            name: "\n".join(
+                r[0] for r in conn.execute(f"EXPLAIN {dialect.sql(sql)}", params).fetchall()
+            )
+            for name, sql, params in SCHEDULING_PLANS
+        }
+    indexes = {
+        "venues": "gg_venues_cell",
+        "series": "gg_series_venue",
+        "registrations-of-occurrence": "gg_registrations_occurrence",
+        "registrations-of-resident": "gg_registrations_resident",
+        "shifts": "gg_shifts_venue",
+        "signups-of-shift": "gg_signups_shift",
+        "signups-of-resident": "gg_signups_resident",
+    }
+    assert dict.fromkeys(indexes, True) == {
+        name: f"Index Scan using {index} on" in plans[name] for name, index in indexes.items()
+    }
+    assert "Index Cond: ((venue_id = 'v1'::text) AND (first_start_utc < " in plans["series"]
+    assert [] == [
+        n for n, plan in plans.items() if "Sort" in plan and n not in ("venues", "series")
+    ]
+    assert "Seq Scan" not in "".join(plans.values())
+
+
+def test_series_add_many_in_bulk_round_trips(sql_store: Store) -> None:
+    """A large series add_many (PostgreSQL's COPY path) keeps NULL last ends and documents."""
+    series = [
+        _series(
+            f"a{i:03d}",
+            T0.add(hours=i),
+            rrule=None if i % 3 == 0 else "FREQ=WEEKLY" if i % 3 == 1 else "FREQ=DAILY;COUNT=3",
+        )
+        for i in range(60)
+    ]
+    with sql_store() as uow:
+        uow.venues.add(VENUE)
+        count = uow.series.add_many(series, batch_size=50)
+        uow.commit()
+    with sql_store() as uow:
+        got = [uow.series.get(s.id) for s in series]
+        years_later = _all(
+            lambda a: uow.series.in_venue(
+                "v1", start=T0.add(years=5), end=T0.add(years=6), limit=7, after=a
+            )
+        )
+    expected = [attrs.evolve(s, version=1) for s in series]
+    assert (60, expected, 20) == (count, got, len(years_later))
+
+
+def test_corrupt_series_document_is_a_storage_error(tmp_path: Path) -> None:
+    """A series document that no longer validates raises StorageError, not a cattrs error."""
+    store = SqliteStore(tmp_path / "corrupt.db")
+    _seed(store)
+    _scheduling(store)
+    with sqlite3.connect(store.path) as conn:
+        conn.execute("""UPDATE gg_series SET doc = json_set(doc, '$.rrule', 'FREQ=NEVER')""")
+    with store() as uow, pytest.raises(StorageError, match="stored ActivitySeries does not"):
+        uow.series.get("a1")
+    store.close()
 
 
 def test_failed_migration_keeps_the_previous_version(

@@ -37,6 +37,10 @@ from gridgov.households import (
     Resident,
     Tag,
 )
+from gridgov.scheduling.registrations import Registration
+from gridgov.scheduling.series import ActivitySeries
+from gridgov.scheduling.venues import Venue
+from gridgov.scheduling.volunteers import Shift, SignUp, SignUpState
 from gridgov.serialization import make_converter
 from gridgov.testing import strategies as gst
 
@@ -84,6 +88,11 @@ ATTRS_STRATEGIES: list[tuple[st.SearchStrategy[AttrsInstance], type[AttrsInstanc
     (gst.code_schemes(), CodeScheme),
     (gst.cases(), Case),
     (gst.case_settings(), CaseSettings),
+    (gst.venues(), Venue),
+    (gst.activity_series(), ActivitySeries),
+    (gst.registrations(), Registration),
+    (gst.shifts(), Shift),
+    (gst.signups(), SignUp),
 ]
 
 
@@ -460,3 +469,125 @@ def test_case_reporters_are_masked_in_repr() -> None:
     phone = case.reporter.phone
     assert phone is not None
     assert (False, False) == (case.reporter.name in shown, phone.value in shown)
+
+
+# --- scheduling -------------------------------------------------------------------------------
+
+SCHEDULING_STRATEGIES: list[tuple[st.SearchStrategy[AttrsInstance], type[AttrsInstance]]] = [
+    (gst.venues(), Venue),
+    (gst.activity_series(), ActivitySeries),
+    (gst.registrations(), Registration),
+    (gst.shifts(), Shift),
+    (gst.signups(), SignUp),
+]
+
+
+@pytest.mark.parametrize(
+    ("strategy", "cls"),
+    SCHEDULING_STRATEGIES,
+    ids=[c.__name__ for _, c in SCHEDULING_STRATEGIES],
+)
+@SLOW
+@given(data=st.data())
+def test_scheduling_records_round_trip_through_the_converter_and_json(
+    strategy: st.SearchStrategy[AttrsInstance], cls: type[AttrsInstance], data: st.DataObject
+) -> None:
+    """structure(unstructure(x)) is x for every scheduling record, also through JSON text."""
+    value = data.draw(strategy)
+    plain = CONVERTER.unstructure(value)
+    assert (value, value) == (
+        CONVERTER.structure(plain, cls),
+        CONVERTER.structure(_json.loads(_json.dumps(plain)), cls),
+    )
+
+
+VENUE = gst.venues(cell_codes=KIT_CELLS, id="v-1")
+
+
+@FAST
+@given(VENUE)
+def test_venues_use_the_given_cells_and_id(venue: Venue) -> None:
+    """venues(cell_codes=..., id=...) keeps to them; blackouts close the venue or its spaces."""
+    assert ("v-1", True) == (venue.id, venue.cell_code in KIT_CELLS)
+    assert {b.space_id for b in venue.blackouts} <= {None, *(s.id for s in venue.spaces)}
+    assert venue.opening.years is not None
+
+
+@FAST
+@given(data=st.data())
+def test_activity_series_use_the_venue_and_real_occurrences(data: st.DataObject) -> None:
+    """A series is in a space of the given venue; its exceptions and changes are occurrences."""
+    venue = data.draw(VENUE)
+    series = data.draw(gst.activity_series(venue=venue, id="a-1"))
+    spaces = {s.id for s in venue.spaces}
+    assert ("a-1", "v-1", True) == (series.id, series.venue_id, series.space_id in spaces)
+    assert {c.space_id for c in series.changes} <= {None, *spaces}
+    plain = attrs.evolve(series, exdates=(), changes=())
+    for instant in [*series.exdates, *(c.original_start for c in series.changes)]:
+        assert instant > series.start
+        assert instant == plain.occurrence(instant, calendar=gst._NO_HOLIDAYS).original_start
+
+
+@FAST
+@given(data=st.data())
+def test_registrations_are_for_an_occurrence_of_the_series(data: st.DataObject) -> None:
+    """A registration copies one occurrence of its series, registered before it starts."""
+    series = data.draw(gst.activity_series())
+    registration = data.draw(gst.registrations(series=series, resident_id="r-1"))
+    found = series.occurrences(
+        registration.start,
+        registration.end,
+        calendar=gst._NO_HOLIDAYS,
+        include_cancelled=True,
+    )
+    same = [o for o in found if (o.start, o.end) == (registration.start, registration.end)]
+    ids = {o.id for o in same}
+    assert ("r-1", series.id, series.venue_id) == (
+        registration.resident_id,
+        registration.series_id,
+        registration.venue_id,
+    )
+    assert registration.occurrence_id in ids
+    assert registration.registered_at <= registration.start
+
+
+@FAST
+@given(data=st.data())
+def test_signups_copy_their_shift(data: st.DataObject) -> None:
+    """A sign-up copies its shift's id, start and end; only completed ones credit hours."""
+    shift = data.draw(gst.shifts(venue_id="v-1", id="sh-1"))
+    signup = data.draw(gst.signups(shift=shift, resident_id="r-1"))
+    assert ("v-1", "sh-1", "r-1") == (shift.venue_id, signup.shift_id, signup.resident_id)
+    assert (shift.start, shift.end) == (signup.start, signup.end)
+    assert signup.at <= signup.start
+    if signup.state is not SignUpState.COMPLETED:
+        assert 0.0 == signup.hours
+
+
+def _rule(series: ActivitySeries) -> str:
+    return series.rrule or ""
+
+
+@pytest.mark.parametrize(
+    ("what", "condition"),
+    [
+        ("a single occurrence", lambda s: s.rrule is None),
+        ("a never-ending rule", lambda s: s.rrule is not None and s.last_end is None),
+        ("a COUNT", lambda s: "COUNT=" in _rule(s)),
+        ("an UNTIL", lambda s: "UNTIL=" in _rule(s)),
+        ("a weekly BYDAY", lambda s: "WEEKLY" in _rule(s) and "BYDAY=" in _rule(s)),
+        ("a monthly rule", lambda s: "MONTHLY" in _rule(s)),
+        ("an interval", lambda s: "INTERVAL=" in _rule(s)),
+        ("exceptions", lambda s: bool(s.exdates)),
+        ("a cancelled occurrence", lambda s: any(c.cancelled for c in s.changes)),
+        ("a moved occurrence", lambda s: any(c.start is not None for c in s.changes)),
+        ("another space", lambda s: any(c.space_id is not None for c in s.changes)),
+        ("an eligibility rule", lambda s: s.eligibility is not None),
+        ("a start in another zone", lambda s: s.start.timezone_name != s.tz),
+    ],
+)
+def test_activity_series_cover_their_variety(
+    what: str, condition: Callable[[ActivitySeries], bool]
+) -> None:
+    """The default series strategy draws every kind of rule, exception and change."""
+    assert condition(_find(gst.activity_series(), condition)), what

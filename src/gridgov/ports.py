@@ -29,6 +29,10 @@ from gridgov.cases.settings import CaseSettings
 from gridgov.codes import CodeScheme
 from gridgov.grid import GridCell, GridTree, Worker
 from gridgov.households import Household, Resident, Tag
+from gridgov.scheduling.registrations import Registration
+from gridgov.scheduling.series import ActivitySeries
+from gridgov.scheduling.venues import Venue
+from gridgov.scheduling.volunteers import Shift, SignUp
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
@@ -41,9 +45,14 @@ __all__ = [
     "HouseholdRepository",
     "Page",
     "ProgressCallback",
+    "RegistrationRepository",
     "ResidentEntry",
+    "SeriesRepository",
+    "ShiftRepository",
+    "SignUpRepository",
     "Store",
     "UnitOfWork",
+    "VenueRepository",
     "WorkerRepository",
 ]
 
@@ -359,6 +368,144 @@ class CaseSettingsRepository(Protocol):
         ...
 
 
+class VenueRepository(Protocol):
+    """Stores venues with their spaces, opening hours and blackouts."""
+
+    def get(self, venue_id: str) -> Venue:
+        """Return the venue with ``venue_id`` or raise NotFoundError."""
+        ...
+
+    def add(self, venue: Venue) -> Venue:
+        """Store a new venue in a stored cell; return it with version 1."""
+        ...
+
+    def update(self, venue: Venue) -> Venue:
+        """Replace a stored venue if its version is current; return it."""
+        ...
+
+    def in_subtree(
+        self, cell_code: str, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Page[Venue]:
+        """Return the venues of the subtree, by id."""
+        ...
+
+
+class SeriesRepository(Protocol):
+    """Stores activity series, indexed by venue and the span of their occurrences."""
+
+    def get(self, series_id: str) -> ActivitySeries:
+        """Return the series with ``series_id`` or raise NotFoundError."""
+        ...
+
+    def add(self, series: ActivitySeries) -> ActivitySeries:
+        """Store a new series of a stored venue and one of its spaces; return it (version 1)."""
+        ...
+
+    def add_many(
+        self,
+        series: Iterable[ActivitySeries],
+        *,
+        batch_size: int = 1000,
+        progress: ProgressCallback | None = None,
+    ) -> int:
+        """Store new series from a stream, as ``add`` does; return how many."""
+        ...
+
+    def update(self, series: ActivitySeries) -> ActivitySeries:
+        """Replace a stored series if its version is current; return it."""
+        ...
+
+    def in_venue(
+        self,
+        venue_id: str,
+        *,
+        start: pendulum.DateTime,
+        end: pendulum.DateTime,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[ActivitySeries]:
+        """Return the venue's series that may have occurrences in ``[start, end)``, by id.
+
+        A series qualifies when its first start is before ``end`` and its last end (``None``:
+        never ending) is after ``start``; expanding it tells which occurrences fall inside.
+        """
+        ...
+
+
+class RegistrationRepository(Protocol):
+    """Stores registrations, indexed by occurrence and by resident and time."""
+
+    def get(self, registration_id: str) -> Registration:
+        """Return the registration with ``registration_id`` or raise NotFoundError."""
+        ...
+
+    def add(self, registration: Registration) -> Registration:
+        """Store a new registration of a stored resident for a stored series; return it."""
+        ...
+
+    def update(self, registration: Registration) -> Registration:
+        """Replace a stored registration if its version is current; return it."""
+        ...
+
+    def for_occurrence(self, occurrence_id: str) -> tuple[Registration, ...]:
+        """Return every registration of an occurrence, by registered_at then id."""
+        ...
+
+    def for_resident(
+        self, resident_id: str, *, start: pendulum.DateTime, end: pendulum.DateTime
+    ) -> tuple[Registration, ...]:
+        """Return the resident's registrations whose occurrence overlaps ``[start, end)``."""
+        ...
+
+
+class ShiftRepository(Protocol):
+    """Stores volunteer shifts, indexed by venue and time."""
+
+    def get(self, shift_id: str) -> Shift:
+        """Return the shift with ``shift_id`` or raise NotFoundError."""
+        ...
+
+    def add(self, shift: Shift) -> Shift:
+        """Store a new shift of a stored venue; return it with version 1."""
+        ...
+
+    def update(self, shift: Shift) -> Shift:
+        """Replace a stored shift if its version is current; return it."""
+        ...
+
+    def in_venue(
+        self, venue_id: str, *, start: pendulum.DateTime, end: pendulum.DateTime
+    ) -> tuple[Shift, ...]:
+        """Return the venue's shifts overlapping ``[start, end)``, by start then id."""
+        ...
+
+
+class SignUpRepository(Protocol):
+    """Stores volunteers' sign-ups, indexed by shift and by resident and time."""
+
+    def get(self, signup_id: str) -> SignUp:
+        """Return the sign-up with ``signup_id`` or raise NotFoundError."""
+        ...
+
+    def add(self, signup: SignUp) -> SignUp:
+        """Store a new sign-up of a stored resident for a stored shift; return it."""
+        ...
+
+    def update(self, signup: SignUp) -> SignUp:
+        """Replace a stored sign-up if its version is current; return it."""
+        ...
+
+    def for_shift(self, shift_id: str) -> tuple[SignUp, ...]:
+        """Return every sign-up of a shift, by ``at`` then id."""
+        ...
+
+    def for_resident(
+        self, resident_id: str, *, start: pendulum.DateTime, end: pendulum.DateTime
+    ) -> tuple[SignUp, ...]:
+        """Return the resident's sign-ups whose shift overlaps ``[start, end)``, by start."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over the repositories: commit it, or everything is rolled back."""
 
@@ -395,6 +542,31 @@ class UnitOfWork(Protocol):
     @property
     def case_settings(self) -> CaseSettingsRepository:
         """Return the case settings of this unit of work."""
+        ...
+
+    @property
+    def venues(self) -> VenueRepository:
+        """Return the venue repository of this unit of work."""
+        ...
+
+    @property
+    def series(self) -> SeriesRepository:
+        """Return the activity series repository of this unit of work."""
+        ...
+
+    @property
+    def registrations(self) -> RegistrationRepository:
+        """Return the registration repository of this unit of work."""
+        ...
+
+    @property
+    def shifts(self) -> ShiftRepository:
+        """Return the volunteer shift repository of this unit of work."""
+        ...
+
+    @property
+    def signups(self) -> SignUpRepository:
+        """Return the volunteer sign-up repository of this unit of work."""
         ...
 
     def __enter__(self) -> Self:

@@ -1,11 +1,12 @@
 """What the SQL adapters share: schema migrations, repositories over DB-API 2, error translation.
 
 Aggregates are stored as cattrs JSON documents beside the indexed columns every port query uses:
-cell codes (subtree = code range), resident birth dates, tags, versions, and instants as sortable
-UTC text (``YYYY-MM-DDTHH:MM:SS.ffffff``) so that comparing text compares instants. Reads run
-outside a transaction until the unit of work first writes; from then on it holds one database
-transaction, so its own reads see its writes, and commit or rollback ends it. Optimistic
-concurrency is an ``UPDATE ... WHERE version = ?`` that must touch one row.
+cell codes (subtree = code range), resident birth dates, tags, venues, occurrences, residents,
+versions, and instants as sortable UTC text (``YYYY-MM-DDTHH:MM:SS.ffffff``) so that comparing
+text compares instants. Reads run outside a transaction until the unit of work first writes;
+from then on it holds one database transaction, so its own reads see its writes, and commit or
+rollback ends it. Optimistic concurrency is an ``UPDATE ... WHERE version = ?`` that must touch
+one row.
 
 The SQL text is written with ``?`` placeholders; a dialect rewrites them for its driver.
 """
@@ -31,9 +32,11 @@ from gridgov.adapters.support import (
     check_resident_reference,
     check_text_key,
     check_time_range,
+    check_window,
     decode_cursor,
     encode_cursor,
     instant_key,
+    series_span,
     task_references_changed,
     with_version,
 )
@@ -45,9 +48,27 @@ from gridgov.errors import ConflictError, GridgovError, NotFoundError, StorageEr
 from gridgov.grid import GridCell, GridTree, Worker
 from gridgov.households import Household, Tag
 from gridgov.ports import DEFAULT_PAGE_SIZE, Page, ProgressCallback, ResidentEntry
+from gridgov.scheduling.registrations import Registration
+from gridgov.scheduling.series import ActivitySeries
+from gridgov.scheduling.venues import Venue
+from gridgov.scheduling.volunteers import Shift, SignUp
 from gridgov.serialization import make_converter
 
-R = TypeVar("R", GridCell, Worker, Household, ContactAttempt, CareTask, Case, CaseSettings)
+R = TypeVar(
+    "R",
+    GridCell,
+    Worker,
+    Household,
+    ContactAttempt,
+    CareTask,
+    Case,
+    CaseSettings,
+    Venue,
+    ActivitySeries,
+    Registration,
+    Shift,
+    SignUp,
+)
 T = TypeVar("T")
 Row = Sequence[Any]
 
@@ -83,6 +104,40 @@ CASE_COLUMNS = (
     "external_id",
     "reported_utc",
     "next_check_utc",
+    "version",
+    "doc",
+)
+VENUE_COLUMNS = ("id", "cell_code", "version", "doc")
+SERIES_COLUMNS = (
+    "id",
+    "venue_id",
+    "space_id",
+    "first_start_utc",
+    "last_end_utc",
+    "version",
+    "doc",
+)
+REGISTRATION_COLUMNS = (
+    "id",
+    "series_id",
+    "occurrence_id",
+    "resident_id",
+    "start_utc",
+    "end_utc",
+    "state",
+    "registered_utc",
+    "version",
+    "doc",
+)
+SHIFT_COLUMNS = ("id", "venue_id", "start_utc", "end_utc", "version", "doc")
+SIGNUP_COLUMNS = (
+    "id",
+    "shift_id",
+    "resident_id",
+    "start_utc",
+    "end_utc",
+    "state",
+    "at_utc",
     "version",
     "doc",
 )
@@ -138,7 +193,18 @@ class Dialect(Protocol):
 
 
 def encode(
-    record: GridCell | Worker | Household | ContactAttempt | CareTask | Case | CaseSettings,
+    record: GridCell
+    | Worker
+    | Household
+    | ContactAttempt
+    | CareTask
+    | Case
+    | CaseSettings
+    | Venue
+    | ActivitySeries
+    | Registration
+    | Shift
+    | SignUp,
 ) -> str:
     """Return ``record`` as a JSON document without its version (kept in a column)."""
     data = _CONVERTER.unstructure(record)
@@ -309,6 +375,11 @@ class SqlUnitOfWork:
         self.care_tasks = SqlCareTaskRepository(self)
         self.cases = SqlCaseRepository(self)
         self.case_settings = SqlCaseSettingsRepository(self)
+        self.venues = SqlVenueRepository(self)
+        self.series = SqlSeriesRepository(self)
+        self.registrations = SqlRegistrationRepository(self)
+        self.shifts = SqlShiftRepository(self)
+        self.signups = SqlSignUpRepository(self)
 
     def __enter__(self) -> Self:
         return self
@@ -384,6 +455,11 @@ class SqlUnitOfWork:
     def cell_exists(self, code: str) -> bool:
         """Return whether the cell ``code`` is stored (as this unit sees it)."""
         return self.query_one("SELECT 1 FROM gg_cells WHERE code = ?", (code,)) is not None
+
+    def require(self, kind: str, table: str, key: str) -> None:
+        """Raise ``NotFoundError(kind, key)`` unless ``table`` holds the id ``key``."""
+        if self.query_one(f"SELECT 1 FROM {table} WHERE id = ?", (key,)) is None:
+            raise NotFoundError(kind, key)
 
     def query(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
         """Run a query and return every row."""
@@ -1356,6 +1432,398 @@ class SqlCaseSettingsRepository:
         return with_version(settings, settings.version + 1)
 
 
+# -- scheduling ------------------------------------------------------------------------------
+
+
+class SqlVenueRepository(_Repository[Venue]):
+    """Venues in a SQL store; see :class:`gridgov.ports.VenueRepository`."""
+
+    kind = "venue"
+    cls = Venue
+    table = "gg_venues"
+    key_column = "id"
+
+    SUBTREE_SQL = (
+        "SELECT id, version, doc FROM gg_venues"
+        " WHERE cell_code >= ? AND cell_code < ? AND id > ?"
+        " ORDER BY id LIMIT ?"
+    )
+
+    def _key(self, record: Venue) -> str:
+        return record.id
+
+    def add(self, venue: Venue) -> Venue:
+        """Store a new venue in a stored cell; return it with version 1."""
+        v = self._require(venue)
+        self._require_cell(v.cell_code)
+        if self._exists(v.id):
+            raise self._duplicate(v.id)
+        try:
+            with self._uow.savepoint():  # a concurrent duplicate must not end the transaction
+                self._uow.insert_many(
+                    "gg_venues", VENUE_COLUMNS, [(v.id, v.cell_code, 1, encode(v))]
+                )
+        except ConflictError:
+            raise self._duplicate(v.id) from None
+        return with_version(v, 1)
+
+    def update(self, venue: Venue) -> Venue:
+        """Replace a stored venue if its version is current; return it."""
+        v = self._require(venue)
+        row = self._uow.query_one("SELECT cell_code FROM gg_venues WHERE id = ?", (v.id,))
+        if row is None:
+            raise NotFoundError(self.kind, v.id)
+        if row[0] != v.cell_code:
+            self._require_cell(v.cell_code)
+        return self._update_row(v, {"cell_code": v.cell_code})
+
+    def in_subtree(
+        self, cell_code: str, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Page[Venue]:
+        """Return the venues of the subtree, by id."""
+        check_limit(limit)
+        start = decode_cursor(after, 1)
+        self._require_cell(cell_code)
+        low, high = _range(cell_code)
+        rows = self._uow.query(
+            self.SUBTREE_SQL, (low, high, "" if start is None else start[0], limit + 1)
+        )
+        return _page([((i,), self._uow.decode(Venue, d, v)) for i, v, d in rows], limit)
+
+
+class SqlSeriesRepository(_Repository[ActivitySeries]):
+    """Activity series in a SQL store; see :class:`gridgov.ports.SeriesRepository`."""
+
+    kind = "series"
+    cls = ActivitySeries
+    table = "gg_series"
+    key_column = "id"
+
+    # A series qualifies when it starts before the window's end and has not ended by its start;
+    # the index on (venue_id, first_start_utc, last_end_utc) answers both without the rows.
+    IN_VENUE_SQL = (
+        "SELECT id, version, doc FROM gg_series"
+        " WHERE venue_id = ? AND first_start_utc < ?"
+        " AND (last_end_utc IS NULL OR last_end_utc > ?) AND id > ?"
+        " ORDER BY id LIMIT ?"
+    )
+
+    def _key(self, record: ActivitySeries) -> str:
+        return record.id
+
+    def _require(self, record: object) -> ActivitySeries:
+        if not isinstance(record, ActivitySeries):
+            raise ValidationError("series", "expected an ActivitySeries")
+        return record
+
+    def _check(self, series: object, spaces: dict[str, frozenset[str]]) -> ActivitySeries:
+        """Check the series' venue and space; ``spaces`` caches each venue's space ids."""
+        s = self._require(series)
+        known = spaces.get(s.venue_id)
+        if known is None:
+            row = self._uow.query_one(
+                "SELECT version, doc FROM gg_venues WHERE id = ?", (s.venue_id,)
+            )
+            if row is None:
+                raise NotFoundError("venue", s.venue_id)
+            venue = self._uow.decode(Venue, row[1], row[0])
+            known = spaces[s.venue_id] = frozenset(space.id for space in venue.spaces)
+        if s.space_id not in known:
+            raise ValidationError("space_id", "no such space in the venue")
+        return s
+
+    @staticmethod
+    def _columns(s: ActivitySeries) -> dict[str, object]:
+        """Return the indexed columns of ``s`` (all but id, version and doc)."""
+        first, last = series_span(s)
+        return {
+            "venue_id": s.venue_id,
+            "space_id": s.space_id,
+            "first_start_utc": first,
+            "last_end_utc": last,
+        }
+
+    def _insert(self, series: Sequence[ActivitySeries]) -> None:
+        rows = [(s.id, *self._columns(s).values(), 1, encode(s)) for s in series]
+        try:
+            self._uow.insert_many("gg_series", SERIES_COLUMNS, rows)
+        except ConflictError:
+            raise ConflictError("a series id is already stored") from None
+
+    def add(self, series: ActivitySeries) -> ActivitySeries:
+        """Store a new series of a stored venue and one of its spaces; return it (version 1)."""
+        s = self._check(series, {})
+        if self._exists(s.id):
+            raise self._duplicate(s.id)
+        with self._uow.savepoint():  # a concurrent duplicate must not end the transaction
+            self._insert([s])
+        return with_version(s, 1)
+
+    def add_many(
+        self,
+        series: Iterable[ActivitySeries],
+        *,
+        batch_size: int = 1000,
+        progress: ProgressCallback | None = None,
+    ) -> int:
+        """Store new series from a stream, in batches; a failure undoes this call's writes."""
+        spaces: dict[str, frozenset[str]] = {}
+        with self._uow.savepoint():
+            return _add_in_batches(
+                series, lambda s: self._check(s, spaces), self._insert, batch_size, progress
+            )
+
+    def update(self, series: ActivitySeries) -> ActivitySeries:
+        """Replace a stored series if its version is current; return it."""
+        s = self._require(series)
+        row = self._uow.query_one("SELECT venue_id, space_id FROM gg_series WHERE id = ?", (s.id,))
+        if row is None:
+            raise NotFoundError(self.kind, s.id)
+        if (row[0], row[1]) != (s.venue_id, s.space_id):
+            self._check(s, {})
+        return self._update_row(s, self._columns(s))
+
+    def in_venue(
+        self,
+        venue_id: str,
+        *,
+        start: pendulum.DateTime,
+        end: pendulum.DateTime,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[ActivitySeries]:
+        """Return the venue's series that may have occurrences in ``[start, end)``, by id."""
+        low, high = check_window(start, end)
+        check_limit(limit)
+        cursor = decode_cursor(after, 1)
+        self._uow.require("venue", "gg_venues", check_text_key("venue_id", venue_id))
+        rows = self._uow.query(
+            self.IN_VENUE_SQL,
+            (venue_id, high, low, "" if cursor is None else cursor[0], limit + 1),
+        )
+        return _page([((i,), self._uow.decode(ActivitySeries, d, v)) for i, v, d in rows], limit)
+
+
+class SqlRegistrationRepository(_Repository[Registration]):
+    """Registrations in a SQL store; see :class:`gridgov.ports.RegistrationRepository`."""
+
+    kind = "registration"
+    cls = Registration
+    table = "gg_registrations"
+    key_column = "id"
+
+    OCCURRENCE_SQL = (
+        "SELECT version, doc FROM gg_registrations"
+        " WHERE occurrence_id = ? ORDER BY registered_utc, id"
+    )
+    RESIDENT_SQL = (
+        "SELECT version, doc FROM gg_registrations"
+        " WHERE resident_id = ? AND start_utc < ? AND end_utc > ?"
+        " ORDER BY start_utc, id"
+    )
+
+    def _key(self, record: Registration) -> str:
+        return record.id
+
+    def _check_references(self, r: Registration) -> None:
+        self._uow.require("resident", "gg_residents", r.resident_id)
+        self._uow.require("series", "gg_series", r.series_id)
+
+    @staticmethod
+    def _columns(r: Registration) -> dict[str, object]:
+        """Return the indexed columns of ``r`` (all but id, version and doc)."""
+        return {
+            "series_id": r.series_id,
+            "occurrence_id": r.occurrence_id,
+            "resident_id": r.resident_id,
+            "start_utc": instant_key(r.start, "start"),
+            "end_utc": instant_key(r.end, "end"),
+            "state": r.state.value,
+            "registered_utc": instant_key(r.registered_at, "registered_at"),
+        }
+
+    def add(self, registration: Registration) -> Registration:
+        """Store a new registration of a stored resident for a stored series; return it."""
+        r = self._require(registration)
+        self._check_references(r)
+        if self._exists(r.id):
+            raise self._duplicate(r.id)
+        row = (r.id, *self._columns(r).values(), 1, encode(r))
+        try:
+            with self._uow.savepoint():  # a concurrent duplicate must not end the transaction
+                self._uow.insert_many("gg_registrations", REGISTRATION_COLUMNS, [row])
+        except ConflictError:
+            raise self._duplicate(r.id) from None
+        return with_version(r, 1)
+
+    def update(self, registration: Registration) -> Registration:
+        """Replace a stored registration if its version is current; return it."""
+        r = self._require(registration)
+        row = self._uow.query_one(
+            "SELECT resident_id, series_id FROM gg_registrations WHERE id = ?", (r.id,)
+        )
+        if row is None:
+            raise NotFoundError(self.kind, r.id)
+        if (row[0], row[1]) != (r.resident_id, r.series_id):
+            self._check_references(r)
+        return self._update_row(r, self._columns(r))
+
+    def for_occurrence(self, occurrence_id: str) -> tuple[Registration, ...]:
+        """Return every registration of an occurrence, by registered_at then id."""
+        check_text_key("occurrence_id", occurrence_id)
+        rows = self._uow.query(self.OCCURRENCE_SQL, (occurrence_id,))
+        return tuple(self._uow.decode(Registration, d, v) for v, d in rows)
+
+    def for_resident(
+        self, resident_id: str, *, start: pendulum.DateTime, end: pendulum.DateTime
+    ) -> tuple[Registration, ...]:
+        """Return the resident's registrations whose occurrence overlaps ``[start, end)``."""
+        check_text_key("resident_id", resident_id)
+        low, high = check_window(start, end)
+        rows = self._uow.query(self.RESIDENT_SQL, (resident_id, high, low))
+        return tuple(self._uow.decode(Registration, d, v) for v, d in rows)
+
+
+class SqlShiftRepository(_Repository[Shift]):
+    """Volunteer shifts in a SQL store; see :class:`gridgov.ports.ShiftRepository`."""
+
+    kind = "shift"
+    cls = Shift
+    table = "gg_shifts"
+    key_column = "id"
+
+    VENUE_SQL = (
+        "SELECT version, doc FROM gg_shifts"
+        " WHERE venue_id = ? AND start_utc < ? AND end_utc > ?"
+        " ORDER BY start_utc, id"
+    )
+
+    def _key(self, record: Shift) -> str:
+        return record.id
+
+    @staticmethod
+    def _columns(s: Shift) -> dict[str, object]:
+        """Return the indexed columns of ``s`` (all but id, version and doc)."""
+        return {
+            "venue_id": s.venue_id,
+            "start_utc": instant_key(s.start, "start"),
+            "end_utc": instant_key(s.end, "end"),
+        }
+
+    def add(self, shift: Shift) -> Shift:
+        """Store a new shift of a stored venue; return it with version 1."""
+        s = self._require(shift)
+        self._uow.require("venue", "gg_venues", s.venue_id)
+        if self._exists(s.id):
+            raise self._duplicate(s.id)
+        row = (s.id, *self._columns(s).values(), 1, encode(s))
+        try:
+            with self._uow.savepoint():  # a concurrent duplicate must not end the transaction
+                self._uow.insert_many("gg_shifts", SHIFT_COLUMNS, [row])
+        except ConflictError:
+            raise self._duplicate(s.id) from None
+        return with_version(s, 1)
+
+    def update(self, shift: Shift) -> Shift:
+        """Replace a stored shift if its version is current; return it."""
+        s = self._require(shift)
+        row = self._uow.query_one("SELECT venue_id FROM gg_shifts WHERE id = ?", (s.id,))
+        if row is None:
+            raise NotFoundError(self.kind, s.id)
+        if row[0] != s.venue_id:
+            self._uow.require("venue", "gg_venues", s.venue_id)
+        return self._update_row(s, self._columns(s))
+
+    def in_venue(
+        self, venue_id: str, *, start: pendulum.DateTime, end: pendulum.DateTime
+    ) -> tuple[Shift, ...]:
+        """Return the venue's shifts overlapping ``[start, end)``, by start then id."""
+        low, high = check_window(start, end)
+        self._uow.require("venue", "gg_venues", check_text_key("venue_id", venue_id))
+        rows = self._uow.query(self.VENUE_SQL, (venue_id, high, low))
+        return tuple(self._uow.decode(Shift, d, v) for v, d in rows)
+
+
+class SqlSignUpRepository(_Repository[SignUp]):
+    """Volunteers' sign-ups in a SQL store; see :class:`gridgov.ports.SignUpRepository`."""
+
+    kind = "sign-up"
+    cls = SignUp
+    table = "gg_signups"
+    key_column = "id"
+
+    SHIFT_SQL = "SELECT version, doc FROM gg_signups WHERE shift_id = ? ORDER BY at_utc, id"
+    RESIDENT_SQL = (
+        "SELECT version, doc FROM gg_signups"
+        " WHERE resident_id = ? AND start_utc < ? AND end_utc > ?"
+        " ORDER BY start_utc, id"
+    )
+
+    def _key(self, record: SignUp) -> str:
+        return record.id
+
+    def _require(self, record: object) -> SignUp:
+        if not isinstance(record, SignUp):
+            raise ValidationError("signup", "expected a SignUp")
+        return record
+
+    @staticmethod
+    def _columns(s: SignUp) -> dict[str, object]:
+        """Return the indexed columns of ``s`` (all but id, version and doc)."""
+        return {
+            "shift_id": s.shift_id,
+            "resident_id": s.resident_id,
+            "start_utc": instant_key(s.start, "start"),
+            "end_utc": instant_key(s.end, "end"),
+            "state": s.state.value,
+            "at_utc": instant_key(s.at, "at"),
+        }
+
+    def add(self, signup: SignUp) -> SignUp:
+        """Store a new sign-up of a stored resident for a stored shift; return it."""
+        s = self._require(signup)
+        self._uow.require("shift", "gg_shifts", s.shift_id)
+        self._uow.require("resident", "gg_residents", s.resident_id)
+        if self._exists(s.id):
+            raise self._duplicate(s.id)
+        row = (s.id, *self._columns(s).values(), 1, encode(s))
+        try:
+            with self._uow.savepoint():  # a concurrent duplicate must not end the transaction
+                self._uow.insert_many("gg_signups", SIGNUP_COLUMNS, [row])
+        except ConflictError:
+            raise self._duplicate(s.id) from None
+        return with_version(s, 1)
+
+    def update(self, signup: SignUp) -> SignUp:
+        """Replace a stored sign-up if its version is current; return it."""
+        s = self._require(signup)
+        row = self._uow.query_one(
+            "SELECT shift_id, resident_id FROM gg_signups WHERE id = ?", (s.id,)
+        )
+        if row is None:
+            raise NotFoundError(self.kind, s.id)
+        if row[0] != s.shift_id:
+            self._uow.require("shift", "gg_shifts", s.shift_id)
+        if row[1] != s.resident_id:
+            self._uow.require("resident", "gg_residents", s.resident_id)
+        return self._update_row(s, self._columns(s))
+
+    def for_shift(self, shift_id: str) -> tuple[SignUp, ...]:
+        """Return every sign-up of a shift, by ``at`` then id."""
+        self._uow.require("shift", "gg_shifts", check_text_key("shift_id", shift_id))
+        rows = self._uow.query(self.SHIFT_SQL, (shift_id,))
+        return tuple(self._uow.decode(SignUp, d, v) for v, d in rows)
+
+    def for_resident(
+        self, resident_id: str, *, start: pendulum.DateTime, end: pendulum.DateTime
+    ) -> tuple[SignUp, ...]:
+        """Return the resident's sign-ups whose shift overlaps ``[start, end)``, by start."""
+        check_text_key("resident_id", resident_id)
+        low, high = check_window(start, end)
+        rows = self._uow.query(self.RESIDENT_SQL, (resident_id, high, low))
+        return tuple(self._uow.decode(SignUp, d, v) for v, d in rows)
+
+
 class _Decoded:
     """Decodes each household of a page once, however many of its residents the page holds."""
 
@@ -1372,6 +1840,11 @@ class _Decoded:
 def table_names() -> tuple[str, ...]:
     """Return the tables the SQL adapters own, children first (for dropping)."""
     return (
+        "gg_signups",
+        "gg_shifts",
+        "gg_registrations",
+        "gg_series",
+        "gg_venues",
         "gg_case_settings",
         "gg_cases",
         "gg_care_tasks",

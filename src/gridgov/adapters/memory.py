@@ -3,7 +3,9 @@
 Committed data lives in :class:`MemoryStore` with the same indexes a database would keep (cell
 code ranges, tags, birth dates, resident ids, contacts by resident and by cell and time, open care
 tasks by resident and by cell and due instant, cases by next escalation check, by cell and report
-instant, and by external id). A unit of work stages its writes and applies them
+instant, and by external id; venues by cell, activity series by venue and first start,
+registrations by occurrence and by resident and start, shifts by venue and start, sign-ups by
+shift and by resident and start). A unit of work stages its writes and applies them
 at commit under a lock, after checking that every record it wrote is still at the version it
 started from (first committer wins) and that what it references still exists. Reads see
 committed data plus the unit's own staged writes.
@@ -32,9 +34,11 @@ from gridgov.adapters.support import (
     check_resident_reference,
     check_text_key,
     check_time_range,
+    check_window,
     decode_cursor,
     encode_cursor,
     instant_key,
+    series_span,
     task_references_changed,
     with_version,
 )
@@ -46,6 +50,10 @@ from gridgov.errors import ConflictError, NotFoundError, ValidationError
 from gridgov.grid import GridCell, GridTree, Worker
 from gridgov.households import Household, Tag
 from gridgov.ports import DEFAULT_PAGE_SIZE, Page, ProgressCallback, ResidentEntry
+from gridgov.scheduling.registrations import Registration
+from gridgov.scheduling.series import ActivitySeries
+from gridgov.scheduling.venues import Venue
+from gridgov.scheduling.volunteers import Shift, SignUp
 
 __all__ = [
     "MemoryCareTaskRepository",
@@ -54,12 +62,31 @@ __all__ = [
     "MemoryCellRepository",
     "MemoryContactRepository",
     "MemoryHouseholdRepository",
+    "MemoryRegistrationRepository",
+    "MemorySeriesRepository",
+    "MemoryShiftRepository",
+    "MemorySignUpRepository",
     "MemoryStore",
     "MemoryUnitOfWork",
+    "MemoryVenueRepository",
     "MemoryWorkerRepository",
 ]
 
-R = TypeVar("R", GridCell, Worker, Household, ContactAttempt, CareTask, Case, CaseSettings)
+R = TypeVar(
+    "R",
+    GridCell,
+    Worker,
+    Household,
+    ContactAttempt,
+    CareTask,
+    Case,
+    CaseSettings,
+    Venue,
+    ActivitySeries,
+    Registration,
+    Shift,
+    SignUp,
+)
 SortKey = tuple[str, ...]
 ResidentKey = tuple[str, str, str]  # (cell_code, household_id, resident_id)
 _W = INSTANT_KEY_WIDTH
@@ -229,6 +256,20 @@ class _State:
         self.open_cases_by_cell: dict[str, _SortedKeys] = {}  # -> {reported key + id}
         self.case_by_external: dict[str, str] = {}  # external id -> case id
         self.case_settings: CaseSettings | None = None
+        self.venues: dict[str, Venue] = {}
+        self.venue_cells = _SortedKeys()  # cells holding at least one venue
+        self.venues_by_cell: dict[str, _SortedKeys] = {}  # -> {venue id}
+        self.series: dict[str, ActivitySeries] = {}
+        self.series_spans: dict[str, tuple[str, str | None]] = {}  # -> (first start, last end)
+        self.series_by_venue: dict[str, _SortedKeys] = {}  # -> {first start key + id}
+        self.registrations: dict[str, Registration] = {}
+        self.registrations_by_occurrence: dict[str, _SortedKeys] = {}  # -> {registered key + id}
+        self.registrations_by_resident: dict[str, _SortedKeys] = {}  # -> {start key + id}
+        self.shifts: dict[str, Shift] = {}
+        self.shifts_by_venue: dict[str, _SortedKeys] = {}  # -> {start key + id}
+        self.signups: dict[str, SignUp] = {}
+        self.signups_by_shift: dict[str, _SortedKeys] = {}  # -> {at key + id}
+        self.signups_by_resident: dict[str, _SortedKeys] = {}  # -> {start key + id}
         self.commits = 0  # bumped by every commit, so a unit can tell if others wrote meanwhile
 
     # -- index maintenance ------------------------------------------------------------------
@@ -345,6 +386,70 @@ class _State:
         if case.external_id is not None:
             self.case_by_external[case.external_id] = case_id
 
+    def put_venue(self, venue_id: str, venue: Venue | None) -> None:
+        old = self.venues.pop(venue_id, None)
+        if old is not None:
+            self.venues_by_cell[old.cell_code].discard(venue_id)
+        if venue is None:  # venues are never removed; kept for symmetry with the other tables
+            return
+        self.venues[venue_id] = venue
+        _index_in(self.venues_by_cell, self.venue_cells, venue.cell_code).add(venue_id)
+
+    def put_series(
+        self, series_id: str, series: ActivitySeries | None, span: tuple[str, str | None] | None
+    ) -> None:
+        old = self.series.pop(series_id, None)
+        if old is not None:
+            first = self.series_spans.pop(series_id)[0]
+            self.series_by_venue[old.venue_id].discard(first + series_id)
+        if series is None or span is None:  # series are never removed
+            return
+        self.series[series_id] = series
+        self.series_spans[series_id] = span
+        _index(self.series_by_venue, series.venue_id).add(span[0] + series_id)
+
+    def put_registration(self, registration_id: str, registration: Registration | None) -> None:
+        old = self.registrations.pop(registration_id, None)
+        if old is not None:
+            self.registrations_by_occurrence[old.occurrence_id].discard(
+                instant_key(old.registered_at) + registration_id
+            )
+            self.registrations_by_resident[old.resident_id].discard(
+                instant_key(old.start) + registration_id
+            )
+        if registration is None:  # registrations are never removed
+            return
+        r = registration
+        self.registrations[registration_id] = r
+        _index(self.registrations_by_occurrence, r.occurrence_id).add(
+            instant_key(r.registered_at) + registration_id
+        )
+        _index(self.registrations_by_resident, r.resident_id).add(
+            instant_key(r.start) + registration_id
+        )
+
+    def put_shift(self, shift_id: str, shift: Shift | None) -> None:
+        old = self.shifts.pop(shift_id, None)
+        if old is not None:
+            self.shifts_by_venue[old.venue_id].discard(instant_key(old.start) + shift_id)
+        if shift is None:  # shifts are never removed
+            return
+        self.shifts[shift_id] = shift
+        _index(self.shifts_by_venue, shift.venue_id).add(instant_key(shift.start) + shift_id)
+
+    def put_signup(self, signup_id: str, signup: SignUp | None) -> None:
+        old = self.signups.pop(signup_id, None)
+        if old is not None:
+            self.signups_by_shift[old.shift_id].discard(instant_key(old.at) + signup_id)
+            self.signups_by_resident[old.resident_id].discard(instant_key(old.start) + signup_id)
+        if signup is None:  # sign-ups are never removed
+            return
+        self.signups[signup_id] = signup
+        _index(self.signups_by_shift, signup.shift_id).add(instant_key(signup.at) + signup_id)
+        _index(self.signups_by_resident, signup.resident_id).add(
+            instant_key(signup.start) + signup_id
+        )
+
     # -- ordered reads ----------------------------------------------------------------------
 
     def households_from(
@@ -406,6 +511,14 @@ class _State:
                 yield (day, rid, hid)
 
 
+def _index(indexes: dict[str, _SortedKeys], group: str) -> _SortedKeys:
+    """Return the index of ``group`` (a venue, a resident, ...), creating it if new."""
+    index = indexes.get(group)
+    if index is None:
+        index = indexes[group] = _SortedKeys()
+    return index
+
+
 def _index_in(indexes: dict[str, _SortedKeys], cells: _SortedKeys, cell_code: str) -> _SortedKeys:
     """Return the per-cell index of ``cell_code``, creating it (and listing the cell) if new."""
     index = indexes.get(cell_code)
@@ -451,28 +564,28 @@ class _Staging(Generic[R]):
         self,
         kind: str,
         committed: Callable[[str], R | None],
-        group: Callable[[R], str] | None = None,
+        *groupings: Callable[[R], str],
     ) -> None:
         self.kind = kind
         self.committed: Callable[[str], R | None] = committed
         self.values: dict[str, R | None] = {}
         self.base: dict[str, int] = {}
-        # Staged keys by group (a resident's contacts and tasks), so that a unit staging many
-        # records (a scenario's replayed history) answers per-resident reads without a scan.
-        self._group: Callable[[R], str] | None = group
-        self._groups: dict[str, set[str]] = {}
+        # Staged keys by group (a resident's contacts and tasks, an occurrence's registrations),
+        # one mapping per grouping, so that a unit staging many records (a scenario's replayed
+        # history) answers per-resident or per-occurrence reads without a scan.
+        self._groupings: tuple[Callable[[R], str], ...] = groupings
+        self._groups: tuple[dict[str, set[str]], ...] = tuple({} for _ in groupings)
 
     def _note(self, key: str, record: R) -> None:
-        grouping = self._group
-        if grouping is not None:
-            self._groups.setdefault(grouping(record), set()).add(key)
+        for grouping, groups in zip(self._groupings, self._groups, strict=True):
+            groups.setdefault(grouping(record), set()).add(key)
 
-    def in_group(self, group: str) -> Iterator[R]:
-        """Yield the staged records of ``group``."""
-        grouping = self._group
-        if grouping is None:
+    def in_group(self, group: str, by: int = 0) -> Iterator[R]:
+        """Yield the staged records of ``group`` under the grouping number ``by``."""
+        if by >= len(self._groupings):
             return
-        for key in self._groups.get(group, ()):
+        grouping = self._groupings[by]
+        for key in self._groups[by].get(group, ()):
             record = self.values.get(key)
             if record is not None and grouping(record) == group:
                 yield record
@@ -540,14 +653,27 @@ class _Staging(Generic[R]):
     def clear(self) -> None:
         self.values.clear()
         self.base.clear()
-        self._groups.clear()
+        for groups in self._groups:
+            groups.clear()
 
 
 R2 = TypeVar("R2")
 
 
-def _resident_of(record: ContactAttempt | CareTask) -> str:
+def _resident_of(record: ContactAttempt | CareTask | Registration | SignUp) -> str:
     return record.resident_id
+
+
+def _venue_of(record: ActivitySeries | Shift) -> str:
+    return record.venue_id
+
+
+def _occurrence_of(record: Registration) -> str:
+    return record.occurrence_id
+
+
+def _shift_of(record: SignUp) -> str:
+    return record.shift_id
 
 
 def _first(row: tuple[SortKey, object]) -> SortKey:
@@ -591,6 +717,13 @@ class MemoryUnitOfWork:
         self._tasks = _Staging[CareTask]("care task", state.tasks.get, _resident_of)
         self._cases = _Staging[Case]("case", state.cases.get)
         self._settings = _Staging[CaseSettings]("case settings", self._committed_settings)
+        self._venues = _Staging[Venue]("venue", state.venues.get)
+        self._series = _Staging[ActivitySeries]("series", state.series.get, _venue_of)
+        self._registrations = _Staging[Registration](
+            "registration", state.registrations.get, _resident_of, _occurrence_of
+        )
+        self._shifts = _Staging[Shift]("shift", state.shifts.get, _venue_of)
+        self._signups = _Staging[SignUp]("sign-up", state.signups.get, _resident_of, _shift_of)
         self.cells = MemoryCellRepository(self)
         self.workers = MemoryWorkerRepository(self)
         self.households = MemoryHouseholdRepository(self)
@@ -598,6 +731,11 @@ class MemoryUnitOfWork:
         self.care_tasks = MemoryCareTaskRepository(self)
         self.cases = MemoryCaseRepository(self)
         self.case_settings = MemoryCaseSettingsRepository(self)
+        self.venues = MemoryVenueRepository(self)
+        self.series = MemorySeriesRepository(self)
+        self.registrations = MemoryRegistrationRepository(self)
+        self.shifts = MemoryShiftRepository(self)
+        self.signups = MemorySignUpRepository(self)
         self._seen_commits = state.commits
 
     def _committed_settings(self, key: str) -> CaseSettings | None:
@@ -612,6 +750,11 @@ class MemoryUnitOfWork:
             self._tasks,
             self._cases,
             self._settings,
+            self._venues,
+            self._series,
+            self._registrations,
+            self._shifts,
+            self._signups,
         )
 
     def __enter__(self) -> Self:
@@ -631,6 +774,7 @@ class MemoryUnitOfWork:
             staging.clear()
         self.households._staged_owner.clear()
         self.cases._staged_external.clear()
+        self.series._spans.clear()
         # Checks made from now on see everything committed so far.
         self._seen_commits = self._store._state.commits
 
@@ -660,6 +804,16 @@ class MemoryUnitOfWork:
                 state.put_case(cid, case)
             if SETTINGS_KEY in self._settings.values:
                 state.case_settings = self._settings.values[SETTINGS_KEY]
+            for vid, venue in self._venues.values.items():
+                state.put_venue(vid, venue)
+            for sid, series in self._series.values.items():
+                state.put_series(sid, series, None if series is None else self.series.span(series))
+            for rid, registration in self._registrations.values.items():
+                state.put_registration(rid, registration)
+            for sid, shift in self._shifts.values.items():
+                state.put_shift(sid, shift)
+            for sid, signup in self._signups.values.items():
+                state.put_signup(sid, signup)
             state.commits += 1
         self.rollback()
 
@@ -722,6 +876,7 @@ class MemoryUnitOfWork:
                     f"{what}: its resident left that household or cell meanwhile"
                 ) from None
         self._check_cases()
+        self._check_scheduling()
 
     def _check_cases(self) -> None:
         """Re-check staged cases: their cells still stored, their external ids still theirs."""
@@ -749,6 +904,54 @@ class MemoryUnitOfWork:
                         f"case {cid!r}: another case took its external id meanwhile"
                     )
 
+    def _check_scheduling(self) -> None:
+        """Re-check staged venues, series, registrations and sign-ups against others' commits.
+
+        A venue's cell may have been removed, a series' space dropped from its venue by a venue
+        update, a registration's or sign-up's resident removed with their household. Updates
+        that keep their references are not checked again, as the SQL stores do not check them:
+        a registration of a resident who moved away can still be cancelled.
+        """
+        state = self._store._state
+        problems: list[str] = []
+        for vid, venue in self._venues.values.items():
+            stored_venue = state.venues.get(vid)
+            if (
+                venue is not None
+                and (stored_venue is None or stored_venue.cell_code != venue.cell_code)
+                and self._cells.current(venue.cell_code) is None
+            ):
+                problems.append(f"venue {vid!r}: its cell was removed")
+        for sid, series in self._series.values.items():
+            stored_series = state.series.get(sid)
+            if series is None or (
+                stored_series is not None
+                and (stored_series.venue_id, stored_series.space_id)
+                == (series.venue_id, series.space_id)
+            ):
+                continue
+            owner = self._venues.current(series.venue_id)
+            if owner is None or all(s.id != series.space_id for s in owner.spaces):
+                problems.append(f"series {sid!r}: its venue no longer has its space")
+        residents: list[tuple[str, Registration | SignUp, Registration | SignUp | None]] = [
+            (f"registration {rid!r}", r, state.registrations.get(rid))
+            for rid, r in self._registrations.values.items()
+            if r is not None
+        ]
+        residents.extend(
+            (f"sign-up {sid!r}", s, state.signups.get(sid))
+            for sid, s in self._signups.values.items()
+            if s is not None
+        )
+        for what, record, stored in residents:
+            if (stored is None or stored.resident_id != record.resident_id) and (
+                self.households._owner(record.resident_id) is None
+            ):
+                problems.append(f"{what}: its resident was removed")
+        if problems:
+            self.rollback()
+            raise ConflictError("; ".join(problems[:3]))
+
     # -- helpers used by the repositories ---------------------------------------------------
 
     @property
@@ -769,6 +972,18 @@ class MemoryUnitOfWork:
         """Raise NotFoundError unless the cell ``code`` is stored (or staged)."""
         if self._cells.current(check_text_key("cell_code", code)) is None:
             raise NotFoundError("cell", code)
+
+    def _existing_venue(self, venue_id: str) -> Venue:
+        """Return the venue ``venue_id`` as this unit sees it, or raise NotFoundError."""
+        venue = self._venues.current(check_text_key("venue_id", venue_id))
+        if venue is None:
+            raise NotFoundError("venue", venue_id)
+        return venue
+
+    def _existing_resident(self, resident_id: str) -> None:
+        """Raise NotFoundError unless a household (stored or staged) holds the resident."""
+        if self.households._owner(resident_id) is None:
+            raise NotFoundError("resident", resident_id)
 
 
 class MemoryCellRepository:
@@ -1615,3 +1830,432 @@ class MemoryCaseSettingsRepository:
             if current is None:
                 return self._staging.stage_add(SETTINGS_KEY, settings)
             return self._staging.stage_update(SETTINGS_KEY, settings)
+
+
+# -- scheduling ------------------------------------------------------------------------------
+
+_Timed = TypeVar("_Timed", Registration, Shift, SignUp)
+
+
+def _overlapping(
+    index: _SortedKeys | None,
+    committed: dict[str, _Timed],
+    staged_ids: Container[str],
+    staged: Iterable[_Timed],
+    start: pendulum.DateTime,
+    end: pendulum.DateTime,
+) -> tuple[_Timed, ...]:
+    """Return the records overlapping ``[start, end)``, by start then id.
+
+    ``index`` holds ``start key + id`` of the committed records of one group (a resident, a
+    venue): a bisection keeps those starting before ``end``, and each is kept if it ends after
+    ``start``. The unit's staged records of the group are merged in.
+    """
+    rows: list[tuple[str, _Timed]] = []
+    if index is not None:
+        keys, span = index.span("", instant_key(end, "end"))
+        for key in map(keys.__getitem__, span):
+            record_id = key[_W:]
+            if record_id not in staged_ids and (record := committed[record_id]).end > start:
+                rows.append((key, record))
+    rows.extend((instant_key(r.start) + r.id, r) for r in staged if r.start < end and r.end > start)
+    rows.sort(key=operator.itemgetter(0))
+    return tuple(r for _, r in rows)
+
+
+def _in_order(
+    index: _SortedKeys | None,
+    committed: dict[str, _Timed],
+    staged_ids: Container[str],
+    staged: Iterable[_Timed],
+    instant: Callable[[_Timed], pendulum.DateTime],
+) -> tuple[_Timed, ...]:
+    """Return a group's records (an index of ``instant key + id``), staged ones merged, in order."""
+    rows: list[tuple[str, _Timed]] = []
+    if index is not None:
+        rows = [(key, committed[key[_W:]]) for key in index.ordered() if key[_W:] not in staged_ids]
+    rows.extend((instant_key(instant(r)) + r.id, r) for r in staged)
+    rows.sort(key=operator.itemgetter(0))
+    return tuple(r for _, r in rows)
+
+
+def _registered_at(registration: Registration) -> pendulum.DateTime:
+    return registration.registered_at
+
+
+def _signed_up_at(signup: SignUp) -> pendulum.DateTime:
+    return signup.at
+
+
+def _id_page(found: dict[str, R2], start: SortKey | None, limit: int) -> Page[R2]:
+    """Return a page of ``found`` by id, after the cursor's id."""
+    ids = sorted(found)
+    if start is not None:
+        ids = ids[bisect.bisect_right(ids, start[0]) :]
+    rows: list[tuple[SortKey, R2]] = [((key,), found[key]) for key in ids[: limit + 1]]
+    return _page(rows[:limit], len(rows) > limit)
+
+
+class MemoryVenueRepository:
+    """Venues in a :class:`MemoryStore`; see :class:`gridgov.ports.VenueRepository`."""
+
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+        self._staging = uow._venues
+
+    def get(self, venue_id: str) -> Venue:
+        """Return the venue with ``venue_id`` or raise NotFoundError."""
+        return self._staging.get(venue_id)
+
+    @staticmethod
+    def _require(venue: object) -> Venue:
+        if not isinstance(venue, Venue):
+            raise ValidationError("venue", "expected a Venue")
+        return venue
+
+    def add(self, venue: Venue) -> Venue:
+        """Store a new venue in a stored cell; return it with version 1."""
+        checked = self._require(venue)
+        with self._uow._store._lock:
+            self._uow._existing_cell(checked.cell_code)
+            return self._staging.stage_add(checked.id, checked)
+
+    def update(self, venue: Venue) -> Venue:
+        """Replace a stored venue if its version is current; return it."""
+        checked = self._require(venue)
+        with self._uow._store._lock:
+            current = self._staging.check_current(checked.id, checked)
+            if current.cell_code != checked.cell_code:
+                self._uow._existing_cell(checked.cell_code)
+            return self._staging.stage_update(checked.id, checked)
+
+    def in_subtree(
+        self, cell_code: str, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Page[Venue]:
+        """Return the venues of the subtree, by id."""
+        check_limit(limit)
+        start = decode_cursor(after, 1)
+        with self._uow._store._lock:
+            self._uow._existing_cell(cell_code)
+            state = self._uow._state
+            staged = self._staging.values
+            found: dict[str, Venue] = {}
+            for code in state.venue_cells.from_(cell_code):
+                if not code.startswith(cell_code):
+                    break
+                for vid in state.venues_by_cell[code].ordered():
+                    if vid not in staged:
+                        found[vid] = state.venues[vid]
+            for vid, venue in staged.items():
+                if venue is not None and venue.cell_code.startswith(cell_code):
+                    found[vid] = venue
+            return _id_page(found, start, limit)
+
+
+class MemorySeriesRepository:
+    """Activity series in a :class:`MemoryStore`; see :class:`gridgov.ports.SeriesRepository`."""
+
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+        self._staging = uow._series
+        # The span of each staged series, computed once (expanding a rule to its last end can
+        # cost): keyed by id, with the very object it was computed for.
+        self._spans: dict[str, tuple[ActivitySeries, tuple[str, str | None]]] = {}
+
+    def get(self, series_id: str) -> ActivitySeries:
+        """Return the series with ``series_id`` or raise NotFoundError."""
+        return self._staging.get(series_id)
+
+    def span(self, series: ActivitySeries) -> tuple[str, str | None]:
+        """Return :func:`~gridgov.adapters.support.series_span` of a staged series, cached."""
+        cached = self._spans.get(series.id)
+        if cached is not None and cached[0] is series:
+            return cached[1]
+        span = series_span(series)
+        self._spans[series.id] = (series, span)
+        return span
+
+    def _check(self, series: object, spaces: dict[str, frozenset[str]]) -> ActivitySeries:
+        """Check the series' venue and space; ``spaces`` caches each venue's space ids."""
+        if not isinstance(series, ActivitySeries):
+            raise ValidationError("series", "expected an ActivitySeries")
+        known = spaces.get(series.venue_id)
+        if known is None:
+            venue = self._uow._existing_venue(series.venue_id)
+            known = spaces[series.venue_id] = frozenset(s.id for s in venue.spaces)
+        if series.space_id not in known:
+            raise ValidationError("space_id", "no such space in the venue")
+        return series
+
+    def _stage_add(self, series: object, spaces: dict[str, frozenset[str]]) -> ActivitySeries:
+        checked = self._check(series, spaces)
+        stored = self._staging.stage_add(checked.id, checked)
+        self.span(stored)
+        return stored
+
+    def add(self, series: ActivitySeries) -> ActivitySeries:
+        """Store a new series of a stored venue and one of its spaces; return it (version 1)."""
+        with self._uow._store._lock:
+            return self._stage_add(series, {})
+
+    def add_many(
+        self,
+        series: Iterable[ActivitySeries],
+        *,
+        batch_size: int = 1000,
+        progress: ProgressCallback | None = None,
+    ) -> int:
+        """Stage new series from a stream; a failure unstages this call's series."""
+        check_batch_size(batch_size)
+        added: list[str] = []
+        spaces: dict[str, frozenset[str]] = {}
+        try:
+            with self._uow._store._lock:
+                for one in series:
+                    added.append(self._stage_add(one, spaces).id)
+                    if progress is not None and len(added) % batch_size == 0:
+                        progress(len(added))
+        except BaseException:
+            self._staging.unstage(added)
+            raise
+        if progress is not None and len(added) % batch_size:
+            progress(len(added))
+        return len(added)
+
+    def update(self, series: ActivitySeries) -> ActivitySeries:
+        """Replace a stored series if its version is current; return it."""
+        if not isinstance(series, ActivitySeries):
+            raise ValidationError("series", "expected an ActivitySeries")
+        with self._uow._store._lock:
+            current = self._staging.check_current(series.id, series)
+            if (current.venue_id, current.space_id) != (series.venue_id, series.space_id):
+                self._check(series, {})
+            stored = self._staging.stage_update(series.id, series)
+            self.span(stored)
+            return stored
+
+    def in_venue(
+        self,
+        venue_id: str,
+        *,
+        start: pendulum.DateTime,
+        end: pendulum.DateTime,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[ActivitySeries]:
+        """Return the venue's series that may have occurrences in ``[start, end)``, by id."""
+        low, high = check_window(start, end)
+        check_limit(limit)
+        cursor = decode_cursor(after, 1)
+        with self._uow._store._lock:
+            self._uow._existing_venue(venue_id)
+            state = self._uow._state
+            staged_ids = self._staging.values
+            found: dict[str, ActivitySeries] = {}
+            index = state.series_by_venue.get(venue_id)
+            if index is not None:
+                spans = state.series_spans
+                keys, span = index.span("", high)  # those starting before the window's end
+                for key in map(keys.__getitem__, span):
+                    sid = key[_W:]
+                    if sid not in staged_ids and ((last := spans[sid][1]) is None or last > low):
+                        found[sid] = state.series[sid]
+            for series in self._staging.in_group(venue_id):
+                first, last = self.span(series)
+                if first < high and (last is None or last > low):
+                    found[series.id] = series
+            return _id_page(found, cursor, limit)
+
+
+class MemoryRegistrationRepository:
+    """Registrations in a :class:`MemoryStore`; see ``gridgov.ports.RegistrationRepository``."""
+
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+        self._staging = uow._registrations
+
+    def get(self, registration_id: str) -> Registration:
+        """Return the registration with ``registration_id`` or raise NotFoundError."""
+        return self._staging.get(registration_id)
+
+    @staticmethod
+    def _require(registration: object) -> Registration:
+        if not isinstance(registration, Registration):
+            raise ValidationError("registration", "expected a Registration")
+        return registration
+
+    def _check_references(self, registration: Registration) -> None:
+        self._uow._existing_resident(registration.resident_id)
+        if self._uow._series.current(registration.series_id) is None:
+            raise NotFoundError("series", registration.series_id)
+
+    def add(self, registration: Registration) -> Registration:
+        """Store a new registration of a stored resident for a stored series; return it."""
+        checked = self._require(registration)
+        with self._uow._store._lock:
+            self._check_references(checked)
+            return self._staging.stage_add(checked.id, checked)
+
+    def update(self, registration: Registration) -> Registration:
+        """Replace a stored registration if its version is current; return it."""
+        checked = self._require(registration)
+        with self._uow._store._lock:
+            current = self._staging.check_current(checked.id, checked)
+            if (current.resident_id, current.series_id) != (
+                checked.resident_id,
+                checked.series_id,
+            ):
+                self._check_references(checked)
+            return self._staging.stage_update(checked.id, checked)
+
+    def for_occurrence(self, occurrence_id: str) -> tuple[Registration, ...]:
+        """Return every registration of an occurrence, by registered_at then id."""
+        check_text_key("occurrence_id", occurrence_id)
+        with self._uow._store._lock:
+            state = self._uow._state
+            return _in_order(
+                state.registrations_by_occurrence.get(occurrence_id),
+                state.registrations,
+                self._staging.values,
+                self._staging.in_group(occurrence_id, by=1),
+                _registered_at,
+            )
+
+    def for_resident(
+        self, resident_id: str, *, start: pendulum.DateTime, end: pendulum.DateTime
+    ) -> tuple[Registration, ...]:
+        """Return the resident's registrations whose occurrence overlaps ``[start, end)``."""
+        check_text_key("resident_id", resident_id)
+        check_window(start, end)
+        with self._uow._store._lock:
+            state = self._uow._state
+            return _overlapping(
+                state.registrations_by_resident.get(resident_id),
+                state.registrations,
+                self._staging.values,
+                self._staging.in_group(resident_id),
+                start,
+                end,
+            )
+
+
+class MemoryShiftRepository:
+    """Volunteer shifts in a :class:`MemoryStore`; see :class:`gridgov.ports.ShiftRepository`."""
+
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+        self._staging = uow._shifts
+
+    def get(self, shift_id: str) -> Shift:
+        """Return the shift with ``shift_id`` or raise NotFoundError."""
+        return self._staging.get(shift_id)
+
+    @staticmethod
+    def _require(shift: object) -> Shift:
+        if not isinstance(shift, Shift):
+            raise ValidationError("shift", "expected a Shift")
+        return shift
+
+    def add(self, shift: Shift) -> Shift:
+        """Store a new shift of a stored venue; return it with version 1."""
+        checked = self._require(shift)
+        with self._uow._store._lock:
+            self._uow._existing_venue(checked.venue_id)
+            return self._staging.stage_add(checked.id, checked)
+
+    def update(self, shift: Shift) -> Shift:
+        """Replace a stored shift if its version is current; return it."""
+        checked = self._require(shift)
+        with self._uow._store._lock:
+            current = self._staging.check_current(checked.id, checked)
+            if current.venue_id != checked.venue_id:
+                self._uow._existing_venue(checked.venue_id)
+            return self._staging.stage_update(checked.id, checked)
+
+    def in_venue(
+        self, venue_id: str, *, start: pendulum.DateTime, end: pendulum.DateTime
+    ) -> tuple[Shift, ...]:
+        """Return the venue's shifts overlapping ``[start, end)``, by start then id."""
+        check_window(start, end)
+        with self._uow._store._lock:
+            self._uow._existing_venue(venue_id)
+            state = self._uow._state
+            return _overlapping(
+                state.shifts_by_venue.get(venue_id),
+                state.shifts,
+                self._staging.values,
+                self._staging.in_group(venue_id),
+                start,
+                end,
+            )
+
+
+class MemorySignUpRepository:
+    """Sign-ups in a :class:`MemoryStore`; see :class:`gridgov.ports.SignUpRepository`."""
+
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+        self._staging = uow._signups
+
+    def get(self, signup_id: str) -> SignUp:
+        """Return the sign-up with ``signup_id`` or raise NotFoundError."""
+        return self._staging.get(signup_id)
+
+    @staticmethod
+    def _require(signup: object) -> SignUp:
+        if not isinstance(signup, SignUp):
+            raise ValidationError("signup", "expected a SignUp")
+        return signup
+
+    def _existing_shift(self, shift_id: str) -> None:
+        if self._uow._shifts.current(check_text_key("shift_id", shift_id)) is None:
+            raise NotFoundError("shift", shift_id)
+
+    def add(self, signup: SignUp) -> SignUp:
+        """Store a new sign-up of a stored resident for a stored shift; return it."""
+        checked = self._require(signup)
+        with self._uow._store._lock:
+            self._existing_shift(checked.shift_id)
+            self._uow._existing_resident(checked.resident_id)
+            return self._staging.stage_add(checked.id, checked)
+
+    def update(self, signup: SignUp) -> SignUp:
+        """Replace a stored sign-up if its version is current; return it."""
+        checked = self._require(signup)
+        with self._uow._store._lock:
+            current = self._staging.check_current(checked.id, checked)
+            if current.shift_id != checked.shift_id:
+                self._existing_shift(checked.shift_id)
+            if current.resident_id != checked.resident_id:
+                self._uow._existing_resident(checked.resident_id)
+            return self._staging.stage_update(checked.id, checked)
+
+    def for_shift(self, shift_id: str) -> tuple[SignUp, ...]:
+        """Return every sign-up of a shift, by ``at`` then id."""
+        with self._uow._store._lock:
+            self._existing_shift(shift_id)
+            state = self._uow._state
+            return _in_order(
+                state.signups_by_shift.get(shift_id),
+                state.signups,
+                self._staging.values,
+                self._staging.in_group(shift_id, by=1),
+                _signed_up_at,
+            )
+
+    def for_resident(
+        self, resident_id: str, *, start: pendulum.DateTime, end: pendulum.DateTime
+    ) -> tuple[SignUp, ...]:
+        """Return the resident's sign-ups whose shift overlaps ``[start, end)``, by start."""
+        check_text_key("resident_id", resident_id)
+        check_window(start, end)
+        with self._uow._store._lock:
+            state = self._uow._state
+            return _overlapping(
+                state.signups_by_resident.get(resident_id),
+                state.signups,
+                self._staging.values,
+                self._staging.in_group(resident_id),
+                start,
+                end,
+            )

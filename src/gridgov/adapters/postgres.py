@@ -131,6 +131,62 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             doc JSONB NOT NULL
         )""",
     ),
+    (
+        f"""CREATE TABLE gg_venues (
+            id TEXT {_C} PRIMARY KEY,
+            cell_code TEXT {_C} NOT NULL,
+            version INTEGER NOT NULL,
+            doc JSONB NOT NULL
+        )""",
+        "CREATE INDEX gg_venues_cell ON gg_venues (cell_code, id)",
+        f"""CREATE TABLE gg_series (
+            id TEXT {_C} PRIMARY KEY,
+            venue_id TEXT {_C} NOT NULL,
+            space_id TEXT {_C} NOT NULL,
+            first_start_utc TEXT {_C} NOT NULL,
+            last_end_utc TEXT {_C},
+            version INTEGER NOT NULL,
+            doc JSONB NOT NULL
+        )""",
+        "CREATE INDEX gg_series_venue ON gg_series (venue_id, first_start_utc, last_end_utc)",
+        f"""CREATE TABLE gg_registrations (
+            id TEXT {_C} PRIMARY KEY,
+            series_id TEXT {_C} NOT NULL,
+            occurrence_id TEXT {_C} NOT NULL,
+            resident_id TEXT {_C} NOT NULL,
+            start_utc TEXT {_C} NOT NULL,
+            end_utc TEXT {_C} NOT NULL,
+            state TEXT {_C} NOT NULL,
+            registered_utc TEXT {_C} NOT NULL,
+            version INTEGER NOT NULL,
+            doc JSONB NOT NULL
+        )""",
+        "CREATE INDEX gg_registrations_occurrence"
+        " ON gg_registrations (occurrence_id, registered_utc, id)",
+        "CREATE INDEX gg_registrations_resident ON gg_registrations (resident_id, start_utc, id)",
+        f"""CREATE TABLE gg_shifts (
+            id TEXT {_C} PRIMARY KEY,
+            venue_id TEXT {_C} NOT NULL,
+            start_utc TEXT {_C} NOT NULL,
+            end_utc TEXT {_C} NOT NULL,
+            version INTEGER NOT NULL,
+            doc JSONB NOT NULL
+        )""",
+        "CREATE INDEX gg_shifts_venue ON gg_shifts (venue_id, start_utc, id)",
+        f"""CREATE TABLE gg_signups (
+            id TEXT {_C} PRIMARY KEY,
+            shift_id TEXT {_C} NOT NULL,
+            resident_id TEXT {_C} NOT NULL,
+            start_utc TEXT {_C} NOT NULL,
+            end_utc TEXT {_C} NOT NULL,
+            state TEXT {_C} NOT NULL,
+            at_utc TEXT {_C} NOT NULL,
+            version INTEGER NOT NULL,
+            doc JSONB NOT NULL
+        )""",
+        "CREATE INDEX gg_signups_shift ON gg_signups (shift_id, at_utc, id)",
+        "CREATE INDEX gg_signups_resident ON gg_signups (resident_id, start_utc, id)",
+    ),
 )
 
 # Below this many rows a plain INSERT costs less than setting up a COPY.

@@ -123,6 +123,62 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             doc TEXT NOT NULL
         )""",
     ),
+    (
+        """CREATE TABLE gg_venues (
+            id TEXT PRIMARY KEY,
+            cell_code TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            doc TEXT NOT NULL
+        )""",
+        "CREATE INDEX gg_venues_cell ON gg_venues (cell_code, id)",
+        """CREATE TABLE gg_series (
+            id TEXT PRIMARY KEY,
+            venue_id TEXT NOT NULL,
+            space_id TEXT NOT NULL,
+            first_start_utc TEXT NOT NULL,
+            last_end_utc TEXT,
+            version INTEGER NOT NULL,
+            doc TEXT NOT NULL
+        )""",
+        "CREATE INDEX gg_series_venue ON gg_series (venue_id, first_start_utc, last_end_utc)",
+        """CREATE TABLE gg_registrations (
+            id TEXT PRIMARY KEY,
+            series_id TEXT NOT NULL,
+            occurrence_id TEXT NOT NULL,
+            resident_id TEXT NOT NULL,
+            start_utc TEXT NOT NULL,
+            end_utc TEXT NOT NULL,
+            state TEXT NOT NULL,
+            registered_utc TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            doc TEXT NOT NULL
+        )""",
+        "CREATE INDEX gg_registrations_occurrence"
+        " ON gg_registrations (occurrence_id, registered_utc, id)",
+        "CREATE INDEX gg_registrations_resident ON gg_registrations (resident_id, start_utc, id)",
+        """CREATE TABLE gg_shifts (
+            id TEXT PRIMARY KEY,
+            venue_id TEXT NOT NULL,
+            start_utc TEXT NOT NULL,
+            end_utc TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            doc TEXT NOT NULL
+        )""",
+        "CREATE INDEX gg_shifts_venue ON gg_shifts (venue_id, start_utc, id)",
+        """CREATE TABLE gg_signups (
+            id TEXT PRIMARY KEY,
+            shift_id TEXT NOT NULL,
+            resident_id TEXT NOT NULL,
+            start_utc TEXT NOT NULL,
+            end_utc TEXT NOT NULL,
+            state TEXT NOT NULL,
+            at_utc TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            doc TEXT NOT NULL
+        )""",
+        "CREATE INDEX gg_signups_shift ON gg_signups (shift_id, at_utc, id)",
+        "CREATE INDEX gg_signups_resident ON gg_signups (resident_id, start_utc, id)",
+    ),
 )
 
 

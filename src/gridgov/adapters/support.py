@@ -22,6 +22,10 @@ from gridgov.errors import ValidationError
 from gridgov.grid import GridCell, Worker
 from gridgov.households import Household
 from gridgov.ports import MAX_PAGE_SIZE
+from gridgov.scheduling.registrations import Registration
+from gridgov.scheduling.series import ActivitySeries
+from gridgov.scheduling.venues import Venue
+from gridgov.scheduling.volunteers import Shift, SignUp
 
 __all__ = [
     "INSTANT_KEY_WIDTH",
@@ -33,14 +37,30 @@ __all__ = [
     "check_resident_reference",
     "check_text_key",
     "check_time_range",
+    "check_window",
     "decode_cursor",
     "encode_cursor",
     "instant_key",
+    "series_span",
     "task_references_changed",
     "with_version",
 ]
 
-T = TypeVar("T", GridCell, Worker, Household, ContactAttempt, CareTask, Case, CaseSettings)
+T = TypeVar(
+    "T",
+    GridCell,
+    Worker,
+    Household,
+    ContactAttempt,
+    CareTask,
+    Case,
+    CaseSettings,
+    Venue,
+    ActivitySeries,
+    Registration,
+    Shift,
+    SignUp,
+)
 
 INSTANT_KEY_WIDTH = 26
 """The length of an :func:`instant_key`: ``YYYY-MM-DDTHH:MM:SS.ffffff``."""
@@ -219,6 +239,33 @@ def check_time_range(since: object, until: object) -> tuple[str, str]:
     if high < low:
         raise ValidationError("until", "the range ends before it starts")
     return low, high
+
+
+def check_window(start: object, end: object) -> tuple[str, str]:
+    """Return the instant keys of a ``[start, end)`` window, for the overlap queries.
+
+    Raises:
+        ValidationError: Naming ``start`` or ``end`` if one is not a tz-aware DateTime, or
+            ``end`` if it comes before ``start``.
+    """
+    low = instant_key(check_instant("start", start), "start")
+    high = instant_key(check_instant("end", end), "end")
+    if high < low:
+        raise ValidationError("end", "the window ends before it starts")
+    return low, high
+
+
+def series_span(series: ActivitySeries) -> tuple[str, str | None]:
+    """Return the instant keys of when a series' occurrences can start and end at the latest.
+
+    The first key is the earliest start: the series' ``start``, or an occurrence moved before
+    it. The second is ``series.last_end`` (``None`` for a series that never ends). A series may
+    have occurrences in ``[start, end)`` exactly when its first key is below the window's end
+    and its last key, if any, above the window's start: what ``SeriesRepository.in_venue`` keeps.
+    """
+    first = min([series.start, *(c.start for c in series.changes if c.start is not None)])
+    last = series.last_end
+    return instant_key(first, "start"), None if last is None else instant_key(last, "last_end")
 
 
 def check_resident_reference(

@@ -54,7 +54,7 @@ class Shift:
     skills: frozenset[str] = attrs.field(
         default=frozenset(), converter=_skills, validator=v.collection_of(str)
     )
-    occurrence_id: str | None = attrs.field(default=None, validator=v.optional(v.identifier))
+    occurrence_id: str | None = attrs.field(default=None, validator=v.optional(v.text(100)))
     version: int = attrs.field(default=0, validator=v.non_negative_int)
 
     @property

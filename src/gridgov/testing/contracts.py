@@ -17,6 +17,8 @@ adapters use the same kit; its import path ``gridgov.testing.contracts`` is stab
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -26,9 +28,11 @@ import attrs
 import pendulum
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from gridgov.calendar import WorkCalendar
+from gridgov.calendar import Period, WorkCalendar
 from gridgov.care.contacts import CareTask, ContactAttempt, Outcome, TaskKind, TaskState
+from gridgov.care.criteria import AgeBelow, AllOf, HasTag, Not
 from gridgov.care.policy import ContactMethod
 from gridgov.cases.escalation import DEFAULT_ESCALATION, EscalationPolicy
 from gridgov.cases.model import Case, CaseSource, CaseState, Location, Reporter, Satisfaction
@@ -46,6 +50,10 @@ from gridgov.households import (
     age_on,
 )
 from gridgov.ports import MAX_PAGE_SIZE, Page, ResidentEntry, UnitOfWork
+from gridgov.scheduling.registrations import Registration, RegistrationState
+from gridgov.scheduling.series import ActivitySeries, OccurrenceChange, occurrence_id
+from gridgov.scheduling.venues import Blackout, Space, Venue
+from gridgov.scheduling.volunteers import Shift, SignUp, SignUpState
 from gridgov.testing import strategies as gst
 
 __all__ = [
@@ -55,8 +63,13 @@ __all__ = [
     "CellRepositoryContract",
     "ContactRepositoryContract",
     "HouseholdRepositoryContract",
+    "RegistrationRepositoryContract",
+    "SeriesRepositoryContract",
+    "ShiftRepositoryContract",
+    "SignUpRepositoryContract",
     "StoreContract",
     "UnitOfWorkContract",
+    "VenueRepositoryContract",
     "WorkerRepositoryContract",
 ]
 
@@ -1981,6 +1994,1479 @@ class CaseSettingsRepositoryContract(_Base):
         assert (attrs.evolve(drawn, version=version + 1), saved) == (got, got)
 
 
+# -- scheduling ----------------------------------------------------------------------------------
+
+# Open every day from 08:00 to 21:00 in 2026 and 2027, closed on National Day.
+_OPENING = WorkCalendar(
+    holidays={pendulum.Date(2026, 10, 1)},
+    years=(2026, 2027),
+    hours=dict.fromkeys(range(7), (Period(dt.time(8), dt.time(21)),)),
+)
+
+
+def _venue(vid: str = "v1", cell: str = GRID_A, *spaces: str) -> Venue:
+    """Return a venue in ``cell`` with the spaces named (``s1`` and ``s2`` by default)."""
+    return Venue(
+        vid,
+        f"活动中心{vid}",
+        cell,
+        _OPENING,
+        [Space(s, f"活动室{s}", 20) for s in spaces or ("s1", "s2")],
+    )
+
+
+def _series(
+    sid: str,
+    start: pendulum.DateTime = T0,
+    *,
+    venue: str = "v1",
+    space: str = "s1",
+    minutes: int = 90,
+    rrule: str | None = None,
+    changes: Iterable[OccurrenceChange] = (),
+) -> ActivitySeries:
+    """Return an activity of ``minutes`` in ``venue``/``space`` from ``start``, once by default."""
+    return ActivitySeries(
+        sid, f"活动{sid}", "w1", venue, space, start, minutes, rrule=rrule, changes=changes
+    )
+
+
+def _occurrence(series_id: str, original_start: pendulum.DateTime) -> str:
+    """Return the id registrations keep for the occurrence of a series at that start."""
+    return occurrence_id(series_id, original_start)
+
+
+def _registration(
+    rid: str,
+    resident: str = "r1",
+    start: pendulum.DateTime = T0,
+    *,
+    minutes: int = 90,
+    series: str = "a1",
+    occurrence: str | None = None,
+    registered_at: pendulum.DateTime | None = None,
+    state: RegistrationState = RegistrationState.CONFIRMED,
+) -> Registration:
+    """Return ``resident``'s registration for the occurrence of ``series`` at ``start``."""
+    hid, cell = _HOMES.get(resident, ("h1", BUILDING_A1))
+    return Registration(
+        rid,
+        series,
+        occurrence or _occurrence(series, start),
+        "v1",
+        resident,
+        hid,
+        cell,
+        start,
+        start.add(minutes=minutes),
+        state,
+        registered_at or start.subtract(days=1),
+    )
+
+
+def _shift(
+    sid: str, start: pendulum.DateTime = T0, *, venue: str = "v1", minutes: int = 180
+) -> Shift:
+    """Return a shift of ``minutes`` at ``venue`` needing three volunteers."""
+    return Shift(sid, venue, f"志愿服务{sid}", start, start.add(minutes=minutes), 3)
+
+
+def _signup(
+    suid: str,
+    resident: str = "r1",
+    start: pendulum.DateTime = T0,
+    *,
+    shift: str = "sh1",
+    minutes: int = 180,
+    at: pendulum.DateTime | None = None,
+    state: SignUpState = SignUpState.SIGNED_UP,
+) -> SignUp:
+    """Return ``resident``'s sign-up for a shift from ``start`` lasting ``minutes``."""
+    return SignUp(
+        suid,
+        shift,
+        resident,
+        start,
+        start.add(minutes=minutes),
+        state,
+        at or start.subtract(days=2),
+    )
+
+
+def _keys(records: Iterable[Venue | ActivitySeries | Registration | Shift | SignUp]) -> list[str]:
+    return [r.id for r in records]
+
+
+def _stored(fetch: Callable[[], object]) -> bool:
+    """Return whether ``fetch`` finds its record (False on NotFoundError)."""
+    try:
+        fetch()
+    except NotFoundError:
+        return False
+    return True
+
+
+class _SchedulingBase(_CareBase):
+    """Fixtures shared by the scheduling contracts."""
+
+    @pytest.fixture
+    def venued(self, elders: UowFactory) -> UowFactory:
+        """Return the store with cells, elders and three venues: v1, v2 and v3 (elsewhere)."""
+        with elders() as uow:
+            uow.venues.add(_venue("v1", GRID_A, "s1", "s2"))
+            uow.venues.add(_venue("v2", GRID_B, "s1"))
+            uow.venues.add(_venue("v3", OTHER_STREET, "hall"))
+            uow.commit()
+        return elders
+
+    @staticmethod
+    def all_series(
+        uow: UnitOfWork,
+        venue: str,
+        start: pendulum.DateTime,
+        end: pendulum.DateTime,
+        limit: int = 100,
+    ) -> list[str]:
+        """Return the ids of the venue's series in the window, following the cursors."""
+        return _keys(
+            _all_pages(
+                lambda a: uow.series.in_venue(venue, start=start, end=end, limit=limit, after=a)
+            )
+        )
+
+    @staticmethod
+    def all_venues(uow: UnitOfWork, cell: str, limit: int = 100) -> list[str]:
+        """Return the ids of the subtree's venues, following the cursors."""
+        return _keys(_all_pages(lambda a: uow.venues.in_subtree(cell, limit=limit, after=a)))
+
+
+class VenueRepositoryContract(_SchedulingBase):
+    """What every ``VenueRepository`` does: venues with spaces and opening hours, by subtree."""
+
+    def test_venue_add_then_get_round_trips_at_version_1(self, store: UowFactory) -> None:
+        """A committed venue comes back equal at version 1, its calendar and offsets kept."""
+        venue = Venue(
+            "v9",
+            "明宫HUI客厅",
+            BUILDING_A1,
+            WorkCalendar(
+                holidays={pendulum.Date(2026, 10, 1), pendulum.Date(2026, 10, 2)},
+                workdays={pendulum.Date(2026, 9, 27)},
+                years=(2026, 2026),
+                hours={
+                    0: (Period(dt.time(9), dt.time(12)), Period(dt.time(13, 30), dt.time(17, 30))),
+                    5: (Period(dt.time(8), dt.time(20)),),
+                },
+                tz="Asia/Shanghai",
+            ),
+            [Space("s1", "绘本馆", 20, {"projector", "tables"}), Space("s2", "多功能厅", 80)],
+            [
+                Blackout(T0.add(days=3), T0.add(days=3, hours=4).in_timezone("Europe/Berlin"), "x"),
+                Blackout(T0.in_timezone("UTC"), T0.add(days=1), "消防检查", "s2"),
+            ],
+        )
+        with store() as uow:
+            added = uow.venues.add(venue)
+            uow.commit()
+        with store() as uow:
+            got = uow.venues.get("v9")
+        instants = [t.isoformat() for b in venue.blackouts for t in (b.start, b.end)]
+        expected = attrs.evolve(venue, version=1)
+        assert (expected, expected, instants) == (
+            added,
+            got,
+            [t.isoformat() for b in got.blackouts for t in (b.start, b.end)],
+        )
+
+    def test_venue_get_unknown_raises_not_found(self, store: UowFactory) -> None:
+        """Getting an unknown venue id raises NotFoundError."""
+        with store() as uow, pytest.raises(NotFoundError):
+            uow.venues.get("v404")
+
+    def test_venue_duplicate_id_conflicts(self, store: UowFactory) -> None:
+        """Adding a venue id that is stored, or staged in the same unit, raises ConflictError."""
+        with store() as uow:
+            uow.venues.add(_venue("v1"))
+            with pytest.raises(ConflictError):
+                uow.venues.add(_venue("v1", GRID_B))
+            uow.commit()
+        with store() as uow, pytest.raises(ConflictError):
+            uow.venues.add(_venue("v1", BUILDING_A2))
+        with store() as uow:
+            assert GRID_A == uow.venues.get("v1").cell_code
+
+    def test_venue_in_unknown_cell_is_rejected_and_not_stored(self, store: UowFactory) -> None:
+        """A venue in a cell that is not stored raises NotFoundError for that cell; none is kept."""
+        with store() as uow:
+            with pytest.raises(NotFoundError) as info:
+                uow.venues.add(_venue("v1", UNKNOWN_CELL))
+            uow.commit()
+        with store() as uow:
+            kept = _stored(lambda: uow.venues.get("v1"))
+        assert (("cell", UNKNOWN_CELL), False) == ((info.value.kind, info.value.key), kept)
+
+    def test_venue_in_a_cell_added_in_the_same_unit(self, store: UowFactory) -> None:
+        """A venue may lie in a cell the same unit added before committing."""
+        with store() as uow:
+            uow.cells.add(_cell("610102003001003"))
+            uow.venues.add(_venue("v1", "610102003001003"))
+            uow.commit()
+        with store() as uow:
+            assert ["v1"] == self.all_venues(uow, "610102003001003")
+
+    def test_venue_update_bumps_version_and_stale_update_conflicts(self, store: UowFactory) -> None:
+        """An update returns version 2; a second update from version 1 raises ConflictError."""
+        with store() as uow:
+            original = uow.venues.add(_venue("v1"))
+            uow.commit()
+        with store() as uow:
+            closed = uow.venues.update(
+                attrs.evolve(original, blackouts=[Blackout(T0, T0.add(hours=2), "维修")])
+            )
+            uow.commit()
+        with store() as uow, pytest.raises(ConflictError):  # noqa: PT012 - at update or commit
+            uow.venues.update(attrs.evolve(original, name="stale"))
+            uow.commit()
+        with store() as uow:
+            got = uow.venues.get("v1")
+        assert (2, 2, "活动中心v1", 1) == (
+            closed.version,
+            got.version,
+            got.name,
+            len(got.blackouts),
+        )
+
+    def test_update_of_unknown_venue_raises_not_found(self, store: UowFactory) -> None:
+        """Updating a venue that was never stored raises NotFoundError."""
+        with store() as uow, pytest.raises(NotFoundError):
+            uow.venues.update(attrs.evolve(_venue("v1"), version=1))
+
+    def test_venue_update_moves_it_between_subtrees_or_raises(self, store: UowFactory) -> None:
+        """A venue moved to a stored cell leaves the old subtree; an unknown cell raises."""
+        with store() as uow:
+            uow.venues.add(_venue("v1", GRID_A))
+            uow.commit()
+        with store() as uow:
+            venue = uow.venues.get("v1")
+            with pytest.raises(NotFoundError):
+                uow.venues.update(attrs.evolve(venue, cell_code=UNKNOWN_CELL))
+            uow.venues.update(attrs.evolve(venue, cell_code=GRID_B))
+            uow.commit()
+        with store() as uow:
+            got = (self.all_venues(uow, GRID_A), self.all_venues(uow, GRID_B))
+        assert ([], ["v1"]) == got
+
+    @pytest.mark.parametrize("limit", [1, 2, 3, 50])
+    def test_venue_in_subtree_pages_by_id(self, store: UowFactory, limit: int) -> None:
+        """in_subtree yields the subtree's venues once each, by id whatever their cells."""
+        with store() as uow:
+            for vid, cell in [
+                ("a", BUILDING_A2),
+                ("c", GRID_A),
+                ("b", BUILDING_A1),
+                ("d", GRID_B),
+                ("e", COMMUNITY),
+                ("f", OTHER_STREET),
+                ("a0", BUILDING_A1),
+            ]:
+                uow.venues.add(_venue(vid, cell))
+            uow.commit()
+        with store() as uow:
+            got = self.all_venues(uow, GRID_A, limit)
+        assert ["a", "a0", "b", "c"] == got
+
+    def test_venue_in_subtree_is_scoped_to_the_subtree(self, store: UowFactory) -> None:
+        """A subtree's venues are its own and its descendants', never a sibling's."""
+        with store() as uow:
+            for vid, cell in [
+                ("a", BUILDING_A1),
+                ("b", GRID_B),
+                ("c", OTHER_STREET),
+                ("d", COMMUNITY),
+            ]:
+                uow.venues.add(_venue(vid, cell))
+            uow.commit()
+        codes = [GRID_A, GRID_B, COMMUNITY, STREET, OTHER_STREET, DISTRICT, BUILDING_A2]
+        with store() as uow:
+            got = {code: self.all_venues(uow, code) for code in codes}
+        assert {
+            GRID_A: ["a"],
+            GRID_B: ["b"],
+            COMMUNITY: ["a", "b", "d"],
+            STREET: ["a", "b", "d"],
+            OTHER_STREET: ["c"],
+            DISTRICT: ["a", "b", "c", "d"],
+            BUILDING_A2: [],
+        } == got
+
+    def test_venue_in_subtree_of_unknown_cell_raises_not_found(self, store: UowFactory) -> None:
+        """Asking for the venues of an unknown cell raises NotFoundError."""
+        with store() as uow, pytest.raises(NotFoundError):
+            uow.venues.in_subtree(UNKNOWN_CELL)
+
+    def test_staged_venues_are_visible_in_their_own_unit_only(self, store: UowFactory) -> None:
+        """A unit sees its new and moved venues; others see none until it commits."""
+        with store() as uow:
+            uow.venues.add(_venue("v1", GRID_A))
+            uow.commit()
+        with store() as uow:
+            uow.venues.add(_venue("v2", BUILDING_A1))
+            uow.venues.update(attrs.evolve(uow.venues.get("v1"), cell_code=GRID_B))
+            mine = (self.all_venues(uow, GRID_A), self.all_venues(uow, COMMUNITY, limit=1))
+            with store() as other:
+                theirs = (self.all_venues(other, GRID_A), _stored(lambda: other.venues.get("v2")))
+        assert ((["v2"], ["v1", "v2"]), (["v1"], False)) == (mine, theirs)
+
+    def test_venue_rollback_leaves_nothing(self, store: UowFactory) -> None:
+        """Venues added then rolled back are gone, in the unit and after it."""
+        with store() as uow:
+            uow.venues.add(_venue("v1"))
+            uow.rollback()
+            inside = (self.all_venues(uow, DISTRICT), _stored(lambda: uow.venues.get("v1")))
+        with store() as uow:
+            after = (self.all_venues(uow, DISTRICT), _stored(lambda: uow.venues.get("v1")))
+        assert (([], False), ([], False)) == (inside, after)
+
+    def test_conflicting_unit_stores_no_venues(self, store: UowFactory) -> None:
+        """A unit whose venue update turns out stale keeps none of its new venues."""
+        with store() as uow:
+            uow.venues.add(_venue("v1"))
+            uow.commit()
+        with store() as uow:
+            stale = uow.venues.get("v1")
+        with store() as winner:
+            winner.venues.update(winner.venues.get("v1"))
+            winner.commit()
+        with store() as loser:
+            loser.venues.add(_venue("v2", GRID_B))
+            with pytest.raises(ConflictError):  # noqa: PT012 - at update or at commit
+                loser.venues.update(stale)
+                loser.commit()
+        with store() as uow:
+            assert ["v1"] == self.all_venues(uow, DISTRICT)
+
+    @pytest.mark.parametrize(
+        ("kwargs", "path"),
+        [
+            ({"limit": 0}, "limit"),
+            ({"limit": MAX_PAGE_SIZE + 1}, "limit"),
+            ({"limit": "10"}, "limit"),
+            ({"after": "not-a-cursor"}, "after"),
+        ],
+    )
+    def test_venue_bad_query_arguments_raise_validation_error(
+        self, store: UowFactory, kwargs: dict[str, object], path: str
+    ) -> None:
+        """Bad limits and cursors raise ValidationError naming the argument."""
+        with store() as uow, pytest.raises(ValidationError) as info:
+            uow.venues.in_subtree(GRID_A, **kwargs)  # type: ignore[arg-type]
+        assert path == info.value.path
+
+    def test_non_venue_is_rejected(self, store: UowFactory) -> None:
+        """Passing something that is not a Venue raises ValidationError."""
+        with store() as uow, pytest.raises(ValidationError) as info:
+            uow.venues.add("v1")  # type: ignore[arg-type]
+        assert "venue" == info.value.path
+
+    @_KIT_HYPOTHESIS
+    @given(drawn=gst.venues(cell_codes=[c.code for c in _cells()]))
+    def test_generated_venues_round_trip(self, store: UowFactory, drawn: Venue) -> None:
+        """Any venue comes back equal at version 1 and is found in its cell's subtree."""
+        venue = attrs.evolve(drawn, id=f"{drawn.id[:40]}.{uuid.uuid4().hex[:12]}")
+        with store() as uow:
+            uow.venues.add(venue)
+            uow.commit()
+        with store() as uow:
+            got = uow.venues.get(venue.id)
+            found = venue.id in self.all_venues(uow, venue.cell_code, limit=MAX_PAGE_SIZE)
+        assert (attrs.evolve(venue, version=1), True) == (got, found)
+
+
+_WEEKLY = "FREQ=WEEKLY"
+
+
+class SeriesRepositoryContract(_SchedulingBase):
+    """What every ``SeriesRepository`` does: series of a venue found by the span of their rule."""
+
+    @staticmethod
+    def add_series(store: UowFactory, series: Iterable[ActivitySeries]) -> None:
+        """Commit ``series`` in one unit of work."""
+        with store() as uow:
+            for s in series:
+                uow.series.add(s)
+            uow.commit()
+
+    def test_series_add_then_get_round_trips_at_version_1(self, venued: UowFactory) -> None:
+        """A series comes back equal at version 1: rule, exceptions, changes, eligibility, zones."""
+        series = ActivitySeries(
+            "a1",
+            "自闭症儿童绘画课",
+            "明宫社区居委会",
+            "v1",
+            "s1",
+            T0.in_timezone("Europe/Berlin"),
+            90,
+            rrule="FREQ=WEEKLY;BYDAY=SA,WE;UNTIL=20261231T235959",
+            exdates={T0.add(weeks=1)},
+            changes=[
+                OccurrenceChange(T0.add(days=4), cancelled=True, note="老师请假"),
+                OccurrenceChange(
+                    T0.add(weeks=2),
+                    start=T0.add(weeks=2, hours=2).in_timezone("UTC"),
+                    space_id="s2",
+                ),
+            ],
+            skip_holidays=True,
+            setup_minutes=15,
+            teardown_minutes=10,
+            capacity=12,
+            eligibility=AllOf([AgeBelow(14), Not(HasTag(Tag.LIVING_ALONE))]),
+            description="每周三、周六上午",
+        )
+        with venued() as uow:
+            added = uow.series.add(series)
+            uow.commit()
+        with venued() as uow:
+            got = uow.series.get("a1")
+        expected = attrs.evolve(series, version=1)
+        assert (expected, expected, _series_instants(series)) == (
+            added,
+            got,
+            _series_instants(got),
+        )
+
+    def test_series_get_unknown_raises_not_found(self, venued: UowFactory) -> None:
+        """Getting an unknown series id raises NotFoundError."""
+        with venued() as uow, pytest.raises(NotFoundError):
+            uow.series.get("a404")
+
+    def test_series_duplicate_id_conflicts(self, venued: UowFactory) -> None:
+        """Adding a series id that is stored, or staged in the same unit, raises ConflictError."""
+        with venued() as uow:
+            uow.series.add(_series("a1"))
+            with pytest.raises(ConflictError):
+                uow.series.add(_series("a1", venue="v2"))
+            uow.commit()
+        with venued() as uow, pytest.raises(ConflictError):
+            uow.series.add(_series("a1", space="s2"))
+        with venued() as uow:
+            got = uow.series.get("a1")
+        assert ("v1", "s1") == (got.venue_id, got.space_id)
+
+    def test_series_with_unknown_venue_or_space_is_rejected_and_not_stored(
+        self, venued: UowFactory
+    ) -> None:
+        """An unknown venue raises NotFoundError, a space the venue lacks ValidationError."""
+        with venued() as uow:
+            with pytest.raises(NotFoundError) as venue:
+                uow.series.add(_series("a1", venue="v404"))
+            with pytest.raises(ValidationError) as space:
+                uow.series.add(_series("a2", venue="v2", space="s2"))
+            uow.commit()
+        with venued() as uow:
+            kept = [_stored(functools.partial(uow.series.get, sid)) for sid in ("a1", "a2")]
+        assert (("venue", "v404"), "space_id", [False, False]) == (
+            (venue.value.kind, venue.value.key),
+            space.value.path,
+            kept,
+        )
+
+    def test_series_of_a_venue_added_in_the_same_unit(self, venued: UowFactory) -> None:
+        """A series may use a venue the same unit added before committing."""
+        with venued() as uow:
+            uow.venues.add(_venue("v9", GRID_B, "yard"))
+            uow.series.add(_series("a1", venue="v9", space="yard"))
+            uow.commit()
+        with venued() as uow:
+            assert ["a1"] == self.all_series(uow, "v9", T0, T0.add(days=1))
+
+    def test_series_update_bumps_version_and_stale_update_conflicts(
+        self, venued: UowFactory
+    ) -> None:
+        """An update returns version 2; a second update from version 1 raises ConflictError."""
+        self.add_series(venued, [_series("a1", rrule=_WEEKLY)])
+        with venued() as uow:
+            original = uow.series.get("a1")
+            cancelled = uow.series.update(
+                original.changed(OccurrenceChange(T0.add(weeks=1), cancelled=True))
+            )
+            uow.commit()
+        with venued() as uow, pytest.raises(ConflictError):  # noqa: PT012 - at update or commit
+            uow.series.update(attrs.evolve(original, title="stale"))
+            uow.commit()
+        with venued() as uow:
+            got = uow.series.get("a1")
+        assert (2, 2, 1) == (cancelled.version, got.version, len(got.changes))
+
+    def test_update_of_unknown_series_raises_not_found(self, venued: UowFactory) -> None:
+        """Updating a series that was never stored raises NotFoundError."""
+        with venued() as uow, pytest.raises(NotFoundError):
+            uow.series.update(attrs.evolve(_series("a1"), version=1))
+
+    def test_series_update_to_another_space_is_checked(self, venued: UowFactory) -> None:
+        """A series moves to a space of another venue; to a space its venue lacks, it raises."""
+        self.add_series(venued, [_series("a1")])
+        with venued() as uow:
+            series = uow.series.get("a1")
+            with pytest.raises(ValidationError) as info:
+                uow.series.update(attrs.evolve(series, venue_id="v2", space_id="s2"))
+            uow.series.update(attrs.evolve(series, venue_id="v2", space_id="s1"))
+            uow.commit()
+        window = (T0, T0.add(days=1))
+        with venued() as uow:
+            got = (self.all_series(uow, "v1", *window), self.all_series(uow, "v2", *window))
+        assert ("space_id", ([], ["a1"])) == (info.value.path, got)
+
+    @staticmethod
+    def window_population() -> list[ActivitySeries]:
+        """Return series of v1 around the window ``[T0, T0 + 1 day)``, and one of v2."""
+        long_ago = pendulum.datetime(2020, 1, 1, 9, tz="Asia/Shanghai")
+        return [
+            _series("a", T0.subtract(minutes=90), minutes=90),  # ends as the window starts
+            _series("b", T0.subtract(minutes=90).in_timezone("UTC"), minutes=91),
+            _series("c", T0.add(days=1), minutes=30),  # starts as the window ends
+            _series("d", T0.add(days=1).subtract(minutes=1).in_timezone("America/New_York")),
+            _series("e", long_ago, rrule=_WEEKLY),  # never ends
+            _series(
+                "f",
+                pendulum.datetime(2025, 1, 1, 9, tz="Asia/Shanghai"),
+                rrule=f"{_WEEKLY};COUNT=5",
+            ),
+            _series(
+                "g",
+                pendulum.datetime(2026, 1, 1, 9, tz="Asia/Shanghai"),
+                rrule="FREQ=DAILY;UNTIL=20270101",
+            ),
+            _series("h", T0, venue="v2"),  # another venue
+            _series(
+                "i", long_ago, rrule=f"{_WEEKLY};UNTIL=20261127T000000Z"
+            ),  # ended the day before
+            _series("j", T0.in_timezone("UTC"), minutes=30, space="s2"),
+        ]
+
+    @pytest.mark.parametrize("limit", [1, 2, 3, 50])
+    def test_series_in_venue_keeps_those_spanning_the_window_by_id(
+        self, venued: UowFactory, limit: int
+    ) -> None:
+        """in_venue keeps ``first start < end`` and ``last end > start`` (or none), by id."""
+        self.add_series(venued, self.window_population())
+        with venued() as uow:
+            got = self.all_series(uow, "v1", T0, T0.add(days=1), limit)
+        assert ["b", "d", "e", "g", "j"] == got
+
+    def test_never_ending_series_are_found_by_any_later_window(self, venued: UowFactory) -> None:
+        """A series without COUNT or UNTIL is found years later; one with COUNT is not."""
+        self.add_series(
+            venued,
+            [_series("n", T0, rrule=_WEEKLY), _series("m", T0, rrule=f"{_WEEKLY};COUNT=3")],
+        )
+        windows = [
+            (T0.subtract(days=1), T0),
+            (T0.add(days=1), T0.add(days=2)),
+            (T0.add(years=1), T0.add(years=1, hours=1)),
+            (T0.add(years=10), T0.add(years=10, days=7)),
+            (T0.add(years=50), T0.add(years=50, minutes=1)),
+        ]
+        with venued() as uow:
+            got = [self.all_series(uow, "v1", *w) for w in windows]
+        assert [[], ["m", "n"], ["n"], ["n"], ["n"]] == got
+
+    def test_series_span_counts_occurrences_moved_outside_the_rule(
+        self, venued: UowFactory
+    ) -> None:
+        """A first occurrence moved earlier, or a last one moved later, widens the series' span."""
+        self.add_series(
+            venued,
+            [
+                _series(
+                    "p",
+                    rrule=f"{_WEEKLY};COUNT=3",
+                    changes=[OccurrenceChange(T0, start=T0.subtract(days=2))],
+                ),
+                _series(
+                    "q",
+                    rrule=f"{_WEEKLY};COUNT=2",
+                    changes=[OccurrenceChange(T0.add(weeks=1), start=T0.add(weeks=5))],
+                ),
+            ],
+        )
+        with venued() as uow:
+            earlier = self.all_series(uow, "v1", T0.subtract(days=2), T0.subtract(days=1))
+            later = self.all_series(uow, "v1", T0.add(weeks=5), T0.add(weeks=5, hours=1))
+            between = self.all_series(uow, "v1", T0.add(weeks=4), T0.add(weeks=4, hours=1))
+        assert (["p"], ["q"], ["q"]) == (earlier, later, between)
+
+    def test_series_in_unknown_venue_raises_not_found(self, venued: UowFactory) -> None:
+        """Asking for the series of an unknown venue raises NotFoundError."""
+        with venued() as uow, pytest.raises(NotFoundError):
+            uow.series.in_venue("v404", start=T0, end=T0.add(days=1))
+
+    def test_staged_series_are_visible_in_their_own_unit_only(self, venued: UowFactory) -> None:
+        """A unit sees its new series and its changes to others; other units do not."""
+        self.add_series(venued, [_series("a1"), _series("a2", T0.add(hours=2))])
+        window = (T0, T0.add(hours=1))
+        with venued() as uow:
+            uow.series.add(_series("a0", T0.subtract(minutes=30)))
+            uow.series.update(attrs.evolve(uow.series.get("a1"), start=T0.add(days=3)))
+            uow.series.update(attrs.evolve(uow.series.get("a2"), start=T0.add(minutes=30)))
+            mine = (self.all_series(uow, "v1", *window, limit=1), uow.series.get("a0").version)
+            with venued() as other:
+                theirs = (
+                    self.all_series(other, "v1", *window),
+                    _stored(lambda: other.series.get("a0")),
+                )
+        assert ((["a0", "a2"], 1), (["a1"], False)) == (mine, theirs)
+
+    def test_series_rollback_leaves_nothing(self, venued: UowFactory) -> None:
+        """Series added then rolled back are gone, in the unit and after it."""
+        window = (T0.subtract(days=1), T0.add(days=1))
+        with venued() as uow:
+            uow.series.add(_series("a1", rrule=_WEEKLY))
+            uow.rollback()
+            inside = (self.all_series(uow, "v1", *window), _stored(lambda: uow.series.get("a1")))
+        with venued() as uow:
+            after = (self.all_series(uow, "v1", *window), _stored(lambda: uow.series.get("a1")))
+        assert (([], False), ([], False)) == (inside, after)
+
+    def test_conflicting_unit_stores_no_series(self, venued: UowFactory) -> None:
+        """A unit whose series update turns out stale keeps none of its new series."""
+        self.add_series(venued, [_series("a1")])
+        with venued() as uow:
+            stale = uow.series.get("a1")
+        with venued() as winner:
+            winner.series.update(winner.series.get("a1"))
+            winner.commit()
+        with venued() as loser:
+            loser.series.add(_series("a2"))
+            with pytest.raises(ConflictError):  # noqa: PT012 - at update or at commit
+                loser.series.update(stale)
+                loser.commit()
+        with venued() as uow:
+            assert ["a1"] == self.all_series(uow, "v1", T0, T0.add(days=1))
+
+    @pytest.mark.parametrize(
+        ("kwargs", "path"),
+        [
+            ({"start": pendulum.naive(2026, 11, 28), "end": T0}, "start"),
+            ({"start": T0, "end": pendulum.naive(2026, 11, 29)}, "end"),
+            ({"start": "2026-11-28T09:00:00+08:00", "end": T0}, "start"),
+            ({"start": T0, "end": ON}, "end"),
+            ({"start": T0, "end": T0.subtract(seconds=1)}, "end"),
+            ({"start": T0, "end": T0.add(days=1), "limit": 0}, "limit"),
+            ({"start": T0, "end": T0.add(days=1), "limit": MAX_PAGE_SIZE + 1}, "limit"),
+            ({"start": T0, "end": T0.add(days=1), "after": "not-a-cursor"}, "after"),
+        ],
+    )
+    def test_series_bad_query_arguments_raise_validation_error(
+        self, venued: UowFactory, kwargs: dict[str, object], path: str
+    ) -> None:
+        """Naive or non-instants, a window ending before it starts, bad limits and cursors."""
+        with venued() as uow, pytest.raises(ValidationError) as info:
+            uow.series.in_venue("v1", **kwargs)  # type: ignore[arg-type]
+        assert path == info.value.path
+
+    def test_series_add_many_counts_and_reports_progress(self, venued: UowFactory) -> None:
+        """add_many stores every series and reports progress per batch and at the end."""
+        seen: list[int] = []
+        series = (_series(f"a{i:03d}", T0.add(minutes=i), rrule=_WEEKLY) for i in range(25))
+        with venued() as uow:
+            count = uow.series.add_many(series, batch_size=10, progress=seen.append)
+            uow.commit()
+        with venued() as uow:
+            stored = len(self.all_series(uow, "v1", T0, T0.add(days=1), limit=7))
+        assert (25, [10, 20, 25], 25) == (count, seen, stored)
+
+    def test_series_failed_add_many_leaves_the_store_as_before(self, venued: UowFactory) -> None:
+        """A series of an unknown venue mid-stream fails the call and stores none of its series."""
+        self.add_series(venued, [_series("a0")])
+
+        def stream() -> Iterator[ActivitySeries]:
+            for i in range(1, 8):
+                yield _series(f"a{i}", T0.add(hours=i), venue="v1" if i != 5 else "v404")
+
+        with venued() as uow:
+            with pytest.raises(NotFoundError):
+                uow.series.add_many(stream(), batch_size=2)
+            uow.commit()
+        with venued() as uow:
+            assert ["a0"] == self.all_series(uow, "v1", T0, T0.add(days=1))
+
+    def test_series_add_many_with_a_stored_id_conflicts(self, venued: UowFactory) -> None:
+        """A stream repeating a stored series id raises ConflictError and stores none of it."""
+        self.add_series(venued, [_series("a3")])
+        with venued() as uow:
+            with pytest.raises(ConflictError):
+                uow.series.add_many(
+                    (_series(f"a{i}", T0.add(hours=i)) for i in range(1, 6)), batch_size=2
+                )
+            uow.commit()
+        with venued() as uow:
+            assert ["a3"] == self.all_series(uow, "v1", T0, T0.add(days=1))
+
+    def test_non_series_is_rejected(self, venued: UowFactory) -> None:
+        """Passing something that is not an ActivitySeries raises ValidationError."""
+        with venued() as uow, pytest.raises(ValidationError) as info:
+            uow.series.add("a1")  # type: ignore[arg-type]
+        assert "series" == info.value.path
+
+    @_KIT_HYPOTHESIS
+    @given(drawn=gst.activity_series(venue=_venue("v1", GRID_A, "s1", "s2")))
+    def test_generated_series_round_trip(self, venued: UowFactory, drawn: ActivitySeries) -> None:
+        """Any series comes back equal at version 1 and is found around its first occurrence."""
+        series = attrs.evolve(drawn, id=f"{drawn.id[:40]}.{uuid.uuid4().hex[:12]}")
+        with venued() as uow:
+            uow.series.add(series)
+            uow.commit()
+        first = series.start
+        with venued() as uow:
+            got = uow.series.get(series.id)
+            found = series.id in self.all_series(
+                uow, "v1", first, first.add(minutes=1), limit=MAX_PAGE_SIZE
+            )
+        assert (attrs.evolve(series, version=1), _series_instants(series), True) == (
+            got,
+            _series_instants(got),
+            found,
+        )
+
+
+def _series_instants(series: ActivitySeries) -> list[str]:
+    """Return every instant of a series as ISO text, offsets included, in a stable order."""
+    out = [series.start.isoformat(), *sorted(t.isoformat() for t in series.exdates)]
+    for c in series.changes:
+        out.extend(t.isoformat() for t in (c.original_start, c.start) if t is not None)
+    return out
+
+
+class _RegistrationBase(_SchedulingBase):
+    """The store with venues and two series to register for."""
+
+    @pytest.fixture
+    def scheduled(self, venued: UowFactory) -> UowFactory:
+        """Return the store with cells, elders, venues, a weekly series a1 and a daily a2."""
+        with venued() as uow:
+            uow.series.add(_series("a1", rrule=_WEEKLY))
+            uow.series.add(_series("a2", venue="v2", rrule="FREQ=DAILY;COUNT=10"))
+            uow.commit()
+        return venued
+
+
+class RegistrationRepositoryContract(_RegistrationBase):
+    """What every ``RegistrationRepository`` does: by occurrence, and by resident and time."""
+
+    @staticmethod
+    def add_registrations(store: UowFactory, registrations: Iterable[Registration]) -> None:
+        """Commit ``registrations`` in one unit of work."""
+        with store() as uow:
+            for r in registrations:
+                uow.registrations.add(r)
+            uow.commit()
+
+    def test_registration_add_then_get_round_trips_at_version_1(
+        self, scheduled: UowFactory
+    ) -> None:
+        """A registration comes back equal at version 1, every instant with its offset."""
+        registration = _registration(
+            "g1",
+            "r3",
+            T0.add(weeks=1).in_timezone("Europe/Berlin"),
+            registered_at=T0.subtract(hours=5, microseconds=7).in_timezone("UTC"),
+            state=RegistrationState.WAITLISTED,
+        )
+        with scheduled() as uow:
+            added = uow.registrations.add(registration)
+            uow.commit()
+        with scheduled() as uow:
+            got = uow.registrations.get("g1")
+
+        def instants(r: Registration) -> list[str]:
+            return [t.isoformat() for t in (r.start, r.end, r.registered_at)]
+
+        expected = attrs.evolve(registration, version=1)
+        assert (expected, expected, instants(registration)) == (added, got, instants(got))
+
+    def test_registration_get_unknown_raises_not_found(self, scheduled: UowFactory) -> None:
+        """Getting an unknown registration id raises NotFoundError."""
+        with scheduled() as uow, pytest.raises(NotFoundError):
+            uow.registrations.get("g404")
+
+    def test_registration_duplicate_id_conflicts(self, scheduled: UowFactory) -> None:
+        """Adding a registration id that is stored or staged raises ConflictError."""
+        with scheduled() as uow:
+            uow.registrations.add(_registration("g1"))
+            with pytest.raises(ConflictError):
+                uow.registrations.add(_registration("g1", "r2"))
+            uow.commit()
+        with scheduled() as uow, pytest.raises(ConflictError):
+            uow.registrations.add(_registration("g1", "r3"))
+        with scheduled() as uow:
+            assert "r1" == uow.registrations.get("g1").resident_id
+
+    @pytest.mark.parametrize(
+        ("resident", "series", "missing"),
+        [("r99", "a1", ("resident", "r99")), ("r1", "a404", ("series", "a404"))],
+        ids=["unknown-resident", "unknown-series"],
+    )
+    def test_registration_with_missing_references_is_rejected_and_not_stored(
+        self, scheduled: UowFactory, resident: str, series: str, missing: tuple[str, str]
+    ) -> None:
+        """An unknown resident or series raises NotFoundError naming it; nothing is stored."""
+        with scheduled() as uow:
+            with pytest.raises(NotFoundError) as info:
+                uow.registrations.add(_registration("g1", resident, series=series))
+            uow.commit()
+        with scheduled() as uow:
+            kept = (
+                _stored(lambda: uow.registrations.get("g1")),
+                uow.registrations.for_resident(resident, start=T0, end=T0.add(days=1)),
+            )
+        assert (missing, (False, ())) == ((info.value.kind, info.value.key), kept)
+
+    def test_registration_for_records_added_in_the_same_unit(self, scheduled: UowFactory) -> None:
+        """A unit may register a resident and for a series it added before committing."""
+        with scheduled() as uow:
+            uow.households.add(_household("h9", GRID_B, _resident("r9", ON)))
+            uow.series.add(_series("a9", venue="v2"))
+            uow.registrations.add(_registration("g1", "r9", series="a9"))
+            uow.commit()
+        with scheduled() as uow:
+            got = uow.registrations.for_resident("r9", start=T0, end=T0.add(hours=1))
+        assert ["g1"] == _keys(got)
+
+    def test_registration_update_bumps_version_and_stale_update_conflicts(
+        self, scheduled: UowFactory
+    ) -> None:
+        """An update returns version 2; a second update from version 1 raises ConflictError."""
+        self.add_registrations(scheduled, [_registration("g1")])
+        with scheduled() as uow:
+            original = uow.registrations.get("g1")
+            cancelled = uow.registrations.update(
+                attrs.evolve(original, state=RegistrationState.CANCELLED)
+            )
+            uow.commit()
+        with scheduled() as uow, pytest.raises(ConflictError):  # noqa: PT012
+            uow.registrations.update(attrs.evolve(original, state=RegistrationState.ATTENDED))
+            uow.commit()
+        with scheduled() as uow:
+            got = uow.registrations.get("g1")
+        assert (2, RegistrationState.CANCELLED, 2) == (cancelled.version, got.state, got.version)
+
+    def test_update_of_unknown_registration_raises_not_found(self, scheduled: UowFactory) -> None:
+        """Updating a registration that was never stored raises NotFoundError."""
+        with scheduled() as uow, pytest.raises(NotFoundError):
+            uow.registrations.update(attrs.evolve(_registration("g1"), version=1))
+
+    def test_registration_for_occurrence_orders_by_registered_at_then_id(
+        self, scheduled: UowFactory
+    ) -> None:
+        """for_occurrence returns the occurrence's registrations by registration instant, id."""
+        week = T0.add(weeks=1)
+        self.add_registrations(
+            scheduled,
+            [
+                _registration("g5", "r1", registered_at=T0.subtract(hours=1)),
+                _registration("g2", "r2", registered_at=T0.subtract(hours=3).in_timezone("UTC")),
+                _registration("g4", "r3", registered_at=T0.subtract(hours=2)),
+                _registration("g3", "r4", registered_at=T0.subtract(hours=2).in_timezone("UTC")),
+                _registration("g1", "r5", registered_at=T0.subtract(hours=1, microseconds=1)),
+                _registration("g6", "r1", week, registered_at=T0.subtract(days=2)),
+            ],
+        )
+        with scheduled() as uow:
+            got = (
+                _keys(uow.registrations.for_occurrence(_occurrence("a1", T0))),
+                _keys(uow.registrations.for_occurrence(_occurrence("a1", week))),
+                uow.registrations.for_occurrence(_occurrence("a1", T0.add(weeks=2))),
+            )
+        assert (["g2", "g3", "g4", "g1", "g5"], ["g6"], ()) == got
+
+    def test_registration_for_resident_keeps_overlaps_by_start_then_id(
+        self, scheduled: UowFactory
+    ) -> None:
+        """for_resident keeps occurrences overlapping ``[start, end)``, by start then id."""
+        end = T0.add(days=1)
+        self.add_registrations(
+            scheduled,
+            [
+                _registration("a", "r1", T0.subtract(hours=2), minutes=120),  # ends at start
+                _registration("b", "r1", T0.subtract(hours=1).in_timezone("UTC"), minutes=61),
+                _registration("c", "r1", T0.add(hours=1), minutes=60),
+                _registration("d", "r1", end, minutes=30),  # starts at the end
+                _registration("e", "r1", end.subtract(minutes=1).in_timezone("Europe/Berlin")),
+                _registration("f", "r1", T0.subtract(days=1), minutes=3 * 24 * 60),
+                _registration("g", "r2", T0, minutes=60),  # someone else
+                _registration("h", "r1", T0.add(hours=1).in_timezone("America/New_York")),
+            ],
+        )
+        with scheduled() as uow:
+            got = _keys(uow.registrations.for_resident("r1", start=T0, end=end))
+            none = uow.registrations.for_resident("r5", start=T0, end=end)
+        assert (["f", "b", "c", "h", "e"], ()) == (got, none)
+
+    def test_staged_registrations_are_visible_in_their_own_unit_only(
+        self, scheduled: UowFactory
+    ) -> None:
+        """A unit's new and changed registrations show in its own queries; others see none."""
+        self.add_registrations(scheduled, [_registration("g1", "r1")])
+        occurrence = _occurrence("a1", T0)
+        window = {"start": T0, "end": T0.add(hours=1)}
+        with scheduled() as uow:
+            uow.registrations.add(_registration("g2", "r2", registered_at=T0.subtract(days=3)))
+            uow.registrations.update(
+                attrs.evolve(uow.registrations.get("g1"), state=RegistrationState.CANCELLED)
+            )
+            mine = (
+                _keys(uow.registrations.for_occurrence(occurrence)),
+                _keys(uow.registrations.for_resident("r2", **window)),
+                uow.registrations.for_resident("r1", **window)[0].state,
+            )
+            with scheduled() as other:
+                theirs = (
+                    _keys(other.registrations.for_occurrence(occurrence)),
+                    other.registrations.for_resident("r2", **window),
+                    other.registrations.for_resident("r1", **window)[0].state,
+                )
+        assert (
+            (["g2", "g1"], ["g2"], RegistrationState.CANCELLED),
+            (["g1"], (), RegistrationState.CONFIRMED),
+        ) == (mine, theirs)
+
+    def test_registration_rollback_leaves_nothing(self, scheduled: UowFactory) -> None:
+        """Registrations added then rolled back are gone from every query."""
+        occurrence = _occurrence("a1", T0)
+        window = {"start": T0, "end": T0.add(days=1)}
+        with scheduled() as uow:
+            uow.registrations.add(_registration("g1"))
+            uow.rollback()
+            inside = (
+                uow.registrations.for_occurrence(occurrence),
+                uow.registrations.for_resident("r1", **window),
+            )
+        with scheduled() as uow:
+            after = (
+                uow.registrations.for_occurrence(occurrence),
+                uow.registrations.for_resident("r1", **window),
+                _stored(lambda: uow.registrations.get("g1")),
+            )
+        assert (((), ()), ((), (), False)) == (inside, after)
+
+    def test_conflicting_unit_stores_no_registrations(self, scheduled: UowFactory) -> None:
+        """A unit whose registration update turns out stale keeps none of its new ones."""
+        self.add_registrations(scheduled, [_registration("g1")])
+        with scheduled() as uow:
+            stale = uow.registrations.get("g1")
+        with scheduled() as winner:
+            winner.registrations.update(winner.registrations.get("g1"))
+            winner.commit()
+        with scheduled() as loser:
+            loser.registrations.add(_registration("g2", "r2"))
+            with pytest.raises(ConflictError):  # noqa: PT012 - at update or at commit
+                loser.registrations.update(stale)
+                loser.commit()
+        with scheduled() as uow:
+            assert ["g1"] == _keys(uow.registrations.for_occurrence(_occurrence("a1", T0)))
+
+    @pytest.mark.parametrize(
+        ("method", "args", "kwargs", "path"),
+        [
+            ("for_resident", ("r1",), {"start": pendulum.naive(2026, 11, 28), "end": T0}, "start"),
+            ("for_resident", ("r1",), {"start": T0, "end": pendulum.naive(2026, 11, 29)}, "end"),
+            ("for_resident", ("r1",), {"start": T0, "end": ON}, "end"),
+            ("for_resident", ("r1",), {"start": T0, "end": T0.subtract(days=1)}, "end"),
+            ("for_resident", ("",), {"start": T0, "end": T0.add(days=1)}, "resident_id"),
+            ("for_occurrence", ("",), {}, "occurrence_id"),
+            ("for_occurrence", (7,), {}, "occurrence_id"),
+        ],
+    )
+    def test_registration_bad_query_arguments_raise_validation_error(
+        self,
+        scheduled: UowFactory,
+        method: str,
+        args: tuple[object, ...],
+        kwargs: dict[str, object],
+        path: str,
+    ) -> None:
+        """Naive or non-instants, windows ending before they start and empty keys raise."""
+        with scheduled() as uow, pytest.raises(ValidationError) as info:
+            getattr(uow.registrations, method)(*args, **kwargs)
+        assert path == info.value.path
+
+    def test_non_registration_is_rejected(self, scheduled: UowFactory) -> None:
+        """Passing something that is not a Registration raises ValidationError."""
+        with scheduled() as uow, pytest.raises(ValidationError) as info:
+            uow.registrations.add("g1")  # type: ignore[arg-type]
+        assert "registration" == info.value.path
+
+    @_KIT_HYPOTHESIS
+    @given(
+        drawn=gst.registrations(
+            series=_series("a1", rrule=_WEEKLY), resident_id=st.sampled_from(sorted(_HOMES))
+        )
+    )
+    def test_generated_registrations_round_trip(
+        self, scheduled: UowFactory, drawn: Registration
+    ) -> None:
+        """Any registration comes back equal and is found by its occurrence and its times."""
+        registration = attrs.evolve(drawn, id=f"{drawn.id[:40]}.{uuid.uuid4().hex[:12]}")
+        with scheduled() as uow:
+            uow.registrations.add(registration)
+            uow.commit()
+        with scheduled() as uow:
+            got = uow.registrations.get(registration.id)
+            by_occurrence = registration.id in _keys(
+                uow.registrations.for_occurrence(registration.occurrence_id)
+            )
+            by_resident = registration.id in _keys(
+                uow.registrations.for_resident(
+                    registration.resident_id, start=registration.start, end=registration.end
+                )
+            )
+        assert (attrs.evolve(registration, version=1), True, True) == (
+            got,
+            by_occurrence,
+            by_resident,
+        )
+
+
+class ShiftRepositoryContract(_SchedulingBase):
+    """What every ``ShiftRepository`` does: volunteer shifts of a venue by time."""
+
+    @staticmethod
+    def add_shifts(store: UowFactory, shifts: Iterable[Shift]) -> None:
+        """Commit ``shifts`` in one unit of work."""
+        with store() as uow:
+            for s in shifts:
+                uow.shifts.add(s)
+            uow.commit()
+
+    def test_shift_add_then_get_round_trips_at_version_1(self, venued: UowFactory) -> None:
+        """A shift comes back equal at version 1, its instants with their offsets."""
+        shift = Shift(
+            "sh1",
+            "v1",
+            "社区卫生清扫",
+            T0.in_timezone("Europe/Berlin"),
+            T0.add(hours=3, microseconds=5).in_timezone("UTC"),
+            4,
+            {"first_aid", "driving"},
+            occurrence_id="a1.20261128",
+        )
+        with venued() as uow:
+            added = uow.shifts.add(shift)
+            uow.commit()
+        with venued() as uow:
+            got = uow.shifts.get("sh1")
+        expected = attrs.evolve(shift, version=1)
+        assert (expected, expected, [shift.start.isoformat(), shift.end.isoformat()]) == (
+            added,
+            got,
+            [got.start.isoformat(), got.end.isoformat()],
+        )
+
+    def test_shift_get_unknown_raises_not_found(self, venued: UowFactory) -> None:
+        """Getting an unknown shift id raises NotFoundError."""
+        with venued() as uow, pytest.raises(NotFoundError):
+            uow.shifts.get("sh404")
+
+    def test_shift_duplicate_id_conflicts(self, venued: UowFactory) -> None:
+        """Adding a shift id that is stored, or staged in the same unit, raises ConflictError."""
+        with venued() as uow:
+            uow.shifts.add(_shift("sh1"))
+            with pytest.raises(ConflictError):
+                uow.shifts.add(_shift("sh1", venue="v2"))
+            uow.commit()
+        with venued() as uow, pytest.raises(ConflictError):
+            uow.shifts.add(_shift("sh1", venue="v3"))
+        with venued() as uow:
+            assert "v1" == uow.shifts.get("sh1").venue_id
+
+    def test_shift_of_unknown_venue_is_rejected_and_not_stored(self, venued: UowFactory) -> None:
+        """A shift of an unknown venue raises NotFoundError naming the venue; none is kept."""
+        with venued() as uow:
+            with pytest.raises(NotFoundError) as info:
+                uow.shifts.add(_shift("sh1", venue="v404"))
+            uow.commit()
+        with venued() as uow:
+            kept = _stored(lambda: uow.shifts.get("sh1"))
+        assert (("venue", "v404"), False) == ((info.value.kind, info.value.key), kept)
+
+    def test_shift_update_bumps_version_and_stale_update_conflicts(
+        self, venued: UowFactory
+    ) -> None:
+        """An update returns version 2; a stale one raises ConflictError; a move is checked."""
+        self.add_shifts(venued, [_shift("sh1")])
+        with venued() as uow:
+            original = uow.shifts.get("sh1")
+            moved = uow.shifts.update(attrs.evolve(original, venue_id="v2", required=5))
+            with pytest.raises(NotFoundError):
+                uow.shifts.update(attrs.evolve(moved, venue_id="v404"))
+            uow.commit()
+        with venued() as uow, pytest.raises(ConflictError):  # noqa: PT012 - at update or commit
+            uow.shifts.update(attrs.evolve(original, required=9))
+            uow.commit()
+        with venued() as uow:
+            got = uow.shifts.get("sh1")
+            unknown = _stored(lambda: uow.shifts.update(attrs.evolve(_shift("sh9"), version=1)))
+        assert (2, "v2", 5, 2, False) == (
+            moved.version,
+            got.venue_id,
+            got.required,
+            got.version,
+            unknown,
+        )
+
+    def test_shift_in_venue_keeps_overlaps_by_start_then_id(self, venued: UowFactory) -> None:
+        """in_venue keeps the venue's shifts overlapping ``[start, end)``, by start then id."""
+        end = T0.add(days=1)
+        self.add_shifts(
+            venued,
+            [
+                _shift("a", T0.subtract(hours=3), minutes=180),  # ends at start
+                _shift("b", T0.subtract(hours=1).in_timezone("UTC"), minutes=61),
+                _shift("c", T0.add(hours=1)),
+                _shift("d", end, minutes=30),  # starts at the end
+                _shift("e", end.subtract(minutes=1).in_timezone("Europe/Berlin")),
+                _shift("f", T0.subtract(days=1), minutes=3 * 24 * 60),
+                _shift("g", T0, venue="v2"),  # another venue
+                _shift("h", T0.add(hours=1).in_timezone("America/New_York")),
+            ],
+        )
+        with venued() as uow:
+            got = _keys(uow.shifts.in_venue("v1", start=T0, end=end))
+            none = uow.shifts.in_venue("v3", start=T0, end=end)
+        assert (["f", "b", "c", "h", "e"], ()) == (got, none)
+
+    def test_shift_in_unknown_venue_raises_not_found(self, venued: UowFactory) -> None:
+        """Asking for the shifts of an unknown venue raises NotFoundError."""
+        with venued() as uow, pytest.raises(NotFoundError):
+            uow.shifts.in_venue("v404", start=T0, end=T0.add(days=1))
+
+    def test_staged_shifts_are_visible_in_their_own_unit_only(self, venued: UowFactory) -> None:
+        """A unit's new and moved shifts show in its own queries; others see none."""
+        self.add_shifts(venued, [_shift("sh1")])
+        window = {"start": T0, "end": T0.add(hours=1)}
+        with venued() as uow:
+            uow.shifts.add(_shift("sh0", T0.subtract(minutes=30)))
+            uow.shifts.update(attrs.evolve(uow.shifts.get("sh1"), venue_id="v2"))
+            mine = (_keys(uow.shifts.in_venue("v1", **window)), uow.shifts.get("sh0").version)
+            with venued() as other:
+                theirs = (
+                    _keys(other.shifts.in_venue("v1", **window)),
+                    _stored(lambda: other.shifts.get("sh0")),
+                )
+        assert ((["sh0"], 1), (["sh1"], False)) == (mine, theirs)
+
+    def test_shift_rollback_leaves_nothing(self, venued: UowFactory) -> None:
+        """Shifts added then rolled back are gone, in the unit and after it."""
+        window = {"start": T0, "end": T0.add(days=1)}
+        with venued() as uow:
+            uow.shifts.add(_shift("sh1"))
+            uow.rollback()
+            inside = uow.shifts.in_venue("v1", **window)
+        with venued() as uow:
+            after = (uow.shifts.in_venue("v1", **window), _stored(lambda: uow.shifts.get("sh1")))
+        assert ((), ((), False)) == (inside, after)
+
+    @pytest.mark.parametrize(
+        ("kwargs", "path"),
+        [
+            ({"start": pendulum.naive(2026, 11, 28), "end": T0}, "start"),
+            ({"start": T0, "end": pendulum.naive(2026, 11, 29)}, "end"),
+            ({"start": ON, "end": T0}, "start"),
+            ({"start": T0, "end": T0.subtract(microseconds=1)}, "end"),
+        ],
+    )
+    def test_shift_bad_query_arguments_raise_validation_error(
+        self, venued: UowFactory, kwargs: dict[str, object], path: str
+    ) -> None:
+        """Naive or non-instants and a window ending before it starts raise ValidationError."""
+        with venued() as uow, pytest.raises(ValidationError) as info:
+            uow.shifts.in_venue("v1", **kwargs)  # type: ignore[arg-type]
+        assert path == info.value.path
+
+    def test_non_shift_is_rejected(self, venued: UowFactory) -> None:
+        """Passing something that is not a Shift raises ValidationError."""
+        with venued() as uow, pytest.raises(ValidationError) as info:
+            uow.shifts.add("sh1")  # type: ignore[arg-type]
+        assert "shift" == info.value.path
+
+    @_KIT_HYPOTHESIS
+    @given(drawn=gst.shifts(venue_id="v1"))
+    def test_generated_shifts_round_trip(self, venued: UowFactory, drawn: Shift) -> None:
+        """Any shift comes back equal at version 1 and is found over its own hours."""
+        shift = attrs.evolve(drawn, id=f"{drawn.id[:40]}.{uuid.uuid4().hex[:12]}")
+        with venued() as uow:
+            uow.shifts.add(shift)
+            uow.commit()
+        with venued() as uow:
+            got = uow.shifts.get(shift.id)
+            found = shift.id in _keys(uow.shifts.in_venue("v1", start=shift.start, end=shift.end))
+        assert (attrs.evolve(shift, version=1), True) == (got, found)
+
+
+class SignUpRepositoryContract(_SchedulingBase):
+    """What every ``SignUpRepository`` does: volunteers' sign-ups by shift and by resident."""
+
+    @pytest.fixture
+    def staffed(self, venued: UowFactory) -> UowFactory:
+        """Return the store with venues and two shifts: sh1 at v1 from T0, sh2 at v2 a day on."""
+        with venued() as uow:
+            uow.shifts.add(_shift("sh1"))
+            uow.shifts.add(_shift("sh2", T0.add(days=1), venue="v2"))
+            uow.commit()
+        return venued
+
+    @staticmethod
+    def add_signups(store: UowFactory, signups: Iterable[SignUp]) -> None:
+        """Commit ``signups`` in one unit of work."""
+        with store() as uow:
+            for s in signups:
+                uow.signups.add(s)
+            uow.commit()
+
+    def test_signup_add_then_get_round_trips_at_version_1(self, staffed: UowFactory) -> None:
+        """A sign-up comes back equal at version 1, its instants with their offsets."""
+        signup = SignUp(
+            "su1",
+            "sh1",
+            "r2",
+            T0.in_timezone("Europe/Berlin"),
+            T0.add(hours=3),
+            SignUpState.COMPLETED,
+            T0.subtract(days=2, microseconds=3).in_timezone("UTC"),
+            hours=2.75,
+        )
+        with staffed() as uow:
+            added = uow.signups.add(signup)
+            uow.commit()
+        with staffed() as uow:
+            got = uow.signups.get("su1")
+
+        def instants(s: SignUp) -> list[str]:
+            return [t.isoformat() for t in (s.start, s.end, s.at)]
+
+        expected = attrs.evolve(signup, version=1)
+        assert (expected, expected, instants(signup)) == (added, got, instants(got))
+
+    def test_signup_get_unknown_raises_not_found(self, staffed: UowFactory) -> None:
+        """Getting an unknown sign-up id raises NotFoundError."""
+        with staffed() as uow, pytest.raises(NotFoundError):
+            uow.signups.get("su404")
+
+    def test_signup_duplicate_id_conflicts(self, staffed: UowFactory) -> None:
+        """Adding a sign-up id that is stored, or staged in the same unit, raises ConflictError."""
+        with staffed() as uow:
+            uow.signups.add(_signup("su1"))
+            with pytest.raises(ConflictError):
+                uow.signups.add(_signup("su1", "r2"))
+            uow.commit()
+        with staffed() as uow, pytest.raises(ConflictError):
+            uow.signups.add(_signup("su1", "r3"))
+        with staffed() as uow:
+            assert "r1" == uow.signups.get("su1").resident_id
+
+    @pytest.mark.parametrize(
+        ("resident", "shift", "missing"),
+        [("r99", "sh1", ("resident", "r99")), ("r1", "sh404", ("shift", "sh404"))],
+        ids=["unknown-resident", "unknown-shift"],
+    )
+    def test_signup_with_missing_references_is_rejected_and_not_stored(
+        self, staffed: UowFactory, resident: str, shift: str, missing: tuple[str, str]
+    ) -> None:
+        """An unknown resident or shift raises NotFoundError naming it; nothing is stored."""
+        with staffed() as uow:
+            with pytest.raises(NotFoundError) as info:
+                uow.signups.add(_signup("su1", resident, shift=shift))
+            uow.commit()
+        with staffed() as uow:
+            kept = (
+                _stored(lambda: uow.signups.get("su1")),
+                uow.signups.for_resident(resident, start=T0, end=T0.add(days=1)),
+            )
+        assert (missing, (False, ())) == ((info.value.kind, info.value.key), kept)
+
+    def test_signup_for_records_added_in_the_same_unit(self, staffed: UowFactory) -> None:
+        """A unit may sign up a resident it added for a shift it added, before committing."""
+        with staffed() as uow:
+            uow.households.add(_household("h9", GRID_B, _resident("r9", ON)))
+            uow.shifts.add(_shift("sh9", venue="v3"))
+            uow.signups.add(_signup("su1", "r9", shift="sh9"))
+            uow.commit()
+        with staffed() as uow:
+            got = (
+                _keys(uow.signups.for_shift("sh9")),
+                _keys(uow.signups.for_resident("r9", start=T0, end=T0.add(hours=1))),
+            )
+        assert (["su1"], ["su1"]) == got
+
+    def test_signup_update_bumps_version_and_stale_update_conflicts(
+        self, staffed: UowFactory
+    ) -> None:
+        """An update returns version 2; a second update from version 1 raises ConflictError."""
+        self.add_signups(staffed, [_signup("su1")])
+        with staffed() as uow:
+            original = uow.signups.get("su1")
+            done = uow.signups.update(
+                attrs.evolve(original, state=SignUpState.COMPLETED, hours=3.0)
+            )
+            uow.commit()
+        with staffed() as uow, pytest.raises(ConflictError):  # noqa: PT012 - at update or commit
+            uow.signups.update(attrs.evolve(original, state=SignUpState.NO_SHOW))
+            uow.commit()
+        with staffed() as uow:
+            got = uow.signups.get("su1")
+            unknown = _stored(lambda: uow.signups.update(attrs.evolve(_signup("su9"), version=1)))
+        assert (2, SignUpState.COMPLETED, 3.0, False) == (
+            done.version,
+            got.state,
+            got.hours,
+            unknown,
+        )
+
+    def test_signup_for_shift_orders_by_at_then_id(self, staffed: UowFactory) -> None:
+        """for_shift returns the shift's sign-ups by sign-up instant then id, others left out."""
+        self.add_signups(
+            staffed,
+            [
+                _signup("su5", "r1", at=T0.subtract(hours=1)),
+                _signup("su2", "r2", at=T0.subtract(hours=3).in_timezone("UTC")),
+                _signup("su4", "r3", at=T0.subtract(hours=2)),
+                _signup("su3", "r4", at=T0.subtract(hours=2).in_timezone("America/New_York")),
+                _signup("su1", "r5", at=T0.subtract(hours=1, microseconds=1)),
+                _signup("su6", "r1", T0.add(days=1), shift="sh2"),
+            ],
+        )
+        with staffed() as uow:
+            got = (_keys(uow.signups.for_shift("sh1")), _keys(uow.signups.for_shift("sh2")))
+        assert (["su2", "su3", "su4", "su1", "su5"], ["su6"]) == got
+
+    def test_signup_for_unknown_shift_raises_not_found(self, staffed: UowFactory) -> None:
+        """Asking for the sign-ups of an unknown shift raises NotFoundError."""
+        with staffed() as uow, pytest.raises(NotFoundError):
+            uow.signups.for_shift("sh404")
+
+    def test_signup_for_resident_keeps_overlaps_by_start_then_id(self, staffed: UowFactory) -> None:
+        """for_resident keeps sign-ups overlapping ``[start, end)``, by start then id."""
+        end = T0.add(days=1)
+        self.add_signups(
+            staffed,
+            [
+                _signup("a", "r1", T0.subtract(hours=2), minutes=120),  # ends at start
+                _signup("b", "r1", T0.subtract(hours=1).in_timezone("UTC"), minutes=61),
+                _signup("c", "r1", T0.add(hours=1), minutes=60),
+                _signup("d", "r1", end, minutes=30, shift="sh2"),  # starts at the end
+                _signup("e", "r1", end.subtract(minutes=1).in_timezone("Europe/Berlin")),
+                _signup("f", "r1", T0.subtract(days=1), minutes=3 * 24 * 60),
+                _signup("g", "r2", T0, minutes=60),  # someone else
+                _signup("h", "r1", T0.add(hours=1).in_timezone("America/New_York")),
+            ],
+        )
+        with staffed() as uow:
+            got = _keys(uow.signups.for_resident("r1", start=T0, end=end))
+            none = uow.signups.for_resident("r5", start=T0, end=end)
+        assert (["f", "b", "c", "h", "e"], ()) == (got, none)
+
+    def test_staged_signups_are_visible_in_their_own_unit_only(self, staffed: UowFactory) -> None:
+        """A unit's new and changed sign-ups show in its own queries; others see none."""
+        self.add_signups(staffed, [_signup("su1", "r1")])
+        window = {"start": T0, "end": T0.add(hours=1)}
+        with staffed() as uow:
+            uow.signups.add(_signup("su2", "r2", at=T0.subtract(days=3)))
+            uow.signups.update(attrs.evolve(uow.signups.get("su1"), state=SignUpState.CANCELLED))
+            mine = (
+                _keys(uow.signups.for_shift("sh1")),
+                _keys(uow.signups.for_resident("r2", **window)),
+                uow.signups.for_resident("r1", **window)[0].state,
+            )
+            with staffed() as other:
+                theirs = (
+                    _keys(other.signups.for_shift("sh1")),
+                    other.signups.for_resident("r2", **window),
+                    other.signups.for_resident("r1", **window)[0].state,
+                )
+        assert (
+            (["su2", "su1"], ["su2"], SignUpState.CANCELLED),
+            (["su1"], (), SignUpState.SIGNED_UP),
+        ) == (mine, theirs)
+
+    def test_signup_rollback_leaves_nothing(self, staffed: UowFactory) -> None:
+        """Sign-ups added then rolled back are gone from every query."""
+        window = {"start": T0, "end": T0.add(days=1)}
+        with staffed() as uow:
+            uow.signups.add(_signup("su1"))
+            uow.rollback()
+            inside = (uow.signups.for_shift("sh1"), uow.signups.for_resident("r1", **window))
+        with staffed() as uow:
+            after = (
+                uow.signups.for_shift("sh1"),
+                uow.signups.for_resident("r1", **window),
+                _stored(lambda: uow.signups.get("su1")),
+            )
+        assert (((), ()), ((), (), False)) == (inside, after)
+
+    def test_conflicting_unit_stores_no_signups(self, staffed: UowFactory) -> None:
+        """A unit whose sign-up update turns out stale keeps none of its new sign-ups."""
+        self.add_signups(staffed, [_signup("su1")])
+        with staffed() as uow:
+            stale = uow.signups.get("su1")
+        with staffed() as winner:
+            winner.signups.update(winner.signups.get("su1"))
+            winner.commit()
+        with staffed() as loser:
+            loser.signups.add(_signup("su2", "r2"))
+            with pytest.raises(ConflictError):  # noqa: PT012 - at update or at commit
+                loser.signups.update(stale)
+                loser.commit()
+        with staffed() as uow:
+            assert ["su1"] == _keys(uow.signups.for_shift("sh1"))
+
+    @pytest.mark.parametrize(
+        ("method", "args", "kwargs", "path"),
+        [
+            ("for_resident", ("r1",), {"start": pendulum.naive(2026, 11, 28), "end": T0}, "start"),
+            ("for_resident", ("r1",), {"start": T0, "end": pendulum.naive(2026, 11, 29)}, "end"),
+            ("for_resident", ("r1",), {"start": T0, "end": "tomorrow"}, "end"),
+            ("for_resident", ("r1",), {"start": T0, "end": T0.subtract(days=1)}, "end"),
+            ("for_resident", ("",), {"start": T0, "end": T0.add(days=1)}, "resident_id"),
+            ("for_shift", ("",), {}, "shift_id"),
+        ],
+    )
+    def test_signup_bad_query_arguments_raise_validation_error(
+        self,
+        staffed: UowFactory,
+        method: str,
+        args: tuple[object, ...],
+        kwargs: dict[str, object],
+        path: str,
+    ) -> None:
+        """Naive or non-instants, windows ending before they start and empty keys raise."""
+        with staffed() as uow, pytest.raises(ValidationError) as info:
+            getattr(uow.signups, method)(*args, **kwargs)
+        assert path == info.value.path
+
+    def test_non_signup_is_rejected(self, staffed: UowFactory) -> None:
+        """Passing something that is not a SignUp raises ValidationError."""
+        with staffed() as uow, pytest.raises(ValidationError) as info:
+            uow.signups.add("su1")  # type: ignore[arg-type]
+        assert "signup" == info.value.path
+
+    @_KIT_HYPOTHESIS
+    @given(drawn=gst.signups(shift=_shift("sh1"), resident_id=st.sampled_from(sorted(_HOMES))))
+    def test_generated_signups_round_trip(self, staffed: UowFactory, drawn: SignUp) -> None:
+        """Any sign-up comes back equal and is found by its shift and its volunteer's time."""
+        signup = attrs.evolve(drawn, id=f"{drawn.id[:40]}.{uuid.uuid4().hex[:12]}")
+        with staffed() as uow:
+            uow.signups.add(signup)
+            uow.commit()
+        with staffed() as uow:
+            got = uow.signups.get(signup.id)
+            by_shift = signup.id in _keys(uow.signups.for_shift("sh1"))
+            by_resident = signup.id in _keys(
+                uow.signups.for_resident(signup.resident_id, start=signup.start, end=signup.end)
+            )
+        assert (attrs.evolve(signup, version=1), True, True) == (got, by_shift, by_resident)
+
+
 class StoreContract(
     CellRepositoryContract,
     WorkerRepositoryContract,
@@ -1989,6 +3475,11 @@ class StoreContract(
     CareTaskRepositoryContract,
     CaseRepositoryContract,
     CaseSettingsRepositoryContract,
+    VenueRepositoryContract,
+    SeriesRepositoryContract,
+    RegistrationRepositoryContract,
+    ShiftRepositoryContract,
+    SignUpRepositoryContract,
     UnitOfWorkContract,
 ):
     """Every contract at once: what a complete adapter subclasses."""
