@@ -151,25 +151,24 @@ def test_demo_prints_todays_escalations(minggong_output: str) -> None:
     ] == [line.strip().split(": ")[0] + ":" for line in lines[1:4]]
 
 
-def test_demo_adds_the_cases_to_a_store_loaded_before_cases(tmp_path: Path) -> None:
-    """A demo store from before cases existed gets the scenario's cases on the next run."""
+def test_demo_adds_cases_and_programme_to_a_store_loaded_before_them(tmp_path: Path) -> None:
+    """A demo store from before cases and activities existed gets them on the next run."""
+    import attrs
+
     from gridgov.bootstrap import open_store
-    from gridgov.scenarios import example_path, load_scenario
+    from gridgov.scenarios import example_path, load_scenario, populate
 
     db = f"sqlite:///{tmp_path / 'old.db'}"
-    scenario = load_scenario(example_path(), households=False)
+    scenario = load_scenario(example_path())
+    older = attrs.evolve(scenario, cases=(), venues=(), activities=(), shifts=(), registrations=())
     store = open_store(db, scheme=scenario.scheme)
-    with store() as uow:
-        for cell in scenario.tree():
-            uow.cells.add(cell)
-        for worker in scenario.workers:
-            uow.workers.add(worker)
-        uow.commit()
+    populate(store, older)
     store.close()
     code, out, err = run("demo", "--db", db)
     assert 0 == code
-    assert "added 3 cases of 明宫社区 Minggong" in err
+    assert "added 3 cases and 5 activity series, 91 registrations of 明宫社区 Minggong" in err
     assert "mg-2026-1102 投诉 处置中 明宫社区" in out
+    assert "自闭症儿童绘画课" in out
 
 
 def test_demo_household_statuses_add_up(minggong_output: str) -> None:

@@ -45,13 +45,15 @@ def test_example_runs(script: Path) -> None:
 
 
 def test_minggong_generator_reproduces_the_committed_csv(tmp_path: Path) -> None:
-    """Regenerating the Minggong households and contacts gives the committed files exactly."""
+    """Regenerating the Minggong ledger, contacts and registrations gives the committed files."""
     result = run(EXAMPLES / "minggong" / "generate.py", str(tmp_path))
     assert (0, "") == (result.returncode, result.stderr)
     households, contacts = tmp_path / "households.csv", tmp_path / "contacts.csv"
+    registrations = tmp_path / "registrations.csv"
     assert [
         f"wrote 2043 households to {households}",
         f"wrote 8313 contacts to {contacts}",
+        f"wrote 91 registrations to {registrations}",
     ] == result.stdout.splitlines()
-    for target in (households, contacts):
+    for target in (households, contacts, registrations):
         assert (EXAMPLES / "minggong" / target.name).read_bytes() == target.read_bytes()

@@ -200,7 +200,17 @@ def test_populate_stores_the_scenario(minggong: Scenario) -> None:
     seen: list[int] = []
     report = populate(store, minggong, progress=seen.append)
     residents = sum(len(h.members) for h in minggong.households)
-    expected = LoadReport(39, 8, 2043, residents, contacts=8313, tasks=report.tasks, cases=3)
+    expected = LoadReport(
+        39,
+        8,
+        2043,
+        residents,
+        contacts=8313,
+        tasks=report.tasks,
+        cases=3,
+        series=5,
+        registrations=91,
+    )
     assert expected == report
     assert report.tasks > 0
     assert 2043 == seen[-1]

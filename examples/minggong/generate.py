@@ -1,4 +1,4 @@
-"""Generate the Minggong ledger: 2,043 synthetic households and 45 days of care contacts.
+"""Generate the Minggong ledger: 2,043 households, 45 days of care contacts, a week's registrations.
 
 Run ``python examples/minggong/generate.py [OUTPUT_DIR]``; the output directory defaults to this
 one. Everything is seeded and dated from a fixed day, so the files never change: a test
@@ -23,6 +23,7 @@ from gridgov.households import Household, LivingArrangement, Sex
 from gridgov.scenarios import load_scenario, write_households_csv
 from gridgov.scenarios.contacts_csv import write_contacts_csv
 from gridgov.scenarios.history import generate_contacts
+from gridgov.scenarios.programme import generate_registrations, write_registrations_csv
 from gridgov.scenarios.synthetic import generate_households, relocate
 
 HERE = Path(__file__).resolve().parent
@@ -33,6 +34,15 @@ HOUSEHOLDS = 2043
 RELOCATED_SHARE = 0.85
 HISTORY_DAYS = 45  # enough for last month's coverage and a quarter's visits to show gaps
 TIE_YI_CUN = "610102003006001"  # 铁一村网格
+# Registrations per occurrence in the coming week: the free clinic draws more than its 20 places
+# and the painting class more than its 8, so both have a waitlist.
+DEMAND = {
+    "autism-painting": 10,
+    "picture-books": 13,
+    "party-lesson": 24,
+    "legal-education": 18,
+    "science-day-clinic": 26,
+}
 
 
 def story(households: list[Household], worker: str) -> list[ContactAttempt]:
@@ -99,6 +109,19 @@ def main(argv: Sequence[str]) -> int:
     target = out_dir / "contacts.csv"
     count = write_contacts_csv(contacts, target)
     print(f"wrote {count} contacts to {target}")
+    week_start = pendulum.datetime(AS_OF.year, AS_OF.month, AS_OF.day, 9, tz="Asia/Shanghai")
+    registrations = generate_registrations(
+        scenario.activities,
+        households,
+        start=week_start,
+        end=week_start.add(days=7),
+        demand=DEMAND,
+        seed=SEED,
+        calendar=scenario.venues[0].opening,
+    )
+    target = out_dir / "registrations.csv"
+    count = write_registrations_csv(registrations, target)
+    print(f"wrote {count} registrations to {target}")
     return 0
 
 

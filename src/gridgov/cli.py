@@ -26,6 +26,7 @@ from gridgov.bootstrap import open_store
 from gridgov.cases import Case, CaseRole, EscalationKind, ServiceCatalogue
 from gridgov.cases.settings import CaseSettings
 from gridgov.clock import SystemClock
+from gridgov.codes import mask_name
 from gridgov.errors import ConflictError, GridgovError, NotFoundError, ValidationError
 from gridgov.grid import GridLevel
 from gridgov.households import Tag
@@ -40,9 +41,12 @@ from gridgov.scenarios import (
     summary_total,
 )
 from gridgov.scenarios.cases import replay_cases
+from gridgov.scenarios.programme import replay_programme
+from gridgov.scheduling.venues import Venue
 from gridgov.services._common import pages
 from gridgov.services.care import Coverage, Worklist, coverage, plan_tasks, worklist
 from gridgov.services.cases import EscalationEngine
+from gridgov.services.scheduling import WeekSchedule, volunteer_hours, week_schedule
 
 __all__ = [
     "default_db_url",
@@ -50,6 +54,8 @@ __all__ = [
     "format_escalations",
     "format_open_cases",
     "format_summary",
+    "format_volunteer_hours",
+    "format_week",
     "format_worklist",
     "main",
     "safe_url",
@@ -198,6 +204,15 @@ def _demo(today: pendulum.Date | None, scenario_path: Path | None, db: str) -> i
                 for g in grids
             ]
             uow.commit()
+        programme: list[WeekSchedule] = []
+        hours: dict[str, float] = {}
+        with store() as uow:
+            programme = [week_schedule(uow, v.id, start=now) for v in scenario.venues]
+            volunteers = sorted({rid for story in scenario.shifts for rid in story.volunteers})
+            hours = volunteer_hours(
+                uow, volunteers, since=pendulum.datetime(on.year, on.month, 1, tz=_TZ), until=now
+            )
+            names = {rid: _masked_name(uow, rid) for rid in hours}
         open_cases: list[Case] = []
         if scenario.cases:
             EscalationEngine(store, scenario.workflow()).sweep(now)
@@ -206,6 +221,7 @@ def _demo(today: pendulum.Date | None, scenario_path: Path | None, db: str) -> i
                     open_cases.extend(_open_cases(uow, root.code))
     finally:
         store.close()
+    volunteer_names = names
     names = {c.code: c.name for c in tree}
     print(format_summary(scenario.name, on, summaries))
     if work is not None:
@@ -213,12 +229,84 @@ def _demo(today: pendulum.Date | None, scenario_path: Path | None, db: str) -> i
         print(format_worklist(work, names=names))
     print()
     print(format_coverage(month, names=names))
+    for schedule, venue in zip(programme, scenario.venues, strict=True):
+        print()
+        print(format_week(schedule, venue))
+    if hours:
+        print()
+        print(format_volunteer_hours(hours, names=volunteer_names, month=on))
     if scenario.cases:
         print()
         print(format_open_cases(open_cases, now=now, names=names, catalogue=scenario.catalogue))
         print()
         print(format_escalations(open_cases, on=on, names=names))
     return 0
+
+
+def _masked_name(uow: UnitOfWork, resident_id: str) -> str:
+    try:
+        return mask_name(uow.households.household_of(resident_id).member(resident_id).name)
+    except NotFoundError:
+        return resident_id
+
+
+_WEEKDAYS_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+
+
+def format_week(schedule: WeekSchedule, venue: Venue) -> str:
+    """Render a venue's coming week per space: each occurrence with its fill and waitlist.
+
+    Args:
+        schedule: The week's schedule.
+        venue: The venue, for the spaces' names.
+
+    Returns:
+        The text, without a final newline.
+    """
+    end = schedule.start.add(days=6)
+    lines = [
+        f"本周活动 programme of {venue.name}, {schedule.start.format('YYYY-MM-DD')} to "
+        f"{end.format('YYYY-MM-DD')}"
+    ]
+    rows: list[tuple[str, ...]] = []
+    for space in venue.spaces:
+        for entry in schedule.by_space.get(space.id, ()):
+            o = entry.occurrence
+            local = o.start.in_timezone(_TZ)
+            places = "—" if o.capacity is None else f"{entry.confirmed}/{o.capacity}"
+            rows.append(
+                (
+                    space.name,
+                    f"{local.format('MM-DD')} {_WEEKDAYS_ZH[local.weekday()]}",
+                    f"{local.format('HH:mm')}-{o.end.in_timezone(_TZ).format('HH:mm')}",
+                    o.title,
+                    places,
+                    str(entry.waitlisted),
+                )
+            )
+    if not rows:
+        return "\n".join([*lines, "  nothing scheduled"])
+    lines.append(_table(("空间 space", "日期", "时间", "活动", "报名/名额", "候补"), rows))
+    return "\n".join(lines)
+
+
+def format_volunteer_hours(
+    hours: Mapping[str, float], *, names: Mapping[str, str], month: pendulum.Date
+) -> str:
+    """Render the volunteer hours credited this month, most first, names masked.
+
+    Args:
+        hours: Hours by resident id.
+        names: Masked names by resident id.
+        month: A day of the month.
+
+    Returns:
+        The text, without a final newline.
+    """
+    ranked = sorted(hours.items(), key=lambda kv: (-kv[1], kv[0]))
+    rows = [(names.get(rid, rid), f"{h:g}") for rid, h in ranked]
+    head = f"志愿服务时长 volunteer hours, {month.format('YYYY-MM')} (completed shifts)"
+    return f"{head}\n{_table(('志愿者 volunteer', '小时'), rows)}"
 
 
 def _open_cases(uow: UnitOfWork, cell_code: str) -> Iterator[Case]:
@@ -414,32 +502,47 @@ def _load_unless_present(store: Store, scenario: Scenario, path: Path, db: str) 
                 "choose another --db, or delete that store to start over"
             )
         print(f"using {scenario.name} already in {safe_url(db)}", file=sys.stderr)
-        _add_cases_if_missing(store, scenario)
+        _add_what_is_missing(store, scenario, path)
         return
     report = populate(store, load_scenario(path))
     print(
         f"loaded {scenario.name} into {safe_url(db)}: {report.cells} cells, "
         f"{report.workers} workers, {report.households} households, {report.residents} residents, "
-        f"{report.contacts} contacts, {report.cases} cases",
+        f"{report.contacts} contacts, {report.cases} cases, {report.series} activity series, "
+        f"{report.registrations} registrations",
         file=sys.stderr,
     )
 
 
-def _add_cases_if_missing(store: Store, scenario: Scenario) -> None:
-    """Replay the scenario's cases into a store loaded before gridgov stored cases."""
-    if not scenario.cases:
-        return
+def _add_what_is_missing(store: Store, scenario: Scenario, path: Path) -> None:
+    """Add the cases and the programme to a store loaded by a gridgov that had neither."""
     with store() as uow:
         try:
             uow.case_settings.get()
-            return
+            need_cases = False
         except NotFoundError:
-            pass
-        workflow = scenario.workflow()
-        uow.case_settings.save(CaseSettings(workflow.catalogue, workflow.escalation))
-        count = replay_cases(uow, workflow, scenario.cases)
+            need_cases = bool(scenario.cases)
+        try:
+            need_programme = bool(scenario.venues) and not uow.venues.get(scenario.venues[0].id)
+        except NotFoundError:
+            need_programme = True
+        if not (need_cases or need_programme):
+            return
+        added = []
+        if need_cases:
+            workflow = scenario.workflow()
+            uow.case_settings.save(CaseSettings(workflow.catalogue, workflow.escalation))
+            added.append(f"{replay_cases(uow, workflow, scenario.cases)} cases")
+        if need_programme:
+            full = load_scenario(path)  # registrations and sign-ups come with the ledger
+            for venue in full.venues:
+                uow.venues.add(venue)
+            series, _, registrations = replay_programme(
+                uow, full.activities, full.shifts, full.registrations
+            )
+            added.append(f"{series} activity series, {registrations} registrations")
         uow.commit()
-    print(f"added {count} cases of {scenario.name}", file=sys.stderr)
+    print(f"added {' and '.join(added)} of {scenario.name}", file=sys.stderr)
 
 
 def format_summary(title: str, on: pendulum.Date, summaries: Sequence[GridSummary]) -> str:

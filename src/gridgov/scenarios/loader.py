@@ -20,6 +20,10 @@ A scenario is a directory holding ``scenario.toml``::
                                            # default: WorkCalendar.china() (extra "cn")
     [[case_catalogue.categories]]          # optional: categories added to the default catalogue
     [[cases]]                              # case stories, replayed through the case workflow
+    [[venues]]                             # Venue fields, with hours = {monday = ["09:00-12:00"]}
+    [[activities]]                         # ActivitySeries fields
+    [[shifts]]                             # Shift fields, volunteers = [...], present = [...]
+    registrations_csv = ["registrations.csv"]  # replayed through the registration service
 
 Everything goes through the converter of :mod:`gridgov.serialization`, so unknown keys are
 rejected and every error is one :class:`~gridgov.errors.ValidationError` naming the file, the path
@@ -54,6 +58,16 @@ from gridgov.households import Household
 from gridgov.ports import ProgressCallback, Store
 from gridgov.scenarios.cases import CaseStory, replay_cases
 from gridgov.scenarios.contacts_csv import read_contacts_csv
+from gridgov.scenarios.programme import (
+    RegistrationRequest,
+    ShiftStory,
+    read_registrations_csv,
+    replay_programme,
+    venue_calendar,
+)
+from gridgov.scheduling.series import ActivitySeries
+from gridgov.scheduling.venues import Venue
+from gridgov.scheduling.volunteers import Shift
 from gridgov.serialization import structure
 from gridgov.services.care import record_contact
 
@@ -138,6 +152,8 @@ class _ScenarioFile:
     contacts_csv: tuple[str, ...] = ()
     care_policy: CarePolicy | None = None
     cases: tuple[CaseStory, ...] = ()
+    activities: tuple[ActivitySeries, ...] = ()
+    registrations_csv: tuple[str, ...] = ()
 
 
 def _cells(value: Iterable[GridCell]) -> tuple[GridCell, ...]:
@@ -160,6 +176,22 @@ def _stories(value: Iterable[CaseStory]) -> tuple[CaseStory, ...]:
     return v.to_tuple(value)
 
 
+def _venues(value: Iterable[Venue]) -> tuple[Venue, ...]:
+    return v.to_tuple(value)
+
+
+def _activities(value: Iterable[ActivitySeries]) -> tuple[ActivitySeries, ...]:
+    return v.to_tuple(value)
+
+
+def _shift_stories(value: Iterable[ShiftStory]) -> tuple[ShiftStory, ...]:
+    return v.to_tuple(value)
+
+
+def _requests(value: Iterable[RegistrationRequest]) -> tuple[RegistrationRequest, ...]:
+    return v.to_tuple(value)
+
+
 @attrs.frozen(repr=False)
 class Scenario:
     """A validated scenario: an area hierarchy, its workers and its households.
@@ -177,6 +209,10 @@ class Scenario:
         calendar: Its working calendar, if it brings one (else :meth:`WorkCalendar.china`).
         catalogue: The service catalogue its cases use.
         cases: Its case stories, in the order they are replayed.
+        venues: Its venues.
+        activities: Its activity series.
+        shifts: Its volunteer shifts and who volunteered.
+        registrations: Its registrations, in time order.
     """
 
     name: str = attrs.field(validator=v.text(100))
@@ -204,6 +240,18 @@ class Scenario:
     )
     cases: tuple[CaseStory, ...] = attrs.field(
         default=(), converter=_stories, validator=v.collection_of(CaseStory)
+    )
+    venues: tuple[Venue, ...] = attrs.field(
+        default=(), converter=_venues, validator=v.collection_of(Venue)
+    )
+    activities: tuple[ActivitySeries, ...] = attrs.field(
+        default=(), converter=_activities, validator=v.collection_of(ActivitySeries)
+    )
+    shifts: tuple[ShiftStory, ...] = attrs.field(
+        default=(), converter=_shift_stories, validator=v.collection_of(ShiftStory)
+    )
+    registrations: tuple[RegistrationRequest, ...] = attrs.field(
+        default=(), converter=_requests, validator=v.collection_of(RegistrationRequest)
     )
 
     def workflow(self) -> CaseWorkflow:
@@ -242,6 +290,8 @@ class LoadReport:
         contacts: The number of contacts replayed.
         tasks: The number of care tasks open afterwards.
         cases: The number of case stories replayed.
+        series: The number of activity series stored.
+        registrations: The number of registrations replayed.
     """
 
     cells: int
@@ -251,6 +301,8 @@ class LoadReport:
     contacts: int = 0
     tasks: int = 0
     cases: int = 0
+    series: int = 0
+    registrations: int = 0
 
 
 # --- loading ---------------------------------------------------------------------------------
@@ -261,8 +313,9 @@ def load_scenario(path: Path | str, *, households: bool = True) -> Scenario:
 
     Args:
         path: A scenario directory holding ``scenario.toml``, or the TOML file itself.
-        households: Whether to read the households (inline and CSV); without them only the
-            cells and workers are read, e.g. to generate a population for the cells.
+        households: Whether to read the households (inline and CSV); without them the
+            residents' records are left out too (contacts, volunteers' sign-ups, registrations),
+            e.g. to generate a population for the cells.
 
     Returns:
         The scenario, with every cell, worker and household validated and cross-checked:
@@ -281,6 +334,8 @@ def load_scenario(path: Path | str, *, households: bool = True) -> Scenario:
     source = file.name
     data = _read_toml(file, source)
     calendar, catalogue = _case_rules(data, source)
+    venues = _venues_of(data, calendar, source)
+    shifts = _shifts_of(data, source)
     doc = structure(_default_scheme_name(data), _ScenarioFile, source=source)
     scheme = doc.scenario.code_scheme or DEFAULT_SCHEME
     try:
@@ -322,7 +377,68 @@ def load_scenario(path: Path | str, *, households: bool = True) -> Scenario:
         calendar=calendar,
         catalogue=catalogue,
         cases=doc.cases,
+        venues=venues,
+        activities=doc.activities,
+        # Sign-ups and registrations name residents: they come with the ledger only.
+        shifts=shifts if households else tuple(ShiftStory(story.shift) for story in shifts),
+        registrations=tuple(
+            chain.from_iterable(
+                read_registrations_csv(
+                    _csv_file(file.parent, name, f"registrations_csv[{i}]", source)
+                )
+                for i, name in enumerate(doc.registrations_csv)
+            )
+        )
+        if households
+        else (),
     )
+
+
+def _venues_of(
+    data: dict[str, object], calendar: WorkCalendar | None, source: str
+) -> tuple[Venue, ...]:
+    """Take ``[[venues]]`` out of ``data``: each venue's ``hours`` on the scenario's calendar."""
+    raw = data.pop("venues", [])
+    if not isinstance(raw, list):
+        raise ValidationError("venues", "expected an array of tables", source=source)
+    venues = []
+    for i, entry in enumerate(raw):
+        if not isinstance(entry, dict):
+            raise ValidationError(f"venues[{i}]", "expected a table", source=source)
+        item = dict(entry)
+        opening = venue_calendar(calendar, item.pop("hours", {}), f"venues[{i}].hours")
+        item["opening"] = opening.to_mapping()
+        try:
+            venues.append(structure(item, Venue))
+        except ValidationError as exc:
+            raise exc.within(f"venues[{i}]").from_source(source) from None
+    return tuple(venues)
+
+
+def _shifts_of(data: dict[str, object], source: str) -> tuple[ShiftStory, ...]:
+    """Take ``[[shifts]]`` out of ``data``, with who volunteered and who came."""
+    raw = data.pop("shifts", [])
+    if not isinstance(raw, list):
+        raise ValidationError("shifts", "expected an array of tables", source=source)
+    stories = []
+    for i, entry in enumerate(raw):
+        if not isinstance(entry, dict):
+            raise ValidationError(f"shifts[{i}]", "expected a table", source=source)
+        item = dict(entry)
+        volunteers = item.pop("volunteers", [])
+        present = item.pop("present", None)
+        try:
+            shift = structure(item, Shift)
+            stories.append(
+                ShiftStory(
+                    shift,
+                    structure(volunteers, tuple[str, ...]),
+                    None if present is None else structure(present, tuple[str, ...]),
+                )
+            )
+        except ValidationError as exc:
+            raise exc.within(f"shifts[{i}]").from_source(source) from None
+    return tuple(stories)
 
 
 def _case_rules(
@@ -477,6 +593,8 @@ def populate(
         ValidationError: If the cells do not form a tree under the store's code scheme, or a
             record does not fit the store.
         ConflictError: If a record with the same key is already stored.
+        TransitionError: If a case story takes a step its case's state or the role forbids.
+        CalendarCoverageError: If a case or an activity needs a year the calendar lacks.
     """
     tree = GridTree(scenario.cells, store.scheme)
     with store() as uow:
@@ -509,6 +627,11 @@ def populate(
             workflow = scenario.workflow()
             uow.case_settings.save(CaseSettings(workflow.catalogue, workflow.escalation))
             cases = replay_cases(uow, workflow, scenario.cases)
+        for venue in scenario.venues:
+            uow.venues.add(venue)
+        series, _, registrations = replay_programme(
+            uow, scenario.activities, scenario.shifts, scenario.registrations
+        )
         uow.commit()
     return LoadReport(
         cells=len(tree),
@@ -518,6 +641,8 @@ def populate(
         contacts=len(scenario.contacts),
         tasks=sum(tasks.values()),
         cases=cases,
+        series=series,
+        registrations=registrations,
     )
 
 

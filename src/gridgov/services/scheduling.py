@@ -1,0 +1,424 @@
+"""Scheduling use cases: create a series, register with a waitlist, volunteer, a week's programme.
+
+Each function takes an open unit of work and leaves committing to the caller.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+import attrs
+import pendulum
+
+from gridgov.care.criteria import Facts
+from gridgov.clock import ensure_aware
+from gridgov.errors import ConflictError, NotFoundError, TransitionError, ValidationError
+from gridgov.ports import UnitOfWork
+from gridgov.scheduling.conflicts import SeriesPlan, plan_series
+from gridgov.scheduling.registrations import Registration, RegistrationState
+from gridgov.scheduling.series import ActivitySeries, Occurrence
+from gridgov.scheduling.volunteers import SignUp, SignUpState
+from gridgov.services._common import pages, readable_id
+
+__all__ = [
+    "Cancellation",
+    "ScheduleEntry",
+    "WeekSchedule",
+    "cancel_registration",
+    "complete_shift",
+    "create_series",
+    "occurrences_in_venue",
+    "record_attendance",
+    "register",
+    "sign_up",
+    "volunteer_hours",
+    "week_schedule",
+]
+
+
+def occurrences_in_venue(
+    uow: UnitOfWork, venue_id: str, *, start: pendulum.DateTime, end: pendulum.DateTime
+) -> list[Occurrence]:
+    """Return the occurrences of every series of a venue in ``[start, end)``, by start.
+
+    Raises:
+        NotFoundError: If the venue is not stored.
+        ValidationError: On naive instants.
+    """
+    venue = uow.venues.get(venue_id)
+    found: list[Occurrence] = []
+    for series in pages(
+        lambda a: uow.series.in_venue(venue_id, start=start, end=end, limit=500, after=a)
+    ):
+        found.extend(series.occurrences(start, end, calendar=venue.opening))
+    return sorted(found, key=lambda o: (o.start, o.id))
+
+
+def create_series(
+    uow: UnitOfWork,
+    series: ActivitySeries,
+    *,
+    skip_conflicts: bool = False,
+    horizon: pendulum.Duration | None = None,
+) -> tuple[SeriesPlan, ActivitySeries | None]:
+    """Check a new series against its venue and what is booked there; store it if it fits.
+
+    Args:
+        uow: The unit of work (not committed here).
+        series: The new series.
+        skip_conflicts: Leave out (as EXDATEs) the occurrences that clash, and store the rest.
+        horizon: How far a series without an end is checked (default: one year).
+
+    Returns:
+        The plan (clashes, what was skipped) and the stored series, or ``None`` when clashes
+        remain and nothing was stored.
+
+    Raises:
+        NotFoundError: If the venue is not stored.
+        ValidationError: If the venue has no such space.
+        CalendarCoverageError: If the checked span reaches a year the venue's calendar lacks.
+    """
+    venue = uow.venues.get(series.venue_id)
+    end = series.last_end or series.start + (horizon or pendulum.duration(years=1))
+    existing = occurrences_in_venue(uow, venue.id, start=series.start, end=end)
+    plan = plan_series(
+        series, venue, existing, start=series.start, end=end, skip_conflicts=skip_conflicts
+    )
+    if plan.clashes and not skip_conflicts:
+        return plan, None
+    return plan, uow.series.add(plan.series)
+
+
+def _occurrence(uow: UnitOfWork, series_id: str, original_start: pendulum.DateTime) -> Occurrence:
+    series = uow.series.get(series_id)
+    venue = uow.venues.get(series.venue_id)
+    return series.occurrence(original_start, calendar=venue.opening)
+
+
+def register(
+    uow: UnitOfWork,
+    *,
+    series_id: str,
+    original_start: pendulum.DateTime,
+    resident_id: str,
+    at: pendulum.DateTime,
+    registration_id: str | None = None,
+) -> Registration:
+    """Register a resident for one occurrence: confirmed if a place is free, else waitlisted.
+
+    Args:
+        uow: The unit of work (not committed here).
+        series_id: The series.
+        original_start: The occurrence's original start (its RECURRENCE-ID).
+        resident_id: Who registers.
+        at: When they register (orders the waitlist).
+        registration_id: The key (default: from the occurrence and the resident).
+
+    Returns:
+        The stored registration.
+
+    Raises:
+        ValidationError: For an unknown resident, an occurrence that is cancelled, not in the
+            series or already started, or a resident the series' eligibility rule excludes (the
+            reason named).
+        ConflictError: If the resident holds a registration for this or an overlapping
+            occurrence.
+    """
+    at = ensure_aware(at, "at")
+    series = uow.series.get(series_id)
+    occurrence = _occurrence(uow, series_id, original_start)
+    if occurrence.cancelled:
+        raise ValidationError("original_start", "that occurrence is cancelled")
+    if occurrence.start <= at:
+        raise ValidationError("original_start", "that occurrence has already started")
+    try:
+        household = uow.households.household_of(resident_id)
+    except NotFoundError:
+        raise ValidationError("resident_id", "unknown resident") from None
+    resident = household.member(resident_id)
+    if series.eligibility is not None:
+        facts = Facts.of(resident, household, occurrence.start.date())
+        ok, reasons = series.eligibility.explain(facts)
+        if not ok:
+            # The rule, not the resident's facts: error messages carry no personal data.
+            why = "; ".join(r.rule for r in reasons)
+            raise ValidationError("resident_id", f"not eligible for {series.title}: {why}")
+    for other in uow.registrations.for_resident(
+        resident_id, start=occurrence.start, end=occurrence.end
+    ):
+        if other.is_active:
+            same = other.occurrence_id == occurrence.id
+            raise ConflictError(
+                "the resident is already registered for this occurrence"
+                if same
+                else f"the resident is registered for an overlapping occurrence ({other.id})"
+            )
+    confirmed = sum(
+        1
+        for r in uow.registrations.for_occurrence(occurrence.id)
+        if r.state in (RegistrationState.CONFIRMED, RegistrationState.ATTENDED)
+    )
+    full = occurrence.capacity is not None and confirmed >= occurrence.capacity
+    registration = Registration(
+        id=registration_id or readable_id(f"reg.{occurrence.id.replace('@', '.')}.{resident_id}"),
+        series_id=series.id,
+        occurrence_id=occurrence.id,
+        venue_id=series.venue_id,
+        resident_id=resident_id,
+        household_id=household.id,
+        cell_code=household.cell_code,
+        start=occurrence.start,
+        end=occurrence.end,
+        state=RegistrationState.WAITLISTED if full else RegistrationState.CONFIRMED,
+        registered_at=at,
+    )
+    return uow.registrations.add(registration)
+
+
+@attrs.frozen
+class Cancellation:
+    """What cancelling a registration did.
+
+    Args:
+        cancelled: The cancelled registration.
+        promoted: The waitlisted registration that took the freed place, if any.
+    """
+
+    cancelled: Registration
+    promoted: Registration | None
+
+
+def cancel_registration(
+    uow: UnitOfWork, registration_id: str, *, at: pendulum.DateTime
+) -> Cancellation:
+    """Cancel a registration; a freed place goes to the first on the waitlist.
+
+    Raises:
+        NotFoundError: If there is no such registration.
+        TransitionError: If it is no longer active (cancelled, attended, no-show).
+    """
+    ensure_aware(at, "at")
+    registration = uow.registrations.get(registration_id)
+    if not registration.is_active:
+        raise TransitionError(
+            f"registration {registration.id!r} is {registration.state.value}: cannot cancel it"
+        )
+    cancelled = uow.registrations.update(
+        attrs.evolve(registration, state=RegistrationState.CANCELLED)
+    )
+    promoted = None
+    if registration.state is RegistrationState.CONFIRMED:
+        waiting = [
+            r
+            for r in uow.registrations.for_occurrence(registration.occurrence_id)
+            if r.state is RegistrationState.WAITLISTED
+        ]
+        if waiting:
+            promoted = uow.registrations.update(
+                attrs.evolve(waiting[0], state=RegistrationState.CONFIRMED)
+            )
+    return Cancellation(cancelled, promoted)
+
+
+def record_attendance(
+    uow: UnitOfWork, registration_id: str, *, attended: bool, at: pendulum.DateTime
+) -> Registration:
+    """Record whether a confirmed participant came (after the occurrence started).
+
+    Raises:
+        NotFoundError: If there is no such registration.
+        TransitionError: If it is not confirmed.
+        ValidationError: If the occurrence has not started at ``at``.
+    """
+    at = ensure_aware(at, "at")
+    registration = uow.registrations.get(registration_id)
+    if registration.state is not RegistrationState.CONFIRMED:
+        raise TransitionError(
+            f"registration {registration.id!r} is {registration.state.value}: "
+            "record attendance of confirmed registrations"
+        )
+    if at < registration.start:
+        raise ValidationError("at", "the occurrence has not started yet")
+    state = RegistrationState.ATTENDED if attended else RegistrationState.NO_SHOW
+    return uow.registrations.update(attrs.evolve(registration, state=state))
+
+
+def sign_up(
+    uow: UnitOfWork,
+    *,
+    shift_id: str,
+    resident_id: str,
+    at: pendulum.DateTime,
+    skills: Iterable[str] = (),
+    signup_id: str | None = None,
+) -> SignUp:
+    """Sign a resident up for a volunteer shift.
+
+    Args:
+        uow: The unit of work (not committed here).
+        shift_id: The shift.
+        resident_id: The volunteer.
+        at: When they sign up.
+        skills: The volunteer's skills; they must cover the shift's.
+        signup_id: The key (default: from the shift and the resident).
+
+    Raises:
+        ValidationError: For an unknown resident, a shift already started, or missing skills.
+        ConflictError: If the shift has all the volunteers it needs, or the resident is signed up
+            for an overlapping shift.
+    """
+    at = ensure_aware(at, "at")
+    shift = uow.shifts.get(shift_id)
+    if shift.start <= at:
+        raise ValidationError("shift_id", "that shift has already started")
+    try:
+        uow.households.household_of(resident_id)
+    except NotFoundError:
+        raise ValidationError("resident_id", "unknown resident") from None
+    missing = shift.skills - frozenset(skills)
+    if missing:
+        raise ValidationError("skills", f"the shift needs {', '.join(sorted(missing))}")
+    for other in uow.signups.for_resident(resident_id, start=shift.start, end=shift.end):
+        if other.state is SignUpState.SIGNED_UP:
+            raise ConflictError(
+                f"the volunteer is signed up for an overlapping shift ({other.shift_id})"
+            )
+    taken = sum(1 for s in uow.signups.for_shift(shift.id) if s.state is SignUpState.SIGNED_UP)
+    if taken >= shift.required:
+        raise ConflictError(f"shift {shift.id!r} has the {shift.required} volunteers it needs")
+    return uow.signups.add(
+        SignUp(
+            id=signup_id or readable_id(f"signup.{shift.id}.{resident_id}"),
+            shift_id=shift.id,
+            resident_id=resident_id,
+            start=shift.start,
+            end=shift.end,
+            state=SignUpState.SIGNED_UP,
+            at=at,
+        )
+    )
+
+
+def complete_shift(
+    uow: UnitOfWork, shift_id: str, *, present: Iterable[str], at: pendulum.DateTime
+) -> tuple[SignUp, ...]:
+    """Close a shift: credit its hours to the volunteers present, mark the others absent.
+
+    Args:
+        uow: The unit of work (not committed here).
+        shift_id: The shift.
+        present: The resident ids of the volunteers who came.
+        at: When it is recorded (after the shift ended).
+
+    Raises:
+        ValidationError: If the shift has not ended, or ``present`` names someone not signed up.
+    """
+    at = ensure_aware(at, "at")
+    shift = uow.shifts.get(shift_id)
+    if at < shift.end:
+        raise ValidationError("at", "the shift has not ended yet")
+    came = set(present)
+    signed = [s for s in uow.signups.for_shift(shift.id) if s.state is SignUpState.SIGNED_UP]
+    unknown = came - {s.resident_id for s in signed}
+    if unknown:
+        raise ValidationError("present", f"{len(unknown)} of them are not signed up")
+    done = []
+    for s in signed:
+        if s.resident_id in came:
+            done.append(
+                uow.signups.update(
+                    attrs.evolve(s, state=SignUpState.COMPLETED, hours=round(shift.hours, 2))
+                )
+            )
+        else:
+            done.append(uow.signups.update(attrs.evolve(s, state=SignUpState.NO_SHOW)))
+    return tuple(done)
+
+
+def volunteer_hours(
+    uow: UnitOfWork,
+    resident_ids: Iterable[str],
+    *,
+    since: pendulum.DateTime,
+    until: pendulum.DateTime,
+) -> dict[str, float]:
+    """Return the hours credited to each resident for shifts starting in ``[since, until)``.
+
+    Raises:
+        ValidationError: On naive instants or ``until`` before ``since``.
+    """
+    since = ensure_aware(since, "since")
+    until = ensure_aware(until, "until")
+    if until < since:
+        raise ValidationError("until", "the period ends before it starts")
+    totals: dict[str, float] = {}
+    for rid in resident_ids:
+        totals[rid] = round(
+            sum(
+                s.hours
+                for s in uow.signups.for_resident(rid, start=since, end=until)
+                if s.state is SignUpState.COMPLETED and since <= s.start < until
+            ),
+            2,
+        )
+    return totals
+
+
+@attrs.frozen
+class ScheduleEntry:
+    """One occurrence in a week's programme, with its fill.
+
+    Args:
+        occurrence: The occurrence.
+        confirmed: Places taken (confirmed or attended).
+        waitlisted: People on the waitlist.
+    """
+
+    occurrence: Occurrence
+    confirmed: int
+    waitlisted: int
+
+    @property
+    def fill(self) -> float | None:
+        """Return confirmed / capacity, or ``None`` without a capacity."""
+        cap = self.occurrence.capacity
+        return None if cap is None else self.confirmed / cap
+
+
+@attrs.frozen
+class WeekSchedule:
+    """A venue's programme for a week, per space.
+
+    Args:
+        venue_id: The venue.
+        start: The week's first instant.
+        by_space: The occurrences of each space, by start.
+    """
+
+    venue_id: str
+    start: pendulum.DateTime
+    by_space: dict[str, tuple[ScheduleEntry, ...]]
+
+
+def week_schedule(uow: UnitOfWork, venue_id: str, *, start: pendulum.DateTime) -> WeekSchedule:
+    """Return the venue's occurrences in the seven days from ``start``, with fill and waitlists.
+
+    Raises:
+        NotFoundError: If the venue is not stored.
+        ValidationError: On a naive instant.
+    """
+    start = ensure_aware(start, "start")
+    venue = uow.venues.get(venue_id)
+    rows: dict[str, list[ScheduleEntry]] = defaultdict(list)
+    for occ in occurrences_in_venue(uow, venue_id, start=start, end=start.add(days=7)):
+        registrations = uow.registrations.for_occurrence(occ.id)
+        confirmed = sum(
+            1
+            for r in registrations
+            if r.state in (RegistrationState.CONFIRMED, RegistrationState.ATTENDED)
+        )
+        waiting = sum(1 for r in registrations if r.state is RegistrationState.WAITLISTED)
+        rows[occ.space_id].append(ScheduleEntry(occ, confirmed, waiting))
+    ordered = {s.id: tuple(rows.get(s.id, ())) for s in venue.spaces}
+    return WeekSchedule(venue.id, start, ordered)
