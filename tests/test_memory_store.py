@@ -348,3 +348,96 @@ def test_commit_rechecks_scheduling_references() -> None:
             uow.signups.for_shift("sh1"),
         )
     assert (False, False, (), ()) == kept
+
+
+def _audit_store() -> MemoryStore:
+    """Return a store holding 300 audit entries a minute apart: principal i % 3, subject i % 5."""
+    store = MemoryStore()
+    with store() as uow:
+        for i in range(300):
+            uow.audit.add(
+                contracts._audit(
+                    f"a{i:03d}",
+                    contracts.T0.add(minutes=i),
+                    f"w{i % 3}",
+                    subject=f"resident:r{i % 5}",
+                )
+            )
+        uow.commit()
+    return store
+
+
+@pytest.mark.parametrize(
+    ("filters", "read"),
+    [
+        ({"principal_id": "w1"}, lambda i: i % 3 == 1),
+        ({"subject": "resident:r2"}, lambda i: i % 5 == 2),
+        ({"principal_id": "w1", "subject": "resident:r2"}, lambda i: i % 5 == 2),
+        ({}, lambda i: True),
+    ],
+    ids=["principal", "subject", "both-the-smaller", "none"],
+)
+def test_audit_between_reads_only_the_index_that_fits(
+    filters: dict[str, str], read: Callable[[int], bool]
+) -> None:
+    """A query reads the window of the principal's or the subject's index only, no other entry."""
+    store = _audit_store()
+    seen: set[str] = set()
+    store._state.audit = _Recording(store._state.audit, seen)
+    t0 = contracts.T0
+    with store() as uow:
+        found = contracts._all_pages(
+            lambda a: uow.audit.between(
+                since=t0.add(minutes=30),
+                until=t0.add(minutes=60),
+                principal_id=filters.get("principal_id"),
+                subject=filters.get("subject"),
+                limit=4,
+                after=a,
+            )
+        )
+    window = range(30, 60)
+    wanted = [
+        f"a{i:03d}"
+        for i in window
+        if filters.get("principal_id", f"w{i % 3}") == f"w{i % 3}"
+        and filters.get("subject", f"resident:r{i % 5}") == f"resident:r{i % 5}"
+    ]
+    read_ids = {f"a{i:03d}" for i in window if read(i)}
+    assert (wanted, read_ids) == ([e.id for e in found], seen)
+
+
+def test_commit_rechecks_audit_ids() -> None:
+    """A unit that staged an audit id another unit committed meanwhile fails, storing nothing."""
+    store = MemoryStore()
+    t0 = contracts.T0
+    with store() as slow, store() as fast:
+        slow.audit.add(contracts._audit("a1", t0, "w1"))
+        slow.audit.add(contracts._audit("a2", t0, "w1"))
+        fast.audit.add(contracts._audit("a1", t0, "w2"))
+        fast.commit()
+        with pytest.raises(ConflictError, match="audit entry 'a1' was changed by another unit"):
+            slow.commit()
+    with store() as uow:
+        kept = [
+            (e.id, e.principal_id) for e in uow.audit.between(since=t0, until=t0.add(days=1)).items
+        ]
+    assert [("a1", "w2")] == kept
+
+
+def test_audit_indexes_hold_every_entry_in_instant_order() -> None:
+    """The trail's indexes hold every entry once, in instant order, after many small commits."""
+    store = MemoryStore()
+    t0 = contracts.T0
+    for i in range(1500):
+        with store() as uow:
+            uow.audit.add(contracts._audit(f"a{i:04d}", t0.add(seconds=i), f"w{i % 2}"))
+            uow.commit()
+    state = store._state
+    keys = list(state.audit_keys.irange("\U0010ffff"))
+    assert (1500, sorted(keys), 750, 1500) == (
+        len(keys),
+        keys,
+        len(state.audit_by_principal["w0"]),
+        len(state.audit_by_subject["resident:r1"]),
+    )

@@ -19,6 +19,7 @@ import attrs
 import pendulum
 import pytest
 
+from gridgov.access import AuditEntry, AuditKind
 from gridgov.adapters import _sql
 from gridgov.adapters.sqlite import SqliteDialect, SqliteStore
 from gridgov.calendar import WorkCalendar
@@ -403,7 +404,7 @@ def test_older_schema_is_upgraded(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 def test_version_1_database_gains_the_care_and_case_tables(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A database made before the care ledger is upgraded to 4 in place, its households kept."""
+    """A database made before the care ledger is upgraded to 5 in place, its households kept."""
     path = tmp_path / "v1.db"
     with monkeypatch.context() as patch:
         patch.setattr(SqliteDialect, "migrations", SqliteDialect.migrations[:1])
@@ -435,14 +436,14 @@ def test_version_1_database_gains_the_care_and_case_tables(
     store.close()
     with sqlite3.connect(path) as conn:
         version = conn.execute(f"SELECT version FROM {_sql.SCHEMA_VERSION_TABLE}").fetchone()[0]
-    assert (4, ("h1", ["c1"], 1)) == (version, kept)
+    assert (5, ("h1", ["c1"], 1)) == (version, kept)
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
 def test_version_2_database_gains_the_case_tables(
     dialect: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A database at schema version 2 is upgraded to 4, keeping its ledger, and stores cases."""
+    """A database at schema version 2 is upgraded to 5, keeping its ledger, and stores cases."""
 
     def open_store() -> _sql.PooledSqlStore:
         if dialect == "sqlite":
@@ -473,11 +474,11 @@ def test_version_2_database_gains_the_case_tables(
         found = uow.cases.by_external_id("E-1")
         kept = (uow.households.get("h1").id, found and found.id, uow.case_settings.get().version)
     store.close()
-    assert ((2,), (4,), ("h1", "k1", 1)) == (tuple(before or ()), tuple(after or ()), kept)
+    assert ((2,), (5,), ("h1", "k1", 1)) == (tuple(before or ()), tuple(after or ()), kept)
 
 
 def test_table_names_list_every_table_of_the_schema(tmp_path: Path) -> None:
-    """table_names() names every table the migrations create, the scheduling ones included."""
+    """table_names() names every table the migrations create, scheduling and audit included."""
     path = tmp_path / "tables.db"
     SqliteStore(path).close()
     with sqlite3.connect(path) as conn:
@@ -485,6 +486,7 @@ def test_table_names_list_every_table_of_the_schema(tmp_path: Path) -> None:
     assert tables == set(_sql.table_names())
     assert {"gg_cases", "gg_case_settings"} <= tables
     assert {"gg_venues", "gg_series", "gg_registrations", "gg_shifts", "gg_signups"} <= tables
+    assert "gg_audit" in tables
 
 
 def _scheduling(store: Store) -> None:
@@ -513,16 +515,38 @@ def _scheduled(store: Store) -> tuple[list[str], ...]:
         )
 
 
+def _audited(store: Store) -> None:
+    """Commit two audit entries: w1 viewed r1's record, w2 was denied case k1."""
+    with store() as uow:
+        uow.audit.add(AuditEntry("au1", T0, "w1", AuditKind.VIEWED_FULL_RECORD, "resident:r1"))
+        uow.audit.add(AuditEntry("au2", T0.add(minutes=1), "w2", AuditKind.DENIED, "case:k1"))
+        uow.commit()
+
+
+def _audit_found(store: Store) -> tuple[list[str], ...]:
+    """Return what the audit queries find of what :func:`_audited` stored."""
+    since, until = T0, T0.add(days=1)
+    with store() as uow:
+        return (
+            [e.id for e in uow.audit.between(since=since, until=until).items],
+            [e.id for e in uow.audit.between(since=since, until=until, principal_id="w2").items],
+            [
+                e.id
+                for e in uow.audit.between(since=since, until=until, subject="resident:r1").items
+            ],
+        )
+
+
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
-@pytest.mark.parametrize("version", [1, 2, 3])
-def test_older_database_gains_the_scheduling_tables(
+@pytest.mark.parametrize("version", [1, 2, 3, 4])
+def test_older_database_gains_the_scheduling_and_audit_tables(
     dialect: str,
     version: int,
     tmp_path: Path,
     request: pytest.FixtureRequest,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A database at schema version 1, 2 or 3 is upgraded to 4, its data kept, and schedules."""
+    """A database at schema version 1 to 4 is upgraded to 5, its data kept, schedules, audits."""
 
     def open_store() -> _sql.PooledSqlStore:
         if dialect == "sqlite":
@@ -540,28 +564,32 @@ def test_older_database_gains_the_scheduling_tables(
             patch.setattr(PostgresDialect, "migrations", PostgresDialect.migrations[:version])
         old = open_store()
         _seed(old)
-        if version == 3:
+        if version >= 3:
             with old() as uow:
                 uow.cases.add(_case("k1"))
                 uow.commit()
+        if version == 4:
+            _scheduling(old)
         with old() as uow:
             before = uow.query_one(f"SELECT version FROM {_sql.SCHEMA_VERSION_TABLE}")
         old.close()
     store = open_store()
-    _scheduling(store)
+    if version < 4:
+        _scheduling(store)
+    _audited(store)
     with store() as uow:
         after = uow.query_one(f"SELECT version FROM {_sql.SCHEMA_VERSION_TABLE}")
         kept = (
             uow.households.get("h1").id,
             [c.id for c in uow.cases.open_in_subtree("610102").items],
         )
-    found = _scheduled(store)
+    found = (_scheduled(store), _audit_found(store))
     store.close()
     assert (
         (version,),
-        (4,),
-        ("h1", ["k1"] if version == 3 else []),
-        (["v1"], ["a1"], ["g1"], ["sh1"], ["su1"]),
+        (5,),
+        ("h1", ["k1"] if version >= 3 else []),
+        ((["v1"], ["a1"], ["g1"], ["sh1"], ["su1"]), (["au1", "au2"], ["au2"], ["au1"])),
     ) == (tuple(before or ()), tuple(after or ()), kept, found)
 
 
@@ -643,6 +671,128 @@ def test_postgres_scheduling_queries_use_indexes(postgres_schema: str) -> None:
         n for n, plan in plans.items() if "Sort" in plan and n not in ("venues", "series")
     ]
     assert "Seq Scan" not in "".join(plans.values())
+
+
+AUDIT_PLANS = {
+    filters: (sql, (*("x",) * sum(filters), "2026-11-28", "", "2026-11-29", 10))
+    for filters, sql in _sql.SqlAuditRepository.BETWEEN_SQL.items()
+}
+
+
+def _audit_plan_name(filters: tuple[bool, bool, bool]) -> str:
+    """Return ``principal+kind`` for ``(True, False, True)``, ``none`` for no filter."""
+    names = [n for n, on in zip(("principal", "subject", "kind"), filters, strict=True) if on]
+    return "+".join(names) or "none"
+
+
+def test_sqlite_audit_queries_use_the_index_that_fits(tmp_path: Path) -> None:
+    """SQLite searches the principal's or subject's index, else the instants'; none sorts."""
+    store = SqliteStore(tmp_path / "plan.db")
+    plans = {
+        _audit_plan_name(f): _plan_sqlite(store, sql, params)
+        for f, (sql, params) in AUDIT_PLANS.items()
+    }
+    store.close()
+    window = "(at_utc,id)>(?,?) AND at_utc<?"
+    by_instant = f"SEARCH gg_audit USING INDEX gg_audit_at ({window})"
+    by_principal = f"SEARCH gg_audit USING INDEX gg_audit_principal (principal_id=? AND {window})"
+    by_subject = f"SEARCH gg_audit USING INDEX gg_audit_subject (subject=? AND {window})"
+    assert {
+        "none": by_instant,
+        "kind": by_instant,
+        "principal": by_principal,
+        "principal+kind": by_principal,
+        "subject": by_subject,
+        "subject+kind": by_subject,
+    } == {
+        name: plans[name]
+        for name in ("none", "kind", "principal", "principal+kind", "subject", "subject+kind")
+    }
+    # With both, either equality index serves; never a scan or a sort.
+    assert plans["principal+subject"] in (by_principal, by_subject)
+    assert plans["principal+subject+kind"] in (by_principal, by_subject)
+    assert "SCAN" not in "".join(plans.values())
+    assert "TEMP B-TREE" not in "".join(plans.values())
+
+
+def test_postgres_audit_queries_use_the_index_that_fits(postgres_schema: str) -> None:
+    """PostgreSQL scans the index that fits each filter, in the query's order, with no sort."""
+    import psycopg
+
+    from gridgov.adapters.postgres import PostgresDialect, PostgresStore
+
+    PostgresStore(postgres_schema).close()
+    dialect = PostgresDialect()
+    url, schema = postgres_schema.split("?schema=")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'SET search_path TO "{schema}"')
+        conn.execute("SET enable_seqscan = off")
+        conn.execute("SET enable_bitmapscan = off")
+        plans = {
+            _audit_plan_name(f): "\n".join(
+                r[0] for r in conn.execute(f"EXPLAIN {dialect.sql(sql)}", params).fetchall()
+            )
+            for f, (sql, params) in AUDIT_PLANS.items()
+        }
+    used = {
+        name: next(
+            (
+                i
+                for i in ("gg_audit_at", "gg_audit_principal", "gg_audit_subject")
+                if f"Index Scan using {i} on gg_audit" in plan
+            ),
+            None,
+        )
+        for name, plan in plans.items()
+    }
+    assert {
+        "none": "gg_audit_at",
+        "kind": "gg_audit_at",
+        "principal": "gg_audit_principal",
+        "principal+kind": "gg_audit_principal",
+        "subject": "gg_audit_subject",
+        "subject+kind": "gg_audit_subject",
+    } == {
+        name: used[name]
+        for name in ("none", "kind", "principal", "principal+kind", "subject", "subject+kind")
+    }
+    assert used["principal+subject"] in ("gg_audit_principal", "gg_audit_subject")
+    assert "ROW(at_utc, id) > ROW(" in plans["principal"]
+    assert [] == [n for n, plan in plans.items() if "Sort" in plan or "Seq Scan" in plan]
+
+
+def test_audit_columns_copy_the_entry(sql_store: Store) -> None:
+    """An audit row's columns hold the entry's key, UTC instant, principal, kind, subject, cell."""
+    entry = AuditEntry(
+        "au1",
+        T0.in_timezone("Europe/Berlin"),
+        "w1",
+        AuditKind.EXPORTED,
+        "query:households",
+        "610102003001",
+        "csv",
+    )
+    with sql_store() as uow:
+        uow.audit.add(entry)
+        uow.commit()
+    with sql_store() as uow:
+        assert isinstance(uow, _sql.SqlUnitOfWork)
+        row = uow.query_one(
+            "SELECT id, at_utc, principal_id, kind, subject, cell_code, version FROM gg_audit"
+        )
+        got = uow.audit.between(since=T0, until=T0.add(seconds=1)).items
+    assert (
+        (
+            "au1",
+            "2026-11-28T01:00:00.000000",
+            "w1",
+            "exported",
+            "query:households",
+            "610102003001",
+            1,
+        ),
+        (attrs.evolve(entry, version=1),),
+    ) == (tuple(row or ()), got)
 
 
 def test_series_add_many_in_bulk_round_trips(sql_store: Store) -> None:

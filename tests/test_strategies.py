@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 
 from gridgov import _json
+from gridgov.access import AuditEntry, AuditKind
 from gridgov.cases.model import Case, CaseState
 from gridgov.cases.settings import CaseSettings
 from gridgov.codes import CodeScheme, NationalId, PhoneNumber, Sex
@@ -591,3 +592,50 @@ def test_activity_series_cover_their_variety(
 ) -> None:
     """The default series strategy draws every kind of rule, exception and change."""
     assert condition(_find(gst.activity_series(), condition)), what
+
+
+@FAST
+@given(gst.audit_entries())
+def test_audit_entries_round_trip_through_the_converter_and_json(entry: AuditEntry) -> None:
+    """structure(unstructure(x)) is x for audit entries, offsets kept, also through JSON text."""
+    plain = CONVERTER.unstructure(entry)
+    via_json = CONVERTER.structure(_json.loads(_json.dumps(plain)), AuditEntry)
+    assert (entry, entry, entry.at.isoformat()) == (
+        CONVERTER.structure(plain, AuditEntry),
+        via_json,
+        via_json.at.isoformat(),
+    )
+
+
+@FAST
+@given(
+    gst.audit_entries(principal_id="w-1", subject="resident:r-1", id="au-1", kind=AuditKind.DENIED)
+)
+def test_audit_entries_use_the_given_fields(entry: AuditEntry) -> None:
+    """audit_entries(principal_id=..., subject=..., id=..., kind=...) keeps to them."""
+    assert ("au-1", "w-1", "resident:r-1", AuditKind.DENIED) == (
+        entry.id,
+        entry.principal_id,
+        entry.subject,
+        entry.kind,
+    )
+
+
+@pytest.mark.parametrize(
+    ("what", "condition"),
+    [
+        *((f"a {kind.value} entry", lambda e, k=kind: e.kind is k) for kind in AuditKind),
+        ("a record subject", lambda e: e.subject.startswith(("resident:", "case:"))),
+        ("a query subject", lambda e: e.subject.startswith("query:")),
+        ("a cell", lambda e: e.cell_code is not None),
+        ("no cell", lambda e: e.cell_code is None),
+        ("no detail", lambda e: e.detail == ""),
+        ("a detail", lambda e: e.detail != ""),
+        ("an instant outside Beijing time", lambda e: e.at.utcoffset() != dt.timedelta(hours=8)),
+    ],
+)
+def test_audit_entries_cover_their_variety(
+    what: str, condition: Callable[[AuditEntry], bool]
+) -> None:
+    """The default audit strategy draws every kind, subject, cell and detail shape."""
+    assert condition(_find(gst.audit_entries(), condition)), what

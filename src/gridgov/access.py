@@ -216,6 +216,6 @@ class AuditEntry:
 class AuditSink(Protocol):
     """Where audit entries go: a store's audit trail, a log, a test's list."""
 
-    def __call__(self, entry: AuditEntry) -> None:
+    def __call__(self, entry: AuditEntry, /) -> None:
         """Record ``entry`` durably (outside the caller's unit of work, which may roll back)."""
         ...

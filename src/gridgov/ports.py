@@ -23,6 +23,7 @@ from typing import Generic, Protocol, Self, TypeVar
 import attrs
 import pendulum
 
+from gridgov.access import AuditEntry, AuditKind
 from gridgov.care.contacts import CareTask, ContactAttempt
 from gridgov.cases.model import Case
 from gridgov.cases.settings import CaseSettings
@@ -37,6 +38,7 @@ from gridgov.scheduling.volunteers import Shift, SignUp
 __all__ = [
     "DEFAULT_PAGE_SIZE",
     "MAX_PAGE_SIZE",
+    "AuditRepository",
     "CareTaskRepository",
     "CaseRepository",
     "CaseSettingsRepository",
@@ -506,6 +508,28 @@ class SignUpRepository(Protocol):
         ...
 
 
+class AuditRepository(Protocol):
+    """Stores the append-only audit trail: denials, views of full records, exports."""
+
+    def add(self, entry: AuditEntry) -> AuditEntry:
+        """Append an entry; return it with version 1."""
+        ...
+
+    def between(
+        self,
+        *,
+        since: pendulum.DateTime,
+        until: pendulum.DateTime,
+        principal_id: str | None = None,
+        subject: str | None = None,
+        kind: AuditKind | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[AuditEntry]:
+        """Return the entries in ``[since, until)`` by ``at`` then id, optionally filtered."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over the repositories: commit it, or everything is rolled back."""
 
@@ -567,6 +591,11 @@ class UnitOfWork(Protocol):
     @property
     def signups(self) -> SignUpRepository:
         """Return the volunteer sign-up repository of this unit of work."""
+        ...
+
+    @property
+    def audit(self) -> AuditRepository:
+        """Return the audit trail of this unit of work."""
         ...
 
     def __enter__(self) -> Self:

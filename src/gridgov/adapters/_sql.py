@@ -2,11 +2,11 @@
 
 Aggregates are stored as cattrs JSON documents beside the indexed columns every port query uses:
 cell codes (subtree = code range), resident birth dates, tags, venues, occurrences, residents,
-versions, and instants as sortable UTC text (``YYYY-MM-DDTHH:MM:SS.ffffff``) so that comparing
-text compares instants. Reads run outside a transaction until the unit of work first writes;
-from then on it holds one database transaction, so its own reads see its writes, and commit or
-rollback ends it. Optimistic concurrency is an ``UPDATE ... WHERE version = ?`` that must touch
-one row.
+the audit trail's principals and subjects, versions, and instants as sortable UTC text
+(``YYYY-MM-DDTHH:MM:SS.ffffff``) so that comparing text compares instants. Reads run outside a
+transaction until the unit of work first writes; from then on it holds one database transaction,
+so its own reads see its writes, and commit or rollback ends it. Optimistic concurrency is an
+``UPDATE ... WHERE version = ?`` that must touch one row.
 
 The SQL text is written with ``?`` placeholders; a dialect rewrites them for its driver.
 """
@@ -18,13 +18,15 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from types import TracebackType
-from typing import Any, Generic, Protocol, Self, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
 import pendulum
 
 from gridgov import _json
+from gridgov.access import AuditEntry, AuditKind
 from gridgov.adapters.support import (
     birth_bounds,
+    check_audit_filters,
     check_batch_size,
     check_instant,
     check_limit,
@@ -68,6 +70,7 @@ R = TypeVar(
     Registration,
     Shift,
     SignUp,
+    AuditEntry,
 )
 T = TypeVar("T")
 Row = Sequence[Any]
@@ -141,6 +144,16 @@ SIGNUP_COLUMNS = (
     "version",
     "doc",
 )
+AUDIT_COLUMNS = (
+    "id",
+    "at_utc",
+    "principal_id",
+    "kind",
+    "subject",
+    "cell_code",
+    "version",
+    "doc",
+)
 SETTINGS_KEY = "default"  # the key of the one row of gg_case_settings
 
 
@@ -204,7 +217,8 @@ def encode(
     | ActivitySeries
     | Registration
     | Shift
-    | SignUp,
+    | SignUp
+    | AuditEntry,
 ) -> str:
     """Return ``record`` as a JSON document without its version (kept in a column)."""
     data = _CONVERTER.unstructure(record)
@@ -380,6 +394,7 @@ class SqlUnitOfWork:
         self.registrations = SqlRegistrationRepository(self)
         self.shifts = SqlShiftRepository(self)
         self.signups = SqlSignUpRepository(self)
+        self.audit = SqlAuditRepository(self)
 
     def __enter__(self) -> Self:
         return self
@@ -1824,6 +1839,94 @@ class SqlSignUpRepository(_Repository[SignUp]):
         return tuple(self._uow.decode(SignUp, d, v) for v, d in rows)
 
 
+# -- audit trail -----------------------------------------------------------------------------
+
+
+def _between_sql(principal: bool, subject: bool, kind: bool) -> str:
+    """Return the SQL of ``AuditRepository.between`` with the filters asked for.
+
+    The window's start and the cursor are one lower bound on ``(at_utc, id)``: each of the three
+    indexes, after its equality column if any, reads from there in the query's order.
+    """
+    filters = "".join(
+        f"{column} = ? AND "
+        for column, wanted in (("principal_id", principal), ("subject", subject), ("kind", kind))
+        if wanted
+    )
+    return (
+        "SELECT at_utc, id, version, doc FROM gg_audit"
+        f" WHERE {filters}(at_utc, id) > (?, ?) AND at_utc < ?"
+        " ORDER BY at_utc, id LIMIT ?"
+    )
+
+
+class SqlAuditRepository:
+    """The audit trail in a SQL store; see :class:`gridgov.ports.AuditRepository`."""
+
+    # One statement per combination of filters (principal, subject, kind), so that each uses
+    # the index that fits: gg_audit_principal, gg_audit_subject, or gg_audit_at.
+    BETWEEN_SQL: ClassVar[dict[tuple[bool, bool, bool], str]] = {
+        (p, s, k): _between_sql(p, s, k)
+        for p in (False, True)
+        for s in (False, True)
+        for k in (False, True)
+    }
+
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._uow = uow
+
+    @staticmethod
+    def _duplicate(entry_id: str) -> ConflictError:
+        return ConflictError(f"audit entry {entry_id!r} already exists")
+
+    def add(self, entry: AuditEntry) -> AuditEntry:
+        """Append an entry; return it with version 1."""
+        if not isinstance(entry, AuditEntry):
+            raise ValidationError("entry", "expected an AuditEntry")
+        e = entry
+        row = (
+            e.id,
+            instant_key(e.at),
+            e.principal_id,
+            e.kind.value,
+            e.subject,
+            e.cell_code,
+            1,
+            encode(e),
+        )
+        if self._uow.query_one("SELECT 1 FROM gg_audit WHERE id = ?", (e.id,)) is not None:
+            raise self._duplicate(e.id)
+        try:
+            with self._uow.savepoint():  # a concurrent duplicate must not end the transaction
+                self._uow.insert_many("gg_audit", AUDIT_COLUMNS, [row])
+        except ConflictError:
+            raise self._duplicate(e.id) from None
+        return with_version(e, 1)
+
+    def between(
+        self,
+        *,
+        since: pendulum.DateTime,
+        until: pendulum.DateTime,
+        principal_id: str | None = None,
+        subject: str | None = None,
+        kind: AuditKind | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[AuditEntry]:
+        """Return the entries in ``[since, until)`` by ``at`` then id, optionally filtered."""
+        low, high = check_time_range(since, until)
+        check_audit_filters(principal_id, subject, kind)
+        check_limit(limit)
+        start = decode_cursor(after, 2)
+        lower = (low, "") if start is None or start < (low, "") else start
+        wanted = (principal_id, subject, None if kind is None else kind.value)
+        filters = [v for v in wanted if v is not None]
+        sql = self.BETWEEN_SQL[(principal_id is not None, subject is not None, kind is not None)]
+        rows = self._uow.query(sql, (*filters, *lower, high, limit + 1))
+        return _page([((a, i), self._uow.decode(AuditEntry, d, v)) for a, i, v, d in rows], limit)
+
+
 class _Decoded:
     """Decodes each household of a page once, however many of its residents the page holds."""
 
@@ -1840,6 +1943,7 @@ class _Decoded:
 def table_names() -> tuple[str, ...]:
     """Return the tables the SQL adapters own, children first (for dropping)."""
     return (
+        "gg_audit",
         "gg_signups",
         "gg_shifts",
         "gg_registrations",

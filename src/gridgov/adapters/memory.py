@@ -5,10 +5,10 @@ code ranges, tags, birth dates, resident ids, contacts by resident and by cell a
 tasks by resident and by cell and due instant, cases by next escalation check, by cell and report
 instant, and by external id; venues by cell, activity series by venue and first start,
 registrations by occurrence and by resident and start, shifts by venue and start, sign-ups by
-shift and by resident and start). A unit of work stages its writes and applies them
-at commit under a lock, after checking that every record it wrote is still at the version it
-started from (first committer wins) and that what it references still exists. Reads see
-committed data plus the unit's own staged writes.
+shift and by resident and start, audit entries by instant, by principal and by subject). A unit
+of work stages its writes and applies them at commit under a lock, after checking that every
+record it wrote is still at the version it started from (first committer wins) and that what it
+references still exists. Reads see committed data plus the unit's own staged writes.
 """
 
 from __future__ import annotations
@@ -24,9 +24,11 @@ from typing import Any, Generic, Self, TypeVar
 
 import pendulum
 
+from gridgov.access import AuditEntry, AuditKind
 from gridgov.adapters.support import (
     INSTANT_KEY_WIDTH,
     birth_bounds,
+    check_audit_filters,
     check_batch_size,
     check_instant,
     check_limit,
@@ -56,6 +58,7 @@ from gridgov.scheduling.venues import Venue
 from gridgov.scheduling.volunteers import Shift, SignUp
 
 __all__ = [
+    "MemoryAuditRepository",
     "MemoryCareTaskRepository",
     "MemoryCaseRepository",
     "MemoryCaseSettingsRepository",
@@ -86,6 +89,7 @@ R = TypeVar(
     Registration,
     Shift,
     SignUp,
+    AuditEntry,
 )
 SortKey = tuple[str, ...]
 ResidentKey = tuple[str, str, str]  # (cell_code, household_id, resident_id)
@@ -270,6 +274,11 @@ class _State:
         self.signups: dict[str, SignUp] = {}
         self.signups_by_shift: dict[str, _SortedKeys] = {}  # -> {at key + id}
         self.signups_by_resident: dict[str, _SortedKeys] = {}  # -> {start key + id}
+        # The audit trail is appended to all day and read after appends: kept sorted in chunks.
+        self.audit: dict[str, AuditEntry] = {}
+        self.audit_keys = _SortedChunks()  # {at key + id} of every entry
+        self.audit_by_principal: dict[str, _SortedChunks] = {}  # -> {at key + id}
+        self.audit_by_subject: dict[str, _SortedChunks] = {}  # -> {at key + id}
         self.commits = 0  # bumped by every commit, so a unit can tell if others wrote meanwhile
 
     # -- index maintenance ------------------------------------------------------------------
@@ -449,6 +458,21 @@ class _State:
         _index(self.signups_by_resident, signup.resident_id).add(
             instant_key(signup.start) + signup_id
         )
+
+    def put_audit(self, entry_id: str, entry: AuditEntry | None) -> None:
+        if entry is None:  # the trail is append-only: nothing stages a removal
+            return
+        key = instant_key(entry.at) + entry_id
+        self.audit[entry_id] = entry
+        self.audit_keys.add(key)
+        for indexes, group in (
+            (self.audit_by_principal, entry.principal_id),
+            (self.audit_by_subject, entry.subject),
+        ):
+            index = indexes.get(group)
+            if index is None:
+                index = indexes[group] = _SortedChunks()
+            index.add(key)
 
     # -- ordered reads ----------------------------------------------------------------------
 
@@ -676,6 +700,14 @@ def _shift_of(record: SignUp) -> str:
     return record.shift_id
 
 
+def _principal_of(record: AuditEntry) -> str:
+    return record.principal_id
+
+
+def _subject_of(record: AuditEntry) -> str:
+    return record.subject
+
+
 def _first(row: tuple[SortKey, object]) -> SortKey:
     return row[0]
 
@@ -724,6 +756,9 @@ class MemoryUnitOfWork:
         )
         self._shifts = _Staging[Shift]("shift", state.shifts.get, _venue_of)
         self._signups = _Staging[SignUp]("sign-up", state.signups.get, _resident_of, _shift_of)
+        self._audit = _Staging[AuditEntry](
+            "audit entry", state.audit.get, _principal_of, _subject_of
+        )
         self.cells = MemoryCellRepository(self)
         self.workers = MemoryWorkerRepository(self)
         self.households = MemoryHouseholdRepository(self)
@@ -736,6 +771,7 @@ class MemoryUnitOfWork:
         self.registrations = MemoryRegistrationRepository(self)
         self.shifts = MemoryShiftRepository(self)
         self.signups = MemorySignUpRepository(self)
+        self.audit = MemoryAuditRepository(self)
         self._seen_commits = state.commits
 
     def _committed_settings(self, key: str) -> CaseSettings | None:
@@ -755,6 +791,7 @@ class MemoryUnitOfWork:
             self._registrations,
             self._shifts,
             self._signups,
+            self._audit,
         )
 
     def __enter__(self) -> Self:
@@ -814,6 +851,8 @@ class MemoryUnitOfWork:
                 state.put_shift(sid, shift)
             for sid, signup in self._signups.values.items():
                 state.put_signup(sid, signup)
+            for aid, entry in self._audit.values.items():
+                state.put_audit(aid, entry)
             state.commits += 1
         self.rollback()
 
@@ -2259,3 +2298,86 @@ class MemorySignUpRepository:
                 start,
                 end,
             )
+
+
+# -- audit trail -----------------------------------------------------------------------------
+
+
+class MemoryAuditRepository:
+    """The audit trail of a :class:`MemoryStore`; see :class:`gridgov.ports.AuditRepository`."""
+
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+        self._staging = uow._audit
+
+    def add(self, entry: AuditEntry) -> AuditEntry:
+        """Append an entry; return it with version 1."""
+        if not isinstance(entry, AuditEntry):
+            raise ValidationError("entry", "expected an AuditEntry")
+        instant_key(entry.at)
+        with self._uow._store._lock:
+            return self._staging.stage_add(entry.id, entry)
+
+    def between(
+        self,
+        *,
+        since: pendulum.DateTime,
+        until: pendulum.DateTime,
+        principal_id: str | None = None,
+        subject: str | None = None,
+        kind: AuditKind | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[AuditEntry]:
+        """Return the entries in ``[since, until)`` by ``at`` then id, optionally filtered.
+
+        The committed entries come from the index of the principal or the subject when one is
+        asked for (the smaller one when both are), else from the index of every entry; the
+        other filters are checked on each entry read.
+        """
+        low, high = check_time_range(since, until)
+        check_audit_filters(principal_id, subject, kind)
+        check_limit(limit)
+        start = decode_cursor(after, 2)
+        after_key = low if start is None else max(low, start[0] + start[1])
+
+        def accept(entry: AuditEntry) -> bool:
+            return (
+                (principal_id is None or entry.principal_id == principal_id)
+                and (subject is None or entry.subject == subject)
+                and (kind is None or entry.kind is kind)
+            )
+
+        with self._uow._store._lock:
+            state = self._uow._state
+            staged_ids = self._staging.values
+            candidates: list[_SortedChunks | None] = []
+            if principal_id is not None:
+                candidates.append(state.audit_by_principal.get(principal_id))
+            if subject is not None:
+                candidates.append(state.audit_by_subject.get(subject))
+            index: _SortedChunks | None = state.audit_keys
+            if candidates:
+                found = [c for c in candidates if c is not None]
+                index = min(found, key=len) if len(found) == len(candidates) else None
+            committed: Iterable[tuple[SortKey, AuditEntry]] = ()
+            if index is not None:
+                committed = (
+                    (_split(k), entry)
+                    for k in index.irange(high, after=after_key)
+                    if k[_W:] not in staged_ids and accept(entry := state.audit[k[_W:]])
+                )
+            if principal_id is not None:
+                pending: Iterable[AuditEntry] = self._staging.in_group(principal_id)
+            elif subject is not None:
+                pending = self._staging.in_group(subject, by=1)
+            else:
+                pending = (e for e in staged_ids.values() if e is not None)
+            staged = [
+                (key, e)
+                for e in pending
+                if accept(e)
+                and low <= (key := (instant_key(e.at), e.id))[0] < high
+                and (start is None or key > start)
+            ]
+            return _page(*_ordered_merge(committed, staged, limit))

@@ -187,6 +187,21 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX gg_signups_shift ON gg_signups (shift_id, at_utc, id)",
         "CREATE INDEX gg_signups_resident ON gg_signups (resident_id, start_utc, id)",
     ),
+    (
+        f"""CREATE TABLE gg_audit (
+            id TEXT {_C} PRIMARY KEY,
+            at_utc TEXT {_C} NOT NULL,
+            principal_id TEXT {_C} NOT NULL,
+            kind TEXT {_C} NOT NULL,
+            subject TEXT {_C} NOT NULL,
+            cell_code TEXT {_C},
+            version INTEGER NOT NULL,
+            doc JSONB NOT NULL
+        )""",
+        "CREATE INDEX gg_audit_at ON gg_audit (at_utc, id)",
+        "CREATE INDEX gg_audit_principal ON gg_audit (principal_id, at_utc, id)",
+        "CREATE INDEX gg_audit_subject ON gg_audit (subject, at_utc, id)",
+    ),
 )
 
 # Below this many rows a plain INSERT costs less than setting up a COPY.

@@ -179,6 +179,21 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX gg_signups_shift ON gg_signups (shift_id, at_utc, id)",
         "CREATE INDEX gg_signups_resident ON gg_signups (resident_id, start_utc, id)",
     ),
+    (
+        """CREATE TABLE gg_audit (
+            id TEXT PRIMARY KEY,
+            at_utc TEXT NOT NULL,
+            principal_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            cell_code TEXT,
+            version INTEGER NOT NULL,
+            doc TEXT NOT NULL
+        )""",
+        "CREATE INDEX gg_audit_at ON gg_audit (at_utc, id)",
+        "CREATE INDEX gg_audit_principal ON gg_audit (principal_id, at_utc, id)",
+        "CREATE INDEX gg_audit_subject ON gg_audit (subject, at_utc, id)",
+    ),
 )
 
 

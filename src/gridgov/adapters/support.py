@@ -14,6 +14,7 @@ from typing import TypeVar
 import attrs
 import pendulum
 
+from gridgov.access import AuditEntry, AuditKind
 from gridgov.care.contacts import CareTask, ContactAttempt
 from gridgov.cases.model import Case
 from gridgov.cases.settings import CaseSettings
@@ -30,6 +31,7 @@ from gridgov.scheduling.volunteers import Shift, SignUp
 __all__ = [
     "INSTANT_KEY_WIDTH",
     "birth_bounds",
+    "check_audit_filters",
     "check_batch_size",
     "check_instant",
     "check_limit",
@@ -60,6 +62,7 @@ T = TypeVar(
     Registration,
     Shift,
     SignUp,
+    AuditEntry,
 )
 
 INSTANT_KEY_WIDTH = 26
@@ -253,6 +256,22 @@ def check_window(start: object, end: object) -> tuple[str, str]:
     if high < low:
         raise ValidationError("end", "the window ends before it starts")
     return low, high
+
+
+def check_audit_filters(
+    principal_id: object, subject: object, kind: object
+) -> tuple[str | None, str | None, AuditKind | None]:
+    """Return the optional filters of ``AuditRepository.between`` if they are well formed.
+
+    Raises:
+        ValidationError: Naming ``principal_id`` or ``subject`` if one is given but is not a
+            non-empty string, ``kind`` if it is given but is not an :class:`AuditKind`.
+    """
+    who = None if principal_id is None else check_text_key("principal_id", principal_id)
+    what = None if subject is None else check_text_key("subject", subject)
+    if kind is None or isinstance(kind, AuditKind):
+        return who, what, kind
+    raise ValidationError("kind", f"expected an AuditKind, got {type(kind).__name__}")
 
 
 def series_span(series: ActivitySeries) -> tuple[str, str | None]:

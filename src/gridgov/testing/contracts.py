@@ -22,7 +22,7 @@ import functools
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import attrs
 import pendulum
@@ -30,6 +30,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gridgov.access import AuditEntry, AuditKind
 from gridgov.calendar import Period, WorkCalendar
 from gridgov.care.contacts import CareTask, ContactAttempt, Outcome, TaskKind, TaskState
 from gridgov.care.criteria import AgeBelow, AllOf, HasTag, Not
@@ -57,6 +58,7 @@ from gridgov.scheduling.volunteers import Shift, SignUp, SignUpState
 from gridgov.testing import strategies as gst
 
 __all__ = [
+    "AuditRepositoryContract",
     "CareTaskRepositoryContract",
     "CaseRepositoryContract",
     "CaseSettingsRepositoryContract",
@@ -3467,6 +3469,275 @@ class SignUpRepositoryContract(_SchedulingBase):
         assert (attrs.evolve(signup, version=1), True, True) == (got, by_shift, by_resident)
 
 
+# -- audit trail ---------------------------------------------------------------------------------
+
+
+def _audit(
+    aid: str,
+    at: pendulum.DateTime,
+    principal: str = "w1",
+    kind: AuditKind = AuditKind.VIEWED_FULL_RECORD,
+    subject: str = "resident:r1",
+    *,
+    cell_code: str | None = None,
+    detail: str = "",
+) -> AuditEntry:
+    """Return an audit entry; by default w1 viewing resident r1's full record."""
+    return AuditEntry(aid, at, principal, kind, subject, cell_code, detail)
+
+
+def _audit_trail() -> list[AuditEntry]:
+    """Return entries around ``[T0, T0 + 10 minutes)``, in several zones, two at one instant."""
+    minute = T0.add(minutes=1)
+    return [
+        _audit("a8", T0.subtract(microseconds=1)),  # just before the window
+        _audit("a1", T0, cell_code=BUILDING_A1),
+        _audit("a2", minute.in_timezone("UTC"), "w2", AuditKind.DENIED, detail="read"),
+        _audit("a3", T0.add(minutes=2), kind=AuditKind.DENIED, subject="case:k1"),
+        _audit("a4", T0.add(minutes=3), kind=AuditKind.EXPORTED, subject="query:households"),
+        _audit("a5", T0.add(minutes=3).in_timezone("America/New_York"), "w2"),  # a4's instant
+        _audit("a6", T0.add(minutes=4), "auditor", AuditKind.EXPORTED, "case:k1"),
+        _audit("a7", T0.add(minutes=5).in_timezone("Europe/Berlin")),
+        _audit("a0", T0.add(minutes=6), kind=AuditKind.DENIED),  # first by id, not by time
+        _audit("a9", T0.add(minutes=10).in_timezone("UTC")),  # at the window's end: left out
+    ]
+
+
+_AUDIT_WINDOW: dict[str, Any] = {"since": T0, "until": T0.add(minutes=10)}
+
+
+def _audit_ids(page: Page[AuditEntry] | Iterable[AuditEntry]) -> list[str]:
+    return [e.id for e in (page.items if isinstance(page, Page) else page)]
+
+
+class AuditRepositoryContract(_Base):
+    """What every ``AuditRepository`` does: an append-only trail, by instant, filtered."""
+
+    @staticmethod
+    def add_audit(store: UowFactory, entries: Iterable[AuditEntry]) -> None:
+        """Commit ``entries`` in one unit of work."""
+        with store() as uow:
+            for e in entries:
+                uow.audit.add(e)
+            uow.commit()
+
+    @staticmethod
+    def all_audit(uow: UnitOfWork, limit: int = 100, **filters: object) -> list[str]:
+        """Return the ids of every page of ``between`` over the window, with ``filters``."""
+        arguments: dict[str, Any] = {**_AUDIT_WINDOW, **filters}
+        return _audit_ids(
+            _all_pages(lambda a: uow.audit.between(limit=limit, after=a, **arguments))
+        )
+
+    def test_audit_add_then_between_round_trips_at_version_1(self, make_uow: UowFactory) -> None:
+        """An entry comes back equal at version 1, its instant with its offset, detail and cell."""
+        entry = _audit(
+            "a1",
+            T0.add(microseconds=123_456).in_timezone("Europe/Berlin"),
+            "w1",
+            AuditKind.EXPORTED,
+            "query:households",
+            cell_code=COMMUNITY,
+            detail="csv, masked",
+        )
+        with make_uow() as uow:
+            added = uow.audit.add(entry)
+            uow.commit()
+        with make_uow() as uow:
+            got = uow.audit.between(**_AUDIT_WINDOW).items
+        expected = attrs.evolve(entry, version=1)
+        assert (expected, (expected,), entry.at.isoformat()) == (
+            added,
+            got,
+            got[0].at.isoformat(),
+        )
+
+    def test_audit_duplicate_id_conflicts(self, make_uow: UowFactory) -> None:
+        """Adding an entry id that is stored, or staged in the same unit, raises ConflictError."""
+        with make_uow() as uow:
+            uow.audit.add(_audit("a1", T0))
+            with pytest.raises(ConflictError):
+                uow.audit.add(_audit("a1", T0.add(minutes=1), "w2"))
+            uow.commit()
+        with make_uow() as uow, pytest.raises(ConflictError):
+            uow.audit.add(_audit("a1", T0.add(minutes=2), "w3"))
+        with make_uow() as uow:
+            kept = [(e.id, e.principal_id) for e in uow.audit.between(**_AUDIT_WINDOW).items]
+        assert [("a1", "w1")] == kept
+
+    def test_audit_trail_has_no_update_or_remove(self, make_uow: UowFactory) -> None:
+        """The audit trail is append-only: the repository offers no update or remove."""
+        with make_uow() as uow:
+            offered = {name for name in ("update", "remove") if hasattr(uow.audit, name)}
+        assert set() == offered
+
+    @pytest.mark.parametrize("limit", [1, 2, 3, 50])
+    def test_audit_between_pages_by_instant_then_id(self, make_uow: UowFactory, limit: int) -> None:
+        """Entries with ``since <= at < until`` come across zones, by instant then id, once each."""
+        self.add_audit(make_uow, _audit_trail())
+        with make_uow() as uow:
+            got = self.all_audit(
+                uow,
+                limit,
+                since=T0.in_timezone("UTC"),
+                until=T0.add(minutes=10).in_timezone("America/New_York"),
+            )
+            empty = uow.audit.between(since=T0, until=T0)
+        assert (["a1", "a2", "a3", "a4", "a5", "a6", "a7", "a0"], Page(())) == (got, empty)
+
+    @pytest.mark.parametrize(
+        ("filters", "expected"),
+        [
+            ({}, ["a1", "a2", "a3", "a4", "a5", "a6", "a7", "a0"]),
+            ({"principal_id": "w1"}, ["a1", "a3", "a4", "a7", "a0"]),
+            ({"subject": "resident:r1"}, ["a1", "a2", "a5", "a7", "a0"]),
+            ({"kind": AuditKind.DENIED}, ["a2", "a3", "a0"]),
+            ({"principal_id": "w1", "kind": AuditKind.DENIED}, ["a3", "a0"]),
+            ({"subject": "resident:r1", "kind": AuditKind.VIEWED_FULL_RECORD}, ["a1", "a5", "a7"]),
+            ({"principal_id": "w1", "subject": "resident:r1"}, ["a1", "a7", "a0"]),
+            (
+                {
+                    "principal_id": "w1",
+                    "subject": "resident:r1",
+                    "kind": AuditKind.VIEWED_FULL_RECORD,
+                },
+                ["a1", "a7"],
+            ),
+            ({"principal_id": "w2", "subject": "case:k1"}, []),
+            ({"principal_id": "w404"}, []),
+            ({"subject": "case:k404", "kind": AuditKind.DENIED}, []),
+        ],
+        ids=[
+            "none",
+            "principal",
+            "subject",
+            "kind",
+            "principal-kind",
+            "subject-kind",
+            "principal-subject",
+            "all-three",
+            "disjoint",
+            "unknown-principal",
+            "unknown-subject",
+        ],
+    )
+    def test_audit_between_filters_combine(
+        self, make_uow: UowFactory, filters: dict[str, object], expected: list[str]
+    ) -> None:
+        """Each filter keeps its entries, filters combine with AND, pages follow them in order."""
+        self.add_audit(make_uow, _audit_trail())
+        with make_uow() as uow:
+            got = (self.all_audit(uow, 2, **filters), self.all_audit(uow, 50, **filters))
+        assert (expected, expected) == got
+
+    def test_staged_audit_entries_are_visible_in_their_own_unit_only(
+        self, make_uow: UowFactory
+    ) -> None:
+        """A unit's new entries merge into its own queries, filtered and paged; others see none."""
+        trail = {e.id: e for e in _audit_trail()}
+        self.add_audit(make_uow, [trail["a1"], trail["a3"]])
+        with make_uow() as uow:
+            uow.audit.add(trail["a2"])
+            uow.audit.add(trail["a0"])
+            mine = (
+                self.all_audit(uow, 1),
+                self.all_audit(uow, principal_id="w1"),
+                self.all_audit(uow, subject="resident:r1"),
+                self.all_audit(uow, 1, kind=AuditKind.DENIED),
+                self.all_audit(uow, principal_id="w2", subject="resident:r1"),
+            )
+            with make_uow() as other:
+                theirs = self.all_audit(other)
+        with make_uow() as uow:
+            after = self.all_audit(uow)
+        assert (
+            (
+                ["a1", "a2", "a3", "a0"],
+                ["a1", "a3", "a0"],
+                ["a1", "a2", "a0"],
+                ["a2", "a3", "a0"],
+                ["a2"],
+            ),
+            ["a1", "a3"],
+            ["a1", "a3"],
+        ) == (mine, theirs, after)
+
+    def test_audit_rollback_leaves_nothing(self, make_uow: UowFactory) -> None:
+        """Entries added then rolled back are gone, and their ids can be added again."""
+        with make_uow() as uow:
+            uow.audit.add(_audit("a1", T0, "w2"))
+            uow.rollback()
+            inside = (self.all_audit(uow), self.all_audit(uow, principal_id="w2"))
+            uow.audit.add(_audit("a1", T0))
+            uow.commit()
+        with make_uow() as uow:
+            after = [
+                (e.id, e.principal_id, e.version) for e in uow.audit.between(**_AUDIT_WINDOW).items
+            ]
+        assert (([], []), [("a1", "w1", 1)]) == (inside, after)
+
+    @pytest.mark.parametrize(
+        ("kwargs", "path"),
+        [
+            ({"since": pendulum.naive(2026, 11, 28)}, "since"),
+            ({"until": pendulum.naive(2026, 11, 29)}, "until"),
+            ({"since": "2026-11-28T09:00:00+08:00"}, "since"),
+            ({"since": ON}, "since"),
+            ({"until": T0.subtract(microseconds=1)}, "until"),
+            ({"limit": 0}, "limit"),
+            ({"limit": MAX_PAGE_SIZE + 1}, "limit"),
+            ({"limit": True}, "limit"),
+            ({"after": "not-a-cursor"}, "after"),
+            ({"principal_id": ""}, "principal_id"),
+            ({"subject": ""}, "subject"),
+            ({"subject": 7}, "subject"),
+            ({"kind": "denied"}, "kind"),
+        ],
+    )
+    def test_audit_bad_query_arguments_raise_validation_error(
+        self, make_uow: UowFactory, kwargs: dict[str, object], path: str
+    ) -> None:
+        """Bad instants, windows, limits, cursors and filters raise ValidationError naming them."""
+        arguments: dict[str, Any] = {"since": T0, "until": T0.add(days=1), **kwargs}
+        with make_uow() as uow, pytest.raises(ValidationError) as info:
+            uow.audit.between(**arguments)
+        assert path == info.value.path
+
+    def test_non_audit_entry_is_rejected(self, make_uow: UowFactory) -> None:
+        """Passing something that is not an AuditEntry raises ValidationError."""
+        with make_uow() as uow, pytest.raises(ValidationError) as info:
+            uow.audit.add("a1")  # type: ignore[arg-type]
+        assert "entry" == info.value.path
+
+    @_KIT_HYPOTHESIS
+    @given(drawn=gst.audit_entries())
+    def test_generated_audit_entries_round_trip(
+        self, make_uow: UowFactory, drawn: AuditEntry
+    ) -> None:
+        """Any entry comes back at version 1, found by its instant, principal, subject and kind."""
+        entry = attrs.evolve(drawn, id=f"{drawn.id[:40]}.{uuid.uuid4().hex[:12]}")
+        with make_uow() as uow:
+            uow.audit.add(entry)
+            uow.commit()
+        with make_uow() as uow:
+            found = uow.audit.between(
+                since=entry.at,
+                until=entry.at.add(microseconds=1),
+                principal_id=entry.principal_id,
+                subject=entry.subject,
+                kind=entry.kind,
+                limit=MAX_PAGE_SIZE,
+            ).items
+        matching = all(
+            (e.principal_id, e.subject, e.kind) == (entry.principal_id, entry.subject, entry.kind)
+            for e in found
+        )
+        assert (attrs.evolve(entry, version=1), True) == (
+            {e.id: e for e in found}.get(entry.id),
+            matching,
+        )
+
+
 class StoreContract(
     CellRepositoryContract,
     WorkerRepositoryContract,
@@ -3480,6 +3751,7 @@ class StoreContract(
     RegistrationRepositoryContract,
     ShiftRepositoryContract,
     SignUpRepositoryContract,
+    AuditRepositoryContract,
     UnitOfWorkContract,
 ):
     """Every contract at once: what a complete adapter subclasses."""

@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 
 from gridgov._levels import GridLevel
 from gridgov._vocab import Term
+from gridgov.access import AuditEntry, AuditKind
 from gridgov.calendar import Period, WorkCalendar
 from gridgov.care.contacts import CareTask, ContactAttempt, Outcome, TaskKind, TaskState
 from gridgov.care.criteria import (
@@ -99,6 +100,7 @@ __all__ = [
     "activity_series",
     "addresses",
     "assignments",
+    "audit_entries",
     "aware_datetimes",
     "boundaries",
     "care_tasks",
@@ -1752,4 +1754,62 @@ def signups(
         _given(shift, shifts()),
         _given(resident_id, identifiers("r")),
         _given(id, identifiers("su")),
+    )
+
+
+# --- the audit trail --------------------------------------------------------------------------
+
+_AUDIT_SUBJECT_KINDS = ("resident", "household", "case", "contact")
+_AUDIT_QUERIES = ("query:households", "query:residents", "export:households", "export:ical")
+_AUDIT_DETAILS = ("read", "write", "full_view", "read_audit", "csv", "json", "ical", "out of scope")
+
+
+@st.composite
+def _audit_entries(
+    draw: st.DrawFn,
+    principal_ids: st.SearchStrategy[str],
+    subjects: st.SearchStrategy[str],
+    ids: st.SearchStrategy[str],
+    kinds: st.SearchStrategy[AuditKind],
+    details: st.SearchStrategy[str],
+) -> AuditEntry:
+    return AuditEntry(
+        id=draw(ids),
+        at=draw(aware_datetimes()),
+        principal_id=draw(principal_ids),
+        kind=draw(kinds),
+        subject=draw(subjects),
+        cell_code=draw(_maybe(cell_codes())),
+        detail=draw(details),
+    )
+
+
+def audit_entries(
+    principal_id: str | st.SearchStrategy[str] | None = None,
+    subject: str | st.SearchStrategy[str] | None = None,
+    id: str | st.SearchStrategy[str] | None = None,
+    kind: AuditKind | st.SearchStrategy[AuditKind] | None = None,
+) -> st.SearchStrategy[AuditEntry]:
+    """Lines of the audit trail: denials, views of full records and exports, in any zone.
+
+    Subjects are mostly records (``resident:<id>``, ``case:<id>``) and queries
+    (``query:households``), sometimes free text; the cell is a code or ``None``; the detail is
+    empty, a permission or a format, or free text.
+
+    Args:
+        principal_id: Who acted, or a strategy of principal ids.
+        subject: What it concerned, or a strategy of subjects.
+        id: The entry's key, or a strategy of keys.
+        kind: What the entry records, or a strategy of kinds.
+
+    Returns:
+        A strategy of :class:`~gridgov.access.AuditEntry` at version 0.
+    """
+    records = st.builds("{}:{}".format, st.sampled_from(_AUDIT_SUBJECT_KINDS), identifiers())
+    return _audit_entries(
+        _given(principal_id, identifiers("w") | st.just("system") | identifiers()),
+        _given(subject, records | st.sampled_from(_AUDIT_QUERIES) | _free_text(200)),
+        _given(id, identifiers("audit")),
+        _given(kind, st.sampled_from(list(AuditKind))),
+        st.just("") | st.sampled_from(_AUDIT_DETAILS) | _free_text(500),
     )
