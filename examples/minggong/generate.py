@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pendulum
 
+from gridgov.access import Redaction
 from gridgov.care import ContactMethod
 from gridgov.care.contacts import ContactAttempt, Outcome
 from gridgov.grid import GridLevel
@@ -93,7 +94,7 @@ def main(argv: Sequence[str]) -> int:
         )
     )
     target = out_dir / "households.csv"
-    count = write_households_csv(households, target)
+    count = write_households_csv(households, target, redaction=Redaction.FULL)
     print(f"wrote {count} households to {target}")
     workers = {a.cell_code: w.id for w in scenario.workers for a in w.assignments}
     history = generate_contacts(

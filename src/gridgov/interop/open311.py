@@ -16,7 +16,6 @@ The field names are those of the GeoReport v2 specification (wiki.open311.org/Ge
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import json
 import math
 import re
@@ -27,6 +26,7 @@ import attrs
 import pendulum
 
 from gridgov import _validation as v
+from gridgov.access import Redaction
 from gridgov.cases.catalogue import Category, ServiceCatalogue, Stage
 from gridgov.cases.model import Case, CaseSource, Location, Reporter
 from gridgov.cases.workflow import OWNER_LEVELS, CaseWorkflow
@@ -68,18 +68,6 @@ EXTERNAL_ID_PREFIX = "open311:"
 
 _LANGS = ("zh", "en")
 _NOT_IN_CATALOGUE = "not in the service catalogue"
-
-
-class Redaction(enum.Enum):
-    """How much personal data a service request shows.
-
-    ``MASKED`` (the default) leaves the address out and masks phone numbers, ID numbers, e-mail
-    addresses, the reporter's name and the case's address wherever they appear in the
-    description and the status notes. ``FULL`` shows them as stored: for trusted systems only.
-    """
-
-    MASKED = "masked"
-    FULL = "full"
 
 
 # --- the service list ---------------------------------------------------------------------

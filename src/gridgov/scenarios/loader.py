@@ -34,6 +34,7 @@ and the problem, e.g. ``households.csv: line 17.national_id: the check character
 from __future__ import annotations
 
 import csv
+import logging
 import os
 import re
 import tomllib
@@ -45,13 +46,14 @@ import attrs
 import pendulum
 
 from gridgov import _validation as v
+from gridgov.access import Redaction
 from gridgov.calendar import WorkCalendar
 from gridgov.care.contacts import ContactAttempt
 from gridgov.care.policy import DEFAULT_POLICY, CarePolicy
 from gridgov.cases.catalogue import DEFAULT_CATALOGUE, ServiceCatalogue
 from gridgov.cases.settings import CaseSettings
 from gridgov.cases.workflow import CaseWorkflow
-from gridgov.codes import DEFAULT_SCHEME, CodeScheme
+from gridgov.codes import DEFAULT_SCHEME, CodeScheme, PhoneNumber, mask_name
 from gridgov.errors import NotFoundError, Problem, ValidationError, join_path
 from gridgov.grid import GridCell, GridLevel, GridTree, Worker
 from gridgov.households import Household
@@ -83,6 +85,7 @@ __all__ = [
     "write_households_csv",
 ]
 
+_log = logging.getLogger(__name__)
 SCENARIO_FILE = "scenario.toml"
 """The name of the scenario file inside a scenario directory."""
 
@@ -633,6 +636,15 @@ def populate(
             uow, scenario.activities, scenario.shifts, scenario.registrations
         )
         uow.commit()
+    _log.info(
+        "populated %s: %d cells, %d households, %d contacts, %d cases, %d series",
+        scenario.name,
+        len(tree),
+        count,
+        len(scenario.contacts),
+        cases,
+        series,
+    )
     return LoadReport(
         cells=len(tree),
         workers=len(scenario.workers),
@@ -903,7 +915,9 @@ def _csv_path(path: str, first_line: int, member_lines: Sequence[int]) -> str:
     return f"line {line}.{column}" if column else join_path(f"line {line}", rest)
 
 
-def write_households_csv(households: Iterable[Household], path: Path | str) -> int:
+def write_households_csv(
+    households: Iterable[Household], path: Path | str, *, redaction: Redaction
+) -> int:
     """Write households to a CSV file that :func:`read_households_csv` reads back as equal.
 
     The file is UTF-8 without a byte order mark, with newline line ends and sorted tag codes, so
@@ -913,6 +927,9 @@ def write_households_csv(households: Iterable[Household], path: Path | str) -> i
     Args:
         households: The households, streamed.
         path: The file to write.
+        redaction: ``Redaction.FULL`` writes the ledger as stored (a file to load again);
+            ``Redaction.MASKED`` masks names, ID numbers and phone numbers and leaves out units
+            and rooms, for people who may not see personal data (the file no longer loads).
 
     Returns:
         The number of households written.
@@ -929,7 +946,7 @@ def write_households_csv(households: Iterable[Household], path: Path | str) -> i
             writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(CSV_COLUMNS)
             for household in households:
-                writer.writerows(_rows(household, count, target.name))
+                writer.writerows(_rows(household, count, target.name, redaction))
                 count += 1
         os.replace(partial, target)
     finally:
@@ -937,7 +954,15 @@ def write_households_csv(households: Iterable[Household], path: Path | str) -> i
     return count
 
 
-def _rows(household: Household, index: int, source: str) -> list[list[str]]:
+def _rows(household: Household, index: int, source: str, redaction: Redaction) -> list[list[str]]:
+    full = redaction is Redaction.FULL
+
+    def phone(p: PhoneNumber | None) -> str:
+        return "" if p is None else p.value if full else p.masked
+
+    def name(n: str) -> str:
+        return n if full or not n else mask_name(n)
+
     forwarding = household.forwarding
     if forwarding is not None and forwarding.note:
         raise ValidationError(
@@ -949,11 +974,11 @@ def _rows(household: Household, index: int, source: str) -> list[list[str]]:
         household.id,
         household.cell_code,
         household.address.line,
-        household.address.unit or "",
-        household.address.room or "",
+        (household.address.unit or "") if full else "",
+        (household.address.room or "") if full else "",
         household.status.value,
-        forwarding.address if forwarding is not None else "",
-        forwarding.phone.value if forwarding is not None and forwarding.phone else "",
+        (forwarding.address if full else "***") if forwarding is not None else "",
+        phone(forwarding.phone) if forwarding is not None else "",
     ]
     if not household.members:
         return [head + [""] * len(_RESIDENT_COLUMNS)]
@@ -970,17 +995,17 @@ def _rows(household: Household, index: int, source: str) -> list[list[str]]:
             [
                 *head,
                 m.id,
-                m.name,
-                m.national_id.value if m.national_id else "",
+                name(m.name),
+                (m.national_id.value if full else m.national_id.masked) if m.national_id else "",
                 m.birth_date.isoformat() if m.birth_date else "",
                 m.sex.value if m.sex else "",
-                m.phone.value if m.phone else "",
+                phone(m.phone),
                 m.relationship,
                 m.living_arrangement.value if m.living_arrangement else "",
                 ";".join(sorted(t.code for t in m.tags)),
                 ";".join(sorted(f.code for f in m.health_flags)),
-                contact.name if contact else "",
-                contact.phone.value if contact else "",
+                name(contact.name) if contact else "",
+                phone(contact.phone) if contact else "",
                 contact.relationship if contact else "",
             ]
         )

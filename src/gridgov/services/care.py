@@ -6,6 +6,7 @@ cases can share one transaction.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterable
 from typing import TypeVar
@@ -46,6 +47,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+_log = logging.getLogger(__name__)
 _HISTORY = 50  # recent contacts the rules look at
 
 
@@ -145,6 +147,16 @@ def record_contact(
     created = (*plan.create, *routine)
     for task in created:
         uow.care_tasks.add(task)
+    # Ids and codes only: names, phones and ID numbers never reach the log.
+    _log.debug(
+        "contact %s with %s: %s; tasks closed %d, cancelled %d, created %d",
+        stored.id,
+        resident_id,
+        outcome.value,
+        len(plan.close),
+        len(lapsed) + len(plan.cancel),
+        len(created),
+    )
     return ContactResult(stored, plan.close, (*lapsed, *plan.cancel), created)
 
 

@@ -146,6 +146,7 @@ def report_case(
         urgency=urgency,
         external_id=external_id,
     )
+    _log.debug("case %s reported in %s (%s)", key, cell.code, category)
     return Transition(uow.cases.add(transition.case), transition.events)
 
 
@@ -205,6 +206,7 @@ def act_on_case(
         extension=extension,
         satisfaction=satisfaction,
     )
+    _log.debug("case %s: %s by %s as %s", case_id, action.value, actor, role.value)
     return Transition(uow.cases.update(transition.case), transition.events)
 
 
@@ -284,6 +286,7 @@ class EscalationEngine:
             done.extend(escalations)
             publish(events, self._subscribers)
             if not more:
+                _log.info("escalation sweep at %s: %d escalations", now.isoformat(), len(done))
                 return tuple(done)
 
     def _batch(

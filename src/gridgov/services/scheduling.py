@@ -5,6 +5,7 @@ Each function takes an open unit of work and leaves committing to the caller.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -35,6 +36,9 @@ __all__ = [
     "volunteer_hours",
     "week_schedule",
 ]
+
+
+_log = logging.getLogger(__name__)
 
 
 def occurrences_in_venue(
@@ -173,6 +177,7 @@ def register(
         state=RegistrationState.WAITLISTED if full else RegistrationState.CONFIRMED,
         registered_at=at,
     )
+    _log.debug("registration %s: %s", registration.id, registration.state.value)
     return uow.registrations.add(registration)
 
 
