@@ -6,10 +6,10 @@ theirs, an auditor who reads without writing, an integration (the 12345 platform
 cases. Cell codes nest by prefix (see :mod:`gridgov.codes`), so a scope is a set of code prefixes
 and "is this record in scope" is a prefix test on the record's cell.
 
-Everything is denied unless a role grants it and the cell is in scope. :func:`gridgov.services.scoped.scoped` wraps a unit
-of work so that every repository call is checked, subtree queries are narrowed to the scope before
-they reach the store, and each denial raises :class:`~gridgov.errors.AccessDeniedError` and is
-recorded in the audit trail.
+Everything is denied unless a role grants it and the cell is in scope.
+:func:`gridgov.services.scoped.scoped` wraps a unit of work so that every repository call is
+checked, subtree queries are narrowed to the scope before they reach the store, and each denial
+raises :class:`~gridgov.errors.AccessDeniedError` and is recorded in the audit trail.
 """
 
 from __future__ import annotations
