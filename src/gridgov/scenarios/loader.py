@@ -409,7 +409,10 @@ def _venues_of(
         if not isinstance(entry, dict):
             raise ValidationError(f"venues[{i}]", "expected a table", source=source)
         item = dict(entry)
-        opening = venue_calendar(calendar, item.pop("hours", {}), f"venues[{i}].hours")
+        try:
+            opening = venue_calendar(calendar, item.pop("hours", {}), f"venues[{i}]")
+        except ValidationError as exc:
+            raise exc.from_source(source) from None
         item["opening"] = opening.to_mapping()
         try:
             venues.append(structure(item, Venue))

@@ -40,6 +40,7 @@ __all__ = [
 ]
 
 _COLUMNS = ("series_id", "original_start", "resident_id", "registered_at")
+_WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 @attrs.frozen
@@ -88,7 +89,9 @@ def venue_calendar(
     """
     table: dict[str, object] = dict(calendar.to_mapping()) if calendar is not None else {}
     table["hours"] = dict(hours)
-    table.pop("makeup_weekday", None)
+    # A make-up working day keeps the hours of the venue's first open weekday.
+    open_days = [d for d in _WEEKDAY_NAMES if hours.get(d)]
+    table["makeup_weekday"] = open_days[0] if open_days else "monday"
     try:
         return WorkCalendar.from_mapping(table)
     except ValidationError as exc:

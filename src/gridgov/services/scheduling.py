@@ -85,7 +85,9 @@ def create_series(
     """
     venue = uow.venues.get(series.venue_id)
     end = series.last_end or series.start + (horizon or pendulum.duration(years=1))
-    existing = occurrences_in_venue(uow, venue.id, start=series.start, end=end)
+    # Setup and teardown buffers (up to a day each) reach past the series' own span.
+    margin = pendulum.duration(days=2)
+    existing = occurrences_in_venue(uow, venue.id, start=series.start - margin, end=end + margin)
     plan = plan_series(
         series, venue, existing, start=series.start, end=end, skip_conflicts=skip_conflicts
     )
@@ -158,14 +160,18 @@ def register(
                 if same
                 else f"the resident is registered for an overlapping occurrence ({other.id})"
             )
+    registrations = uow.registrations.for_occurrence(occurrence.id)
     confirmed = sum(
         1
-        for r in uow.registrations.for_occurrence(occurrence.id)
+        for r in registrations
         if r.state in (RegistrationState.CONFIRMED, RegistrationState.ATTENDED)
     )
+    # A resident who cancelled may register again: the new registration needs its own id.
+    earlier = sum(1 for r in registrations if r.resident_id == resident_id)
+    base = f"reg.{occurrence.id.replace('@', '.')}.{resident_id}"
     full = occurrence.capacity is not None and confirmed >= occurrence.capacity
     registration = Registration(
-        id=registration_id or readable_id(f"reg.{occurrence.id.replace('@', '.')}.{resident_id}"),
+        id=registration_id or readable_id(base if not earlier else f"{base}.{earlier + 1}"),
         series_id=series.id,
         occurrence_id=occurrence.id,
         venue_id=series.venue_id,
