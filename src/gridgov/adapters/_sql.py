@@ -24,6 +24,7 @@ import pendulum
 
 from gridgov import _json
 from gridgov.access import AuditEntry, AuditKind
+from gridgov.adapters.support import StoredRecord as R
 from gridgov.adapters.support import (
     birth_bounds,
     check_audit_filters,
@@ -56,22 +57,6 @@ from gridgov.scheduling.venues import Venue
 from gridgov.scheduling.volunteers import Shift, SignUp
 from gridgov.serialization import make_converter
 
-R = TypeVar(
-    "R",
-    GridCell,
-    Worker,
-    Household,
-    ContactAttempt,
-    CareTask,
-    Case,
-    CaseSettings,
-    Venue,
-    ActivitySeries,
-    Registration,
-    Shift,
-    SignUp,
-    AuditEntry,
-)
 T = TypeVar("T")
 Row = Sequence[Any]
 

@@ -44,6 +44,7 @@ from gridgov.adapters.support import (
     task_references_changed,
     with_version,
 )
+from gridgov.adapters.support import StoredRecord as R
 from gridgov.care.contacts import CareTask, ContactAttempt, TaskState
 from gridgov.cases.model import Case
 from gridgov.cases.settings import CaseSettings
@@ -75,22 +76,6 @@ __all__ = [
     "MemoryWorkerRepository",
 ]
 
-R = TypeVar(
-    "R",
-    GridCell,
-    Worker,
-    Household,
-    ContactAttempt,
-    CareTask,
-    Case,
-    CaseSettings,
-    Venue,
-    ActivitySeries,
-    Registration,
-    Shift,
-    SignUp,
-    AuditEntry,
-)
 SortKey = tuple[str, ...]
 ResidentKey = tuple[str, str, str]  # (cell_code, household_id, resident_id)
 _W = INSTANT_KEY_WIDTH

@@ -30,6 +30,7 @@ from gridgov.scheduling.volunteers import Shift, SignUp
 
 __all__ = [
     "INSTANT_KEY_WIDTH",
+    "StoredRecord",
     "birth_bounds",
     "check_audit_filters",
     "check_batch_size",
@@ -48,8 +49,9 @@ __all__ = [
     "with_version",
 ]
 
-T = TypeVar(
-    "T",
+#: Any record a store keeps.
+StoredRecord = TypeVar(
+    "StoredRecord",
     GridCell,
     Worker,
     Household,
@@ -123,7 +125,7 @@ def decode_cursor(cursor: str | None, arity: int) -> tuple[str, ...] | None:
     return tuple(parts)
 
 
-def with_version(obj: T, version: int) -> T:
+def with_version(obj: StoredRecord, version: int) -> StoredRecord:
     """Return a copy of a validated record with another ``version``, skipping re-validation.
 
     Re-running every validator of a household to bump a counter would dominate bulk loads.
