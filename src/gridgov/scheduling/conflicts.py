@@ -63,7 +63,7 @@ class Conflict:
 
 
 def _when(o: Occurrence) -> str:
-    return o.start.format("YYYY-MM-DD HH:mm")  # in the series' time zone
+    return o.start.strftime("%Y-%m-%d %H:%M")  # in the series' time zone
 
 
 def overlaps(occurrences: Iterable[Occurrence]) -> Iterator[tuple[Occurrence, Occurrence]]:

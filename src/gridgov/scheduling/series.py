@@ -60,7 +60,8 @@ def _criterion(_inst: Any, attribute: attrs.Attribute[Any], value: object) -> No
 
 
 def _stamp(instant: dt.datetime) -> str:
-    return instant.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    u = dt.datetime.astimezone(instant, dt.UTC)
+    return f"{u.year:04d}{u.month:02d}{u.day:02d}T{u.hour:02d}{u.minute:02d}{u.second:02d}Z"
 
 
 def occurrence_id(series_id: str, original_start: dt.datetime) -> str:
@@ -151,7 +152,7 @@ def _zone(name: str) -> zoneinfo.ZoneInfo:
         raise ValidationError("tz", "not a known IANA time zone") from None
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=32_768)  # a district's programme expanded series by series
 def _parse_rule(text: str, start: dt.datetime) -> Rule:
     parsed = rrulestr(f"RRULE:{text}", dtstart=start)
     if not isinstance(parsed, Rule):
@@ -170,8 +171,36 @@ def _local(instant: dt.datetime, tz: str) -> dt.datetime:
     return local.replace(microsecond=instant.microsecond)
 
 
+@functools.lru_cache(maxsize=256)
+def _pendulum_zone(name: str) -> pendulum.Timezone | pendulum.FixedTimezone:
+    return pendulum.timezone(name)
+
+
 def _pendulum(instant: dt.datetime) -> pendulum.DateTime:
-    return pendulum.instance(instant)
+    """Return a zoned stdlib datetime as a pendulum instant (a constructor call, not a parse)."""
+    key = getattr(instant.tzinfo, "key", None)
+    if key is None:
+        return pendulum.instance(instant)
+    return pendulum.DateTime(
+        instant.year,
+        instant.month,
+        instant.day,
+        instant.hour,
+        instant.minute,
+        instant.second,
+        instant.microsecond,
+        tzinfo=_pendulum_zone(key),
+        fold=instant.fold,
+    )
+
+
+def _later(instant: dt.datetime, minutes: int) -> dt.datetime:
+    """Return ``instant`` plus ``minutes`` of elapsed time, in its zone (right across DST)."""
+    if not minutes:
+        return instant
+    seconds = calendar.timegm(instant.utctimetuple()) + minutes * 60
+    moved = dt.datetime.fromtimestamp(seconds, tz=instant.tzinfo)
+    return moved.replace(microsecond=instant.microsecond)
 
 
 def _shown(
@@ -376,7 +405,7 @@ class ActivitySeries:
         seen: set[dt.datetime] = set()
         for original in self._originals(after, before):
             seen.add(original)
-            change = changes.get(_pendulum(original))
+            change = changes.get(_pendulum(original)) if changes else None
             ends = original + span
             if change is None and (
                 ends.astimezone(dt.UTC) <= window_start or original >= window_end
@@ -400,34 +429,42 @@ class ActivitySeries:
         calendar: WorkCalendar | None,
     ) -> Occurrence | None:
         original_p = _pendulum(original)
-        if original_p in self.exdates:
+        if self.exdates and original_p in self.exdates:
             return None
         if self.skip_holidays and calendar is not None:
-            calendar.is_working_day(original_p.date())  # raises outside the covered years
-            if original_p.date() in calendar.holidays:
+            day = original_p.date()
+            calendar.is_working_day(day)  # raises outside the covered years
+            if day in calendar.holidays:
                 return None
-        begins = original_p
+        begins: dt.datetime = original
         minutes = self.minutes
         space = self.space_id
         cancelled = moved = False
         if change is not None:
             cancelled = change.cancelled
-            begins = change.start or begins
+            begins = _local(change.start, self.tz) if change.start is not None else original
             minutes = change.minutes or minutes
             space = change.space_id or space
-            moved = (begins, minutes, space) != (original_p, self.minutes, self.space_id)
-        ends = begins.add(minutes=minutes)
+            moved = (begins, minutes, space) != (original, self.minutes, self.space_id)
+        # Stdlib arithmetic, one pendulum instant per field: expansion runs per occurrence.
+        ends = _later(begins, minutes)
+        start_p = original_p if begins is original else _pendulum(begins)
+        end_p = _pendulum(ends)
         return Occurrence(
             id=occurrence_id(self.id, original),
             series_id=self.id,
             title=self.title,
             venue_id=self.venue_id,
             space_id=space,
-            start=begins,
-            end=ends,
+            start=start_p,
+            end=end_p,
             original_start=original_p,
-            busy_start=begins.subtract(minutes=self.setup_minutes),
-            busy_end=ends.add(minutes=self.teardown_minutes),
+            busy_start=_pendulum(_later(begins, -self.setup_minutes))
+            if self.setup_minutes
+            else start_p,
+            busy_end=_pendulum(_later(ends, self.teardown_minutes))
+            if self.teardown_minutes
+            else end_p,
             capacity=self.capacity,
             cancelled=cancelled,
             moved=moved,
