@@ -2,7 +2,9 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
+from gridgov.access import Principal, Redaction, Role
 from gridgov.bootstrap import open_store
+from gridgov.calendar import WorkCalendar
 from gridgov.clock import Clock, SystemClock
 from gridgov.codes import CodeScheme, NationalId, PhoneNumber, Sex
 from gridgov.errors import (
@@ -68,8 +70,11 @@ __all__ = [
     "NotFoundError",
     "Page",
     "PhoneNumber",
+    "Principal",
+    "Redaction",
     "Resident",
     "ResidentEntry",
+    "Role",
     "Sex",
     "StorageError",
     "Store",
@@ -79,6 +84,7 @@ __all__ = [
     "UnitOfWork",
     "UnsupportedStoreError",
     "ValidationError",
+    "WorkCalendar",
     "Worker",
     "WorkerRole",
     "__version__",
