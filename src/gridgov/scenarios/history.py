@@ -20,18 +20,19 @@ from gridgov.care.policy import DEFAULT_POLICY, CarePolicy, ContactMethod
 from gridgov.errors import ValidationError
 from gridgov.households import Household, HouseholdStatus
 
-__all__ = ["generate_contacts"]
+__all__ = ["CALL_OUTCOMES", "VISIT_OUTCOMES", "generate_contacts"]
 
 TZ = "Asia/Shanghai"
-# (outcome, weight) for calls and for visits; visits always find someone or nobody home.
-_CALL_OUTCOMES = (
+#: (outcome, weight) of a call, made up: most elders are well, some do not answer.
+CALL_OUTCOMES = (
     (Outcome.WELL, 86),
     (Outcome.NO_ANSWER, 8),
     (Outcome.EVASIVE, 3),
     (Outcome.UNWELL, 2),
     (Outcome.HOSPITALISED, 1),
 )
-_VISIT_OUTCOMES = (
+#: (outcome, weight) of a home visit, made up: a visit finds the resident or nobody at home.
+VISIT_OUTCOMES = (
     (Outcome.WELL, 94),
     (Outcome.UNWELL, 4),
     (Outcome.HOSPITALISED, 1),
@@ -100,9 +101,7 @@ def generate_contacts(
             while at >= floor:
                 if rng.random() >= missed_share:
                     day = at.replace(hour=rng.randint(9, 16), minute=rng.randrange(0, 60, 5))
-                    table = (
-                        _VISIT_OUTCOMES if method is ContactMethod.HOME_VISIT else _CALL_OUTCOMES
-                    )
+                    table = VISIT_OUTCOMES if method is ContactMethod.HOME_VISIT else CALL_OUTCOMES
                     out.append(
                         ContactAttempt(
                             id=f"c.{a.resident.id}.{day.format('YYYYMMDDHHmm')}.{method.value}"[

@@ -50,7 +50,7 @@ from gridgov.errors import CalendarCoverageError, ConflictError, ValidationError
 from gridgov.grid import GridCell, WorkerRole
 from gridgov.households import Household, HouseholdStatus, Resident, Tag
 from gridgov.ports import Page, Store, UnitOfWork
-from gridgov.scenarios.history import _CALL_OUTCOMES, _VISIT_OUTCOMES
+from gridgov.scenarios.history import CALL_OUTCOMES, VISIT_OUTCOMES
 from gridgov.scenarios.loader import Scenario, populate
 from gridgov.scheduling.registrations import RegistrationState
 from gridgov.scheduling.series import ActivitySeries, Occurrence
@@ -691,7 +691,7 @@ class _Simulation:
             if task.state is not TaskState.OPEN or task.end <= now:
                 return  # done by an earlier contact today, or lapsed
             rng = self.care_rng
-            table = _VISIT_OUTCOMES if task.method is ContactMethod.HOME_VISIT else _CALL_OUTCOMES
+            table = VISIT_OUTCOMES if task.method is ContactMethod.HOME_VISIT else CALL_OUTCOMES
             outcome = _pick(rng, table)
             result = record_contact(
                 uow,
