@@ -68,7 +68,6 @@ import pendulum
 from gridgov.access import AuditKind, Permission, Principal, Redaction, Role
 from gridgov.bootstrap import open_store
 from gridgov.cases import Case, CaseRole, CaseWorkflow, EscalationKind, ServiceCatalogue
-from gridgov.cases.settings import CaseSettings
 from gridgov.cases.workflow import Escalation
 from gridgov.clock import SystemClock
 from gridgov.codes import mask_name
@@ -95,8 +94,7 @@ from gridgov.scenarios import (
     populate,
     summary_total,
 )
-from gridgov.scenarios.cases import replay_cases
-from gridgov.scenarios.programme import replay_programme
+from gridgov.scenarios.loader import store_cases, store_programme
 from gridgov.scheduling.venues import Venue
 from gridgov.services._common import pages
 from gridgov.services.access import StoreAuditSink, audit_entry
@@ -889,16 +887,10 @@ def _add_what_is_missing(
             return
         added = []
         if need_cases:
-            workflow = scenario.workflow()
-            uow.case_settings.save(CaseSettings(workflow.catalogue, workflow.escalation))
-            added.append(f"{replay_cases(uow, workflow, scenario.cases)} cases")
+            added.append(f"{store_cases(uow, scenario)} cases")
         if need_programme:
             full = load_scenario(path)  # registrations and sign-ups come with the ledger
-            for venue in full.venues:
-                uow.venues.add(venue)
-            series, _, registrations = replay_programme(
-                uow, full.activities, full.shifts, full.registrations
-            )
+            series, registrations = store_programme(uow, full)
             added.append(f"{series} activity series, {registrations} registrations")
         uow.commit()
     _status(f"added {' and '.join(added)} of {scenario.name}", quiet=quiet)
@@ -1443,14 +1435,14 @@ def _week_json(schedule: WeekSchedule, venue: Venue) -> dict[str, object]:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     try:
-        from gridgov.report import collect, write_report
+        from gridgov.report import collect, write_page
     except ModuleNotFoundError as exc:
         raise _missing(exc, "gridgov report") from None
 
     with _ledger(args) as (scenario, store, _):
         on = _day(args.on, scenario)
         figures = collect(store, scenario, on=on)
-        html = None if args.html is None else write_report(store, scenario, args.html, on=on)
+        html = None if args.html is None else write_page(figures, args.html)
     rows: list[tuple[str | int, ...]] = [_report_row(g.name, [g]) for g in figures.grids]
     rows.append(_report_row("合计", figures.grids))
     if args.json:

@@ -7,6 +7,14 @@
 """
 
 from gridgov.report.figures import GridFigures, ReportFigures, VenueFill, collect
-from gridgov.report.html import render, write_report
+from gridgov.report.html import render, write_page, write_report
 
-__all__ = ["GridFigures", "ReportFigures", "VenueFill", "collect", "render", "write_report"]
+__all__ = [
+    "GridFigures",
+    "ReportFigures",
+    "VenueFill",
+    "collect",
+    "render",
+    "write_page",
+    "write_report",
+]

@@ -28,7 +28,14 @@ from gridgov.report.figures import (
 )
 from gridgov.scenarios import Scenario
 
-__all__ = ["COVERAGE_BANDS", "REPORT_FILE", "coverage_colour", "render", "write_report"]
+__all__ = [
+    "COVERAGE_BANDS",
+    "REPORT_FILE",
+    "coverage_colour",
+    "render",
+    "write_page",
+    "write_report",
+]
 
 REPORT_FILE = "index.html"
 """The name of the page :func:`write_report` writes."""
@@ -150,10 +157,25 @@ def write_report(
         ValidationError: If the scenario's cells do not form a tree.
         OSError: If the directory or the file cannot be written.
     """
-    page = render(collect(store, scenario, on=on, tz=tz))
+    return write_page(collect(store, scenario, on=on, tz=tz), out_dir)
+
+
+def write_page(figures: ReportFigures, out_dir: Path) -> Path:
+    """Write the page of figures already gathered as ``out_dir/index.html``.
+
+    Args:
+        figures: The figures, from :func:`gridgov.report.figures.collect`.
+        out_dir: The directory to write into; created if missing.
+
+    Returns:
+        The path of the page written.
+
+    Raises:
+        OSError: If the directory or the file cannot be written.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / REPORT_FILE
-    path.write_text(page, encoding="utf-8", newline="\n")
+    path.write_text(render(figures), encoding="utf-8", newline="\n")
     return path
 
 

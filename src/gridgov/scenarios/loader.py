@@ -57,7 +57,7 @@ from gridgov.codes import DEFAULT_SCHEME, CodeScheme, PhoneNumber, mask_name
 from gridgov.errors import NotFoundError, Problem, ValidationError, join_path
 from gridgov.grid import GridCell, GridLevel, GridTree, Worker
 from gridgov.households import Household
-from gridgov.ports import ProgressCallback, Store
+from gridgov.ports import ProgressCallback, Store, UnitOfWork
 from gridgov.scenarios.cases import CaseStory, replay_cases
 from gridgov.scenarios.contacts_csv import read_contacts_csv
 from gridgov.scenarios.programme import (
@@ -628,16 +628,8 @@ def populate(
             )
             tasks.update((t.id, True) for t in result.created)
             tasks.update((t.id, False) for t in (*result.closed, *result.cancelled))
-        cases = 0
-        if scenario.cases:
-            workflow = scenario.workflow()
-            uow.case_settings.save(CaseSettings(workflow.catalogue, workflow.escalation))
-            cases = replay_cases(uow, workflow, scenario.cases)
-        for venue in scenario.venues:
-            uow.venues.add(venue)
-        series, _, registrations = replay_programme(
-            uow, scenario.activities, scenario.shifts, scenario.registrations
-        )
+        cases = store_cases(uow, scenario)
+        series, registrations = store_programme(uow, scenario)
         uow.commit()
     _log.info(
         "populated %s: %d cells, %d households, %d contacts, %d cases, %d series",
@@ -659,6 +651,39 @@ def populate(
         series=series,
         registrations=registrations,
     )
+
+
+def store_cases(uow: UnitOfWork, scenario: Scenario) -> int:
+    """Save a scenario's case settings and replay its case stories; return how many.
+
+    A scenario without stories stores nothing.
+
+    Raises:
+        ValidationError: Naming the story and the problem.
+        TransitionError: If a story takes a step its case's state or the role forbids.
+    """
+    if not scenario.cases:
+        return 0
+    workflow = scenario.workflow()
+    uow.case_settings.save(CaseSettings(workflow.catalogue, workflow.escalation))
+    return replay_cases(uow, workflow, scenario.cases)
+
+
+def store_programme(uow: UnitOfWork, scenario: Scenario) -> tuple[int, int]:
+    """Store a scenario's venues, activities, shifts and registrations.
+
+    Returns:
+        How many activity series and registrations were stored.
+
+    Raises:
+        ValidationError: Naming the activity, shift or registration that fails.
+    """
+    for venue in scenario.venues:
+        uow.venues.add(venue)
+    series, _, registrations = replay_programme(
+        uow, scenario.activities, scenario.shifts, scenario.registrations
+    )
+    return series, registrations
 
 
 # --- households CSV --------------------------------------------------------------------------
