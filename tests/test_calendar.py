@@ -68,15 +68,15 @@ def test_working_time_between_inverts_add_working_time(start: dt.datetime, minut
 
 @pytest.mark.parametrize("day", [pendulum.Date(2003, 12, 31), pendulum.Date(2027, 1, 4)])
 def test_years_without_announcements_are_refused(day: pendulum.Date) -> None:
-    """A date outside the covered years raises CalendarCoverageError, never a guess."""
+    """In strict mode a date outside the announced years raises CalendarCoverageError."""
     with pytest.raises(CalendarCoverageError):
-        CHINA.is_working_day(day)
+        WorkCalendar.china(beyond="refuse").is_working_day(day)
 
 
 def test_a_count_running_into_an_uncovered_year_is_refused() -> None:
-    """Counting working days past the last covered year raises CalendarCoverageError."""
+    """In strict mode counting working days past the last announced year is refused."""
     with pytest.raises(CalendarCoverageError):
-        CHINA.add_working_days(at(2026, 12, 28, 10), 10)
+        WorkCalendar.china(beyond="refuse").add_working_days(at(2026, 12, 28, 10), 10)
 
 
 def test_calendars_from_data() -> None:
@@ -85,6 +85,7 @@ def test_calendars_from_data() -> None:
         holidays={pendulum.Date(2030, 1, 1)},
         workdays={pendulum.Date(2030, 1, 5)},
         years=(2030, 2030),
+        beyond="refuse",
     )
     assert (False, True) == (
         cal.is_working_day(pendulum.Date(2030, 1, 1)),
@@ -191,8 +192,8 @@ def test_one_year_may_be_written_as_a_number() -> None:
 
 
 def test_a_toml_calendar_refuses_years_it_does_not_cover() -> None:
-    """A calendar read from TOML for 2026 raises CalendarCoverageError on 4 January 2027."""
-    cal = WorkCalendar.from_toml(TOML_2026)
+    """A strict calendar read from TOML for 2026 raises CalendarCoverageError in 2027."""
+    cal = WorkCalendar.from_toml(TOML_2026, beyond="refuse")
     with pytest.raises(CalendarCoverageError):
         cal.is_working_day(d(2027, 1, 4))
 
@@ -250,7 +251,10 @@ def test_every_problem_of_a_table_is_reported() -> None:
     with pytest.raises(ValidationError) as info:
         WorkCalendar.from_mapping(data, source="holidays.toml")
     assert [
-        ("colour", "unknown key; expected tz, years, holidays, workdays, makeup_weekday, hours"),
+        (
+            "colour",
+            "unknown key; expected tz, years, holidays, workdays, makeup_weekday, hours, beyond",
+        ),
         ("holidays[1]", "expected an ISO date 'YYYY-MM-DD' or a range 'YYYY-MM-DD/YYYY-MM-DD'"),
         ("holidays[2]", "expected an ISO date 'YYYY-MM-DD' or a range 'YYYY-MM-DD/YYYY-MM-DD'"),
         ("workdays[0]", "2026-10-01 is also listed as a holiday (holidays[0])"),
@@ -369,8 +373,8 @@ def test_a_chinese_holiday_feed_matches_the_announcement() -> None:
 
 
 def test_a_feed_calendar_counts_and_refuses_like_the_china_calendar() -> None:
-    """Working days count past National Day; 2027 is refused."""
-    cal = WorkCalendar.from_ical(FEED_2026.read_bytes())
+    """Working days count past National Day; in strict mode 2027 is refused."""
+    cal = WorkCalendar.from_ical(FEED_2026.read_bytes(), beyond="refuse")
     assert (False, True) == (cal.is_working_day(d(2026, 10, 1)), cal.is_working_day(d(2026, 9, 20)))
     assert CHINA.add_working_days(at(2026, 9, 30, 10), 2) == cal.add_working_days(
         at(2026, 9, 30, 10), 2

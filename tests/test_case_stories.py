@@ -387,8 +387,9 @@ def test_a_bad_calendar_date_names_its_path(tmp_path: Path) -> None:
 
 
 def test_a_story_outside_the_calendar_years_stores_nothing(tmp_path: Path) -> None:
-    """A story in 2027 on a calendar of 2026 raises CalendarCoverageError; nothing is stored."""
-    text = CALENDAR_2026 + story("c1", REGISTER, reported_at="2027-03-01T10:00:00+08:00")
+    """A story in 2027 on a strict calendar of 2026 raises CalendarCoverageError; none stored."""
+    strict = CALENDAR_2026.replace("[calendar]\n", '[calendar]\nbeyond = "refuse"\n')
+    text = strict + story("c1", REGISTER, reported_at="2027-03-01T10:00:00+08:00")
     text = text.replace("2026-11-23T10:05:00+08:00", "2027-03-01T10:05:00+08:00")
     error = populate_error(scenario_dir(tmp_path, text), CalendarCoverageError)
     assert "2027" in str(error)

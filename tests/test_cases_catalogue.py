@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import attrs
 import pendulum
 import pytest
 from hypothesis import given
@@ -55,10 +56,10 @@ def test_working_hours_wait_for_the_office_to_open() -> None:
 
 
 def test_deadline_in_an_uncovered_year_raises_coverage_error() -> None:
-    """A limit counted into a year without announced holidays is refused, not guessed."""
+    """In strict mode a limit counted into a year without an announcement is refused."""
     received = pendulum.datetime(2026, 12, 28, 10, tz=TZ)
     with pytest.raises(CalendarCoverageError):
-        TimeLimit(15, TimeUnit.WORKING_DAYS).due(received, CAL)
+        TimeLimit(15, TimeUnit.WORKING_DAYS).due(received, attrs.evolve(CAL, beyond="refuse"))
 
 
 @pytest.mark.parametrize(

@@ -38,9 +38,11 @@ COMMUNITY = GridCell("110105001001", "明宫社区", GridLevel.COMMUNITY, "11010
 MONDAY = pendulum.datetime(2026, 11, 23, 10, tz=TZ)
 
 
-def report(category: str = "complaint", at: pendulum.DateTime = MONDAY) -> Case:
+def report(
+    category: str = "complaint", at: pendulum.DateTime = MONDAY, workflow: CaseWorkflow = WF
+) -> Case:
     """Return a fresh case reported in the grid."""
-    return WF.report(
+    return workflow.report(
         case_id="c1",
         category=category,
         source=CaseSource.HOTLINE_12345,
@@ -156,9 +158,10 @@ def test_unknown_category_is_refused() -> None:
 
 
 def test_report_in_an_uncovered_year_raises_coverage_error() -> None:
-    """A case whose deadline falls in a year without holiday data is refused."""
+    """In strict mode a case whose deadline falls in a year without an announcement is refused."""
+    strict = CaseWorkflow(attrs.evolve(CAL, beyond="refuse"))
     with pytest.raises(CalendarCoverageError):
-        report(at=pendulum.datetime(2027, 3, 1, 10, tz=TZ))
+        report(at=pendulum.datetime(2027, 3, 1, 10, tz=TZ), workflow=strict)
 
 
 def test_waiting_on_the_resident_stops_the_clock() -> None:

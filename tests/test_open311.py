@@ -888,7 +888,7 @@ def test_import_result_defaults() -> None:
 def test_import_counts_limits_on_the_workflow_calendar(store: Store) -> None:
     """A calendar that does not cover the year is reported per request; nothing is stored."""
     strict = CaseWorkflow(
-        WorkCalendar(years=(2020, 2021)),
+        WorkCalendar(years=(2020, 2021), beyond="refuse"),
         ServiceCatalogue(
             [
                 Category(

@@ -7,6 +7,7 @@ import zoneinfo
 from collections.abc import Callable
 from typing import Any
 
+import attrs
 import pendulum
 import pytest
 from dateutil.rrule import rrulestr
@@ -581,11 +582,11 @@ def test_occurrence_without_a_calendar_does_not_guess_holidays() -> None:
 
 @pytest.mark.parametrize("year", [2003, 2027])
 def test_a_year_outside_the_calendar_is_refused(year: int) -> None:
-    """Skipping holidays in a year the calendar does not cover raises CalendarCoverageError."""
+    """Skipping holidays in a year a strict calendar lacks raises CalendarCoverageError."""
     first = pendulum.datetime(year, 3, 4, 9, 30, tz=TZ)
     s = series(start=first, rrule="FREQ=WEEKLY;COUNT=3", skip_holidays=True)
     with pytest.raises(CalendarCoverageError):
-        s.occurrences(first, first.add(weeks=3), calendar=CHINA)
+        s.occurrences(first, first.add(weeks=3), calendar=attrs.evolve(CHINA, beyond="refuse"))
 
 
 # -- bad input ---------------------------------------------------------------------------------

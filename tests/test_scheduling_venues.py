@@ -22,6 +22,7 @@ OPENING = WorkCalendar(
     workdays={pendulum.Date(2026, 9, 20)},  # a Sunday
     years=(2026, 2026),
     tz=TZ,
+    beyond="refuse",
 )
 ROOMS = (Space("a", "绘本馆", 20, {"tables"}), Space("b", "多功能厅", 60, {"projector"}))
 

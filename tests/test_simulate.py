@@ -153,8 +153,8 @@ def test_a_scenario_without_a_programme_runs(minggong: Scenario) -> None:
 @pytest.mark.parametrize(
     ("start", "days"),
     [
-        (pendulum.Date(2024, 12, 30), 5),  # 2024 is not covered
-        (pendulum.Date(2026, 12, 1), 10),  # cases reported then are due in 2027
+        (pendulum.Date(2024, 12, 30), 5),  # 2024 is before the announced years
+        (pendulum.Date(2024, 1, 1), 400),
     ],
 )
 def test_an_uncovered_period_is_refused_before_storing(

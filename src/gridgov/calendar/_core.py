@@ -14,11 +14,12 @@ subset of RFC 5545 that such feeds use.
 from __future__ import annotations
 
 import datetime as dt
+import importlib.resources
 import os
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypeAlias
 
 import attrs
 import pendulum
@@ -42,6 +43,7 @@ from gridgov.calendar._table import (
     _toml_value,
     _weekday,
 )
+from gridgov.calendar.statutory import statutory_holidays
 from gridgov.clock import ensure_aware
 from gridgov.errors import CalendarCoverageError, ValidationError
 
@@ -76,6 +78,16 @@ def _years(_inst: Any, attribute: attrs.Attribute[Any], value: object) -> None:
         _check_years(value, attribute.name)
 
 
+Beyond: TypeAlias = Literal["provisional", "refuse"]
+"""What a calendar does with a date after its announced years."""
+BEYOND: tuple[Beyond, ...] = ("provisional", "refuse")
+
+
+def _beyond(_inst: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value not in BEYOND:
+        raise ValidationError(attribute.name, "expected 'provisional' or 'refuse'")
+
+
 def _check_years(value: object, path: str) -> None:
     if (
         not isinstance(value, tuple)
@@ -95,11 +107,17 @@ class WorkCalendar:
             them is harmless).
         workdays: Make-up working days (调休): weekend days that are working days. They keep the
             business hours of ``makeup_weekday``.
-        years: The first and last years the holiday data covers; any date outside raises
-            CalendarCoverageError. ``None`` declares that there are no holidays to know about.
+        years: The first and last years the holiday data covers (the announced years). A date
+            before them raises CalendarCoverageError; one after them is counted as ``beyond``
+            says. ``None`` declares that there are no holidays to know about.
         hours: Business hours by weekday, 0 = Monday; a weekday without hours is a day off.
         makeup_weekday: Whose hours a make-up working day keeps.
         tz: The IANA time zone the hours are in.
+        beyond: What a date after the announced years gets. ``"provisional"``: the statutory
+            holidays of the national regulation (:mod:`gridgov.calendar.statutory`, needs the
+            ``cn`` extra) and weekends, without make-up working days; every result that depends
+            on such a day says so (:meth:`provisional_years`). ``"refuse"``: a
+            CalendarCoverageError.
 
     Raises:
         ValidationError: On malformed hours, dates, years or time zone.
@@ -120,6 +138,10 @@ class WorkCalendar:
     )
     makeup_weekday: int = attrs.field(default=0)
     tz: str = attrs.field(default="Asia/Shanghai", validator=v.text(64))
+    beyond: Beyond = attrs.field(default="provisional", validator=_beyond)
+    _provisional_cache: dict[int, frozenset[pendulum.Date]] = attrs.field(
+        init=False, factory=dict, eq=False, hash=False, repr=False
+    )
     _span_cache: dict[int, tuple[tuple[int, int], ...]] = attrs.field(
         init=False, factory=dict, eq=False, hash=False, repr=False
     )
@@ -136,14 +158,18 @@ class WorkCalendar:
             raise ValidationError("workdays", "a day cannot be both a holiday and a workday")
 
     @classmethod
-    def china(cls, **kwargs: Any) -> WorkCalendar:
-        """Return the calendar of the State Council's announcements, from ``chinesecalendar``.
+    def china(cls, *, beyond: Beyond = "provisional", **kwargs: Any) -> WorkCalendar:
+        """Return the calendar of the State Council's announcements.
 
-        Needs the ``cn`` extra (``pip install "gridgov[cn]"``). The package covers the years it
-        has announcements for (2004-2026 in its 2025 release); other years raise
-        CalendarCoverageError.
+        The announced years come from the ``chinesecalendar`` package (extra ``cn``: ``pip
+        install "gridgov[cn]"``), 2004 to its last year (2026 in its release 1.11), and from the
+        announcements shipped with gridgov for later years (:func:`shipped_announcements`). A
+        newer ``chinesecalendar`` extends them by itself.
 
         Args:
+            beyond: What a date after the announced years gets: ``"provisional"`` (the default)
+                counts the statutory holidays and marks results provisional; ``"refuse"``
+                raises CalendarCoverageError.
             kwargs: Other fields (``hours``, ``tz``, ...).
 
         Raises:
@@ -158,7 +184,12 @@ class WorkCalendar:
         holidays = {_date(d) for d in chinese_calendar.holidays}
         workdays = {_date(d) for d in chinese_calendar.workdays}
         years = (min(d.year for d in holidays), max(d.year for d in holidays | workdays))
-        return cls(holidays=holidays, workdays=workdays, years=years, **kwargs)
+        calendar = cls(holidays=holidays, workdays=workdays, years=years, beyond=beyond, **kwargs)
+        for announced in shipped_announcements():
+            assert announced.years is not None  # a shipped file declares its year
+            if announced.years[1] > years[1]:
+                calendar = calendar.merged(announced)
+        return calendar
 
     @classmethod
     def from_mapping(
@@ -174,6 +205,7 @@ class WorkCalendar:
             holidays = ["2026-01-01", "2026-10-01/2026-10-07"]
             workdays = ["2026-09-20", "2026-10-10"]
             makeup_weekday = "monday"
+            beyond = "provisional"               # or "refuse": see the class
             [hours]
             monday = ["09:00-12:00", "13:30-17:30"]
 
@@ -231,6 +263,11 @@ class WorkCalendar:
             fields["makeup_weekday"] = _weekday(data["makeup_weekday"], problems)
         if "hours" in data:
             fields["hours"] = _table_hours(data["hours"], problems)
+        if "beyond" in data:
+            if data["beyond"] in BEYOND:
+                fields["beyond"] = data["beyond"]
+            else:
+                problems.add("beyond", "expected 'provisional' or 'refuse'")
         for key in kwargs:
             if key in fields or key in ("holidays", "workdays", "years"):
                 problems.add(key, "set both in the data and as an argument")
@@ -363,6 +400,7 @@ class WorkCalendar:
         return {
             "tz": self.tz,
             "years": list(self.years),
+            "beyond": self.beyond,
             "makeup_weekday": _WEEKDAYS[self.makeup_weekday],
             "holidays": _runs(self.holidays),
             "workdays": _runs(self.workdays),
@@ -391,8 +429,8 @@ class WorkCalendar:
     def merged(self, other: WorkCalendar) -> WorkCalendar:
         """Return this calendar with the holidays, make-up days and years of ``other`` added.
 
-        Hours, time zone and ``makeup_weekday`` stay this calendar's. Use it to add a year
-        announced after a package's release: ``WorkCalendar.china().merged(next_year)``.
+        Hours, time zone, ``makeup_weekday`` and ``beyond`` stay this calendar's. Use it to add
+        a year announced after a package's release: ``WorkCalendar.china().merged(next_year)``.
 
         Args:
             other: A calendar whose covered years meet or overlap this one's.
@@ -425,23 +463,83 @@ class WorkCalendar:
 
     # -- days ------------------------------------------------------------------------------
 
-    def _covered(self, day: pendulum.Date) -> None:
-        if self.years is not None and not self.years[0] <= day.year <= self.years[1]:
+    def _holidays_of(self, day: dt.date) -> frozenset[pendulum.Date]:
+        """Return the holidays that decide ``day``: announced, or provisional past them."""
+        years = self.years
+        if years is None or years[0] <= day.year <= years[1]:
+            return self.holidays
+        if day.year < years[0] or self.beyond == "refuse":
             raise CalendarCoverageError(
                 f"{day.year} is outside the years this calendar covers "
-                f"({self.years[0]}-{self.years[1]}): add that year's announced holidays"
+                f"({years[0]}-{years[1]}): add that year's announced holidays"
             )
+        return self._provisional_holidays(day.year)
+
+    def _provisional_holidays(self, year: int) -> frozenset[pendulum.Date]:
+        found = self._provisional_cache.get(year)
+        if found is None:
+            try:
+                found = frozenset(statutory_holidays(year))
+            except ValidationError:  # the holidays package is missing
+                assert self.years is not None
+                raise CalendarCoverageError(
+                    f"{year} is past the announced years ({self.years[0]}-{self.years[1]}); "
+                    "counting its statutory holidays provisionally needs the holidays package: "
+                    "pip install 'gridgov[cn]'"
+                ) from None
+            self._provisional_cache[year] = found
+        return found
+
+    def is_provisional(self, year: int) -> bool:
+        """Return whether ``year`` is counted by the statutory rule, not by an announcement."""
+        return self.beyond == "provisional" and self.years is not None and year > self.years[1]
+
+    def provisional_years(
+        self, start: dt.date | pendulum.DateTime, end: dt.date | pendulum.DateTime
+    ) -> tuple[int, ...]:
+        """Return the provisional years a result computed between two instants or days touches.
+
+        A time limit counted from ``start`` to ``end`` (either order) depends on every day
+        between them: if one of those days lies in a provisional year, the result may move
+        once that year's arrangement is announced.
+
+        Args:
+            start: Where the computation starts (an instant, read in the calendar's zone, or a
+                day).
+            end: Where it ends.
+
+        Returns:
+            The provisional years between the two, in order; empty if none.
+        """
+        if self.beyond != "provisional" or self.years is None:
+            return ()
+        first, last = sorted((self._year_of(start), self._year_of(end)))
+        return tuple(range(max(first, self.years[1] + 1), last + 1))
+
+    def _year_of(self, value: dt.date | pendulum.DateTime) -> int:
+        if isinstance(value, dt.datetime):
+            return ensure_aware(value, "instant").astimezone(self._zone()).year
+        return value.year
 
     def is_working_day(self, day: pendulum.Date) -> bool:
         """Return whether ``day`` is a working day.
 
         Raises:
-            CalendarCoverageError: If the calendar has no data for the day's year.
+            CalendarCoverageError: If the calendar has no data for the day's year: before its
+                announced years, or after them with ``beyond="refuse"``.
         """
-        self._covered(day)
+        holidays = self._holidays_of(day)
         if day in self.workdays:
             return True
-        return day not in self.holidays and bool(self.hours.get(day.weekday()))
+        return day not in holidays and bool(self.hours.get(day.weekday()))
+
+    def is_holiday(self, day: pendulum.Date) -> bool:
+        """Return whether ``day`` is a public holiday (announced, or statutory if provisional).
+
+        Raises:
+            CalendarCoverageError: As :meth:`is_working_day`.
+        """
+        return day in self._holidays_of(day)
 
     def hours_on(self, day: pendulum.Date) -> tuple[Period, ...]:
         """Return the business hours of ``day`` (none on a day off)."""
@@ -591,3 +689,25 @@ def _micros(instant: dt.datetime) -> int:
 
 def _timedelta_micros(delta: dt.timedelta) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+_ANNOUNCEMENTS = importlib.resources.files("gridgov.calendar") / "announcements"
+
+
+def shipped_announcements() -> tuple[WorkCalendar, ...]:
+    """Return the yearly arrangements shipped with gridgov, by year.
+
+    Each is a TOML table (:meth:`WorkCalendar.from_mapping`) in the package folder
+    ``gridgov/calendar/announcements``, named ``cn-YEAR.toml``, added once the State Council's
+    notice for that year is published. :meth:`WorkCalendar.china` merges those after the last
+    year of ``chinesecalendar``.
+
+    Raises:
+        ValidationError: If a shipped file is malformed (a packaging fault), naming it.
+    """
+    found = []
+    for entry in sorted(_ANNOUNCEMENTS.iterdir(), key=lambda e: e.name):
+        if entry.name.startswith("cn-") and entry.name.endswith(".toml"):
+            text = entry.read_text(encoding="utf-8")
+            found.append(WorkCalendar.from_mapping(tomllib.loads(text), source=entry.name))
+    return tuple(found)

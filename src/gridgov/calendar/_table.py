@@ -16,7 +16,7 @@ from gridgov.calendar._period import Period, _date
 from gridgov.errors import NotFoundError, Problem, ValidationError
 
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_TABLE_KEYS = ("tz", "years", "holidays", "workdays", "makeup_weekday", "hours")
+_TABLE_KEYS = ("tz", "years", "holidays", "workdays", "makeup_weekday", "hours", "beyond")
 _MAX_SPAN = 366
 """The longest run of days one range or event may hold: anything longer is a mistake."""
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

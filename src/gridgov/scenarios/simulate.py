@@ -627,7 +627,7 @@ class _Simulation:
         shifts = []
         for i in range(self.days):
             day = self.first.add(days=i)
-            if day.weekday() != weekday or day in self.calendar.holidays:
+            if day.weekday() != weekday or self.calendar.is_holiday(day):
                 continue
             begins = self._at(day, hour, minute)
             shifts.append(
