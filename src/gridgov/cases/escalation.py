@@ -37,8 +37,10 @@ __all__ = [
     "EscalationPolicy",
     "EscalationStep",
     "Firing",
+    "carry_fired",
     "due_firings",
     "next_check",
+    "next_firing",
 ]
 
 
@@ -248,6 +250,8 @@ class Firing:
         step: The step, or ``None`` for a missed deadline.
         stage: The stage whose deadline it concerns, if any.
         times: Which firing of a repeating step this is (1 for the first).
+        provisional_years: The provisional years its instant rests on (its deadline's and
+            those its offset was counted across); empty when it is final.
     """
 
     key: str
@@ -256,6 +260,12 @@ class Firing:
     step: EscalationStep | None
     stage: Stage | None = None
     times: int = 1
+    provisional_years: tuple[int, ...] = ()
+
+    @property
+    def provisional(self) -> bool:
+        """Return whether the firing's instant may move once a provisional year is announced."""
+        return bool(self.provisional_years)
 
 
 def _stamp(instant: pendulum.DateTime) -> str:
@@ -331,25 +341,36 @@ def _share_of(
 
 def _first_instant(
     step: EscalationStep, case: Case, calendar: WorkCalendar
-) -> tuple[str, pendulum.DateTime] | None:
-    """Return the anchor key and first firing instant of ``step`` for ``case``, if it applies."""
+) -> tuple[str, pendulum.DateTime, pendulum.DateTime, tuple[int, ...]] | None:
+    """Return where ``step`` first fires for ``case``, if it applies.
+
+    Returns:
+        The anchor key, the firing instant, the instant it was counted from, and the provisional
+        years that instant rests on (a deadline's).
+    """
     if step.anchor is Anchor.LEVEL_ENTRY:
         if case.level_since is None:
             return None
         base = case.level_since
         key = f"level:{case.owner_cell}:{_stamp(base)}"
-        return key, base if step.offset is None else step.offset.due(base, calendar)
+        return key, base if step.offset is None else step.offset.due(base, calendar), base, ()
     deadline = case.current_deadline
     if deadline is None or deadline.paused_at is not None:
         return None
     key = f"{deadline.stage.value}:{_stamp(deadline.due)}"
+    years = deadline.provisional_years
     if step.share is not None:
-        return key, _share_of(deadline.start, deadline.due, step.share, deadline.limit, calendar)
+        at = _share_of(deadline.start, deadline.due, step.share, deadline.limit, calendar)
+        return key, at, deadline.due, years
     if step.offset is None:
-        return key, deadline.due
+        return key, deadline.due, deadline.due, years
     if step.before:
-        return key, _back(deadline.due, step.offset, calendar)
-    return key, step.offset.due(deadline.due, calendar)
+        return key, _back(deadline.due, step.offset, calendar), deadline.due, years
+    return key, step.offset.due(deadline.due, calendar), deadline.due, years
+
+
+def _union(*years: Iterable[int]) -> tuple[int, ...]:
+    return tuple(sorted(set().union(*years)))
 
 
 def _applies(step: EscalationStep, case: Case) -> bool:
@@ -373,14 +394,21 @@ def pending(policy: EscalationPolicy, case: Case, calendar: WorkCalendar) -> Ite
     if policy.mark_missed and deadline is not None and deadline.paused_at is None:
         key = f"missed@{deadline.stage.value}:{_stamp(deadline.due)}"
         if key not in case.fired:
-            yield Firing(key, deadline.due, EscalationKind.DEADLINE_MISSED, None, deadline.stage)
+            yield Firing(
+                key,
+                deadline.due,
+                EscalationKind.DEADLINE_MISSED,
+                None,
+                deadline.stage,
+                provisional_years=deadline.provisional_years,
+            )
     for step in policy.steps:
         if not _applies(step, case):
             continue
         first = _first_instant(step, case, calendar)
         if first is None:
             continue
-        anchor_key, at = first
+        anchor_key, at, base, years = first
         prefix = f"{step.name}@{anchor_key}#"
         done = sum(1 for k in case.fired if k.startswith(prefix))
         if done >= step.max_times:
@@ -388,16 +416,42 @@ def pending(policy: EscalationPolicy, case: Case, calendar: WorkCalendar) -> Ite
         for _ in range(done):
             assert step.repeat_every is not None  # max_times > 1 requires it
             at = step.repeat_every.due(at, calendar)
-        yield Firing(f"{prefix}{done + 1}", at, step.action, step, case.state.stage, done + 1)
+        yield Firing(
+            f"{prefix}{done + 1}",
+            at,
+            step.action,
+            step,
+            case.state.stage,
+            done + 1,
+            _union(years, calendar.provisional_years(base, at)),
+        )
+
+
+def carry_fired(
+    fired: Iterable[str], stage: Stage, old: pendulum.DateTime, new: pendulum.DateTime
+) -> frozenset[str]:
+    """Return the fired keys with those of a deadline's old due instant moved to the new one.
+
+    When a deadline is counted again (a provisional year announced), what already fired for it
+    stays fired: no reminder is sent twice.
+    """
+    old_key, new_key = f"{stage.value}:{_stamp(old)}", f"{stage.value}:{_stamp(new)}"
+    return frozenset(k.replace(old_key, new_key) for k in fired)
+
+
+def next_firing(policy: EscalationPolicy, case: Case, calendar: WorkCalendar) -> Firing | None:
+    """Return the earliest pending firing of ``case`` (policy order breaks ties), if any."""
+    if not case.is_open:
+        return None
+    return min(pending(policy, case, calendar), key=lambda f: f.at, default=None)
 
 
 def next_check(
     policy: EscalationPolicy, case: Case, calendar: WorkCalendar
 ) -> pendulum.DateTime | None:
     """Return when the engine must next look at ``case``: its earliest pending firing."""
-    if not case.is_open:
-        return None
-    return min((f.at for f in pending(policy, case, calendar)), default=None)
+    firing = next_firing(policy, case, calendar)
+    return None if firing is None else firing.at
 
 
 def due_firings(

@@ -22,6 +22,7 @@ __all__ = [
     "CaseSource",
     "CaseState",
     "Deadline",
+    "DeadlineChange",
     "HistoryEntry",
     "Location",
     "Reporter",
@@ -224,6 +225,51 @@ class Reporter:
         return f"Reporter(name={self.masked_name!r}{phone})"
 
 
+def _change_kind(inst: DeadlineChange, _attr: attrs.Attribute[Any], _value: object) -> None:
+    if (inst.resumed_at is None) == (inst.extension is None):
+        raise ValidationError("extension", "a change is a pause (resumed_at) or an extension")
+    if inst.resumed_at is not None and inst.resumed_at < inst.at:
+        raise ValidationError("resumed_at", "a pause ends after it starts")
+
+
+@attrs.frozen
+class DeadlineChange:
+    """A change to a deadline after it was set: a pause that ended, or an approved extension.
+
+    A deadline keeps its changes so that its due instant can be counted again on another
+    calendar (when a provisional year's arrangement is announced) with the same result as the
+    workflow reached step by step.
+
+    Args:
+        at: When the clock stopped, or when the extension was approved.
+        resumed_at: For a pause, when the clock started again.
+        extension: For an extension, the time added to the due instant.
+    """
+
+    at: pendulum.DateTime = attrs.field(validator=v.aware_datetime)
+    resumed_at: pendulum.DateTime | None = attrs.field(
+        default=None, validator=v.optional(v.aware_datetime)
+    )
+    extension: TimeLimit | None = attrs.field(
+        default=None, validator=[v.optional(v.instance_of(TimeLimit)), _change_kind]
+    )
+
+
+def _changes(value: Iterable[DeadlineChange]) -> tuple[DeadlineChange, ...]:
+    return v.to_tuple(value)
+
+
+def _years(value: Iterable[int]) -> tuple[int, ...]:
+    return v.to_tuple(value)
+
+
+def _check_years(_inst: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, tuple) or not all(
+        isinstance(y, int) and not isinstance(y, bool) for y in value
+    ):
+        raise ValidationError(attribute.name, "expected a list of years")
+
+
 @attrs.frozen
 class Deadline:
     """A stage's time limit applied to one case: when it started, when it runs out, and why.
@@ -238,6 +284,10 @@ class Deadline:
         reason_zh: Why, in Chinese.
         met_at: When the stage was completed, if it was.
         paused_at: When the clock was stopped, while it is.
+        changes: The pauses that ended and the extensions approved, in order.
+        provisional_years: The years whose holidays were counted by the statutory rule, not
+            an announcement, to reach ``due``: the due instant may move once they are announced
+            (:func:`gridgov.services.retime.retime`). Empty for a final deadline.
     """
 
     stage: Stage = attrs.field(validator=v.instance_of(Stage))
@@ -253,6 +303,17 @@ class Deadline:
     paused_at: pendulum.DateTime | None = attrs.field(
         default=None, validator=v.optional(v.aware_datetime)
     )
+    changes: tuple[DeadlineChange, ...] = attrs.field(
+        default=(), converter=_changes, validator=v.collection_of(DeadlineChange)
+    )
+    provisional_years: tuple[int, ...] = attrs.field(
+        default=(), converter=_years, validator=_check_years
+    )
+
+    @property
+    def provisional(self) -> bool:
+        """Return whether ``due`` rests on provisional holidays and may move."""
+        return bool(self.provisional_years)
 
     @property
     def is_running(self) -> bool:
@@ -338,6 +399,8 @@ class Case:
         level_since: When it reached its owner's level (escalation counts from here).
         next_check: When the escalation engine must next look at it; ``None`` when nothing is
             scheduled. Maintained by the workflow, indexed by every store.
+        next_check_provisional_years: The provisional years (see :class:`Deadline`) that
+            ``next_check`` rests on; empty when it is final.
         fired: The escalation firings already done (keeps sweeps idempotent).
         version: The stored version, managed by repositories.
     """
@@ -372,6 +435,9 @@ class Case:
     )
     next_check: pendulum.DateTime | None = attrs.field(
         default=None, validator=v.optional(v.aware_datetime)
+    )
+    next_check_provisional_years: tuple[int, ...] = attrs.field(
+        default=(), converter=_years, validator=_check_years
     )
     fired: frozenset[str] = attrs.field(
         default=frozenset(), converter=_fired, validator=v.collection_of(str)

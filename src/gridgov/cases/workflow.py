@@ -23,7 +23,7 @@ from gridgov.cases.escalation import (
     EscalationPolicy,
     Firing,
     due_firings,
-    next_check,
+    next_firing,
 )
 from gridgov.cases.model import (
     PAUSED_STATES,
@@ -31,6 +31,7 @@ from gridgov.cases.model import (
     CaseSource,
     CaseState,
     Deadline,
+    DeadlineChange,
     HistoryEntry,
     Location,
     Reporter,
@@ -182,6 +183,7 @@ class Escalation:
         to_cell: The owning unit after.
         from_level: The owner's level before.
         to_level: The owner's level after.
+        provisional_years: The provisional years ``due_at`` rested on; empty when final.
     """
 
     case_id: str
@@ -195,6 +197,7 @@ class Escalation:
     to_cell: str
     from_level: GridLevel
     to_level: GridLevel
+    provisional_years: tuple[int, ...] = ()
 
 
 class Hierarchy(Protocol):
@@ -229,19 +232,59 @@ class CaseWorkflow:
 
     def _deadline(self, category: Category, stage: Stage, start: pendulum.DateTime) -> Deadline:
         limit = category.limit(stage)
-        due = limit.due(start, self.calendar)
-        return Deadline(
-            stage=stage,
-            start=start,
-            due=due,
-            limit=limit,
-            rule=f"catalogue:{category.code}:{stage.value}",
-            reason_en=f"{category.label_en}: {stage.value} within {limit} ({category.source})",
-            reason_zh=f"{category.label_zh}：{limit.label_zh}内{stage.label_zh}",
+        return self.timed(
+            Deadline(
+                stage=stage,
+                start=start,
+                due=start,  # counted by timed()
+                limit=limit,
+                rule=f"catalogue:{category.code}:{stage.value}",
+                reason_en=f"{category.label_en}: {stage.value} within {limit} ({category.source})",
+                reason_zh=f"{category.label_zh}：{limit.label_zh}内{stage.label_zh}",
+            )
         )
 
-    def _finish(self, case: Case) -> Case:
-        return attrs.evolve(case, next_check=next_check(self.escalation, case, self.calendar))
+    def timed(self, deadline: Deadline) -> Deadline:
+        """Return ``deadline`` with its due instant counted on this workflow's calendar.
+
+        The limit runs from ``start``; each recorded change then moves it in order: a pause
+        that ended adds the time the clock stood still, an extension adds its time to the due
+        instant. ``provisional_years`` says which years of the count were provisional.
+
+        Raises:
+            CalendarCoverageError: If the count needs a year the calendar does not cover.
+        """
+        calendar = self.calendar
+        due = deadline.limit.due(deadline.start, calendar)
+        for change in deadline.changes:
+            if change.extension is not None:
+                due = change.extension.due(due, calendar)
+            elif change.resumed_at is not None:
+                due = self._resumed_due(deadline.limit, due, change.at, change.resumed_at)
+        years = calendar.provisional_years(deadline.start, due) if _counted(deadline) else ()
+        return attrs.evolve(deadline, due=due, provisional_years=years)
+
+    def _resumed_due(
+        self,
+        limit: TimeLimit,
+        due: pendulum.DateTime,
+        paused: pendulum.DateTime,
+        resumed: pendulum.DateTime,
+    ) -> pendulum.DateTime:
+        """Return ``due`` moved by the time the clock stood still from ``paused``."""
+        if limit.unit.on_calendar:
+            left = self.calendar.working_time_between(paused, due)
+            return self.calendar.add_working_time(max(resumed, paused), left)
+        return due.add(seconds=max(0.0, (resumed - paused).total_seconds()))
+
+    def rescheduled(self, case: Case) -> Case:
+        """Return ``case`` with its next escalation check counted on this workflow's rules."""
+        firing = next_firing(self.escalation, case, self.calendar)
+        if firing is None:
+            return attrs.evolve(case, next_check=None, next_check_provisional_years=())
+        return attrs.evolve(
+            case, next_check=firing.at, next_check_provisional_years=firing.provisional_years
+        )
 
     def report(
         self,
@@ -312,7 +355,7 @@ class CaseWorkflow:
             level_since=at,
         )
         event = CaseReported(case.id, case.cell_code, at, cat.code)
-        return Transition(self._finish(case), (event,))
+        return Transition(self.rescheduled(case), (event,))
 
     def _category(self, code: str) -> Category:
         if not isinstance(code, str) or code not in self.catalogue:
@@ -396,7 +439,7 @@ class CaseWorkflow:
         event = CaseStateChanged(
             case.id, case.cell_code, at, action.value, case.state.value, rule.target.value, actor
         )
-        return Transition(self._finish(new), (event,))
+        return Transition(self.rescheduled(new), (event,))
 
     def _effects(
         self,
@@ -478,7 +521,11 @@ class CaseWorkflow:
             replace(Stage.HANDLING, lambda d: self._resumed(d, at))
         if action is Action.APPROVE_EXTENSION and case.requested_extension is not None:
             extra = case.requested_extension
-            replace(Stage.HANDLING, lambda d: attrs.evolve(d, due=extra.due(d.due, self.calendar)))
+            extension = DeadlineChange(at, extension=extra)
+            replace(
+                Stage.HANDLING,
+                lambda d: self.timed(attrs.evolve(d, changes=(*d.changes, extension))),
+            )
         if action in (Action.APPROVE_EXTENSION, Action.DENY_EXTENSION):
             case = attrs.evolve(case, requested_extension=None)
         return attrs.evolve(case, deadlines=tuple(deadlines))
@@ -488,12 +535,10 @@ class CaseWorkflow:
         paused = deadline.paused_at
         if paused is None:
             return deadline
-        if deadline.limit.unit.on_calendar:
-            left = self.calendar.working_time_between(paused, deadline.due)
-            due = self.calendar.add_working_time(max(at, paused), left)
-        else:
-            due = deadline.due.add(seconds=max(0.0, (at - paused).total_seconds()))
-        return attrs.evolve(deadline, due=due, paused_at=None)
+        pause = DeadlineChange(paused, resumed_at=max(at, paused))
+        return self.timed(
+            attrs.evolve(deadline, paused_at=None, changes=(*deadline.changes, pause))
+        )
 
     # -- escalation ------------------------------------------------------------------------
 
@@ -521,7 +566,7 @@ class CaseWorkflow:
             if not due:
                 break
             case = self._fire(case, due[0], now, hierarchy, done, events)
-        return self._finish(case), tuple(done), tuple(events)
+        return self.rescheduled(case), tuple(done), tuple(events)
 
     def _fire(
         self,
@@ -640,6 +685,14 @@ class CaseWorkflow:
                 case.owner_cell,
                 before_level,
                 case.owner_level,
+                firing.provisional_years,
             )
         )
         return case
+
+
+def _counted(deadline: Deadline) -> bool:
+    """Return whether a deadline is counted on the working calendar (its limit or extensions)."""
+    return deadline.limit.unit.on_calendar or any(
+        c.extension is not None and c.extension.unit.on_calendar for c in deadline.changes
+    )

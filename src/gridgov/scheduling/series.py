@@ -110,6 +110,9 @@ class Occurrence:
         capacity: How many may register, if limited.
         cancelled: Whether it is cancelled.
         moved: Whether it was moved from the rule's time or space.
+        provisional_years: For a series that skips public holidays, the year of its day when
+            that year's holidays are provisional: the occurrence may be skipped once the year is
+            announced. Empty otherwise.
     """
 
     id: str
@@ -125,6 +128,12 @@ class Occurrence:
     capacity: int | None = None
     cancelled: bool = False
     moved: bool = False
+    provisional_years: tuple[int, ...] = ()
+
+    @property
+    def provisional(self) -> bool:
+        """Return whether holding it rests on provisional holidays."""
+        return bool(self.provisional_years)
 
 
 def _exdates(value: Iterable[pendulum.DateTime]) -> frozenset[pendulum.DateTime]:
@@ -431,11 +440,12 @@ class ActivitySeries:
         original_p = _pendulum(original)
         if self.exdates and original_p in self.exdates:
             return None
+        provisional: tuple[int, ...] = ()
         if self.skip_holidays and calendar is not None:
-            day = original_p.date()
-            calendar.is_working_day(day)  # raises outside the covered years
-            if day in calendar.holidays:
+            if calendar.is_holiday(original_p.date()):  # raises outside the covered years
                 return None
+            if calendar.is_provisional(original.year):
+                provisional = (original.year,)
         begins: dt.datetime = original
         minutes = self.minutes
         space = self.space_id
@@ -468,6 +478,7 @@ class ActivitySeries:
             capacity=self.capacity,
             cancelled=cancelled,
             moved=moved,
+            provisional_years=provisional,
         )
 
     def occurrence(
