@@ -1,0 +1,322 @@
+"""Re-timing: once a provisional year's arrangement is announced, move what was counted by rule.
+
+Past its announced years a working calendar counts the statutory holidays alone and marks every
+result provisional (:mod:`gridgov.calendar`). When the State Council's notice for such a year
+arrives, :func:`retime` counts those results again on the calendar that now holds it:
+
+- each open case's deadlines that were provisional, and its next escalation check. A fired
+  escalation keeps counting as fired for the moved deadline, so nothing is sent twice;
+- each venue's opening calendar, which gains the announced holidays and make-up working days;
+  an activity that skips public holidays then leaves out the days the notice added, and the
+  active registrations on those occurrences are cancelled.
+
+Care task windows are counted in calendar time (a visit within 2 hours, a call every 3 days:
+an elder is not left alone over a holiday), so they never rest on the working calendar and
+re-timing leaves them alone.
+
+It works in batches, each in its own unit of work, and is idempotent: a second run moves nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import TypeVar
+
+import attrs
+import pendulum
+
+from gridgov.calendar import WorkCalendar
+from gridgov.cases.escalation import carry_fired
+from gridgov.cases.model import Case, HistoryEntry
+from gridgov.cases.settings import CaseSettings
+from gridgov.cases.workflow import CaseRole, CaseWorkflow
+from gridgov.clock import ensure_aware
+from gridgov.errors import ConflictError, NotFoundError, ValidationError
+from gridgov.ports import Page, Store, UnitOfWork
+from gridgov.scheduling.registrations import RegistrationState
+from gridgov.scheduling.venues import Venue
+
+__all__ = ["Moved", "RetimeReport", "retime"]
+
+_log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@attrs.frozen
+class Moved:
+    """One time that re-timing moved.
+
+    Args:
+        kind: The record's kind: ``"case"``, ``"venue"`` or ``"registration"``.
+        record_id: The record's key.
+        what: Which time moved, e.g. ``"handling deadline"`` or ``"next escalation check"``.
+        old: The instant before, if it had one.
+        new: The instant after; ``None`` when it no longer happens.
+        why_en: Why, in English.
+        why_zh: Why, in Chinese.
+    """
+
+    kind: str
+    record_id: str
+    what: str
+    old: pendulum.DateTime | None
+    new: pendulum.DateTime | None
+    why_en: str
+    why_zh: str
+
+
+@attrs.frozen
+class RetimeReport:
+    """What one re-timing run looked at and moved.
+
+    Args:
+        at: The instant it ran at.
+        cases: How many open cases it looked at.
+        venues: How many venues it looked at.
+        moved: Every time it moved, by kind, then record.
+    """
+
+    at: pendulum.DateTime
+    cases: int
+    venues: int
+    moved: tuple[Moved, ...]
+
+    def __len__(self) -> int:
+        return len(self.moved)
+
+
+def _why(years: tuple[int, ...]) -> tuple[str, str]:
+    listed = ", ".join(str(y) for y in years)
+    return (
+        f"counted again on the announced arrangement of {listed} (was provisional: statutory "
+        "holidays only)",
+        f"{listed}年节假日安排已公布，原按法定节假日暂计，现重新计算",
+    )
+
+
+def _retimed_case(
+    workflow: CaseWorkflow, case: Case, at: pendulum.DateTime
+) -> tuple[Case, list[Moved]]:
+    """Return the case with its provisional deadlines and next check counted again."""
+    moved: list[Moved] = []
+    deadlines = list(case.deadlines)
+    fired = set(case.fired)
+    years: set[int] = set(case.next_check_provisional_years)
+    for i, deadline in enumerate(case.deadlines):
+        if not deadline.provisional:
+            continue
+        years.update(deadline.provisional_years)
+        timed = workflow.timed(deadline)
+        if timed.due != deadline.due:
+            en, zh = _why(deadline.provisional_years)
+            what = f"{deadline.stage.value} deadline"
+            moved.append(Moved("case", case.id, what, deadline.due, timed.due, en, zh))
+            fired = set(carry_fired(fired, deadline.stage, deadline.due, timed.due))
+        deadlines[i] = timed
+    if not years:
+        return case, moved
+    new = workflow.rescheduled(attrs.evolve(case, deadlines=tuple(deadlines), fired=fired))
+    if new.next_check != case.next_check:
+        en, zh = _why(tuple(sorted(years)))
+        moved.append(
+            Moved("case", case.id, "next escalation check", case.next_check, new.next_check, en, zh)
+        )
+    if moved:
+        note = "; ".join(f"{m.what}: {_text(m.old)} → {_text(m.new)}" for m in moved)
+        entry = HistoryEntry(
+            "retime",
+            "system",
+            CaseRole.SYSTEM.value,
+            at,
+            case.state,
+            case.state,
+            note=f"{note} / {moved[0].why_zh}",
+            owner_cell=case.owner_cell,
+            owner_worker=case.owner_worker,
+            rule="calendar:retime",
+        )
+        new = attrs.evolve(new, history=(*new.history, entry))
+    return new, moved
+
+
+def _text(instant: pendulum.DateTime | None) -> str:
+    return "none" if instant is None else instant.isoformat()
+
+
+def _announced(calendar: WorkCalendar, first: int, last: int) -> WorkCalendar:
+    """Return the announced holidays and make-up days of ``first`` to ``last`` as a calendar."""
+
+    def within(days: frozenset[pendulum.Date]) -> set[pendulum.Date]:
+        return {d for d in days if first <= d.year <= last}
+
+    return WorkCalendar(
+        holidays=within(calendar.holidays),
+        workdays=within(calendar.workdays),
+        years=(first, last),
+        tz=calendar.tz,
+    )
+
+
+def _retimed_venue(
+    uow: UnitOfWork, venue: Venue, calendar: WorkCalendar, at: pendulum.DateTime
+) -> list[Moved]:
+    """Give a venue the years its opening calendar lacks; cancel what their holidays skip."""
+    opening, announced = venue.opening.years, calendar.years
+    if opening is None or announced is None or announced[1] <= opening[1]:
+        return []
+    first, last = max(opening[1] + 1, announced[0]), announced[1]
+    if first > last:
+        return []
+    years = tuple(range(first, last + 1))
+    en, zh = _why(years)
+    new_opening = venue.opening.merged(_announced(calendar, first, last))
+    uow.venues.update(attrs.evolve(venue, opening=new_opening))
+    moved = [Moved("venue", venue.id, "opening calendar", None, None, en, zh)]
+    start = max(at, pendulum.datetime(first, 1, 1, tz=calendar.tz))
+    end = pendulum.datetime(last + 1, 1, 1, tz=calendar.tz)
+    if start >= end:
+        return moved
+    for series in _pages(
+        lambda after: uow.series.in_venue(venue.id, start=start, end=end, after=after)
+    ):
+        if not series.skip_holidays:
+            continue
+        kept = {o.id for o in series.occurrences(start, end, calendar=new_opening)}
+        for occurrence in series.occurrences(start, end, calendar=venue.opening):
+            if occurrence.id in kept:
+                continue
+            for registration in uow.registrations.for_occurrence(occurrence.id):
+                if registration.is_active:
+                    uow.registrations.update(
+                        attrs.evolve(registration, state=RegistrationState.CANCELLED)
+                    )
+                    moved.append(
+                        Moved(
+                            "registration",
+                            registration.id,
+                            f"occurrence {occurrence.id}",
+                            occurrence.start,
+                            None,
+                            f"its day became a public holiday: {en}",
+                            f"活动当日为节假日，取消报名：{zh}",
+                        )
+                    )
+    return moved
+
+
+def _pages(fetch: Callable[[str | None], Page[T]]) -> list[T]:
+    """Return every item of a paged query."""
+    items: list[T] = []
+    after: str | None = None
+    while True:
+        page = fetch(after)
+        items.extend(page.items)
+        after = page.next_cursor
+        if after is None:
+            return items
+
+
+def retime(
+    store: Store, calendar: WorkCalendar, *, at: pendulum.DateTime, batch_size: int = 500
+) -> RetimeReport:
+    """Count again what was provisional, on ``calendar``, which now holds the announced years.
+
+    Looks at every open case and every venue of the store, ``batch_size`` cases per unit of
+    work (one venue with its registrations per unit), reading the catalogue and escalation
+    policy from the store's case settings. Each case that moved gets a ``retime`` entry in its
+    history; each venue gets the announced years in its opening calendar.
+
+    Args:
+        store: The store.
+        calendar: The working calendar with the newly announced year(s).
+        at: When it runs: the history entries' instant; occurrences before it are left alone.
+        batch_size: Cases per unit of work, 1 to 10,000.
+
+    Returns:
+        What it looked at and what moved: record, old → new, why.
+
+    Raises:
+        ValidationError: On a naive instant or a bad batch size.
+        CalendarCoverageError: If a count needs a year ``calendar`` does not cover.
+    """
+    at = ensure_aware(at, "at")
+    if (
+        not isinstance(batch_size, int)
+        or isinstance(batch_size, bool)
+        or not 1 <= batch_size <= 10_000
+    ):
+        raise ValidationError("batch_size", "expected 1 to 10000")
+    with store() as uow:
+        roots = [cell.code for cell in uow.cells.tree().roots]
+        try:
+            settings = uow.case_settings.get()
+        except NotFoundError:
+            settings = CaseSettings()
+    workflow = CaseWorkflow(calendar, settings.catalogue, settings.escalation)
+    moved: list[Moved] = []
+    cases = venues = 0
+    for root in roots:
+        after: str | None = None
+        while True:
+            batch, after, seen = _retry(
+                functools.partial(_case_batch, store, workflow, root, at, after, batch_size)
+            )
+            moved.extend(batch)
+            cases += seen
+            if after is None:
+                break
+        with store() as uow:
+            ids = [v.id for v in _pages(functools.partial(_venues_in, uow, root))]
+        for venue_id in ids:
+            moved.extend(_retry(functools.partial(_venue_unit, store, venue_id, calendar, at)))
+            venues += 1
+    _log.info(
+        "retime at %s: %d cases, %d venues, %d moved", at.isoformat(), cases, venues, len(moved)
+    )
+    return RetimeReport(at, cases, venues, tuple(moved))
+
+
+def _case_batch(
+    store: Store,
+    workflow: CaseWorkflow,
+    root: str,
+    at: pendulum.DateTime,
+    after: str | None,
+    limit: int,
+) -> tuple[list[Moved], str | None, int]:
+    with store() as uow:
+        page = uow.cases.open_in_subtree(root, limit=limit, after=after)
+        moved: list[Moved] = []
+        for case in page.items:
+            new, found = _retimed_case(workflow, case, at)
+            if new != case:
+                uow.cases.update(new)
+            moved.extend(found)
+        uow.commit()
+    return moved, page.next_cursor, len(page.items)
+
+
+def _venue_unit(
+    store: Store, venue_id: str, calendar: WorkCalendar, at: pendulum.DateTime
+) -> list[Moved]:
+    with store() as uow:
+        moved = _retimed_venue(uow, uow.venues.get(venue_id), calendar, at)
+        uow.commit()
+    return moved
+
+
+def _venues_in(uow: UnitOfWork, root: str, after: str | None) -> Page[Venue]:
+    return uow.venues.in_subtree(root, after=after)
+
+
+def _retry(work: Callable[[], T]) -> T:
+    """Run a unit of work again when another writer changed its records meanwhile."""
+    for attempt in range(3):
+        try:
+            return work()
+        except ConflictError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
