@@ -326,15 +326,32 @@ def china() -> WorkCalendar:
     ["FREQ=WEEKLY;BYDAY=TH;UNTIL=20261231", "FREQ=DAILY;UNTIL=20261015", "FREQ=WEEKLY;BYDAY=FR"],
 )
 def test_skipped_holidays_are_exdates(china: WorkCalendar, rrule: str) -> None:
-    """The holidays a series skips are EXDATEs, within the years the calendar covers."""
+    """The holidays a series skips are EXDATEs: announced, then ten provisional years at most."""
     s = series(rrule, start=pendulum.datetime(2026, 1, 1, 9, 30, tz=TZ), skip_holidays=True)
     text = venue_calendar(VENUE, [s], now=NOW, calendar=china)
     exdates = {_utc(d) for e in _events(text) for d in _exdates(e)}
     assert exdates
-    assert all(pendulum.instance(d).in_tz(TZ).date() in china.holidays for d in exdates)
+    assert all(china.is_holiday(pendulum.instance(d).in_tz(TZ).date()) for d in exdates)
     assert china.years is not None
-    assert all(d.year <= china.years[1] for d in exdates)
+    assert all(d.year <= china.years[1] + 10 for d in exdates)
     assert_same([s], text, calendar=china)
+
+
+def test_provisional_holidays_are_exdates_and_strict_calendars_stop(china: WorkCalendar) -> None:
+    """New Year's Day 2027, a Friday, is skipped provisionally; a strict calendar keeps it."""
+    s = series("FREQ=WEEKLY;BYDAY=FR", start=pendulum.datetime(2026, 12, 4, 9, 30, tz=TZ))
+    s = attrs.evolve(s, skip_holidays=True)
+    new_year = pendulum.datetime(2027, 1, 1, 9, 30, tz=TZ)
+    strict = attrs.evolve(china, beyond="refuse")
+    excluded = [
+        {
+            _utc(d)
+            for e in _events(venue_calendar(VENUE, [s], now=NOW, calendar=c))
+            for d in _exdates(e)
+        }
+        for c in (china, strict)
+    ]
+    assert (True, False) == tuple(new_year in found for found in excluded)
 
 
 def test_holidays_need_a_calendar() -> None:

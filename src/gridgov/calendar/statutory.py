@@ -22,7 +22,17 @@ import pendulum
 
 from gridgov.errors import CalendarCoverageError, ValidationError
 
-__all__ = ["REVISIONS", "Festival", "Revision", "revision_in_force", "statutory_holidays"]
+__all__ = [
+    "LATEST_LUNAR_YEAR",
+    "REVISIONS",
+    "Festival",
+    "Revision",
+    "revision_in_force",
+    "statutory_holidays",
+]
+
+LATEST_LUNAR_YEAR = 2100
+"""The last year whose lunar festivals the ``holidays`` package knows."""
 
 
 class Festival(enum.Enum):

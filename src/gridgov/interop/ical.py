@@ -36,8 +36,11 @@ calendar covers: for a series that never ends, until ten years after the later o
 ``now``. Rules repeat in wall-clock time, as gridgov expands them.
 
 Holidays: a series that skips public holidays has an EXDATE for each occurrence on a holiday of
-the calendar (the venue's opening calendar by default) within the years the calendar covers.
-Occurrences in years it does not cover are published as the rule gives them.
+the calendar (the venue's opening calendar by default) within the years the calendar has
+announcements for and, when it counts later years provisionally, the ten years after them (to
+2100 at most), on their statutory holidays: the same occurrences as
+:meth:`~gridgov.scheduling.series.ActivitySeries.occurrences` gives. Occurrences in other years
+are published as the rule gives them.
 
 Personal data: no resident id, household, cell code or phone number is written. The resident
 calendar's name (``X-WR-CALNAME`` and ``NAME``) is the label the caller gives: mask it first
@@ -61,6 +64,7 @@ from dateutil.rrule import rrule as Rule  # noqa: N812
 from dateutil.rrule import rrulestr
 
 from gridgov.calendar import WorkCalendar
+from gridgov.calendar.statutory import LATEST_LUNAR_YEAR
 from gridgov.clock import ensure_aware
 from gridgov.errors import NotFoundError, ValidationError
 from gridgov.scheduling.registrations import Registration, RegistrationState
@@ -243,20 +247,27 @@ def _rule(series: ActivitySeries) -> Rule | None:
     return parsed
 
 
+_PROVISIONAL_YEARS = 10
+"""How many years past its announced ones a provisional calendar's holidays are excluded."""
+
+
 def _holiday_starts(series: ActivitySeries, calendar: WorkCalendar | None) -> list[dt.datetime]:
     """Return the rule's starts that fall on a public holiday the calendar covers."""
     if not series.skip_holidays:
         return []
     if calendar is None:
         raise ValidationError("calendar", "the series skips public holidays: give a calendar")
-    days = calendar.holidays
-    if not days:
-        return []
-    first: dt.date = min(days)
-    last: dt.date = max(days)
-    if calendar.years is not None:
-        first = max(first, dt.date(calendar.years[0], 1, 1))
-        last = min(last, dt.date(calendar.years[1], 12, 31))
+    if calendar.years is None:
+        if not calendar.holidays:
+            return []
+        first: dt.date = min(calendar.holidays)
+        last: dt.date = max(calendar.holidays)
+    else:
+        first = dt.date(calendar.years[0], 1, 1)
+        last_year = calendar.years[1]
+        if calendar.is_provisional(last_year + 1):
+            last_year = min(last_year + _PROVISIONAL_YEARS, LATEST_LUNAR_YEAR)
+        last = dt.date(last_year, 12, 31)
     zone = _zone(series.tz)
     low = dt.datetime.combine(first, dt.time(), zone)
     high = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), zone)
@@ -264,7 +275,11 @@ def _holiday_starts(series: ActivitySeries, calendar: WorkCalendar | None) -> li
     starts = (
         [_local(series.start, series.tz)] if rule is None else rule.between(low, high, inc=True)
     )
-    return [s for s in starts if low <= s < high and pendulum.Date(s.year, s.month, s.day) in days]
+    return [
+        s
+        for s in starts
+        if low <= s < high and calendar.is_holiday(pendulum.Date(s.year, s.month, s.day))
+    ]
 
 
 def _location(venue: Venue | None, space_id: str) -> list[str]:
