@@ -457,3 +457,18 @@ def test_retime_moves_exactly_what_the_announcement_changes(
     assert ("confirmed", "cancelled") == tuple(s.value for s in states)
     assert ((2025, 2027), False) == (opening.years, opening.is_provisional(2027))
     assert 0 == len(retime(store, announced(workflow.calendar), at=at(2026, 12, 11)))
+
+
+def test_a_years_arrangement_lists_its_days() -> None:
+    """2026 as announced, with its make-up days; 2027 as the rule gives it, without any."""
+    announced, provisional = CHINA.arrangement(2026), CHINA.arrangement(2027)
+    assert (False, 6, day(2026, 10, 10)) == (
+        announced.provisional,
+        len(announced.workdays),
+        announced.workdays[-1],
+    )
+    assert (True, tuple(sorted(statutory_holidays(2027))), ()) == (
+        provisional.provisional,
+        provisional.holidays,
+        provisional.workdays,
+    )

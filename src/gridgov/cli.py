@@ -67,7 +67,7 @@ import pendulum
 
 from gridgov.access import AuditKind, Permission, Principal, Redaction, Role
 from gridgov.bootstrap import open_store
-from gridgov.cases import Case, CaseRole, CaseWorkflow, EscalationKind, ServiceCatalogue
+from gridgov.cases import Case, CaseRole, CaseWorkflow, Deadline, EscalationKind, ServiceCatalogue
 from gridgov.cases.workflow import Escalation
 from gridgov.clock import SystemClock
 from gridgov.codes import mask_name
@@ -1126,6 +1126,11 @@ def _venue_page(uow: UnitOfWork, cell_code: str, after: str | None) -> Page[Venu
     return uow.venues.in_subtree(cell_code, limit=500, after=after)
 
 
+def _marked(result: Deadline | Escalation) -> str:
+    """Return `` 暂定`` for a time that rests on provisional holidays, else nothing."""
+    return " 暂定" if result.provisional_years else ""
+
+
 def _iso(instant: pendulum.DateTime) -> str:
     return instant.in_timezone(_TZ).isoformat()
 
@@ -1287,7 +1292,9 @@ def _cmd_cases(args: argparse.Namespace) -> int:
                 case.state.label_zh,
                 f"{case.owner_level.label_zh}级",
                 names.get(case.owner_cell, case.owner_cell),
-                "—" if deadline is None else f"{deadline.stage.label_zh} {_short(deadline.due)}",
+                "—"
+                if deadline is None
+                else f"{deadline.stage.label_zh} {_short(deadline.due)}{_marked(deadline)}",
                 "超期 overdue" if _overdue(case, at) else "",
             )
         )
@@ -1322,7 +1329,11 @@ def _case_json(
             "stage": deadline.stage.value,
             "due": _iso(deadline.due),
             "paused": deadline.paused_at is not None,
+            "provisional": deadline.provisional,
+            "provisional_years": list(deadline.provisional_years),
         },
+        "next_check": None if case.next_check is None else _iso(case.next_check),
+        "next_check_provisional_years": list(case.next_check_provisional_years),
         "overdue": _overdue(case, at),
     }
 
@@ -1359,6 +1370,8 @@ def _escalation_json(e: Escalation) -> dict[str, object]:
         "to_level": e.to_level.value,
         "reason_en": e.reason_en,
         "reason_zh": e.reason_zh,
+        "provisional": bool(e.provisional_years),
+        "provisional_years": list(e.provisional_years),
     }
 
 
@@ -1373,7 +1386,8 @@ def _format_sweep(
         owner = names.get(e.to_cell, e.to_cell)
         if e.from_cell != e.to_cell:
             owner = f"{names.get(e.from_cell, e.from_cell)} → {owner}"
-        rows.append((e.case_id, e.kind.label_zh, _short(e.due_at), owner, e.reason_zh))
+        due = f"{_short(e.due_at)}{_marked(e)}"
+        rows.append((e.case_id, e.kind.label_zh, due, owner, e.reason_zh))
     header = ("编号 case", "动作 action", "到期 due", "承办 owner", "原因 reason")
     return f"{head}\n{_table(header, rows, align='lllll')}"
 
@@ -1474,7 +1488,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
             "按时办结",
             "督办",
         )
-        print(f"{head}\n{_table(header, rows)}")
+        print(f"{head}\n{_table(header, rows)}{_provisional_footnote(figures.grids)}")
     if html is not None:
         _status(f"wrote the HTML report to {html}")
     return 0
@@ -1501,6 +1515,18 @@ def _report_row(name: str, grids: Sequence[GridFigures]) -> tuple[str | int, ...
     )
 
 
+def _provisional_footnote(grids: Sequence[GridFigures]) -> str:
+    """Say how many open cases run on provisional deadlines, if any."""
+    count = sum(g.cases.provisional for g in grids)
+    if not count:
+        return ""
+    years = ", ".join(str(y) for y in sorted({y for g in grids for y in g.cases.provisional_years}))
+    return (
+        f"\n暂定 provisional: {count} open cases have deadlines counted on the statutory holidays "
+        f"of {years}, not announced yet"
+    )
+
+
 def _grid_json(g: GridFigures) -> dict[str, object]:
     c, k = g.coverage, g.cases
     return {
@@ -1512,7 +1538,13 @@ def _grid_json(g: GridFigures) -> dict[str, object]:
             "on_cadence": c.on_cadence,
             "missed": len(c.missed),
         },
-        "cases": {"reported": k.reported, "closed": k.closed, "closed_on_time": k.closed_on_time},
+        "cases": {
+            "reported": k.reported,
+            "closed": k.closed,
+            "closed_on_time": k.closed_on_time,
+            "provisional": k.provisional,
+            "provisional_years": list(k.provisional_years),
+        },
         "escalations": {
             "total": g.escalation_total,
             "by_level": {level.value: n for level, n in g.escalations.items()},

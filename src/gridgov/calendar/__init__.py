@@ -15,6 +15,6 @@ the announcements shipped with gridgov, or from data: a TOML table
 such feeds use.
 """
 
-from gridgov.calendar._core import Period, WorkCalendar
+from gridgov.calendar._core import Arrangement, Period, WorkCalendar, shipped_announcements
 
-__all__ = ["Period", "WorkCalendar"]
+__all__ = ["Arrangement", "Period", "WorkCalendar", "shipped_announcements"]

@@ -99,6 +99,24 @@ def _check_years(value: object, path: str) -> None:
 
 
 @attrs.frozen
+class Arrangement:
+    """The days off and make-up working days of one year, as a calendar counts them.
+
+    Args:
+        year: The year.
+        provisional: Whether they are the statutory holidays of an unannounced year (no make-up
+            days) rather than an announcement.
+        holidays: The public holidays, weekends among them when a festival falls on one.
+        workdays: The make-up working days (调休).
+    """
+
+    year: int
+    provisional: bool
+    holidays: tuple[pendulum.Date, ...]
+    workdays: tuple[pendulum.Date, ...]
+
+
+@attrs.frozen
 class WorkCalendar:
     """Business hours per weekday, public holidays and make-up working days, in a time zone.
 
@@ -520,6 +538,23 @@ class WorkCalendar:
         if isinstance(value, dt.datetime):
             return ensure_aware(value, "instant").astimezone(self._zone()).year
         return value.year
+
+    def arrangement(self, year: int) -> Arrangement:
+        """Return the holidays and make-up working days this calendar counts in ``year``.
+
+        Raises:
+            CalendarCoverageError: If the calendar has no data for the year.
+            ValidationError: If ``year`` is not a whole number.
+        """
+        if not isinstance(year, int) or isinstance(year, bool):
+            raise ValidationError("year", "expected a year")
+        holidays = self._holidays_of(dt.date(year, 1, 1))
+        return Arrangement(
+            year=year,
+            provisional=self.is_provisional(year),
+            holidays=tuple(sorted(d for d in holidays if d.year == year)),
+            workdays=tuple(sorted(d for d in self.workdays if d.year == year)),
+        )
 
     def is_working_day(self, day: pendulum.Date) -> bool:
         """Return whether ``day`` is a working day.

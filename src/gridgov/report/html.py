@@ -289,6 +289,8 @@ class _Totals:
         self.reported = sum(g.cases.reported for g in grids)
         self.closed = sum(g.cases.closed for g in grids)
         self.on_time = sum(g.cases.closed_on_time for g in grids)
+        self.provisional = sum(g.cases.provisional for g in grids)
+        self.provisional_years = sorted({y for g in grids for y in g.cases.provisional_years})
         self.escalations = {
             level: sum(g.escalations.get(level, 0) for g in grids) for level in ESCALATION_LEVELS
         }
@@ -559,6 +561,7 @@ def _cases_section(f: ReportFigures) -> str:
             "(rejected ones excluded) by the grid they lie in; on time: handled within its "
             "time limit.</figcaption>",
             "</figure>",
+            _provisional_note(t),
             "</section>",
         ]
     )
@@ -775,4 +778,19 @@ def _footer() -> str:
         f"<footer><p>由 {escape(made_by)} 生成。本报告只含汇总数字与网格名称，不含任何个人信息。"
         f"Made by {escape(made_by)}: aggregates and cell names only, no personal data.</p>"
         "</footer>"
+    )
+
+
+def _provisional_note(t: _Totals) -> str:
+    """Say how many open cases run on deadlines counted on provisional holidays, if any."""
+    if not t.provisional:
+        return ""
+    years = "、".join(str(y) for y in t.provisional_years)
+    years_en = ", ".join(str(y) for y in t.provisional_years)
+    return (
+        f'<p class="note" id="provisional">暂定：{t.provisional} 件在办事件的办理时限按 '
+        f"{years} 年的法定节假日暂计（当年放假安排尚未公布），公布后可能调整。"
+        f"Provisional: {t.provisional} open cases have deadlines counted on the statutory "
+        f"holidays of {years_en}, whose arrangement is not announced yet; they may move once "
+        "it is.</p>"
     )

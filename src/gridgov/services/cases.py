@@ -316,12 +316,17 @@ class CaseFigures:
         closed: Of those, the ones closed (or evaluated).
         closed_on_time: Of the closed, those whose handling met its deadline.
         median_hours: The median hours each stage took, over the stages completed.
+        provisional: Of the open ones, those whose running deadline rests on provisional
+            holidays (a year not announced yet): it may move (:mod:`gridgov.services.retime`).
+        provisional_years: The years those deadlines rest on.
     """
 
     reported: int
     closed: int
     closed_on_time: int
     median_hours: dict[Stage, float]
+    provisional: int = 0
+    provisional_years: tuple[int, ...] = ()
 
     @property
     def closure_rate(self) -> float | None:
@@ -351,14 +356,19 @@ class CaseKpis:
 
 class _Tally:
     def __init__(self) -> None:
-        self.reported = self.closed = self.on_time = 0
+        self.reported = self.closed = self.on_time = self.provisional = 0
         self.stage_hours: dict[Stage, list[float]] = defaultdict(list)
+        self.years: set[int] = set()
 
     def add(self, case: Case) -> None:
         self.reported += 1
         for d in case.deadlines:
             if d.met_at is not None:
                 self.stage_hours[d.stage].append((d.met_at - d.start).total_seconds() / 3600)
+        running = case.current_deadline
+        if running is not None and running.provisional:
+            self.provisional += 1
+            self.years.update(running.provisional_years)
         if case.state in (CaseState.CLOSED, CaseState.EVALUATED):
             self.closed += 1
             handling = case.deadline(Stage.HANDLING)
@@ -369,7 +379,14 @@ class _Tally:
         medians = {
             s: round(statistics.median(h), 2) for s in Stage if (h := self.stage_hours.get(s))
         }
-        return CaseFigures(self.reported, self.closed, self.on_time, medians)
+        return CaseFigures(
+            self.reported,
+            self.closed,
+            self.on_time,
+            medians,
+            self.provisional,
+            tuple(sorted(self.years)),
+        )
 
 
 def case_kpis(
