@@ -13,7 +13,10 @@ from typing import Any, TypeVar
 import attrs
 import pendulum
 
+from gridgov.clock import EARLIEST, LATEST, OUTSIDE_RANGE
 from gridgov.errors import ValidationError
+
+_FIRST_YEAR, _LAST_YEAR = EARLIEST.year, LATEST.year  # the supported range, as whole years
 
 T = TypeVar("T")
 Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
@@ -107,22 +110,34 @@ def non_negative_int(_inst: Any, attribute: attrs.Attribute[Any], value: Any) ->
         raise ValidationError(attribute.name, "must be from 0 to 2**63 - 1")
 
 
-def date(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    """Require a pendulum Date (not a DateTime)."""
+def plain_date(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """Require a pendulum Date (not a DateTime) of any year: for dates with bounds of their own."""
     if not isinstance(value, pendulum.Date) or isinstance(value, pendulum.DateTime):
         raise ValidationError(
             attribute.name, f"expected a pendulum Date, got {type(value).__name__}"
         )
 
 
+def date(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """Require a pendulum Date (not a DateTime) from ``EARLIEST`` to ``LATEST`` (gridgov.clock)."""
+    if not isinstance(value, pendulum.Date) or isinstance(value, pendulum.DateTime):
+        raise ValidationError(
+            attribute.name, f"expected a pendulum Date, got {type(value).__name__}"
+        )
+    if not _FIRST_YEAR <= value.year <= _LAST_YEAR:
+        raise ValidationError(attribute.name, OUTSIDE_RANGE)
+
+
 def aware_datetime(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    """Require a tz-aware pendulum DateTime."""
+    """Require a tz-aware pendulum DateTime whose date lies from ``EARLIEST`` to ``LATEST``."""
     if not isinstance(value, pendulum.DateTime):
         raise ValidationError(
             attribute.name, f"expected a pendulum DateTime, got {type(value).__name__}"
         )
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValidationError(attribute.name, "naive datetime: an instant needs a time zone")
+    if not _FIRST_YEAR <= value.year <= _LAST_YEAR:
+        raise ValidationError(attribute.name, OUTSIDE_RANGE)
 
 
 def to_tuple(value: Iterable[T]) -> tuple[T, ...]:

@@ -30,8 +30,10 @@ Errors print ``gridgov: error: <message>`` on stderr, never a traceback, and exi
 0     success (and ``--help``)
 1     any other gridgov error (a store that cannot be opened, an unsupported URL, a
       closed stdout, a file that cannot be written)
-2     invalid input: a ValidationError (a naive ``--at``, a bad scenario field) or a
-      usage error (a missing or unknown option, a date not written YYYY-MM-DD)
+2     invalid input: a ValidationError (a naive ``--at``, a bad scenario field, a week or
+      report reaching outside the supported range) or a usage error (a missing or unknown
+      option, a date not written YYYY-MM-DD, a date or instant outside 1900-01-01 to
+      2100-12-31)
 3     not found: a NotFoundError (an unknown worker, venue or cell; no scenario file;
       an empty store)
 4     conflict: a ConflictError (a store holding other data)
@@ -59,7 +61,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import attrs
@@ -69,7 +71,7 @@ from gridgov.access import AuditKind, Permission, Principal, Redaction, Role
 from gridgov.bootstrap import open_store
 from gridgov.cases import Case, CaseRole, CaseWorkflow, Deadline, EscalationKind, ServiceCatalogue
 from gridgov.cases.workflow import Escalation
-from gridgov.clock import SystemClock
+from gridgov.clock import EARLIEST, LATEST, SystemClock, ensure_in_range
 from gridgov.codes import mask_name
 from gridgov.errors import (
     AccessDeniedError,
@@ -131,6 +133,8 @@ _CARE_TAGS = (
     Tag.EXTREME_POVERTY_SUPPORT,
 )
 
+_D = TypeVar("_D", bound=dt.date)
+
 # Exit codes, most specific error class first (see the module docstring).
 _EXIT_CODES: tuple[tuple[type[GridgovError], int], ...] = (
     (ValidationError, 2),
@@ -141,22 +145,35 @@ _EXIT_CODES: tuple[tuple[type[GridgovError], int], ...] = (
 )
 
 
+def _supported(value: _D) -> _D:
+    """Return ``value`` if its date lies in the supported range (see :mod:`gridgov.clock`).
+
+    Raises:
+        argparse.ArgumentTypeError: ``outside the supported range 1900-01-01 to 2100-12-31``.
+    """
+    try:
+        return ensure_in_range(value, "")
+    except ValidationError as exc:
+        raise argparse.ArgumentTypeError(exc.problem) from None
+
+
 def _date(text: str) -> pendulum.Date:
     try:
         d = dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError("expected a date as YYYY-MM-DD") from None
-    return pendulum.Date(d.year, d.month, d.day)
+    return _supported(pendulum.Date(d.year, d.month, d.day))
 
 
 def _datetime(text: str) -> dt.datetime:
     """Parse ISO 8601 date and time; whether it has an offset is checked by the command."""
     try:
-        return dt.datetime.fromisoformat(text)
+        value = dt.datetime.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
             "expected an ISO 8601 date and time, e.g. 2026-11-28T09:00+08:00"
         ) from None
+    return _supported(value)
 
 
 def _positive(text: str) -> int:
@@ -952,9 +969,10 @@ def format_summary(title: str, on: pendulum.Date, summaries: Sequence[GridSummar
 
 # --- the commands over a store -----------------------------------------------------------------
 
-# Bounds of "every case" and "every series": wider than any record a store holds.
-_BEGINNING = pendulum.datetime(1970, 1, 1, tz="UTC")
-_END = pendulum.datetime(2200, 1, 1, tz="UTC")
+# Bounds of "every case" and "every series": a day wider, in UTC, than the supported range
+# (gridgov.clock) that every stored instant lies in.
+_BEGINNING = pendulum.datetime(EARLIEST.year, 1, 1, tz="UTC").subtract(days=1)
+_END = pendulum.datetime(LATEST.year + 1, 1, 1, tz="UTC").add(days=1)
 
 
 class _Progress:

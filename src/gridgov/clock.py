@@ -2,15 +2,48 @@
 
 Domain code never calls ``pendulum.now()``; it takes a :class:`Clock` or an explicit instant so
 that tests and simulations can move time at will.
+
+gridgov works with instants and dates from :data:`EARLIEST` to :data:`LATEST` (1900-01-01 to
+2100-12-31, inclusive): 2100 is where the lunar tables behind China's public holidays end. An
+instant is in range when its date, in its own time zone, is. Everything else is refused with a
+:class:`~gridgov.errors.ValidationError` where it enters the library, so that no calendar
+arithmetic runs into the limits of Python's ``datetime`` (years 1 to 9999).
 """
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+import datetime as dt
+from typing import Final, Protocol, TypeVar, runtime_checkable
 
 import pendulum
 
-__all__ = ["Clock", "SystemClock", "ensure_aware"]
+from gridgov.errors import ValidationError
+
+__all__ = [
+    "EARLIEST",
+    "LATEST",
+    "OUTSIDE_RANGE",
+    "Clock",
+    "SystemClock",
+    "ensure_aware",
+    "ensure_date",
+    "ensure_in_range",
+]
+
+EARLIEST: Final = pendulum.Date(1900, 1, 1)
+"""The earliest date gridgov accepts, for a date or an instant's date in its own time zone."""
+
+LATEST: Final = pendulum.Date(2100, 12, 31)
+"""The latest date gridgov accepts, for a date or an instant's date in its own time zone."""
+
+OUTSIDE_RANGE: Final = f"outside the supported range {EARLIEST} to {LATEST}"
+"""The problem a :class:`~gridgov.errors.ValidationError` states for a date out of range."""
+
+# Whole years: comparing ``.year`` is all the check costs on every record construction.
+_FIRST_YEAR: Final = EARLIEST.year
+_LAST_YEAR: Final = LATEST.year
+
+_D = TypeVar("_D", bound=dt.date)
 
 
 @runtime_checkable
@@ -34,8 +67,6 @@ class SystemClock:
     """
 
     def __init__(self, tz: str = "Asia/Shanghai") -> None:
-        from gridgov.errors import ValidationError
-
         try:
             self._tz = pendulum.timezone(tz)
         except Exception:  # pendulum raises several types for an unknown or malformed zone
@@ -53,8 +84,28 @@ class SystemClock:
         return f"SystemClock(tz={self._tz.name!r})"
 
 
+def ensure_in_range(value: _D, field: str) -> _D:
+    """Check that a date, or a datetime's date, lies from :data:`EARLIEST` to :data:`LATEST`.
+
+    A datetime is judged by its wall-clock date in its own time zone, whatever the zone.
+
+    Args:
+        value: A date or datetime (stdlib or pendulum).
+        field: The field name used in the error.
+
+    Returns:
+        The value.
+
+    Raises:
+        ValidationError: ``outside the supported range 1900-01-01 to 2100-12-31``.
+    """
+    if not _FIRST_YEAR <= value.year <= _LAST_YEAR:
+        raise ValidationError(field, OUTSIDE_RANGE)
+    return value
+
+
 def ensure_aware(value: object, field: str) -> pendulum.DateTime:
-    """Check that ``value`` is a tz-aware pendulum DateTime.
+    """Check that ``value`` is a tz-aware pendulum DateTime in the supported range.
 
     Args:
         value: The value to check.
@@ -64,12 +115,34 @@ def ensure_aware(value: object, field: str) -> pendulum.DateTime:
         The value, typed.
 
     Raises:
-        ValidationError: If it is not a DateTime or has no time zone.
+        ValidationError: If it is not a DateTime, has no time zone, or its date lies outside
+            :data:`EARLIEST` to :data:`LATEST`.
     """
-    from gridgov.errors import ValidationError
-
     if not isinstance(value, pendulum.DateTime):
         raise ValidationError(field, f"expected a pendulum DateTime, got {type(value).__name__}")
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValidationError(field, "naive datetime: an instant needs a time zone")
+    if not _FIRST_YEAR <= value.year <= _LAST_YEAR:
+        raise ValidationError(field, OUTSIDE_RANGE)
+    return value
+
+
+def ensure_date(value: object, field: str) -> pendulum.Date:
+    """Check that ``value`` is a pendulum Date (not a DateTime) in the supported range.
+
+    Args:
+        value: The value to check.
+        field: The field name used in the error.
+
+    Returns:
+        The value, typed.
+
+    Raises:
+        ValidationError: If it is not a Date, or lies outside :data:`EARLIEST` to
+            :data:`LATEST`.
+    """
+    if not isinstance(value, pendulum.Date) or isinstance(value, pendulum.DateTime):
+        raise ValidationError(field, f"expected a pendulum Date, got {type(value).__name__}")
+    if not _FIRST_YEAR <= value.year <= _LAST_YEAR:
+        raise ValidationError(field, OUTSIDE_RANGE)
     return value

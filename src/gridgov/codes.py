@@ -15,6 +15,7 @@ import pendulum
 
 from gridgov._levels import GridLevel
 from gridgov._validation import to_tuple
+from gridgov.clock import LATEST
 from gridgov.errors import ValidationError
 
 __all__ = [
@@ -94,6 +95,8 @@ def _validate_id(_inst: NationalId, _attr: attrs.Attribute[str], value: str) -> 
     birth = _parse_birth(body[6:14])
     if birth.year < 1880:
         raise ValidationError("", "the birth date in the ID number is before 1880")
+    if birth > LATEST:
+        raise ValidationError("", f"the birth date in the ID number is after {LATEST}")
     if id_check_character(body) != check:
         raise ValidationError("", "the check character does not match (GB 11643 MOD 11-2)")
 

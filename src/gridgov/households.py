@@ -11,6 +11,7 @@ import pendulum
 
 from gridgov import _validation as v
 from gridgov._vocab import Term
+from gridgov.clock import LATEST
 from gridgov.codes import NationalId, PhoneNumber, Sex, as_optional_phone, as_phone, mask_name
 from gridgov.errors import NotFoundError, ValidationError
 
@@ -290,7 +291,8 @@ class Resident:
         default=None, converter=_national_id, validator=v.optional(v.instance_of(NationalId))
     )
     birth_date: pendulum.Date | None = attrs.field(
-        default=attrs.Factory(_default_birth, takes_self=True), validator=v.optional(v.date)
+        default=attrs.Factory(_default_birth, takes_self=True),
+        validator=v.optional(v.plain_date),
     )
     sex: Sex | None = attrs.field(
         default=attrs.Factory(_default_sex, takes_self=True),
@@ -316,6 +318,8 @@ class Resident:
     def __attrs_post_init__(self) -> None:
         if self.birth_date is not None and self.birth_date.year < 1880:
             raise ValidationError("birth_date", "before 1880")
+        if self.birth_date is not None and self.birth_date > LATEST:
+            raise ValidationError("birth_date", f"after {LATEST}, the end of the supported range")
         if self.national_id is None:
             return
         if self.birth_date != self.national_id.birth_date:

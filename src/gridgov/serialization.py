@@ -45,6 +45,7 @@ from gridgov.care.criteria import (
     Not,
 )
 from gridgov.cases.catalogue import TimeLimit
+from gridgov.clock import ensure_in_range
 from gridgov.codes import NationalId, PhoneNumber
 from gridgov.errors import Problem, ValidationError, join_path
 from gridgov.grid import Boundary
@@ -90,6 +91,7 @@ def _structure_datetime(value: object, _: object) -> pendulum.DateTime:
         raise ValidationError("", f"expected an ISO 8601 date-time string, got {_kind(value)}")
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise ValidationError("", "naive datetime: an instant needs a UTC offset")
+    ensure_in_range(parsed, "")  # before any conversion, which could leave datetime's years
     instant = pendulum.instance(parsed)
     if zone is not None:
         try:

@@ -18,6 +18,7 @@ from gridgov.access import AuditEntry, AuditKind
 from gridgov.care.contacts import CareTask, ContactAttempt
 from gridgov.cases.model import Case
 from gridgov.cases.settings import CaseSettings
+from gridgov.clock import ensure_date
 from gridgov.codes import CodeScheme
 from gridgov.errors import ValidationError
 from gridgov.grid import GridCell, Worker
@@ -169,10 +170,10 @@ def birth_bounds(
     means born strictly after ``on`` minus ``max_age + 1`` years.
 
     Raises:
-        ValidationError: On a negative bound or ``min_age > max_age``.
+        ValidationError: On a date outside the supported range, a bound outside 0 to 150 or
+            ``min_age > max_age``.
     """
-    if not isinstance(on, pendulum.Date) or isinstance(on, pendulum.DateTime):
-        raise ValidationError("on", "expected a pendulum Date")
+    ensure_date(on, "on")
     for name, value in (("min_age", min_age), ("max_age", max_age)):
         if value is not None and (
             not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 150

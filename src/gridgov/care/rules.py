@@ -19,6 +19,7 @@ import pendulum
 from gridgov.care.assessment import Assessment
 from gridgov.care.contacts import CareTask, ContactAttempt, Outcome, TaskKind
 from gridgov.care.policy import Cadence, ContactMethod
+from gridgov.clock import LATEST, OUTSIDE_RANGE
 from gridgov.errors import ValidationError
 from gridgov.households import Household, HouseholdStatus
 
@@ -150,6 +151,10 @@ def plan_routine(
 
     Returns:
         New tasks, one per cadence without an open routine task of its method.
+
+    Raises:
+        ValidationError: If a new task would stay open past 2100-12-31, the end of the supported
+            range (see :mod:`gridgov.clock`).
     """
     tier = assessment.tier
     if tier is None or _paused(contacts) is not None:
@@ -171,6 +176,12 @@ def plan_routine(
         last = None if last_contact is None else last_contact.at
         period = pendulum.duration(days=cadence.every_days)
         due = now if last is None else last + period
+        # An overdue contact stays on the list for a whole cadence from now.
+        end = max(due, now) + period
+        if end.year > LATEST.year:
+            raise ValidationError(
+                "now", f"a task planned now would stay open until {end.date()}, {OUTSIDE_RANGE}"
+            )
         lead = pendulum.duration(seconds=int(period.total_seconds() * rules.lead_share))
         rule = f"cadence:{tier.code}:{method.value}"
         relocated = method is not cadence.method
@@ -184,8 +195,7 @@ def plan_routine(
                 method=method,
                 start=due - lead,
                 due=due,
-                # An overdue contact stays on the list for a whole cadence from now.
-                end=max(due, now) + period,
+                end=end,
                 reason_en=f"{tier.label_en} tier: {method.value.replace('_', ' ')} every "
                 f"{cadence.every_days} days"
                 + (" (relocated: a call instead of a visit)" if relocated else "")

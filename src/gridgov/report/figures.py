@@ -21,7 +21,8 @@ import attrs
 import pendulum
 
 from gridgov.cases import Case, EscalationKind
-from gridgov.errors import NotFoundError
+from gridgov.clock import EARLIEST, LATEST, OUTSIDE_RANGE, ensure_date
+from gridgov.errors import NotFoundError, ValidationError
 from gridgov.grid import Boundary, GridCell, GridLevel, GridTree
 from gridgov.ports import Store, UnitOfWork
 from gridgov.scenarios import Scenario
@@ -176,8 +177,14 @@ def collect(
         The figures.
 
     Raises:
-        ValidationError: If the scenario's cells do not form a tree.
+        ValidationError: If the scenario's cells do not form a tree, or the report reads days
+            outside the supported range: its cases start :data:`CASE_DAYS` days before the end
+            of ``on`` and its week ends seven days after ``on`` begins.
     """
+    on = ensure_date(on, "on")
+    first, last = on.add(days=1).subtract(days=CASE_DAYS), on.add(days=7)
+    if first < EARLIEST or last > LATEST:
+        raise ValidationError("on", f"the report reads {first} to {last}, {OUTSIDE_RANGE}")
     tree = scenario.tree()
     grids = tree.at_level(GridLevel.GRID) or tree.roots
     day_start = pendulum.datetime(on.year, on.month, on.day, tz=tz)

@@ -17,7 +17,8 @@ from pathlib import Path
 import attrs
 import pendulum
 
-from gridgov.errors import NotFoundError, ValidationError
+from gridgov.clock import ensure_date
+from gridgov.errors import NotFoundError
 from gridgov.grid import GridCell
 from gridgov.households import HouseholdStatus, Tag
 from gridgov.ports import UnitOfWork
@@ -162,10 +163,9 @@ def ledger_summary(
 
     Raises:
         NotFoundError: If a cell is not stored.
-        ValidationError: If ``on`` is not a date.
+        ValidationError: If ``on`` is not a date in the supported range.
     """
-    if not isinstance(on, pendulum.Date) or isinstance(on, pendulum.DateTime):
-        raise ValidationError("on", "expected a pendulum Date")
+    ensure_date(on, "on")
     summaries = []
     for cell in cells:
         counts = dict.fromkeys(HouseholdStatus, 0)

@@ -17,6 +17,7 @@ import pendulum
 from gridgov.care.assessment import assess_all
 from gridgov.care.contacts import ContactAttempt, Outcome
 from gridgov.care.policy import DEFAULT_POLICY, CarePolicy, ContactMethod
+from gridgov.clock import ensure_date
 from gridgov.errors import ValidationError
 from gridgov.households import Household, HouseholdStatus
 
@@ -72,8 +73,11 @@ def generate_contacts(
         Contacts in time order.
 
     Raises:
-        ValidationError: If the period is empty or a household's cell has no worker.
+        ValidationError: If ``start`` or ``end`` is not a date in the supported range, the period
+            is empty or a household's cell has no worker.
     """
+    start = ensure_date(start, "start")
+    end = ensure_date(end, "end")
     if not end > start:
         raise ValidationError("end", "the history must end after it starts")
     rng = random.Random(seed)

@@ -46,6 +46,7 @@ from gridgov.cases.escalation import EscalationKind
 from gridgov.cases.model import Case, CaseSource, CaseState, Reporter, Satisfaction
 from gridgov.cases.settings import CaseSettings
 from gridgov.cases.workflow import Action, CaseRole, CaseWorkflow
+from gridgov.clock import LATEST, OUTSIDE_RANGE, ensure_in_range
 from gridgov.errors import CalendarCoverageError, ConflictError, ValidationError
 from gridgov.grid import GridCell, WorkerRole
 from gridgov.households import Household, HouseholdStatus, Resident, Tag
@@ -289,7 +290,24 @@ def _check_start(start: object) -> pendulum.Date:
         raise ValidationError("start", "expected a date, not a date and time")
     if not isinstance(start, dt.date):
         raise ValidationError("start", "expected a pendulum Date")
-    return pendulum.Date(start.year, start.month, start.day)
+    return ensure_in_range(pendulum.Date(start.year, start.month, start.day), "start")
+
+
+def _check_end(scenario: Scenario, first: pendulum.Date, days: int) -> None:
+    """Refuse a run that would write instants past the supported range, before writing any.
+
+    The run reaches the midnight after its last day; the care tasks planned on that day run up
+    to two cadences later (due one cadence after the last contact, open for another).
+    """
+    end = first.add(days=days)
+    if end > LATEST:
+        raise ValidationError("days", f"the run would reach {end}, {OUTSIDE_RANGE}")
+    longest = max((c.every_days for t in scenario.policy.tiers for c in t.cadences), default=0)
+    tasks = end.add(days=2 * longest)
+    if tasks > LATEST:
+        raise ValidationError(
+            "days", f"the care tasks planned on its last day would run to {tasks}, {OUTSIDE_RANGE}"
+        )
 
 
 def _whole(value: object, field: str, low: int, high: int) -> int:
@@ -330,15 +348,15 @@ def _check_coverage(workflow: CaseWorkflow, start: pendulum.Date, days: int) -> 
     margin = 1 + max(map(_working_days, limits), default=0)
     margin += max(map(_working_days, offsets), default=0)
     last = start.add(days=days - 1)
+    reach = f"the cases reported on {last.isoformat()} have deadlines and escalations up to "
     try:
-        calendar.add_working_days(
+        latest = calendar.add_working_days(
             pendulum.datetime(last.year, last.month, last.day, 12, tz=calendar.tz), margin
         )
     except CalendarCoverageError as exc:
-        raise CalendarCoverageError(
-            f"the cases reported on {last.isoformat()} have deadlines and escalations up to "
-            f"{margin} working days later: {exc}"
-        ) from None
+        raise CalendarCoverageError(f"{reach}{margin} working days later: {exc}") from None
+    if latest.year > LATEST.year:
+        raise ValidationError("days", f"{reach}{latest.date()}, {OUTSIDE_RANGE}")
 
 
 # --- re-anchoring the programme --------------------------------------------------------------
@@ -1186,8 +1204,9 @@ def simulate(
 
     Raises:
         ValidationError: If ``start`` is not a date (a datetime, naive or not, is refused),
-            ``days`` or ``seed`` is not a whole number in range, or the scenario does not fit the
-            store.
+            ``days`` or ``seed`` is not a whole number in range, the period or the deadlines of
+            its last day's cases reach outside the supported range (1900-01-01 to 2100-12-31),
+            or the scenario does not fit the store.
         CalendarCoverageError: If the scenario's calendar does not cover a day of the period,
             or the deadlines of the cases reported on its last day; nothing is stored then.
         ConflictError: If the store already holds the scenario's records.
@@ -1196,6 +1215,7 @@ def simulate(
         raise ValidationError("scenario", "expected a Scenario")
     first = _check_start(start)
     count = _whole(days, "days", 1, _MAX_DAYS)
+    _check_end(scenario, first, count)
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise ValidationError("seed", "expected a whole number")
     if progress is not None and not callable(progress):

@@ -24,6 +24,7 @@ import attrs
 import pendulum
 from attrs import AttrsInstance
 
+from gridgov.clock import ensure_date
 from gridgov.codes import DivisionCode, NationalId, PhoneNumber, Sex, id_check_character
 from gridgov.errors import ValidationError
 from gridgov.grid import GridCell, GridLevel
@@ -590,8 +591,7 @@ def generate_households(
     for i, cell in enumerate(cells):
         if not isinstance(cell, GridCell) or cell.level not in (GridLevel.GRID, GridLevel.BUILDING):
             raise ValidationError(f"cells[{i}]", "expected a grid or building GridCell")
-    if not isinstance(as_of, pendulum.Date) or isinstance(as_of, pendulum.DateTime):
-        raise ValidationError("as_of", "expected a pendulum Date")
+    ensure_date(as_of, "as_of")
     try:
         if DivisionCode(address_code).level is not GridLevel.DISTRICT:
             raise ValidationError("", "an address code has six digits (GB/T 2260)")

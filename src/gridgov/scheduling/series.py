@@ -25,7 +25,7 @@ from dateutil.rrule import rrulestr
 from gridgov import _validation as v
 from gridgov.calendar import WorkCalendar
 from gridgov.care.criteria import CRITERION_TYPES, Criterion
-from gridgov.clock import ensure_aware
+from gridgov.clock import EARLIEST, LATEST, OUTSIDE_RANGE, ensure_aware
 from gridgov.errors import ValidationError
 
 __all__ = ["ActivitySeries", "Occurrence", "OccurrenceChange", "occurrence_id"]
@@ -148,6 +148,8 @@ def _aware_set(inst: Any, attribute: attrs.Attribute[Any], value: object) -> Non
             raise ValidationError(
                 f"{attribute.name}[{i}]", "naive datetime: an instant needs a UTC offset"
             )
+        if not EARLIEST.year <= d.year <= LATEST.year:
+            raise ValidationError(f"{attribute.name}[{i}]", OUTSIDE_RANGE)
 
 
 def _changes(value: Iterable[OccurrenceChange]) -> tuple[OccurrenceChange, ...]:
@@ -312,6 +314,8 @@ class ActivitySeries:
         m = _UNTIL.search(text)
         if m is not None and not _UNTIL_VALUE.fullmatch(m.group(1)):
             raise ValidationError("rrule", "UNTIL is YYYYMMDD or YYYYMMDDTHHMMSS, with Z for UTC")
+        if m is not None and not EARLIEST.year <= int(m.group(1)[:4]) <= LATEST.year:
+            raise ValidationError("rrule", f"UNTIL is {OUTSIDE_RANGE}")
         if m is not None and not m.group(1).upper().endswith("Z"):
             raw = m.group(1)
             try:
@@ -358,7 +362,11 @@ class ActivitySeries:
 
     @property
     def last_end(self) -> pendulum.DateTime | None:
-        """Return when the last occurrence (by the rule) ends, or ``None`` if it never stops."""
+        """Return when the last occurrence (by the rule) ends, or ``None`` if it never stops.
+
+        Raises:
+            ValidationError: If the rule's COUNT runs past the supported range (2100-12-31).
+        """
         rule = self._rule()
         if rule is None:
             last: dt.datetime | None = self._dtstart()
@@ -370,6 +378,8 @@ class ActivitySeries:
             )
         if last is None:
             return self.start.add(minutes=self.minutes)
+        if last.year > LATEST.year:
+            raise ValidationError("rrule", f"COUNT runs {OUTSIDE_RANGE}")
         ends = [last + dt.timedelta(minutes=self.minutes)]
         ends.extend(
             (c.start or c.original_start).add(minutes=c.minutes or self.minutes)

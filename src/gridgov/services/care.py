@@ -25,7 +25,7 @@ from gridgov.care.rules import (
     lapse,
     plan_routine,
 )
-from gridgov.clock import ensure_aware
+from gridgov.clock import ensure_aware, ensure_date
 from gridgov.codes import mask_name
 from gridgov.errors import NotFoundError, ValidationError
 from gridgov.households import Household, Resident
@@ -293,7 +293,9 @@ def worklist(
 
     Raises:
         NotFoundError: If the worker is unknown.
+        ValidationError: If ``on`` or ``now`` is not a date or instant in the supported range.
     """
+    on = ensure_date(on, "on")
     now = ensure_aware(now, "now")
     worker = uow.workers.get(worker_id)
     cells = worker.cells_on(on)
@@ -426,8 +428,11 @@ def coverage(
     within its last N days. Elders are assessed on the period's last day.
 
     Raises:
-        ValidationError: If ``end`` is not after ``start``.
+        ValidationError: If ``start`` or ``end`` is not a date in the supported range, or
+            ``end`` is not after ``start``.
     """
+    start = ensure_date(start, "start")
+    end = ensure_date(end, "end")
     if not end > start:
         raise ValidationError("end", "the period must end after it starts")
     period_days = (end - start).days

@@ -13,7 +13,7 @@ import attrs
 import pendulum
 
 from gridgov.care.criteria import Facts
-from gridgov.clock import ensure_aware
+from gridgov.clock import EARLIEST, LATEST, OUTSIDE_RANGE, ensure_aware
 from gridgov.errors import ConflictError, NotFoundError, TransitionError, ValidationError
 from gridgov.ports import UnitOfWork
 from gridgov.scheduling.conflicts import SeriesPlan, plan_series
@@ -48,8 +48,10 @@ def occurrences_in_venue(
 
     Raises:
         NotFoundError: If the venue is not stored.
-        ValidationError: On naive instants.
+        ValidationError: On naive instants, or instants outside the supported range.
     """
+    start = ensure_aware(start, "start")
+    end = ensure_aware(end, "end")
     venue = uow.venues.get(venue_id)
     found: list[Occurrence] = []
     for series in pages(
@@ -72,7 +74,8 @@ def create_series(
         uow: The unit of work (not committed here).
         series: The new series.
         skip_conflicts: Leave out (as EXDATEs) the occurrences that clash, and store the rest.
-        horizon: How far a series without an end is checked (default: one year).
+        horizon: How far a series without an end is checked (default: one year), at most to
+            the end of the supported range (2100-12-31, see :mod:`gridgov.clock`).
 
     Returns:
         The plan (clashes, what was skipped) and the stored series, or ``None`` when clashes
@@ -84,16 +87,39 @@ def create_series(
         CalendarCoverageError: If the checked span reaches a year the venue's calendar lacks.
     """
     venue = uow.venues.get(series.venue_id)
-    end = series.last_end or series.start + (horizon or pendulum.duration(years=1))
+    # Nothing is booked outside the supported range: the checked window stops at its ends.
+    last = _last_instant(series.start)
+    end = series.last_end
+    if end is None:
+        try:
+            end = series.start + (horizon or pendulum.duration(years=1))
+        except (OverflowError, ValueError):  # past the year 9999
+            end = last
+    end = min(end, last)
     # Setup and teardown buffers (up to a day each) reach past the series' own span.
     margin = pendulum.duration(days=2)
-    existing = occurrences_in_venue(uow, venue.id, start=series.start - margin, end=end + margin)
+    existing = occurrences_in_venue(
+        uow,
+        venue.id,
+        start=max(series.start - margin, _first_instant(series.start)),
+        end=min(end + margin, last),
+    )
     plan = plan_series(
         series, venue, existing, start=series.start, end=end, skip_conflicts=skip_conflicts
     )
     if plan.clashes and not skip_conflicts:
         return plan, None
     return plan, uow.series.add(plan.series)
+
+
+def _first_instant(near: pendulum.DateTime) -> pendulum.DateTime:
+    """Return the first instant of the supported range, in the zone of ``near``."""
+    return pendulum.datetime(EARLIEST.year, EARLIEST.month, EARLIEST.day, tz=near.timezone)
+
+
+def _last_instant(near: pendulum.DateTime) -> pendulum.DateTime:
+    """Return the last instant of the supported range, in the zone of ``near``."""
+    return pendulum.datetime(LATEST.year, LATEST.month, LATEST.day, tz=near.timezone).end_of("day")
 
 
 def _occurrence(uow: UnitOfWork, series_id: str, original_start: pendulum.DateTime) -> Occurrence:
@@ -417,12 +443,15 @@ def week_schedule(uow: UnitOfWork, venue_id: str, *, start: pendulum.DateTime) -
 
     Raises:
         NotFoundError: If the venue is not stored.
-        ValidationError: On a naive instant.
+        ValidationError: On a naive instant, or a week reaching outside the supported range.
     """
     start = ensure_aware(start, "start")
+    end = start.add(days=7)
+    if end.year > LATEST.year:
+        raise ValidationError("start", f"the week runs to {end.date()}, {OUTSIDE_RANGE}")
     venue = uow.venues.get(venue_id)
     rows: dict[str, list[ScheduleEntry]] = defaultdict(list)
-    for occ in occurrences_in_venue(uow, venue_id, start=start, end=start.add(days=7)):
+    for occ in occurrences_in_venue(uow, venue_id, start=start, end=end):
         registrations = uow.registrations.for_occurrence(occ.id)
         confirmed = sum(
             1

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import pendulum
 
-from gridgov.clock import ensure_aware
+from gridgov.clock import EARLIEST, LATEST, OUTSIDE_RANGE, ensure_aware
+from gridgov.errors import ValidationError
 
 __all__ = ["ManualClock"]
 
@@ -22,7 +23,7 @@ class ManualClock:
         start: The initial instant; must be tz-aware.
 
     Raises:
-        ValidationError: If ``start`` is naive.
+        ValidationError: If ``start`` is naive or outside the supported range.
     """
 
     def __init__(self, start: pendulum.DateTime) -> None:
@@ -40,13 +41,23 @@ class ManualClock:
         """Move the clock to ``instant`` (forwards or backwards).
 
         Raises:
-            ValidationError: If ``instant`` is naive.
+            ValidationError: If ``instant`` is naive or outside the supported range.
         """
         self._now = ensure_aware(instant, "instant")
 
     def advance(self, duration: pendulum.Duration) -> pendulum.DateTime:
-        """Move the clock forward by ``duration`` and return the new instant."""
-        self._now = self._now + duration
+        """Move the clock forward by ``duration`` and return the new instant.
+
+        Raises:
+            ValidationError: If the clock would leave the supported range (1900 to 2100).
+        """
+        try:
+            moved = self._now + duration
+        except (OverflowError, ValueError):  # past the years datetime holds: outside the range
+            moved = None
+        if moved is None or not EARLIEST.year <= moved.year <= LATEST.year:
+            raise ValidationError("duration", f"moves the clock {OUTSIDE_RANGE}")
+        self._now = moved
         return self._now
 
     def __repr__(self) -> str:
