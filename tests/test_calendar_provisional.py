@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import chinese_calendar  # type: ignore[import-untyped]
 import pendulum
@@ -23,7 +23,7 @@ from gridgov.calendar.statutory import (
 from gridgov.cases.catalogue import Stage, TimeLimit, TimeUnit
 from gridgov.cases.model import Case, CaseSource, DeadlineChange, Location, Reporter
 from gridgov.cases.workflow import Action, CaseRole, CaseWorkflow
-from gridgov.errors import CalendarCoverageError
+from gridgov.errors import CalendarCoverageError, ValidationError
 from gridgov.grid import GridCell, GridLevel
 from gridgov.ports import Store
 from gridgov.scenarios import Scenario, example_path, load_scenario, populate
@@ -472,3 +472,38 @@ def test_a_years_arrangement_lists_its_days() -> None:
         provisional.holidays,
         provisional.workdays,
     )
+
+
+@pytest.mark.parametrize(
+    ("count", "field"),
+    [
+        (lambda: CHINA.add_working_days(at(2100, 12, 20), 30), "days"),
+        (
+            lambda: CHINA.add_working_time(at(2100, 12, 20), pendulum.duration(hours=400)),
+            "duration",
+        ),
+    ],
+)
+def test_a_count_past_2100_is_a_clear_error(count: Callable[[], object], field: str) -> None:
+    """Counting past the supported range names the count, never a raw ValueError."""
+    with pytest.raises(ValidationError) as info:
+        count()
+    assert (field, "the count runs outside the supported range 1900-01-01 to 2100-12-31") == (
+        info.value.path,
+        info.value.problem,
+    )
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: WorkCalendar(years=(1899, 2026)),
+        lambda: WorkCalendar(holidays={pendulum.Date(2101, 1, 1)}, years=(2026, 2026)),
+        lambda: WorkCalendar.from_toml("years = 2101"),
+        lambda: WorkCalendar.from_toml('holidays = ["2100-12-31/2101-01-02"]'),
+    ],
+)
+def test_calendar_data_outside_the_range_is_refused(make: Callable[[], object]) -> None:
+    """Years and days outside 1900-2100 are a ValidationError, as every other instant."""
+    with pytest.raises(ValidationError):
+        make()

@@ -44,7 +44,7 @@ from gridgov.calendar._table import (
     _weekday,
 )
 from gridgov.calendar.statutory import statutory_holidays
-from gridgov.clock import ensure_aware
+from gridgov.clock import EARLIEST, LATEST, OUTSIDE_RANGE, ensure_aware
 from gridgov.errors import CalendarCoverageError, ValidationError
 
 __all__ = ["Period", "WorkCalendar"]
@@ -92,10 +92,22 @@ def _check_years(value: object, path: str) -> None:
     if (
         not isinstance(value, tuple)
         or len(value) != 2
-        or not all(isinstance(y, int) and not isinstance(y, bool) for y in value)
+        or not all(
+            isinstance(y, int) and not isinstance(y, bool) and EARLIEST.year <= y <= LATEST.year
+            for y in value
+        )
         or value[0] > value[1]
     ):
-        raise ValidationError(path, "covered years are (first, last), first <= last")
+        raise ValidationError(
+            path,
+            f"covered years are (first, last), first <= last, from {EARLIEST.year} to "
+            f"{LATEST.year}",
+        )
+
+
+def _in_range(_inst: Any, attribute: attrs.Attribute[Any], value: frozenset[pendulum.Date]) -> None:
+    if value and not (EARLIEST <= min(value) and max(value) <= LATEST):
+        raise ValidationError(attribute.name, OUTSIDE_RANGE)
 
 
 @attrs.frozen
@@ -142,10 +154,14 @@ class WorkCalendar:
     """
 
     holidays: frozenset[pendulum.Date] = attrs.field(
-        default=frozenset(), converter=_dates, validator=v.collection_of(pendulum.Date)
+        default=frozenset(),
+        converter=_dates,
+        validator=[v.collection_of(pendulum.Date), _in_range],
     )
     workdays: frozenset[pendulum.Date] = attrs.field(
-        default=frozenset(), converter=_dates, validator=v.collection_of(pendulum.Date)
+        default=frozenset(),
+        converter=_dates,
+        validator=[v.collection_of(pendulum.Date), _in_range],
     )
     years: tuple[int, int] | None = attrs.field(default=None, validator=_years)
     hours: dict[int, tuple[Period, ...]] = attrs.field(
@@ -662,6 +678,8 @@ class WorkCalendar:
         counted = 0
         while counted < days:
             ordinal += 1
+            if ordinal > _LAST:
+                raise ValidationError("days", f"the count runs {OUTSIDE_RANGE}")
             if self._spans(ordinal):
                 counted += 1
         return self._instant(self._spans(ordinal)[-1][1])
@@ -692,6 +710,8 @@ class WorkCalendar:
                     return self._instant(begin + left)
                 left -= closes - begin
             ordinal += 1
+            if ordinal > _LAST:
+                raise ValidationError("duration", f"the count runs {OUTSIDE_RANGE}")
         raise ValidationError("duration", "longer than ten years of business hours")
 
     def working_time_between(
@@ -715,6 +735,7 @@ class WorkCalendar:
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_LAST = LATEST.toordinal()
 
 
 def _micros(instant: dt.datetime) -> int:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pendulum
 
 from gridgov.calendar._period import Period, _date
+from gridgov.clock import EARLIEST, LATEST, OUTSIDE_RANGE
 from gridgov.errors import NotFoundError, Problem, ValidationError
 
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -88,8 +89,8 @@ def _days(start: dt.date, count: int, path: str, problems: _Problems) -> list[pe
         problems.add(path, f"spans {count} days; one entry holds at most {_MAX_SPAN}")
         return []
     first = start.toordinal()
-    if first + count - 1 > dt.date.max.toordinal():
-        problems.add(path, "runs past the year 9999")
+    if first < EARLIEST.toordinal() or first + count - 1 > LATEST.toordinal():
+        problems.add(path, OUTSIDE_RANGE)
         return []
     return [_date(dt.date.fromordinal(first + k)) for k in range(count)]
 
@@ -102,11 +103,18 @@ def _table_years(value: object, problems: _Problems) -> tuple[int, int] | None:
     if (
         isinstance(value, list | tuple)
         and len(value) == 2
-        and all(isinstance(y, int) and not isinstance(y, bool) and 1 <= y <= 9999 for y in value)
+        and all(
+            isinstance(y, int) and not isinstance(y, bool) and EARLIEST.year <= y <= LATEST.year
+            for y in value
+        )
         and value[0] <= value[1]
     ):
         return (value[0], value[1])
-    problems.add("years", "expected [first, last] with first <= last, or one year")
+    problems.add(
+        "years",
+        f"expected [first, last] with first <= last, or one year, from {EARLIEST.year} to "
+        f"{LATEST.year}",
+    )
     return None
 
 
