@@ -1,0 +1,394 @@
+"""The ``gridgov`` command: a thin layer over the library.
+
+Subcommands, each over a store given by ``--db`` (a URL for :func:`gridgov.bootstrap.open_store`;
+default ``$GRIDGOV_DB``, else a SQLite file in the user's data directory):
+
+- ``gridgov demo``: load a scenario unless the store holds it already and print its ledger
+  summary, a worklist, coverage, the week's programme, open cases and the day's escalations.
+- ``gridgov load [SCENARIO]``: load a scenario (the Minggong example by default) into the store,
+  with a progress bar while the households load.
+- ``gridgov worklist --worker ID --date YYYY-MM-DD``: plan the routine tasks of the worker's cells
+  and print their worklist at 09:00 of the day.
+- ``gridgov cases [--cell CODE] [--open|--all]``: the cases of a subtree with their state, owning
+  level and unit, running deadline and whether it has passed.
+- ``gridgov sweep --at ISO-DATETIME``: run the escalation sweep at that instant.
+- ``gridgov schedule --week YYYY-MM-DD [--venue ID]``: each venue's week, per space.
+- ``gridgov report [--on DATE] [--html DIR]``: coverage, case closure and escalations per grid.
+- ``gridgov export open311|ics|geojson``: standard formats on stdout or ``--out FILE``, personal
+  data masked unless ``--full`` (refused unless ``--as-role`` allows the full view).
+- ``gridgov simulate SCENARIO --from DATE --days N``: run the time-travel simulator.
+
+The commands over a loaded store take the rules the store does not hold (code scheme, care
+policy, working calendar) from ``--scenario`` (default: the Minggong example) and refuse a store
+holding other cells. Results go to stdout, as tables or, with ``--json``, as one JSON document;
+status lines and progress bars go to stderr (progress bars only on a terminal, or with
+``--progress``).
+
+Errors print ``gridgov: error: <message>`` on stderr, never a traceback, and exit with:
+
+====  ==============================================================================
+0     success (and ``--help``)
+1     any other gridgov error (a store that cannot be opened, an unsupported URL, a
+      closed stdout, a file that cannot be written)
+2     invalid input: a ValidationError (a naive ``--at``, a bad scenario field, a week or
+      report reaching outside the supported range) or a usage error (a missing or unknown
+      option, a date not written YYYY-MM-DD, a date or instant outside 1900-01-01 to
+      2100-12-31)
+3     not found: a NotFoundError (an unknown worker, venue or cell; no scenario file;
+      an empty store)
+4     conflict: a ConflictError (a store holding other data)
+5     access denied: an AccessDeniedError (``--full`` without a role allowing it)
+6     calendar coverage: a CalendarCoverageError (an instant in a year the working
+      calendar does not cover)
+130   interrupted (Ctrl-C)
+====  ==============================================================================
+
+``gridgov demo`` keeps the codes it always had: 2 for invalid input, 1 for every other error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import cast
+
+from gridgov.cli._common import (
+    _DB_HELP,
+    _ROLES,
+    _RULES_HELP,
+    _date,
+    _datetime,
+    _positive,
+    default_db_url,
+    safe_url,
+)
+from gridgov.cli.cases import _cmd_cases, _cmd_sweep
+from gridgov.cli.demo import (
+    _cmd_demo,
+    _cmd_load,
+    format_coverage,
+    format_escalations,
+    format_open_cases,
+    format_summary,
+    format_volunteer_hours,
+    format_week,
+    format_worklist,
+)
+from gridgov.cli.export import _cmd_export_geojson, _cmd_export_ics, _cmd_export_open311
+from gridgov.cli.report import _cmd_report
+from gridgov.cli.schedule import _cmd_schedule
+from gridgov.cli.simulate import _cmd_simulate
+from gridgov.cli.worklist import _cmd_worklist
+from gridgov.errors import (
+    AccessDeniedError,
+    CalendarCoverageError,
+    ConflictError,
+    GridgovError,
+    NotFoundError,
+    ValidationError,
+)
+
+__all__ = [
+    "default_db_url",
+    "format_coverage",
+    "format_escalations",
+    "format_open_cases",
+    "format_summary",
+    "format_volunteer_hours",
+    "format_week",
+    "format_worklist",
+    "main",
+    "safe_url",
+]
+
+
+# Exit codes, most specific error class first (see the module docstring).
+_EXIT_CODES: tuple[tuple[type[GridgovError], int], ...] = (
+    (ValidationError, 2),
+    (NotFoundError, 3),
+    (ConflictError, 4),
+    (AccessDeniedError, 5),
+    (CalendarCoverageError, 6),
+)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gridgov", description="Community grid governance (网格化治理) toolkit."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    demo = commands.add_parser(
+        "demo",
+        help="load a scenario and print its ledger, a worklist and visiting coverage",
+        description="Load a scenario (the Minggong example by default) into a store, unless it "
+        "is there already, and print its ledger summary (台账汇总) per grid, one grid worker's "
+        "worklist for the day and each grid's visiting coverage for the month.",
+    )
+    demo.add_argument(
+        "--today",
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help="the date ages are computed on (default: the scenario's as_of, else today)",
+    )
+    demo.add_argument(
+        "--db",
+        metavar="URL",
+        help="the store to use: sqlite:///path, postgresql://..., memory:// "
+        "(default: $GRIDGOV_DB, else a SQLite file in your data directory)",
+    )
+    demo.add_argument(
+        "--scenario",
+        type=Path,
+        metavar="PATH",
+        help="a scenario directory or scenario.toml (default: the packaged Minggong example)",
+    )
+    demo.set_defaults(handler=_cmd_demo)
+
+    output = argparse.ArgumentParser(add_help=False)
+    output.add_argument(
+        "--json", action="store_true", help="print one JSON document on stdout instead of text"
+    )
+    stored = argparse.ArgumentParser(add_help=False, parents=[output])
+    stored.add_argument("--db", metavar="URL", help=_DB_HELP)
+    ledger = argparse.ArgumentParser(add_help=False, parents=[stored])
+    ledger.add_argument("--scenario", metavar="SCENARIO", help=_RULES_HELP)
+    progress = argparse.ArgumentParser(add_help=False)
+    shown = progress.add_mutually_exclusive_group()
+    shown.add_argument(
+        "--progress",
+        action="store_true",
+        help="show the progress bar on stderr even when it is not a terminal",
+    )
+    shown.add_argument(
+        "--quiet", action="store_true", help="print no progress bar and no status lines"
+    )
+
+    load = commands.add_parser(
+        "load",
+        parents=[stored, progress],
+        help="load a scenario into the store",
+        description="Load a scenario into the store in one unit of work. A store holding the "
+        "scenario's cells already is kept as it is; a store holding other data is refused.",
+    )
+    load.add_argument(
+        "scenario",
+        nargs="?",
+        metavar="SCENARIO",
+        help="a scenario directory, a scenario.toml or an example's name (default: minggong)",
+    )
+    load.set_defaults(handler=_cmd_load)
+
+    work = commands.add_parser(
+        "worklist",
+        parents=[ledger],
+        help="a grid worker's worklist for a day",
+        description="Plan the routine tasks of the worker's cells (plan_tasks, committed) and "
+        "print the worker's worklist at 09:00 (Asia/Shanghai) of the day.",
+    )
+    work.add_argument("--worker", required=True, metavar="ID", help="the worker's id")
+    work.add_argument(
+        "--date",
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help="the day (default: the scenario's as_of, else today)",
+    )
+    work.set_defaults(handler=_cmd_worklist)
+
+    cases = commands.add_parser(
+        "cases",
+        parents=[ledger],
+        help="the cases of a subtree",
+        description="List the cases located in a cell's subtree with their state, owning level "
+        "and unit, running deadline and whether it has passed.",
+    )
+    cases.add_argument("--cell", metavar="CODE", help="the subtree (default: the whole store)")
+    which = cases.add_mutually_exclusive_group()
+    which.add_argument(
+        "--open", dest="all", action="store_false", help="only the open cases (the default)"
+    )
+    which.add_argument("--all", dest="all", action="store_true", help="every case")
+    cases.add_argument(
+        "--at",
+        type=_datetime,
+        metavar="ISO-DATETIME",
+        help="the instant deadlines are judged at, with its offset (default: 09:00 of the "
+        "scenario's as_of, else now)",
+    )
+    cases.set_defaults(handler=_cmd_cases, all=False)
+
+    sweep = commands.add_parser(
+        "sweep",
+        parents=[ledger],
+        help="run the escalation sweep at an instant",
+        description="Carry out every escalation due at the instant (EscalationEngine.sweep, "
+        "committed) and print them.",
+    )
+    sweep.add_argument(
+        "--at",
+        type=_datetime,
+        required=True,
+        metavar="ISO-DATETIME",
+        help="the instant, with its UTC offset, e.g. 2026-11-28T09:00+08:00",
+    )
+    sweep.set_defaults(handler=_cmd_sweep)
+
+    schedule = commands.add_parser(
+        "schedule",
+        parents=[ledger],
+        help="each venue's programme for a week",
+        description="Print each venue's occurrences in the seven days from the date, per space, "
+        "with the places taken and the waitlist.",
+    )
+    schedule.add_argument(
+        "--week",
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help="the week's first day (default: the scenario's as_of, else today)",
+    )
+    schedule.add_argument("--venue", metavar="ID", help="one venue (default: every venue)")
+    schedule.set_defaults(handler=_cmd_schedule)
+
+    report = commands.add_parser(
+        "report",
+        parents=[ledger],
+        help="coverage, case closure and escalations per grid",
+        description="Print, per grid, the month's visiting coverage, case closure and "
+        "escalations, from the first of the month through the date.",
+    )
+    report.add_argument(
+        "--on",
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help="the report's last day (default: the scenario's as_of, else today)",
+    )
+    report.add_argument(
+        "--html", type=Path, metavar="DIR", help="also write the HTML report into DIR"
+    )
+    report.set_defaults(handler=_cmd_report)
+
+    export = commands.add_parser(
+        "export",
+        help="Open311, iCalendar or GeoJSON",
+        description="Write a standard format on stdout or to --out FILE. Personal data is "
+        "masked unless --full is given with an --as-role allowing the full view.",
+    )
+    formats = export.add_subparsers(dest="format", required=True, metavar="FORMAT")
+    exported = argparse.ArgumentParser(add_help=False, parents=[ledger])
+    exported.add_argument("--out", type=Path, metavar="FILE", help="write to FILE, not stdout")
+    exported.add_argument(
+        "--full",
+        action="store_true",
+        help="export personal data unmasked (needs --as-role grid_worker or community_staff)",
+    )
+    exported.add_argument(
+        "--as-role",
+        choices=_ROLES,
+        metavar="ROLE",
+        help="the role you export in: " + ", ".join(_ROLES),
+    )
+    open311 = formats.add_parser(
+        "open311",
+        parents=[exported],
+        help="cases as GeoReport v2 service requests, or the service list",
+        description="Every case as a GeoReport v2 service request, or with --services the "
+        "service list of the store's catalogue.",
+    )
+    open311.add_argument("--services", action="store_true", help="the service list instead")
+    open311.add_argument(
+        "--lang", choices=("zh", "en"), default="zh", help="names in Chinese (default) or English"
+    )
+    open311.set_defaults(handler=_cmd_export_open311)
+    ics = formats.add_parser(
+        "ics",
+        parents=[exported],
+        help="a venue's or a space's programme as iCalendar",
+        description="A venue's activity series as an iCalendar (RFC 5545) document.",
+    )
+    ics.add_argument("--venue", metavar="ID", help="the venue (default: the store's only venue)")
+    ics.add_argument("--space", metavar="ID", help="one space of the venue")
+    ics.set_defaults(handler=_cmd_export_ics)
+    geojson = formats.add_parser(
+        "geojson",
+        parents=[exported],
+        help="the cells and their boundaries as a GeoJSON FeatureCollection",
+        description="Every cell as a GeoJSON Feature: its boundary (null when not mapped) and "
+        "its code, name, level and parent.",
+    )
+    geojson.set_defaults(handler=_cmd_export_geojson)
+
+    simulate = commands.add_parser(
+        "simulate",
+        parents=[output, progress],
+        help="run the time-travel simulator over a scenario",
+        description="Simulate days of a scenario into an empty store (default: memory://) and "
+        "print the report's figures.",
+    )
+    simulate.add_argument(
+        "scenario", metavar="SCENARIO", help="a scenario directory, scenario.toml or example name"
+    )
+    simulate.add_argument(
+        "--db", metavar="URL", help="an empty store to simulate into (default: memory://)"
+    )
+    simulate.add_argument(
+        "--from",
+        dest="start",
+        type=_date,
+        required=True,
+        metavar="YYYY-MM-DD",
+        help="the first simulated day",
+    )
+    simulate.add_argument(
+        "--days", type=_positive, required=True, metavar="N", help="how many days to simulate"
+    )
+    simulate.add_argument(
+        "--seed", type=int, default=2043, metavar="S", help="the random seed (default: 2043)"
+    )
+    simulate.set_defaults(handler=_cmd_simulate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``gridgov`` command.
+
+    Args:
+        argv: The arguments after the program name; ``sys.argv[1:]`` by default.
+
+    Returns:
+        The exit code: 0 on success; 1 for a gridgov error not listed below; 2 for invalid
+        input or usage; 3 not found; 4 conflict; 5 access denied; 6 calendar coverage; 130 when
+        interrupted. ``gridgov demo`` returns 1 for every error but invalid input (2).
+    """
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse has printed the usage error or the help
+        return exc.code if isinstance(exc.code, int) else 2
+    handler = cast("Callable[[argparse.Namespace], int]", args.handler)
+    try:
+        return handler(args)
+    except GridgovError as exc:
+        print(f"gridgov: error: {exc}", file=sys.stderr)
+        return _exit_code(exc)
+    except BrokenPipeError:
+        # The reader went away (``gridgov demo | head``): stop quietly, as Unix tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except OSError as exc:  # a file that cannot be written or read
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"gridgov: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("gridgov: interrupted", file=sys.stderr)
+        return 130
+
+
+def _exit_code(exc: GridgovError) -> int:
+    """Return the exit code for ``exc``."""
+    for kind, code in _EXIT_CODES:
+        if isinstance(exc, kind):
+            return code
+    return 1

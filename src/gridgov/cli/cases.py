@@ -1,0 +1,165 @@
+"""``gridgov cases`` and ``gridgov sweep``: the cases of a subtree, the escalation sweep."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping, Sequence
+
+import pendulum
+
+from gridgov.cases import Case, CaseWorkflow, ServiceCatalogue
+from gridgov.cases.workflow import Escalation
+from gridgov.cli._common import (
+    _all_cases,
+    _catalogue,
+    _instant,
+    _iso,
+    _ledger,
+    _marked,
+    _names,
+    _nine,
+    _open_cases,
+    _overdue,
+    _print_json,
+    _short,
+    _table,
+)
+from gridgov.clock import SystemClock
+from gridgov.errors import (
+    NotFoundError,
+)
+from gridgov.services.cases import EscalationEngine
+
+
+def _cmd_cases(args: argparse.Namespace) -> int:
+    with _ledger(args) as (scenario, store, tree):
+        if args.at is not None:
+            at = _instant(args.at, "--at")
+        else:
+            at = _nine(scenario.as_of) if scenario.as_of else SystemClock().now()
+        if args.cell is not None and args.cell not in tree:
+            raise NotFoundError("cell", args.cell)
+        roots = [args.cell] if args.cell is not None else [c.code for c in tree.roots]
+        with store() as uow:
+            listed = _all_cases if args.all else _open_cases
+            found = [case for code in roots for case in listed(uow, code)]
+            catalogue = _catalogue(uow, scenario)
+    names = _names(tree)
+    if args.json:
+        _print_json(
+            {
+                "cell": args.cell,
+                "at": _iso(at),
+                "open_only": not args.all,
+                "cases": [_case_json(c, at=at, names=names, catalogue=catalogue) for c in found],
+            }
+        )
+        return 0
+    where = " and ".join(names[code] for code in roots)
+    which = "all cases" if args.all else "open cases"
+    head = f"事件 {which} in {where} at {_short(at)}: {len(found)}"
+    rows = []
+    for case in found:
+        deadline = case.current_deadline
+        rows.append(
+            (
+                case.id,
+                _category_label(case, catalogue),
+                case.state.label_zh,
+                f"{case.owner_level.label_zh}级",
+                names.get(case.owner_cell, case.owner_cell),
+                "—"
+                if deadline is None
+                else f"{deadline.stage.label_zh} {_short(deadline.due)}{_marked(deadline)}",
+                "超期 overdue" if _overdue(case, at) else "",
+            )
+        )
+    if not rows:
+        print(head)
+        return 0
+    header = ("编号 case", "类别", "状态", "层级 level", "承办 owner", "时限 deadline", "超期")
+    print(f"{head}\n{_table(header, rows, align='lllllll')}")
+    return 0
+
+
+def _category_label(case: Case, catalogue: ServiceCatalogue) -> str:
+    return catalogue.get(case.category).label_zh if case.category in catalogue else case.category
+
+
+def _case_json(
+    case: Case, *, at: pendulum.DateTime, names: Mapping[str, str], catalogue: ServiceCatalogue
+) -> dict[str, object]:
+    deadline = case.current_deadline
+    return {
+        "id": case.id,
+        "category": case.category,
+        "category_label": _category_label(case, catalogue),
+        "state": case.state.value,
+        "owner_level": case.owner_level.value,
+        "owner_cell": case.owner_cell,
+        "owner_name": names.get(case.owner_cell, case.owner_cell),
+        "reported_at": _iso(case.reported_at),
+        "deadline": None
+        if deadline is None
+        else {
+            "stage": deadline.stage.value,
+            "due": _iso(deadline.due),
+            "paused": deadline.paused_at is not None,
+            "provisional": deadline.provisional,
+            "provisional_years": list(deadline.provisional_years),
+        },
+        "next_check": None if case.next_check is None else _iso(case.next_check),
+        "next_check_provisional_years": list(case.next_check_provisional_years),
+        "overdue": _overdue(case, at),
+    }
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    at = _instant(args.at, "--at")
+    with _ledger(args) as (scenario, store, tree):
+        with store() as uow:
+            settings = uow.case_settings.get()
+        workflow = CaseWorkflow(
+            scenario.workflow().calendar, settings.catalogue, settings.escalation
+        )
+        fired = EscalationEngine(store, workflow).sweep(at)
+    if args.json:
+        _print_json({"at": _iso(at), "escalations": [_escalation_json(e) for e in fired]})
+    else:
+        print(_format_sweep(fired, at=at, names=_names(tree)))
+    return 0
+
+
+def _escalation_json(e: Escalation) -> dict[str, object]:
+    return {
+        "case_id": e.case_id,
+        "kind": e.kind.value,
+        "rule": e.rule,
+        "due_at": _iso(e.due_at),
+        "at": _iso(e.at),
+        "from_cell": e.from_cell,
+        "to_cell": e.to_cell,
+        "from_level": e.from_level.value,
+        "to_level": e.to_level.value,
+        "reason_en": e.reason_en,
+        "reason_zh": e.reason_zh,
+        "provisional": bool(e.provisional_years),
+        "provisional_years": list(e.provisional_years),
+    }
+
+
+def _format_sweep(
+    fired: Sequence[Escalation], *, at: pendulum.DateTime, names: Mapping[str, str]
+) -> str:
+    head = f"督办 escalations at {_short(at)}: {len(fired)}"
+    if not fired:
+        return head
+    rows = []
+    for e in fired:
+        owner = names.get(e.to_cell, e.to_cell)
+        if e.from_cell != e.to_cell:
+            owner = f"{names.get(e.from_cell, e.from_cell)} → {owner}"
+        due = f"{_short(e.due_at)}{_marked(e)}"
+        rows.append((e.case_id, e.kind.label_zh, due, owner, e.reason_zh))
+    header = ("编号 case", "动作 action", "到期 due", "承办 owner", "原因 reason")
+    return f"{head}\n{_table(header, rows, align='lllll')}"

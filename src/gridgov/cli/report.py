@@ -1,0 +1,130 @@
+"""``gridgov report``: coverage, case closure and escalations per grid; the HTML page."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from gridgov.cli._common import (
+    _TZ,
+    _day,
+    _iso,
+    _ledger,
+    _missing,
+    _print_json,
+    _share,
+    _status,
+    _table,
+)
+
+if TYPE_CHECKING:  # imported when ``gridgov report`` runs: see _cmd_report
+    from gridgov.report import GridFigures
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    try:
+        from gridgov.report import collect, write_page
+    except ModuleNotFoundError as exc:
+        raise _missing(exc, "gridgov report") from None
+
+    with _ledger(args) as (scenario, store, _):
+        on = _day(args.on, scenario)
+        figures = collect(store, scenario, on=on)
+        html = None if args.html is None else write_page(figures, args.html)
+    rows: list[tuple[str | int, ...]] = [_report_row(g.name, [g]) for g in figures.grids]
+    rows.append(_report_row("合计", figures.grids))
+    if args.json:
+        _print_json(
+            {
+                "scenario": figures.title,
+                "on": figures.on.isoformat(),
+                "coverage_since": figures.month_start.isoformat(),
+                "cases_since": _iso(figures.case_since),
+                "until": _iso(figures.until),
+                "grids": [_grid_json(g) for g in figures.grids],
+                "html": None if html is None else str(html),
+            }
+        )
+    else:
+        head = (
+            f"{figures.title}: 报告 report on {figures.on.isoformat()}: coverage since "
+            f"{figures.month_start.isoformat()} (target 100%), cases and escalations since "
+            f"{figures.case_since.in_timezone(_TZ).date().isoformat()}"
+        )
+        header = (
+            "网格",
+            "探访对象",
+            "联系率",
+            "达标率",
+            "事件",
+            "办结",
+            "办结率",
+            "按时办结",
+            "督办",
+        )
+        print(f"{head}\n{_table(header, rows)}{_provisional_footnote(figures.grids)}")
+    if html is not None:
+        _status(f"wrote the HTML report to {html}")
+    return 0
+
+
+def _report_row(name: str, grids: Sequence[GridFigures]) -> tuple[str | int, ...]:
+    """Return a row of ``gridgov report``: one grid, or the total of several."""
+    covered = sum(g.coverage.covered for g in grids)
+    contacted = sum(g.coverage.contacted for g in grids)
+    on_cadence = sum(g.coverage.on_cadence for g in grids)
+    reported = sum(g.cases.reported for g in grids)
+    closed = sum(g.cases.closed for g in grids)
+    on_time = sum(g.cases.closed_on_time for g in grids)
+    return (
+        name,
+        covered,
+        _share(contacted / covered if covered else 1.0),
+        _share(on_cadence / covered if covered else 1.0),
+        reported,
+        closed,
+        _share(closed / reported if reported else None),
+        _share(on_time / closed if closed else None),
+        sum(g.escalation_total for g in grids),
+    )
+
+
+def _provisional_footnote(grids: Sequence[GridFigures]) -> str:
+    """Say how many open cases run on provisional deadlines, if any."""
+    count = sum(g.cases.provisional for g in grids)
+    if not count:
+        return ""
+    years = ", ".join(str(y) for y in sorted({y for g in grids for y in g.cases.provisional_years}))
+    return (
+        f"\n暂定 provisional: {count} open cases have deadlines counted on the statutory holidays "
+        f"of {years}, not announced yet"
+    )
+
+
+def _grid_json(g: GridFigures) -> dict[str, object]:
+    c, k = g.coverage, g.cases
+    return {
+        "code": g.code,
+        "name": g.name,
+        "coverage": {
+            "covered": c.covered,
+            "contacted": c.contacted,
+            "on_cadence": c.on_cadence,
+            "missed": len(c.missed),
+        },
+        "cases": {
+            "reported": k.reported,
+            "closed": k.closed,
+            "closed_on_time": k.closed_on_time,
+            "provisional": k.provisional,
+            "provisional_years": list(k.provisional_years),
+        },
+        "escalations": {
+            "total": g.escalation_total,
+            "by_level": {level.value: n for level, n in g.escalations.items()},
+            "by_kind": {kind.value: n for kind, n in g.escalation_kinds.items()},
+        },
+        "volunteers": g.volunteers,
+        "volunteer_hours": g.volunteer_hours,
+    }
