@@ -55,6 +55,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import cast
 
+from gridgov.cli import calendar as calendar_cmd
 from gridgov.cli._common import (
     _DB_HELP,
     _ROLES,
@@ -319,6 +320,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     geojson.set_defaults(handler=_cmd_export_geojson)
 
+    _add_calendar(commands, output, ledger)
+
     simulate = commands.add_parser(
         "simulate",
         parents=[output, progress],
@@ -348,6 +351,53 @@ def _parser() -> argparse.ArgumentParser:
     )
     simulate.set_defaults(handler=_cmd_simulate)
     return parser
+
+
+def _add_calendar(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    output: argparse.ArgumentParser,
+    ledger: argparse.ArgumentParser,
+) -> None:
+    calendar = commands.add_parser(
+        "calendar",
+        parents=[output],
+        help="the working calendar: announced and provisional years, a year's days off, "
+        "working time; retime",
+        description="Show which years the scenario's working calendar has announcements for and "
+        "which it counts provisionally (the statutory holidays of the national regulation), "
+        "the days off and make-up working days of a year (--year), or the working time between "
+        "two instants (--between). `gridgov calendar retime` counts the store's provisional "
+        "deadlines, checks and occurrences again once a year is announced.",
+    )
+    calendar.add_argument("--scenario", metavar="SCENARIO", help=_RULES_HELP)
+    what = calendar.add_mutually_exclusive_group()
+    what.add_argument("--year", type=calendar_cmd.year, metavar="YYYY", help="one year's days")
+    what.add_argument(
+        "--between",
+        nargs=2,
+        type=_datetime,
+        metavar=("START", "END"),
+        help="the working time between two instants with their offsets",
+    )
+    calendar.set_defaults(handler=calendar_cmd.cmd_calendar)
+    actions = calendar.add_subparsers(dest="calendar_action", metavar="ACTION")
+    again = actions.add_parser(
+        "retime",
+        parents=[ledger],
+        help="count provisional times again on the calendar as it is now",
+        description="Once a provisional year's arrangement is announced (a newer "
+        "chinesecalendar, a gridgov release, or the scenario's [calendar] table), count the "
+        "store's open cases' provisional deadlines and escalation checks again, give the venues "
+        "the announced years and cancel registrations on occurrences that fell on a new "
+        "holiday. Idempotent: a second run moves nothing.",
+    )
+    again.add_argument(
+        "--at",
+        type=_datetime,
+        metavar="ISO-DATETIME",
+        help="the instant it runs at, with its offset (default: now)",
+    )
+    again.set_defaults(handler=calendar_cmd.cmd_retime)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
