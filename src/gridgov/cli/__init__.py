@@ -17,6 +17,9 @@ default ``$GRIDGOV_DB``, else a SQLite file in the user's data directory):
 - ``gridgov export open311|ics|geojson``: standard formats on stdout or ``--out FILE``, personal
   data masked unless ``--full`` (refused unless ``--as-role`` allows the full view).
 - ``gridgov simulate SCENARIO --from DATE --days N``: run the time-travel simulator.
+- ``gridgov calendar [--year YYYY | --between START END]``: the working calendar's announced and
+  provisional years, a year's days off, working time; ``gridgov calendar retime`` counts
+  provisional deadlines again once a year is announced.
 
 The commands over a loaded store take the rules the store does not hold (code scheme, care
 policy, working calendar) from ``--scenario`` (default: the Minggong example) and refuse a store
@@ -39,7 +42,8 @@ Errors print ``gridgov: error: <message>`` on stderr, never a traceback, and exi
 4     conflict: a ConflictError (a store holding other data)
 5     access denied: an AccessDeniedError (``--full`` without a role allowing it)
 6     calendar coverage: a CalendarCoverageError (an instant in a year the working
-      calendar does not cover)
+      calendar cannot count: before its announced years, or after them when it refuses to
+      count provisionally)
 130   interrupted (Ctrl-C)
 ====  ==============================================================================
 
