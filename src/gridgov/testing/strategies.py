@@ -1127,7 +1127,8 @@ def cases(
     instants) and escalation sweeps (which remind and mark missed deadlines, never raise the
     level). So its deadlines,
     history, ``fired`` firings and ``next_check`` agree, and ``next_check`` is ``None`` once it
-    is closed or rejected; some open cases also have it cleared. Descriptions and addresses are
+    is closed or rejected; some open cases also have it cleared, and some have their last deadline
+    and next check marked provisional. Descriptions and addresses are
     mostly Chinese; reporters have names, phones and ids, shown masked.
 
     Args:
@@ -1206,6 +1207,17 @@ def _cases(draw: st.DrawFn, parts: _CaseParts) -> Case:
             continue
     if case.next_check is not None and draw(parts.small) == 0:
         case = attrs.evolve(case, next_check=None)
+    if case.deadlines and draw(parts.small) == 0:
+        # As counted on a calendar whose last announced year is before the due instants'.
+        last = case.deadlines[-1]
+        case = attrs.evolve(
+            case,
+            deadlines=(
+                *case.deadlines[:-1],
+                attrs.evolve(last, provisional_years=(last.due.year,)),
+            ),
+            next_check_provisional_years=() if case.next_check is None else (case.next_check.year,),
+        )
     return case
 
 
