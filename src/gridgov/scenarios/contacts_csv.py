@@ -15,6 +15,7 @@ import attrs
 import pendulum
 
 from gridgov import _validation as v
+from gridgov._spreadsheet import SafeCsvWriter, cell_in
 from gridgov.care.contacts import ContactAttempt, Outcome
 from gridgov.care.policy import ContactMethod
 from gridgov.errors import Problem, ValidationError
@@ -85,7 +86,7 @@ def _read_rows(
         )
     seen: set[str] = set()
     for line, row in enumerate(reader, start=2):
-        data = {k: val for k, val in row.items() if val not in (None, "")}
+        data = {k: cell_in(val) for k, val in row.items() if val not in (None, "")}
         try:
             parsed = structure(data, _Row)
         except ValidationError as exc:
@@ -124,7 +125,7 @@ def write_contacts_csv(contacts: Iterable[ContactAttempt], path: Path | str) -> 
     temporary = target.with_name(target.name + ".tmp")
     count = 0
     with temporary.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
+        writer = SafeCsvWriter(handle)
         writer.writerow(CONTACT_COLUMNS)
         for c in contacts:
             writer.writerow(

@@ -46,6 +46,7 @@ import attrs
 import pendulum
 
 from gridgov import _validation as v
+from gridgov._spreadsheet import SafeCsvWriter, cells_in
 from gridgov.access import Redaction
 from gridgov.calendar import WorkCalendar
 from gridgov.care.contacts import ContactAttempt
@@ -726,7 +727,9 @@ def _read_csv(
     with handle:
         reader = csv.reader(handle)
         try:
-            yield from _CsvReader(reader, lambda: reader.line_num, source, check).households()
+            yield from _CsvReader(
+                cells_in(reader), lambda: reader.line_num, source, check
+            ).households()
         except UnicodeDecodeError:
             raise ValidationError(
                 f"line {reader.line_num + 1}", "not UTF-8 text", source=source
@@ -971,7 +974,7 @@ def write_households_csv(
     count = 0
     try:
         with partial.open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle, lineterminator="\n")
+            writer = SafeCsvWriter(handle)
             writer.writerow(CSV_COLUMNS)
             for household in households:
                 writer.writerows(_rows(household, count, target.name, redaction))

@@ -19,6 +19,7 @@ import attrs
 import pendulum
 
 from gridgov import _validation as v
+from gridgov._spreadsheet import SafeCsvWriter, cell_in
 from gridgov.calendar import WorkCalendar
 from gridgov.care.criteria import Facts
 from gridgov.errors import ValidationError
@@ -111,7 +112,9 @@ def read_registrations_csv(path: Path | str) -> Iterator[RegistrationRequest]:
             raise ValidationError("header", f"expected {','.join(_COLUMNS)}", source=file.name)
         for row in reader:
             yield structure(
-                dict(row), RegistrationRequest, source=f"{file.name}: line {reader.line_num}"
+                {k: cell_in(v) if isinstance(v, str) else v for k, v in row.items()},
+                RegistrationRequest,
+                source=f"{file.name}: line {reader.line_num}",
             )
 
 
@@ -119,7 +122,7 @@ def write_registrations_csv(rows: Iterable[RegistrationRequest], path: Path | st
     """Write registrations as CSV; return how many."""
     count = 0
     with Path(path).open("w", encoding="utf-8", newline="") as f:
-        out = csv.writer(f, lineterminator="\n")
+        out = SafeCsvWriter(f)
         out.writerow(_COLUMNS)
         for r in rows:
             out.writerow(
