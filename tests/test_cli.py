@@ -885,3 +885,11 @@ def test_worklist_into_a_closed_pipe_prints_no_traceback(ledger: str) -> None:
         timeout=120,
     )
     assert ("{\n", "") == (result.stdout, result.stderr)
+
+
+def test_version() -> None:
+    """``gridgov --version`` prints the installed version and exits 0."""
+    from gridgov import __version__
+
+    code, out, _ = run("--version")
+    assert (0, f"gridgov {__version__}\n") == (code, out)

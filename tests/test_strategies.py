@@ -639,3 +639,24 @@ def test_audit_entries_cover_their_variety(
 ) -> None:
     """The default audit strategy draws every kind, subject, cell and detail shape."""
     assert condition(_find(gst.audit_entries(), condition)), what
+
+
+@pytest.mark.parametrize(
+    ("module", "missing", "message"),
+    [
+        ("gridgov.testing.contracts", "pytest", "needs pytest and hypothesis"),
+        ("gridgov.testing.strategies", "hypothesis", "needs hypothesis"),
+    ],
+)
+def test_the_kit_names_the_extra_it_needs(
+    monkeypatch: pytest.MonkeyPatch, module: str, missing: str, message: str
+) -> None:
+    """Without the testing extra, importing the kit says what to install."""
+    import importlib
+    import sys
+
+    monkeypatch.delitem(sys.modules, module, raising=False)
+    monkeypatch.setitem(sys.modules, missing, None)
+    with pytest.raises(ImportError) as info:
+        importlib.import_module(module)
+    assert f"{module} {message}: pip install 'gridgov[testing]'" == str(info.value)

@@ -59,6 +59,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import cast
 
+from gridgov import __version__
 from gridgov.cli import calendar as calendar_cmd
 from gridgov.cli._common import (
     _DB_HELP,
@@ -124,6 +125,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gridgov", description="Community grid governance (网格化治理) toolkit."
     )
+    parser.add_argument("--version", action="version", version=f"gridgov {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     demo = commands.add_parser(
         "demo",

@@ -26,8 +26,14 @@ from typing import Any, Literal, TypeVar
 
 import attrs
 import pendulum
-import pytest
-from hypothesis import HealthCheck, given, settings
+
+try:
+    import pytest
+    from hypothesis import HealthCheck, given, settings
+except ImportError as exc:  # pragma: no cover - depends on the installed extras
+    raise ImportError(
+        "gridgov.testing.contracts needs pytest and hypothesis: pip install 'gridgov[testing]'"
+    ) from exc
 from hypothesis import strategies as st
 
 from gridgov.access import AuditEntry, AuditKind

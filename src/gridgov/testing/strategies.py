@@ -22,7 +22,13 @@ from typing import TypeVar
 
 import attrs
 import pendulum
-from hypothesis import strategies as st
+
+try:
+    from hypothesis import strategies as st
+except ImportError as exc:  # pragma: no cover - depends on the installed extras
+    raise ImportError(
+        "gridgov.testing.strategies needs hypothesis: pip install 'gridgov[testing]'"
+    ) from exc
 
 from gridgov._levels import GridLevel
 from gridgov._vocab import Term
