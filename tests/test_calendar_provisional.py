@@ -507,3 +507,62 @@ def test_calendar_data_outside_the_range_is_refused(make: Callable[[], object]) 
     """Years and days outside 1900-2100 are a ValidationError, as every other instant."""
     with pytest.raises(ValidationError):
         make()
+
+
+# A wrong first announcement of 2027: the Spring Festival of the rule only, no make-up day.
+WRONG_2027_TOML = """
+years = 2027
+holidays = [
+    "2027-01-01/2027-01-03",
+    "2027-02-05/2027-02-08",
+    "2027-04-03/2027-04-05",
+    "2027-05-01/2027-05-05",
+    "2027-06-09",
+    "2027-09-15",
+    "2027-10-01/2027-10-07",
+]
+"""
+
+
+def test_a_corrected_announcement_is_applied_by_a_second_retime(
+    store: Store, minggong: Scenario
+) -> None:
+    """Retime with a wrong 2027, then the corrected one: the deadline moves to the right day."""
+    workflow = minggong.workflow()
+    later = stored_case(store, workflow, "complaint", at(2027, 1, 28))
+    wrong = workflow.calendar.merged(WorkCalendar.from_toml(WRONG_2027_TOML))
+    retime(store, wrong, at=at(2026, 12, 10))
+    report = retime(store, announced(workflow.calendar), at=at(2026, 12, 11))
+    moved = [(m.record_id, m.what, m.old, m.new) for m in report.moved if m.kind == "case"]
+    assert [
+        (later.id, "handling deadline", at(2027, 2, 22, 17, 30), at(2027, 2, 25, 17, 30))
+    ] == moved
+    assert report.moved[0].why_en.startswith("counted again on the working calendar as it is now")
+
+
+def test_retime_counts_lately_closed_cases_again(store: Store, minggong: Scenario) -> None:
+    """A consultation closed on 10 February 2027 was late provisionally, on time as announced."""
+    workflow = minggong.workflow()
+    case = stored_case(store, workflow, "consultation", at(2027, 2, 3))
+    steps = [
+        (Action.START, CaseRole.HANDLER, ""),
+        (Action.HANDLE, CaseRole.HANDLER, "已答复"),
+        (Action.VERIFY, CaseRole.VERIFIER, ""),
+        (Action.CLOSE, CaseRole.DISPATCHER, ""),
+    ]
+    with store() as uow:
+        for action, role, note in steps:
+            act_on_case(
+                uow, workflow, case.id, action, actor="w1", role=role, at=at(2027, 2, 10), note=note
+            )
+        uow.commit()
+
+    def on_time() -> bool | None:
+        with store() as uow:
+            handling = uow.cases.get(case.id).deadline(Stage.HANDLING)
+        assert handling is not None
+        return handling.met_in_time()
+
+    before = on_time()
+    retime(store, announced(workflow.calendar), at=at(2026, 12, 10))
+    assert (False, True) == (before, on_time())

@@ -1,20 +1,24 @@
-"""Re-timing: once a provisional year's arrangement is announced, move what was counted by rule.
+"""Re-timing: once a provisional year is announced (or an announcement corrected), count again.
 
 Past its announced years a working calendar counts the statutory holidays alone and marks every
 result provisional (:mod:`gridgov.calendar`). When the State Council's notice for such a year
-arrives, :func:`retime` counts those results again on the calendar that now holds it:
+arrives, :func:`retime` counts the store's working times again on the calendar that now holds
+it, and it does the same when an announcement already applied turns out wrong and is corrected:
 
-- each open case's deadlines that were provisional, and its next escalation check. A fired
-  escalation keeps counting as fired for the moved deadline, so nothing is sent twice;
-- each venue's opening calendar, which gains the announced holidays and make-up working days;
-  an activity that skips public holidays then leaves out the days the notice added, and the
-  active registrations on those occurrences are cancelled.
+- the deadlines of every open case, and of the cases closed lately (their on-time figures rest
+  on them), from each deadline's start, pauses and extensions; an open case's next escalation
+  check. A fired escalation keeps counting as fired for the moved deadline, so nothing is sent
+  twice;
+- each venue's opening calendar, which takes the calendar's holidays and make-up working days
+  from the year of the run on; an activity that skips public holidays then leaves out the days
+  the notice added, and the active registrations on those occurrences are cancelled.
 
 Care task windows are counted in calendar time (a visit within 2 hours, a call every 3 days:
 an elder is not left alone over a holiday), so they never rest on the working calendar and
 re-timing leaves them alone.
 
-It works in batches, each in its own unit of work, and is idempotent: a second run moves nothing.
+It works in batches, each in its own unit of work, and is idempotent: a second run with the same
+calendar moves nothing.
 """
 
 from __future__ import annotations
@@ -29,10 +33,10 @@ import pendulum
 
 from gridgov.calendar import WorkCalendar
 from gridgov.cases.escalation import carry_fired
-from gridgov.cases.model import Case, HistoryEntry
+from gridgov.cases.model import Case, Deadline, HistoryEntry
 from gridgov.cases.settings import CaseSettings
 from gridgov.cases.workflow import CaseRole, CaseWorkflow
-from gridgov.clock import ensure_aware
+from gridgov.clock import LATEST, ensure_aware
 from gridgov.errors import ConflictError, NotFoundError, ValidationError
 from gridgov.ports import Page, Store, UnitOfWork
 from gridgov.scheduling.registrations import RegistrationState
@@ -88,6 +92,12 @@ class RetimeReport:
 
 
 def _why(years: tuple[int, ...]) -> tuple[str, str]:
+    """Return why a time moved: provisional years announced, or the calendar's days changed."""
+    if not years:
+        return (
+            "counted again on the working calendar as it is now (its announced days changed)",
+            "节假日安排有更正，按现行工作日历重新计算",
+        )
     listed = ", ".join(str(y) for y in years)
     return (
         f"counted again on the announced arrangement of {listed} (was provisional: statutory "
@@ -96,18 +106,27 @@ def _why(years: tuple[int, ...]) -> tuple[str, str]:
     )
 
 
+# Actions that moved a deadline before gridgov kept each deadline's changes: such a deadline,
+# stored without them, cannot be counted again.
+_CHANGED_BY = frozenset({"wait_on_resident", "park", "approve_extension"})
+
+
+def _replayable(case: Case, deadline: Deadline) -> bool:
+    return bool(deadline.changes) or not any(
+        h.action in _CHANGED_BY and h.at >= deadline.start for h in case.history
+    )
+
+
 def _retimed_case(
     workflow: CaseWorkflow, case: Case, at: pendulum.DateTime
 ) -> tuple[Case, list[Moved]]:
-    """Return the case with its provisional deadlines and next check counted again."""
+    """Return the case with its deadlines (and, if open, its next check) counted again."""
     moved: list[Moved] = []
     deadlines = list(case.deadlines)
     fired = set(case.fired)
-    years: set[int] = set(case.next_check_provisional_years)
     for i, deadline in enumerate(case.deadlines):
-        if not deadline.provisional:
+        if not _replayable(case, deadline):
             continue
-        years.update(deadline.provisional_years)
         timed = workflow.timed(deadline)
         if timed.due != deadline.due:
             en, zh = _why(deadline.provisional_years)
@@ -115,11 +134,11 @@ def _retimed_case(
             moved.append(Moved("case", case.id, what, deadline.due, timed.due, en, zh))
             fired = set(carry_fired(fired, deadline.stage, deadline.due, timed.due))
         deadlines[i] = timed
-    if not years:
-        return case, moved
-    new = workflow.rescheduled(attrs.evolve(case, deadlines=tuple(deadlines), fired=fired))
+    new = attrs.evolve(case, deadlines=tuple(deadlines), fired=fired)
+    if case.is_open:
+        new = workflow.rescheduled(new)
     if new.next_check != case.next_check:
-        en, zh = _why(tuple(sorted(years)))
+        en, zh = _why(case.next_check_provisional_years)
         moved.append(
             Moved("case", case.id, "next escalation check", case.next_check, new.next_check, en, zh)
         )
@@ -145,46 +164,45 @@ def _text(instant: pendulum.DateTime | None) -> str:
     return "none" if instant is None else instant.isoformat()
 
 
-def _announced(calendar: WorkCalendar, first: int, last: int) -> WorkCalendar:
-    """Return the announced holidays and make-up days of ``first`` to ``last`` as a calendar."""
-
-    def within(days: frozenset[pendulum.Date]) -> set[pendulum.Date]:
-        return {d for d in days if first <= d.year <= last}
-
-    return WorkCalendar(
-        holidays=within(calendar.holidays),
-        workdays=within(calendar.workdays),
-        years=(first, last),
-        tz=calendar.tz,
-    )
-
-
 def _retimed_venue(
     uow: UnitOfWork, venue: Venue, calendar: WorkCalendar, at: pendulum.DateTime
 ) -> list[Moved]:
-    """Give a venue the years its opening calendar lacks; cancel what their holidays skip."""
-    opening, announced = venue.opening.years, calendar.years
-    if opening is None or announced is None or announced[1] <= opening[1]:
+    """Give a venue the calendar's days from ``at``'s year on; cancel what they now skip."""
+    opening = venue.opening
+    if calendar.years is None or opening.years is None:
         return []
-    first, last = max(opening[1] + 1, announced[0]), announced[1]
+    first = max(at.in_timezone(calendar.tz).year, opening.years[0], calendar.years[0])
+    last = calendar.years[1]
     if first > last:
         return []
-    years = tuple(range(first, last + 1))
-    en, zh = _why(years)
-    new_opening = venue.opening.merged(_announced(calendar, first, last))
+
+    def replaced(
+        own: frozenset[pendulum.Date], given: frozenset[pendulum.Date]
+    ) -> set[pendulum.Date]:
+        return {d for d in own if not first <= d.year <= last} | {
+            d for d in given if first <= d.year <= last
+        }
+
+    new_opening = attrs.evolve(
+        opening,
+        holidays=replaced(opening.holidays, calendar.holidays),
+        workdays=replaced(opening.workdays, calendar.workdays),
+        years=(opening.years[0], max(opening.years[1], last)),
+    )
+    if new_opening == opening:
+        return []
     uow.venues.update(attrs.evolve(venue, opening=new_opening))
+    en, zh = _why(tuple(y for y in range(first, last + 1) if opening.is_provisional(y)))
     moved = [Moved("venue", venue.id, "opening calendar", None, None, en, zh)]
     start = max(at, pendulum.datetime(first, 1, 1, tz=calendar.tz))
     end = pendulum.datetime(last + 1, 1, 1, tz=calendar.tz)
-    if start >= end:
-        return moved
     for series in _pages(
         lambda after: uow.series.in_venue(venue.id, start=start, end=end, after=after)
     ):
         if not series.skip_holidays:
             continue
         kept = {o.id for o in series.occurrences(start, end, calendar=new_opening)}
-        for occurrence in series.occurrences(start, end, calendar=venue.opening):
+        for occurrence in series.occurrences(start, end, calendar=opening):
             if occurrence.id in kept:
                 continue
             for registration in uow.registrations.for_occurrence(occurrence.id):
@@ -219,19 +237,31 @@ def _pages(fetch: Callable[[str | None], Page[T]]) -> list[T]:
 
 
 def retime(
-    store: Store, calendar: WorkCalendar, *, at: pendulum.DateTime, batch_size: int = 500
+    store: Store,
+    calendar: WorkCalendar,
+    *,
+    at: pendulum.DateTime,
+    closed_since: pendulum.DateTime | None = None,
+    batch_size: int = 500,
 ) -> RetimeReport:
-    """Count again what was provisional, on ``calendar``, which now holds the announced years.
+    """Count the store's working times again on ``calendar``, as it holds its years now.
 
-    Looks at every open case and every venue of the store, ``batch_size`` cases per unit of
-    work (one venue with its registrations per unit), reading the catalogue and escalation
-    policy from the store's case settings. Each case that moved gets a ``retime`` entry in its
-    history; each venue gets the announced years in its opening calendar.
+    Run it when a provisional year is announced, and again when an announcement is corrected:
+    every open case, and every case closed among those reported since ``closed_since`` (their
+    on-time figures rest on their deadlines), gets its deadlines counted again from their start,
+    pauses and extensions; an open case also gets its next escalation check. Each venue's
+    opening calendar takes the calendar's days from ``at``'s year on. ``batch_size`` cases go in
+    each unit of work, one venue with its registrations in each. The catalogue and escalation
+    policy are the store's case settings. Each case that moved gets a ``retime`` history entry.
+    A deadline moved by a pause or an extension before gridgov kept them
+    (:attr:`~gridgov.cases.model.Deadline.changes` empty) is left as it is.
 
     Args:
         store: The store.
-        calendar: The working calendar with the newly announced year(s).
+        calendar: The working calendar as it is now: the announced years added or corrected.
         at: When it runs: the history entries' instant; occurrences before it are left alone.
+        closed_since: Closed cases reported from this instant on are counted again too
+            (default: 1 January of the year before ``at``'s).
         batch_size: Cases per unit of work, 1 to 10,000.
 
     Returns:
@@ -242,6 +272,9 @@ def retime(
         CalendarCoverageError: If a count needs a year ``calendar`` does not cover.
     """
     at = ensure_aware(at, "at")
+    if closed_since is None:
+        closed_since = pendulum.datetime(at.in_timezone(calendar.tz).year - 1, 1, 1, tz=calendar.tz)
+    closed_since = ensure_aware(closed_since, "closed_since")
     if (
         not isinstance(batch_size, int)
         or isinstance(batch_size, bool)
@@ -257,16 +290,21 @@ def retime(
     workflow = CaseWorkflow(calendar, settings.catalogue, settings.escalation)
     moved: list[Moved] = []
     cases = venues = 0
+    queries = (
+        functools.partial(_open_cases, limit=batch_size),
+        functools.partial(_closed_cases, since=closed_since, limit=batch_size),
+    )
     for root in roots:
-        after: str | None = None
-        while True:
-            batch, after, seen = _retry(
-                functools.partial(_case_batch, store, workflow, root, at, after, batch_size)
-            )
-            moved.extend(batch)
-            cases += seen
-            if after is None:
-                break
+        for query in queries:
+            after: str | None = None
+            while True:
+                batch, after, seen = _retry(
+                    functools.partial(_case_batch, store, workflow, query, root, at, after)
+                )
+                moved.extend(batch)
+                cases += seen
+                if after is None:
+                    break
         with store() as uow:
             ids = [v.id for v in _pages(functools.partial(_venues_in, uow, root))]
         for venue_id in ids:
@@ -278,16 +316,34 @@ def retime(
     return RetimeReport(at, cases, venues, tuple(moved))
 
 
+_Query = Callable[[UnitOfWork, str, str | None], Page[Case]]
+
+
+def _open_cases(uow: UnitOfWork, root: str, after: str | None, *, limit: int) -> Page[Case]:
+    return uow.cases.open_in_subtree(root, limit=limit, after=after)
+
+
+_UNTIL = pendulum.datetime(LATEST.year + 1, 1, 1, tz="UTC")
+
+
+def _closed_cases(
+    uow: UnitOfWork, root: str, after: str | None, *, since: pendulum.DateTime, limit: int
+) -> Page[Case]:
+    """Return a page of the cases reported since ``since``; the open ones are left out."""
+    page = uow.cases.reported_in_subtree(root, since=since, until=_UNTIL, limit=limit, after=after)
+    return Page(tuple(c for c in page.items if not c.is_open), page.next_cursor)
+
+
 def _case_batch(
     store: Store,
     workflow: CaseWorkflow,
+    query: _Query,
     root: str,
     at: pendulum.DateTime,
     after: str | None,
-    limit: int,
 ) -> tuple[list[Moved], str | None, int]:
     with store() as uow:
-        page = uow.cases.open_in_subtree(root, limit=limit, after=after)
+        page = query(uow, root, after)
         moved: list[Moved] = []
         for case in page.items:
             new, found = _retimed_case(workflow, case, at)
