@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 
+import attrs
 import chinese_calendar  # type: ignore[import-untyped]
 import pendulum
 import pytest
@@ -566,3 +567,51 @@ def test_retime_counts_lately_closed_cases_again(store: Store, minggong: Scenari
     before = on_time()
     retime(store, announced(workflow.calendar), at=at(2026, 12, 10))
     assert (False, True) == (before, on_time())
+
+
+@pytest.mark.parametrize("ask", ["is_working_day", "is_holiday", "hours_on"])
+def test_an_instant_is_not_a_day(ask: str) -> None:
+    """Asking about a DateTime (a Date subclass) is refused rather than answered wrongly."""
+    with pytest.raises(ValidationError) as info:
+        getattr(CHINA, ask)(at(2026, 10, 1))
+    assert "day" == info.value.path
+
+
+def test_retime_refuses_a_year_announced_without_its_days(store: Store, minggong: Scenario) -> None:
+    """A 2027 declared in ``years`` without its dates would make festivals working days."""
+    forgot = attrs.evolve(minggong.workflow().calendar, years=(2025, 2027))
+    assert [2027] == list(forgot.unlisted_statutory_days())
+    with pytest.raises(ValidationError) as info:
+        retime(store, forgot, at=at(2026, 12, 10))
+    assert ("calendar", True) == (
+        info.value.path,
+        info.value.problem.startswith("2027 is announced, but its statutory days off 2027-01-01"),
+    )
+
+
+def test_provisional_years_of_standard_instants_stop_at_2100() -> None:
+    """Aware standard-library instants and dates work; the years end where the range does."""
+    start = dt.datetime(2026, 12, 28, 1, tzinfo=dt.UTC)
+    assert tuple(range(2027, 2101)) == CHINA.provisional_years(start, dt.date(2200, 1, 1))
+
+
+def test_merging_a_different_announced_year_is_refused() -> None:
+    """A feed that changes an already announced year (8 October 2026 off) is refused."""
+    year = CHINA.arrangement(2026)
+    changed = WorkCalendar(
+        holidays={*year.holidays, day(2026, 10, 8)}, workdays=year.workdays, years=(2026, 2026)
+    )
+    with pytest.raises(ValidationError) as info:
+        CHINA.merged(changed)
+    assert ("holidays", True) == (info.value.path, "2026-10-08" in info.value.problem)
+
+
+def test_a_strict_sweep_names_the_case_it_cannot_count(store: Store, minggong: Scenario) -> None:
+    """With beyond='refuse', the sweep stops at the first case needing 2027 and names it."""
+    stored_case(store, minggong.workflow(), "complaint", at(2026, 12, 28))
+    strict = CaseWorkflow(attrs.evolve(minggong.workflow().calendar, beyond="refuse"))
+    with pytest.raises(CalendarCoverageError) as info:
+        EscalationEngine(store, strict).sweep(at(2027, 1, 20, 9))
+    named, _, rest = str(info.value).removeprefix("case ").partition(": ")
+    with store() as uow:
+        assert (named, True) == (uow.cases.get(named).id, rest.startswith("2027 is outside"))

@@ -56,6 +56,7 @@ def test_the_years_of_the_calendar() -> None:
         "announced": [2025, 2026],
         "provisional": [2027, 2100],
         "rule": "2024 revision (State Council Order No. 795)",
+        "lunar_dates": True,
     }
     assert expected == run_json("calendar")
     code, out, _ = run("calendar")
@@ -114,6 +115,11 @@ def test_working_time_between_two_instants() -> None:
             ),
             "not allowed with",
         ),
+        (
+            ("calendar", "--between", "2027-01-05T09:00+08:00", "2026-12-28T09:00+08:00"),
+            "END comes before START",
+        ),
+        (("calendar", "--year", "2027", "retime"), "takes no --year or --between"),
     ],
 )
 def test_bad_calendar_input_exits_2(argv: tuple[str, ...], message: str) -> None:
@@ -185,7 +191,9 @@ def test_retime_after_the_scenario_announces_2027(tmp_path: Path) -> None:
     text = toml.read_text(encoding="utf-8").replace(
         'years = [2025, 2026]\nbeyond = "provisional"\nholidays = [',
         'years = [2025, 2027]\nbeyond = "provisional"\nholidays = [\n'
-        '    "2027-01-01/2027-01-03",\n    "2027-02-05/2027-02-13",',
+        '    "2027-01-01/2027-01-03",\n    "2027-02-05/2027-02-13",\n    "2027-04-05",\n'
+        '    "2027-05-01/2027-05-05",\n    "2027-06-09",\n    "2027-09-15",\n'
+        '    "2027-10-01/2027-10-07",',
     )
     text = text.replace("workdays = [", 'workdays = [\n    "2027-02-20",', 1)
     toml.write_text(text, encoding="utf-8")
@@ -209,3 +217,66 @@ def test_retime_after_the_scenario_announces_2027(tmp_path: Path) -> None:
     assert [] == run_json(*argv, "--at", "2026-12-11T09:00+08:00")["moved"]
     code, out, _ = run(*argv, "--at", "2026-12-11T09:00+08:00")
     assert (0, True) == (code, out.startswith("重新计时 retime at 2026-12-11 09:00"))
+
+
+def test_the_demo_and_the_schedule_mark_provisional_times(tmp_path: Path) -> None:
+    """The demo's open cases and a 2027 week's occurrences carry the mark, in text and JSON."""
+    from gridgov.scheduling.series import ActivitySeries
+
+    url = f"sqlite:///{tmp_path / 'sim.db'}"
+    assert 0 == run("simulate", "minggong", "--from", "2026-12-20", "--days", "3", "--db", url)[0]
+    code, demo, _ = run("demo", "--db", url, "--today", "2026-12-22")
+    assert (0, True) == (code, any("时限" in line and "暂定" in line for line in demo.splitlines()))
+    store = open_store(url, scheme=load_scenario(example_path(), households=False).scheme)
+    try:
+        with store() as uow:
+            uow.series.add(
+                ActivitySeries(
+                    id="calligraphy",
+                    title="新春书法",
+                    organiser="明宫社区",
+                    venue_id="hui",
+                    space_id="culture",
+                    start=pendulum.datetime(2027, 1, 6, 9, 30, tz=TZ),
+                    minutes=90,
+                    rrule="FREQ=WEEKLY;BYDAY=WE;COUNT=4",
+                    skip_holidays=True,
+                )
+            )
+            uow.commit()
+    finally:
+        store.close()
+    week = run_json("schedule", "--db", url, "--week", "2027-01-04")
+    venues = week["venues"]
+    assert isinstance(venues, list)
+    found = [
+        (o["id"], o["provisional"], o["provisional_years"])
+        for v in venues
+        for s in v["spaces"]
+        for o in s["occurrences"]
+    ]
+    assert [("calligraphy@20270106T013000Z", True, [2027])] == found
+    _, table, _ = run("schedule", "--db", url, "--week", "2027-01-04")
+    assert "01-06 周三 暂定" in table
+
+
+def test_without_the_holidays_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without lunar dates: the years say so, an announced year still lists, 2027 is exit 6."""
+    from gridgov.calendar import statutory
+    from gridgov.cli import calendar as command
+    from gridgov.errors import CalendarCoverageError
+
+    def missing(year: int) -> dict[object, object]:
+        raise CalendarCoverageError(f"counting {year} needs the holidays package")
+
+    monkeypatch.setattr(statutory, "_festival_days", missing)
+    monkeypatch.setattr(command, "statutory_available", lambda: False)
+    _, years, _ = run("calendar")
+    code, announced, _ = run("calendar", "--year", "2026")
+    refused = run("calendar", "--year", "2027")
+    assert (True, 0, True, 6) == (
+        "2027-2100   不计 refused until the holidays package is installed" in years,
+        code,
+        "2026-10-10  周六  调休上班 make-up working day" in announced,
+        refused[0],
+    )

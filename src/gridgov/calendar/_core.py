@@ -43,7 +43,12 @@ from gridgov.calendar._table import (
     _toml_value,
     _weekday,
 )
-from gridgov.calendar.statutory import statutory_holidays
+from gridgov.calendar.statutory import (
+    LATEST_LUNAR_YEAR,
+    REVISIONS,
+    statutory_available,
+    statutory_holidays,
+)
 from gridgov.clock import EARLIEST, LATEST, OUTSIDE_RANGE, ensure_aware
 from gridgov.errors import CalendarCoverageError, ValidationError
 
@@ -474,7 +479,8 @@ class WorkCalendar:
 
         Raises:
             ValidationError: If either calendar declares no covered years, the years leave a
-                gap between them, or a day is a holiday in one and a workday in the other.
+                gap between them, a day is a holiday in one and a workday in the other, or a
+                year both cover has different days in each.
         """
         if self.years is None or other.years is None:
             raise ValidationError("years", "only calendars with covered years can be merged")
@@ -488,6 +494,15 @@ class WorkCalendar:
             raise ValidationError(
                 "workdays", f"{min(clash)} is a holiday in one calendar, a workday in the other"
             )
+        for year in range(c, min(b, d) + 1):  # a year both announce must be the same in both
+            mine = {x for x in self.holidays | self.workdays if x.year == year}
+            theirs = {x for x in other.holidays | other.workdays if x.year == year}
+            if mine != theirs:
+                raise ValidationError(
+                    "holidays",
+                    f"{year} is announced in both calendars with different days, first "
+                    f"{min(mine ^ theirs)}: correct the calendar that is wrong instead",
+                )
         return attrs.evolve(
             self,
             holidays=self.holidays | other.holidays,
@@ -499,6 +514,11 @@ class WorkCalendar:
 
     def _holidays_of(self, day: dt.date) -> frozenset[pendulum.Date]:
         """Return the holidays that decide ``day``: announced, or provisional past them."""
+        if isinstance(day, dt.datetime) or not isinstance(day, dt.date):
+            # A DateTime is a Date: it would compare unequal to every holiday, silently.
+            raise ValidationError(
+                "day", "expected a date: take an instant's date in the calendar's time zone"
+            )
         years = self.years
         if years is None or years[0] <= day.year <= years[1]:
             return self.holidays
@@ -512,16 +532,33 @@ class WorkCalendar:
     def _provisional_holidays(self, year: int) -> frozenset[pendulum.Date]:
         found = self._provisional_cache.get(year)
         if found is None:
-            try:
-                found = frozenset(statutory_holidays(year))
-            except ValidationError:  # the holidays package is missing
-                assert self.years is not None
-                raise CalendarCoverageError(
-                    f"{year} is past the announced years ({self.years[0]}-{self.years[1]}); "
-                    "counting its statutory holidays provisionally needs the holidays package: "
-                    "pip install 'gridgov[cn]'"
-                ) from None
+            found = frozenset(statutory_holidays(year))
             self._provisional_cache[year] = found
+        return found
+
+    def unlisted_statutory_days(self) -> dict[int, tuple[pendulum.Date, ...]]:
+        """Return, per announced year, the statutory weekdays off that it does not list.
+
+        An announced year gives every statutory day off of the national regulation (a festival
+        on a weekend may be moved by the notice, so only weekdays are asked for). A year declared
+        without its dates, or a typo, shows here: counted as it stands, its festivals would be
+        working days. Empty for a calendar that refuses later years (it need not be China's) and
+        where the ``holidays`` package is missing.
+        """
+        if self.beyond != "provisional" or self.years is None or not statutory_available():
+            return {}
+        found: dict[int, tuple[pendulum.Date, ...]] = {}
+        first = max(self.years[0], REVISIONS[0].since)
+        for year in range(first, min(self.years[1], LATEST_LUNAR_YEAR) + 1):
+            unlisted = tuple(
+                sorted(
+                    d
+                    for d in statutory_holidays(year)
+                    if d.weekday() < 5 and d not in self.holidays
+                )
+            )
+            if unlisted:
+                found[year] = unlisted
         return found
 
     def is_provisional(self, year: int) -> bool:
@@ -529,7 +566,7 @@ class WorkCalendar:
         return self.beyond == "provisional" and self.years is not None and year > self.years[1]
 
     def provisional_years(
-        self, start: dt.date | pendulum.DateTime, end: dt.date | pendulum.DateTime
+        self, start: dt.date | dt.datetime, end: dt.date | dt.datetime
     ) -> tuple[int, ...]:
         """Return the provisional years a result computed between two instants or days touches.
 
@@ -547,12 +584,16 @@ class WorkCalendar:
         """
         if self.beyond != "provisional" or self.years is None:
             return ()
-        first, last = sorted((self._year_of(start), self._year_of(end)))
-        return tuple(range(max(first, self.years[1] + 1), last + 1))
+        first, last = sorted((self._year_of(start, "start"), self._year_of(end, "end")))
+        return tuple(range(max(first, self.years[1] + 1), min(last, LATEST.year) + 1))
 
-    def _year_of(self, value: dt.date | pendulum.DateTime) -> int:
+    def _year_of(self, value: dt.date | dt.datetime, field: str) -> int:
         if isinstance(value, dt.datetime):
-            return ensure_aware(value, "instant").astimezone(self._zone()).year
+            if value.tzinfo is None or value.utcoffset() is None:
+                raise ValidationError(field, "naive datetime: an instant needs a time zone")
+            return value.astimezone(self._zone()).year
+        if not isinstance(value, dt.date):
+            raise ValidationError(field, "expected a date or an instant")
         return value.year
 
     def arrangement(self, year: int) -> Arrangement:
@@ -576,6 +617,8 @@ class WorkCalendar:
         """Return whether ``day`` is a working day.
 
         Raises:
+            ValidationError: If ``day`` is not a date (an instant is refused: which day it falls
+                on depends on the time zone).
             CalendarCoverageError: If the calendar has no data for the day's year: before its
                 announced years, or after them with ``beyond="refuse"``.
         """
@@ -593,7 +636,11 @@ class WorkCalendar:
         return day in self._holidays_of(day)
 
     def hours_on(self, day: pendulum.Date) -> tuple[Period, ...]:
-        """Return the business hours of ``day`` (none on a day off)."""
+        """Return the business hours of ``day`` (none on a day off).
+
+        Raises:
+            ValidationError, CalendarCoverageError: As :meth:`is_working_day`.
+        """
         if not self.is_working_day(day):
             return ()
         if day in self.workdays:

@@ -15,12 +15,13 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import functools
+import importlib.util
 from collections.abc import Mapping
 
 import attrs
 import pendulum
 
-from gridgov.errors import CalendarCoverageError, ValidationError
+from gridgov.errors import CalendarCoverageError
 
 __all__ = [
     "LATEST_LUNAR_YEAR",
@@ -28,6 +29,7 @@ __all__ = [
     "Festival",
     "Revision",
     "revision_in_force",
+    "statutory_available",
     "statutory_holidays",
 ]
 
@@ -169,16 +171,20 @@ _COMPUTED = {
 }
 
 
+def statutory_available() -> bool:
+    """Return whether the ``holidays`` package, which gives the lunar dates, is installed."""
+    return importlib.util.find_spec("holidays") is not None
+
+
 @functools.cache
 def _festival_days(year: int) -> dict[Festival, dt.date]:
     """Return each computed festival's day in ``year`` (Spring Festival: its first day)."""
     try:
         import holidays
     except ImportError:
-        raise ValidationError(
-            "beyond",
-            "provisional years need the holidays package for lunar dates: "
-            "pip install 'gridgov[cn]'",
+        raise CalendarCoverageError(
+            f"counting {year} by the statutory rule needs the holidays package for its lunar "
+            "dates: pip install 'gridgov[cn]'"
         ) from None
     found = holidays.country_holidays("CN", years=year, observed=False, language="en_US")
     days: dict[Festival, dt.date] = {}
@@ -202,9 +208,8 @@ def statutory_holidays(year: int) -> dict[pendulum.Date, Festival]:
         Each day off and its festival.
 
     Raises:
-        CalendarCoverageError: Before 2000, or where the lunar calendar of the ``holidays``
-            package ends (after 2100).
-        ValidationError: If the ``holidays`` package is not installed.
+        CalendarCoverageError: Before 2000, where the lunar calendar of the ``holidays``
+            package ends (after 2100), or if that package is not installed.
     """
     revision = revision_in_force(year)
     computed = _festival_days(year)

@@ -14,15 +14,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
 from types import TracebackType
-from typing import TypeVar
+from typing import Protocol, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pendulum
 
 from gridgov.access import Role
 from gridgov.bootstrap import open_store
-from gridgov.cases import Case, Deadline, ServiceCatalogue
-from gridgov.cases.workflow import Escalation
+from gridgov.cases import Case, ServiceCatalogue
 from gridgov.clock import EARLIEST, LATEST, SystemClock, ensure_in_range
 from gridgov.errors import (
     ConflictError,
@@ -348,7 +347,12 @@ def _venue_page(uow: UnitOfWork, cell_code: str, after: str | None) -> Page[Venu
     return uow.venues.in_subtree(cell_code, limit=500, after=after)
 
 
-def _marked(result: Deadline | Escalation) -> str:
+class _Counted(Protocol):
+    @property
+    def provisional_years(self) -> tuple[int, ...]: ...
+
+
+def _marked(result: _Counted) -> str:
     """Return `` 暂定`` for a time that rests on provisional holidays, else nothing."""
     return " 暂定" if result.provisional_years else ""
 

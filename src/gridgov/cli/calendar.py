@@ -7,7 +7,12 @@ import argparse
 import pendulum
 
 from gridgov.calendar import WorkCalendar
-from gridgov.calendar.statutory import LATEST_LUNAR_YEAR, revision_in_force, statutory_holidays
+from gridgov.calendar.statutory import (
+    LATEST_LUNAR_YEAR,
+    revision_in_force,
+    statutory_available,
+    statutory_holidays,
+)
 from gridgov.cli._common import (
     _instant,
     _iso,
@@ -18,7 +23,7 @@ from gridgov.cli._common import (
     _table,
 )
 from gridgov.clock import EARLIEST, LATEST, SystemClock
-from gridgov.errors import CalendarCoverageError
+from gridgov.errors import CalendarCoverageError, ValidationError
 from gridgov.scenarios import Scenario, load_scenario
 from gridgov.services.retime import Moved, retime
 
@@ -57,7 +62,12 @@ def cmd_calendar(args: argparse.Namespace) -> int:
 def _years(calendar: WorkCalendar, name: str, *, json: bool) -> int:
     announced = calendar.years
     provisional = None
-    if announced is not None and calendar.is_provisional(announced[1] + 1):
+    counted = statutory_available()
+    if (
+        announced is not None
+        and announced[1] < LATEST_LUNAR_YEAR
+        and calendar.is_provisional(announced[1] + 1)
+    ):
         provisional = (announced[1] + 1, LATEST_LUNAR_YEAR)
     if json:
         _print_json(
@@ -68,6 +78,7 @@ def _years(calendar: WorkCalendar, name: str, *, json: bool) -> int:
                 "announced": None if announced is None else list(announced),
                 "provisional": None if provisional is None else list(provisional),
                 "rule": None if provisional is None else revision_in_force(provisional[0]).name_en,
+                "lunar_dates": counted,
             }
         )
         return 0
@@ -76,7 +87,15 @@ def _years(calendar: WorkCalendar, name: str, *, json: bool) -> int:
         rows.append(("—", "无节假日数据 no holidays known: weekdays and hours only"))
     else:
         rows.append((_span(*announced), "已公布 announced"))
-        if provisional is not None:
+        if provisional is not None and not counted:
+            rows.append(
+                (
+                    _span(*provisional),
+                    "不计 refused until the holidays package is installed: pip install "
+                    "'gridgov[cn]'",
+                )
+            )
+        elif provisional is not None:
             revision = revision_in_force(provisional[0])
             rows.append(
                 (
@@ -84,7 +103,7 @@ def _years(calendar: WorkCalendar, name: str, *, json: bool) -> int:
                     f"暂定 provisional: statutory holidays, {revision.name_en}, no make-up days",
                 )
             )
-        else:
+        elif announced[1] < LATEST_LUNAR_YEAR:
             rows.append((f"{announced[1] + 1}-", "不计 refused: CalendarCoverageError"))
     head = f"工作日历 working calendar of {name} ({calendar.tz})"
     print(f"{head}\n{_table(('年份 years', '状态 status'), rows, align='ll')}")
@@ -147,6 +166,8 @@ def _year(calendar: WorkCalendar, year: int, *, json: bool) -> int:
 def _between(calendar: WorkCalendar, args: argparse.Namespace) -> int:
     start = _instant(args.between[0], "--between")
     end = _instant(args.between[1], "--between")
+    if end < start:
+        raise ValidationError("--between", "END comes before START")
     worked = calendar.working_time_between(start, end)
     years = calendar.provisional_years(start, end) if end > start else ()
     seconds = int(worked.total_seconds())
@@ -163,7 +184,7 @@ def _between(calendar: WorkCalendar, args: argparse.Namespace) -> int:
         )
         return 0
     hours, rest = divmod(seconds, 3600)
-    mark = f" (暂定 provisional: {', '.join(map(str, years))})" if years else ""
+    mark = f" (暂定 provisional: {_span(years[0], years[-1])})" if years else ""
     print(
         f"工作时间 working time from {_short(start)} to {_short(end)}: "
         f"{hours} h {rest // 60:02d} min{mark}"
@@ -173,6 +194,8 @@ def _between(calendar: WorkCalendar, args: argparse.Namespace) -> int:
 
 def cmd_retime(args: argparse.Namespace) -> int:
     """Count again what was provisional, on the scenario's calendar as it is now."""
+    if args.year is not None or args.between is not None:
+        raise ValidationError("retime", "takes no --year or --between")
     at = _instant(args.at, "--at") if args.at is not None else SystemClock().now()
     with _ledger(args) as (scenario, store, _):
         report = retime(store, _calendar(scenario), at=at)

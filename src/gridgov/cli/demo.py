@@ -14,6 +14,7 @@ from gridgov.cases import Case, CaseRole, EscalationKind, ServiceCatalogue
 from gridgov.cli._common import (
     _LEVELS,
     _TZ,
+    _marked,
     _open_cases,
     _overdue,
     _print_json,
@@ -165,7 +166,7 @@ def format_week(schedule: WeekSchedule, venue: Venue) -> str:
             rows.append(
                 (
                     space.name,
-                    f"{local.format('MM-DD')} {_WEEKDAYS_ZH[local.weekday()]}",
+                    f"{local.format('MM-DD')} {_WEEKDAYS_ZH[local.weekday()]}{_marked(o)}",
                     f"{local.format('HH:mm')}-{o.end.in_timezone(_TZ).format('HH:mm')}",
                     o.title,
                     places,
@@ -227,7 +228,11 @@ def format_open_cases(
             catalogue.get(case.category).label_zh if case.category in catalogue else case.category
         )
         deadline = case.current_deadline
-        due = "" if deadline is None else f"{deadline.stage.label_zh}时限 {_short(deadline.due)}"
+        due = (
+            ""
+            if deadline is None
+            else f"{deadline.stage.label_zh}时限 {_short(deadline.due)}{_marked(deadline)}"
+        )
         late = " 超期 overdue" if _overdue(case, now) else ""
         lines.append(
             f"  {case.id} {label} {case.state.label_zh} "

@@ -50,6 +50,8 @@ def _week_json(schedule: WeekSchedule, venue: Venue) -> dict[str, object]:
                         "capacity": e.occurrence.capacity,
                         "confirmed": e.confirmed,
                         "waitlisted": e.waitlisted,
+                        "provisional": e.occurrence.provisional,
+                        "provisional_years": list(e.occurrence.provisional_years),
                     }
                     for e in schedule.by_space.get(space.id, ())
                 ],

@@ -34,7 +34,7 @@ from gridgov.cases.workflow import (
     Transition,
 )
 from gridgov.clock import ensure_aware
-from gridgov.errors import ConflictError, NotFoundError, ValidationError
+from gridgov.errors import CalendarCoverageError, ConflictError, NotFoundError, ValidationError
 from gridgov.events import CaseEvent, EventSink
 from gridgov.grid import GridCell
 from gridgov.ports import Store, UnitOfWork
@@ -298,7 +298,10 @@ class EscalationEngine:
             escalations: list[Escalation] = []
             events: list[CaseEvent] = []
             for case in page.items:
-                new, fired, happened = self._workflow.escalate(case, now, hierarchy)
+                try:
+                    new, fired, happened = self._workflow.escalate(case, now, hierarchy)
+                except CalendarCoverageError as exc:
+                    raise CalendarCoverageError(f"case {case.id}: {exc}") from None
                 if new != case:
                     uow.cases.update(new)
                 escalations.extend(fired)

@@ -268,10 +268,21 @@ def retime(
         What it looked at and what moved: record, old → new, why.
 
     Raises:
-        ValidationError: On a naive instant or a bad batch size.
+        ValidationError: On a naive instant or a bad batch size, or a calendar that announces
+            a year without its statutory days off
+            (:meth:`~gridgov.calendar.WorkCalendar.unlisted_statutory_days`).
         CalendarCoverageError: If a count needs a year ``calendar`` does not cover.
     """
     at = ensure_aware(at, "at")
+    unlisted = calendar.unlisted_statutory_days()
+    if unlisted:
+        year, days = next(iter(unlisted.items()))
+        listed = ", ".join(d.isoformat() for d in days[:5])
+        raise ValidationError(
+            "calendar",
+            f"{year} is announced, but its statutory days off {listed} are not listed: "
+            "re-timing on it would count them as working days; add the year's holidays",
+        )
     if closed_since is None:
         closed_since = pendulum.datetime(at.in_timezone(calendar.tz).year - 1, 1, 1, tz=calendar.tz)
     closed_since = ensure_aware(closed_since, "closed_since")
