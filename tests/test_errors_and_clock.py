@@ -506,3 +506,20 @@ def test_term_accepts_48_character_code() -> None:
 def test_any_snake_case_code_round_trips(code: str) -> None:
     """Any well-formed code builds a value whose str is the code."""
     assert code == str(Colour(code))
+
+
+def test_the_public_namespace_resolves_every_name_on_first_use() -> None:
+    """Each name of ``gridgov.__all__`` is there, imported lazily; others are AttributeErrors."""
+    import importlib.metadata
+
+    import gridgov
+
+    found = {name: getattr(gridgov, name) for name in gridgov.__all__}
+    assert (importlib.metadata.version("gridgov"), sorted(gridgov.__all__)) == (
+        found["__version__"],
+        dir(gridgov),
+    )
+    assert "gridgov.grid" == found["GridCell"].__module__
+    assert {*gridgov._LAZY, "__version__"} == set(gridgov.__all__)
+    with pytest.raises(AttributeError, match="no attribute 'Nothing'"):
+        gridgov.Nothing  # type: ignore[attr-defined]  # noqa: B018

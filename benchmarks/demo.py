@@ -1,0 +1,117 @@
+"""The first minute: ``import gridgov``, the first ``gridgov demo`` and a later one, in one run.
+
+Run: ``python -m benchmarks.demo [--runs 3]``
+
+Each figure is the best of ``--runs`` fresh processes, so that the interpreter's start is counted
+as a user pays it:
+
+- ``import gridgov`` as ``python -X importtime`` reports it (target: under 80 ms);
+- ``gridgov demo --db memory://`` (target: under 1 s);
+- the first ``gridgov demo`` into a new SQLite file, and the file's size (targets: under 2 s and
+  100 MB), then a later run on that file, which finds the ledger loaded.
+
+Then, in this process, where the first demo's time goes: reading the scenario, and each step of
+``populate`` into a memory store and into a SQLite file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import platform
+import pstats
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from gridgov.bootstrap import open_store
+from gridgov.scenarios import example_path, load_scenario, populate
+
+
+def _best(runs: int, argv: list[str], env: dict[str, str] | None = None) -> float:
+    """Return the best wall time of ``runs`` processes running ``argv``."""
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(argv, check=True, capture_output=True, env=env)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def import_ms(runs: int) -> float:
+    """Return the cumulative microseconds of ``import gridgov``, best of ``runs``, in ms."""
+    found = []
+    for _ in range(runs):
+        done = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", "import gridgov"],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        line = [x for x in done.stderr.splitlines() if x.rstrip().endswith("| gridgov")][-1]
+        found.append(int(re.split(r"\s*\|\s*", line)[1]) / 1000)
+    return min(found)
+
+
+def demo_runs(runs: int) -> tuple[float, float, float, float]:
+    """Return the memory demo, the first and a later SQLite demo (s), and the file's MB."""
+    command = [sys.executable, "-m", "gridgov", "demo"]
+    memory = _best(runs, [*command, "--db", "memory://"])
+    firsts, later, size = [], [], 0.0
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as folder:
+            db = Path(folder) / "demo.db"
+            env = {**os.environ, "GRIDGOV_DB": f"sqlite:///{db}"}
+            firsts.append(_best(1, command, env))
+            later.append(_best(1, command, env))
+            size = sum(p.stat().st_size for p in Path(folder).iterdir()) / 1e6
+    return memory, min(firsts), min(later), size
+
+
+def breakdown(url: str) -> list[tuple[str, float]]:
+    """Return the seconds of reading the scenario and of populate's biggest callees."""
+    start = time.perf_counter()
+    scenario = load_scenario(example_path())
+    read = time.perf_counter() - start
+    store = open_store(url)
+    profile = cProfile.Profile()
+    start = time.perf_counter()
+    profile.enable()
+    populate(store, scenario)
+    profile.disable()
+    total = time.perf_counter() - start
+    store.close()
+    stats = pstats.Stats(profile)
+    wanted = ("record_contact", "add_many", "store_cases", "store_programme", "commit")
+    rows = [("read the scenario", read), ("populate", total)]
+    for (_, _, name), (_, _, _, cumulative, _) in stats.stats.items():  # type: ignore[attr-defined]
+        if name in wanted:
+            rows.append((f"  {name} (profiled)", cumulative))
+    return rows
+
+
+def main() -> None:
+    """Run the benchmark."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    print(f"Python {platform.python_version()}, {platform.machine()}, best of {args.runs}")
+    print(f"import gridgov:               {import_ms(args.runs):7.1f} ms  (target < 80 ms)")
+    memory, first, later, size = demo_runs(args.runs)
+    print(f"gridgov demo --db memory://:  {memory:7.2f} s   (target < 1 s)")
+    print(f"first gridgov demo (SQLite):  {first:7.2f} s   (target < 2 s), file {size:.1f} MB")
+    print(f"later gridgov demo (SQLite):  {later:7.2f} s")
+    for label, url in (("memory", "memory://"), ("sqlite", None)):
+        with tempfile.TemporaryDirectory() as folder:
+            target = url or f"sqlite:///{Path(folder) / 'b.db'}"
+            print(f"where the first demo's time goes ({label}):")
+            for name, seconds in breakdown(target):
+                print(f"  {name:32} {seconds:6.2f} s")
+
+
+if __name__ == "__main__":
+    main()
