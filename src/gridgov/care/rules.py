@@ -9,6 +9,7 @@ contact and a visit within 24 hours.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -71,11 +72,10 @@ DEFAULT_RULES = FollowUpRules()
 
 
 _BEIJING = pendulum.timezone("Asia/Shanghai")  # loaded once: loading a zone reads a file
-_UTC = pendulum.timezone("UTC")
 
 
 def _stamp(instant: pendulum.DateTime) -> str:
-    return instant.in_timezone(_UTC).format("YYYYMMDDHHmm")
+    return dt.datetime.astimezone(instant, dt.UTC).strftime("%Y%m%d%H%M")
 
 
 def _task_id(resident_id: str, rule: str, due: pendulum.DateTime, basis: str) -> str:

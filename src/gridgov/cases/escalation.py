@@ -269,7 +269,7 @@ class Firing:
 
 
 def _stamp(instant: pendulum.DateTime) -> str:
-    return instant.in_timezone("UTC").format("YYYYMMDDTHHmmss")
+    return dt.datetime.astimezone(instant, dt.UTC).strftime("%Y%m%dT%H%M%S")
 
 
 def _back(due: pendulum.DateTime, offset: TimeLimit, calendar: WorkCalendar) -> pendulum.DateTime:
