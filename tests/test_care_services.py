@@ -2,8 +2,11 @@
 
 from collections.abc import Iterator
 
+import attrs
 import pendulum
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gridgov import (
     Address,
@@ -22,7 +25,8 @@ from gridgov import (
 )
 from gridgov.care import ContactMethod
 from gridgov.care.contacts import Outcome, TaskKind, TaskStatus
-from gridgov.services.care import coverage, plan_tasks, record_contact, worklist
+from gridgov.services._common import pages
+from gridgov.services.care import coverage, plan_tasks, record_contact, replay_contacts, worklist
 
 TZ = "Asia/Shanghai"
 NOW = pendulum.datetime(2026, 11, 28, 9, 0, tz=TZ)
@@ -202,3 +206,84 @@ def test_coverage_rejects_an_empty_period(store: Store) -> None:
     with store() as uow, pytest.raises(ValidationError) as info:
         coverage(uow, GRID, start=NOW.date(), end=NOW.date())
     assert "end" == info.value.path
+
+
+CHAIN = (
+    GridCell("610102", "新城区", GridLevel.DISTRICT),
+    GridCell("610102003", "自强路街道", GridLevel.STREET, "610102"),
+    GridCell("610102003006", "明宫社区", GridLevel.COMMUNITY, "610102003"),
+    GridCell(GRID, "铁一村网格", GridLevel.GRID, "610102003006"),
+)
+
+
+def _contacts_and_tasks(store: Store) -> tuple[list[object], list[object]]:
+    """Return the stored contacts and open tasks of the district, without their versions."""
+    with store() as uow:
+        contacts = list(
+            pages(
+                lambda a: uow.contacts.in_subtree(
+                    "610102",
+                    since=pendulum.datetime(2020, 1, 1, tz="UTC"),
+                    until=pendulum.datetime(2030, 1, 1, tz="UTC"),
+                    after=a,
+                )
+            )
+        )
+        tasks = list(
+            pages(
+                lambda a: uow.care_tasks.open_in_subtree(
+                    "610102", starting_before=pendulum.datetime(2030, 1, 1, tz="UTC"), after=a
+                )
+            )
+        )
+    return (
+        [attrs.evolve(c, version=0) for c in contacts],
+        [attrs.evolve(t, version=0) for t in tasks],
+    )
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(min_value=0, max_value=2**16))
+def test_a_replayed_history_stores_what_recording_it_contact_by_contact_stores(seed: int) -> None:
+    """replay_contacts gives the same contacts and open tasks as record_contact one by one."""
+    from gridgov.scenarios.history import generate_contacts
+    from gridgov.scenarios.synthetic import generate_households
+
+    building = GridCell("610102003006001001", "铁一村1号楼", GridLevel.BUILDING, GRID)
+    households = list(
+        generate_households([building], 60, seed=seed, as_of=pendulum.Date(2026, 11, 28))
+    )
+    contacts = list(
+        generate_contacts(
+            households,
+            start=pendulum.Date(2026, 9, 1),
+            end=pendulum.Date(2026, 11, 28),
+            workers={GRID: "w1"},
+            seed=seed,
+        )
+    )
+    stores = []
+    for bulk in (False, True):
+        store = open_store("memory://")
+        with store() as uow:
+            for cell in (*CHAIN, building):
+                uow.cells.add(cell)
+            uow.households.add_many(households)
+            if bulk:
+                replay_contacts(uow, contacts)
+            for c in () if bulk else contacts:
+                record_contact(
+                    uow,
+                    resident_id=c.resident_id,
+                    method=c.method,
+                    outcome=c.outcome,
+                    by=c.by,
+                    at=c.at,
+                    now=c.at,
+                    notes=c.notes,
+                    contact_id=c.id,
+                )
+            uow.commit()
+        stores.append(store)
+    one_by_one, replayed = (_contacts_and_tasks(s) for s in stores)
+    assert (one_by_one, len(contacts)) == (replayed, len(one_by_one[0]))

@@ -72,7 +72,7 @@ from gridgov.scheduling.series import ActivitySeries
 from gridgov.scheduling.venues import Venue
 from gridgov.scheduling.volunteers import Shift
 from gridgov.serialization import structure
-from gridgov.services.care import record_contact
+from gridgov.services.care import replay_contacts
 
 __all__ = [
     "CSV_COLUMNS",
@@ -583,8 +583,9 @@ def populate(
 
     Cells are added parents first, then workers, then households through
     :meth:`~gridgov.ports.HouseholdRepository.add_many`; then the contact history is replayed in
-    time order through :func:`gridgov.services.care.record_contact`, so its follow-ups and routine
-    tasks are what the care rules make of it; then the case settings are saved and the case
+    time order through :func:`gridgov.services.care.replay_contacts` (what
+    :func:`~gridgov.services.care.record_contact` does contact by contact, read and written once
+    per resident), so its follow-ups and routine tasks are what the care rules make of it; then the case settings are saved and the case
     stories replayed through the case workflow. The unit of work commits once, so a failure
     stores nothing.
 
@@ -613,22 +614,7 @@ def populate(
             except ValidationError as exc:
                 raise exc.within(f"workers[{i}]") from None
         count = uow.households.add_many(scenario.households, progress=progress)
-        tasks: dict[str, bool] = {}
-        for c in scenario.contacts:
-            result = record_contact(
-                uow,
-                resident_id=c.resident_id,
-                method=c.method,
-                outcome=c.outcome,
-                by=c.by,
-                at=c.at,
-                now=c.at,
-                notes=c.notes,
-                contact_id=c.id,
-                policy=scenario.policy,
-            )
-            tasks.update((t.id, True) for t in result.created)
-            tasks.update((t.id, False) for t in (*result.closed, *result.cancelled))
+        replayed = replay_contacts(uow, scenario.contacts, policy=scenario.policy)
         cases = store_cases(uow, scenario)
         series, registrations = store_programme(uow, scenario)
         uow.commit()
@@ -647,7 +633,7 @@ def populate(
         households=count,
         residents=sum(len(h.members) for h in scenario.households),
         contacts=len(scenario.contacts),
-        tasks=sum(tasks.values()),
+        tasks=replayed.tasks_open,
         cases=cases,
         series=series,
         registrations=registrations,

@@ -15,7 +15,7 @@ import attrs
 import pendulum
 
 from gridgov.care.assessment import Assessment, assess, assess_all
-from gridgov.care.contacts import CareTask, ContactAttempt, Outcome, TaskStatus
+from gridgov.care.contacts import CareTask, ContactAttempt, Outcome, TaskState, TaskStatus
 from gridgov.care.policy import DEFAULT_POLICY, CarePolicy, ContactMethod
 from gridgov.care.rules import (
     DEFAULT_RULES,
@@ -27,7 +27,7 @@ from gridgov.care.rules import (
 )
 from gridgov.clock import ensure_aware, ensure_date
 from gridgov.codes import mask_name
-from gridgov.errors import NotFoundError, ValidationError
+from gridgov.errors import ConflictError, NotFoundError, ValidationError
 from gridgov.households import Household, Resident
 from gridgov.ports import Page, UnitOfWork
 from gridgov.services._common import pages, readable_id, stamp
@@ -36,6 +36,7 @@ __all__ = [
     "ContactResult",
     "Coverage",
     "Missed",
+    "ReplayReport",
     "Worklist",
     "WorklistEntry",
     "WorklistHousehold",
@@ -43,6 +44,7 @@ __all__ = [
     "coverage",
     "plan_tasks",
     "record_contact",
+    "replay_contacts",
     "worklist",
 ]
 
@@ -133,19 +135,12 @@ def record_contact(
         notes=notes,
         task_id=task_id,
     )
-    previous = list(uow.contacts.for_resident(resident_id, limit=_HISTORY).items)
-    open_tasks, lapsed = lapse(uow.care_tasks.open_for_resident(resident_id), now)
-    assessment = assess(resident, household, policy, on=at.date())
-    tier = None if assessment.tier is None else assessment.tier.code
-    plan = follow_up(contact, previous, open_tasks, tier=tier, rules=rules)
+    history = _History.read(uow, household, resident)
+    result = history.record(contact, now=now, policy=policy, rules=rules)
     stored = uow.contacts.add(contact)
-    for task in (*lapsed, *plan.close, *plan.cancel):
+    for task in (*result.closed, *result.cancelled):
         uow.care_tasks.update(task)
-    settled = {t.id for t in (*plan.close, *plan.cancel)}
-    still_open = [t for t in open_tasks if t.id not in settled] + list(plan.create)
-    routine = plan_routine(assessment, [*previous, stored], still_open, now=now, rules=rules)
-    created = (*plan.create, *routine)
-    for task in created:
+    for task in result.created:
         uow.care_tasks.add(task)
     # Ids and codes only: names, phones and ID numbers never reach the log.
     _log.debug(
@@ -153,11 +148,120 @@ def record_contact(
         stored.id,
         resident_id,
         outcome.value,
-        len(plan.close),
-        len(lapsed) + len(plan.cancel),
-        len(created),
+        len(result.closed),
+        len(result.cancelled),
+        len(result.created),
     )
-    return ContactResult(stored, plan.close, (*lapsed, *plan.cancel), created)
+    return attrs.evolve(result, contact=stored)
+
+
+@attrs.define
+class _History:
+    """What the care rules see of one resident: recent contacts and open tasks, kept in memory.
+
+    Recording a contact moves it on as the store would after the contact's writes, so that a
+    history replayed contact by contact gives what :func:`record_contact` gives one at a time.
+    """
+
+    household: Household
+    resident: Resident
+    previous: list[ContactAttempt]  # newest first, as the store returns them
+    open_tasks: list[CareTask]  # by due instant, then id
+
+    @classmethod
+    def read(cls, uow: UnitOfWork, household: Household, resident: Resident) -> _History:
+        previous = list(uow.contacts.for_resident(resident.id, limit=_HISTORY).items)
+        return cls(
+            household, resident, previous, list(uow.care_tasks.open_for_resident(resident.id))
+        )
+
+    def record(
+        self,
+        contact: ContactAttempt,
+        *,
+        now: pendulum.DateTime,
+        policy: CarePolicy,
+        rules: FollowUpRules,
+    ) -> ContactResult:
+        open_tasks, lapsed = lapse(self.open_tasks, now)
+        assessment = assess(self.resident, self.household, policy, on=contact.at.date())
+        tier = None if assessment.tier is None else assessment.tier.code
+        plan = follow_up(contact, self.previous, open_tasks, tier=tier, rules=rules)
+        settled = {t.id for t in (*plan.close, *plan.cancel)}
+        still_open = [t for t in open_tasks if t.id not in settled] + list(plan.create)
+        contacts = [*self.previous, contact]
+        routine = plan_routine(assessment, contacts, still_open, now=now, rules=rules)
+        self.previous = sorted(contacts, key=lambda c: (c.at, c.id), reverse=True)[:_HISTORY]
+        self.open_tasks = sorted([*still_open, *routine], key=lambda t: (t.due, t.id))
+        return ContactResult(contact, plan.close, (*lapsed, *plan.cancel), (*plan.create, *routine))
+
+
+@attrs.frozen
+class ReplayReport:
+    """What replaying a contact history did.
+
+    Args:
+        contacts: Contacts stored.
+        tasks_open: Tasks the replay created that are still open at its end.
+    """
+
+    contacts: int
+    tasks_open: int
+
+
+def replay_contacts(
+    uow: UnitOfWork,
+    contacts: Iterable[ContactAttempt],
+    *,
+    policy: CarePolicy = DEFAULT_POLICY,
+    rules: FollowUpRules = DEFAULT_RULES,
+) -> ReplayReport:
+    """Store a contact history, applying the follow-up rules as each contact happened.
+
+    The same records as :func:`record_contact` for each contact in turn, at its own instant
+    (``now`` is the contact's ``at``), but each resident's history is read once, carried in
+    memory and written once: a bulk load of a ledger's past contacts reads and writes the store
+    per resident, not per contact.
+
+    Args:
+        uow: The unit of work (not committed here).
+        contacts: The contacts, each resident's in the order they happened.
+        policy: The care policy.
+        rules: The follow-up delays.
+
+    Returns:
+        How many contacts were stored and how many of the tasks they created are open.
+
+    Raises:
+        ValidationError: For an unknown resident; nothing is stored when the caller rolls back.
+        ConflictError: If a contact or a task with the same key is already stored.
+    """
+    by_resident: dict[str, list[ContactAttempt]] = {}
+    for c in contacts:
+        by_resident.setdefault(c.resident_id, []).append(c)
+    stored = opened = 0
+    for resident_id, items in by_resident.items():
+        try:
+            household = uow.households.household_of(resident_id)
+        except NotFoundError:
+            raise ValidationError("resident_id", "unknown resident") from None
+        history = _History.read(uow, household, household.member(resident_id))
+        before = {t.id for t in history.open_tasks}
+        final: dict[str, CareTask] = {}
+        for c in items:
+            contact = attrs.evolve(c, household_id=household.id, cell_code=household.cell_code)
+            result = history.record(contact, now=contact.at, policy=policy, rules=rules)
+            for task in result.created:
+                if task.id in final or task.id in before:
+                    raise ConflictError(f"care task {task.id!r} already exists")
+            final.update((t.id, t) for t in (*result.closed, *result.cancelled, *result.created))
+            uow.contacts.add(contact)
+            stored += 1
+        for task_id in before & final.keys():
+            uow.care_tasks.update(final.pop(task_id))
+        uow.care_tasks.add_many(final.values())
+        opened += sum(1 for t in final.values() if t.state is TaskState.OPEN)
+    return ReplayReport(stored, opened)
 
 
 def plan_tasks(
