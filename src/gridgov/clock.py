@@ -122,9 +122,7 @@ def ensure_aware(value: object, field: str) -> pendulum.DateTime:
         raise ValidationError(field, f"expected a pendulum DateTime, got {type(value).__name__}")
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValidationError(field, "naive datetime: an instant needs a time zone")
-    if not _FIRST_YEAR <= value.year <= _LAST_YEAR:
-        raise ValidationError(field, OUTSIDE_RANGE)
-    return value
+    return ensure_in_range(value, field)
 
 
 def ensure_date(value: object, field: str) -> pendulum.Date:
@@ -143,6 +141,4 @@ def ensure_date(value: object, field: str) -> pendulum.Date:
     """
     if not isinstance(value, pendulum.Date) or isinstance(value, pendulum.DateTime):
         raise ValidationError(field, f"expected a pendulum Date, got {type(value).__name__}")
-    if not _FIRST_YEAR <= value.year <= _LAST_YEAR:
-        raise ValidationError(field, OUTSIDE_RANGE)
-    return value
+    return ensure_in_range(value, field)

@@ -585,9 +585,9 @@ def populate(
     :meth:`~gridgov.ports.HouseholdRepository.add_many`; then the contact history is replayed in
     time order through :func:`gridgov.services.care.replay_contacts` (what
     :func:`~gridgov.services.care.record_contact` does contact by contact, read and written once
-    per resident), so its follow-ups and routine tasks are what the care rules make of it; then the case settings are saved and the case
-    stories replayed through the case workflow. The unit of work commits once, so a failure
-    stores nothing.
+    per resident), so its follow-ups and routine tasks are what the care rules make of it; then
+    the case settings are saved and the case stories replayed through the case workflow. The
+    unit of work commits once, so a failure stores nothing.
 
     Args:
         store: The store to fill; its code scheme must fit the scenario's cell codes.
