@@ -126,6 +126,7 @@ def test_the_minggong_example_logs_no_id_number_or_phone(
                     )
                 except GridgovError as exc:
                     messages.append(str(exc))
+    store.close()
     texts = [r.getMessage() for r in keep.records] + messages + [repr(e) for e in trail]
     assert len(keep.records) > 100  # the example did log, at DEBUG
     assert [] == leaks(texts, secrets)

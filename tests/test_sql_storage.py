@@ -4,6 +4,7 @@ Migrations, indexed query plans, error translation, no lost updates under conten
 safety of committed batches.
 """
 
+import contextlib
 import os
 import signal
 import sqlite3
@@ -159,6 +160,20 @@ def test_no_lost_updates_under_contention(sql_store: Store) -> None:
     with sql_store() as uow:
         h = uow.households.get("h1")
     assert ("1600", 1601) == (h.address.room, h.version)
+
+
+@contextlib.contextmanager
+def _raw(path: Path) -> Iterator[sqlite3.Connection]:
+    """Return a plain connection to the database file, committed and closed on exit.
+
+    ``with sqlite3.connect(...)`` commits but does not close (Python 3.13 warns of that).
+    """
+    conn = sqlite3.connect(path)
+    try:
+        with conn:
+            yield conn
+    finally:
+        conn.close()
 
 
 def _plan_sqlite(store: SqliteStore, sql: str, params: tuple[object, ...]) -> str:
@@ -370,7 +385,7 @@ def test_corrupt_case_document_is_a_storage_error(tmp_path: Path) -> None:
     with store() as uow:
         uow.cases.add(_case("k1"))
         uow.commit()
-    with sqlite3.connect(store.path) as conn:
+    with _raw(store.path) as conn:
         conn.execute("""UPDATE gg_cases SET doc = json_set(doc, '$.state', 'lost')""")
     with store() as uow, pytest.raises(StorageError, match="stored Case does not validate"):
         uow.cases.get("k1")
@@ -381,7 +396,7 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
     """A database written by a newer gridgov fails to open with a clear StorageError."""
     path = tmp_path / "new.db"
     SqliteStore(path).close()
-    with sqlite3.connect(path) as conn:
+    with _raw(path) as conn:
         conn.execute(f"UPDATE {_sql.SCHEMA_VERSION_TABLE} SET version = 99")
     with pytest.raises(StorageError, match="schema version 99, newer than this gridgov supports"):
         SqliteStore(path)
@@ -395,7 +410,7 @@ def test_older_schema_is_upgraded(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     current = len(SqliteDialect.migrations)
     monkeypatch.setattr(SqliteDialect, "migrations", (*SqliteDialect.migrations, upgrade))
     SqliteStore(path).close()
-    with sqlite3.connect(path) as conn:
+    with _raw(path) as conn:
         version = conn.execute(f"SELECT version FROM {_sql.SCHEMA_VERSION_TABLE}").fetchone()[0]
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert (current + 1, True) == (version, "gg_future" in tables)
@@ -434,7 +449,7 @@ def test_version_1_database_gains_the_care_and_case_tables(
             uow.cases.get("k1").version,
         )
     store.close()
-    with sqlite3.connect(path) as conn:
+    with _raw(path) as conn:
         version = conn.execute(f"SELECT version FROM {_sql.SCHEMA_VERSION_TABLE}").fetchone()[0]
     assert (5, ("h1", ["c1"], 1)) == (version, kept)
 
@@ -481,7 +496,7 @@ def test_table_names_list_every_table_of_the_schema(tmp_path: Path) -> None:
     """table_names() names every table the migrations create, scheduling and audit included."""
     path = tmp_path / "tables.db"
     SqliteStore(path).close()
-    with sqlite3.connect(path) as conn:
+    with _raw(path) as conn:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert tables == set(_sql.table_names())
     assert {"gg_cases", "gg_case_settings"} <= tables
@@ -825,7 +840,7 @@ def test_corrupt_series_document_is_a_storage_error(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "corrupt.db")
     _seed(store)
     _scheduling(store)
-    with sqlite3.connect(store.path) as conn:
+    with _raw(store.path) as conn:
         conn.execute("""UPDATE gg_series SET doc = json_set(doc, '$.rrule', 'FREQ=NEVER')""")
     with store() as uow, pytest.raises(StorageError, match="stored ActivitySeries does not"):
         uow.series.get("a1")
@@ -843,7 +858,7 @@ def test_failed_migration_keeps_the_previous_version(
     monkeypatch.setattr(SqliteDialect, "migrations", (*SqliteDialect.migrations, broken))
     with pytest.raises(StorageError):
         SqliteStore(path)
-    with sqlite3.connect(path) as conn:
+    with _raw(path) as conn:
         version = conn.execute(f"SELECT version FROM {_sql.SCHEMA_VERSION_TABLE}").fetchone()[0]
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert (current, False) == (version, "gg_half" in tables)
@@ -918,7 +933,7 @@ def test_sigkill_during_bulk_import_keeps_whole_batches(tmp_path: Path) -> None:
         seen = [int(proc.stdout.readline()) for _ in range(4)]
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-    with sqlite3.connect(path) as conn:
+    with _raw(path) as conn:
         integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
         orphans = conn.execute("PRAGMA foreign_key_check").fetchall()
         households = conn.execute("SELECT count(*) FROM gg_households").fetchone()[0]

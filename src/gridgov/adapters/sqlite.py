@@ -277,11 +277,15 @@ class SqliteStore(PooledSqlStore):
                 isolation_level=None,  # we issue BEGIN and COMMIT ourselves
                 check_same_thread=False,  # a connection is used by one unit of work at a time
             )
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot open SQLite database: {exc}") from None
+        try:
             self._wal(conn)
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
         except sqlite3.Error as exc:
+            conn.close()  # not left to the garbage collector (Python 3.13 warns of that)
             raise StorageError(f"cannot open SQLite database: {exc}") from None
         return conn
 
