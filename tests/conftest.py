@@ -5,6 +5,12 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# CI runs three test jobs at once on two cores: data generation may then be slow without being
+# wrong, so the "too slow" health check (a timing heuristic, not a correctness check) is off.
+settings.register_profile("gridgov", suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("gridgov")
 
 POSTGRES_URL = os.environ.get("GRIDGOV_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
