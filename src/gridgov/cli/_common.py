@@ -40,6 +40,7 @@ from gridgov.scheduling.venues import Venue
 from gridgov.services._common import pages
 
 _D = TypeVar("_D", bound=dt.date)
+_WEEKDAYS_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 
 
 def _supported(value: _D) -> _D:

@@ -14,6 +14,7 @@ from gridgov.calendar.statutory import (
     statutory_holidays,
 )
 from gridgov.cli._common import (
+    _WEEKDAYS_ZH,
     _instant,
     _iso,
     _ledger,
@@ -26,8 +27,6 @@ from gridgov.clock import EARLIEST, LATEST, SystemClock
 from gridgov.errors import CalendarCoverageError, ValidationError
 from gridgov.scenarios import Scenario, load_scenario
 from gridgov.services.retime import Moved, retime
-
-_WEEKDAYS_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 
 
 def year(text: str) -> int:

@@ -14,6 +14,7 @@ from gridgov.cases import Case, CaseRole, EscalationKind, ServiceCatalogue
 from gridgov.cli._common import (
     _LEVELS,
     _TZ,
+    _WEEKDAYS_ZH,
     _marked,
     _open_cases,
     _overdue,
@@ -137,9 +138,6 @@ def _masked_name(uow: UnitOfWork, resident_id: str) -> str:
         return mask_name(uow.households.household_of(resident_id).member(resident_id).name)
     except NotFoundError:
         return resident_id
-
-
-_WEEKDAYS_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 
 
 def format_week(schedule: WeekSchedule, venue: Venue) -> str:

@@ -9,6 +9,7 @@ from typing import TypeVar
 
 import pendulum
 
+from gridgov.errors import ConflictError
 from gridgov.ports import Page
 
 T = TypeVar("T")
@@ -23,6 +24,21 @@ def pages(fetch: Callable[[str | None], Page[T]]) -> Iterator[T]:
         after = page.next_cursor
         if after is None:
             return
+
+
+def retried(work: Callable[[], T], *, attempts: int = 3) -> T:
+    """Run a unit of work again when another writer changed its records meanwhile.
+
+    Raises:
+        ConflictError: If it still conflicts at the last attempt.
+    """
+    for attempt in range(attempts):
+        try:
+            return work()
+        except ConflictError:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")  # the loop returns or raises
 
 
 def stamp(instant: pendulum.DateTime) -> str:

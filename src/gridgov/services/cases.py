@@ -7,6 +7,7 @@ of work: it commits each batch and then publishes.
 
 from __future__ import annotations
 
+import functools
 import logging
 import statistics
 from collections import defaultdict
@@ -34,11 +35,11 @@ from gridgov.cases.workflow import (
     Transition,
 )
 from gridgov.clock import ensure_aware
-from gridgov.errors import CalendarCoverageError, ConflictError, NotFoundError, ValidationError
+from gridgov.errors import CalendarCoverageError, NotFoundError, ValidationError
 from gridgov.events import CaseEvent, EventSink
 from gridgov.grid import GridCell
 from gridgov.ports import Store, UnitOfWork
-from gridgov.services._common import pages, readable_id, stamp
+from gridgov.services._common import pages, readable_id, retried, stamp
 
 __all__ = [
     "CaseFigures",
@@ -275,14 +276,8 @@ class EscalationEngine:
         done: list[Escalation] = []
         after: str | None = None
         while True:
-            for attempt in range(3):
-                try:
-                    escalations, events, after, more = self._batch(now, after)
-                    break
-                except ConflictError:
-                    # Someone changed a case meanwhile: read the batch again.
-                    if attempt == 2:
-                        raise
+            # Someone changed a case meanwhile: read the batch again.
+            escalations, events, after, more = retried(functools.partial(self._batch, now, after))
             done.extend(escalations)
             publish(events, self._subscribers)
             if not more:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from typing import TypeVar
 
 import attrs
 import pendulum
@@ -37,15 +36,15 @@ from gridgov.cases.model import Case, Deadline, HistoryEntry
 from gridgov.cases.settings import CaseSettings
 from gridgov.cases.workflow import CaseRole, CaseWorkflow
 from gridgov.clock import LATEST, ensure_aware
-from gridgov.errors import ConflictError, NotFoundError, ValidationError
+from gridgov.errors import NotFoundError, ValidationError
 from gridgov.ports import Page, Store, UnitOfWork
 from gridgov.scheduling.registrations import RegistrationState
 from gridgov.scheduling.venues import Venue
+from gridgov.services._common import pages, retried
 
 __all__ = ["Moved", "RetimeReport", "retime"]
 
 _log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 @attrs.frozen
@@ -196,7 +195,7 @@ def _retimed_venue(
     moved = [Moved("venue", venue.id, "opening calendar", None, None, en, zh)]
     start = max(at, pendulum.datetime(first, 1, 1, tz=calendar.tz))
     end = pendulum.datetime(last + 1, 1, 1, tz=calendar.tz)
-    for series in _pages(
+    for series in pages(
         lambda after: uow.series.in_venue(venue.id, start=start, end=end, after=after)
     ):
         if not series.skip_holidays:
@@ -222,18 +221,6 @@ def _retimed_venue(
                         )
                     )
     return moved
-
-
-def _pages(fetch: Callable[[str | None], Page[T]]) -> list[T]:
-    """Return every item of a paged query."""
-    items: list[T] = []
-    after: str | None = None
-    while True:
-        page = fetch(after)
-        items.extend(page.items)
-        after = page.next_cursor
-        if after is None:
-            return items
 
 
 def retime(
@@ -309,7 +296,7 @@ def retime(
         for query in queries:
             after: str | None = None
             while True:
-                batch, after, seen = _retry(
+                batch, after, seen = retried(
                     functools.partial(_case_batch, store, workflow, query, root, at, after)
                 )
                 moved.extend(batch)
@@ -317,9 +304,9 @@ def retime(
                 if after is None:
                     break
         with store() as uow:
-            ids = [v.id for v in _pages(functools.partial(_venues_in, uow, root))]
+            ids = [v.id for v in pages(functools.partial(_venues_in, uow, root))]
         for venue_id in ids:
-            moved.extend(_retry(functools.partial(_venue_unit, store, venue_id, calendar, at)))
+            moved.extend(retried(functools.partial(_venue_unit, store, venue_id, calendar, at)))
             venues += 1
     _log.info(
         "retime at %s: %d cases, %d venues, %d moved", at.isoformat(), cases, venues, len(moved)
@@ -376,14 +363,3 @@ def _venue_unit(
 
 def _venues_in(uow: UnitOfWork, root: str, after: str | None) -> Page[Venue]:
     return uow.venues.in_subtree(root, after=after)
-
-
-def _retry(work: Callable[[], T]) -> T:
-    """Run a unit of work again when another writer changed its records meanwhile."""
-    for attempt in range(3):
-        try:
-            return work()
-        except ConflictError:
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
