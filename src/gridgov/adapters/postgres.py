@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from gridgov.adapters._ddl import SqlTypes, declared_migrations
 from gridgov.adapters._sql import Connection, PooledSqlStore
 from gridgov.codes import DEFAULT_SCHEME, CodeScheme
 from gridgov.errors import ConflictError, GridgovError, StorageError, ValidationError
@@ -29,179 +30,8 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
 
 __all__ = ["PostgresDialect", "PostgresStore"]
 
-_C = 'COLLATE "C"'
-_MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    (
-        f"""CREATE TABLE gg_cells (
-            code TEXT {_C} PRIMARY KEY,
-            parent_code TEXT {_C} REFERENCES gg_cells (code),
-            level TEXT NOT NULL,
-            version INTEGER NOT NULL,
-            doc JSONB NOT NULL
-        )""",
-        "CREATE INDEX gg_cells_parent ON gg_cells (parent_code, code)",
-        """CREATE TABLE gg_workers (
-            id TEXT COLLATE "C" PRIMARY KEY,
-            version INTEGER NOT NULL,
-            doc JSONB NOT NULL
-        )""",
-        f"""CREATE TABLE gg_worker_cells (
-            worker_id TEXT {_C} NOT NULL REFERENCES gg_workers (id),
-            cell_code TEXT {_C} NOT NULL REFERENCES gg_cells (code),
-            start_date TEXT {_C} NOT NULL,
-            end_date TEXT {_C}
-        )""",
-        "CREATE INDEX gg_worker_cells_cell ON gg_worker_cells (cell_code, start_date)",
-        "CREATE INDEX gg_worker_cells_worker ON gg_worker_cells (worker_id)",
-        f"""CREATE TABLE gg_households (
-            id TEXT {_C} PRIMARY KEY,
-            cell_code TEXT {_C} NOT NULL REFERENCES gg_cells (code),
-            version INTEGER NOT NULL,
-            doc JSONB NOT NULL
-        )""",
-        "CREATE INDEX gg_households_cell ON gg_households (cell_code, id)",
-        f"""CREATE TABLE gg_residents (
-            id TEXT {_C} PRIMARY KEY,
-            household_id TEXT {_C} NOT NULL REFERENCES gg_households (id),
-            cell_code TEXT {_C} NOT NULL,
-            birth_date TEXT {_C}
-        )""",
-        "CREATE INDEX gg_residents_household ON gg_residents (household_id)",
-        "CREATE INDEX gg_residents_birth ON gg_residents (birth_date, id)",
-        f"""CREATE TABLE gg_resident_tags (
-            tag TEXT {_C} NOT NULL,
-            cell_code TEXT {_C} NOT NULL,
-            household_id TEXT {_C} NOT NULL REFERENCES gg_households (id),
-            resident_id TEXT {_C} NOT NULL REFERENCES gg_residents (id),
-            PRIMARY KEY (tag, cell_code, household_id, resident_id)
-        )""",
-        "CREATE INDEX gg_resident_tags_household ON gg_resident_tags (household_id)",
-    ),
-    (
-        f"""CREATE TABLE gg_contacts (
-            id TEXT {_C} PRIMARY KEY,
-            resident_id TEXT {_C} NOT NULL,
-            household_id TEXT {_C} NOT NULL,
-            cell_code TEXT {_C} NOT NULL,
-            at_utc TEXT {_C} NOT NULL,
-            version INTEGER NOT NULL,
-            doc JSONB NOT NULL
-        )""",
-        "CREATE INDEX gg_contacts_resident ON gg_contacts (resident_id, at_utc)",
-        "CREATE INDEX gg_contacts_cell ON gg_contacts (cell_code, at_utc)",
-        f"""CREATE TABLE gg_care_tasks (
-            id TEXT {_C} PRIMARY KEY,
-            resident_id TEXT {_C} NOT NULL,
-            household_id TEXT {_C} NOT NULL,
-            cell_code TEXT {_C} NOT NULL,
-            state TEXT {_C} NOT NULL,
-            due_utc TEXT {_C} NOT NULL,
-            start_utc TEXT {_C} NOT NULL,
-            version INTEGER NOT NULL,
-            doc JSONB NOT NULL
-        )""",
-        "CREATE INDEX gg_care_tasks_open ON gg_care_tasks (cell_code, due_utc, id)"
-        " WHERE state = 'open'",
-        "CREATE INDEX gg_care_tasks_open_resident ON gg_care_tasks (resident_id)"
-        " WHERE state = 'open'",
-    ),
-    (
-        f"""CREATE TABLE gg_cases (
-            id TEXT {_C} PRIMARY KEY,
-            cell_code TEXT {_C} NOT NULL,
-            owner_cell TEXT {_C} NOT NULL,
-            owner_level TEXT {_C} NOT NULL,
-            state TEXT {_C} NOT NULL,
-            is_open BOOLEAN NOT NULL,
-            category TEXT {_C} NOT NULL,
-            external_id TEXT {_C},
-            reported_utc TEXT {_C} NOT NULL,
-            next_check_utc TEXT {_C},
-            version INTEGER NOT NULL,
-            doc JSONB NOT NULL
-        )""",
-        "CREATE UNIQUE INDEX gg_cases_external ON gg_cases (external_id)",
-        "CREATE INDEX gg_cases_due ON gg_cases (next_check_utc, id)"
-        " WHERE next_check_utc IS NOT NULL",
-        "CREATE INDEX gg_cases_cell ON gg_cases (cell_code, reported_utc, id)",
-        "CREATE INDEX gg_cases_open ON gg_cases (cell_code, reported_utc, id) WHERE is_open",
-        f"""CREATE TABLE gg_case_settings (
-            id TEXT {_C} PRIMARY KEY CHECK (id = 'default'),
-            version INTEGER NOT NULL,
-            doc JSONB NOT NULL
-        )""",
-    ),
-    (
-        f"""CREATE TABLE gg_venues (
-            id TEXT {_C} PRIMARY KEY,
-            cell_code TEXT {_C} NOT NULL,
-            version INTEGER NOT NULL,
-            doc JSONB NOT NULL
-        )""",
-        "CREATE INDEX gg_venues_cell ON gg_venues (cell_code, id)",
-        f"""CREATE TABLE gg_series (
-            id TEXT {_C} PRIMARY KEY,
-            venue_id TEXT {_C} NOT NULL,
-            space_id TEXT {_C} NOT NULL,
-            first_start_utc TEXT {_C} NOT NULL,
-            last_end_utc TEXT {_C},
-            version INTEGER NOT NULL,
-            doc JSONB NOT NULL
-        )""",
-        "CREATE INDEX gg_series_venue ON gg_series (venue_id, first_start_utc, last_end_utc)",
-        f"""CREATE TABLE gg_registrations (
-            id TEXT {_C} PRIMARY KEY,
-            series_id TEXT {_C} NOT NULL,
-            occurrence_id TEXT {_C} NOT NULL,
-            resident_id TEXT {_C} NOT NULL,
-            start_utc TEXT {_C} NOT NULL,
-            end_utc TEXT {_C} NOT NULL,
-            state TEXT {_C} NOT NULL,
-            registered_utc TEXT {_C} NOT NULL,
-            version INTEGER NOT NULL,
-            doc JSONB NOT NULL
-        )""",
-        "CREATE INDEX gg_registrations_occurrence"
-        " ON gg_registrations (occurrence_id, registered_utc, id)",
-        "CREATE INDEX gg_registrations_resident ON gg_registrations (resident_id, start_utc, id)",
-        f"""CREATE TABLE gg_shifts (
-            id TEXT {_C} PRIMARY KEY,
-            venue_id TEXT {_C} NOT NULL,
-            start_utc TEXT {_C} NOT NULL,
-            end_utc TEXT {_C} NOT NULL,
-            version INTEGER NOT NULL,
-            doc JSONB NOT NULL
-        )""",
-        "CREATE INDEX gg_shifts_venue ON gg_shifts (venue_id, start_utc, id)",
-        f"""CREATE TABLE gg_signups (
-            id TEXT {_C} PRIMARY KEY,
-            shift_id TEXT {_C} NOT NULL,
-            resident_id TEXT {_C} NOT NULL,
-            start_utc TEXT {_C} NOT NULL,
-            end_utc TEXT {_C} NOT NULL,
-            state TEXT {_C} NOT NULL,
-            at_utc TEXT {_C} NOT NULL,
-            version INTEGER NOT NULL,
-            doc JSONB NOT NULL
-        )""",
-        "CREATE INDEX gg_signups_shift ON gg_signups (shift_id, at_utc, id)",
-        "CREATE INDEX gg_signups_resident ON gg_signups (resident_id, start_utc, id)",
-    ),
-    (
-        f"""CREATE TABLE gg_audit (
-            id TEXT {_C} PRIMARY KEY,
-            at_utc TEXT {_C} NOT NULL,
-            principal_id TEXT {_C} NOT NULL,
-            kind TEXT {_C} NOT NULL,
-            subject TEXT {_C} NOT NULL,
-            cell_code TEXT {_C},
-            version INTEGER NOT NULL,
-            doc JSONB NOT NULL
-        )""",
-        "CREATE INDEX gg_audit_at ON gg_audit (at_utc, id)",
-        "CREATE INDEX gg_audit_principal ON gg_audit (principal_id, at_utc, id)",
-        "CREATE INDEX gg_audit_subject ON gg_audit (subject, at_utc, id)",
-    ),
+TYPES = SqlTypes(
+    key='TEXT COLLATE "C"', text="TEXT", integer="INTEGER", boolean="BOOLEAN", doc="JSONB"
 )
 
 # Below this many rows a plain INSERT costs less than setting up a COPY.
@@ -213,7 +43,7 @@ class PostgresDialect:
     """PostgreSQL's placeholders, transactions and errors."""
 
     name = "postgresql"
-    migrations = _MIGRATIONS
+    migrations = declared_migrations(TYPES)
 
     def sql(self, text: str) -> str:
         """Rewrite ``?`` placeholders as psycopg's ``%s``."""

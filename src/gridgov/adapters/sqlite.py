@@ -16,184 +16,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from gridgov.adapters._ddl import SqlTypes, declared_migrations
 from gridgov.adapters._sql import PooledSqlStore
 from gridgov.codes import DEFAULT_SCHEME, CodeScheme
 from gridgov.errors import ConflictError, GridgovError, StorageError
 
 __all__ = ["SqliteDialect", "SqliteStore"]
 
-_MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    (
-        """CREATE TABLE gg_cells (
-            code TEXT PRIMARY KEY,
-            parent_code TEXT REFERENCES gg_cells (code),
-            level TEXT NOT NULL,
-            version INTEGER NOT NULL,
-            doc TEXT NOT NULL
-        )""",
-        "CREATE INDEX gg_cells_parent ON gg_cells (parent_code, code)",
-        """CREATE TABLE gg_workers (
-            id TEXT PRIMARY KEY,
-            version INTEGER NOT NULL,
-            doc TEXT NOT NULL
-        )""",
-        """CREATE TABLE gg_worker_cells (
-            worker_id TEXT NOT NULL REFERENCES gg_workers (id),
-            cell_code TEXT NOT NULL REFERENCES gg_cells (code),
-            start_date TEXT NOT NULL,
-            end_date TEXT
-        )""",
-        "CREATE INDEX gg_worker_cells_cell ON gg_worker_cells (cell_code, start_date)",
-        "CREATE INDEX gg_worker_cells_worker ON gg_worker_cells (worker_id)",
-        """CREATE TABLE gg_households (
-            id TEXT PRIMARY KEY,
-            cell_code TEXT NOT NULL REFERENCES gg_cells (code),
-            version INTEGER NOT NULL,
-            doc TEXT NOT NULL
-        )""",
-        "CREATE INDEX gg_households_cell ON gg_households (cell_code, id)",
-        """CREATE TABLE gg_residents (
-            id TEXT PRIMARY KEY,
-            household_id TEXT NOT NULL REFERENCES gg_households (id),
-            cell_code TEXT NOT NULL,
-            birth_date TEXT
-        )""",
-        "CREATE INDEX gg_residents_household ON gg_residents (household_id)",
-        "CREATE INDEX gg_residents_birth ON gg_residents (birth_date, id)",
-        """CREATE TABLE gg_resident_tags (
-            tag TEXT NOT NULL,
-            cell_code TEXT NOT NULL,
-            household_id TEXT NOT NULL REFERENCES gg_households (id),
-            resident_id TEXT NOT NULL REFERENCES gg_residents (id),
-            PRIMARY KEY (tag, cell_code, household_id, resident_id)
-        ) WITHOUT ROWID""",
-        "CREATE INDEX gg_resident_tags_household ON gg_resident_tags (household_id)",
-    ),
-    (
-        """CREATE TABLE gg_contacts (
-            id TEXT PRIMARY KEY,
-            resident_id TEXT NOT NULL,
-            household_id TEXT NOT NULL,
-            cell_code TEXT NOT NULL,
-            at_utc TEXT NOT NULL,
-            version INTEGER NOT NULL,
-            doc TEXT NOT NULL
-        )""",
-        "CREATE INDEX gg_contacts_resident ON gg_contacts (resident_id, at_utc)",
-        "CREATE INDEX gg_contacts_cell ON gg_contacts (cell_code, at_utc)",
-        """CREATE TABLE gg_care_tasks (
-            id TEXT PRIMARY KEY,
-            resident_id TEXT NOT NULL,
-            household_id TEXT NOT NULL,
-            cell_code TEXT NOT NULL,
-            state TEXT NOT NULL,
-            due_utc TEXT NOT NULL,
-            start_utc TEXT NOT NULL,
-            version INTEGER NOT NULL,
-            doc TEXT NOT NULL
-        )""",
-        "CREATE INDEX gg_care_tasks_open ON gg_care_tasks (cell_code, due_utc, id)"
-        " WHERE state = 'open'",
-        "CREATE INDEX gg_care_tasks_open_resident ON gg_care_tasks (resident_id)"
-        " WHERE state = 'open'",
-    ),
-    (
-        """CREATE TABLE gg_cases (
-            id TEXT PRIMARY KEY,
-            cell_code TEXT NOT NULL,
-            owner_cell TEXT NOT NULL,
-            owner_level TEXT NOT NULL,
-            state TEXT NOT NULL,
-            is_open INTEGER NOT NULL,
-            category TEXT NOT NULL,
-            external_id TEXT,
-            reported_utc TEXT NOT NULL,
-            next_check_utc TEXT,
-            version INTEGER NOT NULL,
-            doc TEXT NOT NULL
-        )""",
-        "CREATE UNIQUE INDEX gg_cases_external ON gg_cases (external_id)",
-        "CREATE INDEX gg_cases_due ON gg_cases (next_check_utc, id)"
-        " WHERE next_check_utc IS NOT NULL",
-        "CREATE INDEX gg_cases_cell ON gg_cases (cell_code, reported_utc, id)",
-        "CREATE INDEX gg_cases_open ON gg_cases (cell_code, reported_utc, id) WHERE is_open",
-        """CREATE TABLE gg_case_settings (
-            id TEXT PRIMARY KEY CHECK (id = 'default'),
-            version INTEGER NOT NULL,
-            doc TEXT NOT NULL
-        )""",
-    ),
-    (
-        """CREATE TABLE gg_venues (
-            id TEXT PRIMARY KEY,
-            cell_code TEXT NOT NULL,
-            version INTEGER NOT NULL,
-            doc TEXT NOT NULL
-        )""",
-        "CREATE INDEX gg_venues_cell ON gg_venues (cell_code, id)",
-        """CREATE TABLE gg_series (
-            id TEXT PRIMARY KEY,
-            venue_id TEXT NOT NULL,
-            space_id TEXT NOT NULL,
-            first_start_utc TEXT NOT NULL,
-            last_end_utc TEXT,
-            version INTEGER NOT NULL,
-            doc TEXT NOT NULL
-        )""",
-        "CREATE INDEX gg_series_venue ON gg_series (venue_id, first_start_utc, last_end_utc)",
-        """CREATE TABLE gg_registrations (
-            id TEXT PRIMARY KEY,
-            series_id TEXT NOT NULL,
-            occurrence_id TEXT NOT NULL,
-            resident_id TEXT NOT NULL,
-            start_utc TEXT NOT NULL,
-            end_utc TEXT NOT NULL,
-            state TEXT NOT NULL,
-            registered_utc TEXT NOT NULL,
-            version INTEGER NOT NULL,
-            doc TEXT NOT NULL
-        )""",
-        "CREATE INDEX gg_registrations_occurrence"
-        " ON gg_registrations (occurrence_id, registered_utc, id)",
-        "CREATE INDEX gg_registrations_resident ON gg_registrations (resident_id, start_utc, id)",
-        """CREATE TABLE gg_shifts (
-            id TEXT PRIMARY KEY,
-            venue_id TEXT NOT NULL,
-            start_utc TEXT NOT NULL,
-            end_utc TEXT NOT NULL,
-            version INTEGER NOT NULL,
-            doc TEXT NOT NULL
-        )""",
-        "CREATE INDEX gg_shifts_venue ON gg_shifts (venue_id, start_utc, id)",
-        """CREATE TABLE gg_signups (
-            id TEXT PRIMARY KEY,
-            shift_id TEXT NOT NULL,
-            resident_id TEXT NOT NULL,
-            start_utc TEXT NOT NULL,
-            end_utc TEXT NOT NULL,
-            state TEXT NOT NULL,
-            at_utc TEXT NOT NULL,
-            version INTEGER NOT NULL,
-            doc TEXT NOT NULL
-        )""",
-        "CREATE INDEX gg_signups_shift ON gg_signups (shift_id, at_utc, id)",
-        "CREATE INDEX gg_signups_resident ON gg_signups (resident_id, start_utc, id)",
-    ),
-    (
-        """CREATE TABLE gg_audit (
-            id TEXT PRIMARY KEY,
-            at_utc TEXT NOT NULL,
-            principal_id TEXT NOT NULL,
-            kind TEXT NOT NULL,
-            subject TEXT NOT NULL,
-            cell_code TEXT,
-            version INTEGER NOT NULL,
-            doc TEXT NOT NULL
-        )""",
-        "CREATE INDEX gg_audit_at ON gg_audit (at_utc, id)",
-        "CREATE INDEX gg_audit_principal ON gg_audit (principal_id, at_utc, id)",
-        "CREATE INDEX gg_audit_subject ON gg_audit (subject, at_utc, id)",
-    ),
+TYPES = SqlTypes(
+    key="TEXT", text="TEXT", integer="INTEGER", boolean="INTEGER", doc="TEXT", without_rowid=True
 )
 
 
@@ -201,7 +32,7 @@ class SqliteDialect:
     """SQLite's placeholders, transactions and errors."""
 
     name = "sqlite"
-    migrations = _MIGRATIONS
+    migrations = declared_migrations(TYPES)
 
     def sql(self, text: str) -> str:
         """Return ``text``: SQLite takes ``?`` placeholders as they are."""

@@ -1,0 +1,258 @@
+"""The vocabulary of record-kind declarations: columns, indexes, tables, references, kinds.
+
+A declaration says what a store must keep for a kind of record and which queries it must answer
+fast; the engines (memory, SQL) and the DDL of every dialect are derived from it.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable
+from typing import Generic, TypeVar, cast
+
+import attrs
+
+__all__ = [
+    "Child",
+    "Column",
+    "ColumnType",
+    "Index",
+    "Missing",
+    "Part",
+    "RecordKind",
+    "Reference",
+    "Role",
+    "Table",
+]
+
+R = TypeVar("R")
+R_contra = TypeVar("R_contra", contravariant=True)
+
+
+class ColumnType(enum.Enum):
+    """What a column holds, which each dialect renders as its own SQL type."""
+
+    KEY = "key"
+    """Text that is compared, ordered or indexed: ids, codes, instant keys, dates, states.
+
+    Dialects must compare it by code point (as Python compares ``str``): SQLite's default,
+    PostgreSQL's ``COLLATE "C"``, MySQL's ``utf8mb4_bin``.
+    """
+    TEXT = "text"
+    """Text that is stored, never ordered."""
+    INTEGER = "integer"
+    BOOLEAN = "boolean"
+    DOC = "doc"
+    """The record as a JSON document (SQLite TEXT, PostgreSQL JSONB, MySQL JSON)."""
+
+
+class Role(enum.Enum):
+    """The query kind an index column serves."""
+
+    SUBTREE = "subtree"
+    """A cell code read as a prefix range: ``code <= c < code + U+10FFFF``."""
+    EQUAL = "equal"
+    """An equality: a tag, a state, a venue, a resident."""
+    RANGE = "range"
+    """An instant or date range, and the order of the results."""
+    KEY = "key"
+    """The tie-breaker that makes the order total (usually the record's key)."""
+
+
+@attrs.frozen
+class Part:
+    """One column of an index and the query kind it serves.
+
+    Args:
+        column: The column's name.
+        role: What queries use it for.
+    """
+
+    column: str
+    role: Role
+
+
+@attrs.frozen
+class Index:
+    """A secondary index of a table.
+
+    Args:
+        name: Its name in the database.
+        parts: Its columns in order, each with the query kind it serves.
+        unique: Whether it refuses two rows with the same values (NULLs excepted).
+        where: A condition on the row (portable SQL) that makes it a partial index; dialects
+            without partial indexes index every row.
+    """
+
+    name: str
+    parts: tuple[Part, ...]
+    unique: bool = False
+    where: str | None = None
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Return the indexed columns in order."""
+        return tuple(p.column for p in self.parts)
+
+
+@attrs.frozen
+class Column(Generic[R_contra]):
+    """A column of a table, and how its value is derived from a row's source.
+
+    Args:
+        name: Its name.
+        type: What it holds.
+        nullable: Whether it may be NULL.
+        references: ``"table (column)"`` of a foreign key, if any.
+        check: A CHECK constraint on the column (portable SQL), if any.
+        get: Computes the value from the record (or the child row's source); ``None`` for the
+            columns the engine fills itself (``version`` and ``doc``).
+    """
+
+    name: str
+    type: ColumnType
+    nullable: bool = False
+    references: str | None = None
+    check: str | None = None
+    get: Callable[[R_contra], object] | None = attrs.field(default=None, eq=False)
+
+
+@attrs.frozen
+class Table(Generic[R_contra]):
+    """A table: its columns, primary key and indexes.
+
+    Args:
+        name: Its name (``gg_...``).
+        columns: Its columns, in order.
+        primary_key: The columns of its primary key.
+        indexes: Its secondary indexes.
+        since: The schema version that created it (migrations are derived from these).
+        compact: Whether the table is only its primary key (SQLite ``WITHOUT ROWID``).
+    """
+
+    name: str
+    columns: tuple[Column[R_contra], ...]
+    primary_key: tuple[str, ...]
+    indexes: tuple[Index, ...] = ()
+    since: int = 1
+    compact: bool = False
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        """Return the column names in order."""
+        return tuple(c.name for c in self.columns)
+
+    def column(self, name: str) -> Column[R_contra]:
+        """Return the column called ``name``."""
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+@attrs.frozen
+class Child(Generic[R]):
+    """Rows of another table that index parts of a record (a household's residents, say).
+
+    The engine writes them with the record, replaces them on update and deletes them first on
+    removal.
+
+    Args:
+        table: The child table; its columns' ``get`` read one item of ``items``.
+        items: Returns the items of a record that become rows, each a tuple of column values.
+        parent_column: The child column holding the record's key.
+    """
+
+    table: Table[tuple[object, ...]]
+    items: Callable[[R], Iterable[tuple[object, ...]]] = attrs.field(eq=False)
+    parent_column: str
+
+
+class Missing(enum.Enum):
+    """How a missing referenced record is reported."""
+
+    NOT_FOUND = "not_found"
+    """``NotFoundError(kind, key)``: the record refers to something that is not stored."""
+    INVALID = "invalid"
+    """``ValidationError(path, "unknown <kind>")``: a field of the record is wrong."""
+
+
+@attrs.frozen
+class Reference(Generic[R]):
+    """Records of another kind that must be stored for a record to be stored.
+
+    Args:
+        target: The referenced kind's name (``"cell"``, ``"venue"``, ``"resident"``...).
+        keys: Returns ``(path, key)`` pairs: the field that refers and the referenced key.
+        missing: How a missing target is reported.
+        columns: The columns that hold the references; an update re-checks them only when
+            these columns change. Empty: always re-checked.
+    """
+
+    target: str
+    keys: Callable[[R], Iterable[tuple[str, str]]] = attrs.field(eq=False)
+    missing: Missing = Missing.NOT_FOUND
+    columns: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class RecordKind(Generic[R]):
+    """Everything the engines need to store one kind of record.
+
+    Args:
+        name: The kind's name in messages (``"household"``, ``"care task"``).
+        cls: The record type.
+        table: Its table: key column first, then indexed columns, then ``version`` and ``doc``.
+        key: Returns a record's key.
+        cells: Returns the cell codes a record lies in, which scoping checks; ``None`` for kinds
+            scoped through another record (a registration through its resident).
+        references: What must be stored first.
+        children: Index rows in other tables.
+        argument: The parameter name used when a call passes something else than ``cls``.
+        append_only: Whether stored records never change (contacts, the audit trail).
+        removable: Whether stored records may be deleted.
+    """
+
+    name: str
+    cls: type[R]
+    table: Table[R]
+    key: Callable[[R], str] = attrs.field(eq=False)
+    cells: Callable[[R], tuple[str, ...]] | None = attrs.field(default=None, eq=False)
+    references: tuple[Reference[R], ...] = ()
+    children: tuple[Child[R], ...] = ()
+    argument: str | None = None
+    append_only: bool = False
+    removable: bool = False
+
+    @property
+    def key_column(self) -> str:
+        """Return the name of the key column (the table's first)."""
+        return self.table.columns[0].name
+
+    @property
+    def indexed(self) -> tuple[Column[R], ...]:
+        """Return the columns derived from the record: all but ``version`` and ``doc``."""
+        return tuple(c for c in self.table.columns if c.get is not None)
+
+    def values(self, record: R) -> dict[str, object]:
+        """Return the derived column values of ``record`` by column name, key first."""
+        return {c.name: c.get(record) for c in self.table.columns if c.get is not None}
+
+    def row(self, record: R, version: int, doc: object) -> tuple[object, ...]:
+        """Return the table row of ``record`` at ``version`` with its encoded ``doc``."""
+        values: list[object] = []
+        for c in self.table.columns:
+            if c.get is not None:
+                values.append(c.get(record))
+            elif c.name == "version":
+                values.append(version)
+            else:
+                values.append(doc)
+        return tuple(values)
+
+    def tables(self) -> tuple[Table[object], ...]:
+        """Return the kind's table and its children's tables, parent first."""
+        return (
+            cast("Table[object]", self.table),
+            *(cast("Table[object]", c.table) for c in self.children),
+        )

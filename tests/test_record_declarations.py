@@ -1,0 +1,208 @@
+"""The record-kind declarations: the schema derived from them, and old databases that upgrade.
+
+``tests/data/schema/*-v1-v5.json`` hold the hand-written DDL of schema versions 1 to 5, as the
+first release created databases; the declarations must open and upgrade every one of them.
+"""
+
+import json
+import re
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from gridgov.adapters import _sql
+from gridgov.adapters.sqlite import SqliteDialect, SqliteStore
+from gridgov.grid import GridCell, GridLevel
+from gridgov.households import Address, Household, Resident
+from gridgov.records import KINDS, Role, tables
+
+DATA = Path(__file__).parent / "data" / "schema"
+CELL = GridCell("610102", "新城区", GridLevel.DISTRICT)
+HOUSEHOLD = Household("h1", "610102", Address("铁一村1号楼"), members=(Resident("r1", "田林"),))
+
+
+def _first_release_ddl(dialect: str) -> list[list[str]]:
+    """Return the hand-written migrations of the first release for ``dialect``."""
+    ddl: list[list[str]] = json.loads((DATA / f"{dialect}-v1-v5.json").read_text("utf-8"))
+    return ddl
+
+
+def _normalised(sql: str) -> str:
+    """Return DDL text with its layout removed, for comparing."""
+    return re.sub(r"\s+", " ", re.sub(r"\(\s+", "(", re.sub(r"\s+\)", ")", sql))).strip()
+
+
+def _sqlite_schema(path: Path) -> list[tuple[str, str, str]]:
+    """Return every table and index of a SQLite file with its normalised DDL."""
+    with closing(sqlite3.connect(path)) as conn:
+        rows = conn.execute(
+            "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name"
+        ).fetchall()
+    return [(kind, name, _normalised(sql)) for kind, name, sql in rows]
+
+
+def _old_sqlite(path: Path, version: int) -> None:
+    """Create a SQLite file as the first release's DDL left it at ``version``, with a household."""
+    with closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        for statements in _first_release_ddl("sqlite")[:version]:
+            for statement in statements:
+                conn.execute(statement)
+        conn.execute(f"CREATE TABLE {_sql.SCHEMA_VERSION_TABLE} (version INTEGER NOT NULL)")
+        conn.execute(f"INSERT INTO {_sql.SCHEMA_VERSION_TABLE} VALUES (?)", (version,))
+        conn.execute(
+            "INSERT INTO gg_cells VALUES (?, NULL, ?, 1, ?)",
+            (CELL.code, CELL.level.value, _sql.encode(CELL)),
+        )
+        conn.execute(
+            "INSERT INTO gg_households VALUES (?, ?, 1, ?)",
+            (HOUSEHOLD.id, HOUSEHOLD.cell_code, _sql.encode(HOUSEHOLD)),
+        )
+        conn.execute("INSERT INTO gg_residents VALUES ('r1', 'h1', '610102', NULL)")
+
+
+def test_declared_ddl_is_the_first_releases_ddl_on_both_dialects() -> None:
+    """The migrations derived from the declarations are the hand-written ones, one by one."""
+    from gridgov.adapters.postgres import PostgresDialect
+
+    derived = {
+        "sqlite": SqliteDialect.migrations,
+        "postgresql": PostgresDialect.migrations,
+    }
+    expected = {
+        dialect: [[_normalised(s) for s in version] for version in _first_release_ddl(dialect)]
+        for dialect in derived
+    }
+    actual = {
+        dialect: [[_normalised(s) for s in version] for version in migrations]
+        for dialect, migrations in derived.items()
+    }
+    assert expected == actual
+
+
+@pytest.mark.parametrize("version", [1, 2, 3, 4, 5])
+def test_first_release_database_upgrades_to_the_declared_schema(
+    version: int, tmp_path: Path
+) -> None:
+    """A first-release SQLite file at any version opens, keeps its data, gets the new schema."""
+    old, new = tmp_path / "old.db", tmp_path / "new.db"
+    _old_sqlite(old, version)
+    store = SqliteStore(old)
+    with store() as uow:
+        kept = uow.households.household_of("r1").id
+    store.close()
+    SqliteStore(new).close()
+    assert ("h1", _sqlite_schema(new)) == (kept, _sqlite_schema(old))
+
+
+def test_first_release_postgres_database_upgrades_to_the_declared_schema(
+    postgres_schema: str,
+) -> None:
+    """A first-release PostgreSQL schema at version 2 upgrades to the declared layout, data kept."""
+    import psycopg
+
+    from gridgov.adapters.postgres import PostgresStore
+
+    url, schema = postgres_schema.split("?schema=")
+    fresh = f"{schema}_new"
+
+    def layout(conn: psycopg.Connection[tuple[object, ...]], name: str) -> list[object]:
+        columns = conn.execute(
+            "SELECT table_name, column_name, data_type, collation_name, is_nullable"
+            " FROM information_schema.columns WHERE table_schema = %s ORDER BY 1, 2",
+            (name,),
+        ).fetchall()
+        indexes = conn.execute(
+            "SELECT indexname, replace(indexdef, %s, '') FROM pg_indexes"
+            " WHERE schemaname = %s ORDER BY 1",
+            (f"{name}.", name),
+        ).fetchall()
+        return [*columns, *indexes]
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+        conn.execute(f'SET search_path TO "{schema}"')
+        for statements in _first_release_ddl("postgresql")[:2]:
+            for statement in statements:
+                conn.execute(statement)
+        conn.execute(f"CREATE TABLE {_sql.SCHEMA_VERSION_TABLE} (version INTEGER NOT NULL)")
+        conn.execute(f"INSERT INTO {_sql.SCHEMA_VERSION_TABLE} VALUES (2)")
+        conn.execute(
+            "INSERT INTO gg_cells VALUES (%s, NULL, %s, 1, %s)",
+            (CELL.code, CELL.level.value, _sql.encode(CELL)),
+        )
+        conn.execute(
+            "INSERT INTO gg_households VALUES ('h1', '610102', 1, %s)", (_sql.encode(HOUSEHOLD),)
+        )
+        conn.execute("INSERT INTO gg_residents VALUES ('r1', 'h1', '610102', NULL)")
+    try:
+        store = PostgresStore(postgres_schema)
+        with store() as uow:
+            kept = uow.households.household_of("r1").id
+        store.close()
+        PostgresStore(f"{url}?schema={fresh}").close()
+        with psycopg.connect(url, autocommit=True) as conn:
+            old_layout, new_layout = layout(conn, schema), layout(conn, fresh)
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{fresh}" CASCADE')
+    assert ("h1", new_layout) == (kept, old_layout)
+
+
+def test_every_declared_table_is_one_the_adapters_drop() -> None:
+    """The declared tables and the SQL adapters' table list agree, schema table aside."""
+    declared = {t.name for t in tables()}
+    assert declared | {_sql.SCHEMA_VERSION_TABLE} == set(_sql.table_names())
+
+
+def test_every_declared_index_names_columns_of_its_table() -> None:
+    """Each index part names a column of its table, and subtree parts are cell codes."""
+    problems = [
+        (t.name, i.name, p.column)
+        for t in tables()
+        for i in t.indexes
+        for p in i.parts
+        if p.column not in t.column_names or (p.role is Role.SUBTREE and p.column != "cell_code")
+    ]
+    assert [] == problems
+
+
+def test_every_kind_declares_its_key_first_then_version_and_doc_last() -> None:
+    """The engines rely on the layout: key column first, ``version`` and ``doc`` last."""
+    layouts = {k.name: (k.key_column, k.table.column_names[-2:]) for k in KINDS}
+    expected = {k.name: (k.table.primary_key[0], ("version", "doc")) for k in KINDS}
+    assert expected == layouts
+
+
+def test_sql_repositories_offer_what_each_declaration_allows(tmp_path: Path) -> None:
+    """``remove`` exists exactly for removable kinds, ``update`` never for append-only ones."""
+    store = SqliteStore(tmp_path / "offers.db")
+    by_kind = {
+        "cell": "cells",
+        "worker": "workers",
+        "household": "households",
+        "contact": "contacts",
+        "care task": "care_tasks",
+        "case": "cases",
+        "case settings": "case_settings",
+        "venue": "venues",
+        "series": "series",
+        "registration": "registrations",
+        "shift": "shifts",
+        "sign-up": "signups",
+        "audit entry": "audit",
+    }
+    with store() as uow:
+        offered = {
+            k.name: (
+                hasattr(getattr(uow, by_kind[k.name]), "remove"),
+                hasattr(getattr(uow, by_kind[k.name]), "update"),
+            )
+            for k in KINDS
+        }
+    store.close()
+    expected = {
+        k.name: (k.removable, not k.append_only and k.name != "case settings") for k in KINDS
+    }
+    assert expected == offered
