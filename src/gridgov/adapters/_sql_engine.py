@@ -1,0 +1,340 @@
+"""The generic SQL repository: every operation a record kind's declaration is enough for.
+
+``get``, ``add``, ``add_many``, ``update`` and ``remove`` of any declared kind: the row and its
+index rows in other tables derived from the declaration, references checked against the tables
+of the kinds they name, an optimistic ``UPDATE ... WHERE version = ?``, and one savepoint
+around every write of several statements, so that a failed one leaves the transaction as it
+was. A kind's repository adds only its own queries and rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+
+from gridgov.adapters.support import StoredRecord as R
+from gridgov.adapters.support import check_batch_size, check_text_key, encode_cursor, with_version
+from gridgov.errors import ConflictError, GridgovError, NotFoundError, ValidationError
+from gridgov.ports import Page, ProgressCallback
+from gridgov.records import Missing, RecordKind
+from gridgov.records.kinds import KINDS
+
+if TYPE_CHECKING:
+    from gridgov.adapters._sql import SqlUnitOfWork
+
+__all__ = [
+    "TOP",
+    "Row",
+    "SqlRecords",
+    "SqlRemovableRepository",
+    "SqlRepository",
+    "add_in_batches",
+    "page_of",
+    "subtree_range",
+]
+
+T = TypeVar("T")
+Row = Sequence[Any]
+V = TypeVar("V")
+
+# Above every character a code can hold: ``code <= x < code + TOP`` is the subtree of ``code``.
+TOP = "\U0010ffff"
+
+# Where each kind a reference can name is stored: its table and key column.
+_TARGETS: dict[str, tuple[str, str]] = {
+    **{k.name: (k.table.name, k.key_column) for k in KINDS},
+    "resident": ("gg_residents", "id"),
+}
+
+
+def subtree_range(prefix: str) -> tuple[str, str]:
+    """Return the bounds ``[prefix, prefix + TOP)`` of the codes in a subtree."""
+    return prefix, prefix + TOP
+
+
+def page_of(rows: Sequence[tuple[tuple[str, ...], V]], limit: int) -> Page[V]:
+    """Return the first ``limit`` of ``limit + 1`` fetched rows, with a cursor if more remain."""
+    more = len(rows) > limit
+    kept = rows[:limit]
+    return Page(tuple(v for _, v in kept), encode_cursor(*kept[-1][0]) if more else None)
+
+
+def add_in_batches(
+    items: Iterable[T],
+    check: Callable[[object], T],
+    insert: Callable[[Sequence[T]], None],
+    batch_size: int,
+    progress: ProgressCallback | None,
+) -> int:
+    """Check and insert a stream in batches; the caller's savepoint undoes a failed call."""
+    check_batch_size(batch_size)
+    count = 0
+    batch: list[T] = []
+    for item in items:
+        batch.append(check(item))
+        if len(batch) == batch_size:
+            insert(batch)
+            count += len(batch)
+            batch.clear()
+            if progress is not None:
+                progress(count)
+    if batch:
+        insert(batch)
+        count += len(batch)
+        if progress is not None:
+            progress(count)
+    return count
+
+
+class SqlRecords(Generic[R]):
+    """The operations of one declared record kind over its table: reads, ``add``, ``add_many``.
+
+    Append-only kinds (contacts, the audit trail) use it as it is; :class:`SqlRepository` adds
+    ``update`` and :class:`SqlRemovableRepository` ``remove``, as the declaration allows.
+    Subclasses set ``declared`` and may replace ``_check`` (a kind's own rules on top of, or
+    instead of, the declared references) and the conflict messages.
+    """
+
+    declared: ClassVar[RecordKind[R]]
+    duplicate_batch: ClassVar[str] = ""
+    child_conflict: ClassVar[str] = ""
+
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._uow = uow
+
+    # -- reads -----------------------------------------------------------------------------
+
+    @property
+    def _table(self) -> str:
+        return self.declared.table.name
+
+    def _find(self, key: str) -> R | None:
+        row = self._uow.query_one(
+            f"SELECT version, doc FROM {self._table} WHERE {self.declared.key_column} = ?", (key,)
+        )
+        return None if row is None else self._uow.decode(self.declared.cls, row[1], row[0])
+
+    def get(self, key: str) -> R:
+        """Return the record with ``key`` or raise NotFoundError."""
+        found = self._find(check_text_key("key", key))
+        if found is None:
+            raise NotFoundError(self.declared.name, key)
+        return found
+
+    def _exists(self, key: str) -> bool:
+        return (
+            self._uow.query_one(
+                f"SELECT 1 FROM {self._table} WHERE {self.declared.key_column} = ?", (key,)
+            )
+            is not None
+        )
+
+    def _decoded(self, rows: Iterable[Row]) -> tuple[R, ...]:
+        """Decode ``(version, doc)`` rows."""
+        cls = self.declared.cls
+        return tuple(self._uow.decode(cls, doc, version) for version, doc in rows)
+
+    def _paged(self, sql: str, params: Sequence[object], limit: int, arity: int) -> Page[R]:
+        """Run a page query whose rows are ``arity`` sort-key columns, then version and doc."""
+        cls = self.declared.cls
+        rows = self._uow.query(sql, (*params, limit + 1))
+        return page_of(
+            [(tuple(r[:arity]), self._uow.decode(cls, r[arity + 1], r[arity])) for r in rows],
+            limit,
+        )
+
+    # -- checks ----------------------------------------------------------------------------
+
+    def _require(self, record: object) -> R:
+        cls = self.declared.cls
+        if not isinstance(record, cls):
+            article = "an" if cls.__name__[0] in "AEIOU" else "a"
+            raise ValidationError(
+                self.declared.argument or self.declared.name,
+                f"expected {article} {cls.__name__}",
+            )
+        return record
+
+    def _missing(self, target: str, path: str, key: str, missing: Missing) -> GridgovError:
+        if missing is Missing.INVALID:
+            return ValidationError(path, f"unknown {target}")
+        return NotFoundError(target, key)
+
+    def _check(self, record: R, known: dict[tuple[str, str], object]) -> None:
+        """Check the declared references (``known`` caches the keys found this call)."""
+        for reference in self.declared.references:
+            table, column = _TARGETS[reference.target]
+            for path, key in reference.keys(record):
+                if (reference.target, key) in known:
+                    continue
+                found = self._uow.query_one(f"SELECT 1 FROM {table} WHERE {column} = ?", (key,))
+                if found is None:
+                    raise self._missing(reference.target, path, key, reference.missing)
+                known[reference.target, key] = True
+
+    def _checked(self, record: object, known: dict[tuple[str, str], object]) -> R:
+        r = self._require(record)
+        self._check(r, known)
+        return r
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def _insert(self, records: Sequence[R]) -> None:
+        declared, encode = self.declared, self._uow.encode
+        rows = [declared.row(r, 1, encode(r)) for r in records]
+        try:
+            self._uow.insert_many(self._table, declared.table.column_names, rows)
+            for child in declared.children:
+                self._uow.insert_many(
+                    child.table.name,
+                    child.table.column_names,
+                    [item for r in records for item in child.items(r)],
+                )
+        except ConflictError:
+            raise ConflictError(
+                self.duplicate_batch or f"a {declared.name} id is already stored"
+            ) from None
+
+    def add(self, record: R) -> R:
+        """Store a new record whose references are stored; return it with version 1."""
+        r = self._checked(record, {})
+        key = self.declared.key(r)
+        if self._exists(key):
+            raise self._duplicate(key)
+        try:
+            with self._uow.savepoint():  # a concurrent duplicate must not end the transaction
+                self._insert([r])
+        except ConflictError:
+            if self.declared.children and self.duplicate_batch:
+                raise
+            raise self._duplicate(key) from None
+        return with_version(r, 1)
+
+    def add_many(
+        self,
+        records: Iterable[R],
+        *,
+        batch_size: int = 1000,
+        progress: ProgressCallback | None = None,
+    ) -> int:
+        """Store new records from a stream, in batches; a failure undoes this call's writes."""
+        known: dict[tuple[str, str], object] = {}
+        with self._uow.savepoint():
+            return add_in_batches(
+                records, lambda r: self._checked(r, known), self._insert, batch_size, progress
+            )
+
+    def _recheck(self, record: R) -> None:
+        """Check the references of an update if the columns holding them changed."""
+        columns = tuple(dict.fromkeys(c for ref in self.declared.references for c in ref.columns))
+        key = self.declared.key(record)
+        if not columns:
+            if not self._exists(key):
+                raise NotFoundError(self.declared.name, key)
+            self._check(record, {})
+            return
+        row = self._uow.query_one(
+            f"SELECT {', '.join(columns)} FROM {self._table} WHERE {self.declared.key_column} = ?",
+            (key,),
+        )
+        if row is None:
+            raise NotFoundError(self.declared.name, key)
+        values = self.declared.values(record)
+        if tuple(row) != tuple(values[c] for c in columns):
+            self._check(record, {})
+
+    def _update(self, record: R) -> R:
+        """Replace a stored record if its version is current; return it."""
+        r = self._require(record)
+        if self.declared.references:
+            self._recheck(r)
+        if not self.declared.children:
+            return self._update_row(r)
+        with self._uow.savepoint():
+            stored = self._update_row(r)
+            self._delete_children(r)
+            try:
+                for child in self.declared.children:
+                    self._uow.insert_many(
+                        child.table.name, child.table.column_names, list(child.items(r))
+                    )
+            except ConflictError:
+                raise ConflictError(
+                    self.child_conflict or "an index row is already stored"
+                ) from None
+        return stored
+
+    def _remove(self, record: R) -> None:
+        """Delete a stored record if its version is current."""
+        r = self._require(record)
+        if not self.declared.children:
+            self._delete_row(r)
+            return
+        with self._uow.savepoint():  # a stale version undoes the index deletes too
+            self._delete_children(r)
+            self._delete_row(r)
+
+    def _delete_children(self, record: R) -> None:
+        key = self.declared.key(record)
+        for child in reversed(self.declared.children):
+            self._uow.execute(
+                f"DELETE FROM {child.table.name} WHERE {child.parent_column} = ?", (key,)
+            )
+
+    def _duplicate(self, key: str) -> ConflictError:
+        return ConflictError(f"{self.declared.name} {key!r} already exists")
+
+    def _stale(self, key: str, version: int) -> GridgovError:
+        row = self._uow.query_one(
+            f"SELECT version FROM {self._table} WHERE {self.declared.key_column} = ?", (key,)
+        )
+        if row is None:
+            return NotFoundError(self.declared.name, key)
+        return ConflictError(
+            f"{self.declared.name} {key!r} is at version {row[0]}, the change was made from "
+            f"version {version}"
+        )
+
+    def _update_row(self, record: R) -> R:
+        declared = self.declared
+        key = declared.key(record)
+        version = record.version
+        columns: dict[str, object] = declared.values(record)
+        del columns[declared.key_column]
+        self._uow.write()
+        sets = "".join(f", {name} = ?" for name in columns)
+        cur = self._uow.execute(
+            f"UPDATE {self._table} SET version = version + 1, doc = ?{sets}"
+            f" WHERE {declared.key_column} = ? AND version = ?",
+            (self._uow.encode(record), *columns.values(), key, version),
+        )
+        if cur.rowcount != 1:
+            raise self._stale(key, version)
+        return with_version(record, version + 1)
+
+    def _delete_row(self, record: R) -> None:
+        key = self.declared.key(record)
+        version = record.version
+        self._uow.write()
+        cur = self._uow.execute(
+            f"DELETE FROM {self._table} WHERE {self.declared.key_column} = ? AND version = ?",
+            (key, version),
+        )
+        if cur.rowcount != 1:
+            raise self._stale(key, version)
+
+
+class SqlRepository(SqlRecords[R]):
+    """A kind whose records change: ``update`` with an optimistic version."""
+
+    def update(self, record: R) -> R:
+        """Replace a stored record if its version is current; return it."""
+        return self._update(record)
+
+
+class SqlRemovableRepository(SqlRepository[R]):
+    """A kind whose records may also be deleted."""
+
+    def remove(self, record: R) -> None:
+        """Delete a stored record if its version is current."""
+        self._remove(record)

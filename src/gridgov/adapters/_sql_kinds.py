@@ -1,0 +1,755 @@
+"""The SQL repositories: each kind's own queries and rules over the generic repository.
+
+Everything a declaration says (rows, index rows, references, versions) is done by
+:class:`~gridgov.adapters._sql_engine.SqlRepository`; what is left here is what is truly a
+kind's own: the cell tree's rules, a household's residents, a case's external id, the one row
+of case settings, and the port queries in each kind's language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, ClassVar
+
+import pendulum
+
+from gridgov.access import AuditEntry, AuditKind
+from gridgov.adapters._sql_engine import (
+    TOP,
+    Row,
+    SqlRecords,
+    SqlRemovableRepository,
+    SqlRepository,
+    page_of,
+    subtree_range,
+)
+from gridgov.adapters.support import (
+    birth_bounds,
+    check_audit_filters,
+    check_instant,
+    check_limit,
+    check_placement,
+    check_resident_reference,
+    check_text_key,
+    check_time_range,
+    check_window,
+    decode_cursor,
+    instant_key,
+    task_references_changed,
+    with_version,
+)
+from gridgov.care.contacts import CareTask, ContactAttempt
+from gridgov.cases.model import Case
+from gridgov.cases.settings import CaseSettings
+from gridgov.errors import ConflictError, NotFoundError, ValidationError
+from gridgov.grid import GridCell, GridTree, Worker
+from gridgov.households import Household, Tag
+from gridgov.ports import DEFAULT_PAGE_SIZE, Page, ResidentEntry
+from gridgov.records import kinds
+from gridgov.scheduling.registrations import Registration
+from gridgov.scheduling.series import ActivitySeries
+from gridgov.scheduling.venues import Venue
+from gridgov.scheduling.volunteers import Shift, SignUp
+
+if TYPE_CHECKING:
+    from gridgov.adapters._sql import SqlUnitOfWork
+
+__all__ = [
+    "SqlAuditRepository",
+    "SqlCareTaskRepository",
+    "SqlCaseRepository",
+    "SqlCaseSettingsRepository",
+    "SqlCellRepository",
+    "SqlContactRepository",
+    "SqlHouseholdRepository",
+    "SqlRegistrationRepository",
+    "SqlSeriesRepository",
+    "SqlShiftRepository",
+    "SqlSignUpRepository",
+    "SqlVenueRepository",
+    "SqlWorkerRepository",
+]
+
+
+def _require_cell(uow: SqlUnitOfWork, code: str) -> None:
+    check_text_key("cell_code", code)
+    if not uow.cell_exists(code):
+        raise NotFoundError("cell", code)
+
+
+def _owner(uow: SqlUnitOfWork, resident_id: str) -> tuple[str, str] | None:
+    """Return ``(household_id, cell_code)`` of the resident's stored household, if any."""
+    row = uow.query_one(
+        "SELECT household_id, cell_code FROM gg_residents WHERE id = ?", (resident_id,)
+    )
+    return None if row is None else (row[0], row[1])
+
+
+# -- grid ----------------------------------------------------------------------------------
+
+
+class SqlCellRepository(SqlRemovableRepository[GridCell]):
+    """Cells in a SQL store; see :class:`gridgov.ports.CellRepository`."""
+
+    declared = kinds.CELLS
+
+    def _check(self, record: GridCell, known: dict[tuple[str, str], object]) -> None:
+        parent = None if record.parent_code is None else self._find(record.parent_code)
+        check_placement(record, parent, self._uow.scheme)
+
+    def update(self, record: GridCell) -> GridCell:
+        """Replace a stored cell if its version is current; its parent and level stay."""
+        cell = self._require(record)
+        current = self.get(cell.code)
+        if (current.parent_code, current.level) != (cell.parent_code, cell.level):
+            raise ValidationError("parent_code", "a cell cannot move; add a new cell instead")
+        return self._update_row(cell)
+
+    def remove(self, record: GridCell) -> None:
+        """Delete a cell that has no children, households or workers assigned."""
+        cell = self._require(record)
+        for table, column, what in (
+            ("gg_cells", "parent_code", "child cells"),
+            ("gg_households", "cell_code", "households"),
+            ("gg_worker_cells", "cell_code", "workers assigned"),
+        ):
+            if self._uow.query_one(
+                f"SELECT 1 FROM {table} WHERE {column} = ? LIMIT 1", (cell.code,)
+            ):
+                raise ConflictError(f"cell {cell.code!r} still has {what}")
+        self._delete_row(cell)
+
+    def children(self, code: str) -> tuple[GridCell, ...]:
+        """Return the direct children of the cell ``code``, ordered by code."""
+        self.get(code)
+        return self._decoded(
+            self._uow.query(
+                "SELECT version, doc FROM gg_cells WHERE parent_code = ? ORDER BY code", (code,)
+            )
+        )
+
+    def subtree(
+        self, code: str, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Page[GridCell]:
+        """Return the cell ``code`` and every cell below it, ordered by code."""
+        check_limit(limit)
+        start = decode_cursor(after, 1) or ("",)
+        self.get(code)
+        return self._paged(
+            "SELECT code, version, doc FROM gg_cells WHERE code >= ? AND code < ? AND code > ?"
+            " ORDER BY code LIMIT ?",
+            (*subtree_range(code), *start),
+            limit,
+            1,
+        )
+
+    def tree(self) -> GridTree:
+        """Return every stored cell as a validated tree."""
+        rows = self._uow.query("SELECT version, doc FROM gg_cells ORDER BY code")
+        return GridTree(self._decoded(rows), self._uow.scheme)
+
+
+class SqlWorkerRepository(SqlRemovableRepository[Worker]):
+    """Workers in a SQL store; see :class:`gridgov.ports.WorkerRepository`."""
+
+    declared = kinds.WORKERS
+
+    def list(self, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None) -> Page[Worker]:
+        """Return workers ordered by id."""
+        check_limit(limit)
+        start = decode_cursor(after, 1) or ("",)
+        return self._paged(
+            "SELECT id, version, doc FROM gg_workers WHERE id > ? ORDER BY id LIMIT ?",
+            start,
+            limit,
+            1,
+        )
+
+    def assigned_to(self, cell_code: str, *, on: pendulum.Date) -> tuple[Worker, ...]:
+        """Return the workers assigned to the cell ``cell_code`` on ``on``, ordered by id."""
+        _require_cell(self._uow, cell_code)
+        day = on.isoformat()
+        return self._decoded(
+            self._uow.query(
+                "SELECT w.version, w.doc FROM gg_workers w WHERE w.id IN ("
+                " SELECT worker_id FROM gg_worker_cells WHERE cell_code = ? AND start_date <= ?"
+                " AND (end_date IS NULL OR end_date >= ?)) ORDER BY w.id",
+                (cell_code, day, day),
+            )
+        )
+
+
+# -- households ----------------------------------------------------------------------------
+
+
+class SqlHouseholdRepository(SqlRemovableRepository[Household]):
+    """Households in a SQL store; see :class:`gridgov.ports.HouseholdRepository`."""
+
+    declared = kinds.HOUSEHOLDS
+    duplicate_batch = "a household id is already stored, or a resident belongs to another household"
+    child_conflict = "a resident belongs to another household"
+
+    SUBTREE_SQL = (
+        "SELECT cell_code, id, version, doc FROM gg_households"
+        " WHERE cell_code >= ? AND cell_code < ? AND (cell_code > ? OR (cell_code = ? AND id > ?))"
+        " ORDER BY cell_code, id LIMIT ?"
+    )
+    TAG_SQL = (
+        "SELECT t.cell_code, t.household_id, t.resident_id, h.version, h.doc"
+        " FROM gg_resident_tags t JOIN gg_households h ON h.id = t.household_id"
+        " WHERE t.tag = ? AND t.cell_code >= ? AND t.cell_code < ?"
+        " AND (t.cell_code, t.household_id, t.resident_id) > (?, ?, ?)"
+        " ORDER BY t.cell_code, t.household_id, t.resident_id LIMIT ?"
+    )
+    AGED_SQL = (
+        "SELECT r.birth_date, r.id, r.household_id, h.version, h.doc"
+        " FROM gg_residents r JOIN gg_households h ON h.id = r.household_id"
+        " WHERE r.birth_date > ? AND r.birth_date <= ? AND r.cell_code >= ? AND r.cell_code < ?"
+        " AND (r.birth_date, r.id) > (?, ?)"
+        " ORDER BY r.birth_date, r.id LIMIT ?"
+    )
+
+    def household_of(self, resident_id: str) -> Household:
+        """Return the household the resident belongs to, or raise NotFoundError."""
+        check_text_key("resident_id", resident_id)
+        row = self._uow.query_one(
+            "SELECT h.version, h.doc FROM gg_residents r JOIN gg_households h"
+            " ON h.id = r.household_id WHERE r.id = ?",
+            (resident_id,),
+        )
+        if row is None:
+            raise NotFoundError("resident", resident_id)
+        return self._uow.decode(Household, row[1], row[0])
+
+    def in_subtree(
+        self, cell_code: str, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Page[Household]:
+        """Return households in the cell ``cell_code`` or below it, by cell code then id."""
+        check_limit(limit)
+        start = decode_cursor(after, 2) or ("", "")
+        _require_cell(self._uow, cell_code)
+        params = (*subtree_range(cell_code), start[0], start[0], start[1])
+        return self._paged(self.SUBTREE_SQL, params, limit, 2)
+
+    def _entries(self, rows: Sequence[Row], limit: int, arity: int) -> Page[ResidentEntry]:
+        """Page rows ``(*sort key, household id, version, doc)``, each household decoded once."""
+        homes: dict[str, Household] = {}
+        found: list[tuple[tuple[str, ...], ResidentEntry]] = []
+        for row in rows:
+            household_id, version, doc = row[arity : arity + 3]
+            h = homes.get(household_id)
+            if h is None:
+                h = homes[household_id] = self._uow.decode(Household, doc, version)
+            key = tuple(row[:arity])
+            found.append((key, ResidentEntry(h.id, h.cell_code, h.member(key[-1]))))
+        return page_of(found, limit)
+
+    def with_tag(
+        self,
+        tag: Tag,
+        *,
+        within: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[ResidentEntry]:
+        """Return residents carrying ``tag``, by cell code, household id and resident id."""
+        if not isinstance(tag, Tag):
+            raise ValidationError("tag", "expected a Tag")
+        check_limit(limit)
+        start = decode_cursor(after, 3) or ("", "", "")
+        if within is not None:
+            _require_cell(self._uow, within)
+        rows = self._uow.query(
+            self.TAG_SQL, (tag.code, *subtree_range(within or ""), *start, limit + 1)
+        )
+        # (cell, household, resident) is the sort key; the household id is its middle part.
+        return self._entries([(c, h, r, h, v, d) for c, h, r, v, d in rows], limit, 3)
+
+    def aged(
+        self,
+        *,
+        on: pendulum.Date,
+        min_age: int | None = None,
+        max_age: int | None = None,
+        within: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[ResidentEntry]:
+        """Return residents whose age on ``on`` is within the bounds, oldest first."""
+        born_after, latest = birth_bounds(on, min_age, max_age)
+        check_limit(limit)
+        start = decode_cursor(after, 2) or ("", "")
+        if within is not None:
+            _require_cell(self._uow, within)
+        rows = self._uow.query(
+            self.AGED_SQL,
+            (
+                "" if born_after is None else born_after.isoformat(),
+                TOP if latest is None else latest.isoformat(),
+                *subtree_range(within or ""),
+                *start,
+                limit + 1,
+            ),
+        )
+        return self._entries(rows, limit, 2)
+
+
+# -- care ----------------------------------------------------------------------------------
+
+
+class SqlContactRepository(SqlRecords[ContactAttempt]):
+    """The contact ledger in a SQL store; see :class:`gridgov.ports.ContactRepository`."""
+
+    declared = kinds.CONTACTS
+
+    RESIDENT_SQL = (
+        "SELECT at_utc, id, version, doc FROM gg_contacts"
+        " WHERE resident_id = ? AND at_utc >= ? AND (at_utc, id) < (?, ?)"
+        " ORDER BY at_utc DESC, id DESC LIMIT ?"
+    )
+    SUBTREE_SQL = (
+        "SELECT at_utc, id, version, doc FROM gg_contacts"
+        " WHERE cell_code >= ? AND cell_code < ? AND at_utc >= ? AND at_utc < ?"
+        " AND (at_utc, id) > (?, ?)"
+        " ORDER BY at_utc, id LIMIT ?"
+    )
+
+    def _check(self, record: ContactAttempt, known: dict[tuple[str, str], object]) -> None:
+        check_resident_reference(record, _owner(self._uow, record.resident_id))
+
+    def for_resident(
+        self,
+        resident_id: str,
+        *,
+        since: pendulum.DateTime | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[ContactAttempt]:
+        """Return a resident's contacts at or after ``since``, newest first."""
+        check_text_key("resident_id", resident_id)
+        low = "" if since is None else instant_key(check_instant("since", since), "since")
+        check_limit(limit)
+        start = decode_cursor(after, 2) or (TOP, TOP)
+        return self._paged(self.RESIDENT_SQL, (resident_id, low, *start), limit, 2)
+
+    def in_subtree(
+        self,
+        cell_code: str,
+        *,
+        since: pendulum.DateTime,
+        until: pendulum.DateTime,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[ContactAttempt]:
+        """Return contacts in the subtree of ``cell_code`` with ``since <= at < until``, by time."""
+        since_key, until_key = check_time_range(since, until)
+        check_limit(limit)
+        start = decode_cursor(after, 2) or ("", "")
+        _require_cell(self._uow, cell_code)
+        params = (*subtree_range(cell_code), since_key, until_key, *start)
+        return self._paged(self.SUBTREE_SQL, params, limit, 2)
+
+
+class SqlCareTaskRepository(SqlRepository[CareTask]):
+    """Care tasks in a SQL store; see :class:`gridgov.ports.CareTaskRepository`."""
+
+    declared = kinds.CARE_TASKS
+
+    # The literal ``state = 'open'`` lets both backends use the partial indexes on open tasks.
+    OPEN_RESIDENT_SQL = (
+        "SELECT version, doc FROM gg_care_tasks"
+        " WHERE resident_id = ? AND state = 'open'"
+        " ORDER BY due_utc, id"
+    )
+    OPEN_SUBTREE_SQL = (
+        "SELECT due_utc, id, version, doc FROM gg_care_tasks"
+        " WHERE state = 'open' AND cell_code >= ? AND cell_code < ? AND start_utc < ?"
+        " AND (due_utc, id) > (?, ?)"
+        " ORDER BY due_utc, id LIMIT ?"
+    )
+
+    def _check(self, record: CareTask, known: dict[tuple[str, str], object]) -> None:
+        owner = known.get(("owner", record.resident_id), False)
+        if owner is False:
+            owner = known["owner", record.resident_id] = _owner(self._uow, record.resident_id)
+        check_resident_reference(record, owner)  # type: ignore[arg-type]  # cached above
+
+    def update(self, record: CareTask) -> CareTask:
+        """Replace a stored task if its version is current; return it."""
+        t = self._require(record)
+        row = self._uow.query_one(
+            "SELECT resident_id, household_id, cell_code FROM gg_care_tasks WHERE id = ?", (t.id,)
+        )
+        if row is None:
+            raise NotFoundError(self.declared.name, t.id)
+        if task_references_changed((row[0], row[1], row[2]), t):
+            check_resident_reference(t, _owner(self._uow, t.resident_id))
+        return self._update_row(t)
+
+    def open_for_resident(self, resident_id: str) -> tuple[CareTask, ...]:
+        """Return the resident's open tasks, by due instant then id."""
+        check_text_key("resident_id", resident_id)
+        return self._decoded(self._uow.query(self.OPEN_RESIDENT_SQL, (resident_id,)))
+
+    def open_in_subtree(
+        self,
+        cell_code: str,
+        *,
+        starting_before: pendulum.DateTime,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[CareTask]:
+        """Return open tasks of the subtree whose window starts before the instant, by due, id."""
+        horizon = instant_key(check_instant("starting_before", starting_before), "starting_before")
+        check_limit(limit)
+        start = decode_cursor(after, 2) or ("", "")
+        _require_cell(self._uow, cell_code)
+        params = (*subtree_range(cell_code), horizon, *start)
+        return self._paged(self.OPEN_SUBTREE_SQL, params, limit, 2)
+
+
+# -- cases ---------------------------------------------------------------------------------
+
+
+class SqlCaseRepository(SqlRepository[Case]):
+    """Cases in a SQL store; see :class:`gridgov.ports.CaseRepository`."""
+
+    declared = kinds.CASES
+    duplicate_batch = "a case id or external id is already stored"
+
+    # ``next_check_utc IS NOT NULL`` and ``is_open`` repeat the partial indexes' conditions, so
+    # that both backends see at once that those indexes serve the queries.
+    DUE_SQL = (
+        "SELECT next_check_utc, id, version, doc FROM gg_cases"
+        " WHERE next_check_utc IS NOT NULL AND next_check_utc <= ?"
+        " AND (next_check_utc, id) > (?, ?)"
+        " ORDER BY next_check_utc, id LIMIT ?"
+    )
+    OPEN_SUBTREE_SQL = (
+        "SELECT reported_utc, id, version, doc FROM gg_cases"
+        " WHERE is_open AND cell_code >= ? AND cell_code < ? AND (reported_utc, id) > (?, ?)"
+        " ORDER BY reported_utc, id LIMIT ?"
+    )
+    REPORTED_SUBTREE_SQL = (
+        "SELECT reported_utc, id, version, doc FROM gg_cases"
+        " WHERE cell_code >= ? AND cell_code < ? AND reported_utc >= ? AND reported_utc < ?"
+        " AND (reported_utc, id) > (?, ?)"
+        " ORDER BY reported_utc, id LIMIT ?"
+    )
+    EXTERNAL_SQL = "SELECT id, version, doc FROM gg_cases WHERE external_id = ?"
+
+    def _check_external(self, c: Case) -> None:
+        if c.external_id is None:
+            return
+        row = self._uow.query_one("SELECT id FROM gg_cases WHERE external_id = ?", (c.external_id,))
+        if row is not None and row[0] != c.id:
+            raise ConflictError(f"case {row[0]!r} already has the external id of case {c.id!r}")
+
+    def add(self, record: Case) -> Case:
+        """Store a new case whose location and owner cells are stored; return it with version 1."""
+        c = self._checked(record, {})
+        if self._exists(c.id):
+            raise self._duplicate(c.id)
+        self._check_external(c)
+        with self._uow.savepoint():  # a concurrent duplicate must not end the transaction
+            self._insert([c])
+        return with_version(c, 1)
+
+    def update(self, record: Case) -> Case:
+        """Replace a stored case if its version is current; return it."""
+        c = self._require(record)
+        row = self._uow.query_one("SELECT external_id FROM gg_cases WHERE id = ?", (c.id,))
+        if row is None:
+            raise NotFoundError(self.declared.name, c.id)
+        if c.external_id == row[0]:
+            return self._update(c)
+        self._check_external(c)
+        with self._uow.savepoint():  # a concurrent taker of the id must not end the transaction
+            return self._update(c)
+
+    def by_external_id(self, external_id: str) -> Case | None:
+        """Return the case with that id in another system (12345, Open311), if any."""
+        check_text_key("external_id", external_id)
+        row = self._uow.query_one(self.EXTERNAL_SQL, (external_id,))
+        return None if row is None else self._uow.decode(Case, row[2], row[1])
+
+    def due(
+        self,
+        *,
+        at_or_before: pendulum.DateTime,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[Case]:
+        """Return cases whose ``next_check`` is at or before the instant, by next_check, id."""
+        horizon = instant_key(check_instant("at_or_before", at_or_before), "at_or_before")
+        check_limit(limit)
+        start = decode_cursor(after, 2) or ("", "")
+        return self._paged(self.DUE_SQL, (horizon, *start), limit, 2)
+
+    def open_in_subtree(
+        self, cell_code: str, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Page[Case]:
+        """Return the open cases located in the subtree, by reported_at, id."""
+        check_limit(limit)
+        start = decode_cursor(after, 2) or ("", "")
+        _require_cell(self._uow, cell_code)
+        return self._paged(self.OPEN_SUBTREE_SQL, (*subtree_range(cell_code), *start), limit, 2)
+
+    def reported_in_subtree(
+        self,
+        cell_code: str,
+        *,
+        since: pendulum.DateTime,
+        until: pendulum.DateTime,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[Case]:
+        """Return the cases of the subtree reported in ``[since, until)``, by reported_at, id."""
+        since_key, until_key = check_time_range(since, until)
+        check_limit(limit)
+        start = decode_cursor(after, 2) or ("", "")
+        _require_cell(self._uow, cell_code)
+        params = (*subtree_range(cell_code), since_key, until_key, *start)
+        return self._paged(self.REPORTED_SUBTREE_SQL, params, limit, 2)
+
+
+class SqlCaseSettingsRepository(SqlRecords[CaseSettings]):
+    """The case settings of a SQL store; see :class:`gridgov.ports.CaseSettingsRepository`."""
+
+    declared = kinds.CASE_SETTINGS
+
+    def _stored_version(self) -> int:
+        row = self._uow.query_one(
+            "SELECT version FROM gg_case_settings WHERE id = ?", (kinds.SETTINGS_KEY,)
+        )
+        return 0 if row is None else int(row[0])
+
+    def _stale_save(self, version: int) -> ConflictError:
+        return ConflictError(
+            f"case settings are at version {self._stored_version()}, "
+            f"the save was made from version {version}"
+        )
+
+    def get(self, key: str = kinds.SETTINGS_KEY) -> CaseSettings:
+        """Return the stored settings, or raise NotFoundError if none were saved."""
+        return super().get(key)
+
+    def save(self, settings: CaseSettings) -> CaseSettings:
+        """Store the settings (version 0: the first save) if the version is current; return them."""
+        s = self._require(settings)
+        if s.version != 0:
+            try:
+                return self._update_row(s)
+            except ConflictError:
+                raise self._stale_save(s.version) from None
+            except NotFoundError:
+                raise self._stale_save(s.version) from None
+        if self._stored_version() != 0:
+            raise self._stale_save(0)
+        try:
+            with self._uow.savepoint():  # a concurrent first save must not end the transaction
+                self._insert([s])
+        except ConflictError:
+            raise self._stale_save(0) from None
+        return with_version(s, 1)
+
+
+# -- scheduling ----------------------------------------------------------------------------
+
+
+class SqlVenueRepository(SqlRepository[Venue]):
+    """Venues in a SQL store; see :class:`gridgov.ports.VenueRepository`."""
+
+    declared = kinds.VENUES
+
+    SUBTREE_SQL = (
+        "SELECT id, version, doc FROM gg_venues"
+        " WHERE cell_code >= ? AND cell_code < ? AND id > ?"
+        " ORDER BY id LIMIT ?"
+    )
+
+    def in_subtree(
+        self, cell_code: str, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Page[Venue]:
+        """Return the venues of the subtree, by id."""
+        check_limit(limit)
+        start = decode_cursor(after, 1) or ("",)
+        _require_cell(self._uow, cell_code)
+        return self._paged(self.SUBTREE_SQL, (*subtree_range(cell_code), *start), limit, 1)
+
+
+class SqlSeriesRepository(SqlRepository[ActivitySeries]):
+    """Activity series in a SQL store; see :class:`gridgov.ports.SeriesRepository`."""
+
+    declared = kinds.SERIES
+
+    # A series qualifies when it starts before the window's end and has not ended by its start;
+    # the index on (venue_id, first_start_utc, last_end_utc) answers both without the rows.
+    IN_VENUE_SQL = (
+        "SELECT id, version, doc FROM gg_series"
+        " WHERE venue_id = ? AND first_start_utc < ?"
+        " AND (last_end_utc IS NULL OR last_end_utc > ?) AND id > ?"
+        " ORDER BY id LIMIT ?"
+    )
+
+    def _check(self, record: ActivitySeries, known: dict[tuple[str, str], object]) -> None:
+        spaces = known.get(("venue", record.venue_id))
+        if spaces is None:
+            row = self._uow.query_one(
+                "SELECT version, doc FROM gg_venues WHERE id = ?", (record.venue_id,)
+            )
+            if row is None:
+                raise NotFoundError("venue", record.venue_id)
+            venue = self._uow.decode(Venue, row[1], row[0])
+            spaces = known["venue", record.venue_id] = frozenset(s.id for s in venue.spaces)
+        if record.space_id not in spaces:  # type: ignore[operator]  # cached above
+            raise ValidationError("space_id", "no such space in the venue")
+
+    def in_venue(
+        self,
+        venue_id: str,
+        *,
+        start: pendulum.DateTime,
+        end: pendulum.DateTime,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[ActivitySeries]:
+        """Return the venue's series that may have occurrences in ``[start, end)``, by id."""
+        low, high = check_window(start, end)
+        check_limit(limit)
+        cursor = decode_cursor(after, 1) or ("",)
+        self._uow.require("venue", "gg_venues", check_text_key("venue_id", venue_id))
+        return self._paged(self.IN_VENUE_SQL, (venue_id, high, low, *cursor), limit, 1)
+
+
+class SqlRegistrationRepository(SqlRepository[Registration]):
+    """Registrations in a SQL store; see :class:`gridgov.ports.RegistrationRepository`."""
+
+    declared = kinds.REGISTRATIONS
+
+    OCCURRENCE_SQL = (
+        "SELECT version, doc FROM gg_registrations"
+        " WHERE occurrence_id = ? ORDER BY registered_utc, id"
+    )
+    RESIDENT_SQL = (
+        "SELECT version, doc FROM gg_registrations"
+        " WHERE resident_id = ? AND start_utc < ? AND end_utc > ?"
+        " ORDER BY start_utc, id"
+    )
+
+    def for_occurrence(self, occurrence_id: str) -> tuple[Registration, ...]:
+        """Return every registration of an occurrence, by registered_at then id."""
+        check_text_key("occurrence_id", occurrence_id)
+        return self._decoded(self._uow.query(self.OCCURRENCE_SQL, (occurrence_id,)))
+
+    def for_resident(
+        self, resident_id: str, *, start: pendulum.DateTime, end: pendulum.DateTime
+    ) -> tuple[Registration, ...]:
+        """Return the resident's registrations whose occurrence overlaps ``[start, end)``."""
+        check_text_key("resident_id", resident_id)
+        low, high = check_window(start, end)
+        return self._decoded(self._uow.query(self.RESIDENT_SQL, (resident_id, high, low)))
+
+
+class SqlShiftRepository(SqlRepository[Shift]):
+    """Volunteer shifts in a SQL store; see :class:`gridgov.ports.ShiftRepository`."""
+
+    declared = kinds.SHIFTS
+
+    VENUE_SQL = (
+        "SELECT version, doc FROM gg_shifts"
+        " WHERE venue_id = ? AND start_utc < ? AND end_utc > ?"
+        " ORDER BY start_utc, id"
+    )
+
+    def in_venue(
+        self, venue_id: str, *, start: pendulum.DateTime, end: pendulum.DateTime
+    ) -> tuple[Shift, ...]:
+        """Return the venue's shifts overlapping ``[start, end)``, by start then id."""
+        low, high = check_window(start, end)
+        self._uow.require("venue", "gg_venues", check_text_key("venue_id", venue_id))
+        return self._decoded(self._uow.query(self.VENUE_SQL, (venue_id, high, low)))
+
+
+class SqlSignUpRepository(SqlRepository[SignUp]):
+    """Volunteers' sign-ups in a SQL store; see :class:`gridgov.ports.SignUpRepository`."""
+
+    declared = kinds.SIGNUPS
+
+    SHIFT_SQL = "SELECT version, doc FROM gg_signups WHERE shift_id = ? ORDER BY at_utc, id"
+    RESIDENT_SQL = (
+        "SELECT version, doc FROM gg_signups"
+        " WHERE resident_id = ? AND start_utc < ? AND end_utc > ?"
+        " ORDER BY start_utc, id"
+    )
+
+    def for_shift(self, shift_id: str) -> tuple[SignUp, ...]:
+        """Return every sign-up of a shift, by ``at`` then id."""
+        self._uow.require("shift", "gg_shifts", check_text_key("shift_id", shift_id))
+        return self._decoded(self._uow.query(self.SHIFT_SQL, (shift_id,)))
+
+    def for_resident(
+        self, resident_id: str, *, start: pendulum.DateTime, end: pendulum.DateTime
+    ) -> tuple[SignUp, ...]:
+        """Return the resident's sign-ups whose shift overlaps ``[start, end)``, by start."""
+        check_text_key("resident_id", resident_id)
+        low, high = check_window(start, end)
+        return self._decoded(self._uow.query(self.RESIDENT_SQL, (resident_id, high, low)))
+
+
+# -- audit trail -----------------------------------------------------------------------------
+
+
+def _between_sql(principal: bool, subject: bool, kind: bool) -> str:
+    """Return the SQL of ``AuditRepository.between`` with the filters asked for.
+
+    The window's start and the cursor are one lower bound on ``(at_utc, id)``: each of the three
+    indexes, after its equality column if any, reads from there in the query's order.
+    """
+    filters = "".join(
+        f"{column} = ? AND "
+        for column, wanted in (("principal_id", principal), ("subject", subject), ("kind", kind))
+        if wanted
+    )
+    return (
+        "SELECT at_utc, id, version, doc FROM gg_audit"
+        f" WHERE {filters}(at_utc, id) > (?, ?) AND at_utc < ?"
+        " ORDER BY at_utc, id LIMIT ?"
+    )
+
+
+class SqlAuditRepository(SqlRecords[AuditEntry]):
+    """The audit trail in a SQL store; see :class:`gridgov.ports.AuditRepository`."""
+
+    declared = kinds.AUDIT
+
+    # One statement per combination of filters (principal, subject, kind), so that each uses
+    # the index that fits: gg_audit_principal, gg_audit_subject, or gg_audit_at.
+    BETWEEN_SQL: ClassVar[dict[tuple[bool, bool, bool], str]] = {
+        (p, s, k): _between_sql(p, s, k)
+        for p in (False, True)
+        for s in (False, True)
+        for k in (False, True)
+    }
+
+    def between(
+        self,
+        *,
+        since: pendulum.DateTime,
+        until: pendulum.DateTime,
+        principal_id: str | None = None,
+        subject: str | None = None,
+        kind: AuditKind | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[AuditEntry]:
+        """Return the entries in ``[since, until)`` by ``at`` then id, optionally filtered."""
+        low, high = check_time_range(since, until)
+        check_audit_filters(principal_id, subject, kind)
+        check_limit(limit)
+        start = decode_cursor(after, 2)
+        lower = (low, "") if start is None or start < (low, "") else start
+        wanted = (principal_id, subject, None if kind is None else kind.value)
+        filters = [v for v in wanted if v is not None]
+        sql = self.BETWEEN_SQL[(principal_id is not None, subject is not None, kind is not None)]
+        return self._paged(sql, (*filters, *lower, high), limit, 2)
