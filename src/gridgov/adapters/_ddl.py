@@ -8,6 +8,8 @@ versions added.
 
 from __future__ import annotations
 
+import re
+
 import attrs
 
 from gridgov.records import ColumnType, Table, tables
@@ -25,9 +27,14 @@ class SqlTypes:
         integer: An integer.
         boolean: A boolean.
         doc: A JSON document.
-        partial_indexes: Whether ``CREATE INDEX ... WHERE`` exists; without it, every row is
-            indexed.
+        partial_indexes: Whether ``CREATE INDEX ... WHERE`` exists. Without it every row is
+            indexed, led by the condition's column when the condition is an equality or a
+            boolean column (``state = 'open'``, ``is_open``), so that the queries, which repeat
+            the condition, still read only the rows it selects.
         without_rowid: Whether tables that are only a primary key can drop the row id (SQLite).
+        inline_references: Whether foreign keys are written on their column (``REFERENCES``);
+            otherwise as table constraints (MySQL ignores them on a column).
+        table_options: Written after each ``CREATE TABLE (...)`` (engine, character set).
     """
 
     key: str
@@ -37,6 +44,8 @@ class SqlTypes:
     doc: str
     partial_indexes: bool = True
     without_rowid: bool = False
+    inline_references: bool = True
+    table_options: str = ""
 
     def of(self, column_type: ColumnType) -> str:
         """Return the SQL type of ``column_type``."""
@@ -61,20 +70,38 @@ def create_table(table: Table[object], types: SqlTypes) -> tuple[str, ...]:
             parts.append("NOT NULL")
         if c.check is not None:
             parts.append(f"CHECK ({c.check})")
-        if c.references is not None:
+        if c.references is not None and types.inline_references:
             parts.append(f"REFERENCES {c.references}")
         lines.append(" ".join(parts))
     if len(table.primary_key) > 1:
         lines.append(f"PRIMARY KEY ({', '.join(table.primary_key)})")
+    if not types.inline_references:
+        lines.extend(
+            f"FOREIGN KEY ({c.name}) REFERENCES {c.references}"
+            for c in table.columns
+            if c.references is not None
+        )
     tail = " WITHOUT ROWID" if table.compact and types.without_rowid else ""
+    if types.table_options:
+        tail += f" {types.table_options}"
     statements = [f"CREATE TABLE {table.name} ({', '.join(lines)}){tail}"]
     for index in table.indexes:
         unique = "UNIQUE " if index.unique else ""
-        where = f" WHERE {index.where}" if index.where and types.partial_indexes else ""
+        columns, where = index.columns, ""
+        if index.where and types.partial_indexes:
+            where = f" WHERE {index.where}"
+        elif index.where:
+            lead = _CONDITION_COLUMN.fullmatch(index.where)
+            if lead is not None:
+                columns = (lead[1], *columns)
         statements.append(
-            f"CREATE {unique}INDEX {index.name} ON {table.name} ({', '.join(index.columns)}){where}"
+            f"CREATE {unique}INDEX {index.name} ON {table.name} ({', '.join(columns)}){where}"
         )
     return tuple(statements)
+
+
+# ``col = 'literal'`` or a boolean ``col``: the partial-index conditions an index can lead with.
+_CONDITION_COLUMN = re.compile(r"(\w+)(?: = '[^']*')?")
 
 
 def declared_migrations(types: SqlTypes) -> tuple[tuple[str, ...], ...]:

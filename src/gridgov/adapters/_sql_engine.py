@@ -201,6 +201,7 @@ class SqlRecords(Generic[R]):
         key = self.declared.key(r)
         if self._exists(key):
             raise self._duplicate(key)
+        self._uow.write()  # a busy database is its own conflict, not a duplicate
         try:
             with self._uow.savepoint():  # a concurrent duplicate must not end the transaction
                 self._insert([r])

@@ -546,6 +546,7 @@ class SqlCaseSettingsRepository(SqlRecords[CaseSettings]):
                 raise self._stale_save(s.version) from None
         if self._stored_version() != 0:
             raise self._stale_save(0)
+        self._uow.write()  # a busy database is its own conflict
         try:
             with self._uow.savepoint():  # a concurrent first save must not end the transaction
                 self._insert([s])
