@@ -21,7 +21,21 @@ import pendulum
 import pytest
 
 from gridgov.access import AuditEntry, AuditKind
-from gridgov.adapters import _sql, _sql_kinds
+from gridgov.adapters import _sql
+from gridgov.adapters._sql_kinds import (
+    SqlCareTaskRepository,
+    SqlCaseRepository,
+    SqlContactRepository,
+    SqlHouseholdRepository,
+)
+from gridgov.adapters._sql_scheduling import (
+    SqlAuditRepository,
+    SqlRegistrationRepository,
+    SqlSeriesRepository,
+    SqlShiftRepository,
+    SqlSignUpRepository,
+    SqlVenueRepository,
+)
 from gridgov.adapters.sqlite import SqliteDialect, SqliteStore
 from gridgov.calendar import WorkCalendar
 from gridgov.care.contacts import ContactAttempt, Outcome
@@ -189,7 +203,7 @@ def test_sqlite_subtree_and_tag_queries_use_indexes(tmp_path: Path) -> None:
     """SQLite answers the subtree and tag queries with index range searches, not scans."""
     store = SqliteStore(tmp_path / "plan.db")
     _seed(store)
-    repo = _sql_kinds.SqlHouseholdRepository
+    repo = SqlHouseholdRepository
     subtree = _plan_sqlite(store, repo.SUBTREE_SQL, ("6101", "6102", "", "", "", 10))
     tags = _plan_sqlite(store, repo.TAG_SQL, ("t", "6101", "6102", "", "", "", 10))
     aged = _plan_sqlite(store, repo.AGED_SQL, ("1900", "1960", "6101", "6102", "", "", 10))
@@ -212,7 +226,7 @@ def test_postgres_subtree_and_tag_queries_use_indexes(postgres_schema: str) -> N
     store = PostgresStore(postgres_schema)
     _seed(store)
     dialect = PostgresDialect()
-    repo = _sql_kinds.SqlHouseholdRepository
+    repo = SqlHouseholdRepository
     url, schema = postgres_schema.split("?schema=")
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f'SET search_path TO "{schema}"')
@@ -234,14 +248,22 @@ def test_postgres_subtree_and_tag_queries_use_indexes(postgres_schema: str) -> N
 
 
 CARE_PLANS = [
-    ("worklist", _sql_kinds.SqlCareTaskRepository.OPEN_SUBTREE_SQL, ("6101", "6102", "2026", "", "", 10)),
-    ("open-of-resident", _sql_kinds.SqlCareTaskRepository.OPEN_RESIDENT_SQL, ("r1",)),
+    (
+        "worklist",
+        SqlCareTaskRepository.OPEN_SUBTREE_SQL,
+        ("6101", "6102", "2026", "", "", 10),
+    ),
+    ("open-of-resident", SqlCareTaskRepository.OPEN_RESIDENT_SQL, ("r1",)),
     (
         "contacts-in-subtree",
-        _sql_kinds.SqlContactRepository.SUBTREE_SQL,
+        SqlContactRepository.SUBTREE_SQL,
         ("6101", "6102", "2026", "2027", "", "", 10),
     ),
-    ("contacts-of-resident", _sql_kinds.SqlContactRepository.RESIDENT_SQL, ("r1", "", "~", "~", 10)),
+    (
+        "contacts-of-resident",
+        SqlContactRepository.RESIDENT_SQL,
+        ("r1", "", "~", "~", 10),
+    ),
 ]
 
 
@@ -298,14 +320,14 @@ def test_postgres_care_queries_use_indexes(postgres_schema: str) -> None:
 
 
 CASE_PLANS = [
-    ("due", _sql_kinds.SqlCaseRepository.DUE_SQL, ("2026-11-28T01:00:00.000000", "", "", 10)),
-    ("open", _sql_kinds.SqlCaseRepository.OPEN_SUBTREE_SQL, ("6101", "6102", "", "", 10)),
+    ("due", SqlCaseRepository.DUE_SQL, ("2026-11-28T01:00:00.000000", "", "", 10)),
+    ("open", SqlCaseRepository.OPEN_SUBTREE_SQL, ("6101", "6102", "", "", 10)),
     (
         "reported",
-        _sql_kinds.SqlCaseRepository.REPORTED_SUBTREE_SQL,
+        SqlCaseRepository.REPORTED_SUBTREE_SQL,
         ("6101", "6102", "2026", "2027", "", "", 10),
     ),
-    ("external", _sql_kinds.SqlCaseRepository.EXTERNAL_SQL, ("12345-1",)),
+    ("external", SqlCaseRepository.EXTERNAL_SQL, ("12345-1",)),
 ]
 
 
@@ -609,19 +631,27 @@ def test_older_database_gains_the_scheduling_and_audit_tables(
 
 
 SCHEDULING_PLANS = [
-    ("venues", _sql_kinds.SqlVenueRepository.SUBTREE_SQL, ("6101", "6102", "", 10)),
-    ("series", _sql_kinds.SqlSeriesRepository.IN_VENUE_SQL, ("v1", "2026-11-29", "2026-11-28", "", 10)),
-    ("registrations-of-occurrence", _sql_kinds.SqlRegistrationRepository.OCCURRENCE_SQL, ("a1@x",)),
+    ("venues", SqlVenueRepository.SUBTREE_SQL, ("6101", "6102", "", 10)),
+    (
+        "series",
+        SqlSeriesRepository.IN_VENUE_SQL,
+        ("v1", "2026-11-29", "2026-11-28", "", 10),
+    ),
+    (
+        "registrations-of-occurrence",
+        SqlRegistrationRepository.OCCURRENCE_SQL,
+        ("a1@x",),
+    ),
     (
         "registrations-of-resident",
-        _sql_kinds.SqlRegistrationRepository.RESIDENT_SQL,
+        SqlRegistrationRepository.RESIDENT_SQL,
         ("r1", "2026-11-29", "2026-11-28"),
     ),
-    ("shifts", _sql_kinds.SqlShiftRepository.VENUE_SQL, ("v1", "2026-11-29", "2026-11-28")),
-    ("signups-of-shift", _sql_kinds.SqlSignUpRepository.SHIFT_SQL, ("sh1",)),
+    ("shifts", SqlShiftRepository.VENUE_SQL, ("v1", "2026-11-29", "2026-11-28")),
+    ("signups-of-shift", SqlSignUpRepository.SHIFT_SQL, ("sh1",)),
     (
         "signups-of-resident",
-        _sql_kinds.SqlSignUpRepository.RESIDENT_SQL,
+        SqlSignUpRepository.RESIDENT_SQL,
         ("r1", "2026-11-29", "2026-11-28"),
     ),
 ]
@@ -690,7 +720,7 @@ def test_postgres_scheduling_queries_use_indexes(postgres_schema: str) -> None:
 
 AUDIT_PLANS = {
     filters: (sql, (*("x",) * sum(filters), "2026-11-28", "", "2026-11-29", 10))
-    for filters, sql in _sql_kinds.SqlAuditRepository.BETWEEN_SQL.items()
+    for filters, sql in SqlAuditRepository.BETWEEN_SQL.items()
 }
 
 

@@ -276,6 +276,7 @@ class SqlUnitOfWork:
         self._decoded: dict[tuple[type, int, str], object] = {}
         # The repositories import this module; importing them here keeps the import acyclic.
         from gridgov.adapters import _sql_kinds as k
+        from gridgov.adapters import _sql_scheduling as sch
 
         self.cells = k.SqlCellRepository(self)
         self.workers = k.SqlWorkerRepository(self)
@@ -284,12 +285,12 @@ class SqlUnitOfWork:
         self.care_tasks = k.SqlCareTaskRepository(self)
         self.cases = k.SqlCaseRepository(self)
         self.case_settings = k.SqlCaseSettingsRepository(self)
-        self.venues = k.SqlVenueRepository(self)
-        self.series = k.SqlSeriesRepository(self)
-        self.registrations = k.SqlRegistrationRepository(self)
-        self.shifts = k.SqlShiftRepository(self)
-        self.signups = k.SqlSignUpRepository(self)
-        self.audit = k.SqlAuditRepository(self)
+        self.venues = sch.SqlVenueRepository(self)
+        self.series = sch.SqlSeriesRepository(self)
+        self.registrations = sch.SqlRegistrationRepository(self)
+        self.shifts = sch.SqlShiftRepository(self)
+        self.signups = sch.SqlSignUpRepository(self)
+        self.audit = sch.SqlAuditRepository(self)
 
     def __enter__(self) -> Self:
         return self
