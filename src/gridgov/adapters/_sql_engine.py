@@ -225,23 +225,26 @@ class SqlRecords(Generic[R]):
                 records, lambda r: self._checked(r, known), self._insert, batch_size, progress
             )
 
-    def _recheck(self, record: R) -> None:
-        """Check the references of an update if the columns holding them changed."""
-        columns = tuple(dict.fromkeys(c for ref in self.declared.references for c in ref.columns))
-        key = self.declared.key(record)
-        if not columns:
-            if not self._exists(key):
-                raise NotFoundError(self.declared.name, key)
-            self._check(record, {})
-            return
-        row = self._uow.query_one(
+    def _stored(self, key: str, columns: Sequence[str]) -> Row:
+        """Return the stored values of ``columns`` for ``key``, or raise NotFoundError."""
+        row: Row | None = self._uow.query_one(
             f"SELECT {', '.join(columns)} FROM {self._table} WHERE {self.declared.key_column} = ?",
             (key,),
         )
         if row is None:
             raise NotFoundError(self.declared.name, key)
+        return row
+
+    def _recheck(self, record: R) -> None:
+        """Check the references of an update if the columns holding them changed."""
+        columns = tuple(dict.fromkeys(c for ref in self.declared.references for c in ref.columns))
+        key = self.declared.key(record)
+        if not columns:
+            self._stored(key, (self.declared.key_column,))
+            self._check(record, {})
+            return
         values = self.declared.values(record)
-        if tuple(row) != tuple(values[c] for c in columns):
+        if tuple(self._stored(key, columns)) != tuple(values[c] for c in columns):
             self._check(record, {})
 
     def _update(self, record: R) -> R:

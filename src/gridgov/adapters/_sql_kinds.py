@@ -364,12 +364,8 @@ class SqlCareTaskRepository(SqlRepository[CareTask]):
     def update(self, record: CareTask) -> CareTask:
         """Replace a stored task if its version is current; return it."""
         t = self._require(record)
-        row = self._uow.query_one(
-            "SELECT resident_id, household_id, cell_code FROM gg_care_tasks WHERE id = ?", (t.id,)
-        )
-        if row is None:
-            raise NotFoundError(self.declared.name, t.id)
-        if task_references_changed((row[0], row[1], row[2]), t):
+        resident, household, cell = self._stored(t.id, ("resident_id", "household_id", "cell_code"))
+        if task_references_changed((resident, household, cell), t):
             check_resident_reference(t, _owner(self._uow, t.resident_id))
         return self._update_row(t)
 
@@ -445,14 +441,14 @@ class SqlCaseRepository(SqlRepository[Case]):
     def update(self, record: Case) -> Case:
         """Replace a stored case if its version is current; return it."""
         c = self._require(record)
-        row = self._uow.query_one("SELECT external_id FROM gg_cases WHERE id = ?", (c.id,))
-        if row is None:
-            raise NotFoundError(self.declared.name, c.id)
-        if c.external_id == row[0]:
-            return self._update(c)
+        cell, owner, external = self._stored(c.id, ("cell_code", "owner_cell", "external_id"))
+        if (cell, owner) != (c.cell_code, c.owner_cell):
+            self._check(c, {})
+        if c.external_id == external:
+            return self._update_row(c)
         self._check_external(c)
         with self._uow.savepoint():  # a concurrent taker of the id must not end the transaction
-            return self._update(c)
+            return self._update_row(c)
 
     def by_external_id(self, external_id: str) -> Case | None:
         """Return the case with that id in another system (12345, Open311), if any."""
