@@ -1,0 +1,200 @@
+"""What only the MariaDB/MySQL adapter promises: collation, lengths, URLs, locks and errors."""
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from gridgov import open_store
+from gridgov.adapters import _sql
+from gridgov.errors import StorageError, ValidationError
+from gridgov.grid import Worker
+
+pytest.importorskip("pymysql", reason="PyMySQL is not installed (pip install 'gridgov[mysql]')")
+
+from gridgov.adapters.mysql import KEY_LENGTH, MysqlDialect, MysqlStore, _parse
+
+
+@pytest.fixture
+def store(mysql_database: str) -> Iterator[MysqlStore]:
+    """Return a store on a fresh database."""
+    opened = MysqlStore(mysql_database, lock_timeout=5)
+    yield opened
+    opened.close()
+
+
+def _server(url: str) -> Any:
+    """Return a plain autocommit PyMySQL connection to the database of ``url``."""
+    import pymysql
+
+    return pymysql.connect(**_parse(url), autocommit=True)
+
+
+def _scalar(conn: Any, sql: str) -> Any:
+    """Run ``sql`` and return the first column of its first row (``None`` if it has none)."""
+    with conn.cursor() as cur:
+        cur.execute(sql)
+        row = cur.fetchone()
+    return None if row is None else row[0]
+
+
+def test_keys_sort_and_compare_as_python_strings(store: MysqlStore) -> None:
+    """Ids that differ in case, a trailing space or a control character stay apart, in order.
+
+    A case-insensitive or PAD SPACE collation would merge or reorder them.
+    """
+    ids = ["a", "A", "a ", "a\x01", "b", "B", "é", "\U0001f600", "a\U0010ffff"]
+    with store() as uow:
+        uow.write()
+        for key in ids:
+            uow.execute("INSERT INTO gg_workers (id, version, doc) VALUES (?, 1, '{}')", (key,))
+        uow.commit()
+    with store() as uow:
+        stored = [row[0] for row in uow.query("SELECT id FROM gg_workers ORDER BY id")]
+        below = [r[0] for r in uow.query("SELECT id FROM gg_workers WHERE id < ?", ("a\x02",))]
+    assert (sorted(ids), sorted(k for k in ids if k < "a\x02")) == (stored, sorted(below))
+
+
+def test_worker_ids_page_in_code_point_order(store: MysqlStore) -> None:
+    """workers.list pages ids as Python sorts them: upper case before lower case."""
+    ids = ["b", "A", "a", "B", "a-1", "a.1", "Z"]
+    with store() as uow:
+        for key in ids:
+            uow.workers.add(Worker(key, "网格员"))
+        uow.commit()
+    with store() as uow:
+        first = uow.workers.list(limit=4)
+        second = uow.workers.list(limit=4, after=first.next_cursor)
+    assert sorted(ids) == [w.id for w in (*first.items, *second.items)]
+
+
+def test_a_key_longer_than_its_column_is_a_validation_error_naming_it(store: MysqlStore) -> None:
+    """A value over the key columns' length is refused (never truncated) as a ValidationError."""
+    with store() as uow:
+        uow.write()
+        with pytest.raises(ValidationError) as caught:
+            uow.execute(
+                "INSERT INTO gg_workers (id, version, doc) VALUES (?, 1, '{}')",
+                ("x" * (KEY_LENGTH + 1),),
+            )
+        uow.execute("INSERT INTO gg_workers (id, version, doc) VALUES (?, 1, '{}')", ("ok",))
+        uow.commit()
+    with store() as uow:
+        stored = [row[0] for row in uow.query("SELECT id FROM gg_workers")]
+    assert ("id", ["ok"]) == (caught.value.path, stored)
+
+
+def test_open_store_creates_the_database_for_mysql_and_mariadb_urls(mysql_database: str) -> None:
+    """mysql:// and mariadb:// URLs open a MysqlStore; the first creates the missing database."""
+    first = open_store(mysql_database)
+    first.close()
+    second = open_store(mysql_database.replace("mysql://", "mariadb://", 1))
+    second.close()
+    conn = _server(mysql_database)
+    try:
+        version = _scalar(conn, f"SELECT version FROM {_sql.SCHEMA_VERSION_TABLE}")
+    finally:
+        conn.close()
+    assert (MysqlStore, MysqlStore, len(MysqlDialect().migrations)) == (
+        type(first),
+        type(second),
+        version,
+    )
+
+
+def test_opening_releases_the_schema_lock(store: MysqlStore, mysql_database: str) -> None:
+    """After migrating, the store gives up its GET_LOCK so another process can open the database."""
+    conn = _server(mysql_database)
+    try:
+        free = _scalar(conn, "SELECT IS_FREE_LOCK(LEFT(CONCAT('gridgov:', DATABASE()), 64))")
+    finally:
+        conn.close()
+    assert 1 == free
+
+
+def test_concurrent_first_opens_migrate_once(mysql_database: str) -> None:
+    """Threads opening a new database at once all succeed; the schema is at the latest version."""
+    errors: list[BaseException] = []
+
+    def open_close() -> None:
+        try:
+            MysqlStore(mysql_database, lock_timeout=5).close()
+        except BaseException as exc:  # collected for the assertion below
+            errors.append(exc)
+
+    pool = [threading.Thread(target=open_close) for _ in range(4)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    conn = _server(mysql_database)
+    try:
+        rows = _scalar(conn, f"SELECT COUNT(*) FROM {_sql.SCHEMA_VERSION_TABLE}")
+    finally:
+        conn.close()
+    assert ([], 1) == (errors, rows)
+
+
+def test_newer_schema_is_refused(store: MysqlStore, mysql_database: str) -> None:
+    """A database written by a newer gridgov fails to open with a clear StorageError."""
+    conn = _server(mysql_database)
+    try:
+        _scalar(conn, f"UPDATE {_sql.SCHEMA_VERSION_TABLE} SET version = 99")
+    finally:
+        conn.close()
+    with pytest.raises(StorageError, match="schema version 99, newer than this gridgov supports"):
+        MysqlStore(mysql_database)
+
+
+def test_lost_connection_is_a_storage_error(store: MysqlStore, mysql_database: str) -> None:
+    """A connection killed by the server raises StorageError, and the store recovers."""
+    with store() as uow:
+        row = uow.query_one("SELECT CONNECTION_ID()")
+        assert row is not None
+        killer = _server(mysql_database)
+        try:
+            _scalar(killer, f"KILL CONNECTION {int(row[0])}")
+        finally:
+            killer.close()
+        with pytest.raises(StorageError):
+            uow.workers.list()
+    with store() as uow:
+        assert [] == list(uow.workers.list().items)
+
+
+def test_sessions_are_strict_read_committed_and_count_matched_rows(store: MysqlStore) -> None:
+    """Connections run in strict mode at READ COMMITTED, with rowcount counting matched rows."""
+    with store() as uow:
+        mode = uow.query_one("SELECT @@SESSION.sql_mode")
+        isolation = uow.query_one("SELECT @@SESSION.tx_isolation")
+        uow.write()
+        uow.execute("INSERT INTO gg_workers (id, version, doc) VALUES ('w', 1, '{}')")
+        unchanged = uow.execute("UPDATE gg_workers SET version = 1 WHERE id = 'w'").rowcount
+    assert (True, "READ-COMMITTED", 1) == (
+        mode is not None and "STRICT_ALL_TABLES" in mode[0],
+        None if isolation is None else isolation[0],
+        unchanged,
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "field"),
+    [
+        ("mysql://root@127.0.0.1:3306/", "database"),
+        ("mysql://root@127.0.0.1:3306/bad-name", "database"),
+        ("mysql://root@127.0.0.1:port/db", "port"),
+    ],
+)
+def test_bad_urls_are_validation_errors(url: str, field: str) -> None:
+    """A URL without a usable database name or port is refused before connecting."""
+    with pytest.raises(ValidationError) as caught:
+        MysqlStore(url)
+    assert field == caught.value.path
+
+
+def test_placeholders_and_percent_signs_are_rewritten() -> None:
+    """``?`` becomes PyMySQL's ``%s`` and a literal ``%`` is doubled."""
+    assert "SELECT %s, '5%%' FROM t WHERE a = %s" == MysqlDialect().sql(
+        "SELECT ?, '5%' FROM t WHERE a = ?"
+    )
