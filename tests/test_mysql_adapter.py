@@ -9,7 +9,8 @@ import pytest
 from gridgov import open_store
 from gridgov.adapters import _sql
 from gridgov.errors import StorageError, ValidationError
-from gridgov.grid import Worker
+from gridgov.grid import GridCell, GridLevel, Worker
+from gridgov.households import Address, Household, Resident
 
 pytest.importorskip("pymysql", reason="PyMySQL is not installed (pip install 'gridgov[mysql]')")
 
@@ -176,6 +177,36 @@ def test_sessions_are_strict_read_committed_and_count_matched_rows(store: MysqlS
         None if isolation is None else isolation[0],
         unchanged,
     )
+
+
+def _household(household_id: str, resident_id: str) -> Household:
+    return Household(
+        household_id, "610102", Address("铁一村"), members=(Resident(resident_id, "田林"),)
+    )
+
+
+def test_writers_of_different_households_do_not_block_each_other(mysql_database: str) -> None:
+    """While one unit rewrites h1's residents, another adds h2 and commits.
+
+    At REPEATABLE READ, InnoDB's gap locks on the residents' household index would hold the
+    second writer until its lock timeout and turn it into a ConflictError.
+    """
+    store = MysqlStore(mysql_database, lock_timeout=1)
+    with store() as uow:
+        uow.cells.add(GridCell("610102", "新城区", GridLevel.DISTRICT))
+        uow.households.add(_household("h1", "r1"))
+        uow.households.add(_household("h3", "r3"))
+        uow.commit()
+    with store() as first:
+        first.households.update(first.households.get("h1"))
+        with store() as second:
+            second.households.add(_household("h2", "r2"))
+            second.commit()
+        first.commit()
+    with store() as uow:
+        stored = [h.id for h in uow.households.in_subtree("610102").items]
+    store.close()
+    assert ["h1", "h2", "h3"] == stored
 
 
 @pytest.mark.parametrize(
