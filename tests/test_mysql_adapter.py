@@ -8,7 +8,7 @@ import pytest
 
 from gridgov import open_store
 from gridgov.adapters import _sql
-from gridgov.errors import StorageError, ValidationError
+from gridgov.errors import ConflictError, StorageError, ValidationError
 from gridgov.grid import GridCell, GridLevel, Worker
 from gridgov.households import Address, Household, Resident
 
@@ -207,6 +207,49 @@ def test_writers_of_different_households_do_not_block_each_other(mysql_database:
         stored = [h.id for h in uow.households.in_subtree("610102").items]
     store.close()
     assert ["h1", "h2", "h3"] == stored
+
+
+def test_a_deadlocked_unit_stores_nothing_more(store: MysqlStore) -> None:
+    """Of two units that deadlock, one wins; the other's later writes are refused, not committed.
+
+    InnoDB rolls the deadlocked transaction back and would run the unit's next statements in
+    autocommit mode.
+    """
+    with store() as uow:
+        uow.workers.add(Worker("w1", "网格员"))
+        uow.workers.add(Worker("w2", "网格员"))
+        uow.commit()
+    both_hold_a_lock = threading.Barrier(2)
+    outcomes: dict[str, str] = {}
+
+    def side(mine: str, theirs: str, extra: str) -> None:
+        with store() as uow:
+            uow.workers.update(uow.workers.get(mine))
+            both_hold_a_lock.wait()
+            try:
+                uow.workers.update(uow.workers.get(theirs))
+            except ConflictError:
+                try:
+                    uow.workers.add(Worker(extra, "网格员"))
+                    uow.commit()
+                    outcomes[extra] = "stored after the deadlock"
+                except ConflictError:
+                    outcomes[extra] = "refused"
+                return
+            uow.commit()
+            outcomes[extra] = "won"
+
+    pool = [
+        threading.Thread(target=side, args=("w1", "w2", "x1")),
+        threading.Thread(target=side, args=("w2", "w1", "x2")),
+    ]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    with store() as uow:
+        stored = [w.id for w in uow.workers.list().items]
+    assert (["refused", "won"], ["w1", "w2"]) == (sorted(outcomes.values()), stored)
 
 
 @pytest.mark.parametrize(

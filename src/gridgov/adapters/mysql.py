@@ -51,6 +51,7 @@ from gridgov.errors import (
 try:
     import pymysql
     from pymysql.constants import CLIENT
+    from pymysql.cursors import Cursor
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
     raise ImportError("the MySQL adapter needs PyMySQL: pip install 'gridgov[mysql]'") from exc
 
@@ -260,8 +261,39 @@ _CONSTRAINT_FAILED = 4025  # MariaDB's CHECK constraint failure
 _CHECK_FAILED = 3819  # MySQL's
 _CONFLICTS = {_LOCK_WAIT_TIMEOUT, _DEADLOCK, _NO_SAVEPOINT, _CONSTRAINT_FAILED, _CHECK_FAILED}
 _CONNECTION_LOST = {2003, 2006, 2013, 2055}
+# After these InnoDB may have rolled the whole transaction back (always for a deadlock; for a
+# lock wait timeout with innodb_rollback_on_timeout): the session then runs in autocommit.
+_ENDS_TRANSACTION = {_DEADLOCK, _LOCK_WAIT_TIMEOUT}
+_ENDS = ("ROLLBACK", "START TRANSACTION")
 _TOO_LONG_COLUMN = re.compile(r"for column [`'\"]?([A-Za-z0-9_]+)")
 _DATABASE = re.compile(r"[A-Za-z0-9_]{1,64}")
+
+
+class _Cursor(Cursor):
+    """A cursor that refuses statements once the server has ended the transaction on its own.
+
+    InnoDB rolls a deadlocked transaction back and goes on in autocommit mode: the later
+    statements of the unit of work would each be committed at once. Like PostgreSQL's aborted
+    transactions, this cursor fails every statement after a deadlock or a lock wait timeout
+    until ``ROLLBACK`` (or a new ``START TRANSACTION``).
+    """
+
+    _ended = False
+
+    def execute(self, query: str, args: object = None) -> int:
+        """Run ``query`` unless the transaction was ended by the server (a conflict then)."""
+        if query in _ENDS:
+            self._ended = False
+        elif self._ended:
+            raise pymysql.err.OperationalError(
+                _DEADLOCK, "the server rolled this transaction back; roll back the unit of work"
+            )
+        try:
+            return super().execute(query, args)
+        except pymysql.err.OperationalError as exc:
+            if exc.args and exc.args[0] in _ENDS_TRANSACTION:
+                self._ended = True
+            raise
 
 
 class MysqlDialect:
@@ -419,6 +451,7 @@ class MysqlStore(PooledSqlStore):
                 charset="utf8mb4",
                 autocommit=True,
                 client_flag=CLIENT.FOUND_ROWS,  # rowcount: rows matched, not rows changed
+                cursorclass=_Cursor,
                 connect_timeout=10,
             )
         except pymysql.Error as exc:
