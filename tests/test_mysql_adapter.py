@@ -148,6 +148,33 @@ def test_newer_schema_is_refused(store: MysqlStore, mysql_database: str) -> None
         MysqlStore(mysql_database)
 
 
+def test_a_half_done_upgrade_is_completed_by_the_next_open(
+    store: MysqlStore, mysql_database: str
+) -> None:
+    """DDL commits at once on MySQL: a database left between versions 3 and 5 is brought to 5."""
+    with store() as uow:
+        uow.workers.add(Worker("w1", "网格员"))
+        uow.commit()
+    store.close()
+    conn = _server(mysql_database)
+    try:
+        # As if the upgrade from 3 had created version 4's tables up to gg_shifts, then failed.
+        _scalar(conn, "DROP TABLE gg_audit, gg_signups")
+        _scalar(conn, f"UPDATE {_sql.SCHEMA_VERSION_TABLE} SET version = 3")
+        MysqlStore(mysql_database).close()
+        version = _scalar(conn, f"SELECT version FROM {_sql.SCHEMA_VERSION_TABLE}")
+        tables = _scalar(
+            conn,
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()"
+            " AND TABLE_NAME IN ('gg_audit', 'gg_signups')",
+        )
+    finally:
+        conn.close()
+    with store() as uow:
+        kept = uow.workers.get("w1").id
+    assert (len(MysqlDialect().migrations), 2, "w1") == (version, tables, kept)
+
+
 def test_lost_connection_is_a_storage_error(store: MysqlStore, mysql_database: str) -> None:
     """A connection killed by the server raises StorageError, and the store recovers."""
     with store() as uow:

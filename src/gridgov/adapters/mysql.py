@@ -28,7 +28,9 @@ What the schema needs from the server:
   row, so the first committer wins and the other writer gets a ConflictError. Connections set
   ``CLIENT.FOUND_ROWS`` so that ``rowcount`` counts matched rows, not changed ones.
 - Migrations are serialised by ``GET_LOCK``. MySQL commits implicitly before each DDL
-  statement, so unlike SQLite and PostgreSQL an upgrade that fails half-way is not undone.
+  statement, so unlike SQLite and PostgreSQL an upgrade that fails half-way is not undone: the
+  version stays behind, and as every table is created with its indexes by one
+  ``CREATE TABLE IF NOT EXISTS``, the next open completes the upgrade.
 """
 
 from __future__ import annotations
@@ -63,74 +65,76 @@ __all__ = ["MysqlDialect", "MysqlStore"]
 # document and ``{table}`` the table options; MysqlDialect fills them in for the server.
 # MySQL has no partial indexes: an index on ``WHERE col = 'x'`` leads with ``col`` instead, and
 # one on ``WHERE col IS NOT NULL`` indexes every row. Foreign keys are table constraints (MySQL
-# ignores ``REFERENCES`` written on a column).
+# ignores ``REFERENCES`` written on a column). MySQL commits before each DDL statement, so a
+# migration is not one transaction: each table is created with its indexes in one statement, and
+# IF NOT EXISTS lets the next open finish a migration that failed half-way.
 _MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
-        """CREATE TABLE gg_cells (
+        """CREATE TABLE IF NOT EXISTS gg_cells (
             code {key} NOT NULL PRIMARY KEY,
             parent_code {key},
             level {key} NOT NULL,
             version BIGINT NOT NULL,
             doc {doc} NOT NULL,
-            FOREIGN KEY (parent_code) REFERENCES gg_cells (code)
+            FOREIGN KEY (parent_code) REFERENCES gg_cells (code),
+            INDEX gg_cells_parent (parent_code, code)
         ) {table}""",
-        "CREATE INDEX gg_cells_parent ON gg_cells (parent_code, code)",
-        """CREATE TABLE gg_workers (
+        """CREATE TABLE IF NOT EXISTS gg_workers (
             id {key} NOT NULL PRIMARY KEY,
             version BIGINT NOT NULL,
             doc {doc} NOT NULL
         ) {table}""",
-        """CREATE TABLE gg_worker_cells (
+        """CREATE TABLE IF NOT EXISTS gg_worker_cells (
             worker_id {key} NOT NULL,
             cell_code {key} NOT NULL,
             start_date {key} NOT NULL,
             end_date {key},
             FOREIGN KEY (worker_id) REFERENCES gg_workers (id),
-            FOREIGN KEY (cell_code) REFERENCES gg_cells (code)
+            FOREIGN KEY (cell_code) REFERENCES gg_cells (code),
+            INDEX gg_worker_cells_cell (cell_code, start_date),
+            INDEX gg_worker_cells_worker (worker_id)
         ) {table}""",
-        "CREATE INDEX gg_worker_cells_cell ON gg_worker_cells (cell_code, start_date)",
-        "CREATE INDEX gg_worker_cells_worker ON gg_worker_cells (worker_id)",
-        """CREATE TABLE gg_households (
+        """CREATE TABLE IF NOT EXISTS gg_households (
             id {key} NOT NULL PRIMARY KEY,
             cell_code {key} NOT NULL,
             version BIGINT NOT NULL,
             doc {doc} NOT NULL,
-            FOREIGN KEY (cell_code) REFERENCES gg_cells (code)
+            FOREIGN KEY (cell_code) REFERENCES gg_cells (code),
+            INDEX gg_households_cell (cell_code, id)
         ) {table}""",
-        "CREATE INDEX gg_households_cell ON gg_households (cell_code, id)",
-        """CREATE TABLE gg_residents (
+        """CREATE TABLE IF NOT EXISTS gg_residents (
             id {key} NOT NULL PRIMARY KEY,
             household_id {key} NOT NULL,
             cell_code {key} NOT NULL,
             birth_date {key},
-            FOREIGN KEY (household_id) REFERENCES gg_households (id)
+            FOREIGN KEY (household_id) REFERENCES gg_households (id),
+            INDEX gg_residents_household (household_id),
+            INDEX gg_residents_birth (birth_date, id)
         ) {table}""",
-        "CREATE INDEX gg_residents_household ON gg_residents (household_id)",
-        "CREATE INDEX gg_residents_birth ON gg_residents (birth_date, id)",
-        """CREATE TABLE gg_resident_tags (
+        """CREATE TABLE IF NOT EXISTS gg_resident_tags (
             tag {key} NOT NULL,
             cell_code {key} NOT NULL,
             household_id {key} NOT NULL,
             resident_id {key} NOT NULL,
             PRIMARY KEY (tag, cell_code, household_id, resident_id),
             FOREIGN KEY (household_id) REFERENCES gg_households (id),
-            FOREIGN KEY (resident_id) REFERENCES gg_residents (id)
+            FOREIGN KEY (resident_id) REFERENCES gg_residents (id),
+            INDEX gg_resident_tags_household (household_id)
         ) {table}""",
-        "CREATE INDEX gg_resident_tags_household ON gg_resident_tags (household_id)",
     ),
     (
-        """CREATE TABLE gg_contacts (
+        """CREATE TABLE IF NOT EXISTS gg_contacts (
             id {key} NOT NULL PRIMARY KEY,
             resident_id {key} NOT NULL,
             household_id {key} NOT NULL,
             cell_code {key} NOT NULL,
             at_utc {key} NOT NULL,
             version BIGINT NOT NULL,
-            doc {doc} NOT NULL
+            doc {doc} NOT NULL,
+            INDEX gg_contacts_resident (resident_id, at_utc),
+            INDEX gg_contacts_cell (cell_code, at_utc)
         ) {table}""",
-        "CREATE INDEX gg_contacts_resident ON gg_contacts (resident_id, at_utc)",
-        "CREATE INDEX gg_contacts_cell ON gg_contacts (cell_code, at_utc)",
-        """CREATE TABLE gg_care_tasks (
+        """CREATE TABLE IF NOT EXISTS gg_care_tasks (
             id {key} NOT NULL PRIMARY KEY,
             resident_id {key} NOT NULL,
             household_id {key} NOT NULL,
@@ -139,15 +143,15 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             due_utc {key} NOT NULL,
             start_utc {key} NOT NULL,
             version BIGINT NOT NULL,
-            doc {doc} NOT NULL
+            doc {doc} NOT NULL,
+            -- PostgreSQL/SQLite: (cell_code, due_utc, id) WHERE state = 'open'
+            INDEX gg_care_tasks_open (state, cell_code, due_utc, id),
+            -- PostgreSQL/SQLite: (resident_id) WHERE state = 'open'
+            INDEX gg_care_tasks_open_resident (state, resident_id)
         ) {table}""",
-        # PostgreSQL/SQLite: (cell_code, due_utc, id) WHERE state = 'open'.
-        "CREATE INDEX gg_care_tasks_open ON gg_care_tasks (state, cell_code, due_utc, id)",
-        # PostgreSQL/SQLite: (resident_id) WHERE state = 'open'.
-        "CREATE INDEX gg_care_tasks_open_resident ON gg_care_tasks (state, resident_id)",
     ),
     (
-        """CREATE TABLE gg_cases (
+        """CREATE TABLE IF NOT EXISTS gg_cases (
             id {key} NOT NULL PRIMARY KEY,
             cell_code {key} NOT NULL,
             owner_cell {key} NOT NULL,
@@ -159,39 +163,39 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             reported_utc {key} NOT NULL,
             next_check_utc {key},
             version BIGINT NOT NULL,
-            doc {doc} NOT NULL
+            doc {doc} NOT NULL,
+            UNIQUE INDEX gg_cases_external (external_id),
+            -- PostgreSQL/SQLite: WHERE next_check_utc IS NOT NULL; NULLs sort first, skipped
+            INDEX gg_cases_due (next_check_utc, id),
+            INDEX gg_cases_cell (cell_code, reported_utc, id),
+            -- PostgreSQL/SQLite: (cell_code, reported_utc, id) WHERE is_open
+            INDEX gg_cases_open (is_open, cell_code, reported_utc, id)
         ) {table}""",
-        "CREATE UNIQUE INDEX gg_cases_external ON gg_cases (external_id)",
-        # PostgreSQL/SQLite: WHERE next_check_utc IS NOT NULL (NULLs sort first and are skipped).
-        "CREATE INDEX gg_cases_due ON gg_cases (next_check_utc, id)",
-        "CREATE INDEX gg_cases_cell ON gg_cases (cell_code, reported_utc, id)",
-        # PostgreSQL/SQLite: (cell_code, reported_utc, id) WHERE is_open.
-        "CREATE INDEX gg_cases_open ON gg_cases (is_open, cell_code, reported_utc, id)",
-        """CREATE TABLE gg_case_settings (
+        """CREATE TABLE IF NOT EXISTS gg_case_settings (
             id {key} NOT NULL PRIMARY KEY CHECK (id = 'default'),
             version BIGINT NOT NULL,
             doc {doc} NOT NULL
         ) {table}""",
     ),
     (
-        """CREATE TABLE gg_venues (
+        """CREATE TABLE IF NOT EXISTS gg_venues (
             id {key} NOT NULL PRIMARY KEY,
             cell_code {key} NOT NULL,
             version BIGINT NOT NULL,
-            doc {doc} NOT NULL
+            doc {doc} NOT NULL,
+            INDEX gg_venues_cell (cell_code, id)
         ) {table}""",
-        "CREATE INDEX gg_venues_cell ON gg_venues (cell_code, id)",
-        """CREATE TABLE gg_series (
+        """CREATE TABLE IF NOT EXISTS gg_series (
             id {key} NOT NULL PRIMARY KEY,
             venue_id {key} NOT NULL,
             space_id {key} NOT NULL,
             first_start_utc {key} NOT NULL,
             last_end_utc {key},
             version BIGINT NOT NULL,
-            doc {doc} NOT NULL
+            doc {doc} NOT NULL,
+            INDEX gg_series_venue (venue_id, first_start_utc, last_end_utc)
         ) {table}""",
-        "CREATE INDEX gg_series_venue ON gg_series (venue_id, first_start_utc, last_end_utc)",
-        """CREATE TABLE gg_registrations (
+        """CREATE TABLE IF NOT EXISTS gg_registrations (
             id {key} NOT NULL PRIMARY KEY,
             series_id {key} NOT NULL,
             occurrence_id {key} NOT NULL,
@@ -201,21 +205,20 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             state {key} NOT NULL,
             registered_utc {key} NOT NULL,
             version BIGINT NOT NULL,
-            doc {doc} NOT NULL
+            doc {doc} NOT NULL,
+            INDEX gg_registrations_occurrence (occurrence_id, registered_utc, id),
+            INDEX gg_registrations_resident (resident_id, start_utc, id)
         ) {table}""",
-        "CREATE INDEX gg_registrations_occurrence"
-        " ON gg_registrations (occurrence_id, registered_utc, id)",
-        "CREATE INDEX gg_registrations_resident ON gg_registrations (resident_id, start_utc, id)",
-        """CREATE TABLE gg_shifts (
+        """CREATE TABLE IF NOT EXISTS gg_shifts (
             id {key} NOT NULL PRIMARY KEY,
             venue_id {key} NOT NULL,
             start_utc {key} NOT NULL,
             end_utc {key} NOT NULL,
             version BIGINT NOT NULL,
-            doc {doc} NOT NULL
+            doc {doc} NOT NULL,
+            INDEX gg_shifts_venue (venue_id, start_utc, id)
         ) {table}""",
-        "CREATE INDEX gg_shifts_venue ON gg_shifts (venue_id, start_utc, id)",
-        """CREATE TABLE gg_signups (
+        """CREATE TABLE IF NOT EXISTS gg_signups (
             id {key} NOT NULL PRIMARY KEY,
             shift_id {key} NOT NULL,
             resident_id {key} NOT NULL,
@@ -224,13 +227,13 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             state {key} NOT NULL,
             at_utc {key} NOT NULL,
             version BIGINT NOT NULL,
-            doc {doc} NOT NULL
+            doc {doc} NOT NULL,
+            INDEX gg_signups_shift (shift_id, at_utc, id),
+            INDEX gg_signups_resident (resident_id, start_utc, id)
         ) {table}""",
-        "CREATE INDEX gg_signups_shift ON gg_signups (shift_id, at_utc, id)",
-        "CREATE INDEX gg_signups_resident ON gg_signups (resident_id, start_utc, id)",
     ),
     (
-        """CREATE TABLE gg_audit (
+        """CREATE TABLE IF NOT EXISTS gg_audit (
             id {key} NOT NULL PRIMARY KEY,
             at_utc {key} NOT NULL,
             principal_id {key} NOT NULL,
@@ -238,11 +241,11 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             subject {key} NOT NULL,
             cell_code {key},
             version BIGINT NOT NULL,
-            doc {doc} NOT NULL
+            doc {doc} NOT NULL,
+            INDEX gg_audit_at (at_utc, id),
+            INDEX gg_audit_principal (principal_id, at_utc, id),
+            INDEX gg_audit_subject (subject, at_utc, id)
         ) {table}""",
-        "CREATE INDEX gg_audit_at ON gg_audit (at_utc, id)",
-        "CREATE INDEX gg_audit_principal ON gg_audit (principal_id, at_utc, id)",
-        "CREATE INDEX gg_audit_subject ON gg_audit (subject, at_utc, id)",
     ),
 )
 # -- end of DDL ---------------------------------------------------------------------------------
