@@ -2,7 +2,8 @@
 
 ``open_store("mysql://root@127.0.0.1:3306/gridgov")`` (or ``mariadb://``) opens the database
 named by the URL's path, creating it if missing, and creates or upgrades gridgov's tables in it.
-Tested on MariaDB 10.11; MySQL 8 is served by the same SQL.
+Tested on MariaDB 10.11; MySQL 8 should be served by the same SQL (with
+``utf8mb4_0900_bin`` keys) but is not tested.
 
 The driver is PyMySQL: pure Python (it installs on every platform and Python without a compiler
 or a client library, like the rest of gridgov), maintained, typed through typeshed's
@@ -416,11 +417,16 @@ class MysqlStore(PooledSqlStore):
             collation = MARIADB_COLLATION if "mariadb" in version.lower() else MYSQL_COLLATION
             self._collation = collation
             self.dialect = MysqlDialect(collation)
-            self._query(
-                conn,
-                f"CREATE DATABASE IF NOT EXISTS `{self._database}`"
-                f" CHARACTER SET utf8mb4 COLLATE {collation}",
-            )
+            with conn.cursor() as cur:  # created only if missing: no CREATE right needed else
+                cur.execute(
+                    "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s",
+                    (self._database,),
+                )
+                if cur.fetchone() is None:
+                    cur.execute(
+                        f"CREATE DATABASE IF NOT EXISTS `{self._database}`"
+                        f" CHARACTER SET utf8mb4 COLLATE {collation}"
+                    )
             conn.select_db(self._database)
             self._session(conn)
         except pymysql.Error as exc:
