@@ -4,13 +4,14 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+import pendulum
 import pytest
 
 from gridgov import open_store
 from gridgov.adapters import _sql
 from gridgov.errors import ConflictError, StorageError, ValidationError
 from gridgov.grid import GridCell, GridLevel, Worker
-from gridgov.households import Address, Household, Resident
+from gridgov.households import Address, Household, Resident, Tag
 
 pytest.importorskip("pymysql", reason="PyMySQL is not installed (pip install 'gridgov[mysql]')")
 
@@ -204,6 +205,49 @@ def test_sessions_are_strict_read_committed_and_count_matched_rows(store: MysqlS
         None if isolation is None else isolation[0],
         unchanged,
     )
+
+
+def test_subtree_tag_and_age_queries_are_index_range_scans(
+    store: MysqlStore, mysql_database: str
+) -> None:
+    """MariaDB answers the subtree, tag and age queries with range scans of their indexes."""
+    cells = ["610102", "610103", "610104", "610105"]
+    homes = [
+        Household(
+            f"h{i:04d}",
+            cells[i % 4],
+            Address("铁一村"),
+            members=(
+                Resident(
+                    f"r{i:04d}",
+                    "田林",
+                    birth_date=pendulum.Date(1940 + i % 60, 1, 1),
+                    tags={Tag.LIVING_ALONE} if i % 7 == 0 else set(),
+                ),
+            ),
+        )
+        for i in range(800)
+    ]
+    with store() as uow:
+        for code in cells:
+            uow.cells.add(GridCell(code, "区", GridLevel.DISTRICT))
+        uow.households.add_many(homes)
+        uow.commit()
+    repo = _sql.SqlHouseholdRepository
+    top = "\U0010ffff"
+    queries = [
+        (repo.SUBTREE_SQL, ("610102", "610102" + top, "", "", "", 10)),
+        (repo.TAG_SQL, (Tag.LIVING_ALONE.code, "610102", "610102" + top, "", "", "", 10)),
+        (repo.AGED_SQL, ("1940-01-01", "1942-01-01", "", top, "", "", 10)),
+    ]
+    with store() as uow:
+        uow.execute("ANALYZE TABLE gg_households, gg_residents, gg_resident_tags").fetchall()
+        plans = [uow.query(f"EXPLAIN {sql}", params)[0] for sql, params in queries]
+    assert [
+        ("range", "gg_households_cell"),
+        ("range", "PRIMARY"),
+        ("range", "gg_residents_birth"),
+    ] == [(plan[3], plan[5]) for plan in plans]
 
 
 def _household(household_id: str, resident_id: str) -> Household:
