@@ -1,4 +1,4 @@
-"""Shared fixtures: the PostgreSQL server the integration tests run against; hypothesis in CI."""
+"""Shared fixtures: the PostgreSQL and MariaDB servers the tests run against; hypothesis in CI."""
 
 import os
 import uuid
@@ -61,3 +61,52 @@ def postgres_schema(postgres_url: str) -> Iterator[str]:
     yield f"{postgres_url}?schema={schema}"
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+MYSQL_URL = os.environ.get("GRIDGOV_TEST_MYSQL", "mysql://root@127.0.0.1:3306/test")
+
+
+def _mysql_problem() -> str | None:
+    """Return why MariaDB/MySQL cannot be used, or ``None`` if it can."""
+    try:
+        import pymysql
+    except ImportError:
+        return "PyMySQL is not installed (pip install 'gridgov[mysql]')"
+    from gridgov.adapters.mysql import _parse
+
+    args = _parse(MYSQL_URL)
+    try:
+        pymysql.connect(**args, connect_timeout=3).close()
+    except pymysql.Error as exc:
+        return f"MariaDB/MySQL at {MYSQL_URL} is unreachable: {type(exc).__name__}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def mysql_url() -> str:
+    """Return the server URL; skip outside CI if it is unreachable, fail in CI."""
+    problem = _mysql_problem()
+    if problem is not None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true requires MariaDB/MySQL: {problem}")
+        pytest.skip(problem)
+    return MYSQL_URL
+
+
+@pytest.fixture
+def mysql_database(mysql_url: str) -> Iterator[str]:
+    """Return a store URL on a fresh database, dropped after the test."""
+    import pymysql
+
+    from gridgov.adapters.mysql import _parse
+
+    database = f"gridgov_test_{uuid.uuid4().hex[:12]}"
+    yield f"{mysql_url.rsplit('/', 1)[0]}/{database}"
+    args = _parse(mysql_url)
+    del args["database"]
+    conn = pymysql.connect(**args, autocommit=True)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{database}`")
+    finally:
+        conn.close()

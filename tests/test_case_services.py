@@ -126,13 +126,15 @@ def memory() -> Iterator[Store]:
     store.close()
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgresql"])
+@pytest.fixture(params=["memory", "sqlite", "postgresql", "mysql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """Return a seeded store of each kind: memory, a SQLite file and a PostgreSQL schema."""
+    """Return a seeded store of each kind: memory, SQLite, PostgreSQL and MariaDB."""
     if request.param == "memory":
         url = "memory://"
     elif request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'cases.db'}"
+    elif request.param == "mysql":
+        url = request.getfixturevalue("mysql_database")
     else:
         url = request.getfixturevalue("postgres_schema")
     s = seed(open_store(url))

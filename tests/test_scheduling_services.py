@@ -110,13 +110,15 @@ def seed(store: Store) -> Store:
     return store
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgresql"])
+@pytest.fixture(params=["memory", "sqlite", "postgresql", "mysql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """Return a seeded store of each kind: memory, a SQLite file and a PostgreSQL schema."""
+    """Return a seeded store of each kind: memory, SQLite, PostgreSQL and MariaDB."""
     if request.param == "memory":
         url = "memory://"
     elif request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'scheduling.db'}"
+    elif request.param == "mysql":
+        url = request.getfixturevalue("mysql_database")
     else:
         url = request.getfixturevalue("postgres_schema")
     s = seed(open_store(url))

@@ -133,11 +133,15 @@ def _seed(store: Store) -> None:
         uow.commit()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "postgresql", "mysql"])
 def sql_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """Return a seeded SQLite or PostgreSQL store."""
+    """Return a seeded SQLite, PostgreSQL or MariaDB store."""
     if request.param == "sqlite":
         store: Store = SqliteStore(tmp_path / "ledger.db")
+    elif request.param == "mysql":
+        from gridgov.adapters.mysql import MysqlStore
+
+        store = MysqlStore(request.getfixturevalue("mysql_database"))
     else:
         from gridgov.adapters.postgres import PostgresStore
 

@@ -21,6 +21,8 @@ def open_store(url: str = "memory://", *, scheme: CodeScheme = DEFAULT_SCHEME) -
       (absolute path): a SQLite file, created and upgraded as needed.
     - ``sqlite://``: a private temporary SQLite database, deleted when the store closes.
     - ``postgresql://user@host:5432/dbname``: PostgreSQL (extra ``postgres``).
+    - ``mysql://user@host:3306/dbname`` or ``mariadb://...``: MariaDB or MySQL (extra
+      ``mysql``); the database is created if missing.
 
     Args:
         url: Where the data lives.
@@ -53,7 +55,13 @@ def open_store(url: str = "memory://", *, scheme: CodeScheme = DEFAULT_SCHEME) -
         except ImportError as exc:
             raise UnsupportedStoreError(str(exc)) from None
         return PostgresStore(url, scheme=scheme)
+    if kind in ("mysql", "mariadb"):
+        try:
+            from gridgov.adapters.mysql import MysqlStore
+        except ImportError as exc:
+            raise UnsupportedStoreError(str(exc)) from None
+        return MysqlStore(url, scheme=scheme)
     raise UnsupportedStoreError(
         f"unsupported store URL scheme {kind!r}; "
-        "supported: 'memory://', 'sqlite://', 'postgresql://'"
+        "supported: 'memory://', 'sqlite://', 'postgresql://', 'mysql://', 'mariadb://'"
     )

@@ -35,6 +35,9 @@ class SqlTypes:
         inline_references: Whether foreign keys are written on their column (``REFERENCES``);
             otherwise as table constraints (MySQL ignores them on a column).
         table_options: Written after each ``CREATE TABLE (...)`` (engine, character set).
+        inline_indexes: Whether indexes are declared inside ``CREATE TABLE`` and tables created
+            ``IF NOT EXISTS``: where DDL commits at once (MySQL), each table then comes whole
+            or not at all, and the next open completes an upgrade that failed half-way.
     """
 
     key: str
@@ -46,6 +49,7 @@ class SqlTypes:
     without_rowid: bool = False
     inline_references: bool = True
     table_options: str = ""
+    inline_indexes: bool = False
 
     def of(self, column_type: ColumnType) -> str:
         """Return the SQL type of ``column_type``."""
@@ -81,12 +85,8 @@ def create_table(table: Table[object], types: SqlTypes) -> tuple[str, ...]:
             for c in table.columns
             if c.references is not None
         )
-    tail = " WITHOUT ROWID" if table.compact and types.without_rowid else ""
-    if types.table_options:
-        tail += f" {types.table_options}"
-    statements = [f"CREATE TABLE {table.name} ({', '.join(lines)}){tail}"]
+    indexes = []
     for index in table.indexes:
-        unique = "UNIQUE " if index.unique else ""
         columns, where = index.columns, ""
         if index.where and types.partial_indexes:
             where = f" WHERE {index.where}"
@@ -94,8 +94,20 @@ def create_table(table: Table[object], types: SqlTypes) -> tuple[str, ...]:
             lead = _CONDITION_COLUMN.fullmatch(index.where)
             if lead is not None:
                 columns = (lead[1], *columns)
-        statements.append(
-            f"CREATE {unique}INDEX {index.name} ON {table.name} ({', '.join(columns)}){where}"
+        indexes.append((index, ", ".join(columns), where))
+    unique = {i.name: "UNIQUE " if i.unique else "" for i in table.indexes}
+    create = "CREATE TABLE"
+    if types.inline_indexes:
+        create = "CREATE TABLE IF NOT EXISTS"
+        lines.extend(f"{unique[i.name]}INDEX {i.name} ({columns})" for i, columns, _ in indexes)
+    tail = " WITHOUT ROWID" if table.compact and types.without_rowid else ""
+    if types.table_options:
+        tail += f" {types.table_options}"
+    statements = [f"{create} {table.name} ({', '.join(lines)}){tail}"]
+    if not types.inline_indexes:
+        statements.extend(
+            f"CREATE {unique[i.name]}INDEX {i.name} ON {table.name} ({columns}){where}"
+            for i, columns, where in indexes
         )
     return tuple(statements)
 
