@@ -125,19 +125,19 @@ class ScopedUnitOfWork:
     ) -> None:
         guard = Guard(uow, principal, audit, clock)
         self._guard = guard
-        self._cells = ScopedCells(guard)
-        self._workers = ScopedWorkers(guard)
-        self._households = ScopedHouseholds(guard)
-        self._contacts = ScopedContacts(guard)
-        self._care_tasks = ScopedCareTasks(guard)
-        self._cases = ScopedCases(guard)
-        self._case_settings = ScopedCaseSettings(guard)
-        self._venues = ScopedVenues(guard)
-        self._series = ScopedSeries(guard)
-        self._registrations = ScopedRegistrations(guard)
-        self._shifts = ScopedShifts(guard)
-        self._signups = ScopedSignUps(guard)
-        self._audit = ScopedAudit(guard)
+        self.cells: CellRepository = ScopedCells(guard)
+        self.workers: WorkerRepository = ScopedWorkers(guard)
+        self.households: HouseholdRepository = ScopedHouseholds(guard)
+        self.contacts: ContactRepository = ScopedContacts(guard)
+        self.care_tasks: CareTaskRepository = ScopedCareTasks(guard)
+        self.cases: CaseRepository = ScopedCases(guard)
+        self.case_settings: CaseSettingsRepository = ScopedCaseSettings(guard)
+        self.venues: VenueRepository = ScopedVenues(guard)
+        self.series: SeriesRepository = ScopedSeries(guard)
+        self.registrations: RegistrationRepository = ScopedRegistrations(guard)
+        self.shifts: ShiftRepository = ScopedShifts(guard)
+        self.signups: SignUpRepository = ScopedSignUps(guard)
+        self.audit: AuditRepository = ScopedAudit(guard)
         # Denials kept while writing reach the sink even if the unit is never ended through us.
         weakref.finalize(self, guard.ended)
 
@@ -145,71 +145,6 @@ class ScopedUnitOfWork:
     def principal(self) -> Principal:
         """Return the principal every call is checked against."""
         return self._guard.principal
-
-    @property
-    def cells(self) -> CellRepository:
-        """Return the scoped cell repository."""
-        return self._cells
-
-    @property
-    def workers(self) -> WorkerRepository:
-        """Return the scoped worker repository."""
-        return self._workers
-
-    @property
-    def households(self) -> HouseholdRepository:
-        """Return the scoped household repository."""
-        return self._households
-
-    @property
-    def contacts(self) -> ContactRepository:
-        """Return the scoped contact ledger."""
-        return self._contacts
-
-    @property
-    def care_tasks(self) -> CareTaskRepository:
-        """Return the scoped care task repository."""
-        return self._care_tasks
-
-    @property
-    def cases(self) -> CaseRepository:
-        """Return the scoped case repository."""
-        return self._cases
-
-    @property
-    def case_settings(self) -> CaseSettingsRepository:
-        """Return the scoped case settings."""
-        return self._case_settings
-
-    @property
-    def venues(self) -> VenueRepository:
-        """Return the scoped venue repository."""
-        return self._venues
-
-    @property
-    def series(self) -> SeriesRepository:
-        """Return the scoped activity series repository."""
-        return self._series
-
-    @property
-    def registrations(self) -> RegistrationRepository:
-        """Return the scoped registration repository."""
-        return self._registrations
-
-    @property
-    def shifts(self) -> ShiftRepository:
-        """Return the scoped volunteer shift repository."""
-        return self._shifts
-
-    @property
-    def signups(self) -> SignUpRepository:
-        """Return the scoped volunteer sign-up repository."""
-        return self._signups
-
-    @property
-    def audit(self) -> AuditRepository:
-        """Return the scoped audit trail."""
-        return self._audit
 
     def __enter__(self) -> Self:
         """Begin the wrapped unit's transaction."""

@@ -1,22 +1,24 @@
 """The scoped repository of each kind: where its records lie, and its queries in the domain's words.
 
 ``get``, ``add``, ``add_many``, ``update`` and ``remove`` are the generic ones of
-:mod:`._records`; each query here is one call of a shared helper: a subtree narrowed to the
-scope, a resident's history, a venue's programme, or the whole store filtered.
+:mod:`._records`; a query is declared by the rule it runs under (:class:`~._records.Subtree`,
+:class:`~._records.OfResident`, :class:`~._records.AtVenue`, :class:`~._records.Whole`) and
+keeps the wrapped repository's signature. The few queries with a rule of their own follow.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import pendulum
 
-from gridgov.access import AuditEntry, AuditKind, Permission
+from gridgov.access import AuditEntry, Permission
 from gridgov.care.contacts import CareTask, ContactAttempt
 from gridgov.cases.model import Case
 from gridgov.cases.settings import CaseSettings
 from gridgov.grid import GridCell, GridTree, Worker
-from gridgov.households import Household, Tag
+from gridgov.households import Household
 from gridgov.ports import (
-    DEFAULT_PAGE_SIZE,
     CareTaskRepository,
     CaseRepository,
     CellRepository,
@@ -37,14 +39,18 @@ from gridgov.scheduling.series import ActivitySeries
 from gridgov.scheduling.venues import Venue
 from gridgov.scheduling.volunteers import Shift, SignUp
 from gridgov.services.scoped._guard import READ, WRITE, Guard
-from gridgov.services.scoped._pages import instant, paged
+from gridgov.services.scoped._pages import instant
 from gridgov.services.scoped._records import (
+    AtVenue,
+    OfResident,
     Placement,
     Reach,
     ScopedAddsMany,
     ScopedRecords,
     ScopedRemovable,
     ScopedRepository,
+    Subtree,
+    Whole,
     registrant,
     stored,
 )
@@ -65,19 +71,17 @@ __all__ = [
     "ScopedWorkers",
 ]
 
-_PAGE = DEFAULT_PAGE_SIZE
 
-
-def _resident_order(e: ResidentEntry) -> tuple[str, str, str]:
+def _by_resident(e: ResidentEntry) -> tuple[str, str, str]:
     return (e.cell_code, e.household_id, e.resident.id)
 
 
-def _age_order(e: ResidentEntry) -> tuple[str, str]:
+def _by_age(e: ResidentEntry) -> tuple[str, str]:
     birth = e.resident.birth_date
     return ("" if birth is None else birth.isoformat(), e.resident.id)
 
 
-def _reported(c: Case) -> tuple[str, str]:
+def _by_report(c: Case) -> tuple[str, str]:
     return (instant(c.reported_at), c.id)
 
 
@@ -85,6 +89,7 @@ class ScopedCells(ScopedRemovable[GridCell, CellRepository]):
     """Cells: the scope and the hierarchy above it are readable; the scope is writable."""
 
     place = Placement(k.CELLS, "cells", "cell", Reach.NEAR)
+    subtree = Subtree[GridCell](lambda c: (c.code,))
 
     def get(self, key: str) -> GridCell:
         """Return the cell, if it is covered or lies above the scope (checked before reading)."""
@@ -95,18 +100,6 @@ class ScopedCells(ScopedRemovable[GridCell, CellRepository]):
         """Return the children of a readable cell that are covered or lie above the scope."""
         self._g.see(self._subject(code), code)
         return tuple(c for c in self._inner.children(code) if self._g.principal.overlaps(c.code))
-
-    def subtree(self, code: str, *, limit: int = _PAGE, after: str | None = None) -> Page[GridCell]:
-        """Return the covered cells of the subtree, by code."""
-        run = self._inner.subtree
-        return self._subtree(
-            "subtree",
-            code,
-            lambda c, a, n: run(c, limit=n, after=a),
-            limit=limit,
-            after=after,
-            key=lambda c: (c.code,),
-        )
 
     def tree(self) -> GridTree:
         """Return the cells covered and those above the scope, as a tree."""
@@ -128,11 +121,7 @@ class ScopedWorkers(ScopedRemovable[Worker, WorkerRepository]):
         direct=False,
         nowhere_write="a worker without assignments is managed centrally",
     )
-
-    def list(self, *, limit: int = _PAGE, after: str | None = None) -> Page[Worker]:
-        """Return the readable workers, by id."""
-        run = self._inner.list
-        return self._whole("list", lambda a, n: run(limit=n, after=a), limit=limit, after=after)
+    list = Whole[Worker]()
 
     def assigned_to(self, cell_code: str, *, on: pendulum.Date) -> tuple[Worker, ...]:
         """Return the workers of a cell that is covered or lies above the scope."""
@@ -146,6 +135,9 @@ class ScopedHouseholds(
     """Households: read and written in scope; queries narrowed to the scope."""
 
     place = Placement(k.HOUSEHOLDS, "households", "household")
+    in_subtree = Subtree[Household](lambda h: (h.cell_code, h.id))
+    with_tag = Subtree[ResidentEntry](_by_resident, within=True)
+    aged = Subtree[ResidentEntry](_by_age, within=True)
 
     def household_of(self, resident_id: str) -> Household:
         """Return the household of a resident, if it is in scope."""
@@ -155,96 +147,13 @@ class ScopedHouseholds(
         self._g.cover(READ, subject, household.cell_code)
         return household
 
-    def in_subtree(
-        self, cell_code: str, *, limit: int = _PAGE, after: str | None = None
-    ) -> Page[Household]:
-        """Return the households of the subtree in scope, by cell code then id."""
-        run = self._inner.in_subtree
-        return self._subtree(
-            "in_subtree",
-            cell_code,
-            lambda c, a, n: run(c, limit=n, after=a),
-            limit=limit,
-            after=after,
-            key=lambda h: (h.cell_code, h.id),
-        )
-
-    def with_tag(
-        self, tag: Tag, *, within: str | None = None, limit: int = _PAGE, after: str | None = None
-    ) -> Page[ResidentEntry]:
-        """Return the residents in scope carrying ``tag``, by cell, household and id."""
-        run = self._inner.with_tag
-        return self._subtree(
-            "with_tag",
-            within,
-            lambda c, a, n: run(tag, within=c, limit=n, after=a),
-            limit=limit,
-            after=after,
-            key=_resident_order,
-        )
-
-    def aged(
-        self,
-        *,
-        on: pendulum.Date,
-        min_age: int | None = None,
-        max_age: int | None = None,
-        within: str | None = None,
-        limit: int = _PAGE,
-        after: str | None = None,
-    ) -> Page[ResidentEntry]:
-        """Return the residents in scope within the age bounds, oldest first."""
-        run = self._inner.aged
-        return self._subtree(
-            "aged",
-            within,
-            lambda c, a, n: run(
-                on=on, min_age=min_age, max_age=max_age, within=c, limit=n, after=a
-            ),
-            limit=limit,
-            after=after,
-            key=_age_order,
-        )
-
 
 class ScopedContacts(ScopedRecords[ContactAttempt, ContactRepository]):
     """The contact ledger: read and written in scope (the store checks the resident's household)."""
 
     place = Placement(k.CONTACTS, "contacts", "contact")
-
-    def for_resident(
-        self,
-        resident_id: str,
-        *,
-        since: pendulum.DateTime | None = None,
-        limit: int = _PAGE,
-        after: str | None = None,
-    ) -> Page[ContactAttempt]:
-        """Return the contacts of a resident whose household is in scope, newest first."""
-        run = self._inner.for_resident
-        return self._of_resident(
-            resident_id, lambda: run(resident_id, since=since, limit=limit, after=after), Page(())
-        )
-
-    def in_subtree(
-        self,
-        cell_code: str,
-        *,
-        since: pendulum.DateTime,
-        until: pendulum.DateTime,
-        limit: int = _PAGE,
-        after: str | None = None,
-    ) -> Page[ContactAttempt]:
-        """Return the contacts of the subtree in scope, by time."""
-        run = self._inner.in_subtree
-        return self._subtree(
-            "in_subtree",
-            cell_code,
-            lambda c, a, n: run(c, since=since, until=until, limit=n, after=a),
-            limit=limit,
-            after=after,
-            key=lambda c: (instant(c.at), c.id),
-        )
+    for_resident = OfResident[Page[ContactAttempt]](Page(()))
+    in_subtree = Subtree[ContactAttempt](lambda c: (instant(c.at), c.id))
 
 
 class ScopedCareTasks(
@@ -253,36 +162,21 @@ class ScopedCareTasks(
     """Care tasks: read and written in scope."""
 
     place = Placement(k.CARE_TASKS, "care_tasks", "care_task")
-
-    def open_for_resident(self, resident_id: str) -> tuple[CareTask, ...]:
-        """Return the open tasks of a resident whose household is in scope."""
-        run = self._inner.open_for_resident
-        return self._of_resident(resident_id, lambda: run(resident_id), ())
-
-    def open_in_subtree(
-        self,
-        cell_code: str,
-        *,
-        starting_before: pendulum.DateTime,
-        limit: int = _PAGE,
-        after: str | None = None,
-    ) -> Page[CareTask]:
-        """Return the open tasks of the subtree in scope, by due instant then id."""
-        run = self._inner.open_in_subtree
-        return self._subtree(
-            "open_in_subtree",
-            cell_code,
-            lambda c, a, n: run(c, starting_before=starting_before, limit=n, after=a),
-            limit=limit,
-            after=after,
-            key=lambda t: (instant(t.due), t.id),
-        )
+    open_for_resident = OfResident[tuple[CareTask, ...]](())
+    open_in_subtree = Subtree[CareTask](lambda t: (instant(t.due), t.id))
 
 
 class ScopedCases(ScopedRepository[Case, CaseRepository], ScopedAddsMany[Case, CaseRepository]):
-    """Cases: in scope by their location or by the unit that owns them."""
+    """Cases: in scope by their location or by the unit that owns them.
+
+    ``due`` takes no subtree in the port: the due queue is read whole and filtered here (the
+    escalation engine sweeps every due case as SYSTEM on an unscoped store).
+    """
 
     place = Placement(k.CASES, "cases", "case", Reach.ANY)
+    due = Whole[Case]()
+    open_in_subtree = Subtree[Case](_by_report)
+    reported_in_subtree = Subtree[Case](_by_report)
 
     def by_external_id(self, external_id: str) -> Case | None:
         """Return the case with that external id, if any; deny one out of scope."""
@@ -292,75 +186,12 @@ class ScopedCases(ScopedRepository[Case, CaseRepository], ScopedAddsMany[Case, C
             self._check(READ, case)
         return case
 
-    def due(
-        self, *, at_or_before: pendulum.DateTime, limit: int = _PAGE, after: str | None = None
-    ) -> Page[Case]:
-        """Return the due cases in scope, by next check then id.
-
-        The port's ``due`` takes no subtree, so the due queue is read whole and filtered here;
-        the escalation engine sweeps every due case as SYSTEM on an unscoped store.
-        """
-        run = self._inner.due
-        return self._whole(
-            "due",
-            lambda a, n: run(at_or_before=at_or_before, limit=n, after=a),
-            limit=limit,
-            after=after,
-        )
-
-    def open_in_subtree(
-        self, cell_code: str, *, limit: int = _PAGE, after: str | None = None
-    ) -> Page[Case]:
-        """Return the open cases located in the subtree in scope, by reported_at, id."""
-        run = self._inner.open_in_subtree
-        return self._subtree(
-            "open_in_subtree",
-            cell_code,
-            lambda c, a, n: run(c, limit=n, after=a),
-            limit=limit,
-            after=after,
-            key=_reported,
-        )
-
-    def reported_in_subtree(
-        self,
-        cell_code: str,
-        *,
-        since: pendulum.DateTime,
-        until: pendulum.DateTime,
-        limit: int = _PAGE,
-        after: str | None = None,
-    ) -> Page[Case]:
-        """Return the cases of the subtree in scope reported in ``[since, until)``."""
-        run = self._inner.reported_in_subtree
-        return self._subtree(
-            "reported_in_subtree",
-            cell_code,
-            lambda c, a, n: run(c, since=since, until=until, limit=n, after=a),
-            limit=limit,
-            after=after,
-            key=_reported,
-        )
-
 
 class ScopedVenues(ScopedRepository[Venue, VenueRepository]):
     """Venues: readable in scope and above it (they serve every cell below), written in scope."""
 
     place = Placement(k.VENUES, "venues", "venue", Reach.NEAR)
-
-    def in_subtree(
-        self, cell_code: str, *, limit: int = _PAGE, after: str | None = None
-    ) -> Page[Venue]:
-        """Return the venues of the subtree in scope, by id."""
-        run = self._inner.in_subtree
-        return self._subtree(
-            "in_subtree",
-            cell_code,
-            lambda c, a, n: run(c, limit=n, after=a),
-            limit=limit,
-            after=after,
-            key=lambda v: (v.id,),
-        )
+    in_subtree = Subtree[Venue](lambda v: (v.id,))
 
 
 class ScopedSeries(
@@ -370,25 +201,14 @@ class ScopedSeries(
     """Activity series: in the cell of their venue."""
 
     place = Placement(k.SERIES, "series", "series", Reach.NEAR, direct=False)
-
-    def in_venue(
-        self,
-        venue_id: str,
-        *,
-        start: pendulum.DateTime,
-        end: pendulum.DateTime,
-        limit: int = _PAGE,
-        after: str | None = None,
-    ) -> Page[ActivitySeries]:
-        """Return the series of a venue in scope or above it."""
-        self._at_venue(f"venue:{venue_id}", venue_id)
-        return self._inner.in_venue(venue_id, start=start, end=end, limit=limit, after=after)
+    in_venue = AtVenue[Page[ActivitySeries]]()
 
 
 class ScopedRegistrations(ScopedRepository[Registration, RegistrationRepository]):
     """Registrations: in their cell; one is written only if the registrant's household agrees."""
 
     place = Placement(k.REGISTRATIONS, "registrations", "registration", also=registrant)
+    for_resident = OfResident[tuple[Registration, ...]](())
 
     def for_occurrence(self, occurrence_id: str) -> tuple[Registration, ...]:
         """Return the registrations of an occurrence at a readable venue, of households in scope.
@@ -403,25 +223,12 @@ class ScopedRegistrations(ScopedRepository[Registration, RegistrationRepository]
             self._at_venue(subject, series.venue_id)
         return self._in_scope(self._inner.for_occurrence(occurrence_id))
 
-    def for_resident(
-        self, resident_id: str, *, start: pendulum.DateTime, end: pendulum.DateTime
-    ) -> tuple[Registration, ...]:
-        """Return the registrations of a resident whose household is in scope."""
-        run = self._inner.for_resident
-        return self._of_resident(resident_id, lambda: run(resident_id, start=start, end=end), ())
-
 
 class ScopedShifts(ScopedRepository[Shift, ShiftRepository]):
     """Volunteer shifts: in the cell of their venue."""
 
     place = Placement(k.SHIFTS, "shifts", "shift", Reach.NEAR, direct=False)
-
-    def in_venue(
-        self, venue_id: str, *, start: pendulum.DateTime, end: pendulum.DateTime
-    ) -> tuple[Shift, ...]:
-        """Return the shifts of a venue in scope or above it."""
-        self._at_venue(f"venue:{venue_id}", venue_id)
-        return self._inner.in_venue(venue_id, start=start, end=end)
+    in_venue = AtVenue[tuple[Shift, ...]]()
 
 
 class ScopedSignUps(ScopedRepository[SignUp, SignUpRepository]):
@@ -430,6 +237,7 @@ class ScopedSignUps(ScopedRepository[SignUp, SignUpRepository]):
     place = Placement(
         k.SIGNUPS, "signups", "signup", direct=False, nowhere="no household holds the volunteer"
     )
+    for_resident = OfResident[tuple[SignUp, ...]](())
 
     def for_shift(self, shift_id: str) -> tuple[SignUp, ...]:
         """Return the sign-ups of a shift at a readable venue, of volunteers in scope."""
@@ -437,13 +245,6 @@ class ScopedSignUps(ScopedRepository[SignUp, SignUpRepository]):
         self._g.permit(READ, subject)
         self._at_venue(subject, self._g.inner.shifts.get(shift_id).venue_id)
         return self._in_scope(self._inner.for_shift(shift_id))
-
-    def for_resident(
-        self, resident_id: str, *, start: pendulum.DateTime, end: pendulum.DateTime
-    ) -> tuple[SignUp, ...]:
-        """Return the sign-ups of a volunteer whose household is in scope."""
-        run = self._inner.for_resident
-        return self._of_resident(resident_id, lambda: run(resident_id, start=start, end=end), ())
 
 
 class ScopedCaseSettings:
@@ -469,8 +270,15 @@ class ScopedCaseSettings:
 class ScopedAudit:
     """The audit trail: anyone appends; reading needs READ_AUDIT and is narrowed to the scope."""
 
+    place = Placement(k.AUDIT, "audit", "audit")
+    between = Whole[AuditEntry](Permission.READ_AUDIT)
+
     def __init__(self, guard: Guard) -> None:
         self._g = guard
+
+    @property
+    def _any(self) -> Any:
+        return self._g.inner.audit
 
     def add(self, entry: AuditEntry) -> AuditEntry:
         """Append an entry (services record what principals do)."""
@@ -479,32 +287,3 @@ class ScopedAudit:
 
     def _visible(self, entry: AuditEntry) -> bool:
         return entry.cell_code is None or self._g.principal.covers(entry.cell_code)
-
-    def between(
-        self,
-        *,
-        since: pendulum.DateTime,
-        until: pendulum.DateTime,
-        principal_id: str | None = None,
-        subject: str | None = None,
-        kind: AuditKind | None = None,
-        limit: int = _PAGE,
-        after: str | None = None,
-    ) -> Page[AuditEntry]:
-        """Return the entries without a cell or with a cell in scope, by ``at`` then id."""
-        self._g.somewhere(Permission.READ_AUDIT, "query:audit.between")
-        run = self._g.inner.audit.between
-
-        def fetch(a: str | None, n: int) -> Page[AuditEntry]:
-            return run(
-                since=since,
-                until=until,
-                principal_id=principal_id,
-                subject=subject,
-                kind=kind,
-                limit=n,
-                after=a,
-            )
-
-        keep = None if self._g.everywhere else self._visible
-        return paged("audit.between", [("", fetch)], limit=limit, after=after, keep=keep)

@@ -12,6 +12,7 @@ filters.
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -19,7 +20,7 @@ import attrs
 
 from gridgov.access import Permission
 from gridgov.errors import NotFoundError
-from gridgov.ports import Page, ProgressCallback
+from gridgov.ports import DEFAULT_PAGE_SIZE, Page, ProgressCallback
 from gridgov.records import RecordKind
 from gridgov.records import kinds as k
 from gridgov.scheduling.registrations import Registration
@@ -30,12 +31,17 @@ from gridgov.services.scoped._pages import Fetch, SortKey, paged
 
 __all__ = [
     "THROUGH",
+    "AtVenue",
+    "OfResident",
     "Placement",
+    "Query",
     "Reach",
     "ScopedAddsMany",
     "ScopedRecords",
     "ScopedRemovable",
     "ScopedRepository",
+    "Subtree",
+    "Whole",
     "registrant",
     "stored",
 ]
@@ -43,7 +49,6 @@ __all__ = [
 R = TypeVar("R")
 P = TypeVar("P")  # the wrapped repository's port
 T = TypeVar("T")
-C = TypeVar("C", str, str | None)  # the cell argument of a subtree query (``within`` may be None)
 
 Where = Callable[[Guard, R, Permission], Sequence[str]]
 """The cells a record lies in; the permission asked tells whether a lookup may raise."""
@@ -235,61 +240,7 @@ class ScopedRecords(Generic[R, P]):
         added: R = self._any.add(record)
         return added
 
-    # -- queries ---------------------------------------------------------------------------
-
-    def _subtree(
-        self,
-        query: str,
-        cell_code: C,
-        run: Callable[[C, str | None, int], Page[T]],
-        *,
-        limit: int,
-        after: str | None,
-        key: SortKey[T],
-    ) -> Page[T]:
-        """Run a subtree query over the parts of the scope inside ``cell_code``.
-
-        A cell the principal covers passes through; over a cell above the scope the query
-        runs per part of the scope and the pages are merged in ``key`` order.
-
-        Args:
-            query: The method's name (``in_subtree``).
-            cell_code: The subtree asked for; ``None``: the whole store.
-            run: ``(cell, after, limit) -> page`` for one subtree.
-            limit: The page size.
-            after: The cursor.
-            key: The query's order.
-        """
-        name = f"{self.place.repository}.{query}"
-        roots = self._g.roots(name, cell_code)
-        if roots == ("" if cell_code is None else cell_code,):
-            return run(cell_code, after, limit)  # covered: the query as asked
-
-        def source(root: str) -> Fetch[T]:
-            return lambda a, n: run(root, a, n)
-
-        return paged(name, [(r, source(r)) for r in roots], limit=limit, after=after, key=key)
-
-    def _whole(
-        self,
-        query: str,
-        fetch: Fetch[R],
-        *,
-        limit: int,
-        after: str | None,
-        permission: Permission = READ,
-        keep: Callable[[R], bool] | None = None,
-    ) -> Page[R]:
-        """Run a query over the whole store, keeping the rows the principal may read."""
-        name = f"{self.place.repository}.{query}"
-        self._g.somewhere(permission, f"query:{name}")
-        if self._g.everywhere:
-            keep = None
-        return paged(name, [("", fetch)], limit=limit, after=after, keep=keep or self._visible)
-
-    def _of_resident(self, resident_id: str, run: Callable[[], T], empty: T) -> T:
-        """Run a query about one resident if their household is in scope (``empty``: none)."""
-        return run() if self._g.resident(resident_id) else empty
+    # -- what queries share -----------------------------------------------------------------
 
     def _at_venue(self, subject: str, venue_id: str) -> None:
         """Deny unless the venue lies in the scope or above it."""
@@ -338,3 +289,114 @@ class ScopedAddsMany(ScopedRecords[R, P]):
         checked = _checked(records, lambda r: self._check(WRITE, r, given=True))
         count: int = self._any.add_many(checked, batch_size=batch_size, progress=progress)
         return count
+
+
+# -- queries, declared on a scoped repository by the name of the wrapped one's method ----------
+
+
+class Query(Generic[T]):
+    """A query of the wrapped repository, run through a scoped one under a rule."""
+
+    name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, repo: Any, owner: type | None = None) -> Callable[..., T]:
+        return functools.partial(self.run, repo)
+
+    def run(self, repo: Any, /, *args: Any, **kwargs: Any) -> T:
+        """Check the call, run it on the wrapped repository, and return what may be seen."""
+        raise NotImplementedError
+
+
+class Subtree(Query[Page[T]]):
+    """A subtree query, narrowed to the parts of the scope inside the subtree asked for.
+
+    A cell the principal covers passes through; over a cell above the scope the query runs per
+    part of the scope and the pages are merged in the query's order; outside it, it is denied.
+
+    Args:
+        by: The query's order, as a key on its rows.
+        within: Whether the subtree is the ``within`` argument (``None``: the whole store)
+            rather than the first one.
+    """
+
+    def __init__(self, by: SortKey[T], *, within: bool = False) -> None:
+        self.by = by
+        self.within = within
+
+    def run(self, repo: Any, /, *args: Any, **kwargs: Any) -> Page[T]:
+        """Run the query over the subtree, or over the scope's parts inside it."""
+        query = getattr(repo._any, self.name)
+        limit, after = kwargs.pop("limit", DEFAULT_PAGE_SIZE), kwargs.pop("after", None)
+        if self.within:
+            cell = kwargs.pop("within", None)
+
+            def run(c: str | None, a: str | None, n: int) -> Page[T]:
+                return query(*args, within=c, limit=n, after=a, **kwargs)  # type: ignore[no-any-return]
+        else:
+            cell, *rest = args
+
+            def run(c: str | None, a: str | None, n: int) -> Page[T]:
+                return query(c, *rest, limit=n, after=a, **kwargs)  # type: ignore[no-any-return]
+
+        name = f"{repo.place.repository}.{self.name}"
+        roots = repo._g.roots(name, cell)
+        if roots == ("" if cell is None else cell,):
+            return run(cell, after, limit)  # covered: the query as asked
+
+        def source(root: str) -> Fetch[T]:
+            return lambda a, n: run(root, a, n)
+
+        return paged(name, [(r, source(r)) for r in roots], limit=limit, after=after, key=self.by)
+
+
+class Whole(Query[Page[T]]):
+    """A query over the whole store: it needs a scope, and keeps the rows the scope may read.
+
+    Args:
+        permission: The permission it needs.
+    """
+
+    def __init__(self, permission: Permission = READ) -> None:
+        self.permission = permission
+
+    def run(self, repo: Any, /, *args: Any, **kwargs: Any) -> Page[T]:
+        """Run the query, filtered page by page under this package's cursor."""
+        query = getattr(repo._any, self.name)
+        limit, after = kwargs.pop("limit", DEFAULT_PAGE_SIZE), kwargs.pop("after", None)
+        name = f"{repo.place.repository}.{self.name}"
+        repo._g.somewhere(self.permission, f"query:{name}")
+
+        def fetch(a: str | None, n: int) -> Page[T]:
+            return query(*args, limit=n, after=a, **kwargs)  # type: ignore[no-any-return]
+
+        keep = None if repo._g.everywhere else repo._visible
+        return paged(name, [("", fetch)], limit=limit, after=after, keep=keep)
+
+
+class OfResident(Query[T]):
+    """A query about one resident: it passes through if their household is in scope.
+
+    Args:
+        empty: The answer about a resident no household holds.
+    """
+
+    def __init__(self, empty: T) -> None:
+        self.empty = empty
+
+    def run(self, repo: Any, /, *args: Any, **kwargs: Any) -> T:
+        """Check the resident's household, then run the query as asked."""
+        if not repo._g.resident(args[0]):
+            return self.empty
+        return getattr(repo._any, self.name)(*args, **kwargs)  # type: ignore[no-any-return]
+
+
+class AtVenue(Query[T]):
+    """A query about one venue's programme: the venue must lie in the scope or above it."""
+
+    def run(self, repo: Any, /, *args: Any, **kwargs: Any) -> T:
+        """Check the venue, then run the query as asked."""
+        repo._at_venue(f"venue:{args[0]}", args[0])
+        return getattr(repo._any, self.name)(*args, **kwargs)  # type: ignore[no-any-return]
