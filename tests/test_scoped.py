@@ -38,8 +38,10 @@ from gridgov import (
     Worker,
     WorkerRole,
     open_store,
+    ports,
 )
 from gridgov.access import SYSTEM, AuditEntry, AuditKind, Permission, Principal, Role
+from gridgov.adapters.sqlite import SqliteStore
 from gridgov.calendar import Period, WorkCalendar
 from gridgov.care import ContactMethod
 from gridgov.care.contacts import CareTask, ContactAttempt, Outcome
@@ -53,6 +55,7 @@ from gridgov.scheduling.series import ActivitySeries, occurrence_id
 from gridgov.scheduling.venues import Space, Venue
 from gridgov.scheduling.volunteers import Shift, SignUp
 from gridgov.services._common import pages
+from gridgov.services.access import StoreAuditSink
 from gridgov.services.care import coverage, plan_tasks, record_contact, worklist
 from gridgov.services.cases import case_kpis, report_case
 from gridgov.services.scheduling import create_series, register, sign_up, week_schedule
@@ -1173,3 +1176,80 @@ def run(
 def write_to(uow: UnitOfWork, kind: str, copy: str) -> Callable[[Any], object]:
     """Return a function writing a record of ``kind`` back through ``uow``."""
     return lambda record: write(uow, kind, record, copy)
+
+
+# -- denials met while writing, and what each repository offers -----------------------------------
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_a_denial_after_a_write_is_recorded_in_the_store(kind: str, tmp_path: Path) -> None:
+    """A denial met after the scoped unit wrote reaches the store's trail, committed or not.
+
+    SQLite lets one unit write at a time: the sink's own unit would wait for the scoped one (a
+    short busy timeout makes that fail fast), so the entry waits for the transaction to end.
+    """
+    store: Store = (
+        open_store("memory://")
+        if kind == "memory"
+        else SqliteStore(tmp_path / "denials.db", busy_timeout=0.2)
+    )
+    with store() as uow:
+        uow.cells.add(GridCell(DISTRICT, "新城区", GridLevel.DISTRICT))
+        uow.cells.add(GridCell(STREET, "自强路街道", GridLevel.STREET, DISTRICT))
+        uow.cells.add(GridCell(COMM_A, "明宫社区", GridLevel.COMMUNITY, STREET))
+        uow.cells.add(GridCell(COMM_B, "建强社区", GridLevel.COMMUNITY, STREET))
+        uow.cells.add(GridCell(A1, "网格a1", GridLevel.GRID, COMM_A))
+        uow.commit()
+    sink = StoreAuditSink(store)
+    home = Household("h-1", A1, Address("新楼"))
+
+    def building_in(parent: str, n: int) -> GridCell:
+        return GridCell(f"{parent}00{n}", "新楼", GridLevel.BUILDING, parent)
+
+    try:
+        # committed through the scoped unit
+        with scoped(store(), GW_A1, audit=sink, clock=ManualClock(NOW)) as mine:
+            mine.cells.add(building_in(A1, 1))
+            with pytest.raises(AccessDeniedError):
+                mine.cells.add(building_in(COMM_B, 1))
+            mine.commit()
+        # rolled back at the end of the scoped unit's block; a denial inside add_many
+        with scoped(store(), GW_A1, audit=sink, clock=ManualClock(NOW)) as mine:
+            mine.cells.add(building_in(A1, 2))
+            with pytest.raises(AccessDeniedError):
+                mine.cells.get(COMM_B)
+            with pytest.raises(AccessDeniedError):
+                mine.households.add_many([home, attrs.evolve(home, id="h-2", cell_code=COMM_B)])
+        # the wrapped unit ended directly: the entry goes when the scoped unit is collected
+        with store() as uow:
+            other = scoped(uow, GW_A1, audit=sink, clock=ManualClock(NOW))
+            other.cells.add(building_in(A1, 3))
+            with pytest.raises(AccessDeniedError):
+                other.cells.remove(uow.cells.get(COMM_B))
+        del other
+        with store() as uow:
+            trail = uow.audit.between(since=PAST, until=FUTURE).items
+            kept = [c.code for c in uow.cells.children(A1)]
+    finally:
+        store.close()
+    assert [f"{A1}001"] == kept
+    assert sorted(
+        [
+            (f"cell:{COMM_B}001", "write"),
+            (f"cell:{COMM_B}", "read"),
+            ("household:h-2", "write"),
+            (f"cell:{COMM_B}", "write"),
+        ]
+    ) == sorted((e.subject, e.detail) for e in trail)
+    assert {AuditKind.DENIED} == {e.kind for e in trail}
+
+
+def test_each_repository_offers_the_writes_of_its_port() -> None:
+    """``add_many``, ``update``, ``remove`` and ``save`` exist exactly where the port has them."""
+    store, _ = memory_world()
+    with store() as uow:
+        mine = as_(uow, GW_A1)
+        for name in sorted(REPOSITORIES):
+            port = getattr(ports, getattr(ports.UnitOfWork, name).fget.__annotations__["return"])
+            for method in ("get", "add", "add_many", "update", "remove", "save"):
+                assert hasattr(port, method) == hasattr(getattr(mine, name), method), (name, method)

@@ -140,7 +140,7 @@ WORKERS: RecordKind[Worker] = RecordKind(
     cls=Worker,
     table=Table("gg_workers", _stored(_key("id", lambda w: w.id)), primary_key=("id",)),
     key=lambda w: w.id,
-    cells=lambda w: tuple(a.cell_code for a in w.assignments),
+    cells=lambda w: tuple(sorted({a.cell_code for a in w.assignments})),
     references=(
         Reference(
             "cell",

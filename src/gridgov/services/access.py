@@ -30,11 +30,16 @@ _log = logging.getLogger("gridgov.access")
 class StoreAuditSink:
     """An :class:`~gridgov.access.AuditSink` appending to a store's audit trail.
 
-    Each entry is written and committed in its own unit of work.
+    Each entry is written and committed in its own unit of work, which a store letting one
+    writer at a time (SQLite) blocks while another unit is writing: ``waits_for_writers`` tells
+    a scoped unit of work to hand over the denials it meets while writing once its
+    transaction has ended.
 
     Args:
         store: The store whose ``audit`` repository keeps the trail.
     """
+
+    waits_for_writers = True
 
     def __init__(self, store: Store) -> None:
         self._store = store

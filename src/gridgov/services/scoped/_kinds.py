@@ -1,0 +1,289 @@
+"""The scoped repository of each kind: where its records lie, and its queries in the domain's words.
+
+``get``, ``add``, ``add_many``, ``update`` and ``remove`` are the generic ones of
+:mod:`._records`; a query is declared by the rule it runs under (:class:`~._records.Subtree`,
+:class:`~._records.OfResident`, :class:`~._records.AtVenue`, :class:`~._records.Whole`) and
+keeps the wrapped repository's signature. The few queries with a rule of their own follow.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pendulum
+
+from gridgov.access import AuditEntry, Permission
+from gridgov.care.contacts import CareTask, ContactAttempt
+from gridgov.cases.model import Case
+from gridgov.cases.settings import CaseSettings
+from gridgov.grid import GridCell, GridTree, Worker
+from gridgov.households import Household
+from gridgov.ports import (
+    CareTaskRepository,
+    CaseRepository,
+    CellRepository,
+    ContactRepository,
+    HouseholdRepository,
+    Page,
+    RegistrationRepository,
+    ResidentEntry,
+    SeriesRepository,
+    ShiftRepository,
+    SignUpRepository,
+    VenueRepository,
+    WorkerRepository,
+)
+from gridgov.records import kinds as k
+from gridgov.scheduling.registrations import Registration
+from gridgov.scheduling.series import ActivitySeries
+from gridgov.scheduling.venues import Venue
+from gridgov.scheduling.volunteers import Shift, SignUp
+from gridgov.services.scoped._guard import READ, WRITE, Guard
+from gridgov.services.scoped._pages import instant
+from gridgov.services.scoped._records import (
+    AtVenue,
+    OfResident,
+    Placement,
+    Reach,
+    ScopedAddsMany,
+    ScopedRecords,
+    ScopedRemovable,
+    ScopedRepository,
+    Subtree,
+    Whole,
+    registrant,
+    stored,
+)
+
+__all__ = [
+    "ScopedAudit",
+    "ScopedCareTasks",
+    "ScopedCaseSettings",
+    "ScopedCases",
+    "ScopedCells",
+    "ScopedContacts",
+    "ScopedHouseholds",
+    "ScopedRegistrations",
+    "ScopedSeries",
+    "ScopedShifts",
+    "ScopedSignUps",
+    "ScopedVenues",
+    "ScopedWorkers",
+]
+
+
+def _by_resident(e: ResidentEntry) -> tuple[str, str, str]:
+    return (e.cell_code, e.household_id, e.resident.id)
+
+
+def _by_age(e: ResidentEntry) -> tuple[str, str]:
+    birth = e.resident.birth_date
+    return ("" if birth is None else birth.isoformat(), e.resident.id)
+
+
+def _by_report(c: Case) -> tuple[str, str]:
+    return (instant(c.reported_at), c.id)
+
+
+class ScopedCells(ScopedRemovable[GridCell, CellRepository]):
+    """Cells: the scope and the hierarchy above it are readable; the scope is writable."""
+
+    place = Placement(k.CELLS, "cells", "cell", Reach.NEAR)
+    subtree = Subtree[GridCell](lambda c: (c.code,))
+
+    def get(self, key: str) -> GridCell:
+        """Return the cell, if it is covered or lies above the scope (checked before reading)."""
+        self._g.see(self._subject(key), key)
+        return self._inner.get(key)
+
+    def children(self, code: str) -> tuple[GridCell, ...]:
+        """Return the children of a readable cell that are covered or lie above the scope."""
+        self._g.see(self._subject(code), code)
+        return tuple(c for c in self._inner.children(code) if self._g.principal.overlaps(c.code))
+
+    def tree(self) -> GridTree:
+        """Return the cells covered and those above the scope, as a tree."""
+        self._g.somewhere(READ, "query:cells.tree")
+        full = self._inner.tree()
+        if self._g.everywhere:
+            return full
+        return GridTree([c for c in full if self._g.principal.overlaps(c.code)], full.scheme)
+
+
+class ScopedWorkers(ScopedRemovable[Worker, WorkerRepository]):
+    """Workers: readable through any assigned cell, writable when every one is covered."""
+
+    place = Placement(
+        k.WORKERS,
+        "workers",
+        "worker",
+        Reach.NEAR,
+        direct=False,
+        nowhere_write="a worker without assignments is managed centrally",
+    )
+    list = Whole[Worker]()
+
+    def assigned_to(self, cell_code: str, *, on: pendulum.Date) -> tuple[Worker, ...]:
+        """Return the workers of a cell that is covered or lies above the scope."""
+        self._g.see("query:workers.assigned_to", cell_code)
+        return tuple(filter(self._visible, self._inner.assigned_to(cell_code, on=on)))
+
+
+class ScopedHouseholds(
+    ScopedRemovable[Household, HouseholdRepository], ScopedAddsMany[Household, HouseholdRepository]
+):
+    """Households: read and written in scope; queries narrowed to the scope."""
+
+    place = Placement(k.HOUSEHOLDS, "households", "household")
+    in_subtree = Subtree[Household](lambda h: (h.cell_code, h.id))
+    with_tag = Subtree[ResidentEntry](_by_resident, within=True)
+    aged = Subtree[ResidentEntry](_by_age, within=True)
+
+    def household_of(self, resident_id: str) -> Household:
+        """Return the household of a resident, if it is in scope."""
+        subject = f"resident:{resident_id}"
+        self._g.permit(READ, subject)
+        household = self._inner.household_of(resident_id)
+        self._g.cover(READ, subject, household.cell_code)
+        return household
+
+
+class ScopedContacts(ScopedRecords[ContactAttempt, ContactRepository]):
+    """The contact ledger: read and written in scope (the store checks the resident's household)."""
+
+    place = Placement(k.CONTACTS, "contacts", "contact")
+    for_resident = OfResident[Page[ContactAttempt]](Page(()))
+    in_subtree = Subtree[ContactAttempt](lambda c: (instant(c.at), c.id))
+
+
+class ScopedCareTasks(
+    ScopedRepository[CareTask, CareTaskRepository], ScopedAddsMany[CareTask, CareTaskRepository]
+):
+    """Care tasks: read and written in scope."""
+
+    place = Placement(k.CARE_TASKS, "care_tasks", "care_task")
+    open_for_resident = OfResident[tuple[CareTask, ...]](())
+    open_in_subtree = Subtree[CareTask](lambda t: (instant(t.due), t.id))
+
+
+class ScopedCases(ScopedRepository[Case, CaseRepository], ScopedAddsMany[Case, CaseRepository]):
+    """Cases: in scope by their location or by the unit that owns them.
+
+    ``due`` takes no subtree in the port: the due queue is read whole and filtered here (the
+    escalation engine sweeps every due case as SYSTEM on an unscoped store).
+    """
+
+    place = Placement(k.CASES, "cases", "case", Reach.ANY)
+    due = Whole[Case]()
+    open_in_subtree = Subtree[Case](_by_report)
+    reported_in_subtree = Subtree[Case](_by_report)
+
+    def by_external_id(self, external_id: str) -> Case | None:
+        """Return the case with that external id, if any; deny one out of scope."""
+        self._g.permit(READ, "query:cases.by_external_id")
+        case = self._inner.by_external_id(external_id)
+        if case is not None:
+            self._check(READ, case)
+        return case
+
+
+class ScopedVenues(ScopedRepository[Venue, VenueRepository]):
+    """Venues: readable in scope and above it (they serve every cell below), written in scope."""
+
+    place = Placement(k.VENUES, "venues", "venue", Reach.NEAR)
+    in_subtree = Subtree[Venue](lambda v: (v.id,))
+
+
+class ScopedSeries(
+    ScopedRepository[ActivitySeries, SeriesRepository],
+    ScopedAddsMany[ActivitySeries, SeriesRepository],
+):
+    """Activity series: in the cell of their venue."""
+
+    place = Placement(k.SERIES, "series", "series", Reach.NEAR, direct=False)
+    in_venue = AtVenue[Page[ActivitySeries]]()
+
+
+class ScopedRegistrations(ScopedRepository[Registration, RegistrationRepository]):
+    """Registrations: in their cell; one is written only if the registrant's household agrees."""
+
+    place = Placement(k.REGISTRATIONS, "registrations", "registration", also=registrant)
+    for_resident = OfResident[tuple[Registration, ...]](())
+
+    def for_occurrence(self, occurrence_id: str) -> tuple[Registration, ...]:
+        """Return the registrations of an occurrence at a readable venue, of households in scope.
+
+        A grid worker sees the registrations of their own residents, not of every participant.
+        """
+        subject = f"occurrence:{occurrence_id}"
+        self._g.permit(READ, subject)
+        series_id = occurrence_id.partition("@")[0]
+        series = stored(self._g.inner.series.get, series_id) if series_id else None
+        if series is not None:
+            self._at_venue(subject, series.venue_id)
+        return self._in_scope(self._inner.for_occurrence(occurrence_id))
+
+
+class ScopedShifts(ScopedRepository[Shift, ShiftRepository]):
+    """Volunteer shifts: in the cell of their venue."""
+
+    place = Placement(k.SHIFTS, "shifts", "shift", Reach.NEAR, direct=False)
+    in_venue = AtVenue[tuple[Shift, ...]]()
+
+
+class ScopedSignUps(ScopedRepository[SignUp, SignUpRepository]):
+    """Sign-ups: in the cell of the volunteer's household."""
+
+    place = Placement(
+        k.SIGNUPS, "signups", "signup", direct=False, nowhere="no household holds the volunteer"
+    )
+    for_resident = OfResident[tuple[SignUp, ...]](())
+
+    def for_shift(self, shift_id: str) -> tuple[SignUp, ...]:
+        """Return the sign-ups of a shift at a readable venue, of volunteers in scope."""
+        subject = f"shift:{shift_id}"
+        self._g.permit(READ, subject)
+        self._at_venue(subject, self._g.inner.shifts.get(shift_id).venue_id)
+        return self._in_scope(self._inner.for_shift(shift_id))
+
+
+class ScopedCaseSettings:
+    """Case settings: read with READ; changed only by a principal covering every cell."""
+
+    def __init__(self, guard: Guard) -> None:
+        self._g = guard
+
+    def get(self) -> CaseSettings:
+        """Return the stored settings."""
+        self._g.somewhere(READ, "case_settings")
+        return self._g.inner.case_settings.get()
+
+    def save(self, settings: CaseSettings) -> CaseSettings:
+        """Store the settings: they rule every cell, so the scope must cover every cell."""
+        self._g.permit(WRITE, "case_settings")
+        if not self._g.everywhere:
+            self._g.deny(WRITE, "case_settings", None, "the settings rule every cell")
+        self._g.write()
+        return self._g.inner.case_settings.save(settings)
+
+
+class ScopedAudit:
+    """The audit trail: anyone appends; reading needs READ_AUDIT and is narrowed to the scope."""
+
+    place = Placement(k.AUDIT, "audit", "audit")
+    between = Whole[AuditEntry](Permission.READ_AUDIT)
+
+    def __init__(self, guard: Guard) -> None:
+        self._g = guard
+
+    @property
+    def _any(self) -> Any:
+        return self._g.inner.audit
+
+    def add(self, entry: AuditEntry) -> AuditEntry:
+        """Append an entry (services record what principals do)."""
+        self._g.write()
+        return self._g.inner.audit.add(entry)
+
+    def _visible(self, entry: AuditEntry) -> bool:
+        return entry.cell_code is None or self._g.principal.covers(entry.cell_code)
