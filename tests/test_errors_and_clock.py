@@ -300,6 +300,11 @@ def test_instance_of_rejects_with_field_name(
     assert problem == err.problem
 
 
+def test_text_keeps_tabs_line_breaks_and_paired_characters() -> None:
+    """Tabs, line breaks and characters beyond the BMP are ordinary text."""
+    check(v.text(20), "第一行\n第二行\t𠀀")
+
+
 def test_instance_of_accepts_bool_when_asked() -> None:
     """A bool passes where bool is one of the accepted types."""
     check(v.instance_of((bool, int)), True)
@@ -320,10 +325,14 @@ def test_optional_accepts_none_and_checks_the_rest() -> None:
         (" a", "must not start or end with whitespace"),
         ("a\n", "must not start or end with whitespace"),
         ("abcdef", "longer than 5 characters"),
+        ("a\x00b", "contains a control character or an unpaired surrogate"),
+        ("a\x1bb", "contains a control character or an unpaired surrogate"),
+        ("a\x7fb", "contains a control character or an unpaired surrogate"),
+        ("a\ud800b", "contains a control character or an unpaired surrogate"),
     ],
 )
 def test_text_rejects(value: object, problem: str) -> None:
-    """text() rejects non-strings, blanks, padded and over-long strings."""
+    """text() rejects non-strings, blanks, padded, over-long and unstorable strings."""
     err = raises_at("field", lambda: check(v.text(5), value))
     assert problem == err.problem
 

@@ -569,6 +569,10 @@ def test_errors_document_of_several_errors() -> None:
 # --- round trips ------------------------------------------------------------------------------
 
 
+# Any character text may hold (no control characters, no lone surrogates).
+STORABLE = st.characters(blacklist_categories=("Cc", "Cs"))
+
+
 @st.composite
 def cases(draw: st.DrawFn) -> Case:
     """Newly reported cases of any default category, with a point and maybe an address."""
@@ -580,11 +584,11 @@ def cases(draw: st.DrawFn) -> Case:
         case_id=draw(gst.identifiers()),
         category=draw(st.sampled_from([c.code for c in DEFAULT_CATALOGUE.categories])),
         source=draw(st.sampled_from(CaseSource)),
-        location=Location(GRID, draw(st.text(max_size=300).map(str.strip)), point),
+        location=Location(GRID, draw(st.text(STORABLE, max_size=300).map(str.strip)), point),
         reporter=Reporter(
             draw(st.just("") | gst.personal_names()), draw(st.none() | gst.phone_numbers())
         ),
-        description=draw(st.text(min_size=1, max_size=4000).map(str.strip).filter(bool)),
+        description=draw(st.text(STORABLE, min_size=1, max_size=4000).map(str.strip).filter(bool)),
         owner=OWNER,
         at=draw(gst.aware_datetimes()),
         actor="w1",

@@ -66,6 +66,8 @@ def text(max_length: int = 200, *, allow_empty: bool = False) -> Validator:
             raise ValidationError(attribute.name, "must not start or end with whitespace")
         if len(value) > max_length:
             raise ValidationError(attribute.name, f"longer than {max_length} characters")
+        if UNSTORABLE.search(value):
+            raise ValidationError(attribute.name, UNSTORABLE_PROBLEM)
 
     return check
 
@@ -79,6 +81,14 @@ def identifier(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
             attribute.name, "an id is 1-64 characters of letters, digits, '-', '_', '.' or ':'"
         )
 
+
+UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+"""Characters no text may hold: control characters but tab and line ends, lone surrogates.
+
+Databases refuse them (PostgreSQL has no NUL in text, no UTF-8 encoder takes a lone surrogate),
+and a ledger opened in a spreadsheet or a terminal must not carry them either.
+"""
+UNSTORABLE_PROBLEM = "contains a control character or an unpaired surrogate"
 
 _IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}")
 

@@ -21,6 +21,7 @@ from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar
 
 from gridgov import _json
+from gridgov._validation import UNSTORABLE_PROBLEM
 from gridgov.access import AuditEntry
 from gridgov.adapters.support import StoredRecord as R
 from gridgov.adapters.support import (
@@ -30,7 +31,7 @@ from gridgov.care.contacts import CareTask, ContactAttempt
 from gridgov.cases.model import Case
 from gridgov.cases.settings import CaseSettings
 from gridgov.codes import CodeScheme
-from gridgov.errors import GridgovError, NotFoundError, StorageError
+from gridgov.errors import GridgovError, NotFoundError, StorageError, ValidationError
 from gridgov.grid import GridCell, Worker
 from gridgov.households import Household
 from gridgov.records import tables
@@ -332,6 +333,9 @@ class SqlUnitOfWork:
             yield
         except GridgovError:
             raise
+        except UnicodeEncodeError:
+            # Keys and record text are checked before; this is the net under what slips by.
+            raise ValidationError("text", UNSTORABLE_PROBLEM) from None
         except Exception as exc:
             error = self._dialect.translate(exc)
             if error is None:

@@ -14,6 +14,7 @@ from typing import TypeVar
 import attrs
 import pendulum
 
+from gridgov._validation import UNSTORABLE, UNSTORABLE_PROBLEM
 from gridgov.access import AuditEntry, AuditKind
 from gridgov.care.contacts import CareTask, ContactAttempt
 from gridgov.cases.model import Case
@@ -120,7 +121,7 @@ def decode_cursor(cursor: str | None, arity: int) -> tuple[str, ...] | None:
     if (
         not isinstance(parts, list)
         or len(parts) != arity
-        or not all(isinstance(p, str) for p in parts)
+        or not all(isinstance(p, str) and not UNSTORABLE.search(p) for p in parts)
     ):
         raise ValidationError("after", "not a cursor returned by this query")
     return tuple(parts)
@@ -187,9 +188,15 @@ def birth_bounds(
 
 
 def check_text_key(name: str, value: object) -> str:
-    """Return ``value`` if it is a string key, else raise a ValidationError naming ``name``."""
+    """Return ``value`` if it is a string key, else raise a ValidationError naming ``name``.
+
+    A key with a control character or a lone surrogate is refused too: no store could hold it
+    (SQL drivers fail to encode it), so it can name nothing stored.
+    """
     if not isinstance(value, str) or not value:
         raise ValidationError(name, "expected a non-empty string")
+    if UNSTORABLE.search(value):
+        raise ValidationError(name, UNSTORABLE_PROBLEM)
     return value
 
 

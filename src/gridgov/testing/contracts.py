@@ -3648,6 +3648,18 @@ class RecordKindContract(_Base):
             self._repo(uow, kind).get("kit-unknown")
         assert (kind, "kit-unknown") == (info.value.kind, info.value.key)
 
+    @_for_kinds(_READABLE)
+    @pytest.mark.parametrize(
+        "key", ["a\x00b", "a\ud800b", "a\x1bb"], ids=["nul", "surrogate", "esc"]
+    )
+    def test_declared_kind_unstorable_key_is_refused(
+        self, world: UowFactory, kind: str, key: str
+    ) -> None:
+        """``get`` of a key no store could hold raises ValidationError, not a driver error."""
+        with world() as uow, pytest.raises(ValidationError) as info:
+            self._repo(uow, kind).get(key)
+        assert "key" == info.value.path
+
     @_for_kinds(_EVERY)
     def test_declared_kind_duplicate_key_conflicts_and_keeps_the_first(
         self, world: UowFactory, kind: str

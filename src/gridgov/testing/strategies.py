@@ -199,7 +199,11 @@ def _given(
 
 def _text(max_size: int) -> st.SearchStrategy[str]:
     """Arbitrary non-empty text without outer whitespace, at most ``max_size`` characters."""
-    return st.text(min_size=1, max_size=max_size).map(str.strip).filter(bool)
+    return st.text(_PRINTABLE, min_size=1, max_size=max_size).map(str.strip).filter(bool)
+
+
+# No control characters or lone surrogates: text holding them is refused (they cannot be stored).
+_PRINTABLE = st.characters(blacklist_categories=("Cc", "Cs"))
 
 
 def _maybe(strategy: st.SearchStrategy[T]) -> st.SearchStrategy[T | None]:
@@ -990,8 +994,6 @@ _CASE_NOTES = (
     "handled on site",
 )
 _CJK = st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF)
-# No control characters: PostgreSQL cannot store NUL in a JSONB document.
-_PRINTABLE = st.characters(blacklist_categories=("Cc", "Cs"))
 _OWNER_LEVELS = (GridLevel.GRID, GridLevel.COMMUNITY, GridLevel.STREET, GridLevel.DISTRICT)
 # A case's times stay in a range whose deadlines the working calendar can count quickly.
 _CASE_INSTANTS = (dt.datetime(2000, 1, 1), dt.datetime(2050, 12, 31))
