@@ -22,8 +22,8 @@ from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
 import pendulum
 
-from gridgov import _json
 from gridgov.access import AuditEntry, AuditKind
+from gridgov.adapters import _codec
 from gridgov.adapters.support import StoredRecord as R
 from gridgov.adapters.support import (
     birth_bounds,
@@ -206,23 +206,16 @@ def encode(
     | AuditEntry,
 ) -> str:
     """Return ``record`` as a JSON document without its version (kept in a column)."""
-    data = _CONVERTER.unstructure(record)
-    del data["version"]
-    return _json.dumps(data)
+    return _codec.encode(record)
 
 
 def decode(cls: type[R], doc: str | dict[str, Any], version: int) -> R:
-    """Build a ``cls`` from a stored document and its version column.
+    """Build a ``cls`` from a stored document and its version column (see ``_codec``).
 
     Raises:
         StorageError: If the document no longer validates (corrupt or foreign data).
     """
-    data = _json.loads(doc) if isinstance(doc, str) else dict(doc)
-    try:
-        record = _CONVERTER.structure(data, cls)
-    except Exception as exc:  # a stored document that fails validation is corruption
-        raise StorageError(f"stored {cls.__name__} does not validate: {exc}") from None
-    return with_version(record, version)
+    return _codec.decode(cls, doc, version)
 
 
 def migrate(conn: Connection, dialect: Dialect) -> int:
