@@ -2,12 +2,14 @@
 
 A SQL store writes only records that passed validation, so reading them back need not run every
 validator again. :func:`decode` first builds the record with a *trusted* function generated per
-type: it checks the document's shape (an object with exactly the expected keys, strings where
-strings belong, known enum values) but not the values' finer rules (lengths, patterns, check
-digits), and it constructs attrs instances without their validators and converters, then runs
-their ``__attrs_post_init__`` as ``__init__`` would. Anything the trusted function does not
-accept, a document written by an older gridgov or a corrupt one, goes to the validating
-converter, which either builds it or says what is wrong (a :class:`StorageError`).
+type: it checks the document's shape (an object with exactly the expected keys, strings, integers
+and booleans where they belong, lists where collections belong, known enum values, parseable dates
+and instants) but not the values' finer rules (lengths, patterns, ID check digits, a household's
+distinct resident ids), and it constructs attrs instances without their validators and
+converters. It runs their ``__attrs_post_init__`` as ``__init__`` would, except for the classes in
+``_CHECKS_ONLY``, whose post-init only checks invariants (and sets nothing). Anything the trusted
+function does not accept, a document written by an older gridgov or a corrupt one, goes to the
+validating converter, which either builds it or says what is wrong (a :class:`StorageError`).
 
 :func:`encode` writes the same JSON text as the converter's ``unstructure``, through generated
 functions that skip its per-value dispatch.
@@ -39,6 +41,7 @@ from gridgov.cases.catalogue import TimeLimit
 from gridgov.codes import NationalId, PhoneNumber
 from gridgov.errors import StorageError
 from gridgov.grid import Boundary
+from gridgov.households import Household, Resident
 from gridgov.serialization import _KIND_OF, _datetime_to_str, _sort_key, make_converter
 
 __all__ = ["decode", "encode"]
@@ -53,6 +56,9 @@ _CONVERTER = make_converter()
 _OWN_FORM: frozenset[object] = frozenset({Boundary, WorkCalendar, TimeLimit, *_KIND_OF})
 # Single-string values, built from their string without re-parsing it.
 _WRAPPED: frozenset[type] = frozenset({NationalId, PhoneNumber})
+# Classes whose ``__attrs_post_init__`` only checks invariants (it sets nothing): a trusted
+# document has passed those checks when it was written. Any other post-init is run.
+_CHECKS_ONLY: frozenset[type] = frozenset({Household, Resident})
 _SCALARS: dict[object, type] = {str: str, int: int, bool: bool}
 _COLLECTIONS: dict[object, type] = {tuple: tuple, frozenset: frozenset, list: list}
 _new = object.__new__
@@ -256,6 +262,10 @@ class _Reader:
             "_new": _new,
             "_set": _set,
             "_dict": dict,
+            "_list": list,
+            "_tuple": tuple,
+            "_frozenset": frozenset,
+            "_no_items": frozenset(),
             "_untrusted": _untrusted,
             **{k.__name__: k for k in (str, int, bool)},
         }
@@ -279,6 +289,11 @@ class _Reader:
                 lines += [f"    if {check}:", "        raise _untrusted()"]
                 lines.append(f"    _set(o, {name}, v)")
                 continue
+            collection = _homogeneous(f.type)
+            if collection is not None:
+                lines += ["    if v.__class__ is not _list:", "        raise _untrusted()"]
+                lines.append(f"    _set(o, {name}, {self._collection_expr(*collection, scope)})")
+                continue
             value = self._expr(f.type, scope)
             if f.converter is not None and not self._native(f.type):
                 if not callable(f.converter) or isinstance(f.converter, attrs.Converter):
@@ -286,23 +301,36 @@ class _Reader:
                 scope[f"_c{i}"] = f.converter
                 value = f"_c{i}({value})"
             lines.append(f"    _set(o, {name}, {value})")
-        if hasattr(cls, "__attrs_post_init__"):
+        if hasattr(cls, "__attrs_post_init__") and cls not in _CHECKS_ONLY:
             lines.append("    o.__attrs_post_init__()")
         lines.append("    return o")
         head = "def build(d, version):" if record else "def build(d):"
         return _compile("build", "\n".join([head, *lines]) + "\n", scope)
 
-    def _expr(self, t: object, scope: dict[str, Any]) -> str:
-        """Return an expression building a value of type ``t`` from ``v``."""
+    def _expr(self, t: object, scope: dict[str, Any], var: str = "v") -> str:
+        """Return an expression building a value of type ``t`` from ``var``."""
         inner = _optional_inner(t)
         if inner is not None:
-            return f"None if v is None else {self._expr(inner, scope)}"
+            return f"None if {var} is None else {self._expr(inner, scope, var)}"
         name = f"_b{len(scope)}"
         if isinstance(t, type) and issubclass(t, enum.Enum):
             scope[name] = dict(t._value2member_map_)
-            return f"{name}[v]"  # KeyError (or TypeError if unhashable): untrusted
+            return f"{name}[{var}]"  # KeyError (or TypeError if unhashable): untrusted
         scope[name] = self.builder(t)
-        return f"{name}(v)"
+        return f"{name}({var})"
+
+    def _collection_expr(self, collection: type, element: object, scope: dict[str, Any]) -> str:
+        """Return an expression building a collection from the list ``v``, checked a list."""
+        if element is str or element in _SCALARS or element is float:
+            name = f"_b{len(scope)}"
+            kind = tuple[element, ...] if collection is tuple else collection[element]  # type: ignore[index,valid-type]
+            scope[name] = self.builder(kind)
+            return f"{name}(v)"
+        items = f"[{self._expr(element, scope, 'x')} for x in v]"
+        if collection is list:
+            return items
+        empty = "()" if collection is tuple else "_no_items"
+        return f"(_{collection.__name__}({items}) if v else {empty})"
 
     def _native(self, t: object) -> bool:
         """Return whether the builder of ``t`` gives what the field's converter would."""
