@@ -63,6 +63,7 @@ _SCALARS: dict[object, type] = {str: str, int: int, bool: bool}
 _COLLECTIONS: dict[object, type] = {tuple: tuple, frozenset: frozenset, list: list}
 _new = object.__new__
 _set = object.__setattr__
+_bind = object.__setattr__.__get__  # o's own setattr, past a frozen class's guard, as attrs does
 _TERM_CACHE_MAX = 4096  # codes of one vocabulary kept built; open vocabularies stay small
 _counter = itertools.count()
 
@@ -260,7 +261,7 @@ class _Reader:
         scope: dict[str, Any] = {
             "_cls": cls,
             "_new": _new,
-            "_set": _set,
+            "_bind": _bind,
             "_dict": dict,
             "_list": list,
             "_tuple": tuple,
@@ -273,11 +274,12 @@ class _Reader:
             f"    if d.__class__ is not _dict or len(d) != {keys}:",
             "        raise _untrusted()",
             "    o = _new(_cls)",
+            "    _s = _bind(o)",
         ]
         for i, f in enumerate(fields):
             name = repr(f.name)
             if record and f.name == "version":
-                lines.append(f"    _set(o, {name}, version)")
+                lines.append(f"    _s({name}, version)")
                 continue
             lines.append(f"    v = d[{name}]")
             inner = _optional_inner(f.type)
@@ -287,12 +289,12 @@ class _Reader:
                 if inner is not None:
                     check = f"v is not None and {check}"
                 lines += [f"    if {check}:", "        raise _untrusted()"]
-                lines.append(f"    _set(o, {name}, v)")
+                lines.append(f"    _s({name}, v)")
                 continue
             collection = _homogeneous(f.type)
             if collection is not None:
                 lines += ["    if v.__class__ is not _list:", "        raise _untrusted()"]
-                lines.append(f"    _set(o, {name}, {self._collection_expr(*collection, scope)})")
+                lines.append(f"    _s({name}, {self._collection_expr(*collection, scope)})")
                 continue
             value = self._expr(f.type, scope)
             if f.converter is not None and not self._native(f.type):
@@ -300,7 +302,7 @@ class _Reader:
                     return self._fallback(cls, record=record)
                 scope[f"_c{i}"] = f.converter
                 value = f"_c{i}({value})"
-            lines.append(f"    _set(o, {name}, {value})")
+            lines.append(f"    _s({name}, {value})")
         if hasattr(cls, "__attrs_post_init__") and cls not in _CHECKS_ONLY:
             lines.append("    o.__attrs_post_init__()")
         lines.append("    return o")
@@ -497,7 +499,7 @@ class _Writer:
             scope[item] = None  # reserves the name
             return f"[{self._expr(collection[1], item, scope)} for {item} in {var}]"
         if collection is not None and _is_term(collection[1]):
-            return f"_sorted([_t.code for _t in {var}])"
+            return f"(_sorted([_t.code for _t in {var}]) if {var} else [])"
         write = f"_w{len(scope)}"
         scope[write] = self.writer(t)
         return f"{write}({var})"
