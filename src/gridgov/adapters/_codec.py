@@ -410,12 +410,14 @@ class _Writer:
         self._conv = conv
         self._writers: dict[object, Write] = {}
         self._records: dict[type, Write] = {}
+        self._inlining: set[type] = set()
 
     def record(self, cls: type) -> Write:
         """Return the writer of a stored record's document, without its version."""
         found = self._records.get(cls)
         if found is None:
             found = self._records[cls] = self._attrs(cls, skip="version")
+            _RECORD_WRITERS[cls] = found
         return found
 
     def writer(self, t: object) -> Write:
@@ -466,11 +468,15 @@ class _Writer:
     def _attrs(self, cls: type, *, skip: str | None) -> Write:
         attrs.resolve_types(cls)
         scope: dict[str, Any] = {"_sorted": sorted}
-        items = [
-            f"{f.name!r}: {self._expr(f.type, f'o.{f.name}', scope)}"
-            for f in attrs.fields(cls)
-            if f.name != skip
-        ]
+        self._inlining.add(cls)
+        try:
+            items = [
+                f"{f.name!r}: {self._expr(f.type, f'o.{f.name}', scope)}"
+                for f in attrs.fields(cls)
+                if f.name != skip
+            ]
+        finally:
+            self._inlining.discard(cls)
         source = "def write(o):\n    return {" + ", ".join(items) + "}\n"
         return _compile("write", source, scope)  # type: ignore[no-any-return]
 
@@ -500,6 +506,17 @@ class _Writer:
             return f"[{self._expr(collection[1], item, scope)} for {item} in {var}]"
         if collection is not None and _is_term(collection[1]):
             return f"(_sorted([_t.code for _t in {var}]) if {var} else [])"
+        if _plain_attrs(t) and t not in self._inlining:
+            # Written in place: a dict display costs less than a call of the class's writer.
+            self._inlining.add(t)
+            try:
+                items = [
+                    f"{f.name!r}: {self._expr(f.type, f'{var}.{f.name}', scope)}"
+                    for f in attrs.fields(t)
+                ]
+            finally:
+                self._inlining.discard(t)
+            return "{" + ", ".join(items) + "}"
         write = f"_w{len(scope)}"
         scope[write] = self.writer(t)
         return f"{write}({var})"
@@ -529,13 +546,15 @@ def _code(value: Any) -> Any:
     return value.code
 
 
+_RECORD_WRITERS: dict[type, Write] = {}
 _READER = _Reader(_CONVERTER)
 _WRITER = _Writer(_CONVERTER)
 
 
 def encode(record: object) -> str:
     """Return a stored record as its JSON document, without its version (kept in a column)."""
-    return _json.dumps(_WRITER.record(type(record))(record))
+    write = _RECORD_WRITERS.get(type(record)) or _WRITER.record(type(record))
+    return _json.dumps(write(record))
 
 
 def decode(cls: type[R], doc: str | dict[str, Any], version: int) -> R:
