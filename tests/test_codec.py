@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from gridgov.care.policy import ContactMethod
 from gridgov.errors import StorageError
 from gridgov.grid import GridCell, GridLevel
 from gridgov.households import Address, Household, Resident
+from gridgov.serialization import make_converter
 from gridgov.testing import strategies as gst
 
 FAST = settings(max_examples=25, deadline=None)
@@ -167,3 +170,21 @@ def test_corrupt_household_in_store_raises_storage_error(tmp_path: Path) -> None
     with store() as uow, pytest.raises(StorageError, match="stored Household does not validate"):
         uow.households.in_subtree("610102")
     store.close()
+
+
+def test_first_use_from_many_threads_builds_the_same_records() -> None:
+    """Threads that generate the codec's functions at the same time all get working ones."""
+    reader = _codec._Reader(make_converter())
+    writer = _codec._Writer(make_converter())
+    household = attrs.evolve(_household(), version=1)
+    start = threading.Barrier(8)
+
+    def round_trip() -> Household:
+        start.wait()
+        data = writer.record(Household)(household)
+        built: Household = reader.record(Household)(json.loads(json.dumps(data)), 1)
+        return built
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: round_trip(), range(8)))
+    assert results == [household] * 8

@@ -24,6 +24,7 @@ import datetime as dt
 import enum
 import itertools
 import linecache
+import threading
 import types
 from collections.abc import Callable
 from typing import Any, Literal, TypeGuard, TypeVar, Union, get_args, get_origin
@@ -66,6 +67,9 @@ _set = object.__setattr__
 _bind = object.__setattr__.__get__  # o's own setattr, past a frozen class's guard, as attrs does
 _TERM_CACHE_MAX = 4096  # codes of one vocabulary kept built; open vocabularies stay small
 _counter = itertools.count()
+# Functions are generated on first use, by one thread at a time: a thread never sees the
+# stand-in of a type another thread is still generating.
+_GENERATING = threading.RLock()
 
 
 class Untrusted(Exception):  # noqa: N818 - a signal to the caller, not an error to report
@@ -125,6 +129,7 @@ class _Reader:
     def __init__(self, conv: cattrs.Converter) -> None:
         self._conv = conv
         self._builders: dict[object, Build] = {}
+        self._pending: dict[object, Build] = {}
         self._records: dict[type, Callable[[Any, int], Any]] = {}
         self._zones: dict[str, pendulum.Timezone] = {}
         self._offsets: dict[dt.timedelta | None, pendulum.Timezone | pendulum.FixedTimezone] = {}
@@ -133,16 +138,25 @@ class _Reader:
         """Return the builder of a stored record: its document and its version column."""
         found = self._records.get(cls)
         if found is None:
-            found = self._records[cls] = self._attrs(cls, record=True)
+            with _GENERATING:
+                found = self._records.get(cls)
+                if found is None:
+                    found = self._records[cls] = self._attrs(cls, record=True)
         return found
 
     def builder(self, t: object) -> Build:
         """Return the trusted builder of values of type ``t``."""
         found = self._builders.get(t)
         if found is None:
-            # A stand-in first, for types that contain themselves.
-            self._builders[t] = lambda value: self._builders[t](value)
-            found = self._builders[t] = self._make(t)
+            with _GENERATING:
+                found = self._builders.get(t) or self._pending.get(t)
+                if found is None:
+                    # A stand-in while generating, for types that contain themselves.
+                    self._pending[t] = lambda value: self._builders[t](value)
+                    try:
+                        found = self._builders[t] = self._make(t)
+                    finally:
+                        del self._pending[t]
         return found
 
     def _make(self, t: object) -> Build:
@@ -410,22 +424,31 @@ class _Writer:
         self._conv = conv
         self._writers: dict[object, Write] = {}
         self._records: dict[type, Write] = {}
+        self._pending: dict[object, Write] = {}
         self._inlining: set[type] = set()
 
     def record(self, cls: type) -> Write:
         """Return the writer of a stored record's document, without its version."""
         found = self._records.get(cls)
         if found is None:
-            found = self._records[cls] = self._attrs(cls, skip="version")
-            _RECORD_WRITERS[cls] = found
+            with _GENERATING:
+                found = self._records.get(cls)
+                if found is None:
+                    found = self._records[cls] = self._attrs(cls, skip="version")
         return found
 
     def writer(self, t: object) -> Write:
         """Return the writer of values of type ``t``."""
         found = self._writers.get(t)
         if found is None:
-            self._writers[t] = lambda value: self._writers[t](value)
-            found = self._writers[t] = self._make(t)
+            with _GENERATING:
+                found = self._writers.get(t) or self._pending.get(t)
+                if found is None:
+                    self._pending[t] = lambda value: self._writers[t](value)
+                    try:
+                        found = self._writers[t] = self._make(t)
+                    finally:
+                        del self._pending[t]
         return found
 
     def _make(self, t: object) -> Write:
@@ -553,7 +576,9 @@ _WRITER = _Writer(_CONVERTER)
 
 def encode(record: object) -> str:
     """Return a stored record as its JSON document, without its version (kept in a column)."""
-    write = _RECORD_WRITERS.get(type(record)) or _WRITER.record(type(record))
+    write = _RECORD_WRITERS.get(type(record))
+    if write is None:
+        write = _RECORD_WRITERS[type(record)] = _WRITER.record(type(record))
     return _json.dumps(write(record))
 
 
