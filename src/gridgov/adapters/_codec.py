@@ -276,6 +276,8 @@ class _Reader:
             "_cls": cls,
             "_new": _new,
             "_bind": _bind,
+            "_set": _set,
+            "_date_from": pendulum.Date.fromisoformat,
             "_dict": dict,
             "_list": list,
             "_tuple": tuple,
@@ -304,6 +306,28 @@ class _Reader:
                     check = f"v is not None and {check}"
                 lines += [f"    if {check}:", "        raise _untrusted()"]
                 lines.append(f"    _s({name}, v)")
+                continue
+            wrapped = inner if inner is not None else f.type
+            if wrapped in _WRAPPED:
+                # An ID or phone number, built in place from its (checked) string.
+                scope[f"_k{i}"] = wrapped
+                (value_field,) = (a.name for a in attrs.fields(wrapped))
+                pad = "    "
+                if inner is not None:
+                    lines.append("    if v is not None:")
+                    pad = "        "
+                lines += [
+                    f"{pad}if v.__class__ is not str:",
+                    f"{pad}    raise _untrusted()",
+                    f"{pad}x = _new(_k{i})",
+                    f"{pad}_set(x, {value_field!r}, v)",
+                    f"{pad}v = x",
+                    f"    _s({name}, v)",
+                ]
+                continue
+            if wrapped is pendulum.Date:
+                value = "_date_from(v)" if inner is None else "None if v is None else _date_from(v)"
+                lines.append(f"    _s({name}, {value})")  # TypeError on a non-string
                 continue
             collection = _homogeneous(f.type)
             if collection is not None:
