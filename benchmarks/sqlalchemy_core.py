@@ -55,9 +55,10 @@ from benchmarks.sql_store import (
     rows_of,
     seed_cells,
 )
-from gridgov.adapters import _sql
-from gridgov.adapters._sql import PooledSqlStore, SqlHouseholdRepository
+from gridgov.adapters._sql import PooledSqlStore
+from gridgov.adapters._sql_kinds import SqlHouseholdRepository
 from gridgov.adapters.sqlite import SqliteStore
+from gridgov.records import kinds
 
 PAGE = 500
 GETS = 10_000
@@ -96,7 +97,7 @@ TAGS = sa.Table(
     sa.Column("resident_id", sa.Text, primary_key=True),
 )
 TABLES = (HOUSEHOLDS, RESIDENTS, TAGS)
-COLUMNS = (_sql.HOUSEHOLD_COLUMNS, _sql.RESIDENT_COLUMNS, _sql.TAG_COLUMNS)
+COLUMNS = tuple(t.column_names for t in kinds.HOUSEHOLDS.tables())
 
 DictRows = tuple[list[dict[str, object]], ...]
 

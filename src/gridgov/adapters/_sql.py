@@ -20,13 +20,10 @@ from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar
 
-from gridgov import _json
 from gridgov._validation import UNSTORABLE_PROBLEM
 from gridgov.access import AuditEntry
+from gridgov.adapters import _codec
 from gridgov.adapters.support import StoredRecord as R
-from gridgov.adapters.support import (
-    with_version,
-)
 from gridgov.care.contacts import CareTask, ContactAttempt
 from gridgov.cases.model import Case
 from gridgov.cases.settings import CaseSettings
@@ -39,12 +36,10 @@ from gridgov.scheduling.registrations import Registration
 from gridgov.scheduling.series import ActivitySeries
 from gridgov.scheduling.venues import Venue
 from gridgov.scheduling.volunteers import Shift, SignUp
-from gridgov.serialization import make_converter
 
 T = TypeVar("T")
 Row = Sequence[Any]
 
-_CONVERTER = make_converter()
 
 SCHEMA_VERSION_TABLE = "gridgov_schema"
 _DECODED_MAX = 20_000  # documents a unit of work keeps decoded
@@ -114,23 +109,16 @@ def encode(
     | AuditEntry,
 ) -> str:
     """Return ``record`` as a JSON document without its version (kept in a column)."""
-    data = _CONVERTER.unstructure(record)
-    del data["version"]
-    return _json.dumps(data)
+    return _codec.encode(record)
 
 
 def decode(cls: type[R], doc: str | dict[str, Any], version: int) -> R:
-    """Build a ``cls`` from a stored document and its version column.
+    """Build a ``cls`` from a stored document and its version column (see ``_codec``).
 
     Raises:
         StorageError: If the document no longer validates (corrupt or foreign data).
     """
-    data = _json.loads(doc) if isinstance(doc, str) else dict(doc)
-    try:
-        record = _CONVERTER.structure(data, cls)
-    except Exception as exc:  # a stored document that fails validation is corruption
-        raise StorageError(f"stored {cls.__name__} does not validate: {exc}") from None
-    return with_version(record, version)
+    return _codec.decode(cls, doc, version)
 
 
 def migrate(conn: Connection, dialect: Dialect) -> int:

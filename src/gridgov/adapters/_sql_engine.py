@@ -220,10 +220,40 @@ class SqlRecords(Generic[R]):
     ) -> int:
         """Store new records from a stream, in batches; a failure undoes this call's writes."""
         known: dict[tuple[str, str], object] = {}
+
+        def insert(batch: Sequence[R]) -> None:
+            self._look_up(batch, known)
+            for record in batch:
+                self._check(record, known)
+            self._insert(batch)
+
         with self._uow.savepoint():
-            return add_in_batches(
-                records, lambda r: self._checked(r, known), self._insert, batch_size, progress
+            return add_in_batches(records, self._require, insert, batch_size, progress)
+
+    def _look_up(self, batch: Sequence[R], known: dict[tuple[str, str], object]) -> None:
+        """Find a batch's referenced records with one query per target and 500 keys.
+
+        One round trip per distinct reference (a household's cell, say) would dominate a bulk
+        load on a server; the keys found go into ``known``, the missing ones are left for
+        ``_check`` to report with the record that names them.
+        """
+        for reference in self.declared.references:
+            table, column = _TARGETS[reference.target]
+            wanted = sorted(
+                {
+                    key
+                    for record in batch
+                    for _, key in reference.keys(record)
+                    if (reference.target, key) not in known
+                }
             )
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ", ".join("?" * len(chunk))
+                rows = self._uow.query(
+                    f"SELECT {column} FROM {table} WHERE {column} IN ({marks})", chunk
+                )
+                known.update(((reference.target, row[0]), True) for row in rows)
 
     def _stored(self, key: str, columns: Sequence[str]) -> Row:
         """Return the stored values of ``columns`` for ``key``, or raise NotFoundError."""

@@ -74,7 +74,7 @@ class SqlSeriesRepository(SqlRepository[ActivitySeries]):
     )
 
     def _check(self, record: ActivitySeries, known: dict[tuple[str, str], object]) -> None:
-        spaces = known.get(("venue", record.venue_id))
+        spaces = known.get(("spaces", record.venue_id))
         if spaces is None:
             row = self._uow.query_one(
                 "SELECT version, doc FROM gg_venues WHERE id = ?", (record.venue_id,)
@@ -82,7 +82,7 @@ class SqlSeriesRepository(SqlRepository[ActivitySeries]):
             if row is None:
                 raise NotFoundError("venue", record.venue_id)
             venue = self._uow.decode(Venue, row[1], row[0])
-            spaces = known["venue", record.venue_id] = frozenset(s.id for s in venue.spaces)
+            spaces = known["spaces", record.venue_id] = frozenset(s.id for s in venue.spaces)
         if record.space_id not in spaces:  # type: ignore[operator]  # cached above
             raise ValidationError("space_id", "no such space in the venue")
 
