@@ -13,7 +13,14 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from gridgov.adapters.support import StoredRecord as R
-from gridgov.adapters.support import check_batch_size, check_text_key, encode_cursor, with_version
+from gridgov.adapters.support import (
+    check_batch_size,
+    check_limit,
+    check_text_key,
+    decode_cursor,
+    encode_cursor,
+    with_version,
+)
 from gridgov.errors import ConflictError, GridgovError, NotFoundError, ValidationError
 from gridgov.ports import Page, ProgressCallback
 from gridgov.records import Missing, RecordKind
@@ -30,6 +37,7 @@ __all__ = [
     "SqlRepository",
     "add_in_batches",
     "page_of",
+    "require_cell",
     "subtree_range",
 ]
 
@@ -45,6 +53,13 @@ _TARGETS: dict[str, tuple[str, str]] = {
     **{k.name: (k.table.name, k.key_column) for k in KINDS},
     "resident": ("gg_residents", "id"),
 }
+
+
+def require_cell(uow: SqlUnitOfWork, code: str) -> None:
+    """Raise ``NotFoundError("cell", code)`` unless the cell ``code`` is stored."""
+    check_text_key("cell_code", code)
+    if not uow.cell_exists(code):
+        raise NotFoundError("cell", code)
 
 
 def subtree_range(prefix: str) -> tuple[str, str]:
@@ -142,6 +157,26 @@ class SqlRecords(Generic[R]):
             [(tuple(r[:arity]), self._uow.decode(cls, r[arity + 1], r[arity])) for r in rows],
             limit,
         )
+
+    def _subtree_page(
+        self,
+        sql: str,
+        cell_code: str,
+        window: Sequence[object] = (),
+        *,
+        limit: int,
+        after: str | None,
+        arity: int = 2,
+    ) -> Page[R]:
+        """Run a keyset page query over a stored cell's subtree.
+
+        ``sql`` takes the subtree's bounds, then ``window`` (an instant range, a horizon), then
+        the cursor's ``arity`` sort-key values and the limit.
+        """
+        check_limit(limit)
+        start: tuple[str, ...] = decode_cursor(after, arity) or ("",) * arity
+        require_cell(self._uow, cell_code)
+        return self._paged(sql, (*subtree_range(cell_code), *window, *start), limit, arity)
 
     # -- checks ----------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from gridgov.adapters._sql_engine import (
     SqlRemovableRepository,
     SqlRepository,
     page_of,
+    require_cell,
     subtree_range,
 )
 from gridgov.adapters.support import (
@@ -56,12 +57,6 @@ __all__ = [
     "SqlHouseholdRepository",
     "SqlWorkerRepository",
 ]
-
-
-def require_cell(uow: SqlUnitOfWork, code: str) -> None:
-    check_text_key("cell_code", code)
-    if not uow.cell_exists(code):
-        raise NotFoundError("cell", code)
 
 
 def _owner(uow: SqlUnitOfWork, resident_id: str) -> tuple[str, str] | None:
@@ -329,12 +324,8 @@ class SqlContactRepository(SqlRecords[ContactAttempt]):
         after: str | None = None,
     ) -> Page[ContactAttempt]:
         """Return contacts in the subtree of ``cell_code`` with ``since <= at < until``, by time."""
-        since_key, until_key = check_time_range(since, until)
-        check_limit(limit)
-        start = decode_cursor(after, 2) or ("", "")
-        require_cell(self._uow, cell_code)
-        params = (*subtree_range(cell_code), since_key, until_key, *start)
-        return self._paged(self.SUBTREE_SQL, params, limit, 2)
+        window = check_time_range(since, until)
+        return self._subtree_page(self.SUBTREE_SQL, cell_code, window, limit=limit, after=after)
 
 
 class SqlCareTaskRepository(SqlRepository[CareTask]):
@@ -384,11 +375,9 @@ class SqlCareTaskRepository(SqlRepository[CareTask]):
     ) -> Page[CareTask]:
         """Return open tasks of the subtree whose window starts before the instant, by due, id."""
         horizon = instant_key(check_instant("starting_before", starting_before), "starting_before")
-        check_limit(limit)
-        start = decode_cursor(after, 2) or ("", "")
-        require_cell(self._uow, cell_code)
-        params = (*subtree_range(cell_code), horizon, *start)
-        return self._paged(self.OPEN_SUBTREE_SQL, params, limit, 2)
+        return self._subtree_page(
+            self.OPEN_SUBTREE_SQL, cell_code, (horizon,), limit=limit, after=after
+        )
 
 
 # -- cases ---------------------------------------------------------------------------------
@@ -473,10 +462,7 @@ class SqlCaseRepository(SqlRepository[Case]):
         self, cell_code: str, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
     ) -> Page[Case]:
         """Return the open cases located in the subtree, by reported_at, id."""
-        check_limit(limit)
-        start = decode_cursor(after, 2) or ("", "")
-        require_cell(self._uow, cell_code)
-        return self._paged(self.OPEN_SUBTREE_SQL, (*subtree_range(cell_code), *start), limit, 2)
+        return self._subtree_page(self.OPEN_SUBTREE_SQL, cell_code, limit=limit, after=after)
 
     def reported_in_subtree(
         self,
@@ -488,12 +474,10 @@ class SqlCaseRepository(SqlRepository[Case]):
         after: str | None = None,
     ) -> Page[Case]:
         """Return the cases of the subtree reported in ``[since, until)``, by reported_at, id."""
-        since_key, until_key = check_time_range(since, until)
-        check_limit(limit)
-        start = decode_cursor(after, 2) or ("", "")
-        require_cell(self._uow, cell_code)
-        params = (*subtree_range(cell_code), since_key, until_key, *start)
-        return self._paged(self.REPORTED_SUBTREE_SQL, params, limit, 2)
+        window = check_time_range(since, until)
+        return self._subtree_page(
+            self.REPORTED_SUBTREE_SQL, cell_code, window, limit=limit, after=after
+        )
 
 
 class SqlCaseSettingsRepository(SqlRecords[CaseSettings]):

@@ -7,8 +7,7 @@ from typing import ClassVar
 import pendulum
 
 from gridgov.access import AuditEntry, AuditKind
-from gridgov.adapters._sql_engine import SqlRecords, SqlRepository, subtree_range
-from gridgov.adapters._sql_kinds import require_cell
+from gridgov.adapters._sql_engine import SqlRecords, SqlRepository
 from gridgov.adapters.support import (
     check_audit_filters,
     check_limit,
@@ -53,10 +52,7 @@ class SqlVenueRepository(SqlRepository[Venue]):
         self, cell_code: str, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
     ) -> Page[Venue]:
         """Return the venues of the subtree, by id."""
-        check_limit(limit)
-        start = decode_cursor(after, 1) or ("",)
-        require_cell(self._uow, cell_code)
-        return self._paged(self.SUBTREE_SQL, (*subtree_range(cell_code), *start), limit, 1)
+        return self._subtree_page(self.SUBTREE_SQL, cell_code, limit=limit, after=after, arity=1)
 
 
 class SqlSeriesRepository(SqlRepository[ActivitySeries]):
