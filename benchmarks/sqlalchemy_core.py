@@ -360,6 +360,30 @@ def reads(
     print("  per get: " + ", ".join(f"{n} {us:.1f} µs" for n, us in per.items()))
 
 
+def contenders(
+    cur: Any, mark: str, store: PooledSqlStore, conn: sa.Connection, keys: Sequence[str]
+) -> dict[str, Callable[[str], int]]:
+    """Return the read contenders: the DB-API cursor, gridgov, and Core's two ways."""
+    return {
+        "cursor": lambda what: (
+            cursor_subtree(cur, mark) if what == "subtree" else cursor_gets(cur, mark, keys)
+        ),
+        "gridgov unit of work": lambda what: (
+            uow_subtree(store) if what == "subtree" else uow_gets(store, keys)
+        ),
+        "Core select(), built once": lambda what: (
+            core_subtree(conn, prebuilt=True)
+            if what == "subtree"
+            else core_gets(conn, keys, prebuilt=True)
+        ),
+        "Core select(), built each time": lambda what: (
+            core_subtree(conn, prebuilt=False)
+            if what == "subtree"
+            else core_gets(conn, keys, prebuilt=False)
+        ),
+    }
+
+
 # -- the backends -------------------------------------------------------------------------
 
 
@@ -396,31 +420,7 @@ def run_sqlite(rows: Rows, dict_rows: DictRows, keys: Sequence[str], runs: int) 
         cur = raw.cursor()
         engine = sqlite_engine(dialect_path)
         with engine.connect() as conn:
-            reads(
-                "SQLite",
-                runs,
-                keys,
-                {
-                    "cursor": lambda what: (
-                        cursor_subtree(cur, "?")
-                        if what == "subtree"
-                        else cursor_gets(cur, "?", keys)
-                    ),
-                    "gridgov unit of work": lambda what: (
-                        uow_subtree(store) if what == "subtree" else uow_gets(store, keys)
-                    ),
-                    "Core select(), built once": lambda what: (
-                        core_subtree(conn, prebuilt=True)
-                        if what == "subtree"
-                        else core_gets(conn, keys, prebuilt=True)
-                    ),
-                    "Core select(), built each time": lambda what: (
-                        core_subtree(conn, prebuilt=False)
-                        if what == "subtree"
-                        else core_gets(conn, keys, prebuilt=False)
-                    ),
-                },
-            )
+            reads("SQLite", runs, keys, contenders(cur, "?", store, conn, keys))
         engine.dispose()
         raw.close()
         store.close()
@@ -467,31 +467,7 @@ def run_postgres(url: str, rows: Rows, dict_rows: DictRows, keys: Sequence[str],
         cur = raw.cursor()
         engine = postgres_engine(kept)
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            reads(
-                "PostgreSQL",
-                runs,
-                keys,
-                {
-                    "cursor": lambda what: (
-                        cursor_subtree(cur, "%s")
-                        if what == "subtree"
-                        else cursor_gets(cur, "%s", keys)
-                    ),
-                    "gridgov unit of work": lambda what: (
-                        uow_subtree(store) if what == "subtree" else uow_gets(store, keys)
-                    ),
-                    "Core select(), built once": lambda what: (
-                        core_subtree(conn, prebuilt=True)
-                        if what == "subtree"
-                        else core_gets(conn, keys, prebuilt=True)
-                    ),
-                    "Core select(), built each time": lambda what: (
-                        core_subtree(conn, prebuilt=False)
-                        if what == "subtree"
-                        else core_gets(conn, keys, prebuilt=False)
-                    ),
-                },
-            )
+            reads("PostgreSQL", runs, keys, contenders(cur, "%s", store, conn, keys))
         engine.dispose()
         raw.close()
         store.close()
