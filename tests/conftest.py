@@ -41,15 +41,19 @@ def _reachable() -> str | None:
         return f"PostgreSQL at {POSTGRES_URL} is unreachable: {type(exc).__name__}"
 
 
+def _required(server: str, problem: str | None, url: str) -> str:
+    """Return ``url`` if the server can be used; skip the test outside CI, fail it in CI."""
+    if problem is not None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true requires {server}: {problem}")
+        pytest.skip(problem)
+    return url
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> str:
     """Return the server URL; skip outside CI if it is unreachable, fail in CI."""
-    problem = _reachable()
-    if problem is not None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true requires PostgreSQL: {problem}")
-        pytest.skip(problem)
-    return POSTGRES_URL
+    return _required("PostgreSQL", _reachable(), POSTGRES_URL)
 
 
 @pytest.fixture
@@ -85,12 +89,7 @@ def _mysql_problem() -> str | None:
 @pytest.fixture(scope="session")
 def mysql_url() -> str:
     """Return the server URL; skip outside CI if it is unreachable, fail in CI."""
-    problem = _mysql_problem()
-    if problem is not None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true requires MariaDB/MySQL: {problem}")
-        pytest.skip(problem)
-    return MYSQL_URL
+    return _required("MariaDB/MySQL", _mysql_problem(), MYSQL_URL)
 
 
 @pytest.fixture
