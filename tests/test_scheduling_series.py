@@ -809,3 +809,35 @@ def test_garbage_in_a_change_is_a_validation_error(field: str, value: object) ->
     base: dict[str, Any] = {"original_start": START, "cancelled": True}
     error = error_of(lambda: OccurrenceChange(**{**base, field: value}))
     assert error is None or field == error.path
+
+
+@pytest.mark.parametrize(
+    ("rule", "problem"),
+    [
+        ("FREQ=HOURLY;BYMINUTE=61", "BYMINUTE is 0 to 59"),
+        ("FREQ=DAILY;BYSECOND=60", "BYSECOND is 0 to 59"),
+        ("FREQ=SECONDLY;BYSECOND=59", "FREQ is HOURLY or slower: activities repeat hourly at most"),
+        (
+            "FREQ=MINUTELY;COUNT=2000000000",
+            "FREQ is HOURLY or slower: activities repeat hourly at most",
+        ),
+        ("FREQ=DAILY;COUNT=10001", "COUNT is at most 10,000"),
+        ("FREQ=HOURLY;UNTIL=20991231T000000Z", "more than 10,000 occurrences before UNTIL"),
+        ("FREQ=MONTHLY;BYMONTHDAY=32", "BYMONTHDAY is 1 to 31 or -1 to -31"),
+        ("FREQ=YEARLY;BYMONTH=13", "BYMONTH is 1 to 12"),
+        ("FREQ=DAILY;BYHOUR=+9", "BYHOUR takes no sign"),
+        ("FREQ=DAILY;BYHOUR=nine", "BYHOUR takes whole numbers"),
+        ("FREQ=DAILY;COUNT", "expected NAME=VALUE parts separated by ';'"),
+    ],
+)
+def test_rules_that_could_hang_or_fail_later_are_refused(rule: str, problem: str) -> None:
+    """Rules dateutil accepts but cannot expand, or would expand for ever, are refused."""
+    with pytest.raises(ValidationError) as info:
+        series(rrule=rule)
+    assert ("rrule", problem) == (info.value.path, info.value.problem)
+
+
+def test_the_last_of_ten_thousand_occurrences_is_found() -> None:
+    """A series at the occurrence limit is accepted and its last end computed."""
+    daily = series(rrule="FREQ=DAILY;COUNT=10000", minutes=60)
+    assert START.add(days=9999, minutes=60) == daily.last_end

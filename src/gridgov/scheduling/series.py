@@ -12,6 +12,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import functools
+import itertools
 import re
 import zoneinfo
 from collections.abc import Iterable, Iterator
@@ -28,7 +29,13 @@ from gridgov.care.criteria import CRITERION_TYPES, Criterion
 from gridgov.clock import EARLIEST, LATEST, OUTSIDE_RANGE, ensure_aware
 from gridgov.errors import ValidationError
 
-__all__ = ["ActivitySeries", "Occurrence", "OccurrenceChange", "occurrence_id"]
+__all__ = [
+    "MAX_OCCURRENCES",
+    "ActivitySeries",
+    "Occurrence",
+    "OccurrenceChange",
+    "occurrence_id",
+]
 
 _UNTIL = re.compile(r"UNTIL=([^;]*)", re.IGNORECASE)
 _UNTIL_VALUE = re.compile(r"\d{8}(T\d{6})?Z?", re.IGNORECASE)
@@ -161,6 +168,60 @@ def _zone(name: str) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder name
         raise ValidationError("tz", "not a known IANA time zone") from None
+
+
+MAX_OCCURRENCES = 10_000
+"""The most occurrences a series with an end (COUNT or UNTIL) may have: 27 years of a daily
+activity, a year of an hourly one. Its last end is then found without walking further.
+"""
+
+# RFC 5545's ranges of the numeric BY parts; a signed part counts from the end (-1: the last).
+_BY_RANGES: dict[str, tuple[int, int, bool]] = {
+    "BYSECOND": (0, 59, False),  # 60, a leap second, cannot be expanded
+    "BYMINUTE": (0, 59, False),
+    "BYHOUR": (0, 23, False),
+    "BYMONTHDAY": (1, 31, True),
+    "BYYEARDAY": (1, 366, True),
+    "BYWEEKNO": (1, 53, True),
+    "BYMONTH": (1, 12, False),
+    "BYSETPOS": (1, 366, True),
+}
+_SIGNED_NUMBER = re.compile(r"[+-]?\d{1,4}")
+
+
+def _check_parts(text: str) -> None:
+    """Refuse what dateutil would accept and fail on (or never finish) when expanding."""
+    for part in text.split(";"):
+        name, _, value = part.partition("=")
+        name = name.upper()
+        if not value:
+            raise ValidationError("rrule", "expected NAME=VALUE parts separated by ';'")
+        if name == "FREQ" and value.upper() in ("SECONDLY", "MINUTELY"):
+            raise ValidationError(
+                "rrule", "FREQ is HOURLY or slower: activities repeat hourly at most"
+            )
+        if name == "COUNT" and value.isdigit() and int(value) > MAX_OCCURRENCES:
+            raise ValidationError("rrule", f"COUNT is at most {MAX_OCCURRENCES:,}")
+        bounds = _BY_RANGES.get(name)
+        if bounds is None:
+            continue
+        low, high, signed = bounds
+        for item in value.split(","):
+            if not _SIGNED_NUMBER.fullmatch(item):
+                raise ValidationError("rrule", f"{name} takes whole numbers")
+            number = int(item)
+            if not (low <= abs(number) <= high if signed else low <= number <= high):
+                span = f"{low} to {high}" + (" or -1 to -" + str(high) if signed else "")
+                raise ValidationError("rrule", f"{name} is {span}")
+            if not signed and item[0] in "+-":
+                raise ValidationError("rrule", f"{name} takes no sign")
+
+
+@functools.lru_cache(maxsize=4096)
+def _bounded(text: str, start: dt.datetime) -> bool:
+    """Return whether a rule with an UNTIL has at most MAX_OCCURRENCES occurrences."""
+    rule = _parse_rule(text, start)
+    return sum(1 for _ in itertools.islice(rule, MAX_OCCURRENCES + 1)) <= MAX_OCCURRENCES
 
 
 @functools.lru_cache(maxsize=32_768)  # a district's programme expanded series by series
@@ -309,6 +370,7 @@ class ActivitySeries:
         # One RRULE's parts only: no other lines (a DTSTART would replace the series' start).
         if not _RULE_TEXT.fullmatch(text):
             raise ValidationError("rrule", "expected NAME=VALUE parts separated by ';'")
+        _check_parts(text)
         if _COUNT.search(text) and _UNTIL.search(text):
             raise ValidationError("rrule", "give COUNT or UNTIL, not both")
         m = _UNTIL.search(text)
@@ -338,6 +400,10 @@ class ActivitySeries:
             raise ValidationError("rrule", "INTERVAL is at least 1")
         if rule.__dict__.get("_count") == 0:
             raise ValidationError("rrule", "COUNT is at least 1")
+        if rule.__dict__.get("_until") is not None and not _bounded(text, self._dtstart()):
+            raise ValidationError(
+                "rrule", f"more than {MAX_OCCURRENCES:,} occurrences before UNTIL"
+            )
         return text
 
     def _dtstart(self) -> dt.datetime:
