@@ -448,6 +448,9 @@ GOOD = {"service_code": "complaint", "description": "楼道堆物", "lat": "34.2
         ({"description": "x" * 4001}, "description", "longer than 4000 characters"),
         ({"address_string": "x" * 301}, "address_string", "longer than 300 characters"),
         ({"service_request_id": "9" * 93}, "service_request_id", "longer than 92 characters"),
+        ({"service_request_id": 10**5000}, "service_request_id", "longer than 92 characters"),
+        ({"lat": 10**400}, "lat", "expected a number from -90 to 90"),
+        ({"lat": "1" + "0" * 400}, "lat", "expected a number from -90 to 90"),
         ({"description": "  "}, "description", "required"),
         ({"colour": "red"}, "colour", "unknown key"),
         (

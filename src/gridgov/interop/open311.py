@@ -516,7 +516,10 @@ def _number_field(key: str, value: object, bound: int) -> float:
         except ValueError:
             raise ValidationError(key, problem) from None
     elif isinstance(value, int | float):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond any float
+            raise ValidationError(key, problem) from None
     else:
         raise ValidationError(key, f"{problem}, got {_kind(value)}")
     if not math.isfinite(number) or not -bound <= number <= bound:
@@ -527,6 +530,9 @@ def _number_field(key: str, value: object, bound: int) -> float:
 def _id_field(key: str, value: object) -> object:
     # JSON senders often give numeric ids (the specification's examples do).
     if isinstance(value, int) and not isinstance(value, bool):
+        limit = _TEXT_LIMITS.get(key, 100)
+        if abs(value) >= 10**limit:  # before str(), which refuses 4,300 digits and more
+            raise ValidationError(key, f"longer than {limit} characters")
         value = str(value)
     return _text_field(key, value)
 
