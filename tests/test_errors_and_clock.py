@@ -300,6 +300,14 @@ def test_instance_of_rejects_with_field_name(
     assert problem == err.problem
 
 
+def test_not_found_shows_the_start_of_a_long_key() -> None:
+    """A key of any length is kept whole, and its message shows its first 64 characters."""
+    key = "k" * 100_000
+    err = NotFoundError("household", key)
+    expected = (key, f"household '{'k' * 64}'... (100,000 characters) not found")
+    assert expected == (err.key, str(err))
+
+
 def test_text_keeps_tabs_line_breaks_and_paired_characters() -> None:
     """Tabs, line breaks and characters beyond the BMP are ordinary text."""
     check(v.text(20), "第一行\n第二行\t𠀀")

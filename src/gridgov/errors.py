@@ -116,7 +116,14 @@ class NotFoundError(GridgovError, LookupError):
     def __init__(self, kind: str, key: str) -> None:
         self.kind = kind
         self.key = key
-        super().__init__(f"{kind} {key!r} not found")
+        shown = (
+            repr(key) if len(key) <= _SHOWN else f"{key[:_SHOWN]!r}... ({len(key):,} characters)"
+        )
+        super().__init__(f"{kind} {shown} not found")
+
+
+# A key asked for may be anything a caller sent: a message shows its start only.
+_SHOWN = 64
 
 
 class ConflictError(GridgovError):
