@@ -323,6 +323,23 @@ def test_missing_scenario_is_not_found(tmp_path: Path) -> None:
         load_scenario(tmp_path)
 
 
+@pytest.mark.parametrize("name", ["../secrets.csv", "/etc/passwd", "link.csv"])
+def test_a_file_outside_the_scenario_folder_is_refused(tmp_path: Path, name: str) -> None:
+    """A scenario cannot name a file outside its folder, by path or through a link."""
+    (tmp_path / "scenario").mkdir()
+    folder = scenario_dir(tmp_path / "scenario", [row()])
+    (tmp_path / "secrets.csv").write_text("id\n", encoding="utf-8")
+    (folder / "link.csv").symlink_to(tmp_path / "secrets.csv")
+    toml = (folder / "scenario.toml").read_text(encoding="utf-8")
+    (folder / "scenario.toml").write_text(
+        toml.replace('households_csv = ["households.csv"]', f"households_csv = [{name!r}]"),
+        encoding="utf-8",
+    )
+    err = load_error(folder)
+    expected = "scenario.toml: households_csv[0]: a file in the scenario's folder or below it"
+    assert expected == str(err)
+
+
 def test_missing_csv_file_names_the_key(tmp_path: Path) -> None:
     """A households_csv entry without a file is an error at that key."""
     folder = scenario_dir(tmp_path, [row()])

@@ -517,6 +517,14 @@ def _default_scheme_name(data: dict[str, object]) -> dict[str, object]:
 
 def _csv_file(folder: Path, name: str, path: str, source: str) -> Path:
     file = folder / name
+    # A scenario names its own files: an absolute path, ``..`` or a link out of its folder would
+    # let a shared scenario read anything the process may read.
+    try:
+        inside = file.resolve().is_relative_to(folder.resolve())
+    except (OSError, RuntimeError):  # a loop of links
+        inside = False
+    if not inside:
+        raise ValidationError(path, "a file in the scenario's folder or below it", source=source)
     if not file.is_file():
         raise ValidationError(path, "file not found next to the scenario file", source=source)
     return file
