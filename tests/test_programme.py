@@ -522,3 +522,33 @@ def test_scenario_shift_volunteer_who_is_not_a_resident_names_the_shift(tmp_path
     folder = write_scenario(tmp_path, venue_toml() + shift_toml(["h1-1", "nobody"]))
     err = populate_error(folder)
     assert ("shifts[0].resident_id", "unknown resident") == (err.path, err.problem)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            ('space_id = "painting"', 'space_id = "pottery"'),
+            ("activities[0].space_id", "the venue has no such space"),
+        ),
+        (
+            ('venue_id = "hui"\nspace_id', 'venue_id = "nowhere"\nspace_id'),
+            ("activities[0]", "refers to an unknown venue 'nowhere'"),
+        ),
+    ],
+    ids=["unknown-space", "unknown-venue"],
+)
+def test_an_activity_the_store_refuses_is_named_with_its_field(
+    tmp_path: Path, change: tuple[str, str], expected: tuple[str, str]
+) -> None:
+    """What storing an activity refuses keeps the scenario's path to it and to the field."""
+    activity = activity_toml("a", "2026-12-02T09:00:00+08:00").replace(*change)
+    err = populate_error(write_scenario(tmp_path, venue_toml() + activity))
+    assert expected == (err.path, err.problem)
+
+
+def test_a_shift_at_an_unknown_venue_is_named(tmp_path: Path) -> None:
+    """A shift whose venue is not stored is a ValidationError at shifts[i]."""
+    shift = shift_toml([]).replace('venue_id = "hui"', 'venue_id = "nowhere"')
+    err = populate_error(write_scenario(tmp_path, venue_toml() + shift))
+    assert ("shifts[0]", "refers to an unknown venue 'nowhere'") == (err.path, err.problem)

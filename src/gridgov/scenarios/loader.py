@@ -66,6 +66,7 @@ from gridgov.scenarios.programme import (
     ShiftStory,
     read_registrations_csv,
     replay_programme,
+    stored_at,
     venue_calendar,
 )
 from gridgov.scheduling.series import ActivitySeries
@@ -673,8 +674,9 @@ def store_programme(uow: UnitOfWork, scenario: Scenario) -> tuple[int, int]:
     Raises:
         ValidationError: Naming the activity, shift or registration that fails.
     """
-    for venue in scenario.venues:
-        uow.venues.add(venue)
+    for i, venue in enumerate(scenario.venues):
+        with stored_at(f"venues[{i}]"):
+            uow.venues.add(venue)
     series, _, registrations = replay_programme(
         uow, scenario.activities, scenario.shifts, scenario.registrations
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import random
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import attrs
@@ -22,7 +23,7 @@ from gridgov import _validation as v
 from gridgov._spreadsheet import SafeCsvWriter, cell_in
 from gridgov.calendar import WorkCalendar
 from gridgov.care.criteria import Facts
-from gridgov.errors import ValidationError
+from gridgov.errors import NotFoundError, ValidationError
 from gridgov.households import Household
 from gridgov.ports import UnitOfWork
 from gridgov.scheduling.series import ActivitySeries
@@ -36,6 +37,7 @@ __all__ = [
     "generate_registrations",
     "read_registrations_csv",
     "replay_programme",
+    "stored_at",
     "venue_calendar",
     "write_registrations_csv",
 ]
@@ -189,6 +191,21 @@ def generate_registrations(
     return sorted(out, key=lambda r: (r.registered_at, r.series_id, r.resident_id))
 
 
+@contextmanager
+def stored_at(path: str) -> Iterator[None]:
+    """Report what storing the scenario's entry at ``path`` refuses as an error at that path.
+
+    A refused field keeps its own path under ``path`` (``activities[3].space_id``); a record
+    it refers to that is not stored becomes a ValidationError at ``path`` naming it.
+    """
+    try:
+        yield
+    except ValidationError as exc:
+        raise exc.within(path) from None
+    except NotFoundError as exc:
+        raise ValidationError(path, f"refers to an unknown {exc.kind} {exc.key!r}") from None
+
+
 def replay_programme(
     uow: UnitOfWork,
     series: Sequence[ActivitySeries],
@@ -205,19 +222,18 @@ def replay_programme(
             another series, or the registration or shift that fails.
     """
     for i, s in enumerate(series):
-        plan, stored = create_series(uow, s)
+        with stored_at(f"activities[{i}]"):
+            plan, stored = create_series(uow, s)
         if stored is None:
             first = plan.clashes[0]
             raise ValidationError(f"activities[{i}]", f"clashes: {first.reason_en}")
     for i, story in enumerate(shifts):
-        shift = uow.shifts.add(story.shift)
-        for rid in story.volunteers:
-            try:
+        with stored_at(f"shifts[{i}]"):
+            shift = uow.shifts.add(story.shift)
+            for rid in story.volunteers:
                 sign_up(uow, shift_id=shift.id, resident_id=rid, at=shift.start.subtract(days=2))
-            except ValidationError as exc:
-                raise exc.within(f"shifts[{i}]") from None
-        if story.present is not None:
-            complete_shift(uow, shift.id, present=story.present, at=shift.end)
+            if story.present is not None:
+                complete_shift(uow, shift.id, present=story.present, at=shift.end)
     count = 0
     for r in registrations:
         register(
