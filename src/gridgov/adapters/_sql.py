@@ -330,7 +330,8 @@ class SqlUnitOfWork:
                 raise
             if isinstance(error, StorageError):
                 self._broken = True
-            raise error from exc
+            # Not chained: a driver's message may quote the document, personal data included.
+            raise error from None
 
     def decode(self, cls: type[R], doc: str | dict[str, Any], version: int) -> R:
         """Decode a stored document, once per unit of work for a given text and version.
