@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import pendulum
 
+from gridgov import _json
 from gridgov.adapters._sql_engine import (
     TOP,
     Row,
@@ -25,6 +26,7 @@ from gridgov.adapters._sql_engine import (
 )
 from gridgov.adapters.support import (
     birth_bounds,
+    check_history_kept,
     check_instant,
     check_limit,
     check_placement,
@@ -430,7 +432,11 @@ class SqlCaseRepository(SqlRepository[Case]):
     def update(self, record: Case) -> Case:
         """Replace a stored case if its version is current; return it."""
         c = self._require(record)
-        cell, owner, external = self._stored(c.id, ("cell_code", "owner_cell", "external_id"))
+        cell, owner, external, doc = self._stored(
+            c.id, ("cell_code", "owner_cell", "external_id", "doc")
+        )
+        stored = _json.loads(doc) if isinstance(doc, str) else doc  # JSONB comes as a dict
+        check_history_kept(len(stored["history"]), c)
         if (cell, owner) != (c.cell_code, c.owner_cell):
             self._check(c, {})
         if c.external_id == external:

@@ -30,6 +30,7 @@ from gridgov.adapters.support import (
     birth_bounds,
     check_audit_filters,
     check_batch_size,
+    check_history_kept,
     check_instant,
     check_limit,
     check_placement,
@@ -1701,6 +1702,7 @@ class MemoryCaseRepository:
         checked = self._require(case)
         with self._uow._store._lock:
             current = self._staging.check_current(checked.id, checked)
+            check_history_kept(len(current.history), checked)
             if (current.cell_code, current.owner_cell) != (checked.cell_code, checked.owner_cell):
                 self._check_cells(checked)
             if checked.external_id != current.external_id:

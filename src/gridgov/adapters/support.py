@@ -36,6 +36,7 @@ __all__ = [
     "birth_bounds",
     "check_audit_filters",
     "check_batch_size",
+    "check_history_kept",
     "check_instant",
     "check_limit",
     "check_placement",
@@ -318,6 +319,24 @@ def check_resident_reference(
         raise ValidationError("household_id", "the resident belongs to another household")
     if owner[1] != record.cell_code:
         raise ValidationError("cell_code", "the household lives in another cell")
+
+
+def check_history_kept(stored_entries: int, case: Case) -> None:
+    """Refuse an update that would drop entries from a case's append-only history.
+
+    Args:
+        stored_entries: How many history entries the stored case has.
+        case: The updated case.
+
+    Raises:
+        ValidationError: Naming ``history`` if the update has fewer entries than are stored.
+    """
+    if len(case.history) < stored_entries:
+        raise ValidationError(
+            "history",
+            f"a case's history only grows: the update has {len(case.history)} entries, "
+            f"{stored_entries} are stored",
+        )
 
 
 def task_references_changed(stored: tuple[str, str, str], task: CareTask) -> bool:

@@ -1414,6 +1414,23 @@ class CaseRepositoryContract(_Base):
             stored,
         )
 
+    def test_case_update_dropping_history_entries_is_refused(self, store: UowFactory) -> None:
+        """A case's history only grows: an update with fewer entries than stored is refused."""
+        self.add_cases(store, [_case("k1")])
+        with store() as uow:
+            original = uow.cases.get("k1")
+            registered = uow.cases.update(
+                _advance(original, (Action.REGISTER, CaseRole.DISPATCHER))
+            )
+            uow.commit()
+        with store() as uow:
+            with pytest.raises(ValidationError) as info:
+                uow.cases.update(attrs.evolve(registered, history=original.history))
+            uow.commit()
+        with store() as uow:
+            kept = len(uow.cases.get("k1").history)
+        assert ("history", len(registered.history)) == (info.value.path, kept)
+
     def test_case_update_to_an_unknown_owner_cell_raises_not_found(self, store: UowFactory) -> None:
         """Handing a stored case to a cell that is not stored raises NotFoundError."""
         self.add_cases(store, [_case("k1")])
