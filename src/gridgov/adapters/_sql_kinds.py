@@ -9,7 +9,7 @@ of case settings, and the port queries in each kind's language.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import pendulum
 
@@ -349,10 +349,10 @@ class SqlCareTaskRepository(SqlRepository[CareTask]):
     )
 
     def _check(self, record: CareTask, known: dict[tuple[str, str], object]) -> None:
-        owner = known.get(("owner", record.resident_id), False)
-        if owner is False:
-            owner = known["owner", record.resident_id] = _owner(self._uow, record.resident_id)
-        check_resident_reference(record, owner)  # type: ignore[arg-type]  # cached above
+        if ("owner", record.resident_id) not in known:
+            known["owner", record.resident_id] = _owner(self._uow, record.resident_id)
+        owner = cast("tuple[str, str] | None", known["owner", record.resident_id])
+        check_resident_reference(record, owner)
 
     def update(self, record: CareTask) -> CareTask:
         """Replace a stored task if its version is current; return it."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, cast
 
 import pendulum
 
@@ -70,7 +70,7 @@ class SqlSeriesRepository(SqlRepository[ActivitySeries]):
     )
 
     def _check(self, record: ActivitySeries, known: dict[tuple[str, str], object]) -> None:
-        spaces = known.get(("spaces", record.venue_id))
+        spaces = cast("frozenset[str] | None", known.get(("spaces", record.venue_id)))
         if spaces is None:
             row = self._uow.query_one(
                 "SELECT version, doc FROM gg_venues WHERE id = ?", (record.venue_id,)
@@ -79,7 +79,7 @@ class SqlSeriesRepository(SqlRepository[ActivitySeries]):
                 raise NotFoundError("venue", record.venue_id)
             venue = self._uow.decode(Venue, row[1], row[0])
             spaces = known["spaces", record.venue_id] = frozenset(s.id for s in venue.spaces)
-        if record.space_id not in spaces:  # type: ignore[operator]  # cached above
+        if record.space_id not in spaces:
             raise ValidationError("space_id", "no such space in the venue")
 
     def in_venue(

@@ -60,8 +60,15 @@ SETTINGS_KEY = "default"
 _KEY = ColumnType.KEY
 
 
-def _key(name: str, get: Callable[[R], object], **options: object) -> Column[R]:
-    return Column(name, _KEY, get=get, **options)  # type: ignore[arg-type]
+def _key(
+    name: str,
+    get: Callable[[R], object],
+    *,
+    nullable: bool = False,
+    references: str | None = None,
+    check: str | None = None,
+) -> Column[R]:
+    return Column(name, _KEY, nullable, references, check, get)
 
 
 def _instant(name: str, field: str, *, nullable: bool = False) -> Column[object]:
