@@ -28,7 +28,7 @@ from gridgov.care.contacts import CareTask, ContactAttempt
 from gridgov.cases.model import Case
 from gridgov.cases.settings import CaseSettings
 from gridgov.codes import CodeScheme
-from gridgov.errors import GridgovError, NotFoundError, StorageError, ValidationError
+from gridgov.errors import GridgovError, StorageError, ValidationError
 from gridgov.grid import GridCell, Worker
 from gridgov.households import Household
 from gridgov.records import tables
@@ -365,15 +365,6 @@ class SqlUnitOfWork:
             cur = self._cur()
             with self._translated():
                 self._dialect.insert_many(cur, table, columns, rows)
-
-    def cell_exists(self, code: str) -> bool:
-        """Return whether the cell ``code`` is stored (as this unit sees it)."""
-        return self.query_one("SELECT 1 FROM gg_cells WHERE code = ?", (code,)) is not None
-
-    def require(self, kind: str, table: str, key: str) -> None:
-        """Raise ``NotFoundError(kind, key)`` unless ``table`` holds the id ``key``."""
-        if self.query_one(f"SELECT 1 FROM {table} WHERE id = ?", (key,)) is None:
-            raise NotFoundError(kind, key)
 
     def query(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
         """Run a query and return every row."""

@@ -37,7 +37,9 @@ __all__ = [
     "SqlRepository",
     "add_in_batches",
     "page_of",
+    "require",
     "require_cell",
+    "stored",
     "subtree_range",
 ]
 
@@ -55,11 +57,24 @@ _TARGETS: dict[str, tuple[str, str]] = {
 }
 
 
+def stored(uow: SqlUnitOfWork, target: str, key: str) -> bool:
+    """Return whether the record of kind ``target`` and ``key`` is stored, as ``uow`` sees it."""
+    table, column = _TARGETS[target]
+    return uow.query_one(f"SELECT 1 FROM {table} WHERE {column} = ?", (key,)) is not None
+
+
+def require(uow: SqlUnitOfWork, target: str, name: str, key: str) -> None:
+    """Raise ``NotFoundError(target, key)`` unless that record is stored.
+
+    ``key`` is checked first as the argument ``name`` of the query asking.
+    """
+    if not stored(uow, target, check_text_key(name, key)):
+        raise NotFoundError(target, key)
+
+
 def require_cell(uow: SqlUnitOfWork, code: str) -> None:
     """Raise ``NotFoundError("cell", code)`` unless the cell ``code`` is stored."""
-    check_text_key("cell_code", code)
-    if not uow.cell_exists(code):
-        raise NotFoundError("cell", code)
+    require(uow, "cell", "cell_code", code)
 
 
 def subtree_range(prefix: str) -> tuple[str, str]:
@@ -137,12 +152,7 @@ class SqlRecords(Generic[R]):
         return found
 
     def _exists(self, key: str) -> bool:
-        return (
-            self._uow.query_one(
-                f"SELECT 1 FROM {self._table} WHERE {self.declared.key_column} = ?", (key,)
-            )
-            is not None
-        )
+        return stored(self._uow, self.declared.name, key)
 
     def _decoded(self, rows: Iterable[Row]) -> tuple[R, ...]:
         """Decode ``(version, doc)`` rows."""
@@ -198,12 +208,10 @@ class SqlRecords(Generic[R]):
     def _check(self, record: R, known: dict[tuple[str, str], object]) -> None:
         """Check the declared references (``known`` caches the keys found this call)."""
         for reference in self.declared.references:
-            table, column = _TARGETS[reference.target]
             for path, key in reference.keys(record):
                 if (reference.target, key) in known:
                     continue
-                found = self._uow.query_one(f"SELECT 1 FROM {table} WHERE {column} = ?", (key,))
-                if found is None:
+                if not stored(self._uow, reference.target, key):
                     raise self._missing(reference.target, path, key, reference.missing)
                 known[reference.target, key] = True
 

@@ -513,9 +513,7 @@ class SqlCaseSettingsRepository(SqlRecords[CaseSettings]):
         if s.version != 0:
             try:
                 return self._update_row(s)
-            except ConflictError:
-                raise self._stale_save(s.version) from None
-            except NotFoundError:
+            except (ConflictError, NotFoundError):  # a newer version, or none stored at all
                 raise self._stale_save(s.version) from None
         if self._stored_version() != 0:
             raise self._stale_save(0)

@@ -7,7 +7,7 @@ from typing import ClassVar, cast
 import pendulum
 
 from gridgov.access import AuditEntry, AuditKind
-from gridgov.adapters._sql_engine import SqlRecords, SqlRepository
+from gridgov.adapters._sql_engine import SqlRecords, SqlRepository, require
 from gridgov.adapters.support import (
     check_audit_filters,
     check_limit,
@@ -95,7 +95,7 @@ class SqlSeriesRepository(SqlRepository[ActivitySeries]):
         low, high = check_window(start, end)
         check_limit(limit)
         cursor = decode_cursor(after, 1) or ("",)
-        self._uow.require("venue", "gg_venues", check_text_key("venue_id", venue_id))
+        require(self._uow, "venue", "venue_id", venue_id)
         return self._paged(self.IN_VENUE_SQL, (venue_id, high, low, *cursor), limit, 1)
 
 
@@ -144,7 +144,7 @@ class SqlShiftRepository(SqlRepository[Shift]):
     ) -> tuple[Shift, ...]:
         """Return the venue's shifts overlapping ``[start, end)``, by start then id."""
         low, high = check_window(start, end)
-        self._uow.require("venue", "gg_venues", check_text_key("venue_id", venue_id))
+        require(self._uow, "venue", "venue_id", venue_id)
         return self._decoded(self._uow.query(self.VENUE_SQL, (venue_id, high, low)))
 
 
@@ -162,7 +162,7 @@ class SqlSignUpRepository(SqlRepository[SignUp]):
 
     def for_shift(self, shift_id: str) -> tuple[SignUp, ...]:
         """Return every sign-up of a shift, by ``at`` then id."""
-        self._uow.require("shift", "gg_shifts", check_text_key("shift_id", shift_id))
+        require(self._uow, "shift", "shift_id", shift_id)
         return self._decoded(self._uow.query(self.SHIFT_SQL, (shift_id,)))
 
     def for_resident(

@@ -11,6 +11,7 @@ filters.
 
 from __future__ import annotations
 
+import abc
 import enum
 import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -294,7 +295,7 @@ class ScopedAddsMany(ScopedRecords[R, P]):
 # -- queries, declared on a scoped repository by the name of the wrapped one's method ----------
 
 
-class Query(Generic[T]):
+class Query(abc.ABC, Generic[T]):
     """A query of the wrapped repository, run through a scoped one under a rule."""
 
     name = ""
@@ -305,9 +306,9 @@ class Query(Generic[T]):
     def __get__(self, repo: Any, owner: type | None = None) -> Callable[..., T]:
         return functools.partial(self.run, repo)
 
+    @abc.abstractmethod
     def run(self, repo: Any, /, *args: Any, **kwargs: Any) -> T:
         """Check the call, run it on the wrapped repository, and return what may be seen."""
-        raise NotImplementedError
 
 
 class Subtree(Query[Page[T]]):
