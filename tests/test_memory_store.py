@@ -12,6 +12,7 @@ from gridgov.adapters.memory import MemoryStore, _SortedChunks
 from gridgov.errors import ConflictError
 from gridgov.grid import GridCell, GridLevel
 from gridgov.ports import UnitOfWork
+from gridgov.testing import _world as world
 from gridgov.testing import contracts
 from gridgov.testing.contracts import StoreContract
 
@@ -48,7 +49,7 @@ def _care_store() -> MemoryStore:
     """Return a store holding the kit's cells and elders."""
     store = MemoryStore()
     with store() as uow:
-        for cell in contracts._cells():
+        for cell in world._cells():
             uow.cells.add(cell)
         for household in contracts._elders():
             uow.households.add(household)
@@ -60,8 +61,8 @@ def test_commit_rechecks_residents_that_others_moved() -> None:
     """A contact or task staged for a resident whose household another unit removed fails."""
     store = _care_store()
     stages: list[Callable[[UnitOfWork], object]] = [
-        lambda uow: uow.contacts.add(contracts._contact("c1", "r3", contracts.T0)),
-        lambda uow: uow.care_tasks.add(contracts._task("t1", "r3", contracts.T0)),
+        lambda uow: uow.contacts.add(contracts._contact("c1", "r3", world.T0)),
+        lambda uow: uow.care_tasks.add(contracts._task("t1", "r3", world.T0)),
     ]
     for stage in stages:
         with store() as slow, store() as fast:
@@ -92,7 +93,7 @@ class _Recording(dict[str, T]):
 def test_subtree_queries_touch_only_the_subtree() -> None:
     """Worklist and contact queries of one grid read only that grid's tasks and contacts."""
     store = _care_store()
-    t0 = contracts.T0
+    t0 = world.T0
     with store() as uow:
         for i, rid in enumerate(["r1", "r2", "r3", "r4", "r5"] * 20):
             uow.care_tasks.add(contracts._task(f"t{i:03d}", rid, t0.add(minutes=i)))
@@ -105,12 +106,12 @@ def test_subtree_queries_touch_only_the_subtree() -> None:
     with store() as uow:
         tasks = contracts._all_pages(
             lambda a: uow.care_tasks.open_in_subtree(
-                contracts.GRID_B, starting_before=t0.add(days=1), limit=7, after=a
+                world.GRID_B, starting_before=t0.add(days=1), limit=7, after=a
             )
         )
         contacts = contracts._all_pages(
             lambda a: uow.contacts.in_subtree(
-                contracts.GRID_B, since=t0, until=t0.add(days=1), limit=7, after=a
+                world.GRID_B, since=t0, until=t0.add(days=1), limit=7, after=a
             )
         )
     wanted = {t.id for t in tasks} | {c.id for c in contacts}
@@ -121,7 +122,7 @@ def test_closed_tasks_leave_the_open_indexes() -> None:
     """A task that stops being open is dropped from the open-task indexes."""
     store = _care_store()
     with store() as uow:
-        task = uow.care_tasks.add(contracts._task("t1", "r1", contracts.T0))
+        task = uow.care_tasks.add(contracts._task("t1", "r1", world.T0))
         uow.commit()
     with store() as uow:
         uow.care_tasks.update(task.done("c1"))
@@ -129,7 +130,7 @@ def test_closed_tasks_leave_the_open_indexes() -> None:
     state = store._state
     indexed = (
         state.open_by_resident["r1"],
-        state.open_by_cell[contracts.BUILDING_A1].ordered(),
+        state.open_by_cell[world.BUILDING_A1].ordered(),
     )
     assert (set(), []) == indexed
 
@@ -150,7 +151,7 @@ def _case_store() -> MemoryStore:
     """Return a store holding the kit's cells."""
     store = MemoryStore()
     with store() as uow:
-        for cell in contracts._cells():
+        for cell in world._cells():
             uow.cells.add(cell)
         uow.commit()
     return store
@@ -159,7 +160,7 @@ def _case_store() -> MemoryStore:
 def test_due_reads_only_the_due_cases() -> None:
     """The escalation queue reads the due cases only, however many others are stored."""
     store = _case_store()
-    t0 = contracts.T0
+    t0 = world.T0
     with store() as uow:
         uow.cases.add_many(
             contracts._case(f"k{i:03d}", next_check=t0.add(minutes=i - 5)) for i in range(300)
@@ -185,8 +186,8 @@ def test_closed_cases_leave_the_open_and_due_indexes() -> None:
     state = store._state
     indexed = (
         len(state.cases_due),
-        state.open_cases_by_cell[contracts.BUILDING_A1].ordered(),
-        len(state.cases_by_cell[contracts.BUILDING_A1].ordered()),
+        state.open_cases_by_cell[world.BUILDING_A1].ordered(),
+        len(state.cases_by_cell[world.BUILDING_A1].ordered()),
     )
     assert (0, [], 1) == indexed
 
@@ -195,8 +196,8 @@ def test_commit_rechecks_case_cells_and_external_ids() -> None:
     """A case staged before another unit removed its cell or took its external id fails."""
     store = _case_store()
     with store() as slow, store() as fast:
-        slow.cases.add(contracts._case("k1", contracts.BUILDING_A2))
-        fast.cells.remove(fast.cells.get(contracts.BUILDING_A2))
+        slow.cases.add(contracts._case("k1", world.BUILDING_A2))
+        fast.cells.remove(fast.cells.get(world.BUILDING_A2))
         fast.commit()
         with pytest.raises(ConflictError, match="its cell or owning cell was removed"):
             slow.commit()
@@ -208,7 +209,7 @@ def test_commit_rechecks_case_cells_and_external_ids() -> None:
             slow.commit()
     with store() as uow:
         found = uow.cases.by_external_id("E-1")
-        kept = [c.id for c in uow.cases.open_in_subtree(contracts.DISTRICT).items]
+        kept = [c.id for c in uow.cases.open_in_subtree(world.DISTRICT).items]
     assert ("k3", ["k3"]) == (found and found.id, kept)
 
 
@@ -245,9 +246,9 @@ def _venue_store() -> MemoryStore:
     """Return a store holding the kit's cells, elders and venues v1 (two spaces), v2 and v3."""
     store = _care_store()
     with store() as uow:
-        uow.venues.add(contracts._venue("v1", contracts.GRID_A, "s1", "s2"))
-        uow.venues.add(contracts._venue("v2", contracts.GRID_B, "s1"))
-        uow.venues.add(contracts._venue("v3", contracts.OTHER_STREET, "hall"))
+        uow.venues.add(contracts._venue("v1", world.GRID_A, "s1", "s2"))
+        uow.venues.add(contracts._venue("v2", world.GRID_B, "s1"))
+        uow.venues.add(contracts._venue("v3", world.OTHER_STREET, "hall"))
         uow.commit()
     return store
 
@@ -255,7 +256,7 @@ def _venue_store() -> MemoryStore:
 def test_series_in_venue_reads_only_that_venue_s_series_in_the_window() -> None:
     """in_venue reads the venue's series starting before the end that end after the start."""
     store = _venue_store()
-    t0 = contracts.T0
+    t0 = world.T0
     with store() as uow:
         uow.series.add_many(
             contracts._series(f"{venue}-{i:03d}", t0.add(hours=i), venue=venue, space=space)
@@ -278,7 +279,7 @@ def test_series_in_venue_reads_only_that_venue_s_series_in_the_window() -> None:
 def test_resident_queries_read_only_that_resident_s_records() -> None:
     """for_resident of registrations and sign-ups reads the resident's records, no others'."""
     store = _venue_store()
-    t0 = contracts.T0
+    t0 = world.T0
     with store() as uow:
         uow.series.add(contracts._series("a1", rrule="FREQ=DAILY"))
         uow.shifts.add(contracts._shift("sh1"))
@@ -302,7 +303,7 @@ def test_resident_queries_read_only_that_resident_s_records() -> None:
 def test_commit_rechecks_scheduling_references() -> None:
     """A venue, series, registration or sign-up staged before others broke its reference fails."""
     store = _venue_store()
-    t0 = contracts.T0
+    t0 = world.T0
     spare = "610102003001003"  # a grid without households, to be removed
     with store() as uow:
         uow.cells.add(contracts._cell(spare))
@@ -358,7 +359,7 @@ def _audit_store() -> MemoryStore:
             uow.audit.add(
                 contracts._audit(
                     f"a{i:03d}",
-                    contracts.T0.add(minutes=i),
+                    world.T0.add(minutes=i),
                     f"w{i % 3}",
                     subject=f"resident:r{i % 5}",
                 )
@@ -384,7 +385,7 @@ def test_audit_between_reads_only_the_index_that_fits(
     store = _audit_store()
     seen: set[str] = set()
     store._state.audit = _Recording(store._state.audit, seen)
-    t0 = contracts.T0
+    t0 = world.T0
     with store() as uow:
         found = contracts._all_pages(
             lambda a: uow.audit.between(
@@ -410,7 +411,7 @@ def test_audit_between_reads_only_the_index_that_fits(
 def test_commit_rechecks_audit_ids() -> None:
     """A unit that staged an audit id another unit committed meanwhile fails, storing nothing."""
     store = MemoryStore()
-    t0 = contracts.T0
+    t0 = world.T0
     with store() as slow, store() as fast:
         slow.audit.add(contracts._audit("a1", t0, "w1"))
         slow.audit.add(contracts._audit("a2", t0, "w1"))
@@ -428,7 +429,7 @@ def test_commit_rechecks_audit_ids() -> None:
 def test_audit_indexes_hold_every_entry_in_instant_order() -> None:
     """The trail's indexes hold every entry once, in instant order, after many small commits."""
     store = MemoryStore()
-    t0 = contracts.T0
+    t0 = world.T0
     for i in range(1500):
         with store() as uow:
             uow.audit.add(contracts._audit(f"a{i:04d}", t0.add(seconds=i), f"w{i % 2}"))

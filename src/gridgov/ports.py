@@ -30,7 +30,7 @@ from gridgov.cases.settings import CaseSettings
 from gridgov.codes import CodeScheme
 from gridgov.grid import GridCell, GridTree, Worker
 from gridgov.households import Household, Resident, Tag
-from gridgov.scheduling.registrations import Registration
+from gridgov.scheduling.registrations import Occupancy, Registration
 from gridgov.scheduling.series import ActivitySeries
 from gridgov.scheduling.venues import Venue
 from gridgov.scheduling.volunteers import Shift, SignUp
@@ -45,6 +45,7 @@ __all__ = [
     "CellRepository",
     "ContactRepository",
     "HouseholdRepository",
+    "LockRepository",
     "Page",
     "ProgressCallback",
     "RegistrationRepository",
@@ -453,6 +454,14 @@ class RegistrationRepository(Protocol):
         """Return every registration of an occurrence, by registered_at then id."""
         ...
 
+    def occupancy(self, occurrence_id: str) -> Occupancy:
+        """Return the places taken and the waitlist of an occurrence, over every registration."""
+        ...
+
+    def promote_first_waiting(self, occurrence_id: str) -> Registration | None:
+        """Confirm the occurrence's first waitlisted registration, whoever holds it; return it."""
+        ...
+
     def for_resident(
         self, resident_id: str, *, start: pendulum.DateTime, end: pendulum.DateTime
     ) -> tuple[Registration, ...]:
@@ -501,6 +510,10 @@ class SignUpRepository(Protocol):
         """Return every sign-up of a shift, by ``at`` then id."""
         ...
 
+    def taken(self, shift_id: str) -> int:
+        """Return how many volunteers are signed up for the shift, over every sign-up."""
+        ...
+
     def for_resident(
         self, resident_id: str, *, start: pendulum.DateTime, end: pendulum.DateTime
     ) -> tuple[SignUp, ...]:
@@ -527,6 +540,21 @@ class AuditRepository(Protocol):
         after: str | None = None,
     ) -> Page[AuditEntry]:
         """Return the entries in ``[since, until)`` by ``at`` then id, optionally filtered."""
+        ...
+
+
+class LockRepository(Protocol):
+    """Named locks that serialise the units of work enforcing one rule across records.
+
+    A rule spanning records (the places of an occurrence, one resident's overlapping bookings)
+    holds its lock before it reads what it counts. The lock is a written row, held until the
+    unit of work ends: a second unit holding the same name waits for the first (SQL stores) or
+    fails its commit with a ConflictError (optimistic stores), so it never counts a stale state.
+    A written row also serialises a multi-master cluster, which certifies only rows written.
+    """
+
+    def hold(self, name: str) -> None:
+        """Hold the lock ``name`` until this unit of work commits or rolls back."""
         ...
 
 
@@ -596,6 +624,11 @@ class UnitOfWork(Protocol):
     @property
     def audit(self) -> AuditRepository:
         """Return the audit trail of this unit of work."""
+        ...
+
+    @property
+    def locks(self) -> LockRepository:
+        """Return the named locks of this unit of work."""
         ...
 
     def __enter__(self) -> Self:

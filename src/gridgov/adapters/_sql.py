@@ -24,11 +24,12 @@ from gridgov._validation import UNSTORABLE_PROBLEM
 from gridgov.access import AuditEntry
 from gridgov.adapters import _codec
 from gridgov.adapters.support import StoredRecord as R
+from gridgov.adapters.support import check_text_key
 from gridgov.care.contacts import CareTask, ContactAttempt
 from gridgov.cases.model import Case
 from gridgov.cases.settings import CaseSettings
 from gridgov.codes import CodeScheme
-from gridgov.errors import GridgovError, StorageError, ValidationError
+from gridgov.errors import ConflictError, GridgovError, StorageError, ValidationError
 from gridgov.grid import GridCell, Worker
 from gridgov.households import Household
 from gridgov.records import tables
@@ -280,6 +281,7 @@ class SqlUnitOfWork:
         self.shifts = sch.SqlShiftRepository(self)
         self.signups = sch.SqlSignUpRepository(self)
         self.audit = sch.SqlAuditRepository(self)
+        self.locks = SqlLockRepository(self)
 
     def __enter__(self) -> Self:
         return self
@@ -417,6 +419,33 @@ class SqlUnitOfWork:
             self._in_transaction = False
             if not self._broken:
                 self.execute("ROLLBACK")
+
+
+class SqlLockRepository:
+    """Named locks: rows of ``gg_locks``, written by every unit of work that holds them.
+
+    Writing the row (not ``SELECT ... FOR UPDATE``) makes a second holder wait for the first
+    to end on a single node, and a multi-master cluster, which certifies only written rows,
+    refuse one of two concurrent holders at commit.
+    """
+
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._uow = uow
+
+    def hold(self, name: str) -> None:
+        """Hold the lock ``name`` until the unit of work commits or rolls back."""
+        check_text_key("name", name)
+        uow = self._uow
+        uow.write()
+        raise_held = "UPDATE gg_locks SET held = held + 1 WHERE name = ?"
+        if uow.execute(raise_held, (name,)).rowcount:
+            return
+        try:
+            with uow.savepoint():
+                uow.execute("INSERT INTO gg_locks (name, held) VALUES (?, 1)", (name,))
+        except ConflictError:
+            # Another unit created the row first: it has committed, so the row can be written.
+            uow.execute(raise_held, (name,))
 
 
 def table_names() -> tuple[str, ...]:

@@ -9,6 +9,8 @@ import pendulum
 from gridgov.access import AuditEntry, AuditKind
 from gridgov.adapters._sql_engine import SqlRecords, SqlRepository, require
 from gridgov.adapters.support import (
+    RegistrationCounts,
+    SignUpCounts,
     check_audit_filters,
     check_limit,
     check_text_key,
@@ -99,7 +101,7 @@ class SqlSeriesRepository(SqlRepository[ActivitySeries]):
         return self._paged(self.IN_VENUE_SQL, (venue_id, high, low, *cursor), limit, 1)
 
 
-class SqlRegistrationRepository(SqlRepository[Registration]):
+class SqlRegistrationRepository(RegistrationCounts, SqlRepository[Registration]):
     """Registrations in a SQL store; see :class:`gridgov.ports.RegistrationRepository`."""
 
     declared = kinds.REGISTRATIONS
@@ -148,7 +150,7 @@ class SqlShiftRepository(SqlRepository[Shift]):
         return self._decoded(self._uow.query(self.VENUE_SQL, (venue_id, high, low)))
 
 
-class SqlSignUpRepository(SqlRepository[SignUp]):
+class SqlSignUpRepository(SignUpCounts, SqlRepository[SignUp]):
     """Volunteers' sign-ups in a SQL store; see :class:`gridgov.ports.SignUpRepository`."""
 
     declared = kinds.SIGNUPS

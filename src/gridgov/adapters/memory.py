@@ -27,6 +27,8 @@ import pendulum
 from gridgov.access import AuditEntry, AuditKind
 from gridgov.adapters.support import (
     INSTANT_KEY_WIDTH,
+    RegistrationCounts,
+    SignUpCounts,
     birth_bounds,
     check_audit_filters,
     check_batch_size,
@@ -258,6 +260,7 @@ class _State:
         self.shifts: dict[str, Shift] = {}
         self.shifts_by_venue: dict[str, _SortedKeys] = {}  # -> {start key + id}
         self.signups: dict[str, SignUp] = {}
+        self.locks: dict[str, int] = {}  # name -> times held by committed units
         self.signups_by_shift: dict[str, _SortedKeys] = {}  # -> {at key + id}
         self.signups_by_resident: dict[str, _SortedKeys] = {}  # -> {start key + id}
         # The audit trail is appended to all day and read after appends: kept sorted in chunks.
@@ -758,6 +761,7 @@ class MemoryUnitOfWork:
         self.shifts = MemoryShiftRepository(self)
         self.signups = MemorySignUpRepository(self)
         self.audit = MemoryAuditRepository(self)
+        self.locks = MemoryLockRepository(self)
         self._seen_commits = state.commits
 
     def _committed_settings(self, key: str) -> CaseSettings | None:
@@ -798,6 +802,7 @@ class MemoryUnitOfWork:
         self.households._staged_owner.clear()
         self.cases._staged_external.clear()
         self.series._spans.clear()
+        self.locks.held.clear()
         # Checks made from now on see everything committed so far.
         self._seen_commits = self._store._state.commits
 
@@ -839,12 +844,15 @@ class MemoryUnitOfWork:
                 state.put_signup(sid, signup)
             for aid, entry in self._audit.values.items():
                 state.put_audit(aid, entry)
+            for name, base in self.locks.held.items():
+                state.locks[name] = base + 1
             state.commits += 1
         self.rollback()
 
     def _check_against_others(self) -> None:
         """Re-check what was staged against what other units committed since this one began."""
         problems = [problem for staging in self._stagings() for problem in staging.conflicts()]
+        problems.extend(self.locks.conflicts())
         if problems:
             self.rollback()
             raise ConflictError("; ".join(problems[:3]))
@@ -2093,7 +2101,7 @@ class MemorySeriesRepository:
             return _id_page(found, cursor, limit)
 
 
-class MemoryRegistrationRepository:
+class MemoryRegistrationRepository(RegistrationCounts):
     """Registrations in a :class:`MemoryStore`; see ``gridgov.ports.RegistrationRepository``."""
 
     def __init__(self, uow: MemoryUnitOfWork) -> None:
@@ -2216,7 +2224,7 @@ class MemoryShiftRepository:
             )
 
 
-class MemorySignUpRepository:
+class MemorySignUpRepository(SignUpCounts):
     """Sign-ups in a :class:`MemoryStore`; see :class:`gridgov.ports.SignUpRepository`."""
 
     def __init__(self, uow: MemoryUnitOfWork) -> None:
@@ -2288,6 +2296,31 @@ class MemorySignUpRepository:
 
 
 # -- audit trail -----------------------------------------------------------------------------
+
+
+class MemoryLockRepository:
+    """Named locks, held optimistically: a unit fails its commit if another committed the lock.
+
+    The unit that commits first wins; the other raises ConflictError (a retry helps), so no two
+    units both act on what they counted under the same lock.
+    """
+
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+        self.held: dict[str, int] = {}  # name -> times held when this unit first held it
+
+    def hold(self, name: str) -> None:
+        """Hold the lock ``name`` until the unit of work ends."""
+        check_text_key("name", name)
+        with self._uow._store._lock:
+            self.held.setdefault(name, self._uow._state.locks.get(name, 0))
+
+    def conflicts(self) -> Iterator[str]:
+        """Yield a problem for each lock another unit committed since this one held it."""
+        locks = self._uow._state.locks
+        for name, base in self.held.items():
+            if locks.get(name, 0) != base:
+                yield f"lock {name!r} was held by another unit of work meanwhile; retry"
 
 
 class MemoryAuditRepository:

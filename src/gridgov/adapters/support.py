@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import attrs
 import pendulum
@@ -25,13 +25,15 @@ from gridgov.errors import ValidationError
 from gridgov.grid import GridCell, Worker
 from gridgov.households import Household
 from gridgov.ports import MAX_PAGE_SIZE
-from gridgov.scheduling.registrations import Registration
+from gridgov.scheduling.registrations import Occupancy, Registration, RegistrationState
 from gridgov.scheduling.series import ActivitySeries
 from gridgov.scheduling.venues import Venue
-from gridgov.scheduling.volunteers import Shift, SignUp
+from gridgov.scheduling.volunteers import Shift, SignUp, SignUpState
 
 __all__ = [
     "INSTANT_KEY_WIDTH",
+    "RegistrationCounts",
+    "SignUpCounts",
     "StoredRecord",
     "birth_bounds",
     "check_audit_filters",
@@ -352,3 +354,40 @@ def task_references_changed(stored: tuple[str, str, str], task: CareTask) -> boo
     if stored[0] != task.resident_id:
         raise ValidationError("resident_id", "a task cannot change resident; add a new task")
     return stored[1:] != (task.household_id, task.cell_code)
+
+
+class _Registrations(Protocol):
+    def for_occurrence(self, occurrence_id: str) -> tuple[Registration, ...]: ...
+
+    def update(self, registration: Registration) -> Registration: ...
+
+
+class RegistrationCounts:
+    """The registration queries a store derives from its own ``for_occurrence`` and ``update``.
+
+    A store's ``for_occurrence`` sees every registration (only a scoped unit narrows it), so
+    these count the whole occurrence. Mix it into a registration repository.
+    """
+
+    def occupancy(self: _Registrations, occurrence_id: str) -> Occupancy:
+        """Return the places taken and the waitlist of an occurrence."""
+        return Occupancy.of(self.for_occurrence(occurrence_id))
+
+    def promote_first_waiting(self: _Registrations, occurrence_id: str) -> Registration | None:
+        """Confirm the occurrence's first waitlisted registration (by registration time)."""
+        for r in self.for_occurrence(occurrence_id):
+            if r.state is RegistrationState.WAITLISTED:
+                return self.update(attrs.evolve(r, state=RegistrationState.CONFIRMED))
+        return None
+
+
+class _SignUps(Protocol):
+    def for_shift(self, shift_id: str) -> tuple[SignUp, ...]: ...
+
+
+class SignUpCounts:
+    """The sign-up count a store derives from its own ``for_shift``; mix it into a repository."""
+
+    def taken(self: _SignUps, shift_id: str) -> int:
+        """Return how many volunteers are signed up for the shift."""
+        return sum(1 for s in self.for_shift(shift_id) if s.state is SignUpState.SIGNED_UP)

@@ -42,6 +42,7 @@ __all__ = [
     "CONTACTS",
     "HOUSEHOLDS",
     "KINDS",
+    "LOCKS",
     "REGISTRATIONS",
     "SERIES",
     "SETTINGS_KEY",
@@ -530,6 +531,16 @@ KINDS: tuple[RecordKind[object], ...] = (  # type: ignore[assignment]
 """Every declared kind, in the order their tables are created."""
 
 
+LOCKS: Table[object] = Table(
+    "gg_locks",
+    (Column("name", _KEY), Column("held", ColumnType.INTEGER)),
+    primary_key=("name",),
+    since=6,
+)
+"""The named locks of :class:`~gridgov.ports.LockRepository`: one row per name, written (its
+``held`` count raised) by every unit of work that holds it."""
+
+
 def tables() -> tuple[Table[object], ...]:
     """Return every table of every kind, parents before children, in creation order."""
-    return tuple(t for kind in KINDS for t in kind.tables())
+    return (*(t for kind in KINDS for t in kind.tables()), LOCKS)

@@ -26,7 +26,6 @@ from gridgov.errors import NotFoundError, ValidationError
 from gridgov.grid import Boundary, GridCell, GridLevel, GridTree
 from gridgov.ports import Store, UnitOfWork
 from gridgov.scenarios import Scenario
-from gridgov.scheduling.registrations import RegistrationState
 from gridgov.scheduling.series import Occurrence
 from gridgov.scheduling.venues import Venue
 from gridgov.services._common import pages
@@ -50,7 +49,6 @@ ESCALATION_LEVELS = (GridLevel.GRID, GridLevel.COMMUNITY, GridLevel.STREET, Grid
 """The levels escalations are counted at: the levels that own cases."""
 
 _ESCALATIONS = frozenset(k.value for k in EscalationKind)
-_TAKEN = (RegistrationState.CONFIRMED, RegistrationState.ATTENDED)
 
 
 @attrs.frozen
@@ -335,10 +333,8 @@ def _fill(
 ) -> VenueFill:
     entries = []
     for occ in occurrences_in_venue(uow, venue.id, start=start, end=end):
-        registrations = uow.registrations.for_occurrence(occ.id)
-        confirmed = sum(1 for r in registrations if r.state in _TAKEN)
-        waiting = sum(1 for r in registrations if r.state is RegistrationState.WAITLISTED)
-        entries.append((occ, confirmed, waiting))
+        fill = uow.registrations.occupancy(occ.id)
+        entries.append((occ, fill.taken, fill.waiting))
     return _tally(venue, start, end, entries)
 
 

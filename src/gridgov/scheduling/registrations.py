@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
@@ -11,7 +12,7 @@ import pendulum
 from gridgov import _validation as v
 from gridgov.errors import ValidationError
 
-__all__ = ["ACTIVE_REGISTRATION", "Registration", "RegistrationState"]
+__all__ = ["ACTIVE_REGISTRATION", "TAKES_PLACE", "Occupancy", "Registration", "RegistrationState"]
 
 
 class RegistrationState(enum.Enum):
@@ -37,6 +38,9 @@ class RegistrationState(enum.Enum):
 
 #: States that hold a place or a waitlist position (and block overlapping registrations).
 ACTIVE_REGISTRATION = frozenset({RegistrationState.CONFIRMED, RegistrationState.WAITLISTED})
+
+#: States that take one of an occurrence's places.
+TAKES_PLACE = frozenset({RegistrationState.CONFIRMED, RegistrationState.ATTENDED})
 
 
 def _after_start(inst: Registration, _attr: attrs.Attribute[Any], value: pendulum.DateTime) -> None:
@@ -87,3 +91,30 @@ class Registration:
             f"Registration(id={self.id!r}, occurrence_id={self.occurrence_id!r}, "
             f"resident_id={self.resident_id!r}, state={self.state.value!r})"
         )
+
+
+@attrs.frozen
+class Occupancy:
+    """How full one occurrence is, counted over every registration whoever may see them.
+
+    A scope narrows what a principal sees, never what a rule counts: the places left and the
+    waitlist are the same for a grid worker and for the venue's manager.
+
+    Args:
+        taken: Places taken (confirmed or attended registrations).
+        waiting: Registrations on the waitlist.
+    """
+
+    taken: int
+    waiting: int
+
+    @classmethod
+    def of(cls, registrations: Iterable[Registration]) -> Occupancy:
+        """Count the places taken and the waitlist among ``registrations``."""
+        taken = waiting = 0
+        for r in registrations:
+            if r.state in TAKES_PLACE:
+                taken += 1
+            elif r.state is RegistrationState.WAITLISTED:
+                waiting += 1
+        return cls(taken, waiting)

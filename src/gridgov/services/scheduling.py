@@ -176,9 +176,13 @@ def register(
             # The rule, not the resident's facts: error messages carry no personal data.
             why = "; ".join(r.rule for r in reasons)
             raise ValidationError("resident_id", f"not eligible for {series.title}: {why}")
-    for other in uow.registrations.for_resident(
-        resident_id, start=occurrence.start, end=occurrence.end
-    ):
+    # Held before reading what they guard: a second unit registering the same resident, or for
+    # the same occurrence, waits (or fails its commit), then counts what the first one wrote.
+    # Always resident first, occurrence second, so that no two units wait for each other.
+    uow.locks.hold(f"resident:{resident_id}")
+    uow.locks.hold(f"occurrence:{occurrence.id}")
+    mine = uow.registrations.for_resident(resident_id, start=occurrence.start, end=occurrence.end)
+    for other in mine:
         if other.is_active:
             same = other.occurrence_id == occurrence.id
             raise ConflictError(
@@ -186,16 +190,12 @@ def register(
                 if same
                 else f"the resident is registered for an overlapping occurrence ({other.id})"
             )
-    registrations = uow.registrations.for_occurrence(occurrence.id)
-    confirmed = sum(
-        1
-        for r in registrations
-        if r.state in (RegistrationState.CONFIRMED, RegistrationState.ATTENDED)
-    )
+    # Counted over every registration, whatever the caller's scope.
+    taken = uow.registrations.occupancy(occurrence.id).taken
     # A resident who cancelled may register again: the new registration needs its own id.
-    earlier = sum(1 for r in registrations if r.resident_id == resident_id)
+    earlier = sum(1 for r in mine if r.occurrence_id == occurrence.id)
     base = f"reg.{occurrence.id.replace('@', '.')}.{resident_id}"
-    full = occurrence.capacity is not None and confirmed >= occurrence.capacity
+    full = occurrence.capacity is not None and taken >= occurrence.capacity
     registration = Registration(
         id=registration_id or readable_id(base if not earlier else f"{base}.{earlier + 1}"),
         series_id=series.id,
@@ -237,6 +237,9 @@ def cancel_registration(
     """
     ensure_aware(at, "at")
     registration = uow.registrations.get(registration_id)
+    # Before reading its state: two cancellations of one occurrence promote two people in turn.
+    uow.locks.hold(f"occurrence:{registration.occurrence_id}")
+    registration = uow.registrations.get(registration_id)
     if not registration.is_active:
         raise TransitionError(
             f"registration {registration.id!r} is {registration.state.value}: cannot cancel it"
@@ -246,15 +249,8 @@ def cancel_registration(
     )
     promoted = None
     if registration.state is RegistrationState.CONFIRMED:
-        waiting = [
-            r
-            for r in uow.registrations.for_occurrence(registration.occurrence_id)
-            if r.state is RegistrationState.WAITLISTED
-        ]
-        if waiting:
-            promoted = uow.registrations.update(
-                attrs.evolve(waiting[0], state=RegistrationState.CONFIRMED)
-            )
+        # The freed place goes to the first on the whole waitlist, whoever's resident it is.
+        promoted = uow.registrations.promote_first_waiting(registration.occurrence_id)
     return Cancellation(cancelled, promoted)
 
 
@@ -316,13 +312,15 @@ def sign_up(
     missing = shift.skills - frozenset(skills)
     if missing:
         raise ValidationError("skills", f"the shift needs {', '.join(sorted(missing))}")
+    # As for registrations: held before counting, the volunteer's lock first.
+    uow.locks.hold(f"volunteer:{resident_id}")
+    uow.locks.hold(f"shift:{shift.id}")
     for other in uow.signups.for_resident(resident_id, start=shift.start, end=shift.end):
         if other.state is SignUpState.SIGNED_UP:
             raise ConflictError(
                 f"the volunteer is signed up for an overlapping shift ({other.shift_id})"
             )
-    taken = sum(1 for s in uow.signups.for_shift(shift.id) if s.state is SignUpState.SIGNED_UP)
-    if taken >= shift.required:
+    if uow.signups.taken(shift.id) >= shift.required:
         raise ConflictError(f"shift {shift.id!r} has the {shift.required} volunteers it needs")
     return uow.signups.add(
         SignUp(
@@ -452,13 +450,7 @@ def week_schedule(uow: UnitOfWork, venue_id: str, *, start: pendulum.DateTime) -
     venue = uow.venues.get(venue_id)
     rows: dict[str, list[ScheduleEntry]] = defaultdict(list)
     for occ in occurrences_in_venue(uow, venue_id, start=start, end=end):
-        registrations = uow.registrations.for_occurrence(occ.id)
-        confirmed = sum(
-            1
-            for r in registrations
-            if r.state in (RegistrationState.CONFIRMED, RegistrationState.ATTENDED)
-        )
-        waiting = sum(1 for r in registrations if r.state is RegistrationState.WAITLISTED)
-        rows[occ.space_id].append(ScheduleEntry(occ, confirmed, waiting))
+        fill = uow.registrations.occupancy(occ.id)
+        rows[occ.space_id].append(ScheduleEntry(occ, fill.taken, fill.waiting))
     ordered = {s.id: tuple(rows.get(s.id, ())) for s in venue.spaces}
     return WeekSchedule(venue.id, start, ordered)

@@ -36,6 +36,10 @@ The rules, applied by every repository of a :class:`ScopedUnitOfWork`:
 - ``registrations.for_occurrence``, ``signups.for_shift``, ``series.in_venue`` and
   ``shifts.in_venue`` need the venue to be readable; registrations and sign-ups are then narrowed
   to the registrants whose household is in scope, so a grid worker sees their own residents.
+  A scope narrows what a principal sees, never what a rule counts: ``registrations.occupancy``
+  and ``signups.taken`` (counts, naming nobody) cover every registrant once the venue is
+  readable, and ``registrations.promote_first_waiting`` (with ``WRITE``) confirms the first on
+  the waitlist whoever's resident they are. ``locks`` pass through: they hold no data.
 - Queries over the whole store (``workers.list``, ``cases.due``, ``cells.tree``,
   ``case_settings.get``, ``audit.between``) need a scope of at least one cell, and return only
   what the scope may read.
@@ -78,6 +82,7 @@ from gridgov.ports import (
     CellRepository,
     ContactRepository,
     HouseholdRepository,
+    LockRepository,
     RegistrationRepository,
     SeriesRepository,
     ShiftRepository,
@@ -138,6 +143,8 @@ class ScopedUnitOfWork:
         self.shifts: ShiftRepository = ScopedShifts(guard)
         self.signups: SignUpRepository = ScopedSignUps(guard)
         self.audit: AuditRepository = ScopedAudit(guard)
+        # Locks hold no data: holding one only makes other units wait, whoever asks.
+        self.locks: LockRepository = uow.locks
         # Denials kept while writing reach the sink even if the unit is never ended through us.
         weakref.finalize(self, guard.ended)
 

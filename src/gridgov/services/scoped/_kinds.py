@@ -34,7 +34,7 @@ from gridgov.ports import (
     WorkerRepository,
 )
 from gridgov.records import kinds as k
-from gridgov.scheduling.registrations import Registration
+from gridgov.scheduling.registrations import Occupancy, Registration
 from gridgov.scheduling.series import ActivitySeries
 from gridgov.scheduling.venues import Venue
 from gridgov.scheduling.volunteers import Shift, SignUp
@@ -210,18 +210,40 @@ class ScopedRegistrations(ScopedRepository[Registration, RegistrationRepository]
     place = Placement(k.REGISTRATIONS, "registrations", "registration", also=registrant)
     for_resident = OfResident[tuple[Registration, ...]](())
 
+    def _occurrence(self, occurrence_id: str, permission: Permission = READ) -> None:
+        """Check that the occurrence's venue is readable (and ``permission`` granted)."""
+        subject = f"occurrence:{occurrence_id}"
+        self._g.permit(permission, subject)
+        series_id = occurrence_id.partition("@")[0]
+        series = stored(self._g.inner.series.get, series_id) if series_id else None
+        if series is not None:
+            self._at_venue(subject, series.venue_id)
+
     def for_occurrence(self, occurrence_id: str) -> tuple[Registration, ...]:
         """Return the registrations of an occurrence at a readable venue, of households in scope.
 
         A grid worker sees the registrations of their own residents, not of every participant.
         """
-        subject = f"occurrence:{occurrence_id}"
-        self._g.permit(READ, subject)
-        series_id = occurrence_id.partition("@")[0]
-        series = stored(self._g.inner.series.get, series_id) if series_id else None
-        if series is not None:
-            self._at_venue(subject, series.venue_id)
+        self._occurrence(occurrence_id)
         return self._in_scope(self._inner.for_occurrence(occurrence_id))
+
+    def occupancy(self, occurrence_id: str) -> Occupancy:
+        """Return the places taken and the waitlist of an occurrence at a readable venue.
+
+        Counted over every registration: a scope narrows what a principal sees, not what a
+        rule counts (and counts name nobody).
+        """
+        self._occurrence(occurrence_id)
+        return self._inner.occupancy(occurrence_id)
+
+    def promote_first_waiting(self, occurrence_id: str) -> Registration | None:
+        """Confirm the first on an occurrence's waitlist, whoever's resident they are.
+
+        Needs ``WRITE`` and a readable venue: it is the consequence of a place freed by a
+        cancellation the principal was allowed to make, and the waitlist's order is the rule.
+        """
+        self._occurrence(occurrence_id, WRITE)
+        return self._inner.promote_first_waiting(occurrence_id)
 
 
 class ScopedShifts(ScopedRepository[Shift, ShiftRepository]):
@@ -245,6 +267,13 @@ class ScopedSignUps(ScopedRepository[SignUp, SignUpRepository]):
         self._g.permit(READ, subject)
         self._at_venue(subject, self._g.inner.shifts.get(shift_id).venue_id)
         return self._in_scope(self._inner.for_shift(shift_id))
+
+    def taken(self, shift_id: str) -> int:
+        """Return how many volunteers a shift at a readable venue has, counted over everyone."""
+        subject = f"shift:{shift_id}"
+        self._g.permit(READ, subject)
+        self._at_venue(subject, self._g.inner.shifts.get(shift_id).venue_id)
+        return self._inner.taken(shift_id)
 
 
 class ScopedCaseSettings:
