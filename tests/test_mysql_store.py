@@ -18,3 +18,8 @@ class TestMysqlStore(StoreContract):
         store = MysqlStore(mysql_database, lock_timeout=5)
         yield store
         store.close()
+
+    @pytest.fixture
+    def store_url(self, mysql_database: str) -> str:
+        """Return the URL of the same database."""
+        return mysql_database

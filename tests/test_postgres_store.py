@@ -18,3 +18,8 @@ class TestPostgresStore(StoreContract):
         store = PostgresStore(postgres_schema, lock_timeout=5)
         yield store
         store.close()
+
+    @pytest.fixture
+    def store_url(self, postgres_schema: str) -> str:
+        """Return the URL of the same schema."""
+        return postgres_schema

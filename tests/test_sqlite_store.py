@@ -19,6 +19,11 @@ class TestSqliteFileStore(StoreContract):
         yield store
         store.close()
 
+    @pytest.fixture
+    def store_url(self, tmp_path: Path) -> str:
+        """Return the URL of the same file."""
+        return f"sqlite:///{tmp_path / 'ledger.db'}"
+
 
 class TestSqliteTemporaryStore(StoreContract):
     """The whole kit on a temporary SQLite database."""

@@ -10,6 +10,7 @@ the service asks for (:class:`~gridgov.ports.LockRepository`), overbooks here.
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 import threading
 import time
 from collections.abc import Callable
@@ -88,6 +89,28 @@ def _race(store: UowFactory, work: Callable[[UnitOfWork, int], T]) -> list[T | G
     return results
 
 
+def _register_in_process(url: str, sid: str, residents: list[str], gate_at: float) -> None:
+    """Open the store at ``url`` in a process of its own; register ``residents`` one by one."""
+    from gridgov.bootstrap import open_store
+
+    store = open_store(url)
+    time.sleep(max(0.0, gate_at - time.time()))
+    try:
+        for resident in residents:
+            for _ in range(RACERS * 50):
+                try:
+                    with store() as uow:
+                        register(
+                            uow, series_id=sid, original_start=T0, resident_id=resident, at=_BEFORE
+                        )
+                        uow.commit()
+                    break
+                except ConflictError:
+                    time.sleep(0.002)
+    finally:
+        store.close()
+
+
 def _conflicts(results: list[T | GridgovError]) -> int:
     return sum(isinstance(r, ConflictError) for r in results)
 
@@ -98,6 +121,15 @@ class ConcurrencyContract(_Base):
     The services hold named locks (:class:`~gridgov.ports.LockRepository`) before they count;
     the store must make a second holder of a lock wait for the first or fail its commit.
     """
+
+    @pytest.fixture
+    def store_url(self) -> str | None:
+        """Return the URL ``open_store`` opens the same store at, if another process can.
+
+        Adapters whose store outlives a process (a file, a server) override this fixture; the
+        races between processes are skipped without it.
+        """
+        return None
 
     @pytest.fixture
     def racers(self, store: UowFactory) -> UowFactory:
@@ -211,3 +243,28 @@ class ConcurrencyContract(_Base):
             )
         assert (["c2", "c3"], Occupancy(2, 2)) == (now_confirmed, occupancy)
         assert ["c2", "c3"] == sorted(r for r in results if isinstance(r, str))
+
+    def test_racing_processes_never_exceed_the_capacity(
+        self, racers: UowFactory, store_url: str | None
+    ) -> None:
+        """Four processes register two residents each for three places: three confirmed."""
+        if store_url is None:
+            pytest.skip("the store cannot be opened by another process (no store_url fixture)")
+        self.add_activity(racers, "proc3", 3)
+        context = multiprocessing.get_context("spawn")
+        gate_at = time.time() + 2.0  # past every process's start-up
+        workers = [
+            context.Process(
+                target=_register_in_process,
+                args=(store_url, "proc3", [f"c{i}", f"c{i + 4}"], gate_at),
+            )
+            for i in range(4)
+        ]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join(timeout=120)
+        with racers() as uow:
+            occurrence = uow.series.get("proc3").occurrence(T0, calendar=_OPEN).id
+            occupancy = uow.registrations.occupancy(occurrence)
+        assert ([0, 0, 0, 0], Occupancy(3, 5)) == ([w.exitcode for w in workers], occupancy)
