@@ -340,6 +340,20 @@ class CaseRepository(Protocol):
         """Return cases whose ``next_check`` is at or before the instant, by next_check, id."""
         ...
 
+    def claim_due(
+        self,
+        *,
+        at_or_before: pendulum.DateTime,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[Case]:
+        """Return due cases as ``due`` does, held for this unit; those another unit holds skipped.
+
+        Several sweepers share the due queue this way: each takes the cases no other one holds,
+        until its unit of work ends.
+        """
+        ...
+
     def open_in_subtree(
         self, cell_code: str, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
     ) -> Page[Case]:

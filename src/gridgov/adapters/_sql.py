@@ -87,6 +87,15 @@ class Dialect(Protocol):
         """Return the gridgov error for a driver exception, ``None`` if it is not a driver's."""
         ...
 
+    @property
+    def claim(self) -> str:
+        """Return the clause that makes a query hold its rows and skip those others hold.
+
+        ``" FOR UPDATE SKIP LOCKED"`` where the database has it; empty where the write
+        transaction already keeps every other writer out (SQLite).
+        """
+        ...
+
     def insert_many(
         self, cursor: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]
     ) -> None:

@@ -34,6 +34,7 @@ from gridgov.adapters.support import (
     check_text_key,
     check_time_range,
     decode_cursor,
+    encode_cursor,
     instant_key,
     task_references_changed,
     with_version,
@@ -463,6 +464,26 @@ class SqlCaseRepository(SqlRepository[Case]):
         check_limit(limit)
         start = decode_cursor(after, 2) or ("", "")
         return self._paged(self.DUE_SQL, (horizon, *start), limit, 2)
+
+    def claim_due(
+        self,
+        *,
+        at_or_before: pendulum.DateTime,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[Case]:
+        """Return due cases as ``due`` does, locked for this unit; rows others lock skipped."""
+        horizon = instant_key(check_instant("at_or_before", at_or_before), "at_or_before")
+        check_limit(limit)
+        start = decode_cursor(after, 2) or ("", "")
+        uow = self._uow
+        uow.write()
+        # Exactly ``limit`` rows, not one more to learn whether more remain: a row read is a row
+        # held, and one held but not returned would be skipped by every other sweeper.
+        rows = uow.query(self.DUE_SQL + uow._dialect.claim, (horizon, *start, limit))
+        cases = tuple(uow.decode(Case, r[3], r[2]) for r in rows)
+        cursor = encode_cursor(rows[-1][0], rows[-1][1]) if len(rows) == limit else None
+        return Page(cases, cursor)
 
     def open_in_subtree(
         self, cell_code: str, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None

@@ -552,6 +552,8 @@ class MemoryStore:
         self._scheme = scheme
         self._state = _State()
         self._lock = threading.RLock()
+        # Due cases claimed by a live unit of work (``cases.claim_due``), released when it ends.
+        self._claims: dict[str, MemoryUnitOfWork] = {}
 
     @property
     def scheme(self) -> CodeScheme:
@@ -762,6 +764,7 @@ class MemoryUnitOfWork:
         self.signups = MemorySignUpRepository(self)
         self.audit = MemoryAuditRepository(self)
         self.locks = MemoryLockRepository(self)
+        self._claimed: set[str] = set()
         self._seen_commits = state.commits
 
     def _committed_settings(self, key: str) -> CaseSettings | None:
@@ -803,6 +806,12 @@ class MemoryUnitOfWork:
         self.cases._staged_external.clear()
         self.series._spans.clear()
         self.locks.held.clear()
+        if self._claimed:
+            with self._store._lock:
+                for case_id in self._claimed:
+                    if self._store._claims.get(case_id) is self:
+                        del self._store._claims[case_id]
+            self._claimed.clear()
         # Checks made from now on see everything committed so far.
         self._seen_commits = self._store._state.commits
 
@@ -1754,6 +1763,33 @@ class MemoryCaseRepository:
                 if key[0] <= horizon and (start is None or key > start):
                     staged.append((key, c))
             return _page(*_ordered_merge(committed, staged, limit))
+
+    def claim_due(
+        self,
+        *,
+        at_or_before: pendulum.DateTime,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[Case]:
+        """Return due cases as ``due`` does, claimed until this unit ends; others' skipped."""
+        check_limit(limit)
+        uow = self._uow
+        claims = uow._store._claims
+        items: list[Case] = []
+        with uow._store._lock:
+            while True:
+                page = self.due(at_or_before=at_or_before, limit=limit, after=after)
+                for case in page.items:
+                    if claims.setdefault(case.id, uow) is uow:
+                        uow._claimed.add(case.id)
+                        items.append(case)
+                        if len(items) == limit:
+                            # ``or``: a due case has a next check; this is for the type checker.
+                            key = _case_key(case.next_check or at_or_before, case)
+                            return Page(tuple(items), encode_cursor(*key))
+                if page.next_cursor is None:
+                    return Page(tuple(items), None)
+                after = page.next_cursor
 
     def _in_subtree(
         self,

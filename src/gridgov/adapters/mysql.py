@@ -120,6 +120,7 @@ class MysqlDialect:
     """
 
     name = "mysql"
+    claim = " FOR UPDATE SKIP LOCKED"  # MariaDB 10.6 and MySQL 8.0 on
 
     def __init__(self, collation: str = MARIADB_COLLATION) -> None:
         self.collation = collation

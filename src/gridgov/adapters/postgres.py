@@ -43,6 +43,7 @@ class PostgresDialect:
     """PostgreSQL's placeholders, transactions and errors."""
 
     name = "postgresql"
+    claim = " FOR UPDATE SKIP LOCKED"
     migrations = declared_migrations(TYPES)
 
     def sql(self, text: str) -> str:

@@ -32,6 +32,7 @@ class SqliteDialect:
     """SQLite's placeholders, transactions and errors."""
 
     name = "sqlite"
+    claim = ""  # the write lock, taken first, keeps every other writer out
     migrations = declared_migrations(TYPES)
 
     def sql(self, text: str) -> str:

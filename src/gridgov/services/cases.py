@@ -288,7 +288,8 @@ class EscalationEngine:
         self, now: pendulum.DateTime, after: str | None
     ) -> tuple[list[Escalation], list[CaseEvent], str | None, bool]:
         with self._store() as uow:
-            page = uow.cases.due(at_or_before=now, limit=self._batch_size, after=after)
+            # Claimed, not only read: other sweepers skip these cases until this unit ends.
+            page = uow.cases.claim_due(at_or_before=now, limit=self._batch_size, after=after)
             hierarchy = UnitHierarchy(uow)
             escalations: list[Escalation] = []
             events: list[CaseEvent] = []

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Literal, TypeVar
@@ -45,7 +46,7 @@ from gridgov.cases.escalation import DEFAULT_ESCALATION, EscalationPolicy
 from gridgov.cases.model import Case, CaseSource, CaseState, Location, Reporter, Satisfaction
 from gridgov.cases.settings import CaseSettings
 from gridgov.cases.workflow import Action, CaseRole, CaseWorkflow
-from gridgov.errors import ConflictError, NotFoundError, ValidationError
+from gridgov.errors import ConflictError, GridgovError, NotFoundError, ValidationError
 from gridgov.grid import Assignment, GridCell, GridLevel, GridTree, Worker, WorkerRole
 from gridgov.households import (
     Address,
@@ -1491,6 +1492,42 @@ class CaseRepositoryContract(_Base):
             *("k06", "s3", "k07", "k08", "s4", "k09"),
         ]
         assert (expected, [f"k{i:02d}" for i in range(10)]) == (mine, theirs)
+
+    def test_claimed_due_cases_are_claimed_once_and_paged_like_due(self, store: UowFactory) -> None:
+        """claim_due() returns what due() does, page by page, in a unit that holds them."""
+        self.add_cases(store, self.due_population())
+        with store() as uow:
+            claimed = _ids(
+                _all_pages(lambda a: uow.cases.claim_due(at_or_before=T0, limit=2, after=a))
+            )
+        assert ["h", "a", "f", "b", "c"] == claimed
+
+    def test_racing_claims_share_the_due_cases_without_overlap(self, store: UowFactory) -> None:
+        """Four units claiming at once take disjoint due cases: each is handled exactly once."""
+        self.add_cases(store, [_case(f"q{i:02d}", next_check=T0.add(minutes=i)) for i in range(12)])
+        handled: list[str] = []
+        failures: list[str] = []
+        gate = threading.Barrier(4)
+
+        def sweep() -> None:
+            gate.wait(timeout=30)
+            try:
+                with store() as uow:
+                    page = uow.cases.claim_due(at_or_before=T0.add(hours=1), limit=3)
+                    for case in page.items:
+                        uow.cases.update(attrs.evolve(case, next_check=None))
+                    time.sleep(0.01)  # hold the claim while the others claim
+                    uow.commit()
+                    handled.extend(c.id for c in page.items)
+            except GridgovError as exc:
+                failures.append(type(exc).__name__)
+
+        threads = [threading.Thread(target=sweep) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert ([], [f"q{i:02d}" for i in range(12)]) == (failures, sorted(handled))
 
     def test_closed_cases_leave_the_open_query(self, store: UowFactory) -> None:
         """A closed case is no longer open nor due, but is still among the reported cases."""

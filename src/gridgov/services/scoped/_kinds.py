@@ -19,6 +19,7 @@ from gridgov.cases.settings import CaseSettings
 from gridgov.grid import GridCell, GridTree, Worker
 from gridgov.households import Household
 from gridgov.ports import (
+    DEFAULT_PAGE_SIZE,
     CareTaskRepository,
     CaseRepository,
     CellRepository,
@@ -177,6 +178,23 @@ class ScopedCases(ScopedRepository[Case, CaseRepository], ScopedAddsMany[Case, C
     due = Whole[Case]()
     open_in_subtree = Subtree[Case](_by_report)
     reported_in_subtree = Subtree[Case](_by_report)
+
+    def claim_due(
+        self,
+        *,
+        at_or_before: pendulum.DateTime,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[Case]:
+        """Claim due cases: only for a principal covering every cell, as a sweeper is.
+
+        Claiming holds rows; a narrowed claim would hold cases it never returns.
+        """
+        self._g.permit(WRITE, "query:cases.claim_due")
+        if not self._g.everywhere:
+            self._g.deny(WRITE, "query:cases.claim_due", None, "claiming sweeps every cell")
+        self._g.write()
+        return self._inner.claim_due(at_or_before=at_or_before, limit=limit, after=after)
 
     def by_external_id(self, external_id: str) -> Case | None:
         """Return the case with that external id, if any; deny one out of scope."""
