@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,7 @@ from gridgov.services.scheduling import (
     volunteer_hours,
     week_schedule,
 )
+from gridgov.services.series_changes import OccurrenceEdit, change_occurrence
 
 TZ = "Asia/Shanghai"
 DISTRICT, STREET, COMMUNITY = "610102", "610102003", "610102003006"
@@ -1109,3 +1111,99 @@ def test_week_schedule_of_an_unknown_venue_is_not_found(memory: Store) -> None:
     """A venue that is not stored raises NotFoundError."""
     with memory() as uow, pytest.raises(NotFoundError):
         week_schedule(uow, "nowhere", start=NOW)
+
+
+# --- change_occurrence ------------------------------------------------------------------------
+
+
+def changed(store: Store, sid: str, change: OccurrenceChange) -> OccurrenceEdit:
+    """Change one occurrence of ``sid`` and commit."""
+    with store() as uow:
+        edit = change_occurrence(uow, sid, change, at=NOW)
+        uow.commit()
+    return edit
+
+
+def test_cancelling_an_occurrence_cancels_its_registrations_with_the_reason(
+    store: Store,
+) -> None:
+    """The confirmed and the waitlisted are cancelled with the occurrence, the note as reason."""
+    stored_series(store, series("s", capacity=2))
+    for i, resident in enumerate(ELDERS[:3]):
+        signed(store, resident, at(i))
+    edit = changed(store, "s", OccurrenceChange(WED, cancelled=True, note="停电检修"))
+    expected = [(r, "cancelled") for r in ELDERS[:3]]
+    assert (expected, 3) == (states(store), len(edit.moved))
+    assert {"the occurrence was cancelled: 停电检修"} == {m.why_en for m in edit.moved}
+    assert {None} == {m.new for m in edit.moved}
+
+
+def test_moving_an_occurrence_into_a_clash_stores_nothing(store: Store) -> None:
+    """A move onto another activity's slot in the same space is refused, naming the overlap."""
+    later = WED.add(hours=1)
+    stored_series(store, series("s"), series("t", later))
+    signed(store, ELDERS[0], at(0))
+    edit = changed(store, "s", OccurrenceChange(WED, start=later))
+    with store() as uow:
+        version = uow.series.get("s").version
+    assert (False, [ConflictKind.OVERLAP], 1) == (
+        edit.done,
+        [c.kind for c in edit.clashes],
+        version,
+    )
+    assert [(ELDERS[0], "confirmed")] == states(store)
+
+
+def test_moving_an_occurrence_moves_its_registrations(store: Store) -> None:
+    """Registrations follow their occurrence to the new day, each reported with its reason."""
+    stored_series(store, series("s", capacity=1))
+    signed(store, ELDERS[0], at(0))
+    signed(store, ELDERS[1], at(1))
+    thursday = WED.add(days=1)
+    edit = changed(store, "s", OccurrenceChange(WED, start=thursday))
+    with store() as uow:
+        moved = uow.registrations.for_occurrence(occurrence_id("s", WED))
+    expected = [(ELDERS[0], "confirmed", thursday), (ELDERS[1], "waitlisted", thursday)]
+    assert expected == [(r.resident_id, r.state.value, r.start) for r in moved]
+    assert [thursday, thursday] == [m.new for m in edit.moved]
+
+
+def test_a_registrant_booked_at_the_new_time_is_cancelled_with_the_reason(
+    store: Store,
+) -> None:
+    """Moving onto a time a registrant is booked for elsewhere cancels that registration only."""
+    thursday = WED.add(days=1)
+    stored_series(store, series("s"), series("u", thursday, space="books"))
+    signed(store, ELDERS[0], at(0))
+    signed(store, ELDERS[0], at(0), sid="u", start=thursday)
+    signed(store, ELDERS[1], at(1))
+    edit = changed(store, "s", OccurrenceChange(WED, start=thursday))
+    assert [(ELDERS[0], "cancelled"), (ELDERS[1], "confirmed")] == states(store)
+    assert [None, thursday] == [m.new for m in edit.moved]
+    assert occurrence_id("u", thursday) in edit.moved[0].why_en
+
+
+def test_racing_series_plans_never_book_one_slot_twice(store: Store) -> None:
+    """Four activities planned at once for the same slot and space: one is stored."""
+    gate = threading.Barrier(4)
+    stored: list[str] = []
+
+    def plan(sid: str) -> None:
+        gate.wait(timeout=30)
+        for _ in range(50):
+            try:
+                with store() as uow:
+                    _, kept = create_series(uow, series(sid))
+                    uow.commit()
+                if kept is not None:
+                    stored.append(sid)
+                return
+            except ConflictError:
+                continue
+
+    threads = [threading.Thread(target=plan, args=(f"race{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert 1 == len(stored)

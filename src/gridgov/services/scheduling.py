@@ -87,6 +87,8 @@ def create_series(
         CalendarCoverageError: If the checked span reaches a year the venue's calendar lacks.
     """
     venue = uow.venues.get(series.venue_id)
+    # Before reading what is booked: two series planned at once never take one slot twice.
+    uow.locks.hold(f"venue:{venue.id}")
     # Nothing is booked outside the supported range: the checked window stops at its ends.
     last = _last_instant(series.start)
     end = series.last_end
@@ -178,9 +180,9 @@ def register(
             raise ValidationError("resident_id", f"not eligible for {series.title}: {why}")
     # Held before reading what they guard: a second unit registering the same resident, or for
     # the same occurrence, waits (or fails its commit), then counts what the first one wrote.
-    # Always resident first, occurrence second, so that no two units wait for each other.
-    uow.locks.hold(f"resident:{resident_id}")
+    # Always venue, occurrence, resident, in that order, so that no two units wait for each other.
     uow.locks.hold(f"occurrence:{occurrence.id}")
+    uow.locks.hold(f"resident:{resident_id}")
     mine = uow.registrations.for_resident(resident_id, start=occurrence.start, end=occurrence.end)
     for other in mine:
         if other.is_active:
@@ -312,9 +314,9 @@ def sign_up(
     missing = shift.skills - frozenset(skills)
     if missing:
         raise ValidationError("skills", f"the shift needs {', '.join(sorted(missing))}")
-    # As for registrations: held before counting, the volunteer's lock first.
-    uow.locks.hold(f"volunteer:{resident_id}")
+    # As for registrations: held before counting, the shift's lock first.
     uow.locks.hold(f"shift:{shift.id}")
+    uow.locks.hold(f"volunteer:{resident_id}")
     for other in uow.signups.for_resident(resident_id, start=shift.start, end=shift.end):
         if other.state is SignUpState.SIGNED_UP:
             raise ConflictError(
