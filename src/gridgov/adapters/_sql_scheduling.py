@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import ClassVar, cast
 
+import attrs
 import pendulum
 
 from gridgov.access import AuditEntry, AuditKind
 from gridgov.adapters._sql_engine import SqlRecords, SqlRepository, require
 from gridgov.adapters.support import (
-    RegistrationCounts,
-    SignUpCounts,
     check_audit_filters,
     check_limit,
     check_text_key,
@@ -21,10 +20,15 @@ from gridgov.adapters.support import (
 from gridgov.errors import NotFoundError, ValidationError
 from gridgov.ports import DEFAULT_PAGE_SIZE, Page
 from gridgov.records import kinds
-from gridgov.scheduling.registrations import Registration
+from gridgov.scheduling.registrations import (
+    TAKES_PLACE,
+    Occupancy,
+    Registration,
+    RegistrationState,
+)
 from gridgov.scheduling.series import ActivitySeries
 from gridgov.scheduling.venues import Venue
-from gridgov.scheduling.volunteers import Shift, SignUp
+from gridgov.scheduling.volunteers import Shift, SignUp, SignUpState
 
 __all__ = [
     "SqlAuditRepository",
@@ -101,7 +105,7 @@ class SqlSeriesRepository(SqlRepository[ActivitySeries]):
         return self._paged(self.IN_VENUE_SQL, (venue_id, high, low, *cursor), limit, 1)
 
 
-class SqlRegistrationRepository(RegistrationCounts, SqlRepository[Registration]):
+class SqlRegistrationRepository(SqlRepository[Registration]):
     """Registrations in a SQL store; see :class:`gridgov.ports.RegistrationRepository`."""
 
     declared = kinds.REGISTRATIONS
@@ -129,6 +133,35 @@ class SqlRegistrationRepository(RegistrationCounts, SqlRepository[Registration])
         low, high = check_window(start, end)
         return self._decoded(self._uow.query(self.RESIDENT_SQL, (resident_id, high, low)))
 
+    # Counted in the database: an occurrence with a long waitlist is not decoded to be counted.
+    OCCUPANCY_SQL = (
+        "SELECT state, COUNT(*) FROM gg_registrations WHERE occurrence_id = ? GROUP BY state"
+    )
+    FIRST_WAITING_SQL = (
+        "SELECT version, doc FROM gg_registrations WHERE occurrence_id = ? AND state = ?"
+        " ORDER BY registered_utc, id LIMIT 1"
+    )
+
+    def occupancy(self, occurrence_id: str) -> Occupancy:
+        """Return the places taken and the waitlist of an occurrence."""
+        check_text_key("occurrence_id", occurrence_id)
+        counts: dict[str, int] = {
+            str(state): int(n) for state, n in self._uow.query(self.OCCUPANCY_SQL, (occurrence_id,))
+        }
+        taken = sum(counts.get(s.value, 0) for s in TAKES_PLACE)
+        return Occupancy(taken, counts.get(RegistrationState.WAITLISTED.value, 0))
+
+    def promote_first_waiting(self, occurrence_id: str) -> Registration | None:
+        """Confirm the occurrence's first waitlisted registration (by registration time)."""
+        check_text_key("occurrence_id", occurrence_id)
+        rows = self._uow.query(
+            self.FIRST_WAITING_SQL, (occurrence_id, RegistrationState.WAITLISTED.value)
+        )
+        if not rows:
+            return None
+        first = self._decoded(rows)[0]
+        return self.update(attrs.evolve(first, state=RegistrationState.CONFIRMED))
+
 
 class SqlShiftRepository(SqlRepository[Shift]):
     """Volunteer shifts in a SQL store; see :class:`gridgov.ports.ShiftRepository`."""
@@ -150,7 +183,7 @@ class SqlShiftRepository(SqlRepository[Shift]):
         return self._decoded(self._uow.query(self.VENUE_SQL, (venue_id, high, low)))
 
 
-class SqlSignUpRepository(SignUpCounts, SqlRepository[SignUp]):
+class SqlSignUpRepository(SqlRepository[SignUp]):
     """Volunteers' sign-ups in a SQL store; see :class:`gridgov.ports.SignUpRepository`."""
 
     declared = kinds.SIGNUPS
@@ -166,6 +199,15 @@ class SqlSignUpRepository(SignUpCounts, SqlRepository[SignUp]):
         """Return every sign-up of a shift, by ``at`` then id."""
         require(self._uow, "shift", "shift_id", shift_id)
         return self._decoded(self._uow.query(self.SHIFT_SQL, (shift_id,)))
+
+    def taken(self, shift_id: str) -> int:
+        """Return how many volunteers are signed up for the shift."""
+        require(self._uow, "shift", "shift_id", shift_id)
+        row = self._uow.query_one(
+            "SELECT COUNT(*) FROM gg_signups WHERE shift_id = ? AND state = ?",
+            (shift_id, SignUpState.SIGNED_UP.value),
+        )
+        return 0 if row is None else int(row[0])
 
     def for_resident(
         self, resident_id: str, *, start: pendulum.DateTime, end: pendulum.DateTime

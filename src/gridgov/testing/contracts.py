@@ -59,7 +59,7 @@ from gridgov.households import (
 )
 from gridgov.ports import MAX_PAGE_SIZE, Page, ResidentEntry, UnitOfWork
 from gridgov.records import KINDS, Missing, RecordKind
-from gridgov.scheduling.registrations import Registration, RegistrationState
+from gridgov.scheduling.registrations import Occupancy, Registration, RegistrationState
 from gridgov.scheduling.series import ActivitySeries, OccurrenceChange, occurrence_id
 from gridgov.scheduling.venues import Blackout, Space, Venue
 from gridgov.scheduling.volunteers import Shift, SignUp, SignUpState
@@ -2573,6 +2573,38 @@ class _RegistrationBase(_SchedulingBase):
 class RegistrationRepositoryContract(_RegistrationBase):
     """What every ``RegistrationRepository`` does: by occurrence, and by resident and time."""
 
+    def test_occupancy_and_promotion_count_every_registration_staged_included(
+        self, scheduled: UowFactory
+    ) -> None:
+        """occupancy() counts places and waitlist; promotion confirms the earliest waiting."""
+        waiting = RegistrationState.WAITLISTED
+        self.add_registrations(
+            scheduled,
+            [
+                _registration("g1", "r1"),
+                _registration("g2", "r2", state=RegistrationState.ATTENDED),
+                _registration("g3", "r3", state=waiting, registered_at=T0.subtract(hours=2)),
+            ],
+        )
+        with scheduled() as uow:
+            uow.registrations.add(
+                _registration("g4", "r4", state=waiting, registered_at=T0.subtract(hours=3))
+            )
+            uow.registrations.add(_registration("g5", "r5", state=RegistrationState.CANCELLED))
+            occurrence = uow.registrations.get("g1").occurrence_id
+            before = uow.registrations.occupancy(occurrence)
+            promoted = uow.registrations.promote_first_waiting(occurrence)
+            after = uow.registrations.occupancy(occurrence)
+            nobody = uow.registrations.occupancy("a1@19990101T000000Z")
+        expected = (Occupancy(2, 2), "g4", RegistrationState.CONFIRMED, Occupancy(3, 1))
+        assert expected == (
+            before,
+            promoted.id if promoted else None,
+            promoted.state if promoted else None,
+            after,
+        )
+        assert Occupancy(0, 0) == nobody
+
     @staticmethod
     def add_registrations(store: UowFactory, registrations: Iterable[Registration]) -> None:
         """Commit ``registrations`` in one unit of work."""
@@ -2958,6 +2990,22 @@ class SignUpRepositoryContract(_SchedulingBase):
             for s in signups:
                 uow.signups.add(s)
             uow.commit()
+
+    def test_taken_counts_the_signed_up_of_a_shift_staged_included(
+        self, staffed: UowFactory
+    ) -> None:
+        """taken() counts the signed-up volunteers of a shift, the unit's own included."""
+        self.add_signups(
+            staffed,
+            [_signup("u1", "r1"), _signup("u2", "r2", state=SignUpState.CANCELLED)],
+        )
+        with staffed() as uow:
+            uow.signups.add(_signup("u3", "r3"))
+            uow.signups.add(_signup("u4", "r4", T0.add(days=1), shift="sh2"))
+            counts = (uow.signups.taken("sh1"), uow.signups.taken("sh2"))
+            with pytest.raises(NotFoundError):
+                uow.signups.taken("sh-none")
+        assert (2, 1) == counts
 
     def test_signup_add_then_get_round_trips_at_version_1(self, staffed: UowFactory) -> None:
         """A sign-up comes back equal at version 1, its instants with their offsets."""
