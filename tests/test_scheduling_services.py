@@ -1207,3 +1207,14 @@ def test_racing_series_plans_never_book_one_slot_twice(store: Store) -> None:
     for t in threads:
         t.join(timeout=60)
     assert 1 == len(stored)
+
+
+def test_a_place_freed_by_a_move_goes_to_the_waitlist(store: Store) -> None:
+    """A registrant booked elsewhere at the new time is cancelled; the first waiting gets in."""
+    thursday = WED.add(days=1)
+    stored_series(store, series("s", capacity=1), series("u", thursday, space="books"))
+    signed(store, ELDERS[0], at(0))
+    signed(store, ELDERS[1], at(1))
+    signed(store, ELDERS[0], at(2), sid="u", start=thursday)
+    changed(store, "s", OccurrenceChange(WED, start=thursday))
+    assert [(ELDERS[0], "cancelled"), (ELDERS[1], "confirmed")] == states(store)

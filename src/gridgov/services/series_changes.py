@@ -112,6 +112,11 @@ def change_occurrence(
             )
         elif (after.start, after.end) != (before.start, before.end) and before.start > at:
             moved.append(_follow(uow, registration, before.id, after.start, after.end))
+    if not after.cancelled and after.capacity is not None:
+        # Places freed by registrants booked elsewhere at the new time go to the waitlist.
+        while uow.registrations.occupancy(before.id).taken < after.capacity:
+            if uow.registrations.promote_first_waiting(before.id) is None:
+                break
     return OccurrenceEdit(stored, (), tuple(moved))
 
 
