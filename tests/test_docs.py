@@ -259,7 +259,7 @@ def test_page_runs(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
             run_session(page, steps(block))
 
 
-def _server_commands() -> list[tuple[str, str]]:
+def _server_commands() -> list[tuple[str, list[str], str]]:
     found = []
     for page in PAGES:
         for block in blocks(page.read_text(encoding="utf-8")):
@@ -268,15 +268,32 @@ def _server_commands() -> list[tuple[str, str]]:
             for step in steps(block):
                 parsed = gridgov_argv(step.command)
                 server = parsed and server_of(parsed[0])
-                if server:
-                    found.append((f"{page.relative_to(ROOT)}:{step.line}", server))
+                if parsed and server:
+                    found.append((f"{page.relative_to(ROOT)}:{step.line}", parsed[0], server))
     return found
 
 
-@pytest.mark.parametrize(("where", "server"), _server_commands())
-def test_server_commands_are_skipped(where: str, server: str) -> None:
-    """A docs command over a store at a server is not run by the docs tests: it is listed here."""
-    pytest.skip(f"{where}: needs a {server} server")
+_SERVER_FIXTURES = {"PostgreSQL": "postgres_schema", "MariaDB/MySQL": "mysql_database"}
+
+
+@pytest.mark.parametrize(
+    ("where", "argv", "server"), _server_commands(), ids=[w for w, _, _ in _server_commands()]
+)
+def test_server_commands_run(
+    where: str,
+    argv: list[str],
+    server: str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A docs command over a store at a server runs on a test schema or database of its own."""
+    url = request.getfixturevalue(_SERVER_FIXTURES[server])
+    monkeypatch.chdir(tmp_path)
+    schemes = ("postgresql://", "postgres://", "mysql://", "mariadb://")
+    own = [url if a.startswith(schemes) else a for a in argv]
+    code, output = run_gridgov(own, None)
+    assert 0 == code, f"{where}: exit code {code}\n{output}"
 
 
 @pytest.mark.parametrize("page", PAGES, ids=_ids(PAGES))
