@@ -436,8 +436,9 @@ def test_duplicate_worker(tmp_path: Path) -> None:
 
 
 def _second(**changes: str) -> dict[str, str]:
-    """Return a row for a second household, h2, with ``changes``."""
-    return row(**{"household_id": "h2", "resident_id": "h2-1", "room": "102", **changes})
+    """Return a row for a second household, h2, with ``changes`` (no ID number: not h1's)."""
+    fields = {"household_id": "h2", "resident_id": "h2-1", "room": "102", "national_id": ""}
+    return row(**{**fields, "birth_date": "1950-01-01", **changes})
 
 
 @pytest.mark.parametrize(
@@ -449,6 +450,14 @@ def _second(**changes: str) -> dict[str, str]:
             "line 3.cell_code: a household lives in a grid or building cell",
         ),
         ([row(), _second(resident_id="h1-1")], "line 3.resident_id: duplicate resident id"),
+        (
+            [row(), _second(national_id=VALID_ID, birth_date="")],
+            "line 3.national_id: the same ID number as resident 'h1-1'",
+        ),
+        (
+            [row(), _second(birth_date="2026-11-29")],
+            "line 3.birth_date: is after the scenario's as_of date",
+        ),
         (
             [row(), _second(), row(resident_id="h1-2", national_id="")],
             "line 4.household_id: rows of a household must be consecutive",

@@ -350,7 +350,7 @@ def load_scenario(path: Path | str, *, households: bool = True) -> Scenario:
     _check_workers(doc.workers, tree, source)
     loaded: tuple[Household, ...] = ()
     if households:
-        ledger = _Ledger(tree)
+        ledger = _Ledger(tree, doc.scenario.as_of)
         csv_files = [
             (_csv_file(file.parent, name, f"households_csv[{i}]", source), name)
             for i, name in enumerate(doc.households_csv)
@@ -553,10 +553,12 @@ def _raise(problems: Sequence[Problem], source: str) -> None:
 class _Ledger:
     """Cross-checks households against the tree and each other while they stream in."""
 
-    def __init__(self, tree: GridTree) -> None:
+    def __init__(self, tree: GridTree, as_of: pendulum.Date | None = None) -> None:
         self._tree = tree
+        self._as_of = as_of
         self._households: set[str] = set()
         self._residents: set[str] = set()
+        self._national_ids: dict[str, str] = {}  # ID number -> the resident who holds it
 
     def check(self, household: Household) -> list[Problem]:
         """Record ``household`` and return its problems, with paths relative to it."""
@@ -572,6 +574,17 @@ class _Ledger:
             if member.id in self._residents:
                 problems.append((f"members[{i}].id", "duplicate resident id"))
             self._residents.add(member.id)
+            born = member.birth_date
+            if self._as_of is not None and born is not None and born > self._as_of:
+                problems.append((f"members[{i}].birth_date", "is after the scenario's as_of date"))
+            if member.national_id is not None:
+                # One person, one ID number: a second holder is a typing error or a duplicate
+                # record. The message names the other resident, never the number.
+                other = self._national_ids.setdefault(member.national_id.value, member.id)
+                if other != member.id:
+                    problems.append(
+                        (f"members[{i}].national_id", f"the same ID number as resident {other!r}")
+                    )
         return problems
 
     def checked(self, households: Sequence[Household], source: str) -> Sequence[Household]:
