@@ -2,13 +2,53 @@
 
 from __future__ import annotations
 
+from importlib.metadata import entry_points
+from typing import Protocol, cast
 from urllib.parse import urlsplit
 
 from gridgov.codes import DEFAULT_SCHEME, CodeScheme
-from gridgov.errors import UnsupportedStoreError
+from gridgov.errors import GridgovError, UnsupportedStoreError
 from gridgov.ports import Store
 
-__all__ = ["open_store"]
+__all__ = ["STORE_ENTRY_POINTS", "StoreOpener", "open_store"]
+
+STORE_ENTRY_POINTS = "gridgov.stores"
+"""The entry point group a third-party store registers its URL scheme in.
+
+In the plug-in's ``pyproject.toml``::
+
+    [project.entry-points."gridgov.stores"]
+    dameng = "gridgov_dameng:open_store"
+
+``open_store("dameng://...")`` (and the command's ``--db``) then calls
+``gridgov_dameng.open_store(url, scheme=...)``.
+"""
+
+_BUILT_IN = ("memory", "sqlite", "postgresql", "postgres", "mysql", "mariadb")
+
+
+class StoreOpener(Protocol):
+    """What a store plug-in's entry point is: a callable opening its URLs."""
+
+    def __call__(self, url: str, *, scheme: CodeScheme) -> Store:
+        """Open the store at ``url``, checking cell codes against ``scheme``."""
+        ...
+
+
+def _plug_in(kind: str) -> StoreOpener | None:
+    """Return the opener a distribution registered for the URL scheme ``kind``, if any."""
+    for point in entry_points(group=STORE_ENTRY_POINTS, name=kind):
+        try:
+            opener = point.load()
+        except Exception as exc:  # a broken plug-in names itself, not a traceback
+            raise UnsupportedStoreError(
+                f"the store plug-in for {kind!r} ({point.value}) failed to load: "
+                f"{type(exc).__name__}"
+            ) from None
+        if not callable(opener):
+            raise UnsupportedStoreError(f"the store plug-in for {kind!r} is not callable")
+        return cast(StoreOpener, opener)
+    return None
 
 
 def open_store(url: str = "memory://", *, scheme: CodeScheme = DEFAULT_SCHEME) -> Store:
@@ -23,6 +63,8 @@ def open_store(url: str = "memory://", *, scheme: CodeScheme = DEFAULT_SCHEME) -
     - ``postgresql://user@host:5432/dbname``: PostgreSQL (extra ``postgres``).
     - ``mysql://user@host:3306/dbname`` or ``mariadb://...``: MariaDB or MySQL (extra
       ``mysql``); the database is created if missing.
+    - any other scheme a third-party distribution registers in the entry point group
+      :data:`STORE_ENTRY_POINTS` (``gridgov.stores``).
 
     Args:
         url: Where the data lives.
@@ -61,7 +103,22 @@ def open_store(url: str = "memory://", *, scheme: CodeScheme = DEFAULT_SCHEME) -
         except ImportError as exc:
             raise UnsupportedStoreError(str(exc)) from None
         return MysqlStore(url, scheme=scheme)
-    raise UnsupportedStoreError(
-        f"unsupported store URL scheme {kind!r}; "
-        "supported: 'memory://', 'sqlite://', 'postgresql://', 'mysql://', 'mariadb://'"
-    )
+    opener = _plug_in(kind)
+    if opener is None:
+        plugged = sorted({p.name for p in entry_points(group=STORE_ENTRY_POINTS)} - {kind})
+        others = "".join(f", '{name}://'" for name in plugged if name not in _BUILT_IN)
+        raise UnsupportedStoreError(
+            f"unsupported store URL scheme {kind!r}; supported: 'memory://', 'sqlite://', "
+            f"'postgresql://', 'mysql://', 'mariadb://'{others}"
+        )
+    try:
+        store = opener(url, scheme=scheme)
+    except GridgovError:
+        raise
+    except Exception as exc:  # the plug-in's own failure: named, never a raw traceback
+        raise UnsupportedStoreError(
+            f"the store plug-in for {kind!r} could not open the URL: {type(exc).__name__}"
+        ) from None
+    if not callable(store):
+        raise UnsupportedStoreError(f"the store plug-in for {kind!r} returned no store")
+    return store
