@@ -46,6 +46,7 @@ from gridgov.services.scheduling import (
     create_series,
     record_attendance,
     register,
+    register_for_occurrence,
     sign_up,
     volunteer_hours,
     week_schedule,
@@ -1218,3 +1219,20 @@ def test_a_place_freed_by_a_move_goes_to_the_waitlist(store: Store) -> None:
     signed(store, ELDERS[0], at(2), sid="u", start=thursday)
     changed(store, "s", OccurrenceChange(WED, start=thursday))
     assert [(ELDERS[0], "cancelled"), (ELDERS[1], "confirmed")] == states(store)
+
+
+def test_register_for_an_occurrence_by_its_id(store: Store) -> None:
+    """A platform registers by the occurrence id week_schedule shows; bad ids name the field."""
+    stored_series(store, series("s", capacity=1))
+    with store() as uow:
+        made = register_for_occurrence(
+            uow, occurrence_id=occurrence_id("s", WED), resident_id=ELDERS[0], at=NOW
+        )
+        uow.commit()
+    problems = []
+    for bad in ("s", "s@20261302T013000Z", "@20261202T013000Z", 7):
+        with store() as uow, pytest.raises(ValidationError) as info:
+            register_for_occurrence(uow, occurrence_id=bad, resident_id=ELDERS[1], at=NOW)  # type: ignore[arg-type]
+        problems.append(info.value.path)
+    assert [(ELDERS[0], "confirmed")] == states(store)
+    assert (occurrence_id("s", WED), ["occurrence_id"] * 4) == (made.occurrence_id, problems)

@@ -35,6 +35,7 @@ __all__ = [
     "Occurrence",
     "OccurrenceChange",
     "occurrence_id",
+    "parse_occurrence_id",
 ]
 
 _UNTIL = re.compile(r"UNTIL=([^;]*)", re.IGNORECASE)
@@ -74,6 +75,28 @@ def _stamp(instant: dt.datetime) -> str:
 def occurrence_id(series_id: str, original_start: dt.datetime) -> str:
     """Return the stable id of the occurrence of ``series_id`` that the rule puts at that start."""
     return f"{series_id}@{_stamp(original_start)}"
+
+
+_OCCURRENCE_ID = re.compile(r"([^@]{1,64})@(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z")
+
+
+def parse_occurrence_id(text: object) -> tuple[str, pendulum.DateTime]:
+    """Return the series id and the original start (UTC) an occurrence id names.
+
+    Raises:
+        ValidationError: On ``occurrence_id`` if ``text`` is not such an id.
+    """
+    found = _OCCURRENCE_ID.fullmatch(text) if isinstance(text, str) else None
+    if found is None:
+        raise ValidationError(
+            "occurrence_id", "not an occurrence id such as 'paint@20261202T013000Z'"
+        )
+    try:
+        year, month, day, hour, minute, second = (int(g) for g in found.groups()[1:])
+        start = pendulum.datetime(year, month, day, hour, minute, second, tz="UTC")
+    except ValueError:
+        raise ValidationError("occurrence_id", "its instant is not a real date and time") from None
+    return found.group(1), start
 
 
 @attrs.frozen

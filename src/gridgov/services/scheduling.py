@@ -18,7 +18,7 @@ from gridgov.errors import ConflictError, NotFoundError, TransitionError, Valida
 from gridgov.ports import UnitOfWork
 from gridgov.scheduling.conflicts import SeriesPlan, plan_series
 from gridgov.scheduling.registrations import Registration, RegistrationState
-from gridgov.scheduling.series import ActivitySeries, Occurrence
+from gridgov.scheduling.series import ActivitySeries, Occurrence, parse_occurrence_id
 from gridgov.scheduling.volunteers import SignUp, SignUpState
 from gridgov.services._common import pages, readable_id
 
@@ -32,6 +32,7 @@ __all__ = [
     "occurrences_in_venue",
     "record_attendance",
     "register",
+    "register_for_occurrence",
     "sign_up",
     "volunteer_hours",
     "week_schedule",
@@ -213,6 +214,34 @@ def register(
     )
     _log.debug("registration %s: %s", registration.id, registration.state.value)
     return uow.registrations.add(registration)
+
+
+def register_for_occurrence(
+    uow: UnitOfWork,
+    *,
+    occurrence_id: str,
+    resident_id: str,
+    at: pendulum.DateTime,
+    registration_id: str | None = None,
+) -> Registration:
+    """Register a resident for the occurrence an id names (as ``week_schedule`` shows it).
+
+    The same as :func:`register` with the series and original start the id holds.
+
+    Raises:
+        ValidationError: If ``occurrence_id`` is not an occurrence id; as :func:`register`.
+        NotFoundError: If its series is not stored.
+        ConflictError: As :func:`register`.
+    """
+    series_id, original_start = parse_occurrence_id(occurrence_id)
+    return register(
+        uow,
+        series_id=series_id,
+        original_start=original_start,
+        resident_id=resident_id,
+        at=at,
+        registration_id=registration_id,
+    )
 
 
 @attrs.frozen
