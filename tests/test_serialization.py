@@ -47,6 +47,7 @@ from gridgov.serialization import (
     dumps,
     loads,
     make_converter,
+    parse_instant,
     structure,
     unstructure,
 )
@@ -709,3 +710,30 @@ def test_invalid_json_is_a_validation_error() -> None:
     """Text that is not JSON is a ValidationError, not a JSONDecodeError."""
     with pytest.raises(ValidationError, match="not valid JSON"):
         loads("{", Household)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("2026-11-28T09:00:00", "naive datetime: an instant needs a UTC offset"),
+        ("28/11/2026 09:00", "not an ISO 8601 date-time"),
+        ("2101-01-01T00:00:00+08:00", "outside the supported range 1900-01-01 to 2100-12-31"),
+        (
+            "2026-11-28T09:00:00+09:00[Asia/Shanghai]",
+            "the UTC offset does not match the bracketed time zone",
+        ),
+        (20261128, "expected an ISO 8601 date-time string, got int"),
+    ],
+)
+def test_parse_instant_refuses_what_is_not_an_instant(text: object, problem: str) -> None:
+    """A strict instant parser for a platform: each refusal names the field and the problem."""
+    with pytest.raises(ValidationError) as info:
+        parse_instant(text, "since")
+    assert ("since", problem) == (info.value.path, info.value.problem)
+
+
+def test_parse_instant_keeps_the_offset_and_the_zone() -> None:
+    """An offset is kept; a bracketed zone becomes the instant's zone."""
+    plain = parse_instant("2026-11-28T09:00:00+08:00")
+    zoned = parse_instant("2026-11-28T09:00:00+08:00[Asia/Shanghai]")
+    assert (plain, "Asia/Shanghai") == (zoned, zoned.timezone_name)
