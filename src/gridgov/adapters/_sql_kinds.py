@@ -460,10 +460,7 @@ class SqlCaseRepository(SqlRepository[Case]):
         after: str | None = None,
     ) -> Page[Case]:
         """Return cases whose ``next_check`` is at or before the instant, by next_check, id."""
-        horizon = instant_key(check_instant("at_or_before", at_or_before), "at_or_before")
-        check_limit(limit)
-        start = decode_cursor(after, 2) or ("", "")
-        return self._paged(self.DUE_SQL, (horizon, *start), limit, 2)
+        return self._paged(self.DUE_SQL, _due_params(at_or_before, limit, after), limit, 2)
 
     def claim_due(
         self,
@@ -473,14 +470,12 @@ class SqlCaseRepository(SqlRepository[Case]):
         after: str | None = None,
     ) -> Page[Case]:
         """Return due cases as ``due`` does, locked for this unit; rows others lock skipped."""
-        horizon = instant_key(check_instant("at_or_before", at_or_before), "at_or_before")
-        check_limit(limit)
-        start = decode_cursor(after, 2) or ("", "")
+        params = _due_params(at_or_before, limit, after)
         uow = self._uow
         uow.write()
         # Exactly ``limit`` rows, not one more to learn whether more remain: a row read is a row
         # held, and one held but not returned would be skipped by every other sweeper.
-        rows = uow.query(self.DUE_SQL + uow._dialect.claim, (horizon, *start, limit))
+        rows = uow.query(self.DUE_SQL + uow._dialect.claim, (*params, limit))
         cases = tuple(uow.decode(Case, r[3], r[2]) for r in rows)
         cursor = encode_cursor(rows[-1][0], rows[-1][1]) if len(rows) == limit else None
         return Page(cases, cursor)
@@ -505,6 +500,16 @@ class SqlCaseRepository(SqlRepository[Case]):
         return self._subtree_page(
             self.REPORTED_SUBTREE_SQL, cell_code, window, limit=limit, after=after
         )
+
+
+def _due_params(
+    at_or_before: pendulum.DateTime, limit: int, after: str | None
+) -> tuple[str, str, str]:
+    """Check a due query's arguments; return its horizon and the cursor's key."""
+    horizon = instant_key(check_instant("at_or_before", at_or_before), "at_or_before")
+    check_limit(limit)
+    start = decode_cursor(after, 2) or ("", "")
+    return horizon, start[0], start[1]
 
 
 class SqlCaseSettingsRepository(SqlRecords[CaseSettings]):
