@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -325,8 +326,8 @@ def test_report_case_refuses_a_second_case_with_the_same_external_id(memory: Sto
     assert ("k1", ["k1"]) == (first.id if first else None, reported_ids(memory))
 
 
-def test_default_case_id_is_the_utc_instant_cell_and_category(memory: Store) -> None:
-    """Without a case id, the key is ``case.<UTC stamp>.<cell>.<category>``."""
+def test_default_case_id_is_the_utc_instant_and_16_characters(memory: Store) -> None:
+    """Without a case id, the key is ``case.<UTC stamp to the ms>.<16 base-32 characters>``."""
     with memory() as uow:
         case = report_case(
             uow,
@@ -338,7 +339,11 @@ def test_default_case_id_is_the_utc_instant_cell_and_category(memory: Store) -> 
             at=MONDAY,
             actor="a-grid",
         ).case
-    assert f"case.20261123020000.{B1}.complaint" == case.id
+    assert ("case", "20261123020000000", 16) == (
+        case.id.split(".")[0],
+        case.id.split(".")[1],
+        len(case.id.split(".")[2]),
+    )
 
 
 @settings(max_examples=25, deadline=None)
@@ -347,7 +352,7 @@ def test_default_case_id_is_the_utc_instant_cell_and_category(memory: Store) -> 
     zone=st.sampled_from(["Asia/Shanghai", "UTC", "America/New_York", "Asia/Kathmandu"]),
 )
 def test_default_case_id_does_not_depend_on_the_time_zone(instant: dt.datetime, zone: str) -> None:
-    """One instant written in any zone gives the same default id in two separate stores."""
+    """One instant written in any zone gives default ids with the same UTC instant."""
     at = pendulum.instance(instant, tz="UTC")
     ids = []
     for when in (at, at.in_timezone(zone)):
@@ -365,7 +370,126 @@ def test_default_case_id_does_not_depend_on_the_time_zone(instant: dt.datetime, 
                     actor="secretary",
                 ).case.id
             )
-    assert [f"case.{at.format('YYYYMMDDHHmmss')}.{B2}.help"] * 2 == ids
+    assert [f"case.{at.format('YYYYMMDDHHmmssSSS')}"] * 2 == [i.rsplit(".", 1)[0] for i in ids]
+
+
+def report_default(uow: UnitOfWork, at: pendulum.DateTime = MONDAY) -> Case:
+    """Report a complaint in B1 at ``at`` under a default id and return it as stored."""
+    return report_case(
+        uow,
+        WF,
+        category="complaint",
+        source=CaseSource.HOTLINE_12345,
+        cell_code=B1,
+        description="楼道堆放杂物",
+        at=at,
+        actor="secretary",
+    ).case
+
+
+def all_case_ids(store: Store) -> list[str]:
+    """Return the ids of every case reported in the district, sorted."""
+    with store() as uow:
+        return sorted(
+            c.id
+            for c in uow.cases.reported_in_subtree(
+                DISTRICT, since=MONDAY, until=MONDAY.add(days=1), limit=1000
+            ).items
+        )
+
+
+def test_200_cases_of_one_cell_and_category_in_one_second_are_all_stored(store: Store) -> None:
+    """200 complaints in B1 received in the same second, one unit each, give 200 stored cases."""
+    made = []
+    for n in range(200):
+        with store() as uow:
+            made.append(report_default(uow, MONDAY.add(microseconds=n * 997)).id)
+            uow.commit()
+
+    assert (200, sorted(made)) == (len(set(made)), all_case_ids(store))
+
+
+def test_cases_reported_by_concurrent_threads_are_all_stored(store: Store) -> None:
+    """8 threads report 25 complaints each, of one cell, category and instant: 200 stored."""
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _ in range(25):
+                with store() as uow:
+                    report_default(uow)
+                    uow.commit()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert ([], 200) == (errors, len(all_case_ids(store)))
+
+
+def test_a_caller_supplied_case_id_is_kept(memory: Store) -> None:
+    """A case id the caller supplies is the stored case's key."""
+    with memory() as uow:
+        case = report(uow, "platform-req-1")
+        uow.commit()
+
+    assert ["platform-req-1"] == [case.id] == all_case_ids(memory)
+
+
+def test_a_taken_caller_supplied_case_id_says_no_retry_helps(store: Store) -> None:
+    """Reporting under a stored case's id is a ConflictError naming the id, not retryable."""
+    with store() as uow:
+        report(uow, "k1")
+        uow.commit()
+    with store() as uow, pytest.raises(ConflictError) as info:
+        report(uow, "k1", MONDAY.add(minutes=1))
+
+    assert (
+        False,
+        "k1",
+        "case id 'k1', supplied by the caller, is already taken by a stored case: send another "
+        "id, or leave it out for a new one; a retry will not help",
+    ) == (info.value.retryable, info.value.taken, str(info.value))
+
+
+def test_a_caller_supplied_case_id_taken_concurrently_is_refused_once(memory: Store) -> None:
+    """Two units reporting under one new id: the later commit is refused, retryable; then taken."""
+    with memory() as first, memory() as second:
+        report(first, "k1")
+        report(second, "k1", MONDAY.add(minutes=1))
+        first.commit()
+        with pytest.raises(ConflictError) as lost:
+            second.commit()
+    with memory() as uow, pytest.raises(ConflictError) as again:
+        report(uow, "k1", MONDAY.add(minutes=1))
+    with memory() as uow:
+        kept = uow.cases.get("k1").reported_at
+
+    assert (True, False, MONDAY) == (lost.value.retryable, again.value.retryable, kept)
+
+
+def test_a_stale_update_is_a_conflict_a_retry_can_fix(store: Store) -> None:
+    """Of two units acting on one case, the later one's conflict says a retry may succeed."""
+    with store() as uow:
+        report(uow, "k1")
+        uow.commit()
+    with store() as loser:
+        case = loser.cases.get("k1")
+        with store() as winner:
+            act(winner, "k1", Action.REJECT, CaseRole.DISPATCHER, MONDAY.add(minutes=6))
+            winner.commit()
+        changed = WF.apply(
+            case, Action.REGISTER, actor="d", role=CaseRole.DISPATCHER, at=MONDAY.add(minutes=7)
+        ).case
+        with pytest.raises(ConflictError) as info:  # noqa: PT012 - at update or commit
+            loser.cases.update(changed)
+            loser.commit()
+
+    assert True is info.value.retryable
 
 
 # --- act_on_case ----------------------------------------------------------------------------

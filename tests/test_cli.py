@@ -455,7 +455,7 @@ def test_load_refuses_a_store_holding_other_data(tmp_path: Path) -> None:
     assert (4, "") == (code, out)
     assert (
         f"gridgov: error: the store at {db} holds other data than 明宫社区 Minggong; choose "
-        "another --db, or delete that store to start over\n"
+        "another --db, or delete that store to start over; a retry will not help\n"
     ) == err
 
 

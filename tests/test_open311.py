@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
 import urllib.parse
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 
 import attrs
 import pendulum
@@ -558,13 +560,13 @@ def test_errors_document_of_several_errors() -> None:
     """Other errors give one entry each with a fitting code."""
     errors = [
         NotFoundError("case", "c9"),
-        ConflictError("stale version"),
+        ConflictError("stale version", retryable=True),
         ValidationError("", "bad"),
     ]
 
     assert [
         {"code": 404, "description": "case 'c9' not found"},
-        {"code": 409, "description": "stale version"},
+        {"code": 409, "description": "stale version; retrying the unit of work may succeed"},
         {"code": 400, "description": "bad"},
     ] == errors_document(errors)
 
@@ -680,10 +682,9 @@ def test_masked_json_never_holds_the_phone_or_address(
 # --- import (needs case storage in the memory store) --------------------------------------------
 
 
-@pytest.fixture
-def store() -> Iterator[Store]:
-    """Return a memory store with a district, street, community, grid and one building."""
-    s = open_store("memory://")
+def seeded(url: str) -> Store:
+    """Return the store at ``url`` with a district, street, community, grid and one building."""
+    s = open_store(url)
     with s() as uow:
         for cell in [
             GridCell("610102", "新城区", GridLevel.DISTRICT),
@@ -694,6 +695,27 @@ def store() -> Iterator[Store]:
         ]:
             uow.cells.add(cell)
         uow.commit()
+    return s
+
+
+@pytest.fixture
+def store() -> Iterator[Store]:
+    """Return a seeded memory store."""
+    s = seeded("memory://")
+    yield s
+    s.close()
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """Return a seeded store of each kind: memory, a SQLite file and PostgreSQL."""
+    if request.param == "memory":
+        url = "memory://"
+    elif request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'open311.db'}"
+    else:
+        url = request.getfixturevalue("postgres_schema")
+    s = seeded(url)
     yield s
     s.close()
 
@@ -732,14 +754,11 @@ def test_import_creates_cases(store: Store) -> None:
         result = import_requests(uow, WORKFLOW, REQUESTS, cell_for=in_building, at=NOW, actor="w1")
         uow.commit()
 
-    assert (
-        (
-            "case.20261127010000.610102003006001001.complaint",
-            "case.20261128010000.610102003006001001.emergency",
-        ),
-        {},
-        {},
-    ) == (result.created, result.duplicates, result.errors)
+    assert (("case.20261127010000000", "case.20261128010000000"), {}, {}) == (
+        tuple(key.rsplit(".", 1)[0] for key in result.created),
+        result.duplicates,
+        result.errors,
+    )
     assert result.ok
     assert 2 == len(result.events)
     with store() as uow:
@@ -808,15 +827,129 @@ def test_reimport_skips_duplicates(store: Store) -> None:
 
 
 def test_import_numbers_cases_received_together(store: Store) -> None:
-    """Two requests of one cell, category and instant get distinct case ids."""
+    """Two requests of one cell, category and instant get distinct ids, in request order."""
     with store() as uow:
         result = import_requests(
             uow, WORKFLOW, [REQUESTS[1], REQUESTS[1]], cell_for=in_building, at=NOW, actor="w1"
         )
         uow.commit()
 
-    base = "case.20261128010000.610102003006001001.emergency"
-    assert (base, f"{base}.2") == result.created
+    assert (2, sorted(result.created)) == (len(set(result.created)), list(result.created))
+
+
+def platform_id(request: ServiceRequestIn) -> str | None:
+    """Use the description as the platform's own request id, if it looks like one."""
+    return request.description if request.description.startswith("req-") else None
+
+
+def test_import_keeps_the_case_ids_the_caller_supplies(store: Store) -> None:
+    """``case_id_for`` names each case; a request it gives no id gets a new one."""
+    requests = [
+        REQUESTS[1] | {"description": "req-1"},
+        REQUESTS[1],
+        REQUESTS[1] | {"description": "req-2"},
+    ]
+
+    with store() as uow:
+        result = import_requests(
+            uow,
+            WORKFLOW,
+            requests,
+            cell_for=in_building,
+            at=NOW,
+            actor="w1",
+            case_id_for=platform_id,
+        )
+        uow.commit()
+
+    assert (["req-1", "req-2"], "case", 3) == (
+        [result.created[0], result.created[2]],
+        result.created[1].split(".")[0],
+        len(stored_cases(store)),
+    )
+
+
+def test_import_refuses_a_caller_id_repeated_in_the_batch(store: Store) -> None:
+    """A case id repeating an earlier request's is that request's 409 error; nothing is stored."""
+    requests = [REQUESTS[1] | {"description": "req-1"}] * 2
+
+    with store() as uow:
+        result = import_requests(
+            uow,
+            WORKFLOW,
+            requests,
+            cell_for=in_building,
+            at=NOW,
+            actor="w1",
+            case_id_for=platform_id,
+        )
+
+    assert (
+        {
+            1: [
+                {
+                    "code": 409,
+                    "description": "case id 'req-1' repeats request 0's; a retry will not help",
+                }
+            ]
+        },
+        [],
+    ) == (result.errors, stored_cases(store))
+
+
+def test_import_under_a_taken_caller_id_says_no_retry_helps(store: Store) -> None:
+    """A caller id naming a stored case is a ConflictError that names it and is not retryable."""
+    request = REQUESTS[1] | {"description": "req-1"}
+    with store() as uow:
+        import_requests(
+            uow,
+            WORKFLOW,
+            [request],
+            cell_for=in_building,
+            at=NOW,
+            actor="w1",
+            case_id_for=platform_id,
+        )
+        uow.commit()
+
+    with store() as uow, pytest.raises(ConflictError) as info:
+        import_requests(
+            uow,
+            WORKFLOW,
+            [request],
+            cell_for=in_building,
+            at=NOW,
+            actor="w1",
+            case_id_for=platform_id,
+        )
+
+    assert (False, "req-1", 1) == (info.value.retryable, info.value.taken, len(stored_cases(store)))
+
+
+def test_concurrent_imports_store_every_request(any_store: Store) -> None:
+    """8 threads importing 10 batches of 3 identical requests each store all 240 cases."""
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _ in range(10):
+                with any_store() as uow:
+                    import_requests(
+                        uow, WORKFLOW, [REQUESTS[1]] * 3, cell_for=in_building, at=NOW, actor="w1"
+                    )
+                    uow.commit()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    with any_store() as uow:
+        stored = uow.cases.open_in_subtree("610102", limit=1000).items
+    assert ([], 240) == (errors, len(stored))
 
 
 @pytest.mark.parametrize(

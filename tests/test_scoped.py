@@ -647,7 +647,8 @@ def test_denials_are_audited_and_logged_without_personal_data(
     assert {AuditKind.DENIED} == {e.kind for e in sink.entries}
     assert {NOW} == {e.at for e in sink.entries}
     assert len(sink.entries) == len({e.id for e in sink.entries})
-    assert all(re.fullmatch(r"deny\.[\w.:-]+\.\d{20}\.\d+", e.id) for e in sink.entries)
+    assert all(re.fullmatch(r"deny\.\d{17}\.[0-9A-HJKMNP-TV-Z]{16}", e.id) for e in sink.entries)
+    assert sorted(e.id for e in sink.entries) == [e.id for e in sink.entries]
     warnings = [r for r in caplog.records if r.name == "gridgov.access"]
     assert len(sink.entries) == len(warnings)
     assert {logging.WARNING} == {r.levelno for r in warnings}

@@ -127,7 +127,47 @@ _SHOWN = 64
 
 
 class ConflictError(GridgovError):
-    """A write lost a race or collides with what is stored (stale version, duplicate key)."""
+    """A write lost a race or collides with what is stored (stale version, duplicate key).
+
+    The message ends by saying whether running the unit of work again can help; so does
+    :attr:`retryable`, for code that decides by itself.
+
+    Args:
+        reason: What conflicts, e.g. ``"case 'k1' already exists"``; ids, never personal data.
+        retryable: ``True`` if running the unit of work again from a fresh read can succeed
+            (a lost optimistic race, a busy or deadlocked database); ``False`` if it will
+            meet the same conflict (an id already taken, a rule the change breaks).
+        taken: For a new record whose key is already stored: that key.
+    """
+
+    def __init__(self, reason: str, *, retryable: bool = False, taken: str | None = None) -> None:
+        self.reason = reason
+        self.retryable = retryable
+        self.taken = taken
+        advice = _RETRY if retryable else _NO_RETRY
+        super().__init__(reason if reason.endswith(advice) else f"{reason}; {advice}")
+
+    @classmethod
+    def duplicate(cls, kind: str, key: str) -> ConflictError:
+        """Return the error for a new record whose key is stored: ``"case 'k1' already exists"``.
+
+        Args:
+            kind: The kind of record, e.g. ``"case"``.
+            key: The key already stored.
+        """
+        return cls(f"{kind} {key!r} already exists", taken=key)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Pickled (multiprocessing, logging handlers) with the flags, not only the message.
+        return (_conflict, (self.reason, self.retryable, self.taken))
+
+
+_RETRY = "retrying the unit of work may succeed"
+_NO_RETRY = "a retry will not help"
+
+
+def _conflict(reason: str, retryable: bool, taken: str | None) -> ConflictError:
+    return ConflictError(reason, retryable=retryable, taken=taken)
 
 
 class AccessDeniedError(GridgovError):

@@ -233,7 +233,9 @@ class SqlRecords(Generic[R]):
                     child.table.column_names,
                     [item for r in records for item in child.items(r)],
                 )
-        except ConflictError:
+        except ConflictError as exc:
+            if exc.retryable:  # a busy or deadlocked database, not a duplicate
+                raise
             raise ConflictError(
                 self.duplicate_batch or f"a {declared.name} id is already stored"
             ) from None
@@ -248,8 +250,8 @@ class SqlRecords(Generic[R]):
         try:
             with self._uow.savepoint():  # a concurrent duplicate must not end the transaction
                 self._insert([r])
-        except ConflictError:
-            if self.declared.children and self.duplicate_batch:
+        except ConflictError as exc:
+            if exc.retryable or (self.declared.children and self.duplicate_batch):
                 raise
             raise self._duplicate(key) from None
         return with_version(r, 1)
@@ -335,7 +337,9 @@ class SqlRecords(Generic[R]):
                     self._uow.insert_many(
                         child.table.name, child.table.column_names, list(child.items(r))
                     )
-            except ConflictError:
+            except ConflictError as exc:
+                if exc.retryable:
+                    raise
                 raise ConflictError(
                     self.child_conflict or "an index row is already stored"
                 ) from None
@@ -359,7 +363,7 @@ class SqlRecords(Generic[R]):
             )
 
     def _duplicate(self, key: str) -> ConflictError:
-        return ConflictError(f"{self.declared.name} {key!r} already exists")
+        return ConflictError.duplicate(self.declared.name, key)
 
     def _stale(self, key: str, version: int) -> GridgovError:
         row = self._uow.query_one(
@@ -369,7 +373,8 @@ class SqlRecords(Generic[R]):
             return NotFoundError(self.declared.name, key)
         return ConflictError(
             f"{self.declared.name} {key!r} is at version {row[0]}, the change was made from "
-            f"version {version}"
+            f"version {version}",
+            retryable=True,
         )
 
     def _update_row(self, record: R) -> R:

@@ -426,8 +426,17 @@ class SqlCaseRepository(SqlRepository[Case]):
         if self._exists(c.id):
             raise self._duplicate(c.id)
         self._check_external(c)
-        with self._uow.savepoint():  # a concurrent duplicate must not end the transaction
-            self._insert([c])
+        self._uow.write()  # a busy database is its own conflict, not a duplicate
+        try:
+            with self._uow.savepoint():  # a concurrent duplicate must not end the transaction
+                self._insert([c])
+        except ConflictError as exc:
+            # One wording per condition: a concurrent writer took the id, or the external id.
+            if not exc.retryable and self._exists(c.id):
+                raise self._duplicate(c.id) from None
+            if not exc.retryable:
+                self._check_external(c)
+            raise
         return with_version(c, 1)
 
     def update(self, record: Case) -> Case:
@@ -526,7 +535,8 @@ class SqlCaseSettingsRepository(SqlRecords[CaseSettings]):
     def _stale_save(self, version: int) -> ConflictError:
         return ConflictError(
             f"case settings are at version {self._stored_version()}, "
-            f"the save was made from version {version}"
+            f"the save was made from version {version}",
+            retryable=True,
         )
 
     def get(self, key: str = kinds.SETTINGS_KEY) -> CaseSettings:

@@ -623,7 +623,7 @@ class _Staging(Generic[R]):
 
     def stage_add(self, key: str, record: R) -> R:
         if self.current(key) is not None:
-            raise ConflictError(f"{self.kind} {key!r} already exists")
+            raise ConflictError.duplicate(self.kind, key)
         self._remember_base(key)
         stored = with_version(record, 1)
         self.values[key] = stored
@@ -637,7 +637,8 @@ class _Staging(Generic[R]):
         if current.version != record.version:
             raise ConflictError(
                 f"{self.kind} {key!r} is at version {current.version}, "
-                f"the update was made from version {record.version}"
+                f"the update was made from version {record.version}",
+                retryable=True,
             )
         return current
 
@@ -864,7 +865,7 @@ class MemoryUnitOfWork:
         problems.extend(self.locks.conflicts())
         if problems:
             self.rollback()
-            raise ConflictError("; ".join(problems[:3]))
+            raise ConflictError("; ".join(problems[:3]), retryable=True)
         self._check_integrity()
 
     def _check_integrity(self) -> None:
@@ -875,18 +876,20 @@ class MemoryUnitOfWork:
                 continue
             if self._cells.current(household.cell_code) is None:
                 self.rollback()
-                raise ConflictError(f"household {hid!r}: its cell was removed")
+                raise ConflictError(f"household {hid!r}: its cell was removed", retryable=True)
             for m in household.members:
                 owner = state.resident_owner.get(m.id)
                 if owner is not None and owner != hid and owner not in self._households.values:
                     self.rollback()
-                    raise ConflictError(f"resident {m.id!r} already belongs to another household")
+                    raise ConflictError(
+                        f"resident {m.id!r} already belongs to another household", retryable=True
+                    )
         for wid, worker in self._workers.values.items():
             if worker is not None and any(
                 self._cells.current(a.cell_code) is None for a in worker.assignments
             ):
                 self.rollback()
-                raise ConflictError(f"worker {wid!r}: an assigned cell was removed")
+                raise ConflictError(f"worker {wid!r}: an assigned cell was removed", retryable=True)
         for code, cell in self._cells.values.items():
             if cell is None:
                 if (
@@ -895,10 +898,12 @@ class MemoryUnitOfWork:
                     or state.workers_by_cell.get(code)
                 ):
                     self.rollback()
-                    raise ConflictError(f"cell {code!r} gained children, households or workers")
+                    raise ConflictError(
+                        f"cell {code!r} gained children, households or workers", retryable=True
+                    )
             elif cell.parent_code is not None and self._cells.current(cell.parent_code) is None:
                 self.rollback()
-                raise ConflictError(f"cell {code!r}: its parent was removed")
+                raise ConflictError(f"cell {code!r}: its parent was removed", retryable=True)
         referring: list[tuple[str, ContactAttempt | CareTask]] = [
             (f"contact {cid!r}", c) for cid, c in self._contacts.values.items() if c is not None
         ]
@@ -915,7 +920,7 @@ class MemoryUnitOfWork:
             except ValidationError:
                 self.rollback()
                 raise ConflictError(
-                    f"{what}: its resident left that household or cell meanwhile"
+                    f"{what}: its resident left that household or cell meanwhile", retryable=True
                 ) from None
         self._check_cases()
         self._check_scheduling()
@@ -934,7 +939,9 @@ class MemoryUnitOfWork:
                 self._cells.current(code) is None for code in (case.cell_code, case.owner_cell)
             ):
                 self.rollback()
-                raise ConflictError(f"case {cid!r}: its cell or owning cell was removed")
+                raise ConflictError(
+                    f"case {cid!r}: its cell or owning cell was removed", retryable=True
+                )
             owner = (
                 None if case.external_id is None else state.case_by_external.get(case.external_id)
             )
@@ -943,7 +950,8 @@ class MemoryUnitOfWork:
                 if mine is not None and mine.external_id == case.external_id:
                     self.rollback()
                     raise ConflictError(
-                        f"case {cid!r}: another case took its external id meanwhile"
+                        f"case {cid!r}: another case took its external id meanwhile",
+                        retryable=True,
                     )
 
     def _check_scheduling(self) -> None:
@@ -992,7 +1000,7 @@ class MemoryUnitOfWork:
                 problems.append(f"{what}: its resident was removed")
         if problems:
             self.rollback()
-            raise ConflictError("; ".join(problems[:3]))
+            raise ConflictError("; ".join(problems[:3]), retryable=True)
 
     # -- helpers used by the repositories ---------------------------------------------------
 
@@ -1895,7 +1903,8 @@ class MemoryCaseSettingsRepository:
             if settings.version != stored:
                 raise ConflictError(
                     f"case settings are at version {stored}, "
-                    f"the save was made from version {settings.version}"
+                    f"the save was made from version {settings.version}",
+                    retryable=True,
                 )
             if current is None:
                 return self._staging.stage_add(SETTINGS_KEY, settings)

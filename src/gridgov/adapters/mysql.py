@@ -76,6 +76,7 @@ _DATA_TOO_LONG = 1406
 _CONSTRAINT_FAILED = 4025  # MariaDB's CHECK constraint failure
 _CHECK_FAILED = 3819  # MySQL's
 _CONFLICTS = {_LOCK_WAIT_TIMEOUT, _DEADLOCK, _NO_SAVEPOINT, _CONSTRAINT_FAILED, _CHECK_FAILED}
+_RETRYABLE = {_LOCK_WAIT_TIMEOUT, _DEADLOCK, _NO_SAVEPOINT}  # a concurrent writer's doing
 _CONNECTION_LOST = {2003, 2006, 2013, 2055}
 # After these InnoDB may have rolled the whole transaction back (always for a deadlock; for a
 # lock wait timeout with innodb_rollback_on_timeout): the session then runs in autocommit.
@@ -178,10 +179,13 @@ class MysqlDialect:
             match = _TOO_LONG_COLUMN.search(str(exc.args[1]) if len(exc.args) > 1 else "")
             field = match.group(1) if match else "value"
             return ValidationError(field, f"longer than the column holds ({KEY_LENGTH} at most)")
-        if isinstance(exc, pymysql.IntegrityError) or code in _CONFLICTS:
+        if code in _RETRYABLE:
             return ConflictError(
-                f"the change conflicts with stored or concurrent data (MySQL error {code})"
+                f"the change conflicts with a concurrent writer (MySQL error {code})",
+                retryable=True,
             )
+        if isinstance(exc, pymysql.IntegrityError) or code in _CONFLICTS:
+            return ConflictError(f"the change conflicts with stored data (MySQL error {code})")
         if code in _CONNECTION_LOST or isinstance(exc, pymysql.InterfaceError):
             return StorageError(f"MySQL connection failed ({type(exc).__name__} {code})")
         return StorageError(f"MySQL failed ({type(exc).__name__} {code})")

@@ -74,18 +74,20 @@ class PostgresDialect:
         """Map psycopg errors to gridgov errors."""
         if isinstance(exc, pg_errors.InFailedSqlTransaction):
             return ConflictError(
-                "an earlier statement of this unit of work failed; roll it back and retry"
+                "an earlier statement of this unit of work failed; roll it back", retryable=True
             )
         if isinstance(
             exc,
-            pg_errors.IntegrityError
-            | pg_errors.SerializationFailure
+            pg_errors.SerializationFailure
             | pg_errors.DeadlockDetected
             | pg_errors.LockNotAvailable,
         ):
             return ConflictError(
-                f"the change conflicts with stored or concurrent data ({type(exc).__name__})"
+                f"the change conflicts with a concurrent writer ({type(exc).__name__})",
+                retryable=True,
             )
+        if isinstance(exc, pg_errors.IntegrityError):
+            return ConflictError(f"the change conflicts with stored data ({type(exc).__name__})")
         if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
             return StorageError(f"PostgreSQL connection failed ({type(exc).__name__})")
         if isinstance(exc, psycopg.Error):

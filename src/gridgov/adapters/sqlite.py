@@ -58,7 +58,7 @@ class SqliteDialect:
         if isinstance(exc, sqlite3.IntegrityError):
             return ConflictError(f"the change conflicts with stored data ({_reason(exc)})")
         if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
-            return ConflictError("the database stayed locked by another writer; retry")
+            return ConflictError("the database stayed locked by another writer", retryable=True)
         if isinstance(exc, sqlite3.DatabaseError):
             return StorageError(f"SQLite failed: {_reason(exc)}")
         return None

@@ -45,7 +45,6 @@ from gridgov.events import CaseEvent
 from gridgov.grid import GridCell
 from gridgov.ports import UnitOfWork
 from gridgov.serialization import structure
-from gridgov.services._common import readable_id, stamp
 from gridgov.services.cases import report_case
 
 __all__ = [
@@ -744,6 +743,7 @@ class _Planned:
     cell_code: str
     reporter: Reporter
     received: pendulum.DateTime
+    case_id: str | None
 
 
 def _owner(uow: UnitOfWork, code: str) -> GridCell:
@@ -765,10 +765,16 @@ def _plan(
     uow: UnitOfWork,
     workflow: CaseWorkflow,
     cell_for: Callable[[ServiceRequestIn], str],
+    case_id_for: Callable[[ServiceRequestIn], str | None] | None,
     at: pendulum.DateTime,
     actor: str,
 ) -> _Planned:
     request = parse_request(data, workflow.catalogue)
+    case_id = None if case_id_for is None else case_id_for(request)
+    if case_id is not None and not (isinstance(case_id, str) and _ACTOR.fullmatch(case_id)):
+        raise ValidationError(
+            "case_id", "an id is 1-64 characters of letters, digits, '-', '_', '.' or ':'"
+        )
     received = request.requested_datetime or at
     if received > at:
         raise ValidationError("requested_datetime", "later than the import")
@@ -782,7 +788,7 @@ def _plan(
         raise exc.within("reporter") from None
     # A dry run of the pure workflow: whatever it refuses is refused before anything is stored.
     workflow.report(
-        case_id="open311.dry-run",
+        case_id=case_id or "open311.dry-run",
         category=request.service_code,
         source=CaseSource.ONLINE,
         location=Location(cell_code, request.address_string, request.point),
@@ -793,20 +799,7 @@ def _plan(
         actor=actor,
         external_id=request.external_id,
     )
-    return _Planned(index, request, cell_code, reporter, received)
-
-
-def _free_case_id(uow: UnitOfWork, readable: str, taken: set[str]) -> str:
-    for n in range(1, 10_000):
-        key = readable_id(readable if n == 1 else f"{readable}.{n}")
-        if key in taken:
-            continue
-        try:
-            uow.cases.get(key)
-        except NotFoundError:
-            taken.add(key)
-            return key
-    raise ConflictError("no free case id")  # pragma: no cover - needs 10000 collisions
+    return _Planned(index, request, cell_code, reporter, received, case_id)
 
 
 def import_requests(
@@ -817,6 +810,7 @@ def import_requests(
     cell_for: Callable[[ServiceRequestIn], str],
     at: pendulum.DateTime,
     actor: str,
+    case_id_for: Callable[[ServiceRequestIn], str | None] | None = None,
 ) -> ImportResult:
     """Store GeoReport v2 requests as cases, all or nothing.
 
@@ -828,9 +822,14 @@ def import_requests(
     A request with a ``service_request_id`` keeps ``"open311:<id>"`` as its external id; one
     whose id was imported before is skipped and listed as a duplicate.
 
+    Each case gets the id ``case_id_for`` returns for its request (a platform's own request
+    id, say) or, without one, a new id from :func:`gridgov.ids.new_id` that no other case, of
+    this batch or of a concurrent import, can have: nothing is looked up, so concurrent imports
+    do not collide.
+
     The unit of work is not committed here: commit it, then publish the result's events. If
-    storing fails half-way (a concurrent writer took an id), the error propagates; leaving the
-    ``with`` block without committing discards the partial batch.
+    storing fails half-way, the error propagates; leaving the ``with`` block without
+    committing discards the partial batch.
 
     Args:
         uow: An open unit of work.
@@ -841,13 +840,17 @@ def import_requests(
             request's error.
         at: When the batch is imported; a ``requested_datetime`` after it is refused.
         actor: Who imports (recorded in each case's history).
+        case_id_for: Returns the id the case of a request is stored under, or ``None`` for a
+            new one. An id that is not a valid key, or that repeats an earlier request's id in
+            the batch, is that request's error (400, 409).
 
     Returns:
         The cases created, the duplicates skipped, the errors, and the events to publish.
 
     Raises:
         ValidationError: On a naive ``at``.
-        ConflictError: If a case collides with one stored concurrently.
+        ConflictError: If an id from ``case_id_for`` names a stored case (a retry will not
+            help), or a concurrent writer got in the way (``retryable``: run it again).
     """
     at = ensure_aware(at, "at")
     if not isinstance(actor, str) or not _ACTOR.fullmatch(actor):
@@ -856,10 +859,16 @@ def import_requests(
         )
     planned: list[_Planned] = []
     errors: dict[int, list[dict[str, object]]] = {}
+    ids: dict[str, int] = {}
     for index, data in enumerate(requests):
         try:
-            planned.append(_plan(index, data, uow, workflow, cell_for, at, actor))
-        except (ValidationError, NotFoundError, CalendarCoverageError) as exc:
+            plan = _plan(index, data, uow, workflow, cell_for, case_id_for, at, actor)
+            if plan.case_id is not None and ids.setdefault(plan.case_id, index) != index:
+                raise ConflictError(
+                    f"case id {plan.case_id!r} repeats request {ids[plan.case_id]}'s"
+                )
+            planned.append(plan)
+        except (ValidationError, NotFoundError, CalendarCoverageError, ConflictError) as exc:
             errors[index] = errors_document(exc)
     if errors:
         return ImportResult(errors=errors)
@@ -867,7 +876,6 @@ def import_requests(
     duplicates: dict[int, str] = {}
     events: list[CaseEvent] = []
     seen: dict[str, str] = {}
-    taken: set[str] = set()
     for plan in planned:
         request, external = plan.request, plan.request.external_id
         if external is not None:
@@ -878,7 +886,6 @@ def import_requests(
             if earlier is not None:
                 duplicates[plan.index] = earlier
                 continue
-        readable = f"case.{stamp(plan.received)}.{plan.cell_code}.{request.service_code}"
         transition = report_case(
             uow,
             workflow,
@@ -892,7 +899,7 @@ def import_requests(
             address=request.address_string,
             point=request.point,
             external_id=external,
-            case_id=_free_case_id(uow, readable, taken),
+            case_id=plan.case_id,
         )
         if external is not None:
             seen[external] = transition.case.id

@@ -29,14 +29,16 @@ def pages(fetch: Callable[[str | None], Page[T]]) -> Iterator[T]:
 def retried(work: Callable[[], T], *, attempts: int = 3) -> T:
     """Run a unit of work again when another writer changed its records meanwhile.
 
+    Only a conflict that says a retry can help (:attr:`ConflictError.retryable`) is retried.
+
     Raises:
-        ConflictError: If it still conflicts at the last attempt.
+        ConflictError: If it does not say so, or still conflicts at the last attempt.
     """
     for attempt in range(attempts):
         try:
             return work()
-        except ConflictError:
-            if attempt == attempts - 1:
+        except ConflictError as exc:
+            if not exc.retryable or attempt == attempts - 1:
                 raise
     raise AssertionError("unreachable")  # the loop returns or raises
 
@@ -54,3 +56,17 @@ def readable_id(readable: str) -> str:
     # Keep the id unique with a digest rather than cutting it short.
     digest = hashlib.blake2s(readable.encode(), digest_size=6).hexdigest()
     return f"{readable[:51]}.{digest}"
+
+
+def taken_id(kind: str, key: str) -> ConflictError:
+    """Return the error for a caller-supplied id that names a stored record (no retry helps).
+
+    Args:
+        kind: The kind of record, e.g. ``"case"``.
+        key: The id the caller supplied.
+    """
+    return ConflictError(
+        f"{kind} id {key!r}, supplied by the caller, is already taken by a stored {kind}: "
+        "send another id, or leave it out for a new one",
+        taken=key,
+    )

@@ -9,7 +9,6 @@ a denial is kept even when the caller's unit of work rolls back.
 from __future__ import annotations
 
 import logging
-import uuid
 
 import attrs
 import pendulum
@@ -19,8 +18,8 @@ from gridgov.clock import ensure_aware
 from gridgov.codes import mask_name
 from gridgov.errors import AccessDeniedError
 from gridgov.households import Household, Resident
+from gridgov.ids import new_id
 from gridgov.ports import Store, UnitOfWork
-from gridgov.services._common import readable_id, stamp
 
 __all__ = ["ResidentView", "StoreAuditSink", "audit_entry", "view_resident"]
 
@@ -185,5 +184,5 @@ def audit_entry(
         cell_code: The cell concerned.
         detail: What exactly, e.g. the permission asked.
     """
-    key = readable_id(f"audit.{principal.id}.{stamp(at)}.{kind.value}.{uuid.uuid4().hex[:8]}")
+    key = new_id("audit", at)
     return AuditEntry(key, at, principal.id, kind, subject, cell_code, detail)

@@ -29,8 +29,9 @@ from gridgov.clock import ensure_aware, ensure_date
 from gridgov.codes import mask_name
 from gridgov.errors import ConflictError, NotFoundError, ValidationError
 from gridgov.households import Household, Resident
+from gridgov.ids import new_id
 from gridgov.ports import Page, UnitOfWork
-from gridgov.services._common import pages, readable_id, stamp
+from gridgov.services._common import pages, taken_id
 
 __all__ = [
     "ContactResult",
@@ -70,8 +71,29 @@ class ContactResult:
     created: tuple[CareTask, ...]
 
 
-def _contact_id(resident_id: str, at: pendulum.DateTime, method: ContactMethod) -> str:
-    return readable_id(f"c.{resident_id}.{stamp(at)}.{method.value}")
+def _contact_id(contact: ContactAttempt) -> str:
+    """Return the id of a contact derived from what it says, so that one sent twice is known."""
+    c = contact
+    what = f"{c.resident_id}|{c.method.value}|{c.outcome.value}|{c.by}|{c.task_id}|{c.notes}"
+    return new_id("c", c.at, content=what)
+
+
+def _same_contact(a: ContactAttempt, b: ContactAttempt) -> bool:
+    """Return whether two contacts say the same (a contact sent again), versions aside."""
+    return (a.resident_id, a.method, a.outcome, a.by, a.at, a.notes, a.task_id) == (
+        b.resident_id,
+        b.method,
+        b.outcome,
+        b.by,
+        b.at,
+        b.notes,
+        b.task_id,
+    )
+
+
+def _order(contact: ContactAttempt) -> tuple[pendulum.DateTime, str]:
+    """Return the order the care rules take contacts in: by instant, then by id."""
+    return (contact.at, contact.id)
 
 
 def record_contact(
@@ -101,9 +123,18 @@ def record_contact(
         now: The current instant; a contact after it is rejected.
         notes: Free text.
         task_id: The task worked on, if any.
-        contact_id: The contact's key (default: derived from resident, time and method).
+        contact_id: The contact's key, e.g. one the worker's phone made. Default: derived by
+            :func:`gridgov.ids.new_id` from the instant and what the contact says, so that a
+            contact sent twice has one id: ``c.<UTC instant to the ms>.<16 characters>``.
         policy: The care policy (for the resident's tier).
         rules: The follow-up delays.
+
+    Contacts may arrive in any order (a phone syncing the day's calls offline) and twice (a
+    retry). A contact sent again, same id and same content, is not stored twice: the result
+    holds the stored contact and no task changes. A contact earlier than one already stored is
+    stored too, and the resident's open tasks become those that recording the contacts in time
+    order, each at ``now``, would have left: the contacts after it are replayed, tasks they
+    planned that no longer hold are cancelled ("replanned"), tasks now owed are created.
 
     Returns:
         The contact and the tasks it closed, cancelled and created.
@@ -111,6 +142,8 @@ def record_contact(
     Raises:
         ValidationError: For an unknown resident, a contact in the future or a naive instant;
             nothing is stored.
+        ConflictError: If ``contact_id`` names a stored contact that says something else (a
+            retry will not help), or a concurrent writer got in the way (``retryable``).
     """
     at = ensure_aware(at, "at")
     now = ensure_aware(now, "now")
@@ -124,7 +157,7 @@ def record_contact(
     if not isinstance(method, ContactMethod):
         raise ValidationError("method", "expected a ContactMethod")
     contact = ContactAttempt(
-        id=contact_id or _contact_id(resident_id, at, method),
+        id=contact_id or "c.pending",
         resident_id=resident_id,
         household_id=household.id,
         cell_code=household.cell_code,
@@ -135,13 +168,26 @@ def record_contact(
         notes=notes,
         task_id=task_id,
     )
+    if contact_id is None:
+        contact = attrs.evolve(contact, id=_contact_id(contact))
     history = _History.read(uow, household, resident)
-    result = history.record(contact, now=now, policy=policy, rules=rules)
-    stored = uow.contacts.add(contact)
+    again = next((c for c in history.previous if c.id == contact.id), None)
+    if again is not None:
+        return _sent_again(again, contact)
+    if any(_order(c) > _order(contact) for c in history.previous):
+        result = history.record_late(contact, now=now, policy=policy, rules=rules)
+    else:
+        result = history.record(contact, now=now, policy=policy, rules=rules)
+    try:
+        stored = uow.contacts.add(contact)
+    except ConflictError as exc:
+        if exc.taken != contact.id:
+            raise
+        return _sent_again(uow.contacts.get(contact.id), contact)
     for task in (*result.closed, *result.cancelled):
         uow.care_tasks.update(task)
     for task in result.created:
-        uow.care_tasks.add(task)
+        _add_task(uow, task)
     # Ids and codes only: names, phones and ID numbers never reach the log.
     _log.debug(
         "contact %s with %s: %s; tasks closed %d, cancelled %d, created %d",
@@ -153,6 +199,30 @@ def record_contact(
         len(result.created),
     )
     return attrs.evolve(result, contact=stored)
+
+
+def _sent_again(stored: ContactAttempt, contact: ContactAttempt) -> ContactResult:
+    """Return the result of a contact whose id is stored: nothing new if it says the same."""
+    if not _same_contact(stored, contact):
+        raise taken_id("contact", contact.id)
+    _log.debug("contact %s was already stored", stored.id)
+    return ContactResult(stored, (), (), ())
+
+
+def _add_task(uow: UnitOfWork, task: CareTask) -> None:
+    """Store a new task; one stored under its id and closed by a contact since is opened again.
+
+    A task's id is derived from what it is and the contact it was planned from, so a task that
+    a contact recorded out of order closed comes back under the same id once the contacts are
+    taken in time order.
+    """
+    try:
+        uow.care_tasks.add(task)
+    except ConflictError as exc:
+        if exc.taken != task.id:
+            raise
+        stored = uow.care_tasks.get(task.id)
+        uow.care_tasks.update(attrs.evolve(task, version=stored.version))
 
 
 @attrs.define
@@ -194,6 +264,60 @@ class _History:
         self.previous = sorted(contacts, key=lambda c: (c.at, c.id), reverse=True)[:_HISTORY]
         self.open_tasks = sorted([*still_open, *routine], key=lambda t: (t.due, t.id))
         return ContactResult(contact, plan.close, (*lapsed, *plan.cancel), (*plan.create, *routine))
+
+    def record_late(
+        self,
+        contact: ContactAttempt,
+        *,
+        now: pendulum.DateTime,
+        policy: CarePolicy,
+        rules: FollowUpRules,
+    ) -> ContactResult:
+        """Record a contact earlier than some already recorded, as if it had come in time order.
+
+        The contacts after it are replayed with it, each at ``now``, from the open tasks they did
+        not plan (task ids are derived from what planned them, so replaying them from no open
+        task names those they planned); the result turns the stored open tasks into the
+        replay's: a task the replay closed or cancelled is closed or cancelled, one it leaves
+        open stays, one planned by a later contact and not planned again is cancelled as
+        replanned, and what the replay leaves open besides is created.
+        """
+        earlier = [c for c in self.previous if _order(c) < _order(contact)]
+        later = sorted((c for c in self.previous if _order(c) > _order(contact)), key=_order)
+        stored_open = list(self.open_tasks)
+
+        def replay(open_tasks: list[CareTask]) -> _History:
+            return _History(self.household, self.resident, list(earlier), open_tasks)
+
+        # Which of the open tasks did the later contacts plan? Replay them from no open task.
+        planned_by_later = replay([])
+        planned: set[str] = set()
+        for c in later:
+            made = planned_by_later.record(c, now=now, policy=policy, rules=rules)
+            planned.update(t.id for t in made.created)
+        # The contacts from this one on, in time order, from the open tasks planned before.
+        again = replay([t for t in stored_open if t.id not in planned])
+        fate: dict[str, CareTask] = {}
+        for c in (contact, *later):
+            made = again.record(c, now=now, policy=policy, rules=rules)
+            fate.update((t.id, t) for t in (*made.closed, *made.cancelled, *made.created))
+        to_open = {t.id: t for t in again.open_tasks}
+        closed: list[CareTask] = []
+        cancelled: list[CareTask] = []
+        kept: list[CareTask] = []
+        for task in stored_open:
+            final = fate.get(task.id)
+            if final is None or final.state is TaskState.OPEN:
+                if to_open.pop(task.id, None) is not None:
+                    kept.append(task)  # open in time order too
+                    continue
+                # Planned by a later contact, and not planned so in time order.
+                final = task.cancelled(f"replanned: contact {contact.id} came late")
+            final = attrs.evolve(final, version=task.version)
+            (closed if final.state is TaskState.DONE else cancelled).append(final)
+        self.previous = sorted([*self.previous, contact], key=_order, reverse=True)[:_HISTORY]
+        self.open_tasks = sorted([*kept, *to_open.values()], key=lambda t: (t.due, t.id))
+        return ContactResult(contact, tuple(closed), tuple(cancelled), tuple(to_open.values()))
 
 
 @attrs.frozen

@@ -35,11 +35,12 @@ from gridgov.cases.workflow import (
     Transition,
 )
 from gridgov.clock import ensure_aware
-from gridgov.errors import CalendarCoverageError, NotFoundError, ValidationError
+from gridgov.errors import CalendarCoverageError, ConflictError, NotFoundError, ValidationError
 from gridgov.events import CaseEvent, EventSink
 from gridgov.grid import GridCell
+from gridgov.ids import new_id
 from gridgov.ports import Store, UnitOfWork
-from gridgov.services._common import pages, readable_id, retried, stamp
+from gridgov.services._common import pages, retried, taken_id
 
 __all__ = [
     "CaseFigures",
@@ -119,7 +120,10 @@ def report_case(
         point: ``(longitude, latitude)``, if known.
         urgency: Overrides the category's default urgency.
         external_id: Its id in another system; a second report with the same id is refused.
-        case_id: The key (default: derived from the instant, cell and category).
+        case_id: The key, e.g. the id a platform gave the request. Default: a new id from
+            :func:`gridgov.ids.new_id`, ``case.<UTC instant received, to the ms>.<16
+            characters>``, which sorts by receipt and clashes with no other case, however many
+            arrive at once.
 
     Returns:
         The stored case and the events to publish after the commit.
@@ -127,13 +131,14 @@ def report_case(
     Raises:
         ValidationError: On an unknown category or cell, a naive instant, any invalid field;
             nothing is stored.
-        ConflictError: If the id or external id is already stored.
+        ConflictError: If ``case_id`` names a stored case, or the external id is stored (a
+            retry will not help); or if a concurrent writer got in the way (``retryable``).
         CalendarCoverageError: If a deadline falls in a year the calendar does not cover.
     """
     at = ensure_aware(at, "at")
     cell = _cell(uow, cell_code, "cell_code")
     owner = _owning_unit(uow, cell)
-    key = case_id or readable_id(f"case.{stamp(at)}.{cell.code}.{category}")
+    key = case_id or new_id("case", at)
     transition = workflow.report(
         case_id=key,
         category=category,
@@ -147,8 +152,14 @@ def report_case(
         urgency=urgency,
         external_id=external_id,
     )
+    try:
+        stored = uow.cases.add(transition.case)
+    except ConflictError as exc:
+        if case_id is not None and exc.taken == case_id:
+            raise taken_id("case", case_id) from None
+        raise
     _log.debug("case %s reported in %s (%s)", key, cell.code, category)
-    return Transition(uow.cases.add(transition.case), transition.events)
+    return Transition(stored, transition.events)
 
 
 def act_on_case(

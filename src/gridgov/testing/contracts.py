@@ -347,21 +347,29 @@ class HouseholdRepositoryContract(_Base):
             assert "h2" == uow.households.household_of("r1").id
 
     def test_stale_update_conflicts_and_keeps_the_winner(self, store: UowFactory) -> None:
-        """Of two updates from the same version, the second raises ConflictError."""
+        """Of two updates from the same version, the second raises a retryable ConflictError."""
         self.add_households(store, [_household("h1", GRID_A)])
         with store() as uow:
             original = uow.households.get("h1")
         with store() as uow:
             uow.households.update(attrs.evolve(original, address=Address("winner")))
             uow.commit()
-        with store() as uow, pytest.raises(ConflictError):  # noqa: PT012 - at update or commit
+        with store() as uow, pytest.raises(ConflictError) as info:  # noqa: PT012
             uow.households.update(attrs.evolve(original, address=Address("loser")))
             uow.commit()
         with store() as uow:
-            assert ("winner", 2) == (
+            assert ("winner", 2, True) == (
                 uow.households.get("h1").address.line,
                 uow.households.get("h1").version,
+                info.value.retryable,
             )
+
+    def test_a_stored_key_is_a_conflict_no_retry_fixes(self, store: UowFactory) -> None:
+        """Adding a household under a stored key names the key; a retry will not help."""
+        self.add_households(store, [_household("h1", GRID_A)])
+        with store() as uow, pytest.raises(ConflictError) as info:
+            uow.households.add(_household("h1", GRID_B))
+        assert (False, "h1") == (info.value.retryable, info.value.taken)
 
     def test_remove_household(self, store: UowFactory) -> None:
         """A removed household and its residents are gone."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import logging
 import threading
 from typing import NoReturn
@@ -10,8 +9,8 @@ from typing import NoReturn
 from gridgov.access import AuditEntry, AuditKind, AuditSink, Permission, Principal
 from gridgov.clock import Clock
 from gridgov.errors import AccessDeniedError, NotFoundError
+from gridgov.ids import new_id
 from gridgov.ports import UnitOfWork
-from gridgov.services._common import readable_id, stamp
 
 __all__ = ["READ", "WRITE", "Guard"]
 
@@ -19,16 +18,6 @@ _log = logging.getLogger("gridgov.access")
 
 READ = Permission.READ
 WRITE = Permission.WRITE
-
-# Denial entry ids: principal, instant and a process-wide counter, so that two scoped units of
-# the same principal at the same instant never produce the same key.
-_numbers = itertools.count(1)
-_numbers_lock = threading.Lock()
-
-
-def _next_number() -> int:
-    with _numbers_lock:
-        return next(_numbers)
 
 
 def _audit_cell(cell_code: str | None) -> str | None:
@@ -90,8 +79,8 @@ class Guard:
     ) -> NoReturn:
         """Record the denial, log it and raise AccessDeniedError (ids and codes only)."""
         at = self.clock.now()
-        number = _next_number()
-        key = readable_id(f"deny.{self.principal.id}.{stamp(at)}{at.microsecond:06d}.{number}")
+        # Two denials at one instant, in one process or several, never share a key.
+        key = new_id("deny", at)
         where = "" if not cell_code else f" in cell {cell_code}"
         message = f"{self.principal.id} may not {permission.value} {subject}{where}: {reason}"
         _log.warning("access denied: %s", message)
