@@ -90,7 +90,7 @@ def _retried(work: Callable[[], None]) -> bool:
             work()
             return True
         except ConflictError as exc:
-            if "overlapping" in str(exc) or "volunteers it needs" in str(exc):
+            if not exc.retryable:
                 return False  # the rule refused it: a retry would be refused again
             time.sleep(0.002)
     raise ConflictError("still conflicting after 500 attempts")

@@ -100,7 +100,4 @@ def _retryable(error: GridgovError) -> bool:
     """Return whether sending the same request again may succeed."""
     if isinstance(error, StorageError):
         return True
-    if isinstance(error, ConflictError):
-        # A store says so where it knows (a lost race, a busy database); otherwise assume not.
-        return bool(getattr(error, "retryable", False))
-    return False
+    return isinstance(error, ConflictError) and error.retryable

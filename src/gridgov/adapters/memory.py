@@ -2365,7 +2365,7 @@ class MemoryLockRepository:
         locks = self._uow._state.locks
         for name, base in self.held.items():
             if locks.get(name, 0) != base:
-                yield f"lock {name!r} was held by another unit of work meanwhile; retry"
+                yield f"lock {name!r} was held by another unit of work meanwhile"
 
 
 class MemoryAuditRepository:

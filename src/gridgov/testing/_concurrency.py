@@ -1,10 +1,11 @@
 """Contracts for rules that span records, checked with units of work racing on threads.
 
 Each test starts its units at once (a barrier), lets each pause between its work and its commit
-so that optimistic stores interleave, and retries a unit that a retry may help
-(:class:`~gridgov.errors.ConflictError`), as a platform does. Whatever the order the store lets
-them through in, the rule must hold: a store that reads, then writes, without holding the lock
-the service asks for (:class:`~gridgov.ports.LockRepository`), overbooks here.
+so that optimistic stores interleave, and retries a unit that a retry may help (a
+:class:`~gridgov.errors.ConflictError` whose ``retryable`` is set), as a platform does.
+Whatever the order the store lets them through in, the rule must hold: a store that reads,
+then writes, without holding the lock the service asks for
+(:class:`~gridgov.ports.LockRepository`), overbooks here.
 """
 
 from __future__ import annotations
@@ -75,6 +76,8 @@ def _race(store: UowFactory, work: Callable[[UnitOfWork, int], T]) -> list[T | G
                 return
             except ConflictError as exc:
                 results[i] = exc
+                if not exc.retryable:
+                    return
                 time.sleep(0.001 * (attempt % 5))
             except GridgovError as exc:
                 results[i] = exc
@@ -105,7 +108,9 @@ def _register_in_process(url: str, sid: str, residents: list[str], gate_at: floa
                         )
                         uow.commit()
                     break
-                except ConflictError:
+                except ConflictError as exc:
+                    if not exc.retryable:
+                        break
                     time.sleep(0.002)
     finally:
         store.close()
