@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
+from pathlib import Path
 
 import attrs
 import pendulum
@@ -42,9 +44,9 @@ class Sent:
     at: pendulum.DateTime
 
 
-def seeded() -> Store:
-    """Return a memory store with one grid, one building and an 83-year-old living alone."""
-    s = open_store("memory://")
+def seeded(url: str = "memory://") -> Store:
+    """Return a store with one grid, one building and an 83-year-old living alone."""
+    s = open_store(url)
     with s() as uow:
         for cell in [
             GridCell("610102", "新城区", GridLevel.DISTRICT),
@@ -261,3 +263,62 @@ def test_contacts_in_any_order_leave_what_time_order_leaves(
     assert recorded(in_time_order(contacts), planned_at=planned_at) == recorded(
         arrived, planned_at=planned_at
     )
+
+
+def _state(store: Store) -> State:
+    """Return the stored contacts and open tasks of r1, as ``recorded`` does."""
+    with store() as uow:
+        contacts = uow.contacts.for_resident("r1", limit=100).items
+        tasks = uow.care_tasks.open_for_resident("r1")
+    return (
+        sorted((c.id, c.method, c.outcome, c.at) for c in contacts),
+        sorted((t.id, t.kind, t.method, t.rule, t.start, t.due, t.end, t.reason_en) for t in tasks),
+    )
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite", "postgresql"])
+def test_contacts_recorded_at_once_leave_what_time_order_leaves(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Four workers record four contacts of one elder at the same moment: as in time order."""
+    url = {
+        "memory": "memory://",
+        "sqlite": f"sqlite:///{tmp_path / 'care.db'}",
+    }.get(kind) or request.getfixturevalue("postgres_schema")
+    sent = [
+        Sent(CALL, NO_ANSWER, BASE),
+        Sent(CALL, NO_ANSWER, BASE.add(hours=3)),
+        Sent(VISIT, WELL, BASE.add(days=1)),
+        Sent(CALL, UNWELL, BASE.add(days=2)),
+    ]
+    store = seeded(url)
+    gate = threading.Barrier(len(sent))
+
+    def record(one: Sent) -> None:
+        gate.wait(timeout=30)
+        for _ in range(50):
+            try:
+                with store() as uow:
+                    record_contact(
+                        uow,
+                        resident_id="r1",
+                        method=one.method,
+                        outcome=one.outcome,
+                        by="w1",
+                        at=one.at,
+                        now=SYNC,
+                    )
+                    uow.commit()
+                return
+            except ConflictError as exc:
+                if not exc.retryable:
+                    raise
+
+    threads = [threading.Thread(target=record, args=(one,)) for one in sent]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    at_once = _state(store)
+    store.close()
+    assert recorded(in_time_order(sent)) == at_once

@@ -170,6 +170,9 @@ def record_contact(
     )
     if contact_id is None:
         contact = attrs.evolve(contact, id=_contact_id(contact))
+    # Before reading the history: two contacts of one resident recorded at once (two workers,
+    # a phone syncing) plan from each other's results, never both from the same open tasks.
+    uow.locks.hold(f"resident:{resident_id}")
     history = _History.read(uow, household, resident)
     again = next((c for c in history.previous if c.id == contact.id), None)
     if again is not None:
@@ -408,13 +411,26 @@ def plan_tasks(
     households = pages(lambda a: uow.households.in_subtree(cell_code, limit=500, after=a))
     created: list[CareTask] = []
     for a in assess_all(households, policy, on=now.date()):
-        contacts = uow.contacts.for_resident(a.resident.id, limit=_HISTORY).items
-        open_tasks, lapsed = lapse(uow.care_tasks.open_for_resident(a.resident.id), now)
+        lapsed, new = _routine(uow, a, now, rules)
+        if not (lapsed or new):
+            continue
+        # Only a resident whose tasks change is locked, then read again under the lock, so
+        # that a contact recorded meanwhile is planned from, not planned beside.
+        uow.locks.hold(f"resident:{a.resident.id}")
+        lapsed, new = _routine(uow, a, now, rules)
         for task in lapsed:
             uow.care_tasks.update(task)
-        for task in plan_routine(a, contacts, open_tasks, now=now, rules=rules):
-            created.append(uow.care_tasks.add(task))
+        created.extend(uow.care_tasks.add(task) for task in new)
     return tuple(created)
+
+
+def _routine(
+    uow: UnitOfWork, a: Assessment, now: pendulum.DateTime, rules: FollowUpRules
+) -> tuple[list[CareTask], list[CareTask]]:
+    """Return the resident's open tasks to cancel as lapsed and the routine tasks owed."""
+    contacts = uow.contacts.for_resident(a.resident.id, limit=_HISTORY).items
+    open_tasks, lapsed = lapse(uow.care_tasks.open_for_resident(a.resident.id), now)
+    return list(lapsed), list(plan_routine(a, contacts, open_tasks, now=now, rules=rules))
 
 
 _URGENCY = {TaskStatus.OVERDUE: 0, TaskStatus.DUE: 1, TaskStatus.UPCOMING: 2}
