@@ -1510,6 +1510,31 @@ class CaseRepositoryContract(_Base):
             )
         assert ["h", "a", "f", "b", "c"] == claimed
 
+    def test_racing_reports_of_one_external_id_store_one_case(self, store: UowFactory) -> None:
+        """Eight units adding cases of one 12345 work order at once: one is stored."""
+        outcomes: list[str] = []
+        gate = threading.Barrier(8)
+
+        def report(i: int) -> None:
+            gate.wait(timeout=30)
+            try:
+                with store() as uow:
+                    uow.cases.add(_case(f"w{i}", external_id="12345-0001"))
+                    time.sleep(0.005)  # widen the window between the check and the commit
+                    uow.commit()
+                outcomes.append("stored")
+            except ConflictError as exc:
+                outcomes.append("retry" if exc.retryable else "refused")
+
+        threads = [threading.Thread(target=report, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        with store() as uow:
+            found = uow.cases.by_external_id("12345-0001")
+        assert (1, True) == (outcomes.count("stored"), found is not None)
+
     def test_racing_claims_share_the_due_cases_without_overlap(self, store: UowFactory) -> None:
         """Four units claiming at once take disjoint due cases: each is handled exactly once."""
         self.add_cases(store, [_case(f"q{i:02d}", next_check=T0.add(minutes=i)) for i in range(12)])
