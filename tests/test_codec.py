@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gridgov.adapters import _codec
-from gridgov.adapters.sqlite import SqliteStore
+from gridgov.adapters.sqlite import SqliteDialect, SqliteStore
 from gridgov.care.contacts import ContactAttempt, Outcome
 from gridgov.care.policy import ContactMethod
 from gridgov.errors import StorageError
@@ -141,6 +141,28 @@ def test_corrupt_document_raises_storage_error(doc: dict[str, Any]) -> None:
     """A corrupt household document raises StorageError through the fast path, not a raw error."""
     with pytest.raises(StorageError, match="stored Household does not validate"):
         _codec.decode(Household, json.dumps(doc), 1)
+
+
+@FAST
+@given(RECORDS)
+def test_utf8_bytes_decode_like_text(record: Any) -> None:
+    """A document read as its UTF-8 bytes (SQLite's BLOB, PostgreSQL's loader) decodes alike."""
+    record = _stored(record)
+    doc = _codec.encode(record)
+    assert _codec.decode(type(record), doc.encode(), 3) == _codec.decode(type(record), doc, 3)
+
+
+def test_sqlite_reads_selected_documents_as_bytes() -> None:
+    """SQLite's dialect casts a selected document to a BLOB and leaves writes of it alone."""
+    dialect = SqliteDialect()
+    assert dialect.sql("SELECT h.version, h.doc FROM gg_households h") == (
+        "SELECT h.version, CAST(h.doc AS BLOB) FROM gg_households h"
+    )
+    assert dialect.sql("SELECT version, doc FROM gg_cells WHERE code = ?") == (
+        "SELECT version, CAST(doc AS BLOB) FROM gg_cells WHERE code = ?"
+    )
+    update = "UPDATE gg_cells SET version = version + 1, doc = ? WHERE code = ?"
+    assert dialect.sql(update) == update
 
 
 def test_text_that_is_not_json_raises_storage_error() -> None:

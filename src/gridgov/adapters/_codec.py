@@ -66,6 +66,7 @@ _new = object.__new__
 _set = object.__setattr__
 _bind = object.__setattr__.__get__  # o's own setattr, past a frozen class's guard, as attrs does
 _TERM_CACHE_MAX = 4096  # codes of one vocabulary kept built; open vocabularies stay small
+_DATE_CACHE_MAX = 50_000  # about 137 years of distinct days: every plausible birth date
 _counter = itertools.count()
 # Functions are generated on first use, by one thread at a time: a thread never sees the
 # stand-in of a type another thread is still generating.
@@ -78,6 +79,23 @@ class Untrusted(Exception):  # noqa: N818 - a signal to the caller, not an error
 
 def _untrusted() -> Untrusted:
     return Untrusted()
+
+
+def _slot_setter(cls: type, name: str) -> Callable[[Any, Any], None] | None:
+    """Return the ``__set__`` of the slot holding ``name`` in ``cls``, if it is a slot.
+
+    Setting a slot through its descriptor skips what ``object.__setattr__`` does first (the
+    attribute's lookup through the class, the guard against bypassing a C type's setattr): a
+    stored household sets about 45 attributes, so this is a good part of its build.
+    """
+    for klass in cls.__mro__:
+        found = klass.__dict__.get(name)
+        if found is not None:
+            if isinstance(found, types.MemberDescriptorType):
+                setter: Callable[[Any, Any], None] = found.__set__
+                return setter
+            return None
+    return None
 
 
 def _compile(name: str, source: str, scope: dict[str, Any]) -> Any:
@@ -277,11 +295,13 @@ class _Reader:
             "_new": _new,
             "_bind": _bind,
             "_set": _set,
-            "_date_from": pendulum.Date.fromisoformat,
+            "_date_get": _DATES.get,
+            "_date_of": _date,
             "_dict": dict,
             "_list": list,
             "_tuple": tuple,
             "_frozenset": frozenset,
+            "_map": map,
             "_no_items": frozenset(),
             "_untrusted": _untrusted,
             **{k.__name__: k for k in (str, int, bool)},
@@ -290,12 +310,22 @@ class _Reader:
             f"    if d.__class__ is not _dict or len(d) != {keys}:",
             "        raise _untrusted()",
             "    o = _new(_cls)",
-            "    _s = _bind(o)",
         ]
+        bound = False  # whether a field is not a slot and needs ``_s``, o's bound setattr
+
+        def assign(i: int, field: str, value: str) -> str:
+            nonlocal bound
+            setter = _slot_setter(cls, field)
+            if setter is None:
+                bound = True
+                return f"    _s({field!r}, {value})"
+            scope[f"_f{i}"] = setter
+            return f"    _f{i}(o, {value})"
+
         for i, f in enumerate(fields):
             name = repr(f.name)
             if record and f.name == "version":
-                lines.append(f"    _s({name}, version)")
+                lines.append(assign(i, f.name, "version"))
                 continue
             lines.append(f"    v = d[{name}]")
             inner = _optional_inner(f.type)
@@ -305,13 +335,17 @@ class _Reader:
                 if inner is not None:
                     check = f"v is not None and {check}"
                 lines += [f"    if {check}:", "        raise _untrusted()"]
-                lines.append(f"    _s({name}, v)")
+                lines.append(assign(i, f.name, "v"))
                 continue
             wrapped = inner if inner is not None else f.type
             if wrapped in _WRAPPED:
                 # An ID or phone number, built in place from its (checked) string.
                 scope[f"_k{i}"] = wrapped
                 (value_field,) = (a.name for a in attrs.fields(wrapped))
+                scope[f"_ks{i}"] = _slot_setter(wrapped, value_field)
+                fill = f"_ks{i}(x, v)"
+                if scope[f"_ks{i}"] is None:
+                    fill = f"_set(x, {value_field!r}, v)"
                 pad = "    "
                 if inner is not None:
                     lines.append("    if v is not None:")
@@ -320,19 +354,22 @@ class _Reader:
                     f"{pad}if v.__class__ is not str:",
                     f"{pad}    raise _untrusted()",
                     f"{pad}x = _new(_k{i})",
-                    f"{pad}_set(x, {value_field!r}, v)",
+                    f"{pad}{fill}",
                     f"{pad}v = x",
-                    f"    _s({name}, v)",
+                    assign(i, f.name, "v"),
                 ]
                 continue
             if wrapped is pendulum.Date:
-                value = "_date_from(v)" if inner is None else "None if v is None else _date_from(v)"
-                lines.append(f"    _s({name}, {value})")  # TypeError on a non-string
+                # Built once per distinct day (a TypeError on a non-string, as parsing raises).
+                value = "(_date_get(v) or _date_of(v))"
+                if inner is not None:
+                    value = f"None if v is None else {value}"
+                lines.append(assign(i, f.name, value))
                 continue
             collection = _homogeneous(f.type)
             if collection is not None:
                 lines += ["    if v.__class__ is not _list:", "        raise _untrusted()"]
-                lines.append(f"    _s({name}, {self._collection_expr(*collection, scope)})")
+                lines.append(assign(i, f.name, self._collection_expr(*collection, scope)))
                 continue
             value = self._expr(f.type, scope)
             if f.converter is not None and not self._native(f.type):
@@ -340,7 +377,9 @@ class _Reader:
                     return self._fallback(cls, record=record)
                 scope[f"_c{i}"] = f.converter
                 value = f"_c{i}({value})"
-            lines.append(f"    _s({name}, {value})")
+            lines.append(assign(i, f.name, value))
+        if bound:
+            lines.insert(3, "    _s = _bind(o)")
         if hasattr(cls, "__attrs_post_init__") and cls not in _CHECKS_ONLY:
             lines.append("    o.__attrs_post_init__()")
         lines.append("    return o")
@@ -366,9 +405,18 @@ class _Reader:
             kind = tuple[element, ...] if collection is tuple else collection[element]  # type: ignore[index,valid-type]
             scope[name] = self.builder(kind)
             return f"{name}(v)"
-        items = f"[{self._expr(element, scope, 'x')} for x in v]"
+        if _optional_inner(element) is None:
+            # ``map`` over the items' builder: no comprehension frame for lists of a few items.
+            name = f"_b{len(scope)}"
+            build = self.builder(element)
+            if isinstance(element, type) and issubclass(element, enum.Enum):
+                build = dict(element._value2member_map_).__getitem__
+            scope[name] = build
+            items = f"_map({name}, v)"
+        else:
+            items = f"[{self._expr(element, scope, 'x')} for x in v]"
         if collection is list:
-            return items
+            return f"_list({items})"
         empty = "()" if collection is tuple else "_no_items"
         return f"(_{collection.__name__}({items}) if v else {empty})"
 
@@ -403,10 +451,22 @@ def _float(value: Any) -> float:
     raise _untrusted()
 
 
+# Dates built from their text, shared: a ``pendulum.Date`` is immutable, and parsing one and
+# building the subclass costs ten times a look-up.
+_DATES: dict[str, pendulum.Date] = {}
+
+
 def _date(value: Any) -> pendulum.Date:
+    found = _DATES.get(value)
+    if found is not None:
+        return found
     if value.__class__ is not str:
         raise _untrusted()
-    return pendulum.Date.fromisoformat(value)
+    date = pendulum.Date.fromisoformat(value)
+    if len(_DATES) >= _DATE_CACHE_MAX:
+        _DATES.clear()
+    _DATES[value] = date
+    return date
 
 
 def _enum(cls: type[enum.Enum]) -> Build:
@@ -419,23 +479,41 @@ def _enum(cls: type[enum.Enum]) -> Build:
     return build
 
 
+class _Terms(dict[str, object]):
+    """The terms of one vocabulary built so far, by code; a missing code is built on look-up.
+
+    Its ``__getitem__`` is the vocabulary's builder: a known code costs one look-up in C, with
+    no Python frame.
+    """
+
+    def __init__(self, cls: type) -> None:
+        super().__init__()
+        (field,) = (f.name for f in attrs.fields(cls))
+        self._cls = cls
+        self._field = field
+
+    def __missing__(self, code: Any) -> object:
+        if code.__class__ is not str:
+            raise _untrusted()
+        obj: object = _new(self._cls)
+        _set(obj, self._field, code)
+        if len(self) < _TERM_CACHE_MAX:
+            self[code] = obj
+        return obj
+
+
 def _wrapped(cls: type) -> Build:
     """Build a single-string value (a vocabulary term, an ID or phone number) from its text."""
+    if _is_term(cls):  # terms are few and immutable: one object per code
+        return _Terms(cls).__getitem__
     (field,) = (f.name for f in attrs.fields(cls))
-    built: dict[str, object] = {}
-    share = issubclass(cls, Term)  # terms are few and immutable: one object per code
+    fill = _slot_setter(cls, field) or (lambda obj, value: _set(obj, field, value))
 
     def build(value: Any) -> Any:
-        if share:
-            found = built.get(value)
-            if found is not None:
-                return found
         if value.__class__ is not str:
             raise _untrusted()
         obj: object = _new(cls)
-        _set(obj, field, value)
-        if share and len(built) < _TERM_CACHE_MAX:
-            built[value] = obj
+        fill(obj, value)
         return obj
 
     return build
@@ -606,14 +684,14 @@ def encode(record: object) -> str:
     return _json.dumps(write(record))
 
 
-def decode(cls: type[R], doc: str | dict[str, Any], version: int) -> R:
-    """Build a ``cls`` from a stored document and its version column.
+def decode(cls: type[R], doc: str | bytes | dict[str, Any], version: int) -> R:
+    """Build a ``cls`` from a stored document (JSON text, its UTF-8, or parsed) and its version.
 
     Raises:
         StorageError: If the document is not JSON or no longer validates (corrupt or foreign).
     """
     try:
-        data = _json.loads(doc) if isinstance(doc, str) else dict(doc)
+        data = _json.loads(doc) if isinstance(doc, str | bytes) else dict(doc)
     except (TypeError, ValueError):
         raise StorageError(f"stored {cls.__name__} is not a JSON document") from None
     try:
@@ -627,10 +705,10 @@ def decode(cls: type[R], doc: str | dict[str, Any], version: int) -> R:
     return with_version(record, version)
 
 
-def decode_validated(cls: type[R], doc: str | dict[str, Any], version: int) -> R:
+def decode_validated(cls: type[R], doc: str | bytes | dict[str, Any], version: int) -> R:
     """Build a ``cls`` like :func:`decode`, through the validating converter only."""
     try:
-        data = _json.loads(doc) if isinstance(doc, str) else dict(doc)
+        data = _json.loads(doc) if isinstance(doc, str | bytes) else dict(doc)
         record = _CONVERTER.structure(data, cls)
     except Exception as exc:
         raise StorageError(f"stored {cls.__name__} does not validate: {exc}") from None

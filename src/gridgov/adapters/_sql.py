@@ -122,7 +122,7 @@ def encode(
     return _codec.encode(record)
 
 
-def decode(cls: type[R], doc: str | dict[str, Any], version: int) -> R:
+def decode(cls: type[R], doc: str | bytes | dict[str, Any], version: int) -> R:
     """Build a ``cls`` from a stored document and its version column (see ``_codec``).
 
     Raises:
@@ -272,7 +272,7 @@ class SqlUnitOfWork:
         self._cursor: Any = None
         self._in_transaction = False
         self._broken = False
-        self._decoded: dict[tuple[type, int, str], object] = {}
+        self._decoded: dict[tuple[type, int, str | bytes], object] = {}
         # The repositories import this module; importing them here keeps the import acyclic.
         from gridgov.adapters import _sql_kinds as k
         from gridgov.adapters import _sql_scheduling as sch
@@ -344,14 +344,14 @@ class SqlUnitOfWork:
             # Not chained: a driver's message may quote the document, personal data included.
             raise error from None
 
-    def decode(self, cls: type[R], doc: str | dict[str, Any], version: int) -> R:
+    def decode(self, cls: type[R], doc: str | bytes | dict[str, Any], version: int) -> R:
         """Decode a stored document, once per unit of work for a given text and version.
 
         A unit replaying a history reads the same households and contacts again and again;
         validating a document is the costly part of a read. Texts at a version never change
         once committed, and the cache goes with a rollback.
         """
-        if not isinstance(doc, str):
+        if not isinstance(doc, str | bytes):
             return decode(cls, doc, version)
         key = (cls, version, doc)
         found = self._decoded.get(key)

@@ -161,12 +161,13 @@ class SqlRecords(Generic[R]):
 
     def _paged(self, sql: str, params: Sequence[object], limit: int, arity: int) -> Page[R]:
         """Run a page query whose rows are ``arity`` sort-key columns, then version and doc."""
-        cls = self.declared.cls
+        cls, decode = self.declared.cls, self._uow.decode
         rows = self._uow.query(sql, (*params, limit + 1))
-        return page_of(
-            [(tuple(r[:arity]), self._uow.decode(cls, r[arity + 1], r[arity])) for r in rows],
-            limit,
-        )
+        # Only the page's own rows are decoded, and only the last one's sort key kept: the
+        # row past the limit says that more follow.
+        items = tuple([decode(cls, r[arity + 1], r[arity]) for r in rows[:limit]])
+        more = len(rows) > limit
+        return Page(items, encode_cursor(*rows[limit - 1][:arity]) if more else None)
 
     def _subtree_page(
         self,

@@ -445,7 +445,7 @@ class SqlCaseRepository(SqlRepository[Case]):
         cell, owner, external, doc = self._stored(
             c.id, ("cell_code", "owner_cell", "external_id", "doc")
         )
-        stored = _json.loads(doc) if isinstance(doc, str) else doc  # JSONB comes as a dict
+        stored = _json.loads(doc) if isinstance(doc, str | bytes) else doc  # or a parsed JSONB
         check_history_kept(len(stored["history"]), c)
         if (cell, owner) != (c.cell_code, c.owner_cell):
             self._check(c, {})

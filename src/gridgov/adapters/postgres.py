@@ -22,6 +22,7 @@ from gridgov.errors import ConflictError, GridgovError, StorageError, Validation
 try:
     import psycopg
     from psycopg import errors as pg_errors
+    from psycopg.adapt import Buffer, Loader
     from psycopg.types.string import TextLoader
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
     raise ImportError(
@@ -37,6 +38,17 @@ TYPES = SqlTypes(
 # Below this many rows a plain INSERT costs less than setting up a COPY.
 _COPY_FROM = 16
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+class _DocumentLoader(Loader):
+    """Load a JSONB document as the UTF-8 bytes of its text, for gridgov's parser.
+
+    Decoding it to ``str`` would only have the parser (orjson) encode it back to UTF-8.
+    """
+
+    def load(self, data: Buffer) -> bytes:
+        """Return the document's text as bytes."""
+        return bytes(data)
 
 
 class PostgresDialect:
@@ -136,8 +148,10 @@ class PostgresStore(PooledSqlStore):
         try:
             conn = psycopg.connect(self._conninfo, autocommit=True)
             # Documents as text: parsed by gridgov (orjson when installed) and, being hashable,
-            # memoised per unit of work, like SQLite's.
-            conn.adapters.register_loader("jsonb", TextLoader)
+            # memoised per unit of work, like SQLite's; as their UTF-8 bytes when the
+            # connection speaks UTF-8 (it does unless the server is set otherwise).
+            utf8 = conn.info.encoding == "utf-8"
+            conn.adapters.register_loader("jsonb", _DocumentLoader if utf8 else TextLoader)
             if create_schema:
                 conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self._schema}"')
             conn.execute(f'SET search_path TO "{self._schema}"')

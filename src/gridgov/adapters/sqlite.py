@@ -8,6 +8,7 @@ borrows its own connection, so readers never block the single writer.
 
 from __future__ import annotations
 
+import re
 import shutil
 import sqlite3
 import tempfile
@@ -27,6 +28,11 @@ TYPES = SqlTypes(
     key="TEXT", text="TEXT", integer="INTEGER", boolean="INTEGER", doc="TEXT", without_rowid=True
 )
 
+# The document column closing a SELECT list (``doc`` or ``h.doc``); every query reading
+# documents selects them last.
+_SELECTED_DOC = re.compile(r"(?<=[ ,])((?:[a-z]\.)?doc) FROM")
+_TEXTS_MAX = 1000  # rewritten statements kept; ``IN (?, ...)`` lists vary in length
+
 
 class SqliteDialect:
     """SQLite's placeholders, transactions and errors."""
@@ -35,9 +41,24 @@ class SqliteDialect:
     claim = ""  # the write lock, taken first, keeps every other writer out
     migrations = declared_migrations(TYPES)
 
+    def __init__(self) -> None:
+        self._texts: dict[str, str] = {}
+
     def sql(self, text: str) -> str:
-        """Return ``text``: SQLite takes ``?`` placeholders as they are."""
-        return text
+        """Return ``text`` with a selected document read as bytes; ``?`` placeholders stay.
+
+        sqlite3 would decode a document's UTF-8 into a ``str`` that the JSON parser then encodes
+        back to UTF-8 (documents are mostly Chinese text: not a cheap copy); as a BLOB it comes
+        back as the stored bytes, parsed as they are.
+        """
+        if "doc FROM" not in text:
+            return text
+        found = self._texts.get(text)
+        if found is None:
+            if len(self._texts) >= _TEXTS_MAX:
+                self._texts.clear()
+            found = self._texts[text] = _SELECTED_DOC.sub(r"CAST(\1 AS BLOB) FROM", text)
+        return found
 
     def begin(self, cursor: Any) -> None:
         """Take the write lock at once, so that a busy database waits instead of failing later."""
