@@ -279,18 +279,20 @@ class ScopedSignUps(ScopedRepository[SignUp, SignUpRepository]):
     )
     for_resident = OfResident[tuple[SignUp, ...]](())
 
-    def for_shift(self, shift_id: str) -> tuple[SignUp, ...]:
-        """Return the sign-ups of a shift at a readable venue, of volunteers in scope."""
+    def _shift(self, shift_id: str) -> None:
+        """Check that the shift's venue is readable."""
         subject = f"shift:{shift_id}"
         self._g.permit(READ, subject)
         self._at_venue(subject, self._g.inner.shifts.get(shift_id).venue_id)
+
+    def for_shift(self, shift_id: str) -> tuple[SignUp, ...]:
+        """Return the sign-ups of a shift at a readable venue, of volunteers in scope."""
+        self._shift(shift_id)
         return self._in_scope(self._inner.for_shift(shift_id))
 
     def taken(self, shift_id: str) -> int:
         """Return how many volunteers a shift at a readable venue has, counted over everyone."""
-        subject = f"shift:{shift_id}"
-        self._g.permit(READ, subject)
-        self._at_venue(subject, self._g.inner.shifts.get(shift_id).venue_id)
+        self._shift(shift_id)
         return self._inner.taken(shift_id)
 
 
