@@ -157,7 +157,7 @@ def populate_error(folder: Path, kind: type[GridgovError]) -> GridgovError:
     with store() as uow:
         assert 0 == len(uow.cells.tree())
         with pytest.raises(NotFoundError):
-            uow.case_settings.get()
+            uow.settings.get()
         for cid in ("c0", "c1"):
             with pytest.raises(NotFoundError):
                 uow.cases.get(cid)
@@ -236,10 +236,10 @@ def test_minggong_subsidy_case_met_its_deadline_moved_by_the_wait(
     assert pendulum.datetime(2026, 12, 9, 11, 30, tz=TZ) == due
 
 
-def test_minggong_case_settings_are_saved(store: Store) -> None:
+def test_minggong_settings_are_saved(store: Store) -> None:
     """The store keeps the scenario's catalogue, with its own category, and the default policy."""
     with store() as uow:
-        saved = uow.case_settings.get()
+        saved = uow.settings.get()
     assert (True, True, DEFAULT_ESCALATION) == (
         "relocated_service" in saved.catalogue,
         "complaint" in saved.catalogue,

@@ -697,7 +697,7 @@ def test_export_open311_is_masked_by_default(shared: str) -> None:
         cases = uow.cases.reported_in_subtree(
             "610102", since=pendulum.datetime(2000, 1, 1), until=pendulum.datetime(2100, 1, 1)
         ).items
-        catalogue = uow.case_settings.get().catalogue
+        catalogue = uow.settings.get().catalogue
     assert (0, "") == (code, err)
     assert json.loads(dumps_requests(cases, catalogue)) == requests
     assert all("address" not in r for r in requests)
@@ -707,7 +707,7 @@ def test_export_open311_services_lists_the_catalogue(shared: str) -> None:
     """``--services`` gives one service per category of the store's catalogue."""
     code, out, _ = run("export", "open311", "--services", "--lang", "en", "--db", shared)
     with opened(shared) as uow:
-        catalogue = uow.case_settings.get().catalogue
+        catalogue = uow.settings.get().catalogue
     services = json.loads(out)
     assert (0, [c.code for c in catalogue.categories]) == (
         code,

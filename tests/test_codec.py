@@ -34,7 +34,7 @@ RECORDS = st.one_of(
     gst.contact_attempts(),
     gst.care_tasks(),
     gst.cases(),
-    gst.case_settings(),
+    gst.deployment_settings(),
     gst.venues(),
     gst.activity_series(),
     gst.registrations(),

@@ -84,9 +84,15 @@ def test_declared_ddl_is_the_first_releases_ddl_on_both_dialects() -> None:
 def test_version_6_adds_the_lock_table() -> None:
     """Schema version 6 creates the named locks' table and nothing else."""
     expected = ["CREATE TABLE gg_locks (name TEXT PRIMARY KEY, held INTEGER NOT NULL)"]
-    assert (6, expected) == (
+    assert expected == [_normalised(s) for s in SqliteDialect.migrations[5]]
+
+
+def test_version_7_adds_the_settings_history() -> None:
+    """Schema version 7, the last, creates the settings' history table and nothing else."""
+    expected = ["CREATE TABLE gg_settings_history (version INTEGER PRIMARY KEY, doc TEXT NOT NULL)"]
+    assert (7, expected) == (
         len(SqliteDialect.migrations),
-        [_normalised(s) for s in SqliteDialect.migrations[5]],
+        [_normalised(s) for s in SqliteDialect.migrations[6]],
     )
 
 
@@ -194,7 +200,7 @@ def test_sql_repositories_offer_what_each_declaration_allows(tmp_path: Path) -> 
         "contact": "contacts",
         "care task": "care_tasks",
         "case": "cases",
-        "case settings": "case_settings",
+        "settings": "settings",
         "venue": "venues",
         "series": "series",
         "registration": "registrations",
@@ -211,7 +217,5 @@ def test_sql_repositories_offer_what_each_declaration_allows(tmp_path: Path) -> 
             for k in KINDS
         }
     store.close()
-    expected = {
-        k.name: (k.removable, not k.append_only and k.name != "case settings") for k in KINDS
-    }
+    expected = {k.name: (k.removable, not k.append_only and k.name != "settings") for k in KINDS}
     assert expected == offered

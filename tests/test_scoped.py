@@ -47,7 +47,7 @@ from gridgov.care import ContactMethod
 from gridgov.care.contacts import CareTask, ContactAttempt, Outcome
 from gridgov.cases import Case, CaseSource, CaseWorkflow
 from gridgov.cases.model import Reporter
-from gridgov.cases.settings import CaseSettings
+from gridgov.settings import Settings
 from gridgov.codes import id_check_character
 from gridgov.ports import Page
 from gridgov.scheduling.registrations import Registration
@@ -505,7 +505,7 @@ def writes(uow: UnitOfWork, target: UnitOfWork) -> list[Callable[[], object]]:
         lambda: target.care_tasks.add_many([attrs.evolve(task, id="t-new", version=0)]),
         lambda: target.cases.update(case),
         lambda: target.cases.add_many([attrs.evolve(case, id="k-new", version=0)]),
-        lambda: target.case_settings.save(CaseSettings()),
+        lambda: target.settings.save(Settings()),
         lambda: target.venues.update(uow.venues.get("hui")),
         lambda: target.series.update(uow.series.get("paint")),
         lambda: target.registrations.update(registration),
@@ -538,7 +538,7 @@ def reads(target: UnitOfWork) -> list[Callable[[], object]]:
         lambda: target.cases.due(at_or_before=FUTURE),
         lambda: target.cases.open_in_subtree(A1),
         lambda: target.cases.reported_in_subtree(A1, since=PAST, until=FUTURE),
-        lambda: target.case_settings.get(),
+        lambda: target.settings.get(),
         lambda: target.venues.get("hui"),
         lambda: target.venues.in_subtree(COMM_A),
         lambda: target.series.get("paint"),
@@ -682,7 +682,7 @@ REPOSITORIES = {
     "contacts",
     "care_tasks",
     "cases",
-    "case_settings",
+    "settings",
     "venues",
     "series",
     "registrations",
@@ -896,9 +896,9 @@ def test_due_cases_external_ids_and_settings() -> None:
         with pytest.raises(AccessDeniedError):
             staff.cases.by_external_id("12345-b1")
         with pytest.raises(AccessDeniedError):
-            staff.case_settings.save(CaseSettings())
-        assert 1 == as_(uow, SYSTEM).case_settings.save(CaseSettings()).version
-        assert 1 == staff.case_settings.get().version
+            staff.settings.save(Settings())
+        assert 1 == as_(uow, SYSTEM).settings.save(Settings()).version
+        assert 1 == staff.settings.get().version
 
 
 def test_venues_serve_the_cells_below_them() -> None:

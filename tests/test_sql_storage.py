@@ -41,7 +41,7 @@ from gridgov.calendar import WorkCalendar
 from gridgov.care.contacts import ContactAttempt, Outcome
 from gridgov.care.policy import ContactMethod
 from gridgov.cases import Case, CaseSource, CaseWorkflow, Location, Reporter
-from gridgov.cases.settings import CaseSettings
+from gridgov.settings import Settings
 from gridgov.errors import ConflictError, StorageError
 from gridgov.grid import GridCell, GridLevel
 from gridgov.households import Address, Household, Resident, Tag
@@ -509,12 +509,12 @@ def test_version_2_database_gains_the_case_tables(
     store = open_store()
     with store() as uow:
         uow.cases.add(_case("k1", external_id="E-1"))
-        uow.case_settings.save(CaseSettings())
+        uow.settings.save(Settings())
         uow.commit()
     with store() as uow:
         after = uow.query_one(f"SELECT version FROM {_sql.SCHEMA_VERSION_TABLE}")
         found = uow.cases.by_external_id("E-1")
-        kept = (uow.households.get("h1").id, found and found.id, uow.case_settings.get().version)
+        kept = (uow.households.get("h1").id, found and found.id, uow.settings.get().version)
     store.close()
     assert ((2,), (LATEST,), ("h1", "k1", 1)) == (tuple(before or ()), tuple(after or ()), kept)
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from gridgov import _json
 from gridgov.access import AuditEntry, AuditKind
 from gridgov.cases.model import Case, CaseState
-from gridgov.cases.settings import CaseSettings
+from gridgov.settings import Settings
 from gridgov.codes import CodeScheme, NationalId, PhoneNumber, Sex
 from gridgov.grid import (
     Assignment,
@@ -88,7 +88,7 @@ ATTRS_STRATEGIES: list[tuple[st.SearchStrategy[AttrsInstance], type[AttrsInstanc
     (gst.workers(), Worker),
     (gst.code_schemes(), CodeScheme),
     (gst.cases(), Case),
-    (gst.case_settings(), CaseSettings),
+    (gst.deployment_settings(), Settings),
     (gst.venues(), Venue),
     (gst.activity_series(), ActivitySeries),
     (gst.registrations(), Registration),
@@ -419,12 +419,12 @@ def test_cases_round_trip_through_the_converter_and_json(case: Case) -> None:
 
 
 @SLOW
-@given(gst.case_settings())
-def test_case_settings_round_trip_through_the_converter_and_json(settings_: CaseSettings) -> None:
+@given(gst.deployment_settings())
+def test_settings_round_trip_through_the_converter_and_json(settings_: Settings) -> None:
     """structure(unstructure(settings)) is the settings, also through JSON text."""
     data = CONVERTER.unstructure(settings_)
-    assert settings_ == CONVERTER.structure(data, CaseSettings)
-    assert settings_ == CONVERTER.structure(_json.loads(_json.dumps(data)), CaseSettings)
+    assert settings_ == CONVERTER.structure(data, Settings)
+    assert settings_ == CONVERTER.structure(_json.loads(_json.dumps(data)), Settings)
 
 
 @FAST

@@ -26,7 +26,6 @@ import pendulum
 from gridgov.access import AuditEntry, AuditKind
 from gridgov.care.contacts import CareTask, ContactAttempt
 from gridgov.cases.model import Case
-from gridgov.cases.settings import CaseSettings
 from gridgov.codes import CodeScheme
 from gridgov.grid import GridCell, GridTree, Worker
 from gridgov.households import Household, Resident, Tag
@@ -34,6 +33,7 @@ from gridgov.scheduling.registrations import Occupancy, Registration
 from gridgov.scheduling.series import ActivitySeries
 from gridgov.scheduling.venues import Venue
 from gridgov.scheduling.volunteers import Shift, SignUp
+from gridgov.settings import Settings
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
@@ -41,7 +41,6 @@ __all__ = [
     "AuditRepository",
     "CareTaskRepository",
     "CaseRepository",
-    "CaseSettingsRepository",
     "CellRepository",
     "ContactRepository",
     "HouseholdRepository",
@@ -51,6 +50,7 @@ __all__ = [
     "RegistrationRepository",
     "ResidentEntry",
     "SeriesRepository",
+    "SettingsRepository",
     "ShiftRepository",
     "SignUpRepository",
     "Store",
@@ -373,14 +373,18 @@ class CaseRepository(Protocol):
         ...
 
 
-class CaseSettingsRepository(Protocol):
-    """Stores the one :class:`~gridgov.cases.settings.CaseSettings` of a store."""
+class SettingsRepository(Protocol):
+    """Stores the one :class:`~gridgov.settings.Settings` of a store, and every saved version."""
 
-    def get(self) -> CaseSettings:
+    def get(self) -> Settings:
         """Return the stored settings, or raise NotFoundError if none were saved."""
         ...
 
-    def save(self, settings: CaseSettings) -> CaseSettings:
+    def history(self) -> tuple[Settings, ...]:
+        """Return every saved version of the settings, oldest first (the current one last)."""
+        ...
+
+    def save(self, settings: Settings) -> Settings:
         """Store the settings (version 0: the first save) if the version is current; return them."""
         ...
 
@@ -606,8 +610,8 @@ class UnitOfWork(Protocol):
         ...
 
     @property
-    def case_settings(self) -> CaseSettingsRepository:
-        """Return the case settings of this unit of work."""
+    def settings(self) -> SettingsRepository:
+        """Return the settings of this unit of work."""
         ...
 
     @property

@@ -14,6 +14,7 @@ The SQL text is written with ``?`` placeholders; a dialect rewrites them for its
 from __future__ import annotations
 
 import abc
+import functools
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -27,7 +28,6 @@ from gridgov.adapters.support import StoredRecord as R
 from gridgov.adapters.support import check_text_key
 from gridgov.care.contacts import CareTask, ContactAttempt
 from gridgov.cases.model import Case
-from gridgov.cases.settings import CaseSettings
 from gridgov.codes import CodeScheme
 from gridgov.errors import ConflictError, GridgovError, StorageError, ValidationError
 from gridgov.grid import GridCell, Worker
@@ -37,6 +37,7 @@ from gridgov.scheduling.registrations import Registration
 from gridgov.scheduling.series import ActivitySeries
 from gridgov.scheduling.venues import Venue
 from gridgov.scheduling.volunteers import Shift, SignUp
+from gridgov.settings import Settings
 
 T = TypeVar("T")
 Row = Sequence[Any]
@@ -110,7 +111,7 @@ def encode(
     | ContactAttempt
     | CareTask
     | Case
-    | CaseSettings
+    | Settings
     | Venue
     | ActivitySeries
     | Registration
@@ -120,6 +121,16 @@ def encode(
 ) -> str:
     """Return ``record`` as a JSON document without its version (kept in a column)."""
     return _codec.encode(record)
+
+
+@functools.lru_cache(maxsize=4)
+def _decoded_settings(doc: str | bytes, version: int) -> Settings:
+    """Decode the settings, shared by every unit of every store.
+
+    Their calendar and care policy take milliseconds to build, and the same text at the same
+    version always gives the same settings.
+    """
+    return decode(Settings, doc, version)
 
 
 def decode(cls: type[R], doc: str | bytes | dict[str, Any], version: int) -> R:
@@ -283,7 +294,7 @@ class SqlUnitOfWork:
         self.contacts = k.SqlContactRepository(self)
         self.care_tasks = k.SqlCareTaskRepository(self)
         self.cases = k.SqlCaseRepository(self)
-        self.case_settings = k.SqlCaseSettingsRepository(self)
+        self.settings = k.SqlSettingsRepository(self)
         self.venues = sch.SqlVenueRepository(self)
         self.series = sch.SqlSeriesRepository(self)
         self.registrations = sch.SqlRegistrationRepository(self)
@@ -353,6 +364,8 @@ class SqlUnitOfWork:
         """
         if not isinstance(doc, str | bytes):
             return decode(cls, doc, version)
+        if cls is Settings:  # read by nearly every service call: decoded once per process
+            return _decoded_settings(doc, version)  # type: ignore[return-value]
         key = (cls, version, doc)
         found = self._decoded.get(key)
         if found is None:

@@ -3,7 +3,7 @@
 Everything a declaration says (rows, index rows, references, versions) is done by
 :class:`~gridgov.adapters._sql_engine.SqlRepository`; what is left here is what is truly a
 kind's own: the cell tree's rules, a household's residents, a case's external id, the one row
-of case settings, and the port queries in each kind's language.
+of settings, and the port queries in each kind's language.
 """
 
 from __future__ import annotations
@@ -41,12 +41,12 @@ from gridgov.adapters.support import (
 )
 from gridgov.care.contacts import CareTask, ContactAttempt
 from gridgov.cases.model import Case
-from gridgov.cases.settings import CaseSettings
 from gridgov.errors import ConflictError, NotFoundError, ValidationError
 from gridgov.grid import GridCell, GridTree, Worker
 from gridgov.households import Household, Tag
 from gridgov.ports import DEFAULT_PAGE_SIZE, Page, ResidentEntry
 from gridgov.records import kinds
+from gridgov.settings import Settings
 
 if TYPE_CHECKING:
     from gridgov.adapters._sql import SqlUnitOfWork
@@ -54,10 +54,10 @@ if TYPE_CHECKING:
 __all__ = [
     "SqlCareTaskRepository",
     "SqlCaseRepository",
-    "SqlCaseSettingsRepository",
     "SqlCellRepository",
     "SqlContactRepository",
     "SqlHouseholdRepository",
+    "SqlSettingsRepository",
     "SqlWorkerRepository",
 ]
 
@@ -521,10 +521,10 @@ def _due_params(
     return horizon, start[0], start[1]
 
 
-class SqlCaseSettingsRepository(SqlRecords[CaseSettings]):
-    """The case settings of a SQL store; see :class:`gridgov.ports.CaseSettingsRepository`."""
+class SqlSettingsRepository(SqlRecords[Settings]):
+    """The settings of a SQL store; see :class:`gridgov.ports.SettingsRepository`."""
 
-    declared = kinds.CASE_SETTINGS
+    declared = kinds.SETTINGS
 
     def _stored_version(self) -> int:
         row = self._uow.query_one(
@@ -534,29 +534,46 @@ class SqlCaseSettingsRepository(SqlRecords[CaseSettings]):
 
     def _stale_save(self, version: int) -> ConflictError:
         return ConflictError(
-            f"case settings are at version {self._stored_version()}, "
+            f"settings are at version {self._stored_version()}, "
             f"the save was made from version {version}",
             retryable=True,
         )
 
-    def get(self, key: str = kinds.SETTINGS_KEY) -> CaseSettings:
+    def get(self, key: str = kinds.SETTINGS_KEY) -> Settings:
         """Return the stored settings, or raise NotFoundError if none were saved."""
         return super().get(key)
 
-    def save(self, settings: CaseSettings) -> CaseSettings:
+    def history(self) -> tuple[Settings, ...]:
+        """Return every saved version of the settings, oldest first."""
+        rows = self._uow.query("SELECT version, doc FROM gg_settings_history ORDER BY version")
+        saved = self._decoded(rows)
+        current = self._find(kinds.SETTINGS_KEY)
+        # Saved before the history was kept (schema version 6 and older): the current one.
+        if current is not None and (not saved or saved[-1].version < current.version):
+            saved = (*saved, current)
+        return saved
+
+    def save(self, settings: Settings) -> Settings:
         """Store the settings (version 0: the first save) if the version is current; return them."""
         s = self._require(settings)
         if s.version != 0:
             try:
-                return self._update_row(s)
+                saved = self._update_row(s)
             except (ConflictError, NotFoundError):  # a newer version, or none stored at all
                 raise self._stale_save(s.version) from None
-        if self._stored_version() != 0:
-            raise self._stale_save(0)
-        self._uow.write()  # a busy database is its own conflict
-        try:
-            with self._uow.savepoint():  # a concurrent first save must not end the transaction
-                self._insert([s])
-        except ConflictError:
-            raise self._stale_save(0) from None
-        return with_version(s, 1)
+        else:
+            if self._stored_version() != 0:
+                raise self._stale_save(0)
+            self._uow.write()  # a busy database is its own conflict
+            try:
+                with self._uow.savepoint():  # a concurrent first save must not end the transaction
+                    self._insert([s])
+            except ConflictError:
+                raise self._stale_save(0) from None
+            saved = with_version(s, 1)
+        self._uow.insert_many(
+            kinds.SETTINGS_HISTORY.name,
+            kinds.SETTINGS_HISTORY.column_names,
+            [(saved.version, self._uow.encode(saved))],
+        )
+        return saved

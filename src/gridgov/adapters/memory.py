@@ -50,7 +50,6 @@ from gridgov.adapters.support import (
 from gridgov.adapters.support import StoredRecord as R
 from gridgov.care.contacts import CareTask, ContactAttempt, TaskState
 from gridgov.cases.model import Case
-from gridgov.cases.settings import CaseSettings
 from gridgov.codes import DEFAULT_SCHEME, CodeScheme
 from gridgov.errors import ConflictError, NotFoundError, ValidationError
 from gridgov.grid import GridCell, GridTree, Worker
@@ -60,17 +59,18 @@ from gridgov.scheduling.registrations import Registration
 from gridgov.scheduling.series import ActivitySeries
 from gridgov.scheduling.venues import Venue
 from gridgov.scheduling.volunteers import Shift, SignUp
+from gridgov.settings import Settings
 
 __all__ = [
     "MemoryAuditRepository",
     "MemoryCareTaskRepository",
     "MemoryCaseRepository",
-    "MemoryCaseSettingsRepository",
     "MemoryCellRepository",
     "MemoryContactRepository",
     "MemoryHouseholdRepository",
     "MemoryRegistrationRepository",
     "MemorySeriesRepository",
+    "MemorySettingsRepository",
     "MemoryShiftRepository",
     "MemorySignUpRepository",
     "MemoryStore",
@@ -85,7 +85,7 @@ _W = INSTANT_KEY_WIDTH
 # Contacts, tasks and cases are indexed by ``instant_key + id``: instant keys have a fixed width,
 # so these strings sort exactly as the ``(instant, id)`` pairs do.
 _TOP = "\U0010ffff"  # above every character of an id: ``key + _TOP`` ends the keys of an instant
-SETTINGS_KEY = "default"  # the one record of case settings
+SETTINGS_KEY = "default"  # the one record of settings
 
 
 class _SortedKeys:
@@ -247,7 +247,8 @@ class _State:
         self.open_case_cells = _SortedKeys()  # cells that have held an open case
         self.open_cases_by_cell: dict[str, _SortedKeys] = {}  # -> {reported key + id}
         self.case_by_external: dict[str, str] = {}  # external id -> case id
-        self.case_settings: CaseSettings | None = None
+        self.settings: Settings | None = None
+        self.settings_history: list[Settings] = []  # every saved version, oldest first
         self.venues: dict[str, Venue] = {}
         self.venue_cells = _SortedKeys()  # cells holding at least one venue
         self.venues_by_cell: dict[str, _SortedKeys] = {}  # -> {venue id}
@@ -740,7 +741,7 @@ class MemoryUnitOfWork:
         self._contacts = _Staging[ContactAttempt]("contact", state.contacts.get, _resident_of)
         self._tasks = _Staging[CareTask]("care task", state.tasks.get, _resident_of)
         self._cases = _Staging[Case]("case", state.cases.get)
-        self._settings = _Staging[CaseSettings]("case settings", self._committed_settings)
+        self._settings = _Staging[Settings]("settings", self._committed_settings)
         self._venues = _Staging[Venue]("venue", state.venues.get)
         self._series = _Staging[ActivitySeries]("series", state.series.get, _venue_of)
         self._registrations = _Staging[Registration](
@@ -757,7 +758,7 @@ class MemoryUnitOfWork:
         self.contacts = MemoryContactRepository(self)
         self.care_tasks = MemoryCareTaskRepository(self)
         self.cases = MemoryCaseRepository(self)
-        self.case_settings = MemoryCaseSettingsRepository(self)
+        self.settings = MemorySettingsRepository(self)
         self.venues = MemoryVenueRepository(self)
         self.series = MemorySeriesRepository(self)
         self.registrations = MemoryRegistrationRepository(self)
@@ -768,8 +769,8 @@ class MemoryUnitOfWork:
         self._claimed: set[str] = set()
         self._seen_commits = state.commits
 
-    def _committed_settings(self, key: str) -> CaseSettings | None:
-        return self._store._state.case_settings if key == SETTINGS_KEY else None
+    def _committed_settings(self, key: str) -> Settings | None:
+        return self._store._state.settings if key == SETTINGS_KEY else None
 
     def _stagings(self) -> tuple[_Staging[Any], ...]:
         return (
@@ -807,6 +808,7 @@ class MemoryUnitOfWork:
         self.cases._staged_external.clear()
         self.series._spans.clear()
         self.locks.held.clear()
+        self.settings.saved.clear()
         if self._claimed:
             with self._store._lock:
                 for case_id in self._claimed:
@@ -841,7 +843,8 @@ class MemoryUnitOfWork:
             for cid, case in self._cases.values.items():
                 state.put_case(cid, case)
             if SETTINGS_KEY in self._settings.values:
-                state.case_settings = self._settings.values[SETTINGS_KEY]
+                state.settings = self._settings.values[SETTINGS_KEY]
+                state.settings_history.extend(self.settings.saved)
             for vid, venue in self._venues.values.items():
                 state.put_venue(vid, venue)
             for sid, series in self._series.values.items():
@@ -1882,33 +1885,42 @@ class MemoryCaseRepository:
             )
 
 
-class MemoryCaseSettingsRepository:
-    """The case settings of a :class:`MemoryStore`; see ``gridgov.ports.CaseSettingsRepository``."""
+class MemorySettingsRepository:
+    """The settings of a :class:`MemoryStore`; see ``gridgov.ports.SettingsRepository``."""
 
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         self._uow = uow
         self._staging = uow._settings
+        self.saved: list[Settings] = []  # the versions this unit saved, for the history
 
-    def get(self) -> CaseSettings:
+    def get(self) -> Settings:
         """Return the stored settings, or raise NotFoundError if none were saved."""
         return self._staging.get(SETTINGS_KEY)
 
-    def save(self, settings: CaseSettings) -> CaseSettings:
+    def history(self) -> tuple[Settings, ...]:
+        """Return every saved version of the settings, oldest first."""
+        with self._uow._store._lock:
+            return (*self._uow._store._state.settings_history, *self.saved)
+
+    def save(self, settings: Settings) -> Settings:
         """Store the settings (version 0: the first save) if the version is current; return them."""
-        if not isinstance(settings, CaseSettings):
-            raise ValidationError("settings", "expected CaseSettings")
+        if not isinstance(settings, Settings):
+            raise ValidationError("settings", "expected Settings")
         with self._uow._store._lock:
             current = self._staging.current(SETTINGS_KEY)
             stored = 0 if current is None else current.version
             if settings.version != stored:
                 raise ConflictError(
-                    f"case settings are at version {stored}, "
+                    f"settings are at version {stored}, "
                     f"the save was made from version {settings.version}",
                     retryable=True,
                 )
             if current is None:
-                return self._staging.stage_add(SETTINGS_KEY, settings)
-            return self._staging.stage_update(SETTINGS_KEY, settings)
+                saved = self._staging.stage_add(SETTINGS_KEY, settings)
+            else:
+                saved = self._staging.stage_update(SETTINGS_KEY, settings)
+            self.saved.append(saved)
+            return saved
 
 
 # -- scheduling ------------------------------------------------------------------------------

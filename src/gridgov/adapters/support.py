@@ -18,7 +18,6 @@ from gridgov._validation import UNSTORABLE, UNSTORABLE_PROBLEM
 from gridgov.access import AuditEntry, AuditKind
 from gridgov.care.contacts import CareTask, ContactAttempt
 from gridgov.cases.model import Case
-from gridgov.cases.settings import CaseSettings
 from gridgov.clock import ensure_date
 from gridgov.codes import CodeScheme
 from gridgov.errors import ValidationError
@@ -29,6 +28,7 @@ from gridgov.scheduling.registrations import Occupancy, Registration, Registrati
 from gridgov.scheduling.series import ActivitySeries
 from gridgov.scheduling.venues import Venue
 from gridgov.scheduling.volunteers import Shift, SignUp, SignUpState
+from gridgov.settings import Settings
 
 __all__ = [
     "INSTANT_KEY_WIDTH",
@@ -63,7 +63,7 @@ StoredRecord = TypeVar(
     ContactAttempt,
     CareTask,
     Case,
-    CaseSettings,
+    Settings,
     Venue,
     ActivitySeries,
     Registration,

@@ -1,30 +1,9 @@
-"""A deployment's case settings: its service catalogue and escalation policy, stored together."""
+"""The former home of the case settings, now :class:`gridgov.settings.Settings`.
 
-from __future__ import annotations
+``CaseSettings`` remains an alias of :class:`~gridgov.settings.Settings`, which also holds the
+working calendar and the care policy.
+"""
 
-import attrs
-
-from gridgov import _validation as v
-from gridgov.cases.catalogue import DEFAULT_CATALOGUE, ServiceCatalogue
-from gridgov.cases.escalation import DEFAULT_ESCALATION, EscalationPolicy
+from gridgov.settings import Settings as CaseSettings
 
 __all__ = ["CaseSettings"]
-
-
-@attrs.frozen
-class CaseSettings:
-    """The catalogue and escalation policy a store's cases run by.
-
-    Args:
-        catalogue: The service catalogue.
-        escalation: The escalation policy.
-        version: The stored version, managed by repositories.
-    """
-
-    catalogue: ServiceCatalogue = attrs.field(
-        default=DEFAULT_CATALOGUE, validator=v.instance_of(ServiceCatalogue)
-    )
-    escalation: EscalationPolicy = attrs.field(
-        default=DEFAULT_ESCALATION, validator=v.instance_of(EscalationPolicy)
-    )
-    version: int = attrs.field(default=0, validator=v.non_negative_int)

@@ -324,7 +324,7 @@ def _outermost(codes: Iterable[str]) -> list[str]:
 def _catalogue(uow: UnitOfWork, scenario: Scenario) -> ServiceCatalogue:
     """Return the store's service catalogue, else the scenario's."""
     try:
-        return uow.case_settings.get().catalogue
+        return uow.settings.get().catalogue
     except NotFoundError:
         return scenario.catalogue
 

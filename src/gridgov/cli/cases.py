@@ -118,7 +118,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     at = _instant(args.at, "--at")
     with _ledger(args) as (scenario, store, tree):
         with store() as uow:
-            settings = uow.case_settings.get()
+            settings = uow.settings.get()
         workflow = CaseWorkflow(
             scenario.workflow().calendar, settings.catalogue, settings.escalation
         )

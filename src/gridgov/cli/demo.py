@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import attrs
@@ -48,11 +48,12 @@ from gridgov.scenarios import (
     populate,
     summary_total,
 )
-from gridgov.scenarios.loader import store_cases, store_programme
+from gridgov.scenarios.loader import store_cases, store_programme, store_settings
 from gridgov.scheduling.venues import Venue
 from gridgov.services.care import Coverage, Worklist, coverage, plan_tasks, worklist
 from gridgov.services.cases import EscalationEngine
 from gridgov.services.scheduling import WeekSchedule, volunteer_hours, week_schedule
+from gridgov.settings import stored_settings
 
 # The populations of the elder-care guidance, shown apart from the other ledger markers.
 _CARE_TAGS = (
@@ -409,23 +410,30 @@ def _load_unless_present(
     return report
 
 
+def _stored(get: Callable[[str], object], key: str) -> bool:
+    """Return whether ``get`` finds ``key``."""
+    try:
+        get(key)
+    except NotFoundError:
+        return False
+    return True
+
+
 def _add_what_is_missing(
     store: Store, scenario: Scenario, path: Path, *, quiet: bool = False
 ) -> None:
     """Add the cases and the programme to a store loaded by a gridgov that had neither."""
     with store() as uow:
-        try:
-            uow.case_settings.get()
-            need_cases = False
-        except NotFoundError:
-            need_cases = bool(scenario.cases)
-        try:
-            need_programme = bool(scenario.venues) and not uow.venues.get(scenario.venues[0].id)
-        except NotFoundError:
-            need_programme = True
-        if not (need_cases or need_programme):
+        need_cases = bool(scenario.cases) and not _stored(uow.cases.get, scenario.cases[0].id)
+        # Settings saved by an older gridgov lack the calendar, care policy and scenario name.
+        stored = stored_settings(uow)
+        need_settings = store_settings(uow, scenario) != stored
+        need_programme = bool(scenario.venues) and not _stored(
+            uow.venues.get, scenario.venues[0].id
+        )
+        if not (need_cases or need_programme or need_settings):
             return
-        added = []
+        added = ["its settings"] if need_settings else []
         if need_cases:
             added.append(f"{store_cases(uow, scenario)} cases")
         if need_programme:

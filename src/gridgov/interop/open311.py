@@ -46,6 +46,7 @@ from gridgov.grid import GridCell
 from gridgov.ports import UnitOfWork
 from gridgov.serialization import structure
 from gridgov.services.cases import report_case
+from gridgov.settings import case_workflow
 
 __all__ = [
     "EXTERNAL_ID_PREFIX",
@@ -804,7 +805,7 @@ def _plan(
 
 def import_requests(
     uow: UnitOfWork,
-    workflow: CaseWorkflow,
+    workflow: CaseWorkflow | None,
     requests: Iterable[Mapping[str, object]],
     *,
     cell_for: Callable[[ServiceRequestIn], str],
@@ -833,7 +834,8 @@ def import_requests(
 
     Args:
         uow: An open unit of work.
-        workflow: The catalogue, calendar and escalation policy.
+        workflow: The catalogue, calendar and escalation policy; ``None`` for the store's
+            settings (:func:`gridgov.settings.case_workflow`).
         requests: The request bodies, e.g. the items of a JSON array.
         cell_for: Returns the code of the grid or building a request lies in, e.g. from its
             point or address; may raise ValidationError or NotFoundError, reported as the
@@ -853,6 +855,7 @@ def import_requests(
             help), or a concurrent writer got in the way (``retryable``: run it again).
     """
     at = ensure_aware(at, "at")
+    workflow = case_workflow(uow, workflow)
     if not isinstance(actor, str) or not _ACTOR.fullmatch(actor):
         raise ValidationError(
             "actor", "an id is 1-64 characters of letters, digits, '-', '_', '.' or ':'"

@@ -13,7 +13,6 @@ from gridgov.access import AuditEntry
 from gridgov.adapters.support import instant_key, series_span
 from gridgov.care.contacts import CareTask, ContactAttempt
 from gridgov.cases.model import Case
-from gridgov.cases.settings import CaseSettings
 from gridgov.grid import GridCell, Worker
 from gridgov.households import Household
 from gridgov.records._schema import (
@@ -32,12 +31,12 @@ from gridgov.scheduling.registrations import Registration
 from gridgov.scheduling.series import ActivitySeries
 from gridgov.scheduling.venues import Venue
 from gridgov.scheduling.volunteers import Shift, SignUp
+from gridgov.settings import Settings
 
 __all__ = [
     "AUDIT",
     "CARE_TASKS",
     "CASES",
-    "CASE_SETTINGS",
     "CELLS",
     "CONTACTS",
     "HOUSEHOLDS",
@@ -45,6 +44,7 @@ __all__ = [
     "LOCKS",
     "REGISTRATIONS",
     "SERIES",
+    "SETTINGS",
     "SETTINGS_KEY",
     "SHIFTS",
     "SIGNUPS",
@@ -56,7 +56,7 @@ __all__ = [
 R = TypeVar("R")
 
 SETTINGS_KEY = "default"
-"""The key of the one stored :class:`~gridgov.cases.settings.CaseSettings`."""
+"""The key of the one stored :class:`~gridgov.settings.Settings`."""
 
 _KEY = ColumnType.KEY
 
@@ -334,9 +334,9 @@ CASES: RecordKind[Case] = RecordKind(
     ),
 )
 
-CASE_SETTINGS: RecordKind[CaseSettings] = RecordKind(
-    name="case settings",
-    cls=CaseSettings,
+SETTINGS: RecordKind[Settings] = RecordKind(
+    name="settings",
+    cls=Settings,
     table=Table(
         "gg_case_settings",
         _stored(_key("id", lambda s: SETTINGS_KEY, check=f"id = '{SETTINGS_KEY}'")),
@@ -520,7 +520,7 @@ KINDS: tuple[RecordKind[object], ...] = (  # type: ignore[assignment]
     CONTACTS,
     CARE_TASKS,
     CASES,
-    CASE_SETTINGS,
+    SETTINGS,
     VENUES,
     SERIES,
     REGISTRATIONS,
@@ -541,6 +541,16 @@ LOCKS: Table[object] = Table(
 ``held`` count raised) by every unit of work that holds it."""
 
 
+SETTINGS_HISTORY: Table[object] = Table(
+    "gg_settings_history",
+    (Column("version", ColumnType.INTEGER), Column("doc", ColumnType.DOC)),
+    primary_key=("version",),
+    since=7,
+)
+"""Every saved version of the settings (:meth:`~gridgov.ports.SettingsRepository.history`),
+written beside the settings' own row by each save."""
+
+
 def tables() -> tuple[Table[object], ...]:
     """Return every table of every kind, parents before children, in creation order."""
-    return (*(t for kind in KINDS for t in kind.tables()), LOCKS)
+    return (*(t for kind in KINDS for t in kind.tables()), LOCKS, SETTINGS_HISTORY)

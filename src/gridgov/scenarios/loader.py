@@ -52,7 +52,6 @@ from gridgov.calendar import WorkCalendar
 from gridgov.care.contacts import ContactAttempt
 from gridgov.care.policy import DEFAULT_POLICY, CarePolicy
 from gridgov.cases.catalogue import DEFAULT_CATALOGUE, ServiceCatalogue
-from gridgov.cases.settings import CaseSettings
 from gridgov.cases.workflow import CaseWorkflow
 from gridgov.codes import DEFAULT_SCHEME, CodeScheme, PhoneNumber, mask_name
 from gridgov.errors import NotFoundError, Problem, ValidationError, join_path
@@ -74,6 +73,7 @@ from gridgov.scheduling.venues import Venue
 from gridgov.scheduling.volunteers import Shift
 from gridgov.serialization import structure
 from gridgov.services.care import replay_contacts
+from gridgov.settings import LoadedScenario, Settings, stored_settings
 
 __all__ = [
     "CSV_COLUMNS",
@@ -267,6 +267,25 @@ class Scenario:
                 ``cn``) is not installed.
         """
         return CaseWorkflow(self.calendar or WorkCalendar.china(), self.catalogue)
+
+    def settings(self) -> Settings:
+        """Return the settings a store filled from this scenario keeps: its rules and its name.
+
+        The calendar is the scenario's own, else :meth:`WorkCalendar.china` when the ``cn``
+        extra is installed, else none (case services are then given a workflow).
+        """
+        calendar = self.calendar
+        if calendar is None:
+            try:
+                calendar = WorkCalendar.china()
+            except ValidationError:  # chinesecalendar is not installed
+                calendar = None
+        return Settings(
+            catalogue=self.catalogue,
+            calendar=calendar,
+            care_policy=self.policy,
+            scenario=LoadedScenario(self.name, self.as_of),
+        )
 
     def tree(self) -> GridTree:
         """Return the cells as a validated tree.
@@ -608,7 +627,7 @@ def populate(
     time order through :func:`gridgov.services.care.replay_contacts` (what
     :func:`~gridgov.services.care.record_contact` does contact by contact, read and written once
     per resident), so its follow-ups and routine tasks are what the care rules make of it; then
-    the case settings are saved and the case stories replayed through the case workflow. The
+    the settings are saved and the case stories replayed through the case workflow. The
     unit of work commits once, so a failure stores nothing.
 
     Args:
@@ -636,6 +655,7 @@ def populate(
             except ValidationError as exc:
                 raise exc.within(f"workers[{i}]") from None
         count = uow.households.add_many(scenario.households, progress=progress)
+        store_settings(uow, scenario)
         replayed = replay_contacts(uow, scenario.contacts, policy=scenario.policy)
         cases = store_cases(uow, scenario)
         series, registrations = store_programme(uow, scenario)
@@ -662,10 +682,27 @@ def populate(
     )
 
 
-def store_cases(uow: UnitOfWork, scenario: Scenario) -> int:
-    """Save a scenario's case settings and replay its case stories; return how many.
+def store_settings(uow: UnitOfWork, scenario: Scenario) -> Settings:
+    """Save a scenario's rules and name as the store's settings; return what is stored.
 
-    A scenario without stories stores nothing.
+    Settings already stored keep what they hold (an operator may have changed them); only what
+    they lack (calendar, care policy, the scenario's name) is added, as a new version.
+    """
+    wanted = scenario.settings()
+    stored = stored_settings(uow)
+    if stored is None:
+        return uow.settings.save(wanted)
+    completed = attrs.evolve(
+        stored,
+        calendar=stored.calendar or wanted.calendar,
+        care_policy=stored.care_policy or wanted.care_policy,
+        scenario=stored.scenario or wanted.scenario,
+    )
+    return stored if completed == stored else uow.settings.save(completed)
+
+
+def store_cases(uow: UnitOfWork, scenario: Scenario) -> int:
+    """Replay a scenario's case stories on its workflow; return how many.
 
     Raises:
         ValidationError: Naming the story and the problem.
@@ -673,9 +710,7 @@ def store_cases(uow: UnitOfWork, scenario: Scenario) -> int:
     """
     if not scenario.cases:
         return 0
-    workflow = scenario.workflow()
-    uow.case_settings.save(CaseSettings(workflow.catalogue, workflow.escalation))
-    return replay_cases(uow, workflow, scenario.cases)
+    return replay_cases(uow, scenario.workflow(), scenario.cases)
 
 
 def store_programme(uow: UnitOfWork, scenario: Scenario) -> tuple[int, int]:

@@ -1,7 +1,7 @@
 """The time-travel simulator: a community's days lived through the services, on a manual clock.
 
 :func:`simulate` stores a scenario's ledger without its dated history (cells, workers,
-households, venues and case settings), then runs the community day by day:
+households, venues and settings), then runs the community day by day:
 
 - on each working day at 09:00 the routine care tasks are planned and every grid worker works
   through their worklist, making contacts with seeded outcomes through
@@ -44,7 +44,6 @@ from gridgov.care.policy import ContactMethod
 from gridgov.cases.catalogue import Category, Stage, TimeLimit, TimeUnit
 from gridgov.cases.escalation import EscalationKind
 from gridgov.cases.model import Case, CaseSource, CaseState, Reporter, Satisfaction
-from gridgov.cases.settings import CaseSettings
 from gridgov.cases.workflow import Action, CaseRole, CaseWorkflow
 from gridgov.clock import LATEST, OUTSIDE_RANGE, ensure_in_range
 from gridgov.errors import CalendarCoverageError, ConflictError, ValidationError
@@ -588,7 +587,7 @@ class _Simulation:
     # -- setting up --------------------------------------------------------------------------
 
     def setup(self) -> None:
-        """Store the ledger, the case settings, the re-anchored programme and the shifts."""
+        """Store the ledger, the settings, the re-anchored programme and the shifts."""
         ledger = attrs.evolve(
             self.scenario, contacts=(), cases=(), shifts=(), registrations=(), activities=()
         )
@@ -596,7 +595,15 @@ class _Simulation:
         venues = {v.id: v for v in self.scenario.venues}
         stored: list[ActivitySeries] = []
         with self.store() as uow:
-            uow.case_settings.save(CaseSettings(self.workflow.catalogue, self.workflow.escalation))
+            # The simulation's own workflow rules the store, as a deployment's would.
+            uow.settings.save(
+                attrs.evolve(
+                    uow.settings.get(),
+                    catalogue=self.workflow.catalogue,
+                    escalation=self.workflow.escalation,
+                    calendar=self.workflow.calendar,
+                )
+            )
             for original in self.scenario.activities:
                 moved = _reanchor(original, self.first, self.end)
                 if moved is None:
@@ -1185,7 +1192,7 @@ def simulate(
     """Store a scenario's ledger and live ``days`` days of its community through the services.
 
     The ledger goes in without its dated history (contacts, cases, activities, shifts and
-    registrations are left out; cells, workers, households, venues and the case settings are
+    registrations are left out; cells, workers, households, venues and the settings are
     stored); then each day runs on a :class:`~gridgov.testing.ManualClock`: escalation sweeps
     at 09:00 and 17:30, care planning and the grid workers' contacts on working days, new cases
     and their steps, registrations, attendance and volunteer shifts. Each phase of a day (before,

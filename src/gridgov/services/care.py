@@ -16,7 +16,7 @@ import pendulum
 
 from gridgov.care.assessment import Assessment, assess, assess_all
 from gridgov.care.contacts import CareTask, ContactAttempt, Outcome, TaskState, TaskStatus
-from gridgov.care.policy import DEFAULT_POLICY, CarePolicy, ContactMethod
+from gridgov.care.policy import CarePolicy, ContactMethod
 from gridgov.care.rules import (
     DEFAULT_RULES,
     FollowUpRules,
@@ -32,6 +32,7 @@ from gridgov.households import Household, Resident
 from gridgov.ids import new_id
 from gridgov.ports import Page, UnitOfWork
 from gridgov.services._common import pages, taken_id
+from gridgov.settings import care_policy
 
 __all__ = [
     "ContactResult",
@@ -108,7 +109,7 @@ def record_contact(
     notes: str = "",
     task_id: str | None = None,
     contact_id: str | None = None,
-    policy: CarePolicy = DEFAULT_POLICY,
+    policy: CarePolicy | None = None,
     rules: FollowUpRules = DEFAULT_RULES,
 ) -> ContactResult:
     """Record a contact attempt and apply the follow-up rules.
@@ -126,7 +127,8 @@ def record_contact(
         contact_id: The contact's key, e.g. one the worker's phone made. Default: derived by
             :func:`gridgov.ids.new_id` from the instant and what the contact says, so that a
             contact sent twice has one id: ``c.<UTC instant to the ms>.<16 characters>``.
-        policy: The care policy (for the resident's tier).
+        policy: The care policy (for the resident's tier); ``None`` for the store's
+            (:func:`gridgov.settings.care_policy`).
         rules: The follow-up delays.
 
     Contacts may arrive in any order (a phone syncing the day's calls offline) and twice (a
@@ -149,6 +151,7 @@ def record_contact(
     now = ensure_aware(now, "now")
     if at > now:
         raise ValidationError("at", "a contact cannot be recorded in the future")
+    policy = care_policy(uow, policy)
     try:
         household = uow.households.household_of(resident_id)
     except NotFoundError:
@@ -340,7 +343,7 @@ def replay_contacts(
     uow: UnitOfWork,
     contacts: Iterable[ContactAttempt],
     *,
-    policy: CarePolicy = DEFAULT_POLICY,
+    policy: CarePolicy | None = None,
     rules: FollowUpRules = DEFAULT_RULES,
 ) -> ReplayReport:
     """Store a contact history, applying the follow-up rules as each contact happened.
@@ -353,7 +356,7 @@ def replay_contacts(
     Args:
         uow: The unit of work (not committed here).
         contacts: The contacts, each resident's in the order they happened.
-        policy: The care policy.
+        policy: The care policy; ``None`` for the store's (:func:`gridgov.settings.care_policy`).
         rules: The follow-up delays.
 
     Returns:
@@ -363,6 +366,7 @@ def replay_contacts(
         ValidationError: For an unknown resident; nothing is stored when the caller rolls back.
         ConflictError: If a contact or a task with the same key is already stored.
     """
+    policy = care_policy(uow, policy)
     by_resident: dict[str, list[ContactAttempt]] = {}
     for c in contacts:
         by_resident.setdefault(c.resident_id, []).append(c)
@@ -396,7 +400,7 @@ def plan_tasks(
     cell_code: str,
     *,
     now: pendulum.DateTime,
-    policy: CarePolicy = DEFAULT_POLICY,
+    policy: CarePolicy | None = None,
     rules: FollowUpRules = DEFAULT_RULES,
 ) -> tuple[CareTask, ...]:
     """Create the routine tasks every covered elder of a subtree is owed; the daily job.
@@ -408,6 +412,7 @@ def plan_tasks(
         The tasks created (none for residents whose tasks are already open).
     """
     now = ensure_aware(now, "now")
+    policy = care_policy(uow, policy)
     households = pages(lambda a: uow.households.in_subtree(cell_code, limit=500, after=a))
     created: list[CareTask] = []
     for a in assess_all(households, policy, on=now.date()):
@@ -662,7 +667,7 @@ def coverage(
     *,
     start: pendulum.Date,
     end: pendulum.Date,
-    policy: CarePolicy = DEFAULT_POLICY,
+    policy: CarePolicy | None = None,
     tz: str = "Asia/Shanghai",
 ) -> Coverage:
     """Measure how the covered elders of a subtree were contacted from ``start`` to ``end``.
@@ -680,6 +685,7 @@ def coverage(
     if not end > start:
         raise ValidationError("end", "the period must end after it starts")
     period_days = (end - start).days
+    policy = care_policy(uow, policy)
     longest = max(c.every_days for t in policy.tiers for c in t.cadences)
     since = pendulum.datetime(start.year, start.month, start.day, tz=tz)
     until = pendulum.datetime(end.year, end.month, end.day, tz=tz)

@@ -41,6 +41,7 @@ from gridgov.grid import GridCell
 from gridgov.ids import new_id
 from gridgov.ports import Store, UnitOfWork
 from gridgov.services._common import pages, retried, taken_id
+from gridgov.settings import case_workflow
 
 __all__ = [
     "CaseFigures",
@@ -89,7 +90,7 @@ def _cell(uow: UnitOfWork, code: str, field: str) -> GridCell:
 
 def report_case(
     uow: UnitOfWork,
-    workflow: CaseWorkflow,
+    workflow: CaseWorkflow | None = None,
     *,
     category: str,
     source: CaseSource,
@@ -108,7 +109,8 @@ def report_case(
 
     Args:
         uow: The unit of work (not committed here).
-        workflow: The catalogue, calendar and escalation policy.
+        workflow: The catalogue, calendar and escalation policy; ``None`` for the store's
+            settings (:func:`gridgov.settings.case_workflow`).
         category: The catalogue category code.
         source: How the case came in.
         cell_code: The grid or building the case lies in.
@@ -139,6 +141,7 @@ def report_case(
     cell = _cell(uow, cell_code, "cell_code")
     owner = _owning_unit(uow, cell)
     key = case_id or new_id("case", at)
+    workflow = case_workflow(uow, workflow)
     transition = workflow.report(
         case_id=key,
         category=category,
@@ -164,7 +167,7 @@ def report_case(
 
 def act_on_case(
     uow: UnitOfWork,
-    workflow: CaseWorkflow,
+    workflow: CaseWorkflow | None,
     case_id: str,
     action: Action,
     *,
@@ -181,7 +184,8 @@ def act_on_case(
 
     Args:
         uow: The unit of work (not committed here).
-        workflow: The catalogue, calendar and escalation policy.
+        workflow: The catalogue, calendar and escalation policy; ``None`` for the store's
+            settings (:func:`gridgov.settings.case_workflow`).
         case_id: The case.
         action: What to do.
         actor: Who does it.
@@ -202,6 +206,7 @@ def act_on_case(
         ValidationError: On a bad parameter; nothing is stored.
         ConflictError: If the case changed since it was read.
     """
+    workflow = case_workflow(uow, workflow)
     case = uow.cases.get(case_id)
     to = None if to_cell is None else _cell(uow, to_cell, "to_cell")
     if to is not None and to.level not in OWNER_LEVELS:
@@ -248,7 +253,8 @@ class EscalationEngine:
 
     Args:
         store: The store holding the cases.
-        workflow: The catalogue, calendar and escalation policy.
+        workflow: The catalogue, calendar and escalation policy; ``None`` for the store's
+            settings (:func:`gridgov.settings.case_workflow`), read at each batch.
         subscribers: Event sinks, called after each batch commits.
         batch_size: Cases handled per transaction.
     """
@@ -256,7 +262,7 @@ class EscalationEngine:
     def __init__(
         self,
         store: Store,
-        workflow: CaseWorkflow,
+        workflow: CaseWorkflow | None = None,
         *,
         subscribers: Iterable[EventSink] = (),
         batch_size: int = 500,
@@ -302,11 +308,12 @@ class EscalationEngine:
             # Claimed, not only read: other sweepers skip these cases until this unit ends.
             page = uow.cases.claim_due(at_or_before=now, limit=self._batch_size, after=after)
             hierarchy = UnitHierarchy(uow)
+            workflow = case_workflow(uow, self._workflow)
             escalations: list[Escalation] = []
             events: list[CaseEvent] = []
             for case in page.items:
                 try:
-                    new, fired, happened = self._workflow.escalate(case, now, hierarchy)
+                    new, fired, happened = workflow.escalate(case, now, hierarchy)
                 except CalendarCoverageError as exc:
                     raise CalendarCoverageError(f"case {case.id}: {exc}") from None
                 if new != case:

@@ -33,7 +33,6 @@ import pendulum
 from gridgov.calendar import WorkCalendar
 from gridgov.cases.escalation import carry_fired
 from gridgov.cases.model import Case, Deadline, HistoryEntry
-from gridgov.cases.settings import CaseSettings
 from gridgov.cases.workflow import CaseRole, CaseWorkflow
 from gridgov.clock import LATEST, ensure_aware
 from gridgov.errors import NotFoundError, ValidationError
@@ -41,6 +40,7 @@ from gridgov.ports import Page, Store, UnitOfWork
 from gridgov.scheduling.registrations import RegistrationState
 from gridgov.scheduling.venues import Venue
 from gridgov.services._common import pages, retried
+from gridgov.settings import Settings
 
 __all__ = ["Moved", "RetimeReport", "retime"]
 
@@ -239,7 +239,7 @@ def retime(
     pauses and extensions; an open case also gets its next escalation check. Each venue's
     opening calendar takes the calendar's days from ``at``'s year on. ``batch_size`` cases go in
     each unit of work, one venue with its registrations in each. The catalogue and escalation
-    policy are the store's case settings. Each case that moved gets a ``retime`` history entry.
+    policy are the store's settings. Each case that moved gets a ``retime`` history entry.
     A deadline moved by a pause or an extension before gridgov kept them
     (:attr:`~gridgov.cases.model.Deadline.changes` empty) is left as it is.
 
@@ -282,9 +282,9 @@ def retime(
     with store() as uow:
         roots = [cell.code for cell in uow.cells.tree().roots]
         try:
-            settings = uow.case_settings.get()
+            settings = uow.settings.get()
         except NotFoundError:
-            settings = CaseSettings()
+            settings = Settings()
     workflow = CaseWorkflow(calendar, settings.catalogue, settings.escalation)
     moved: list[Moved] = []
     cases = venues = 0

@@ -44,7 +44,6 @@ from gridgov.care.criteria import AgeBelow, AllOf, HasTag, Not
 from gridgov.care.policy import ContactMethod
 from gridgov.cases.escalation import DEFAULT_ESCALATION, EscalationPolicy
 from gridgov.cases.model import Case, CaseSource, CaseState, Location, Reporter, Satisfaction
-from gridgov.cases.settings import CaseSettings
 from gridgov.cases.workflow import Action, CaseRole, CaseWorkflow
 from gridgov.errors import ConflictError, GridgovError, NotFoundError, ValidationError
 from gridgov.grid import Assignment, GridCell, GridLevel, GridTree, Worker, WorkerRole
@@ -63,6 +62,7 @@ from gridgov.scheduling.registrations import Occupancy, Registration, Registrati
 from gridgov.scheduling.series import ActivitySeries, OccurrenceChange, occurrence_id
 from gridgov.scheduling.venues import Blackout, Space, Venue
 from gridgov.scheduling.volunteers import Shift, SignUp, SignUpState
+from gridgov.settings import Settings
 from gridgov.testing import strategies as gst
 from gridgov.testing._concurrency import ConcurrencyContract
 from gridgov.testing._world import (
@@ -88,7 +88,6 @@ __all__ = [
     "AuditRepositoryContract",
     "CareTaskRepositoryContract",
     "CaseRepositoryContract",
-    "CaseSettingsRepositoryContract",
     "CellRepositoryContract",
     "ConcurrencyContract",
     "ContactRepositoryContract",
@@ -96,6 +95,7 @@ __all__ = [
     "RecordKindContract",
     "RegistrationRepositoryContract",
     "SeriesRepositoryContract",
+    "SettingsRepositoryContract",
     "ShiftRepositoryContract",
     "SignUpRepositoryContract",
     "StoreContract",
@@ -1835,44 +1835,44 @@ class CaseRepositoryContract(_Base):
         )
 
 
-class CaseSettingsRepositoryContract(_Base):
-    """What every ``CaseSettingsRepository`` does: one versioned record per store."""
+class SettingsRepositoryContract(_Base):
+    """What every ``SettingsRepository`` does: one versioned record per store."""
 
-    def test_case_settings_get_on_an_empty_store_raises_not_found(self, store: UowFactory) -> None:
+    def test_settings_get_on_an_empty_store_raises_not_found(self, store: UowFactory) -> None:
         """A store whose settings were never saved raises NotFoundError."""
         with store() as uow, pytest.raises(NotFoundError):
-            uow.case_settings.get()
+            uow.settings.get()
 
-    def test_case_settings_save_then_get_round_trips(self, store: UowFactory) -> None:
+    def test_settings_save_then_get_round_trips(self, store: UowFactory) -> None:
         """The first save stores version 1, the next one version 2; get returns what was saved."""
         with store() as uow:
-            first = uow.case_settings.save(CaseSettings())
+            first = uow.settings.save(Settings())
             uow.commit()
         changed = attrs.evolve(
             first, escalation=EscalationPolicy(DEFAULT_ESCALATION.steps[:2], mark_missed=False)
         )
         with store() as uow:
-            got_first = uow.case_settings.get()
-            second = uow.case_settings.save(changed)
+            got_first = uow.settings.get()
+            second = uow.settings.save(changed)
             uow.commit()
         with store() as uow:
-            got_second = uow.case_settings.get()
+            got_second = uow.settings.get()
         assert (
-            attrs.evolve(CaseSettings(), version=1),
+            attrs.evolve(Settings(), version=1),
             attrs.evolve(changed, version=2),
         ) == (got_first, got_second)
         assert (first, second) == (got_first, got_second)
 
-    def test_stale_case_settings_save_conflicts(self, store: UowFactory) -> None:
+    def test_stale_settings_save_conflicts(self, store: UowFactory) -> None:
         """A save from a version other than the stored one raises ConflictError, storing nothing."""
         with store() as uow:
-            first = uow.case_settings.save(CaseSettings())
+            first = uow.settings.save(Settings())
             uow.commit()
         with store() as uow:
-            uow.case_settings.save(first)
+            uow.settings.save(first)
             uow.commit()
         stale = [
-            CaseSettings(),  # a second "first" save
+            Settings(),  # a second "first" save
             first,  # made from version 1, now 2
             attrs.evolve(first, version=7),  # a version never stored
         ]
@@ -1880,56 +1880,69 @@ class CaseSettingsRepositoryContract(_Base):
         for settings_ in stale:
             with store() as uow:
                 try:
-                    uow.case_settings.save(settings_)
+                    uow.settings.save(settings_)
                     uow.commit()
                 except ConflictError:
                     refused.append(settings_.version)
         with store() as uow:
-            assert 2 == uow.case_settings.get().version
+            assert 2 == uow.settings.get().version
         assert [0, 1, 7] == refused
 
-    def test_case_settings_from_a_version_on_an_empty_store_conflict(
-        self, store: UowFactory
-    ) -> None:
+    def test_settings_from_a_version_on_an_empty_store_conflict(self, store: UowFactory) -> None:
         """Saving settings read elsewhere (version > 0) into an empty store raises ConflictError."""
         with store() as uow, pytest.raises(ConflictError):  # noqa: PT012 - at save or commit
-            uow.case_settings.save(attrs.evolve(CaseSettings(), version=3))
+            uow.settings.save(attrs.evolve(Settings(), version=3))
             uow.commit()
         with store() as uow, pytest.raises(NotFoundError):
-            uow.case_settings.get()
+            uow.settings.get()
 
-    def test_uncommitted_case_settings_are_invisible_and_discarded(self, store: UowFactory) -> None:
+    def test_uncommitted_settings_are_invisible_and_discarded(self, store: UowFactory) -> None:
         """A unit sees its own saved settings; others do not, and without commit none is kept."""
         with store() as uow:
-            uow.case_settings.save(CaseSettings())
-            mine = uow.case_settings.get().version
+            uow.settings.save(Settings())
+            mine = uow.settings.get().version
             with store() as other, pytest.raises(NotFoundError):
-                other.case_settings.get()
+                other.settings.get()
         with store() as uow, pytest.raises(NotFoundError):
-            uow.case_settings.get()
+            uow.settings.get()
         assert 1 == mine
 
-    def test_non_case_settings_are_rejected(self, store: UowFactory) -> None:
-        """Passing something that is not CaseSettings raises ValidationError."""
+    def test_settings_history_keeps_every_committed_version(self, store: UowFactory) -> None:
+        """History holds each committed save in order, two of one unit too, none rolled back."""
+        with store() as uow:
+            first = uow.settings.save(Settings())
+            second = uow.settings.save(attrs.evolve(first, requests_kept_hours=2))
+            uow.commit()
+        with store() as uow:
+            uow.settings.save(attrs.evolve(second, requests_kept_hours=3))  # rolled back
+        with store() as uow:
+            third = uow.settings.save(attrs.evolve(second, requests_kept_hours=4))
+            mine = uow.settings.history()
+            uow.commit()
+        with store() as uow:
+            history = uow.settings.history()
+        assert [(1, 24), (2, 2), (3, 4)] == [(s.version, s.requests_kept_hours) for s in history]
+        assert ((first, second, third), history) == (history, mine)
+
+    def test_non_settings_are_rejected(self, store: UowFactory) -> None:
+        """Passing something that is not Settings raises ValidationError."""
         with store() as uow, pytest.raises(ValidationError) as info:
-            uow.case_settings.save("default")  # type: ignore[arg-type]
+            uow.settings.save("default")  # type: ignore[arg-type]
         assert "settings" == info.value.path
 
     @_KIT_HYPOTHESIS
-    @given(drawn=gst.case_settings())
-    def test_generated_case_settings_round_trip(
-        self, store: UowFactory, drawn: CaseSettings
-    ) -> None:
+    @given(drawn=gst.deployment_settings())
+    def test_generated_settings_round_trip(self, store: UowFactory, drawn: Settings) -> None:
         """Any valid settings saved over the stored ones come back equal, a version later."""
         with store() as uow:
             try:
-                version = uow.case_settings.get().version
+                version = uow.settings.get().version
             except NotFoundError:
                 version = 0
-            saved = uow.case_settings.save(attrs.evolve(drawn, version=version))
+            saved = uow.settings.save(attrs.evolve(drawn, version=version))
             uow.commit()
         with store() as uow:
-            got = uow.case_settings.get()
+            got = uow.settings.get()
         assert (attrs.evolve(drawn, version=version + 1), saved) == (got, got)
 
 
@@ -3924,7 +3937,7 @@ class StoreContract(
     ContactRepositoryContract,
     CareTaskRepositoryContract,
     CaseRepositoryContract,
-    CaseSettingsRepositoryContract,
+    SettingsRepositoryContract,
     VenueRepositoryContract,
     SeriesRepositoryContract,
     RegistrationRepositoryContract,

@@ -72,7 +72,6 @@ from gridgov.cases.model import (
     Satisfaction,
     Urgency,
 )
-from gridgov.cases.settings import CaseSettings
 from gridgov.cases.workflow import Action, CaseRole, CaseWorkflow
 from gridgov.codes import (
     _PROVINCES,
@@ -101,6 +100,7 @@ from gridgov.scheduling.registrations import Registration, RegistrationState
 from gridgov.scheduling.series import ActivitySeries, OccurrenceChange
 from gridgov.scheduling.venues import Blackout, Space, Venue
 from gridgov.scheduling.volunteers import Shift, SignUp, SignUpState
+from gridgov.settings import Settings
 
 __all__ = [
     "activity_series",
@@ -110,12 +110,12 @@ __all__ = [
     "aware_datetimes",
     "boundaries",
     "care_tasks",
-    "case_settings",
     "cases",
     "cell_codes",
     "code_schemes",
     "contact_attempts",
     "dates",
+    "deployment_settings",
     "duties",
     "emergency_contacts",
     "forwarding_contacts",
@@ -1278,7 +1278,7 @@ def _escalation_policies(draw: st.DrawFn) -> EscalationPolicy:
     )
 
 
-def case_settings() -> st.SearchStrategy[CaseSettings]:
+def deployment_settings() -> st.SearchStrategy[Settings]:
     """Case settings: the defaults, or drawn catalogues and escalation policies.
 
     Drawn catalogues hold one to four categories with a limit for every stage; drawn policies
@@ -1286,17 +1286,17 @@ def case_settings() -> st.SearchStrategy[CaseSettings]:
     after, repeating or not).
 
     Returns:
-        A strategy of :class:`~gridgov.cases.settings.CaseSettings` at version 0.
+        A strategy of :class:`~gridgov.settings.Settings` at version 0.
     """
     catalogues = st.builds(
         ServiceCatalogue, st.lists(_categories(), min_size=1, max_size=4, unique_by=_code_of)
     )
     drawn = st.builds(
-        CaseSettings,
+        Settings,
         catalogue=st.just(DEFAULT_CATALOGUE) | catalogues,
         escalation=st.just(DEFAULT_ESCALATION) | _escalation_policies(),
     )
-    return st.just(CaseSettings()) | drawn
+    return st.just(Settings()) | drawn
 
 
 def _code_of(category: Category) -> str:

@@ -41,11 +41,11 @@ The rules, applied by every repository of a :class:`ScopedUnitOfWork`:
   readable, and ``registrations.promote_first_waiting`` (with ``WRITE``) confirms the first on
   the waitlist whoever's resident they are. ``locks`` pass through: they hold no data.
 - Queries over the whole store (``workers.list``, ``cases.due``, ``cells.tree``,
-  ``case_settings.get``, ``audit.between``) need a scope of at least one cell, and return only
+  ``settings.get``, ``audit.between``) need a scope of at least one cell, and return only
   what the scope may read.
 - ``cases.due`` returns the due cases in scope only; the escalation engine runs as
   :data:`~gridgov.access.SYSTEM` on an unscoped store. ``cases.by_external_id`` denies a case
-  out of scope. ``case_settings.get`` needs ``READ``; ``case_settings.save`` needs ``WRITE`` and a
+  out of scope. ``settings.get`` needs ``READ``; ``settings.save`` needs ``WRITE`` and a
   scope covering every cell.
 - ``audit.add`` is open to everyone (services record what principals do); ``audit.between``
   needs ``READ_AUDIT`` and returns the entries without a cell or with a cell in scope.
@@ -78,13 +78,13 @@ from gridgov.ports import (
     AuditRepository,
     CareTaskRepository,
     CaseRepository,
-    CaseSettingsRepository,
     CellRepository,
     ContactRepository,
     HouseholdRepository,
     LockRepository,
     RegistrationRepository,
     SeriesRepository,
+    SettingsRepository,
     ShiftRepository,
     SignUpRepository,
     UnitOfWork,
@@ -96,12 +96,12 @@ from gridgov.services.scoped._kinds import (
     ScopedAudit,
     ScopedCareTasks,
     ScopedCases,
-    ScopedCaseSettings,
     ScopedCells,
     ScopedContacts,
     ScopedHouseholds,
     ScopedRegistrations,
     ScopedSeries,
+    ScopedSettings,
     ScopedShifts,
     ScopedSignUps,
     ScopedVenues,
@@ -136,7 +136,7 @@ class ScopedUnitOfWork:
         self.contacts: ContactRepository = ScopedContacts(guard)
         self.care_tasks: CareTaskRepository = ScopedCareTasks(guard)
         self.cases: CaseRepository = ScopedCases(guard)
-        self.case_settings: CaseSettingsRepository = ScopedCaseSettings(guard)
+        self.settings: SettingsRepository = ScopedSettings(guard)
         self.venues: VenueRepository = ScopedVenues(guard)
         self.series: SeriesRepository = ScopedSeries(guard)
         self.registrations: RegistrationRepository = ScopedRegistrations(guard)

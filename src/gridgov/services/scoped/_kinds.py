@@ -15,7 +15,6 @@ import pendulum
 from gridgov.access import AuditEntry, Permission
 from gridgov.care.contacts import CareTask, ContactAttempt
 from gridgov.cases.model import Case
-from gridgov.cases.settings import CaseSettings
 from gridgov.grid import GridCell, GridTree, Worker
 from gridgov.households import Household
 from gridgov.ports import (
@@ -55,17 +54,18 @@ from gridgov.services.scoped._records import (
     registrant,
     stored,
 )
+from gridgov.settings import Settings
 
 __all__ = [
     "ScopedAudit",
     "ScopedCareTasks",
-    "ScopedCaseSettings",
     "ScopedCases",
     "ScopedCells",
     "ScopedContacts",
     "ScopedHouseholds",
     "ScopedRegistrations",
     "ScopedSeries",
+    "ScopedSettings",
     "ScopedShifts",
     "ScopedSignUps",
     "ScopedVenues",
@@ -296,24 +296,29 @@ class ScopedSignUps(ScopedRepository[SignUp, SignUpRepository]):
         return self._inner.taken(shift_id)
 
 
-class ScopedCaseSettings:
-    """Case settings: read with READ; changed only by a principal covering every cell."""
+class ScopedSettings:
+    """Settings: read with READ; changed only by a principal covering every cell."""
 
     def __init__(self, guard: Guard) -> None:
         self._g = guard
 
-    def get(self) -> CaseSettings:
+    def get(self) -> Settings:
         """Return the stored settings."""
-        self._g.somewhere(READ, "case_settings")
-        return self._g.inner.case_settings.get()
+        self._g.somewhere(READ, "settings")
+        return self._g.inner.settings.get()
 
-    def save(self, settings: CaseSettings) -> CaseSettings:
+    def history(self) -> tuple[Settings, ...]:
+        """Return every saved version of the settings."""
+        self._g.somewhere(READ, "settings")
+        return self._g.inner.settings.history()
+
+    def save(self, settings: Settings) -> Settings:
         """Store the settings: they rule every cell, so the scope must cover every cell."""
-        self._g.permit(WRITE, "case_settings")
+        self._g.permit(WRITE, "settings")
         if not self._g.everywhere:
-            self._g.deny(WRITE, "case_settings", None, "the settings rule every cell")
+            self._g.deny(WRITE, "settings", None, "the settings rule every cell")
         self._g.write()
-        return self._g.inner.case_settings.save(settings)
+        return self._g.inner.settings.save(settings)
 
 
 class ScopedAudit:

@@ -1,0 +1,135 @@
+"""A deployment's settings, kept in its store: the rules its services run by, and their history.
+
+A district's catalogue, escalation policy, working calendar (with the additions it announced)
+and care policy are data, saved in the store with :meth:`~gridgov.ports.SettingsRepository.save`
+and read by the services from the unit of work; every saved version stays in
+:meth:`~gridgov.ports.SettingsRepository.history`. A service given no rule of its own takes the
+store's; only a store holding none of a rule falls back to the library's default
+(:func:`care_policy`, :func:`case_workflow`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import pendulum
+
+from gridgov import _validation as v
+from gridgov.calendar import WorkCalendar
+from gridgov.care.policy import DEFAULT_POLICY, CarePolicy
+from gridgov.cases.catalogue import DEFAULT_CATALOGUE, ServiceCatalogue
+from gridgov.cases.escalation import DEFAULT_ESCALATION, EscalationPolicy
+from gridgov.cases.workflow import CaseWorkflow
+from gridgov.errors import NotFoundError, ValidationError
+
+if TYPE_CHECKING:  # the ports name Settings: importing them here would be circular
+    from gridgov.ports import UnitOfWork
+
+__all__ = [
+    "DEFAULT_REQUESTS_KEPT",
+    "LoadedScenario",
+    "Settings",
+    "care_policy",
+    "case_workflow",
+    "loaded_scenario",
+    "stored_settings",
+]
+
+DEFAULT_REQUESTS_KEPT = 24
+"""Hours a request's idempotency key is kept when the settings say nothing."""
+
+
+def _hours(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 8760:
+        raise ValidationError(attribute.name, "expected a whole number of hours, 1 to 8760")
+
+
+@attrs.frozen
+class LoadedScenario:
+    """Which scenario filled a store: what a platform checks before it serves from it.
+
+    Args:
+        name: The scenario's name.
+        as_of: The scenario's reference day, if it has one.
+    """
+
+    name: str = attrs.field(validator=v.text())
+    as_of: pendulum.Date | None = attrs.field(default=None, validator=v.optional(v.plain_date))
+
+
+@attrs.frozen
+class Settings:
+    """The rules a store's services run by, saved in the store and versioned.
+
+    Args:
+        catalogue: The service catalogue of cases.
+        escalation: The escalation policy of cases.
+        calendar: The working calendar time limits are counted on, with the deployment's own
+            additions; ``None`` when the store holds none (services then need one given).
+        care_policy: The elder-care policy; ``None`` when the store holds none (services then
+            use :data:`~gridgov.care.DEFAULT_POLICY`).
+        requests_kept_hours: How long a request's idempotency key and first result are kept.
+        scenario: The scenario that filled the store, if one did.
+        version: The stored version, managed by repositories.
+    """
+
+    catalogue: ServiceCatalogue = attrs.field(
+        default=DEFAULT_CATALOGUE, validator=v.instance_of(ServiceCatalogue), repr=False
+    )
+    escalation: EscalationPolicy = attrs.field(
+        default=DEFAULT_ESCALATION, validator=v.instance_of(EscalationPolicy), repr=False
+    )
+    calendar: WorkCalendar | None = attrs.field(
+        default=None, validator=v.optional(v.instance_of(WorkCalendar)), repr=False
+    )
+    care_policy: CarePolicy | None = attrs.field(
+        default=None, validator=v.optional(v.instance_of(CarePolicy)), repr=False
+    )
+    requests_kept_hours: int = attrs.field(default=DEFAULT_REQUESTS_KEPT, validator=_hours)
+    scenario: LoadedScenario | None = attrs.field(
+        default=None, validator=v.optional(v.instance_of(LoadedScenario))
+    )
+    version: int = attrs.field(default=0, validator=v.non_negative_int)
+
+
+def stored_settings(uow: UnitOfWork) -> Settings | None:
+    """Return the store's settings, or ``None`` if none were ever saved."""
+    try:
+        return uow.settings.get()
+    except NotFoundError:
+        return None
+
+
+def loaded_scenario(uow: UnitOfWork) -> LoadedScenario | None:
+    """Return the scenario that filled the store, or ``None`` if no scenario did."""
+    stored = stored_settings(uow)
+    return None if stored is None else stored.scenario
+
+
+def care_policy(uow: UnitOfWork, given: CarePolicy | None = None) -> CarePolicy:
+    """Return ``given`` if there is one, else the store's care policy, else the default."""
+    if given is not None:
+        return given
+    stored = stored_settings(uow)
+    if stored is not None and stored.care_policy is not None:
+        return stored.care_policy
+    return DEFAULT_POLICY
+
+
+def case_workflow(uow: UnitOfWork, given: CaseWorkflow | None = None) -> CaseWorkflow:
+    """Return ``given`` if there is one, else the workflow of the store's settings.
+
+    Raises:
+        ValidationError: On ``workflow`` if neither is there: the store holds no settings or
+            no calendar (a deadline cannot be counted on a calendar nobody chose).
+    """
+    if given is not None:
+        return given
+    stored = stored_settings(uow)
+    if stored is None or stored.calendar is None:
+        raise ValidationError(
+            "workflow",
+            "the store holds no working calendar: pass a workflow or save Settings(calendar=...)",
+        )
+    return CaseWorkflow(stored.calendar, stored.catalogue, stored.escalation)
