@@ -87,9 +87,14 @@ def test_version_6_adds_the_lock_table() -> None:
     assert expected == [_normalised(s) for s in SqliteDialect.migrations[5]]
 
 
-def test_version_7_adds_the_settings_history() -> None:
-    """Schema version 7, the last, creates the settings' history table and nothing else."""
-    expected = ["CREATE TABLE gg_settings_history (version INTEGER PRIMARY KEY, doc TEXT NOT NULL)"]
+def test_version_7_adds_remembered_requests_and_the_settings_history() -> None:
+    """Schema version 7, the last, creates the remembered requests and the settings' history."""
+    expected = [
+        "CREATE TABLE gg_requests (id TEXT PRIMARY KEY, expires_utc TEXT NOT NULL, "
+        "version INTEGER NOT NULL, doc TEXT NOT NULL)",
+        "CREATE INDEX gg_requests_expires ON gg_requests (expires_utc, id)",
+        "CREATE TABLE gg_settings_history (version INTEGER PRIMARY KEY, doc TEXT NOT NULL)",
+    ]
     assert (7, expected) == (
         len(SqliteDialect.migrations),
         [_normalised(s) for s in SqliteDialect.migrations[6]],
@@ -201,6 +206,7 @@ def test_sql_repositories_offer_what_each_declaration_allows(tmp_path: Path) -> 
         "care task": "care_tasks",
         "case": "cases",
         "settings": "settings",
+        "remembered request": "requests",
         "venue": "venues",
         "series": "series",
         "registration": "registrations",

@@ -47,7 +47,6 @@ from gridgov.care import ContactMethod
 from gridgov.care.contacts import CareTask, ContactAttempt, Outcome
 from gridgov.cases import Case, CaseSource, CaseWorkflow
 from gridgov.cases.model import Reporter
-from gridgov.settings import Settings
 from gridgov.codes import id_check_character
 from gridgov.ports import Page
 from gridgov.scheduling.registrations import Registration
@@ -60,6 +59,7 @@ from gridgov.services.care import coverage, plan_tasks, record_contact, worklist
 from gridgov.services.cases import case_kpis, report_case
 from gridgov.services.scheduling import create_series, register, sign_up, week_schedule
 from gridgov.services.scoped import ScopedUnitOfWork, scoped
+from gridgov.settings import Settings
 from gridgov.testing import ManualClock
 
 TZ = "Asia/Shanghai"

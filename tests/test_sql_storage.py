@@ -41,7 +41,6 @@ from gridgov.calendar import WorkCalendar
 from gridgov.care.contacts import ContactAttempt, Outcome
 from gridgov.care.policy import ContactMethod
 from gridgov.cases import Case, CaseSource, CaseWorkflow, Location, Reporter
-from gridgov.settings import Settings
 from gridgov.errors import ConflictError, StorageError
 from gridgov.grid import GridCell, GridLevel
 from gridgov.households import Address, Household, Resident, Tag
@@ -50,6 +49,7 @@ from gridgov.scheduling.registrations import Registration, RegistrationState
 from gridgov.scheduling.series import ActivitySeries, occurrence_id
 from gridgov.scheduling.venues import Space, Venue
 from gridgov.scheduling.volunteers import Shift, SignUp, SignUpState
+from gridgov.settings import Settings
 
 CELLS = [
     GridCell("610102", "新城区", GridLevel.DISTRICT),

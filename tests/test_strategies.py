@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 from gridgov import _json
 from gridgov.access import AuditEntry, AuditKind
 from gridgov.cases.model import Case, CaseState
-from gridgov.settings import Settings
 from gridgov.codes import CodeScheme, NationalId, PhoneNumber, Sex
 from gridgov.grid import (
     Assignment,
@@ -43,6 +42,7 @@ from gridgov.scheduling.series import ActivitySeries
 from gridgov.scheduling.venues import Venue
 from gridgov.scheduling.volunteers import Shift, SignUp, SignUpState
 from gridgov.serialization import make_converter
+from gridgov.settings import Settings
 from gridgov.testing import strategies as gst
 
 # Finding an example without shrinking it keeps these coverage checks fast.

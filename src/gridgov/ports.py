@@ -29,6 +29,7 @@ from gridgov.cases.model import Case
 from gridgov.codes import CodeScheme
 from gridgov.grid import GridCell, GridTree, Worker
 from gridgov.households import Household, Resident, Tag
+from gridgov.idempotency import RememberedRequest
 from gridgov.scheduling.registrations import Occupancy, Registration
 from gridgov.scheduling.series import ActivitySeries
 from gridgov.scheduling.venues import Venue
@@ -561,6 +562,30 @@ class AuditRepository(Protocol):
         ...
 
 
+class RequestRepository(Protocol):
+    """Stores remembered requests: idempotency keys and first results (gridgov.idempotency)."""
+
+    def get(self, key: str) -> RememberedRequest:
+        """Return the request remembered under ``key``, or raise NotFoundError."""
+        ...
+
+    def add(self, request: RememberedRequest) -> RememberedRequest:
+        """Remember a request; return it with version 1 (ConflictError if the key is stored)."""
+        ...
+
+    def update(self, request: RememberedRequest) -> RememberedRequest:
+        """Replace a stored request (e.g. kept longer) if its version is current; return it."""
+        ...
+
+    def remove(self, request: RememberedRequest) -> None:
+        """Forget a stored request if its version is current."""
+        ...
+
+    def forget_expired(self, now: pendulum.DateTime, *, limit: int = DEFAULT_PAGE_SIZE) -> int:
+        """Forget up to ``limit`` requests whose ``expires <= now``; return how many."""
+        ...
+
+
 class LockRepository(Protocol):
     """Named locks that serialise the units of work enforcing one rule across records.
 
@@ -642,6 +667,11 @@ class UnitOfWork(Protocol):
     @property
     def audit(self) -> AuditRepository:
         """Return the audit trail of this unit of work."""
+        ...
+
+    @property
+    def requests(self) -> RequestRepository:
+        """Return the remembered requests (idempotency keys) of this unit of work."""
         ...
 
     @property

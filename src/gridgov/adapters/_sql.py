@@ -301,6 +301,7 @@ class SqlUnitOfWork:
         self.shifts = sch.SqlShiftRepository(self)
         self.signups = sch.SqlSignUpRepository(self)
         self.audit = sch.SqlAuditRepository(self)
+        self.requests = k.SqlRequestRepository(self)
         self.locks = SqlLockRepository(self)
 
     def __enter__(self) -> Self:

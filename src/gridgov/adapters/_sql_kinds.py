@@ -44,6 +44,7 @@ from gridgov.cases.model import Case
 from gridgov.errors import ConflictError, NotFoundError, ValidationError
 from gridgov.grid import GridCell, GridTree, Worker
 from gridgov.households import Household, Tag
+from gridgov.idempotency import RememberedRequest
 from gridgov.ports import DEFAULT_PAGE_SIZE, Page, ResidentEntry
 from gridgov.records import kinds
 from gridgov.settings import Settings
@@ -577,3 +578,24 @@ class SqlSettingsRepository(SqlRecords[Settings]):
             [(saved.version, self._uow.encode(saved))],
         )
         return saved
+
+
+class SqlRequestRepository(SqlRemovableRepository[RememberedRequest]):
+    """Remembered requests in a SQL store; see :class:`gridgov.ports.RequestRepository`."""
+
+    declared = kinds.REQUESTS
+
+    EXPIRED_SQL = (
+        "SELECT id FROM gg_requests WHERE expires_utc <= ? ORDER BY expires_utc, id LIMIT ?"
+    )
+
+    def forget_expired(self, now: pendulum.DateTime, *, limit: int = DEFAULT_PAGE_SIZE) -> int:
+        """Forget up to ``limit`` requests expired at ``now``; return how many."""
+        horizon = instant_key(check_instant("now", now), "now")
+        check_limit(limit)
+        keys = [row[0] for row in self._uow.query(self.EXPIRED_SQL, (horizon, limit))]
+        if keys:
+            self._uow.write()
+            marks = ", ".join("?" * len(keys))
+            self._uow.execute(f"DELETE FROM gg_requests WHERE id IN ({marks})", keys)
+        return len(keys)

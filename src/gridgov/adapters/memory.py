@@ -54,6 +54,7 @@ from gridgov.codes import DEFAULT_SCHEME, CodeScheme
 from gridgov.errors import ConflictError, NotFoundError, ValidationError
 from gridgov.grid import GridCell, GridTree, Worker
 from gridgov.households import Household, Tag
+from gridgov.idempotency import RememberedRequest
 from gridgov.ports import DEFAULT_PAGE_SIZE, Page, ProgressCallback, ResidentEntry
 from gridgov.scheduling.registrations import Registration
 from gridgov.scheduling.series import ActivitySeries
@@ -249,6 +250,7 @@ class _State:
         self.case_by_external: dict[str, str] = {}  # external id -> case id
         self.settings: Settings | None = None
         self.settings_history: list[Settings] = []  # every saved version, oldest first
+        self.requests: dict[str, RememberedRequest] = {}  # idempotency key -> request
         self.venues: dict[str, Venue] = {}
         self.venue_cells = _SortedKeys()  # cells holding at least one venue
         self.venues_by_cell: dict[str, _SortedKeys] = {}  # -> {venue id}
@@ -737,6 +739,7 @@ class MemoryUnitOfWork:
         state = store._state
         self._cells = _Staging[GridCell]("cell", state.cells.get)
         self._workers = _Staging[Worker]("worker", state.workers.get)
+        self._requests = _Staging[RememberedRequest]("remembered request", state.requests.get)
         self._households = _Staging[Household]("household", state.households.get)
         self._contacts = _Staging[ContactAttempt]("contact", state.contacts.get, _resident_of)
         self._tasks = _Staging[CareTask]("care task", state.tasks.get, _resident_of)
@@ -765,6 +768,7 @@ class MemoryUnitOfWork:
         self.shifts = MemoryShiftRepository(self)
         self.signups = MemorySignUpRepository(self)
         self.audit = MemoryAuditRepository(self)
+        self.requests = MemoryRequestRepository(self)
         self.locks = MemoryLockRepository(self)
         self._claimed: set[str] = set()
         self._seen_commits = state.commits
@@ -787,6 +791,7 @@ class MemoryUnitOfWork:
             self._shifts,
             self._signups,
             self._audit,
+            self._requests,
         )
 
     def __enter__(self) -> Self:
@@ -857,6 +862,11 @@ class MemoryUnitOfWork:
                 state.put_signup(sid, signup)
             for aid, entry in self._audit.values.items():
                 state.put_audit(aid, entry)
+            for key, request in self._requests.values.items():
+                if request is None:
+                    state.requests.pop(key, None)
+                else:
+                    state.requests[key] = request
             for name, base in self.locks.held.items():
                 state.locks[name] = base + 1
             state.commits += 1
@@ -1921,6 +1931,59 @@ class MemorySettingsRepository:
                 saved = self._staging.stage_update(SETTINGS_KEY, settings)
             self.saved.append(saved)
             return saved
+
+
+class MemoryRequestRepository:
+    """Remembered requests of a :class:`MemoryStore`; see ``gridgov.ports.RequestRepository``."""
+
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+        self._staging = uow._requests
+
+    def get(self, key: str) -> RememberedRequest:
+        """Return the request remembered under ``key``, or raise NotFoundError."""
+        with self._uow._store._lock:
+            return self._staging.get(key)
+
+    def add(self, request: RememberedRequest) -> RememberedRequest:
+        """Remember a request; return it with version 1."""
+        if not isinstance(request, RememberedRequest):
+            raise ValidationError("request", "expected a RememberedRequest")
+        instant_key(request.expires)
+        with self._uow._store._lock:
+            return self._staging.stage_add(request.id, request)
+
+    def update(self, request: RememberedRequest) -> RememberedRequest:
+        """Replace a stored request if its version is current; return it."""
+        if not isinstance(request, RememberedRequest):
+            raise ValidationError("request", "expected a RememberedRequest")
+        instant_key(request.expires)
+        with self._uow._store._lock:
+            return self._staging.stage_update(request.id, request)
+
+    def remove(self, request: RememberedRequest) -> None:
+        """Forget a stored request if its version is current."""
+        if not isinstance(request, RememberedRequest):
+            raise ValidationError("request", "expected a RememberedRequest")
+        with self._uow._store._lock:
+            self._staging.stage_remove(request.id, request)
+
+    def forget_expired(self, now: pendulum.DateTime, *, limit: int = DEFAULT_PAGE_SIZE) -> int:
+        """Forget up to ``limit`` requests expired at ``now``; return how many."""
+        horizon = instant_key(check_instant("now", now), "now")
+        check_limit(limit)
+        with self._uow._store._lock:
+            keys = {*self._uow._state.requests, *self._staging.values}
+            expired = sorted(
+                (instant_key(r.expires), r.id)
+                for r in map(self._staging.current, keys)
+                if r is not None and instant_key(r.expires) <= horizon
+            )[:limit]
+            for _, key in expired:
+                request = self._staging.current(key)
+                assert request is not None  # listed above, under the same lock
+                self._staging.stage_remove(key, request)
+        return len(expired)
 
 
 # -- scheduling ------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from gridgov.codes import CodeScheme
 from gridgov.errors import ValidationError
 from gridgov.grid import GridCell, Worker
 from gridgov.households import Household
+from gridgov.idempotency import RememberedRequest
 from gridgov.ports import MAX_PAGE_SIZE
 from gridgov.scheduling.registrations import Occupancy, Registration, RegistrationState
 from gridgov.scheduling.series import ActivitySeries
@@ -70,6 +71,7 @@ StoredRecord = TypeVar(
     Shift,
     SignUp,
     AuditEntry,
+    RememberedRequest,
 )
 
 INSTANT_KEY_WIDTH = 26

@@ -43,6 +43,7 @@ from gridgov.errors import (
 )
 from gridgov.events import CaseEvent
 from gridgov.grid import GridCell
+from gridgov.idempotency import idempotent_replaying
 from gridgov.ports import UnitOfWork
 from gridgov.serialization import structure
 from gridgov.services.cases import report_case
@@ -803,6 +804,12 @@ def _plan(
     return _Planned(index, request, cell_code, reporter, received, case_id)
 
 
+def _without_events(result: ImportResult) -> ImportResult:
+    """A repeated import's result: its events went out after the first."""
+    return attrs.evolve(result, events=())
+
+
+@idempotent_replaying(_without_events)
 def import_requests(
     uow: UnitOfWork,
     workflow: CaseWorkflow | None,
@@ -812,6 +819,7 @@ def import_requests(
     at: pendulum.DateTime,
     actor: str,
     case_id_for: Callable[[ServiceRequestIn], str | None] | None = None,
+    idempotency_key: str | None = None,
 ) -> ImportResult:
     """Store GeoReport v2 requests as cases, all or nothing.
 
@@ -845,6 +853,8 @@ def import_requests(
         case_id_for: Returns the id the case of a request is stored under, or ``None`` for a
             new one. An id that is not a valid key, or that repeats an earlier request's id in
             the batch, is that request's error (400, 409).
+        idempotency_key: A key the caller chose for this request (a UUID, say): sent again, it
+            gets the first result and nothing is done twice (:mod:`gridgov.idempotency`).
 
     Returns:
         The cases created, the duplicates skipped, the errors, and the events to publish.

@@ -15,6 +15,7 @@ from gridgov.care.contacts import CareTask, ContactAttempt
 from gridgov.cases.model import Case
 from gridgov.grid import GridCell, Worker
 from gridgov.households import Household
+from gridgov.idempotency import RememberedRequest
 from gridgov.records._schema import (
     Child,
     Column,
@@ -513,6 +514,21 @@ AUDIT: RecordKind[AuditEntry] = RecordKind(
     append_only=True,
 )
 
+REQUESTS: RecordKind[RememberedRequest] = RecordKind(
+    name="remembered request",
+    cls=RememberedRequest,
+    table=Table(
+        "gg_requests",
+        _stored(_key("id", lambda r: r.id), _instant("expires_utc", "expires")),
+        primary_key=("id",),
+        indexes=(_index("gg_requests_expires", ("expires_utc", _R), ("id", _K)),),
+        since=7,
+    ),
+    key=lambda r: r.id,
+    argument="request",
+    removable=True,
+)
+
 KINDS: tuple[RecordKind[object], ...] = (  # type: ignore[assignment]
     CELLS,
     WORKERS,
@@ -527,6 +543,7 @@ KINDS: tuple[RecordKind[object], ...] = (  # type: ignore[assignment]
     SHIFTS,
     SIGNUPS,
     AUDIT,
+    REQUESTS,
 )
 """Every declared kind, in the order their tables are created."""
 

@@ -29,6 +29,7 @@ from gridgov.clock import ensure_aware, ensure_date
 from gridgov.codes import mask_name
 from gridgov.errors import ConflictError, NotFoundError, ValidationError
 from gridgov.households import Household, Resident
+from gridgov.idempotency import idempotent
 from gridgov.ids import new_id
 from gridgov.ports import Page, UnitOfWork
 from gridgov.services._common import pages, taken_id
@@ -97,6 +98,7 @@ def _order(contact: ContactAttempt) -> tuple[pendulum.DateTime, str]:
     return (contact.at, contact.id)
 
 
+@idempotent
 def record_contact(
     uow: UnitOfWork,
     *,
@@ -111,6 +113,7 @@ def record_contact(
     contact_id: str | None = None,
     policy: CarePolicy | None = None,
     rules: FollowUpRules = DEFAULT_RULES,
+    idempotency_key: str | None = None,
 ) -> ContactResult:
     """Record a contact attempt and apply the follow-up rules.
 
@@ -130,6 +133,8 @@ def record_contact(
         policy: The care policy (for the resident's tier); ``None`` for the store's
             (:func:`gridgov.settings.care_policy`).
         rules: The follow-up delays.
+        idempotency_key: A key the caller chose for this request (a UUID, say): sent again, it
+            gets the first result and nothing is done twice (:mod:`gridgov.idempotency`).
 
     Contacts may arrive in any order (a phone syncing the day's calls offline) and twice (a
     retry). A contact sent again, same id and same content, is not stored twice: the result

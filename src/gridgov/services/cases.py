@@ -38,6 +38,7 @@ from gridgov.clock import ensure_aware
 from gridgov.errors import CalendarCoverageError, ConflictError, NotFoundError, ValidationError
 from gridgov.events import CaseEvent, EventSink
 from gridgov.grid import GridCell
+from gridgov.idempotency import idempotent_replaying
 from gridgov.ids import new_id
 from gridgov.ports import Store, UnitOfWork
 from gridgov.services._common import pages, retried, taken_id
@@ -88,6 +89,12 @@ def _cell(uow: UnitOfWork, code: str, field: str) -> GridCell:
         raise ValidationError(field, "no such cell") from None
 
 
+def _without_events(transition: Transition) -> Transition:
+    """A repeated request's result: its events went out after the first."""
+    return attrs.evolve(transition, events=())
+
+
+@idempotent_replaying(_without_events)
 def report_case(
     uow: UnitOfWork,
     workflow: CaseWorkflow | None = None,
@@ -104,6 +111,7 @@ def report_case(
     urgency: Urgency | None = None,
     external_id: str | None = None,
     case_id: str | None = None,
+    idempotency_key: str | None = None,
 ) -> Transition:
     """Record a newly received case, owned by the grid it lies in.
 
@@ -126,6 +134,8 @@ def report_case(
             :func:`gridgov.ids.new_id`, ``case.<UTC instant received, to the ms>.<16
             characters>``, which sorts by receipt and clashes with no other case, however many
             arrive at once.
+        idempotency_key: A key the caller chose for this request (a UUID, say): sent again, it
+            gets the first result and nothing is done twice (:mod:`gridgov.idempotency`).
 
     Returns:
         The stored case and the events to publish after the commit.
@@ -165,6 +175,7 @@ def report_case(
     return Transition(stored, transition.events)
 
 
+@idempotent_replaying(_without_events)
 def act_on_case(
     uow: UnitOfWork,
     workflow: CaseWorkflow | None,
@@ -179,6 +190,7 @@ def act_on_case(
     worker: str | None = None,
     extension: TimeLimit | None = None,
     satisfaction: Satisfaction | None = None,
+    idempotency_key: str | None = None,
 ) -> Transition:
     """Take ``action`` on a stored case; see :meth:`CaseWorkflow.apply`.
 
@@ -196,6 +208,8 @@ def act_on_case(
         worker: For dispatch: the worker to assign.
         extension: For an extension request: how much more time.
         satisfaction: For evaluation: the call-back verdict.
+        idempotency_key: A key the caller chose for this request (a UUID, say): sent again, it
+            gets the first result and nothing is done twice (:mod:`gridgov.idempotency`).
 
     Returns:
         The stored case and the events to publish after the commit.

@@ -8,6 +8,7 @@ import pendulum
 from gridgov.adapters.support import check_instant, check_text_key
 from gridgov.care.contacts import CareTask
 from gridgov.households import Household
+from gridgov.idempotency import idempotent
 from gridgov.ports import UnitOfWork
 from gridgov.scheduling.registrations import Registration
 
@@ -32,8 +33,14 @@ class Move:
     registrations: tuple[Registration, ...] = ()
 
 
+@idempotent
 def move_household(
-    uow: UnitOfWork, household_id: str, *, to_cell: str, at: pendulum.DateTime
+    uow: UnitOfWork,
+    household_id: str,
+    *,
+    to_cell: str,
+    at: pendulum.DateTime,
+    idempotency_key: str | None = None,
 ) -> Move:
     """Move a household to another cell, with the open work that follows it.
 
@@ -49,6 +56,8 @@ def move_household(
         household_id: The household.
         to_cell: The stored cell it moves to.
         at: When it moves.
+        idempotency_key: A key the caller chose for this request (a UUID, say): sent again, it
+            gets the first result and nothing is done twice (:mod:`gridgov.idempotency`).
 
     Returns:
         The household, tasks and registrations as stored.

@@ -15,6 +15,7 @@ import pendulum
 from gridgov.care.criteria import Facts
 from gridgov.clock import EARLIEST, LATEST, OUTSIDE_RANGE, ensure_aware
 from gridgov.errors import ConflictError, NotFoundError, TransitionError, ValidationError
+from gridgov.idempotency import idempotent
 from gridgov.ports import UnitOfWork
 from gridgov.scheduling.conflicts import SeriesPlan, plan_series
 from gridgov.scheduling.registrations import Registration, RegistrationState
@@ -62,12 +63,14 @@ def occurrences_in_venue(
     return sorted(found, key=lambda o: (o.start, o.id))
 
 
+@idempotent
 def create_series(
     uow: UnitOfWork,
     series: ActivitySeries,
     *,
     skip_conflicts: bool = False,
     horizon: pendulum.Duration | None = None,
+    idempotency_key: str | None = None,
 ) -> tuple[SeriesPlan, ActivitySeries | None]:
     """Check a new series against its venue and what is booked there; store it if it fits.
 
@@ -77,6 +80,8 @@ def create_series(
         skip_conflicts: Leave out (as EXDATEs) the occurrences that clash, and store the rest.
         horizon: How far a series without an end is checked (default: one year), at most to
             the end of the supported range (2100-12-31, see :mod:`gridgov.clock`).
+        idempotency_key: A key the caller chose for this request (a UUID, say): sent again, it
+            gets the first result and nothing is done twice (:mod:`gridgov.idempotency`).
 
     Returns:
         The plan (clashes, what was skipped) and the stored series, or ``None`` when clashes
@@ -131,6 +136,7 @@ def _occurrence(uow: UnitOfWork, series_id: str, original_start: pendulum.DateTi
     return series.occurrence(original_start, calendar=venue.opening)
 
 
+@idempotent
 def register(
     uow: UnitOfWork,
     *,
@@ -139,6 +145,7 @@ def register(
     resident_id: str,
     at: pendulum.DateTime,
     registration_id: str | None = None,
+    idempotency_key: str | None = None,
 ) -> Registration:
     """Register a resident for one occurrence: confirmed if a place is free, else waitlisted.
 
@@ -149,6 +156,8 @@ def register(
         resident_id: Who registers.
         at: When they register (orders the waitlist).
         registration_id: The key (default: from the occurrence and the resident).
+        idempotency_key: A key the caller chose for this request (a UUID, say): sent again, it
+            gets the first result and nothing is done twice (:mod:`gridgov.idempotency`).
 
     Returns:
         The stored registration.
@@ -216,6 +225,7 @@ def register(
     return uow.registrations.add(registration)
 
 
+@idempotent
 def register_for_occurrence(
     uow: UnitOfWork,
     *,
@@ -223,10 +233,14 @@ def register_for_occurrence(
     resident_id: str,
     at: pendulum.DateTime,
     registration_id: str | None = None,
+    idempotency_key: str | None = None,
 ) -> Registration:
     """Register a resident for the occurrence an id names (as ``week_schedule`` shows it).
 
     The same as :func:`register` with the series and original start the id holds.
+
+    With an ``idempotency_key`` (a UUID, say), a request sent again gets the first result and
+    nothing is done twice (:mod:`gridgov.idempotency`).
 
     Raises:
         ValidationError: If ``occurrence_id`` is not an occurrence id; as :func:`register`.
@@ -257,10 +271,18 @@ class Cancellation:
     promoted: Registration | None
 
 
+@idempotent
 def cancel_registration(
-    uow: UnitOfWork, registration_id: str, *, at: pendulum.DateTime
+    uow: UnitOfWork,
+    registration_id: str,
+    *,
+    at: pendulum.DateTime,
+    idempotency_key: str | None = None,
 ) -> Cancellation:
     """Cancel a registration; a freed place goes to the first on the waitlist.
+
+    With an ``idempotency_key`` (a UUID, say), a request sent again gets the first result and
+    nothing is done twice (:mod:`gridgov.idempotency`).
 
     Raises:
         NotFoundError: If there is no such registration.
@@ -285,10 +307,19 @@ def cancel_registration(
     return Cancellation(cancelled, promoted)
 
 
+@idempotent
 def record_attendance(
-    uow: UnitOfWork, registration_id: str, *, attended: bool, at: pendulum.DateTime
+    uow: UnitOfWork,
+    registration_id: str,
+    *,
+    attended: bool,
+    at: pendulum.DateTime,
+    idempotency_key: str | None = None,
 ) -> Registration:
     """Record whether a confirmed participant came (after the occurrence started).
+
+    With an ``idempotency_key`` (a UUID, say), a request sent again gets the first result and
+    nothing is done twice (:mod:`gridgov.idempotency`).
 
     Raises:
         NotFoundError: If there is no such registration.
@@ -308,6 +339,7 @@ def record_attendance(
     return uow.registrations.update(attrs.evolve(registration, state=state))
 
 
+@idempotent
 def sign_up(
     uow: UnitOfWork,
     *,
@@ -316,6 +348,7 @@ def sign_up(
     at: pendulum.DateTime,
     skills: Iterable[str] = (),
     signup_id: str | None = None,
+    idempotency_key: str | None = None,
 ) -> SignUp:
     """Sign a resident up for a volunteer shift.
 
@@ -326,6 +359,8 @@ def sign_up(
         at: When they sign up.
         skills: The volunteer's skills; they must cover the shift's.
         signup_id: The key (default: from the shift and the resident).
+        idempotency_key: A key the caller chose for this request (a UUID, say): sent again, it
+            gets the first result and nothing is done twice (:mod:`gridgov.idempotency`).
 
     Raises:
         ValidationError: For an unknown resident, a shift already started, or missing skills.
@@ -366,8 +401,14 @@ def sign_up(
     )
 
 
+@idempotent
 def complete_shift(
-    uow: UnitOfWork, shift_id: str, *, present: Iterable[str], at: pendulum.DateTime
+    uow: UnitOfWork,
+    shift_id: str,
+    *,
+    present: Iterable[str],
+    at: pendulum.DateTime,
+    idempotency_key: str | None = None,
 ) -> tuple[SignUp, ...]:
     """Close a shift: credit its hours to the volunteers present, mark the others absent.
 
@@ -376,6 +417,8 @@ def complete_shift(
         shift_id: The shift.
         present: The resident ids of the volunteers who came.
         at: When it is recorded (after the shift ended).
+        idempotency_key: A key the caller chose for this request (a UUID, say): sent again, it
+            gets the first result and nothing is done twice (:mod:`gridgov.idempotency`).
 
     Raises:
         ValidationError: If the shift has not ended, or ``present`` names someone not signed up.

@@ -14,6 +14,7 @@ import pendulum
 
 from gridgov.clock import ensure_aware
 from gridgov.errors import ValidationError
+from gridgov.idempotency import idempotent
 from gridgov.ports import UnitOfWork
 from gridgov.scheduling.conflicts import Conflict, conflicts
 from gridgov.scheduling.registrations import Registration, RegistrationState
@@ -47,8 +48,14 @@ class OccurrenceEdit:
         return not self.clashes
 
 
+@idempotent
 def change_occurrence(
-    uow: UnitOfWork, series_id: str, change: OccurrenceChange, *, at: pendulum.DateTime
+    uow: UnitOfWork,
+    series_id: str,
+    change: OccurrenceChange,
+    *,
+    at: pendulum.DateTime,
+    idempotency_key: str | None = None,
 ) -> OccurrenceEdit:
     """Cancel or move one occurrence of a stored series, re-checking its venue and bookings.
 
@@ -58,6 +65,8 @@ def change_occurrence(
         change: The change, replacing an earlier change of the same occurrence.
         at: When the change is made: registrations of a moved occurrence that has already
             started are left as they are.
+        idempotency_key: A key the caller chose for this request (a UUID, say): sent again, it
+            gets the first result and nothing is done twice (:mod:`gridgov.idempotency`).
 
     Returns:
         The series as stored, the clashes that stopped the change, and what happened to each

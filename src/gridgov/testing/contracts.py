@@ -56,6 +56,7 @@ from gridgov.households import (
     Tag,
     age_on,
 )
+from gridgov.idempotency import RememberedRequest
 from gridgov.ports import MAX_PAGE_SIZE, Page, ResidentEntry, UnitOfWork
 from gridgov.records import KINDS, Missing, RecordKind
 from gridgov.scheduling.registrations import Occupancy, Registration, RegistrationState
@@ -65,6 +66,7 @@ from gridgov.scheduling.volunteers import Shift, SignUp, SignUpState
 from gridgov.settings import Settings
 from gridgov.testing import strategies as gst
 from gridgov.testing._concurrency import ConcurrencyContract
+from gridgov.testing._requests import RequestRepositoryContract
 from gridgov.testing._world import (
     BUILDING_A1,
     BUILDING_A2,
@@ -94,6 +96,7 @@ __all__ = [
     "HouseholdRepositoryContract",
     "RecordKindContract",
     "RegistrationRepositoryContract",
+    "RequestRepositoryContract",
     "SeriesRepositoryContract",
     "SettingsRepositoryContract",
     "ShiftRepositoryContract",
@@ -3634,6 +3637,20 @@ _RECIPES: dict[str, _Recipe] = {
         ("between",),
         readable=False,
     ),
+    "remembered request": _Recipe(
+        "requests",
+        (),
+        lambda n: RememberedRequest(
+            id=f"key-{n}",
+            service="gridgov.services.cases.report_case",
+            fingerprint=f"{n:064d}",
+            result="{}",
+            at=T0,
+            expires=T0.add(hours=1 + n),
+        ),
+        lambda r: attrs.evolve(r, expires=r.expires.add(hours=24)),
+        ("forget_expired",),
+    ),
 }
 """One recipe per declared kind but the settings singleton, whose contract is its own."""
 
@@ -3947,5 +3964,6 @@ class StoreContract(
     UnitOfWorkContract,
     RecordKindContract,
     ConcurrencyContract,
+    RequestRepositoryContract,
 ):
     """Every contract at once: what a complete adapter subclasses."""

@@ -83,6 +83,7 @@ from gridgov.ports import (
     HouseholdRepository,
     LockRepository,
     RegistrationRepository,
+    RequestRepository,
     SeriesRepository,
     SettingsRepository,
     ShiftRepository,
@@ -145,6 +146,9 @@ class ScopedUnitOfWork:
         self.audit: AuditRepository = ScopedAudit(guard)
         # Locks hold no data: holding one only makes other units wait, whoever asks.
         self.locks: LockRepository = uow.locks
+        # A remembered request answers only the principal that made it (gridgov.idempotency
+        # puts the principal in its digest), so the requests need no scope of their own.
+        self.requests: RequestRepository = uow.requests
         # Denials kept while writing reach the sink even if the unit is never ended through us.
         weakref.finalize(self, guard.ended)
 
