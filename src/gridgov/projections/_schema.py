@@ -279,7 +279,17 @@ class _Builder:
 
 
 def _name(t: object) -> str:
-    return getattr(t, "__name__", None) or str(t).replace("typing.", "")
+    """Return a type as its annotation reads: ``tuple[Escalation, ...]``, ``GridCell | None``."""
+    if t is Ellipsis:
+        return "..."
+    if t is None or t is type(None):
+        return "None"
+    if is_union(t):
+        return " | ".join(_name(a) for a in typing.get_args(t))
+    origin = typing.get_origin(t)
+    if origin is not None:
+        return f"{_name(origin)}[{', '.join(_name(a) for a in typing.get_args(t))}]"
+    return getattr(t, "__name__", None) or str(t)
 
 
 def schema(
