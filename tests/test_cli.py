@@ -496,14 +496,34 @@ def test_worklist_json_matches_the_service(ledger: str) -> None:
     doc = json.loads(out)
     with opened(ledger) as uow:
         work = worklist(uow, "grid-02", on=NINE.date(), now=NINE)
-    listed = [t["id"] for s in doc["stops"] for h in s["households"] for t in h["tasks"]]
+    listed = [e["task"]["id"] for s in doc["stops"] for h in s["households"] for e in h["entries"]]
     assert (0, len(work), len(work)) == (code, doc["tasks"], len(listed))
     assert [e.task.id for e in work.entries] == listed
     assert ("grid-02", "2026-11-28", "2026-11-28T09:00:00+08:00") == (
-        doc["worker"],
+        doc["worker_id"],
         doc["on"],
         doc["at"],
     )
+
+
+def test_worklist_json_is_the_masked_projection(ledger: str) -> None:
+    """The command prints what gridgov.projections gives a masked role, plus what it planned."""
+    from gridgov.access import Redaction
+    from gridgov.projections import project
+    from gridgov.services.care import worklist
+
+    code, out, _ = run(
+        "worklist", "--db", ledger, "--worker", "grid-02", "--date", "2026-11-28", "--json"
+    )
+    doc = json.loads(out)
+    with opened(ledger) as uow:
+        work = worklist(uow, "grid-02", on=NINE.date(), now=NINE)
+    expected = project(work, Redaction.MASKED, tz="Asia/Shanghai")
+    assert (0, expected) == (
+        code,
+        {k: v for k, v in doc.items() if k in ("worker_id", "on", "stops")},
+    )
+    assert ["at", "on", "planned", "stops", "tasks", "worker_id"] == sorted(doc)
 
 
 def test_worklist_prints_every_task_in_a_table(ledger: str) -> None:
@@ -618,7 +638,7 @@ def test_schedule_json_matches_the_service(shared: str) -> None:
         (e.occurrence.id, e.confirmed, e.waitlisted) for es in week.by_space.values() for e in es
     ]
     listed = [
-        (o["id"], o["confirmed"], o["waitlisted"])
+        (o["occurrence"]["id"], o["confirmed"], o["waitlisted"])
         for s in doc["venues"][0]["spaces"]
         for o in s["occurrences"]
     ]

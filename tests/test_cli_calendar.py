@@ -133,17 +133,10 @@ def test_cases_and_the_report_mark_provisional_deadlines(simulated: str) -> None
     document = run_json("cases", "--db", simulated, "--at", "2026-12-23T09:00+08:00")
     cases = document["cases"]
     assert isinstance(cases, list)
-    marks = {
-        (
-            c["deadline"]["due"][:4],
-            c["deadline"]["provisional"],
-            tuple(c["deadline"]["provisional_years"]),
-        )
-        for c in cases
-    }
-    assert {("2026", False, ()), ("2027", True, (2027,))} == marks
+    marks = {(c["deadline"]["due"][:4], tuple(c["deadline"]["provisional_years"])) for c in cases}
+    assert {("2026", ()), ("2027", (2027,))} == marks
     _, table, _ = run("cases", "--db", simulated, "--at", "2026-12-23T09:00+08:00")
-    provisional = sum(1 for c in cases if c["deadline"]["provisional"])
+    provisional = sum(1 for c in cases if c["deadline"]["provisional_years"])
     assert provisional == table.count(" 暂定")
     report = run_json("report", "--db", simulated, "--on", "2026-12-22")
     grids = report["grids"]
@@ -250,12 +243,12 @@ def test_the_demo_and_the_schedule_mark_provisional_times(tmp_path: Path) -> Non
     venues = week["venues"]
     assert isinstance(venues, list)
     found = [
-        (o["id"], o["provisional"], o["provisional_years"])
+        (o["occurrence"]["id"], o["occurrence"]["provisional_years"])
         for v in venues
         for s in v["spaces"]
         for o in s["occurrences"]
     ]
-    assert [("calligraphy@20270106T013000Z", True, [2027])] == found
+    assert [("calligraphy@20270106T013000Z", [2027])] == found
     _, table, _ = run("schedule", "--db", url, "--week", "2027-01-04")
     assert "01-06 周三 暂定" in table
 

@@ -15,17 +15,23 @@ raises :class:`~gridgov.errors.AccessDeniedError` and is recorded in the audit t
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
-from typing import Any, Protocol
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 import pendulum
 
 from gridgov import _validation as v
+from gridgov.clock import ensure_date
 from gridgov.errors import AccessDeniedError, ValidationError
+from gridgov.grid import WorkerRole
+
+if TYPE_CHECKING:
+    from gridgov.ports import UnitOfWork
 
 __all__ = [
     "SYSTEM",
+    "WORKER_ROLES",
     "AuditEntry",
     "AuditKind",
     "AuditSink",
@@ -33,6 +39,7 @@ __all__ = [
     "Principal",
     "Redaction",
     "Role",
+    "principal_for_worker",
 ]
 
 
@@ -178,6 +185,52 @@ class Principal:
 
 #: The platform itself (the escalation engine, scenario loading): every permission, everywhere.
 SYSTEM = Principal("system", {Role.SYSTEM}, {""})
+
+
+#: The role a worker acts in, by the worker's role in the ledger; a volunteer's is none.
+WORKER_ROLES: Mapping[WorkerRole, Role] = {
+    WorkerRole.GRID_WORKER: Role.GRID_WORKER,
+    WorkerRole.GRID_LEADER: Role.GRID_WORKER,
+    WorkerRole.COMMUNITY_STAFF: Role.COMMUNITY_STAFF,
+    WorkerRole.COMMUNITY_SECRETARY: Role.COMMUNITY_STAFF,
+    WorkerRole.STREET_SUPERVISOR: Role.STREET_SUPERVISOR,
+    WorkerRole.DISTRICT_SUPERVISOR: Role.DISTRICT_SUPERVISOR,
+}
+
+
+def principal_for_worker(uow: UnitOfWork, worker_id: str, *, on: pendulum.Date) -> Principal:
+    """Return the principal a stored worker acts as on a day: their roles over their cells.
+
+    The scope is the cells the worker is assigned to on ``on``; the roles follow the worker's
+    roles (:data:`WORKER_ROLES`): a grid worker or grid leader acts as ``grid_worker``, community
+    staff and the community secretary as ``community_staff``, supervisors as supervisors.
+
+    Args:
+        uow: A unit of work to read the worker from.
+        worker_id: The worker.
+        on: The day: assignments begin and end on dates.
+
+    Returns:
+        The principal, whose id is the worker's.
+
+    Raises:
+        ValidationError: On ``worker_id`` if it is not a string, on ``on`` if it is not a date
+            in the supported range or the worker has no cell assigned that day.
+        NotFoundError: If there is no such worker.
+        AccessDeniedError: If the worker holds no role that acts on the platform (a
+            volunteer only).
+    """
+    if not isinstance(worker_id, str):
+        raise ValidationError("worker_id", f"expected a string, got {type(worker_id).__name__}")
+    on = ensure_date(on, "on")
+    worker = uow.workers.get(worker_id)
+    cells = worker.cells_on(on)
+    if not cells:
+        raise ValidationError("on", f"worker {worker.id!r} has no cell assigned on that day")
+    roles = {WORKER_ROLES[r] for r in worker.roles if r in WORKER_ROLES}
+    if not roles:
+        raise AccessDeniedError(f"worker {worker.id!r} holds no role that acts on the platform")
+    return Principal(worker.id, roles, cells)
 
 
 class AuditKind(enum.Enum):

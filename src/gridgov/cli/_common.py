@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pendulum
 
-from gridgov.access import Role
+from gridgov.access import Redaction, Role
 from gridgov.bootstrap import open_store
 from gridgov.cases import Case, ServiceCatalogue
 from gridgov.clock import EARLIEST, LATEST, SystemClock, ensure_in_range
@@ -31,6 +31,7 @@ from gridgov.errors import (
 )
 from gridgov.grid import GridLevel, GridTree
 from gridgov.ports import Page, Store, UnitOfWork
+from gridgov.projections import JSONValue, project
 from gridgov.scenarios import (
     Scenario,
     example_path,
@@ -234,6 +235,22 @@ def _progress(args: argparse.Namespace, label: str, total: int = 0) -> _Progress
 def _print_json(document: object) -> None:
     """Print one JSON document on stdout: UTF-8 text as is, keys sorted, indented."""
     print(json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True))
+
+
+def _projected(result: object) -> JSONValue:
+    """Return a service result as the API gives it to a masked role, instants in Beijing time.
+
+    The command prints what :func:`gridgov.projections.project` gives a platform: the same
+    fields, masked as for a role without the full view of personal data.
+    """
+    return project(result, Redaction.MASKED, tz=_TZ)
+
+
+def _fields(result: object) -> dict[str, JSONValue]:
+    """Return the projection of a record (see :func:`_projected`), as a JSON object."""
+    document = _projected(result)
+    assert isinstance(document, dict)
+    return document
 
 
 def _not_found(kind: str, key: str, message: str) -> NotFoundError:

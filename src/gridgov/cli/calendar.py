@@ -19,6 +19,7 @@ from gridgov.cli._common import (
     _iso,
     _ledger,
     _print_json,
+    _projected,
     _scenario_path,
     _short,
     _table,
@@ -26,7 +27,7 @@ from gridgov.cli._common import (
 from gridgov.clock import EARLIEST, LATEST, SystemClock
 from gridgov.errors import CalendarCoverageError, ValidationError
 from gridgov.scenarios import Scenario, load_scenario
-from gridgov.services.retime import Moved, retime
+from gridgov.services.retime import retime
 
 
 def year(text: str) -> int:
@@ -199,14 +200,7 @@ def cmd_retime(args: argparse.Namespace) -> int:
     with _ledger(args) as (scenario, store, _):
         report = retime(store, _calendar(scenario), at=at)
     if args.json:
-        _print_json(
-            {
-                "at": _iso(at),
-                "cases": report.cases,
-                "venues": report.venues,
-                "moved": [_moved_json(m) for m in report.moved],
-            }
-        )
+        _print_json(_projected(report))
         return 0
     head = (
         f"重新计时 retime at {_short(at)}: {report.cases} open cases and {report.venues} venues "
@@ -225,15 +219,3 @@ def cmd_retime(args: argparse.Namespace) -> int:
 
 def _when(instant: pendulum.DateTime | None) -> str:
     return "—" if instant is None else _short(instant)
-
-
-def _moved_json(m: Moved) -> dict[str, object]:
-    return {
-        "kind": m.kind,
-        "record_id": m.record_id,
-        "what": m.what,
-        "old": None if m.old is None else _iso(m.old),
-        "new": None if m.new is None else _iso(m.new),
-        "why_en": m.why_en,
-        "why_zh": m.why_zh,
-    }

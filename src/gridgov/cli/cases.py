@@ -12,6 +12,7 @@ from gridgov.cases.workflow import Escalation
 from gridgov.cli._common import (
     _all_cases,
     _catalogue,
+    _fields,
     _instant,
     _iso,
     _ledger,
@@ -21,6 +22,7 @@ from gridgov.cli._common import (
     _open_cases,
     _overdue,
     _print_json,
+    _projected,
     _short,
     _table,
 )
@@ -89,27 +91,13 @@ def _category_label(case: Case, catalogue: ServiceCatalogue) -> str:
 def _case_json(
     case: Case, *, at: pendulum.DateTime, names: Mapping[str, str], catalogue: ServiceCatalogue
 ) -> dict[str, object]:
+    """Return the case's projection, with labels, its running deadline and whether it is late."""
     deadline = case.current_deadline
     return {
-        "id": case.id,
-        "category": case.category,
+        **_fields(case),
         "category_label": _category_label(case, catalogue),
-        "state": case.state.value,
-        "owner_level": case.owner_level.value,
-        "owner_cell": case.owner_cell,
         "owner_name": names.get(case.owner_cell, case.owner_cell),
-        "reported_at": _iso(case.reported_at),
-        "deadline": None
-        if deadline is None
-        else {
-            "stage": deadline.stage.value,
-            "due": _iso(deadline.due),
-            "paused": deadline.paused_at is not None,
-            "provisional": deadline.provisional,
-            "provisional_years": list(deadline.provisional_years),
-        },
-        "next_check": None if case.next_check is None else _iso(case.next_check),
-        "next_check_provisional_years": list(case.next_check_provisional_years),
+        "deadline": None if deadline is None else _projected(deadline),
         "overdue": _overdue(case, at),
     }
 
@@ -124,28 +112,10 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         )
         fired = EscalationEngine(store, workflow).sweep(at)
     if args.json:
-        _print_json({"at": _iso(at), "escalations": [_escalation_json(e) for e in fired]})
+        _print_json({"at": _iso(at), "escalations": _projected(fired)})
     else:
         print(_format_sweep(fired, at=at, names=_names(tree)))
     return 0
-
-
-def _escalation_json(e: Escalation) -> dict[str, object]:
-    return {
-        "case_id": e.case_id,
-        "kind": e.kind.value,
-        "rule": e.rule,
-        "due_at": _iso(e.due_at),
-        "at": _iso(e.at),
-        "from_cell": e.from_cell,
-        "to_cell": e.to_cell,
-        "from_level": e.from_level.value,
-        "to_level": e.to_level.value,
-        "reason_en": e.reason_en,
-        "reason_zh": e.reason_zh,
-        "provisional": bool(e.provisional_years),
-        "provisional_years": list(e.provisional_years),
-    }
 
 
 def _format_sweep(

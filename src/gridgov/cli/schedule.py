@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import argparse
 
-from gridgov.cli._common import _day, _iso, _ledger, _midnight, _print_json, _venues
+from gridgov.cli._common import (
+    _day,
+    _iso,
+    _ledger,
+    _midnight,
+    _print_json,
+    _projected,
+    _venues,
+)
 from gridgov.cli.demo import format_week
 from gridgov.scheduling.venues import Venue
 from gridgov.services.scheduling import WeekSchedule, week_schedule
@@ -40,21 +48,7 @@ def _week_json(schedule: WeekSchedule, venue: Venue) -> dict[str, object]:
             {
                 "id": space.id,
                 "name": space.name,
-                "occurrences": [
-                    {
-                        "id": e.occurrence.id,
-                        "series_id": e.occurrence.series_id,
-                        "title": e.occurrence.title,
-                        "start": _iso(e.occurrence.start),
-                        "end": _iso(e.occurrence.end),
-                        "capacity": e.occurrence.capacity,
-                        "confirmed": e.confirmed,
-                        "waitlisted": e.waitlisted,
-                        "provisional": e.occurrence.provisional,
-                        "provisional_years": list(e.occurrence.provisional_years),
-                    }
-                    for e in schedule.by_space.get(space.id, ())
-                ],
+                "occurrences": _projected(schedule.by_space.get(space.id, ())),
             }
             for space in venue.spaces
         ],

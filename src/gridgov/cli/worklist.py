@@ -10,6 +10,7 @@ import pendulum
 from gridgov.cli._common import (
     _TZ,
     _day,
+    _fields,
     _iso,
     _ledger,
     _names,
@@ -42,40 +43,8 @@ def _cmd_worklist(args: argparse.Namespace) -> int:
 
 
 def _worklist_json(work: Worklist, *, now: pendulum.DateTime, planned: int) -> dict[str, object]:
-    return {
-        "worker": work.worker_id,
-        "on": work.on.isoformat(),
-        "at": _iso(now),
-        "planned": planned,
-        "tasks": len(work),
-        "stops": [
-            {
-                "cell_code": stop.cell_code,
-                "name": stop.name,
-                "households": [
-                    {
-                        "household_id": h.household.id,
-                        "address": str(h.household.address),
-                        "tasks": [
-                            {
-                                "id": e.task.id,
-                                "resident_id": e.resident.id,
-                                "resident": mask_name(e.resident.name),
-                                "method": e.task.method.value,
-                                "status": e.status.value,
-                                "due": _iso(e.task.due),
-                                "reason_en": e.task.reason_en,
-                                "reason_zh": e.task.reason_zh,
-                            }
-                            for e in h.entries
-                        ],
-                    }
-                    for h in stop.households
-                ],
-            }
-            for stop in work.stops
-        ],
-    }
+    """Return the worklist's projection, with the instant it was made at and what was planned."""
+    return {**_fields(work), "at": _iso(now), "planned": planned, "tasks": len(work)}
 
 
 def _format_full_worklist(

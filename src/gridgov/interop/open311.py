@@ -26,6 +26,7 @@ import attrs
 import pendulum
 
 from gridgov import _validation as v
+from gridgov._masking import HIDDEN, mask_text
 from gridgov.access import Redaction
 from gridgov.cases.catalogue import Category, ServiceCatalogue, Stage
 from gridgov.cases.model import Case, CaseSource, Location, Reporter
@@ -151,45 +152,16 @@ def dumps_services(
 
 # --- cases as service requests --------------------------------------------------------------
 
-# Personal data that may sit in free text, masked in MASKED output.
-# ID numbers are matched with a plausible birth date, so that cell codes (15 and 18 digits
-# under the default scheme) are not taken for them.
-_MONTH_DAY = r"(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])"
-_ID_IN_TEXT = re.compile(
-    rf"(?<![0-9])([1-9][0-9]{{5}})(?:18|19|20)[0-9]{{2}}{_MONTH_DAY}[0-9]{{2}}"
-    r"([0-9][0-9Xx])(?![0-9A-Za-z])"
-)
-_OLD_ID_IN_TEXT = re.compile(
-    rf"(?<![0-9])([1-9][0-9]{{5}})[0-9]{{2}}{_MONTH_DAY}[0-9]([0-9]{{2}})(?![0-9])"
-)
-_MOBILE_IN_TEXT = re.compile(r"(?<![0-9])(1[3-9][0-9])[- ]?[0-9]{4}[- ]?([0-9]{4})(?![0-9])")
-_LANDLINE_IN_TEXT = re.compile(
-    r"(?<![0-9])(0(?:10|2[0-9]|[3-9][0-9]{2}))-?([2-9][0-9]{6,7})(?![0-9])"
-)
-_EMAIL_IN_TEXT = re.compile(r"([A-Za-z0-9])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
-_ADDRESS_HIDDEN = "***"
-
-
-def _mask_landline(m: re.Match[str]) -> str:
-    number = m.group(2)
-    return f"{m.group(1)}-{'*' * (len(number) - 4)}{number[-4:]}"
-
 
 def _redact(text: str, case: Case, redaction: Redaction) -> str:
     """Return ``text`` with the personal data ``redaction`` hides masked."""
     if redaction is Redaction.FULL or not text:
         return text
-    address = case.location.address
-    if address:
-        text = text.replace(address, _ADDRESS_HIDDEN)
+    known = {case.location.address: HIDDEN}
     name = case.reporter.name
     if len(name) >= 2:
-        text = text.replace(name, mask_name(name))
-    text = _ID_IN_TEXT.sub(lambda m: m.group(1) + "*" * 10 + m.group(2), text)
-    text = _OLD_ID_IN_TEXT.sub(lambda m: m.group(1) + "*" * 7 + m.group(2), text)
-    text = _MOBILE_IN_TEXT.sub(lambda m: f"{m.group(1)}****{m.group(2)}", text)
-    text = _LANDLINE_IN_TEXT.sub(_mask_landline, text)
-    return _EMAIL_IN_TEXT.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", text)
+        known[name] = mask_name(name)
+    return mask_text(text, known)
 
 
 #: The actions whose notes explain a request's status to the public.
