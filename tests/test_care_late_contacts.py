@@ -1,4 +1,4 @@
-"""Contacts recorded out of order, or twice: every contact kept, tasks as if in time order."""
+"""Contacts recorded out of order, or twice, one by one or as a phone's queue: all kept once."""
 
 from __future__ import annotations
 
@@ -25,8 +25,9 @@ from gridgov import (
 )
 from gridgov.care import ContactMethod
 from gridgov.care.contacts import ContactAttempt, Outcome, TaskKind
-from gridgov.errors import ConflictError
+from gridgov.errors import ConflictError, ValidationError
 from gridgov.services.care import _contact_id, plan_tasks, record_contact
+from gridgov.services.sync import QueuedContact, SyncedContact, sync_contacts
 
 TZ = "Asia/Shanghai"
 BASE = pendulum.datetime(2026, 11, 23, 8, 0, tz=TZ)  # Monday 08:00
@@ -322,3 +323,104 @@ def test_contacts_recorded_at_once_leave_what_time_order_leaves(
     at_once = _state(store)
     store.close()
     assert recorded(in_time_order(sent)) == at_once
+
+
+# -- a phone's queue synced in one call (gridgov.services.sync) -----------------------------
+
+
+def queued(i: int, sent: Sent, resident: str = "r1") -> QueuedContact:
+    """Return the ``i``-th contact of a phone's queue."""
+    return QueuedContact(f"phone.{i}", resident, sent.method, sent.outcome, "w1", sent.at)
+
+
+def synced_state(queue: list[QueuedContact]) -> tuple[tuple[SyncedContact, ...], object, object]:
+    """Sync ``queue`` into a fresh store; return the answers, stored contacts and open tasks."""
+    store = seeded()
+    answers = sync_contacts(store, queue, now=SYNC)
+    with store() as uow:
+        contacts = sorted(c.id for c in uow.contacts.for_resident("r1", limit=100).items)
+        tasks = sorted((t.due, t.id) for t in uow.care_tasks.open_for_resident("r1"))
+    store.close()
+    return answers, contacts, tasks
+
+
+def test_a_queue_out_of_order_is_kept_whole_and_answered_in_its_order() -> None:
+    """A call at 08:50, one at 08:20 and a visit at 08:51 after a call at 08:55: all kept."""
+    sent = [
+        Sent(CALL, WELL, BASE.add(minutes=50)),
+        Sent(CALL, WELL, BASE.add(minutes=20)),
+        Sent(CALL, NO_ANSWER, BASE.add(minutes=55)),
+        Sent(VISIT, WELL, BASE.add(minutes=51)),
+    ]
+    queue = [queued(i, s) for i, s in enumerate(sent)]
+
+    answers, contacts, _ = synced_state(queue)
+
+    assert [q.id for q in queue] == [a.id for a in answers]
+    assert ([None] * 4, sorted(q.id for q in queue)) == ([a.error for a in answers], contacts)
+    assert [q.at for q in queue] == [a.result.contact.at for a in answers if a.result]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.permutations(range(4)))
+def test_any_order_of_a_queue_leaves_what_time_order_leaves(order: list[int]) -> None:
+    """Whatever order the queue comes in, the store ends as with the queue in time order."""
+    sent = [
+        Sent(CALL, NO_ANSWER, BASE.add(minutes=10)),
+        Sent(CALL, NO_ANSWER, BASE.add(hours=2)),
+        Sent(CALL, WELL, BASE.add(hours=5)),
+        Sent(VISIT, WELL, BASE.add(days=1)),
+    ]
+    queue = [queued(i, s) for i, s in enumerate(sent)]
+
+    _, contacts, tasks = synced_state([queue[i] for i in order])
+
+    assert synced_state(queue)[1:] == (contacts, tasks)
+
+
+def test_a_queue_sent_twice_stores_each_contact_once() -> None:
+    """Sent again, the queue is answered with the same contacts and nothing more is stored."""
+    queue = [queued(i, Sent(CALL, WELL, BASE.add(minutes=10 * i))) for i in range(3)]
+    store = seeded()
+    first = sync_contacts(store, queue, now=SYNC)
+    again = sync_contacts(store, queue, now=SYNC)
+    with store() as uow:
+        stored = uow.contacts.for_resident("r1", limit=100).items
+    assert [a.result.contact for a in first if a.result] == [
+        a.result.contact for a in again if a.result
+    ]
+    assert 3 == len(stored)
+
+
+def test_a_refused_contact_does_not_hold_back_the_others() -> None:
+    """An unknown resident and a contact in the future are refused; the rest are stored."""
+    queue = [
+        queued(0, Sent(CALL, WELL, BASE)),
+        queued(1, Sent(CALL, WELL, BASE.add(minutes=5)), resident="nobody"),
+        queued(2, Sent(CALL, WELL, SYNC.add(hours=1))),
+        queued(3, Sent(VISIT, WELL, BASE.add(minutes=30))),
+    ]
+
+    answers, contacts, _ = synced_state(queue)
+
+    assert [False, True, True, False] == [a.result is None for a in answers]
+    assert ["phone.0", "phone.3"] == contacts
+    assert (False, False) == (answers[1].retryable, answers[2].retryable)
+    assert "resident" in (answers[1].error or "")
+
+
+def test_a_queue_holding_something_else_is_refused_whole() -> None:
+    """An item that is not a QueuedContact: ValidationError naming it, nothing stored."""
+    store = seeded()
+    with pytest.raises(ValidationError) as info:
+        sync_contacts(store, [queued(0, Sent(CALL, WELL, BASE)), "call"], now=SYNC)  # type: ignore[list-item]
+    with store() as uow:
+        stored = uow.contacts.for_resident("r1", limit=100).items
+    assert ("contacts[1]", ()) == (info.value.path, stored)
+
+
+def test_a_naive_sync_instant_is_refused() -> None:
+    """``now`` without a time zone is a ValidationError on ``now``."""
+    with pytest.raises(ValidationError) as info:
+        sync_contacts(seeded(), [], now=pendulum.naive(2026, 11, 26))
+    assert "now" == info.value.path

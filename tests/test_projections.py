@@ -71,6 +71,7 @@ from gridgov.services.scheduling import (
     week_schedule,
 )
 from gridgov.services.series_changes import change_occurrence
+from gridgov.services.sync import QueuedContact, sync_contacts
 from gridgov.testing import strategies
 
 TZ = "Asia/Shanghai"
@@ -265,6 +266,10 @@ def results(minggong: tuple[Scenario, Store]) -> dict[str, object]:
         out["audit_entry"] = audit_entry(SYSTEM, NOW, AuditKind.EXPORTED, "query:households")
     out["EscalationEngine.sweep"] = EscalationEngine(store, workflow).sweep(NOW)
     out["retime"] = retime(store, workflow.calendar, at=NOW)
+    queued = QueuedContact(
+        "phone-1", "h000005-1", ContactMethod.PHONE, Outcome.WELL, "grid-01", NOW, "好"
+    )
+    out["sync_contacts"] = sync_contacts(store, [queued], now=NOW)
     return out
 
 

@@ -39,6 +39,7 @@ from gridgov.services.ledger import Move
 from gridgov.services.retime import RetimeReport
 from gridgov.services.scheduling import Cancellation, WeekSchedule
 from gridgov.services.series_changes import OccurrenceEdit
+from gridgov.services.sync import SyncedContact
 
 __all__ = [
     "LEAVE_OUT",
@@ -132,6 +133,7 @@ RESULT_TYPES: tuple[type, ...] = (
     ContactResult,
     ReplayReport,
     CareTask,
+    SyncedContact,
     # cases
     Transition,
     Case,
