@@ -65,23 +65,37 @@ class PoolParameters(TypedDict, total=False):
     statement_timeout: float
 
 
-def _check_size(name: str, value: object, least: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < least:
-        raise ValidationError(name, f"a whole number of connections, at least {least}")
+def _size(value: object, least: int) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int) and value >= least
 
 
-def _check_seconds(name: str, value: object, *, zero: str | None) -> None:
-    """Check a duration: above 0, or 0 too when ``zero`` says what 0 means; a day at most."""
-    ok = (
+def _seconds(value: object, *, zero: bool) -> bool:
+    return (
         not isinstance(value, bool)
         and isinstance(value, int | float)
         and math.isfinite(value)
         and (value >= 0 if zero else value > 0)
         and value <= _LONGEST
     )
-    if not ok:
-        least = f"0 ({zero})" if zero else "above 0"
-        raise ValidationError(name, f"a number of seconds, {least} and at most {_LONGEST:.0f}")
+
+
+# Each option: whether a value is valid, and what a valid value is (the problem's text).
+_RULES: dict[str, tuple[Callable[[object], bool], str]] = {
+    "pool_max_size": (lambda v: _size(v, 1), "a whole number of connections, at least 1"),
+    "pool_min_size": (lambda v: _size(v, 0), "a whole number of connections, at least 0"),
+    "pool_max_idle": (
+        lambda v: _seconds(v, zero=False),
+        f"a number of seconds, above 0 and at most {_LONGEST:.0f}",
+    ),
+    "pool_timeout": (
+        lambda v: _seconds(v, zero=True),
+        f"a number of seconds, 0 (fail at once) and at most {_LONGEST:.0f}",
+    ),
+    "statement_timeout": (
+        lambda v: _seconds(v, zero=True),
+        f"a number of seconds, 0 (no limit) and at most {_LONGEST:.0f}",
+    ),
+}
 
 
 @attrs.frozen(kw_only=True)
@@ -109,13 +123,11 @@ class PoolOptions:
     statement_timeout: float = 0.0
 
     def __attrs_post_init__(self) -> None:
-        _check_size("pool_max_size", self.pool_max_size, 1)
-        _check_size("pool_min_size", self.pool_min_size, 0)
+        for name, (valid, problem) in _RULES.items():
+            if not valid(getattr(self, name)):
+                raise ValidationError(name, problem)
         if self.pool_min_size > self.pool_max_size:
             raise ValidationError("pool_min_size", f"at most pool_max_size ({self.pool_max_size})")
-        _check_seconds("pool_max_idle", self.pool_max_idle, zero=None)
-        _check_seconds("pool_timeout", self.pool_timeout, zero="fail at once")
-        _check_seconds("statement_timeout", self.statement_timeout, zero="no limit")
 
 
 def _number(name: str, text: str) -> int | float:
@@ -123,8 +135,7 @@ def _number(name: str, text: str) -> int | float:
     try:
         return int(text) if name in _SIZES else float(text)
     except ValueError:
-        kind = "a whole number of connections" if name in _SIZES else "a number of seconds"
-        raise ValidationError(name, f"not a number: give {kind}") from None
+        raise ValidationError(name, _RULES[name][1]) from None
 
 
 def pool_options(
