@@ -38,6 +38,7 @@ __all__ = [
     "PoolStatus",
     "pool_options",
     "statement_timed_out",
+    "store_closed",
 ]
 
 POOL_PARAMETERS = (
@@ -321,7 +322,7 @@ class ConnectionPool(Generic[C]):
             return waiter.conn
         if waiter.slot:
             return self._opened()
-        raise _closed()  # woken by close(), with neither a connection nor a slot
+        raise store_closed()  # woken by close(), with neither a connection nor a slot
 
     def _opened(self) -> C:
         """Open a connection for a slot already counted in ``_open``."""
@@ -337,7 +338,7 @@ class ConnectionPool(Generic[C]):
                 self._free_slot()
         if closed:
             _close_quietly(conn)
-            raise _closed()
+            raise store_closed()
         return conn
 
     def _free_slot(self) -> None:
@@ -423,8 +424,9 @@ class ConnectionPool(Generic[C]):
 
     def _refuse_if_closed(self) -> None:
         if self._closed:
-            raise _closed()
+            raise store_closed()
 
 
-def _closed() -> StorageError:
+def store_closed() -> StorageError:
+    """Return the error for a unit of work asked of a closed store."""
     return StorageError("the store is closed; open a new one")

@@ -22,7 +22,7 @@ from typing import Any, Protocol, Self, TypeVar
 from gridgov._validation import UNSTORABLE_PROBLEM
 from gridgov.access import AuditEntry
 from gridgov.adapters import _codec
-from gridgov.adapters._pool import ConnectionPool, PoolOptions, PoolStatus
+from gridgov.adapters._pool import ConnectionPool, PoolOptions, PoolStatus, store_closed
 from gridgov.adapters.support import StoredRecord as R
 from gridgov.adapters.support import check_text_key
 from gridgov.care.contacts import CareTask, ContactAttempt
@@ -308,7 +308,7 @@ class PooledSqlStore(abc.ABC):
             StorageError: If the store is closed.
         """
         if self._pool.closed:
-            raise StorageError("the store is closed; open a new one")
+            raise store_closed()
         return SqlUnitOfWork(self)
 
     def close(self) -> None:
