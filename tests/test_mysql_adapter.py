@@ -172,7 +172,7 @@ def test_a_half_done_upgrade_is_completed_by_the_next_open(
         )
     finally:
         conn.close()
-    with store() as uow:
+    with MysqlStore(mysql_database) as again, again() as uow:  # a closed store opens no unit
         kept = uow.workers.get("w1").id
     assert (len(MysqlDialect().migrations), 2, "w1") == (version, tables, kept)
 

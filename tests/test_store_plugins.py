@@ -85,3 +85,11 @@ def test_a_broken_plug_in_is_a_gridgov_error_without_the_url(installed: Path) ->
         str(failed.value).rsplit(" ", 1)[-1],
         str(missing.value).rsplit(" ", 1)[-1],
     )
+
+
+def test_pool_keyword_arguments_reach_a_plug_in_in_its_url(installed: Path) -> None:
+    """A plug-in takes a URL only: open_store's pool options join its query, over the URL's own."""
+    open_store("fakedb://ledger?region=xa&pool_max_size=2", pool_max_size=8, pool_timeout=1.5)
+    import gridgov_fakedb
+
+    assert ["fakedb://ledger?region=xa&pool_max_size=8&pool_timeout=1.5"] == gridgov_fakedb.OPENED

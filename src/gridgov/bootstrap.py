@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from importlib.metadata import entry_points
-from typing import Protocol, cast
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Protocol, cast
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import attrs
 
 from gridgov.codes import DEFAULT_SCHEME, CodeScheme
 from gridgov.errors import GridgovError, UnsupportedStoreError
 from gridgov.ports import Store
+
+if TYPE_CHECKING:
+    from gridgov.adapters._pool import PoolParameters
 
 __all__ = ["STORE_ENTRY_POINTS", "StoreOpener", "open_store"]
 
@@ -51,7 +56,16 @@ def _plug_in(kind: str) -> StoreOpener | None:
     return None
 
 
-def open_store(url: str = "memory://", *, scheme: CodeScheme = DEFAULT_SCHEME) -> Store:
+def open_store(
+    url: str = "memory://",
+    *,
+    scheme: CodeScheme = DEFAULT_SCHEME,
+    pool_max_size: int | None = None,
+    pool_min_size: int | None = None,
+    pool_max_idle: float | None = None,
+    pool_timeout: float | None = None,
+    statement_timeout: float | None = None,
+) -> Store:
     """Open the store at ``url`` and return it; calling the store gives a unit of work.
 
     URLs follow SQLAlchemy's conventions:
@@ -66,20 +80,48 @@ def open_store(url: str = "memory://", *, scheme: CodeScheme = DEFAULT_SCHEME) -
     - any other scheme a third-party distribution registers in the entry point group
       :data:`STORE_ENTRY_POINTS` (``gridgov.stores``).
 
+    The SQL stores pool their connections: ``pool_max_size``, ``pool_min_size``,
+    ``pool_max_idle``, ``pool_timeout`` and ``statement_timeout`` are read from the URL's query
+    (``sqlite:///ledger.db?pool_max_size=4&statement_timeout=15``) or given as keyword arguments,
+    which override the URL's. They are checked for every URL; the in-memory store, which has no
+    connections, ignores them, and a plug-in finds the keyword arguments in its URL's query.
+
     Args:
         url: Where the data lives.
         scheme: The code scheme cell codes must follow.
+        pool_max_size: Connections open at most (10 by default).
+        pool_min_size: Connections kept open however quiet the store (1 by default).
+        pool_max_idle: Seconds an idle connection above the minimum stays open (60 by default).
+        pool_timeout: Seconds a unit of work waits for a connection when all are borrowed (30
+            by default), then a StorageError.
+        statement_timeout: Seconds a statement may run before it is stopped with a
+            StorageError (0, the default: no limit).
 
     Returns:
         The open store.
 
     Raises:
         UnsupportedStoreError: If the URL's scheme is not supported.
+        ValidationError: If a pool option is out of range, or a ``pool_`` query parameter is
+            unknown, naming it.
     """
     if not isinstance(url, str):
         raise UnsupportedStoreError("a store URL is a string such as 'memory://'")
     parts = urlsplit(url)
     kind = parts.scheme
+    from gridgov.adapters._pool import pool_options  # light: no adapter, no driver
+
+    given: PoolParameters = {}
+    for name, value in (
+        ("pool_max_size", pool_max_size),
+        ("pool_min_size", pool_min_size),
+        ("pool_max_idle", pool_max_idle),
+        ("pool_timeout", pool_timeout),
+        ("statement_timeout", statement_timeout),
+    ):
+        if value is not None:
+            given[name] = value  # type: ignore[literal-required]  # the names above
+    options, _ = pool_options(parse_qsl(parts.query), given)  # checked for every store
     if kind == "memory":
         from gridgov.adapters.memory import MemoryStore
 
@@ -90,19 +132,23 @@ def open_store(url: str = "memory://", *, scheme: CodeScheme = DEFAULT_SCHEME) -
         if parts.netloc:
             raise UnsupportedStoreError("a SQLite URL has no host: use sqlite:///relative/path")
         path = parts.path[1:] if parts.path.startswith("/") else parts.path
-        return SqliteStore(path or None, scheme=scheme)
+        return SqliteStore(path or None, scheme=scheme, **attrs.asdict(options))
     if kind in ("postgresql", "postgres"):
         try:
             from gridgov.adapters.postgres import PostgresStore
         except ImportError as exc:
             raise UnsupportedStoreError(str(exc)) from None
-        return PostgresStore(url, scheme=scheme)
+        return PostgresStore(url, scheme=scheme, **given)
     if kind in ("mysql", "mariadb"):
         try:
             from gridgov.adapters.mysql import MysqlStore
         except ImportError as exc:
             raise UnsupportedStoreError(str(exc)) from None
-        return MysqlStore(url, scheme=scheme)
+        return MysqlStore(url, scheme=scheme, **given)
+    if given:  # a plug-in takes a URL only: the keyword arguments join its query
+        kept = [(k, v) for k, v in parse_qsl(parts.query) if k not in given]
+        added = [(k, str(v)) for k, v in given.items()]
+        url = urlunsplit(parts._replace(query=urlencode([*kept, *added])))
     opener = _plug_in(kind)
     if opener is None:
         plugged = sorted({p.name for p in entry_points(group=STORE_ENTRY_POINTS)} - {kind})

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import abc
 import functools
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import TracebackType
@@ -24,6 +23,7 @@ from typing import Any, Protocol, Self, TypeVar
 from gridgov._validation import UNSTORABLE_PROBLEM
 from gridgov.access import AuditEntry
 from gridgov.adapters import _codec
+from gridgov.adapters._pool import ConnectionPool, PoolOptions, PoolStatus, store_closed
 from gridgov.adapters.support import StoredRecord as R
 from gridgov.adapters.support import check_text_key
 from gridgov.care.contacts import CareTask, ContactAttempt
@@ -194,7 +194,7 @@ class SqlStore(Protocol):
         ...
 
     def acquire(self) -> Connection:
-        """Return an idle connection in autocommit mode."""
+        """Return a connection in autocommit mode, borrowed until :meth:`release`."""
         ...
 
     def release(self, conn: Connection, *, broken: bool = False) -> None:
@@ -203,18 +203,35 @@ class SqlStore(Protocol):
 
 
 class PooledSqlStore(abc.ABC):
-    """What the SQL stores share: a code scheme, a dialect and a pool of idle connections.
+    """What the SQL stores share: a code scheme, a dialect and a pool of connections.
 
     Subclasses open connections (``_connect``) and migrate the schema on the first one
-    (``_start``); each unit of work borrows a connection and gives it back.
+    (``_start``); each unit of work borrows a connection and gives it back. The pool
+    (:class:`~gridgov.adapters._pool.ConnectionPool`) bounds how many are open, keeps a minimum,
+    and closes those idle too long; a subclass that can stop long statements implements
+    ``_limit_statements``. The store is thread-safe; a unit of work belongs to one thread.
+
+    Args:
+        scheme: The code scheme cell codes must follow.
+        pool: The pool's sizes and timeouts (the defaults of :class:`PoolOptions` if ``None``).
+
+    Raises:
+        ValidationError: If ``pool`` sets a statement_timeout the store cannot enforce.
     """
 
     dialect: Dialect
 
-    def __init__(self, scheme: CodeScheme) -> None:
+    def __init__(self, scheme: CodeScheme, *, pool: PoolOptions | None = None) -> None:
         self._scheme = scheme
-        self._idle: list[Connection] = []
-        self._lock = threading.Lock()
+        self._options = pool if pool is not None else PoolOptions()
+        limits = type(self)._limit_statements is not PooledSqlStore._limit_statements
+        if self._options.statement_timeout and not limits:
+            raise ValidationError(
+                "statement_timeout", f"{type(self).__name__} cannot stop long statements"
+            )
+        self._pool: ConnectionPool[Connection] = ConnectionPool(
+            self._new_connection, self._usable, self._options, type(self).__name__
+        )
 
     @abc.abstractmethod
     def _connect(self) -> Connection:
@@ -224,50 +241,104 @@ class PooledSqlStore(abc.ABC):
         """Return whether an idle connection may be handed out again."""
         return True
 
+    def _migrated(self, conn: Connection) -> bool:
+        """Finish the first connection once the schema is migrated; return whether to keep it."""
+        return True
+
+    def _limit_statements(self, conn: Connection, seconds: float) -> None:
+        """Make the database stop any statement of ``conn`` running longer than ``seconds``."""
+        raise NotImplementedError  # checked in __init__: only called where overridden
+
+    def _new_connection(self) -> Connection:
+        conn = self._connect()
+        if self._options.statement_timeout:
+            try:
+                self._limit_statements(conn, self._options.statement_timeout)
+            except BaseException:
+                conn.close()
+                raise
+        return conn
+
     def _start(self, conn: Connection, failure: type[Exception], what: str) -> None:
-        """Migrate the schema on ``conn`` and keep it; a driver ``failure`` is a StorageError."""
+        """Migrate the schema on ``conn``, keep it and open the pool's minimum.
+
+        The migration runs before the statement timeout is set: an upgrade may take longer.
+        A driver ``failure`` is a StorageError.
+        """
         try:
             migrate(conn, self.dialect)
+            keep = self._migrated(conn)
+            if keep and self._options.statement_timeout:
+                self._limit_statements(conn, self._options.statement_timeout)
         except failure as exc:
             conn.close()
             raise StorageError(f"cannot open {what} as a gridgov database ({exc})") from None
         except BaseException:
             conn.close()
             raise
-        self._idle.append(conn)
+        if keep:
+            self._pool.adopt(conn)
+        else:
+            conn.close()
+        try:
+            self._pool.fill()
+        except BaseException:
+            self._pool.close()
+            raise
 
     @property
     def scheme(self) -> CodeScheme:
         """Return the code scheme cell codes must follow."""
         return self._scheme
 
+    @property
+    def pool_options(self) -> PoolOptions:
+        """Return the pool's sizes and timeouts."""
+        return self._options
+
+    def pool_status(self) -> PoolStatus:
+        """Return how many connections are open and idle, and how many units wait for one."""
+        return self._pool.status()
+
     def acquire(self) -> Connection:
-        """Return an idle connection, opening one if none is free."""
-        with self._lock:
-            while self._idle:
-                conn = self._idle.pop()
-                if self._usable(conn):
-                    return conn
-        return self._connect()
+        """Return an idle connection, open one, or wait up to ``pool_timeout`` for one.
+
+        Raises:
+            StorageError: If the store is closed, or no connection came free in time.
+        """
+        return self._pool.acquire()
 
     def release(self, conn: Connection, *, broken: bool = False) -> None:
-        """Keep a healthy connection for reuse; close a broken one."""
-        if broken:
-            conn.close()
-            return
-        with self._lock:
-            self._idle.append(conn)
+        """Give a connection back: kept for reuse, or closed if broken or the store is closed."""
+        self._pool.release(conn, broken=broken)
 
     def __call__(self) -> SqlUnitOfWork:
-        """Return a new unit of work."""
+        """Return a new unit of work.
+
+        Raises:
+            StorageError: If the store is closed.
+        """
+        if self._pool.closed:
+            raise store_closed()
         return SqlUnitOfWork(self)
 
     def close(self) -> None:
-        """Close the idle connections."""
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for conn in idle:
-            conn.close()
+        """Close the idle connections and stop the reaper; closing again does nothing.
+
+        Connections borrowed by units of work still open are closed when they are given back.
+        """
+        self._pool.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
 
 
 class SqlUnitOfWork:

@@ -570,6 +570,17 @@ class MemoryStore:
     def close(self) -> None:
         """Do nothing: memory is released with the store."""
 
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
     def __repr__(self) -> str:
         s = self._state
         return f"MemoryStore(cells={len(s.cells)}, households={len(s.households)})"

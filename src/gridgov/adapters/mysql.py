@@ -28,6 +28,8 @@ What the schema needs from the server:
   and the optimistic ``UPDATE ... WHERE version = ?`` is checked against the latest committed
   row, so the first committer wins and the other writer gets a ConflictError. Connections set
   ``CLIENT.FOUND_ROWS`` so that ``rowcount`` counts matched rows, not changed ones.
+- A statement timeout is MariaDB's ``max_statement_time`` (every statement) or MySQL's
+  ``max_execution_time`` (read-only ``SELECT`` statements only: MySQL has no limit for others).
 - Migrations are serialised by ``GET_LOCK``. MySQL commits implicitly before each DDL
   statement, so unlike SQLite and PostgreSQL an upgrade that fails half-way is not undone: the
   version stays behind, and as every table is created with its indexes by one
@@ -39,9 +41,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from gridgov.adapters._ddl import SqlTypes, declared_migrations
+from gridgov.adapters._pool import pool_options, statement_timed_out
 from gridgov.adapters._sql import Connection, PooledSqlStore
 from gridgov.codes import DEFAULT_SCHEME, CodeScheme
 from gridgov.errors import (
@@ -78,6 +81,7 @@ _CHECK_FAILED = 3819  # MySQL's
 _CONFLICTS = {_LOCK_WAIT_TIMEOUT, _DEADLOCK, _NO_SAVEPOINT, _CONSTRAINT_FAILED, _CHECK_FAILED}
 _RETRYABLE = {_LOCK_WAIT_TIMEOUT, _DEADLOCK, _NO_SAVEPOINT}  # a concurrent writer's doing
 _CONNECTION_LOST = {2003, 2006, 2013, 2055}
+_STATEMENT_TIMEOUT = {1969, 3024}  # MariaDB's max_statement_time, MySQL's max_execution_time
 # After these InnoDB may have rolled the whole transaction back (always for a deadlock; for a
 # lock wait timeout with innodb_rollback_on_timeout): the session then runs in autocommit.
 _ENDS_TRANSACTION = {_DEADLOCK, _LOCK_WAIT_TIMEOUT}
@@ -179,6 +183,8 @@ class MysqlDialect:
             match = _TOO_LONG_COLUMN.search(str(exc.args[1]) if len(exc.args) > 1 else "")
             field = match.group(1) if match else "value"
             return ValidationError(field, f"longer than the column holds ({KEY_LENGTH} at most)")
+        if code in _STATEMENT_TIMEOUT:
+            return statement_timed_out()
         if code in _RETRYABLE:
             return ConflictError(
                 f"the change conflicts with a concurrent writer (MySQL error {code})",
@@ -218,26 +224,58 @@ class MysqlStore(PooledSqlStore):
     """A store in a MariaDB or MySQL database; call it for a unit of work.
 
     Args:
-        url: A ``mysql://`` or ``mariadb://`` URL naming the database, created if missing.
+        url: A ``mysql://`` or ``mariadb://`` URL naming the database, created if missing; its
+            pool parameters (``pool_max_size``, ...) are read as the keyword arguments below.
         scheme: The code scheme cell codes must follow.
         lock_timeout: Seconds a writer waits for a row lock before a ConflictError (at least 1).
+        pool_max_size: Connections open at most (10 by default).
+        pool_min_size: Connections kept open however quiet the store (1 by default).
+        pool_max_idle: Seconds an idle connection above the minimum stays open (60 by default).
+        pool_timeout: Seconds a unit waits for a connection when all are borrowed (30 by
+            default), then a StorageError.
+        statement_timeout: Seconds a statement may run before the server stops it, a
+            StorageError (0, the default: no limit; on MySQL, read-only SELECTs only). A
+            keyword argument overrides the URL.
 
     Raises:
         StorageError: If the server cannot be reached or holds a newer gridgov schema.
+        ValidationError: If the database's name, the port or a pool option is not valid,
+            naming it.
     """
 
     def __init__(
-        self, url: str, *, scheme: CodeScheme = DEFAULT_SCHEME, lock_timeout: float = 30.0
+        self,
+        url: str,
+        *,
+        scheme: CodeScheme = DEFAULT_SCHEME,
+        lock_timeout: float = 30.0,
+        pool_max_size: int | None = None,
+        pool_min_size: int | None = None,
+        pool_max_idle: float | None = None,
+        pool_timeout: float | None = None,
+        statement_timeout: float | None = None,
     ) -> None:
-        super().__init__(scheme)
         args = _parse(url)
+        # The pool's parameters are read; any other query parameter is ignored, as before.
+        options, _ = pool_options(
+            parse_qsl(urlsplit(url).query),
+            {
+                "pool_max_size": pool_max_size,
+                "pool_min_size": pool_min_size,
+                "pool_max_idle": pool_max_idle,
+                "pool_timeout": pool_timeout,
+                "statement_timeout": statement_timeout,
+            },
+        )
+        super().__init__(scheme, pool=options)
         self._database: str = args.pop("database")
         self._args = args
         self._lock_timeout = max(1, round(lock_timeout))
         conn = self._open(None)
         try:
             version = str(self._query(conn, "SELECT VERSION()"))
-            collation = MARIADB_COLLATION if "mariadb" in version.lower() else MYSQL_COLLATION
+            self._mariadb = "mariadb" in version.lower()
+            collation = MARIADB_COLLATION if self._mariadb else MYSQL_COLLATION
             self._collation = collation
             self.dialect = MysqlDialect(collation)
             with conn.cursor() as cur:  # created only if missing: no CREATE right needed else
@@ -256,12 +294,6 @@ class MysqlStore(PooledSqlStore):
             conn.close()
             raise StorageError(f"cannot prepare MySQL database ({type(exc).__name__})") from None
         self._start(conn, pymysql.Error, f"database {self._database}")
-        try:  # the migration's lock belongs to the session: give it up for the next store
-            self._query(conn, "SELECT RELEASE_LOCK(LEFT(CONCAT('gridgov:', DATABASE()), 64))")
-        except pymysql.Error:
-            with self._lock:
-                self._idle.remove(conn)
-            conn.close()
 
     @property
     def database(self) -> str:
@@ -304,6 +336,27 @@ class MysqlStore(PooledSqlStore):
             conn.close()
             raise StorageError(f"cannot set up a MySQL session ({type(exc).__name__})") from None
         return conn
+
+    def _migrated(self, conn: Connection) -> bool:
+        """Give up the migration's lock, which belongs to the session; keep the connection if so."""
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT RELEASE_LOCK(LEFT(CONCAT('gridgov:', DATABASE()), 64))")
+        except pymysql.Error:
+            return False
+        return True
+
+    def _limit_statements(self, conn: Connection, seconds: float) -> None:
+        """Set MariaDB's ``max_statement_time`` (seconds) or MySQL's ``max_execution_time`` (ms)."""
+        if self._mariadb:
+            setting = f"max_statement_time = {seconds:.6f}"
+        else:
+            setting = f"max_execution_time = {max(1, round(seconds * 1000))}"
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f"SET SESSION {setting}")
+        except pymysql.Error as exc:
+            raise StorageError(f"cannot set up a MySQL session ({type(exc).__name__})") from None
 
     def _usable(self, conn: Connection) -> bool:
         """Return whether an idle connection is still open (the server may have closed it)."""

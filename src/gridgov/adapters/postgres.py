@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from gridgov.adapters._ddl import SqlTypes, declared_migrations
+from gridgov.adapters._pool import PoolOptions, pool_options, statement_timed_out
 from gridgov.adapters._sql import Connection, PooledSqlStore
 from gridgov.codes import DEFAULT_SCHEME, CodeScheme
 from gridgov.errors import ConflictError, GridgovError, StorageError, ValidationError
@@ -100,6 +101,10 @@ class PostgresDialect:
             )
         if isinstance(exc, pg_errors.IntegrityError):
             return ConflictError(f"the change conflicts with stored data ({type(exc).__name__})")
+        if isinstance(exc, pg_errors.QueryCanceled):
+            if "statement timeout" in (exc.diag.message_primary or ""):
+                return statement_timed_out()
+            return StorageError("PostgreSQL cancelled the statement (QueryCanceled)")
         if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
             return StorageError(f"PostgreSQL connection failed ({type(exc).__name__})")
         if isinstance(exc, psycopg.Error):
@@ -107,34 +112,64 @@ class PostgresDialect:
         return None
 
 
-def _split_schema(url: str) -> tuple[str, str]:
+def _split_url(url: str, given: dict[str, object]) -> tuple[str, str, PoolOptions]:
+    """Return libpq's URL, the schema and the pool options of a store URL.
+
+    ``schema`` and the pool parameters are gridgov's; every other query parameter is libpq's.
+    """
     parts = urlsplit(url)
-    query = parse_qsl(parts.query)
+    options, query = pool_options(parse_qsl(parts.query), given)
     schemas = [v for k, v in query if k == "schema"]
     rest = [(k, v) for k, v in query if k != "schema"]
     schema = schemas[-1] if schemas else "public"
     if not _IDENTIFIER.fullmatch(schema):
         raise ValidationError("schema", "a schema name is lower-case letters, digits and '_'")
-    return urlunsplit(parts._replace(query=urlencode(rest))), schema
+    return urlunsplit(parts._replace(query=urlencode(rest))), schema, options
 
 
 class PostgresStore(PooledSqlStore):
     """A store in a PostgreSQL database; call it for a unit of work.
 
     Args:
-        url: A ``postgresql://`` URL; a ``schema`` query parameter picks the schema.
+        url: A ``postgresql://`` URL; a ``schema`` query parameter picks the schema, the pool
+            parameters (``pool_max_size``, ...) are read as the keyword arguments below, and
+            the others go to libpq.
         scheme: The code scheme cell codes must follow.
         lock_timeout: Seconds a writer waits for a row lock before a ConflictError.
+        pool_max_size: Connections open at most (10 by default).
+        pool_min_size: Connections kept open however quiet the store (1 by default).
+        pool_max_idle: Seconds an idle connection above the minimum stays open (60 by default).
+        pool_timeout: Seconds a unit waits for a connection when all are borrowed (30 by
+            default), then a StorageError.
+        statement_timeout: Seconds a statement may run before the server cancels it, a
+            StorageError (0, the default: no limit). A keyword argument overrides the URL.
 
     Raises:
         StorageError: If the server cannot be reached or holds a newer gridgov schema.
+        ValidationError: If the schema's name or a pool option is not valid, naming it.
     """
 
     def __init__(
-        self, url: str, *, scheme: CodeScheme = DEFAULT_SCHEME, lock_timeout: float = 30.0
+        self,
+        url: str,
+        *,
+        scheme: CodeScheme = DEFAULT_SCHEME,
+        lock_timeout: float = 30.0,
+        pool_max_size: int | None = None,
+        pool_min_size: int | None = None,
+        pool_max_idle: float | None = None,
+        pool_timeout: float | None = None,
+        statement_timeout: float | None = None,
     ) -> None:
-        super().__init__(scheme)
-        self._conninfo, self._schema = _split_schema(url)
+        given: dict[str, object] = {
+            "pool_max_size": pool_max_size,
+            "pool_min_size": pool_min_size,
+            "pool_max_idle": pool_max_idle,
+            "pool_timeout": pool_timeout,
+            "statement_timeout": statement_timeout,
+        }
+        self._conninfo, self._schema, options = _split_url(url, given)
+        super().__init__(scheme, pool=options)
         self._lock_timeout = lock_timeout
         self.dialect = PostgresDialect()
         self._start(self._connect(create_schema=True), psycopg.Error, f"schema {self._schema}")
@@ -159,6 +194,15 @@ class PostgresStore(PooledSqlStore):
         except psycopg.Error as exc:
             raise StorageError(f"cannot connect to PostgreSQL ({type(exc).__name__})") from None
         return conn
+
+    def _limit_statements(self, conn: Connection, seconds: float) -> None:
+        """Set the session's ``statement_timeout`` (whole milliseconds, at least 1)."""
+        try:
+            conn.cursor().execute(f"SET statement_timeout = {max(1, round(seconds * 1000))}")
+        except psycopg.Error as exc:
+            raise StorageError(
+                f"cannot set up a PostgreSQL session ({type(exc).__name__})"
+            ) from None
 
     def _usable(self, conn: Connection) -> bool:
         """Return whether an idle connection is still open (the server may have closed it)."""

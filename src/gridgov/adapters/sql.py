@@ -8,13 +8,21 @@ every repository come from it. A dialect only says how its database differs:
   every schema version follows (:func:`declared_migrations`);
 - a :class:`Dialect`: its placeholders, how a write transaction begins, a lock for migrations,
   the fastest bulk insert, and its driver's errors as gridgov errors;
-- a store: a :class:`PooledSqlStore` subclass that opens connections.
+- a store: a :class:`PooledSqlStore` subclass that opens connections (and, to honour a
+  ``statement_timeout``, limits them); the pool (:class:`PoolOptions`) is the base class's.
 
 docs/writing-a-storage-adapter.md walks through one; ``gridgov.adapters.sqlite``,
 ``gridgov.adapters.postgres`` and ``gridgov.adapters.mysql`` are three.
 """
 
 from gridgov.adapters._ddl import SqlTypes, create_table, declared_migrations
+from gridgov.adapters._pool import (
+    POOL_PARAMETERS,
+    PoolOptions,
+    PoolStatus,
+    pool_options,
+    statement_timed_out,
+)
 from gridgov.adapters._sql import (
     SCHEMA_VERSION_TABLE,
     Connection,
@@ -26,14 +34,19 @@ from gridgov.adapters._sql import (
 )
 
 __all__ = [
+    "POOL_PARAMETERS",
     "SCHEMA_VERSION_TABLE",
     "Connection",
     "Dialect",
+    "PoolOptions",
+    "PoolStatus",
     "PooledSqlStore",
     "SqlTypes",
     "SqlUnitOfWork",
     "create_table",
     "declared_migrations",
     "migrate",
+    "pool_options",
+    "statement_timed_out",
     "table_names",
 ]

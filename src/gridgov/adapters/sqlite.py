@@ -3,7 +3,8 @@
 ``open_store("sqlite:///path/to/ledger.db")`` opens (creating and upgrading) a database file;
 ``open_store("sqlite://")`` opens a private throwaway database, deleted when the store closes.
 Every connection runs in WAL mode with a busy timeout and foreign keys on; each unit of work
-borrows its own connection, so readers never block the single writer.
+borrows its own connection, so readers never block the single writer. A statement timeout is a
+progress handler that interrupts a statement once its deadline has passed.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from gridgov.adapters._ddl import SqlTypes, declared_migrations
-from gridgov.adapters._sql import PooledSqlStore
+from gridgov.adapters._pool import pool_options, statement_timed_out
+from gridgov.adapters._sql import Connection, PooledSqlStore
 from gridgov.codes import DEFAULT_SCHEME, CodeScheme
 from gridgov.errors import ConflictError, GridgovError, StorageError
 
@@ -32,6 +34,9 @@ TYPES = SqlTypes(
 # documents selects them last.
 _SELECTED_DOC = re.compile(r"(?<=[ ,])((?:[a-z]\.)?doc) FROM")
 _TEXTS_MAX = 1000  # rewritten statements kept; ``IN (?, ...)`` lists vary in length
+# Virtual machine instructions between two looks at a statement's deadline: well under a
+# millisecond of work, and a Python call that costs far less than the instructions it follows.
+_PROGRESS_EVERY = 10_000
 
 
 class SqliteDialect:
@@ -80,6 +85,8 @@ class SqliteDialect:
             return ConflictError(f"the change conflicts with stored data ({_reason(exc)})")
         if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
             return ConflictError("the database stayed locked by another writer", retryable=True)
+        if isinstance(exc, sqlite3.OperationalError) and str(exc) == "interrupted":
+            return statement_timed_out()  # only the statement timeout interrupts
         if isinstance(exc, sqlite3.DatabaseError):
             return StorageError(f"SQLite failed: {_reason(exc)}")
         return None
@@ -90,6 +97,49 @@ def _reason(exc: sqlite3.Error) -> str:
     return str(exc).split("\n", 1)[0]
 
 
+class _TimedCursor(sqlite3.Cursor):
+    """A cursor that starts its connection's statement clock at each statement."""
+
+    def execute(self, sql: str, parameters: Any = (), /) -> Self:
+        """Run ``sql``, stopped if it (fetching its rows included) outlives the timeout."""
+        self.connection.start_clock()  # type: ignore[attr-defined]  # a _TimedConnection's
+        return super().execute(sql, parameters)
+
+    def executemany(self, sql: str, seq_of_parameters: Any, /) -> Self:
+        """Run ``sql`` for each row of parameters, all within one timeout."""
+        self.connection.start_clock()  # type: ignore[attr-defined]  # a _TimedConnection's
+        return super().executemany(sql, seq_of_parameters)
+
+
+class _TimedConnection(sqlite3.Connection):
+    """A connection whose statements are interrupted once they run past a deadline.
+
+    Its cursors start the clock at each statement; a progress handler, called every
+    ``_PROGRESS_EVERY`` virtual machine instructions, interrupts the statement past the
+    deadline. Waiting for another writer's lock runs no instruction: ``busy_timeout`` bounds it.
+    """
+
+    _limit = 0.0
+    _deadline = float("inf")
+
+    def limit(self, seconds: float) -> None:
+        """Stop statements after ``seconds``."""
+        self._limit = seconds
+        self.set_progress_handler(self._past_deadline, _PROGRESS_EVERY)
+
+    def start_clock(self) -> None:
+        """Start the clock of the statement about to run."""
+        if self._limit:
+            self._deadline = time.monotonic() + self._limit
+
+    def _past_deadline(self) -> int:
+        return 1 if time.monotonic() > self._deadline else 0
+
+    def cursor(self, factory: Any = _TimedCursor) -> Any:
+        """Return a cursor that starts the statement clock."""
+        return super().cursor(factory)
+
+
 class SqliteStore(PooledSqlStore):
     """A store in a SQLite database; call it for a unit of work.
 
@@ -98,9 +148,17 @@ class SqliteStore(PooledSqlStore):
             that is deleted on :meth:`close`.
         scheme: The code scheme cell codes must follow.
         busy_timeout: Seconds a writer waits for another to finish before a ConflictError.
+        pool_max_size: Connections open at most (10 by default).
+        pool_min_size: Connections kept open however quiet the store (1 by default).
+        pool_max_idle: Seconds an idle connection above the minimum stays open (60 by default).
+        pool_timeout: Seconds a unit waits for a connection when all are borrowed (30 by
+            default), then a StorageError.
+        statement_timeout: Seconds a statement may run before it is stopped with a
+            StorageError (0, the default: no limit).
 
     Raises:
         StorageError: If the file is not a gridgov database this version can open.
+        ValidationError: If a pool option is out of range, naming it.
     """
 
     def __init__(
@@ -109,8 +167,22 @@ class SqliteStore(PooledSqlStore):
         *,
         scheme: CodeScheme = DEFAULT_SCHEME,
         busy_timeout: float = 30.0,
+        pool_max_size: int | None = None,
+        pool_min_size: int | None = None,
+        pool_max_idle: float | None = None,
+        pool_timeout: float | None = None,
+        statement_timeout: float | None = None,
     ) -> None:
-        super().__init__(scheme)
+        options, _ = pool_options(
+            given={
+                "pool_max_size": pool_max_size,
+                "pool_min_size": pool_min_size,
+                "pool_max_idle": pool_max_idle,
+                "pool_timeout": pool_timeout,
+                "statement_timeout": statement_timeout,
+            }
+        )
+        super().__init__(scheme, pool=options)
         self._tempdir = None if path is not None else tempfile.mkdtemp(prefix="gridgov-")
         self._path = Path(path) if path is not None else Path(self._tempdir or ".") / "ledger.db"
         self._timeout = busy_timeout
@@ -129,6 +201,9 @@ class SqliteStore(PooledSqlStore):
                 timeout=self._timeout,
                 isolation_level=None,  # we issue BEGIN and COMMIT ourselves
                 check_same_thread=False,  # a connection is used by one unit of work at a time
+                factory=_TimedConnection
+                if self.pool_options.statement_timeout
+                else sqlite3.Connection,
             )
         except sqlite3.Error as exc:
             raise StorageError(f"cannot open SQLite database: {exc}") from None
@@ -155,8 +230,16 @@ class SqliteStore(PooledSqlStore):
                     raise
                 time.sleep(0.01)
 
+    def _limit_statements(self, conn: Connection, seconds: float) -> None:
+        """Install the progress handler that interrupts a statement after ``seconds``."""
+        if isinstance(conn, _TimedConnection):
+            conn.limit(seconds)
+
     def close(self) -> None:
-        """Close idle connections; delete the database if it was a temporary one."""
+        """Close idle connections; delete the database if it was a temporary one.
+
+        Closing again does nothing.
+        """
         super().close()
         if self._tempdir is not None:
             shutil.rmtree(self._tempdir, ignore_errors=True)
