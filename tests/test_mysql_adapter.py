@@ -240,6 +240,7 @@ def test_subtree_tag_and_age_queries_are_index_range_scans(
         (repo.SUBTREE_SQL, ("610102", "610102" + top, "", "", "", 10)),
         (repo.TAG_SQL, (Tag.LIVING_ALONE.code, "610102", "610102" + top, "", "", "", 10)),
         (repo.AGED_SQL, ("1940-01-01", "1942-01-01", "", top, "", "", 10)),
+        (repo.AGED_WITHIN_SQL, ("1940-01-01", "1942-01-01", "610102", "610103", "", "", 10)),
     ]
     with store() as uow:
         uow.execute("ANALYZE TABLE gg_households, gg_residents, gg_resident_tags").fetchall()
@@ -248,6 +249,7 @@ def test_subtree_tag_and_age_queries_are_index_range_scans(
         ("range", "gg_households_cell"),
         ("range", "PRIMARY"),
         ("range", "gg_residents_birth"),
+        ("range", "gg_residents_cell"),
     ] == [(plan[3], plan[5]) for plan in plans]
 
 

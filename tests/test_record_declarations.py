@@ -88,12 +88,13 @@ def test_version_6_adds_the_lock_table() -> None:
 
 
 def test_version_7_adds_remembered_requests_and_the_settings_history() -> None:
-    """Schema version 7, the last, creates the remembered requests and the settings' history."""
+    """Version 7, the last: remembered requests, the settings' history, residents by cell."""
     expected = [
         "CREATE TABLE gg_requests (id TEXT PRIMARY KEY, expires_utc TEXT NOT NULL, "
         "version INTEGER NOT NULL, doc TEXT NOT NULL)",
         "CREATE INDEX gg_requests_expires ON gg_requests (expires_utc, id)",
         "CREATE TABLE gg_settings_history (version INTEGER PRIMARY KEY, doc TEXT NOT NULL)",
+        "CREATE INDEX gg_residents_cell ON gg_residents (cell_code, birth_date, id)",
     ]
     assert (7, expected) == (
         len(SqliteDialect.migrations),

@@ -212,6 +212,7 @@ def test_sqlite_subtree_and_tag_queries_use_indexes(tmp_path: Path) -> None:
     subtree = _plan_sqlite(store, repo.SUBTREE_SQL, ("6101", "6102", "", "", "", 10))
     tags = _plan_sqlite(store, repo.TAG_SQL, ("t", "6101", "6102", "", "", "", 10))
     aged = _plan_sqlite(store, repo.AGED_SQL, ("1900", "1960", "6101", "6102", "", "", 10))
+    within = _plan_sqlite(store, repo.AGED_WITHIN_SQL, ("1900", "1960", "6101", "6102", "", "", 9))
     store.close()
     assert (
         "SEARCH gg_households USING INDEX gg_households_cell (cell_code>? AND cell_code<?)"
@@ -219,7 +220,9 @@ def test_sqlite_subtree_and_tag_queries_use_indexes(tmp_path: Path) -> None:
     )
     assert "SEARCH t USING PRIMARY KEY (tag=? AND cell_code>? AND cell_code<?)" in tags
     assert "SEARCH r USING INDEX gg_residents_birth (birth_date>? AND birth_date<?)" in aged
-    assert "SCAN" not in f"{subtree}{tags}{aged}".replace("SCAN CONSTANT", "")
+    # Elders within a cell: that cell's residents only, not the whole birth-date range.
+    assert "SEARCH r USING INDEX gg_residents_cell (cell_code>? AND cell_code<?)" in within
+    assert "SCAN" not in f"{subtree}{tags}{aged}{within}".replace("SCAN CONSTANT", "")
 
 
 def test_postgres_subtree_and_tag_queries_use_indexes(postgres_schema: str) -> None:
@@ -244,12 +247,15 @@ def test_postgres_subtree_and_tag_queries_use_indexes(postgres_schema: str) -> N
 
         subtree = plan(repo.SUBTREE_SQL, ("6101", "6102", "", "", "", 10))
         tags = plan(repo.TAG_SQL, ("t", "6101", "6102", "", "", "", 10))
+        within = plan(repo.AGED_WITHIN_SQL, ("1900", "1960", "6101", "6102", "", "", 10))
     store.close()
     # An index scan or a bitmap scan of the index: either reads only the code range.
     assert "gg_households_cell" in subtree
     assert "Index Cond: ((cell_code >= '6101'::text) AND (cell_code < '6102'::text))" in subtree
     assert "gg_resident_tags_pkey" in tags
-    assert "Seq Scan" not in subtree + tags
+    assert "gg_residents_cell" in within
+    assert "gg_residents_birth" not in within
+    assert "Seq Scan" not in subtree + tags + within
 
 
 CARE_PLANS = [

@@ -12,7 +12,7 @@ import re
 
 import attrs
 
-from gridgov.records import ColumnType, Table, tables
+from gridgov.records import ColumnType, Index, Table, tables
 
 __all__ = ["SqlTypes", "create_table", "declared_migrations"]
 
@@ -85,31 +85,44 @@ def create_table(table: Table[object], types: SqlTypes) -> tuple[str, ...]:
             for c in table.columns
             if c.references is not None
         )
-    indexes = []
-    for index in table.indexes:
-        columns, where = index.columns, ""
-        if index.where and types.partial_indexes:
-            where = f" WHERE {index.where}"
-        elif index.where:
-            lead = _CONDITION_COLUMN.fullmatch(index.where)
-            if lead is not None:
-                columns = (lead[1], *columns)
-        indexes.append((index, ", ".join(columns), where))
-    unique = {i.name: "UNIQUE " if i.unique else "" for i in table.indexes}
+    made = [i for i in table.indexes if i.since is None or i.since <= table.since]
     create = "CREATE TABLE"
     if types.inline_indexes:
         create = "CREATE TABLE IF NOT EXISTS"
-        lines.extend(f"{unique[i.name]}INDEX {i.name} ({columns})" for i, columns, _ in indexes)
+        lines.extend(_index_parts(i, types)[0] for i in made)
     tail = " WITHOUT ROWID" if table.compact and types.without_rowid else ""
     if types.table_options:
         tail += f" {types.table_options}"
     statements = [f"{create} {table.name} ({', '.join(lines)}){tail}"]
     if not types.inline_indexes:
-        statements.extend(
-            f"CREATE {unique[i.name]}INDEX {i.name} ON {table.name} ({columns}){where}"
-            for i, columns, where in indexes
-        )
+        statements.extend(add_index(table, i, types) for i in made)
     return tuple(statements)
+
+
+def _index_parts(index: Index, types: SqlTypes) -> tuple[str, str, str]:
+    """Return an index's inline form, its column list and its ``WHERE`` clause."""
+    columns, where = index.columns, ""
+    if index.where and types.partial_indexes:
+        where = f" WHERE {index.where}"
+    elif index.where:
+        lead = _CONDITION_COLUMN.fullmatch(index.where)
+        if lead is not None:
+            columns = (lead[1], *columns)
+    unique = "UNIQUE " if index.unique else ""
+    listed = ", ".join(columns)
+    return f"{unique}INDEX {index.name} ({listed})", listed, where
+
+
+def add_index(table: Table[object], index: Index, types: SqlTypes) -> str:
+    """Return the statement that creates ``index`` on ``table``.
+
+    On databases whose DDL is not transactional (``inline_indexes``: MariaDB) it may run again
+    after a half-done upgrade, so it says ``IF NOT EXISTS``.
+    """
+    _, columns, where = _index_parts(index, types)
+    unique = "UNIQUE " if index.unique else ""
+    again = "IF NOT EXISTS " if types.inline_indexes else ""
+    return f"CREATE {unique}INDEX {again}{index.name} ON {table.name} ({columns}){where}"
 
 
 # ``col = 'literal'`` or a boolean ``col``: the partial-index conditions an index can lead with.
@@ -119,8 +132,19 @@ _CONDITION_COLUMN = re.compile(r"(\w+)(?: = '[^']*')?")
 def declared_migrations(types: SqlTypes) -> tuple[tuple[str, ...], ...]:
     """Return the statements of each schema version, from version 1 to the latest."""
     declared = tables()
-    latest = max(t.since for t in declared)
+    latest = max(
+        max(t.since for t in declared),
+        max((i.since or 0 for t in declared for i in t.indexes), default=0),
+    )
     return tuple(
-        tuple(s for t in declared if t.since == version for s in create_table(t, types))
+        (
+            *(s for t in declared if t.since == version for s in create_table(t, types)),
+            *(
+                add_index(t, i, types)
+                for t in declared
+                for i in t.indexes
+                if i.since == version and t.since < version
+            ),
+        )
         for version in range(1, latest + 1)
     )

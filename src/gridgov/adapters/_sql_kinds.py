@@ -194,6 +194,17 @@ class SqlHouseholdRepository(SqlRemovableRepository[Household]):
         " AND (r.birth_date, r.id) > (?, ?)"
         " ORDER BY r.birth_date, r.id LIMIT ?"
     )
+    # Within a cell: its subtree's residents from gg_residents_cell, sorted, whatever the
+    # district's size. COALESCE (no NULL gets past the bounds either way) keeps every planner
+    # off the district-wide birth-date index, which a cell's elders are a sliver of.
+    AGED_WITHIN_SQL = (
+        "SELECT COALESCE(r.birth_date, ''), r.id, r.household_id, h.version, h.doc"
+        " FROM gg_residents r JOIN gg_households h ON h.id = r.household_id"
+        " WHERE COALESCE(r.birth_date, '') > ? AND COALESCE(r.birth_date, '') <= ?"
+        " AND r.cell_code >= ? AND r.cell_code < ?"
+        " AND (COALESCE(r.birth_date, ''), r.id) > (?, ?)"
+        " ORDER BY COALESCE(r.birth_date, ''), r.id LIMIT ?"
+    )
 
     def household_of(self, resident_id: str) -> Household:
         """Return the household the resident belongs to, or raise NotFoundError."""
@@ -268,7 +279,7 @@ class SqlHouseholdRepository(SqlRemovableRepository[Household]):
         if within is not None:
             require_cell(self._uow, within)
         rows = self._uow.query(
-            self.AGED_SQL,
+            self.AGED_SQL if within is None else self.AGED_WITHIN_SQL,
             (
                 "" if born_after is None else born_after.isoformat(),
                 TOP if latest is None else latest.isoformat(),

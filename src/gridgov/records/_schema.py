@@ -82,12 +82,14 @@ class Index:
         unique: Whether it refuses two rows with the same values (NULLs excepted).
         where: A condition on the row (portable SQL) that makes it a partial index; dialects
             without partial indexes index every row.
+        since: The schema version that added it to an older table; ``None``: with the table.
     """
 
     name: str
     parts: tuple[Part, ...]
     unique: bool = False
     where: str | None = None
+    since: int | None = None
 
     @property
     def columns(self) -> tuple[str, ...]:

@@ -89,9 +89,13 @@ def _stored(*columns: Column[R]) -> tuple[Column[R], ...]:
 
 
 def _index(
-    name: str, *parts: tuple[str, Role], unique: bool = False, where: str | None = None
+    name: str,
+    *parts: tuple[str, Role],
+    unique: bool = False,
+    where: str | None = None,
+    since: int | None = None,
 ) -> Index:
-    return Index(name, tuple(Part(c, r) for c, r in parts), unique=unique, where=where)
+    return Index(name, tuple(Part(c, r) for c, r in parts), unique=unique, where=where, since=since)
 
 
 _S, _E, _R, _K = Role.SUBTREE, Role.EQUAL, Role.RANGE, Role.KEY
@@ -189,6 +193,8 @@ _RESIDENTS: Table[tuple[object, ...]] = Table(
     indexes=(
         _index("gg_residents_household", ("household_id", _E)),
         _index("gg_residents_birth", ("birth_date", _R), ("id", _K)),
+        # Elders of one community or grid (aged within a cell) without reading the district's.
+        _index("gg_residents_cell", ("cell_code", _S), ("birth_date", _R), ("id", _K), since=7),
     ),
 )
 
