@@ -8,7 +8,7 @@ of settings, and the port queries in each kind's language.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, cast
 
 import pendulum
@@ -69,6 +69,35 @@ def _owner(uow: SqlUnitOfWork, resident_id: str) -> tuple[str, str] | None:
         "SELECT household_id, cell_code FROM gg_residents WHERE id = ?", (resident_id,)
     )
     return None if row is None else (row[0], row[1])
+
+
+def _look_up_owners(
+    uow: SqlUnitOfWork, resident_ids: Iterable[str], known: dict[tuple[str, str], object]
+) -> None:
+    """Put the ``(household_id, cell_code)`` of residents in ``known``, 500 per query.
+
+    A batch of contacts or tasks looks its residents up at once, not one query per record.
+    """
+    wanted = sorted({r for r in resident_ids if ("owner", r) not in known})
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        known.update((("owner", r), None) for r in chunk)
+        rows = uow.query(
+            "SELECT id, household_id, cell_code FROM gg_residents"
+            f" WHERE id IN ({', '.join('?' * len(chunk))})",
+            chunk,
+        )
+        known.update((("owner", row[0]), (row[1], row[2])) for row in rows)
+
+
+def _check_owner(
+    uow: SqlUnitOfWork, record: ContactAttempt | CareTask, known: dict[tuple[str, str], object]
+) -> None:
+    """Check that a resident's record names the resident's household and cell."""
+    if ("owner", record.resident_id) not in known:
+        known["owner", record.resident_id] = _owner(uow, record.resident_id)
+    owner = cast("tuple[str, str] | None", known["owner", record.resident_id])
+    check_resident_reference(record, owner)
 
 
 # -- grid ----------------------------------------------------------------------------------
@@ -311,8 +340,14 @@ class SqlContactRepository(SqlRecords[ContactAttempt]):
         " ORDER BY at_utc, id LIMIT ?"
     )
 
+    def _look_up(
+        self, batch: Sequence[ContactAttempt], known: dict[tuple[str, str], object]
+    ) -> None:
+        super()._look_up(batch, known)
+        _look_up_owners(self._uow, (c.resident_id for c in batch), known)
+
     def _check(self, record: ContactAttempt, known: dict[tuple[str, str], object]) -> None:
-        check_resident_reference(record, _owner(self._uow, record.resident_id))
+        _check_owner(self._uow, record, known)
 
     def for_resident(
         self,
@@ -361,11 +396,12 @@ class SqlCareTaskRepository(SqlRepository[CareTask]):
         " ORDER BY due_utc, id LIMIT ?"
     )
 
+    def _look_up(self, batch: Sequence[CareTask], known: dict[tuple[str, str], object]) -> None:
+        super()._look_up(batch, known)
+        _look_up_owners(self._uow, (t.resident_id for t in batch), known)
+
     def _check(self, record: CareTask, known: dict[tuple[str, str], object]) -> None:
-        if ("owner", record.resident_id) not in known:
-            known["owner", record.resident_id] = _owner(self._uow, record.resident_id)
-        owner = cast("tuple[str, str] | None", known["owner", record.resident_id])
-        check_resident_reference(record, owner)
+        _check_owner(self._uow, record, known)
 
     def update(self, record: CareTask) -> CareTask:
         """Replace a stored task if its version is current; return it."""

@@ -1446,6 +1446,36 @@ def _split(key: str) -> SortKey:
     return (key[:_W], key[_W:])
 
 
+RO = TypeVar("RO", ContactAttempt, CareTask)
+
+
+def _stage_residents_records(
+    uow: MemoryUnitOfWork,
+    staging: _Staging[RO],
+    records: Iterable[object],
+    require: Callable[[object], RO],
+    batch_size: int,
+    progress: ProgressCallback | None,
+) -> int:
+    """Stage a stream of a resident's records (contacts, tasks); a failure unstages them all."""
+    check_batch_size(batch_size)
+    added: list[str] = []
+    try:
+        with uow._store._lock:
+            for record in records:
+                checked = require(record)
+                uow._check_resident(checked)
+                added.append(staging.stage_add(checked.id, checked).id)
+                if progress is not None and len(added) % batch_size == 0:
+                    progress(len(added))
+    except BaseException:
+        staging.unstage(added)
+        raise
+    if progress is not None and len(added) % batch_size:
+        progress(len(added))
+    return len(added)
+
+
 class MemoryContactRepository:
     """Contacts in a :class:`MemoryStore`; see :class:`gridgov.ports.ContactRepository`."""
 
@@ -1464,6 +1494,24 @@ class MemoryContactRepository:
         with self._uow._store._lock:
             self._uow._check_resident(contact)
             return self._staging.stage_add(contact.id, contact)
+
+    def add_many(
+        self,
+        contacts: Iterable[ContactAttempt],
+        *,
+        batch_size: int = 1000,
+        progress: ProgressCallback | None = None,
+    ) -> int:
+        """Stage new contacts from a stream; a failure unstages this call's contacts."""
+
+        def require(contact: object) -> ContactAttempt:
+            if not isinstance(contact, ContactAttempt):
+                raise ValidationError("contact", "expected a ContactAttempt")
+            return contact
+
+        return _stage_residents_records(
+            self._uow, self._staging, contacts, require, batch_size, progress
+        )
 
     def _staged(self, accept: Callable[[ContactAttempt], bool]) -> Iterator[ContactAttempt]:
         return (c for c in self._staging.values.values() if c is not None and accept(c))
@@ -1570,22 +1618,9 @@ class MemoryCareTaskRepository:
         progress: ProgressCallback | None = None,
     ) -> int:
         """Stage new tasks from a stream; a failure unstages this call's tasks."""
-        check_batch_size(batch_size)
-        added: list[str] = []
-        try:
-            with self._uow._store._lock:
-                for task in tasks:
-                    checked = self._require(task)
-                    self._uow._check_resident(checked)
-                    added.append(self._staging.stage_add(checked.id, checked).id)
-                    if progress is not None and len(added) % batch_size == 0:
-                        progress(len(added))
-        except BaseException:
-            self._staging.unstage(added)
-            raise
-        if progress is not None and len(added) % batch_size:
-            progress(len(added))
-        return len(added)
+        return _stage_residents_records(
+            self._uow, self._staging, tasks, self._require, batch_size, progress
+        )
 
     def update(self, task: CareTask) -> CareTask:
         """Replace a stored task if its version is current; return it."""

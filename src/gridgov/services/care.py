@@ -375,7 +375,9 @@ def replay_contacts(
     by_resident: dict[str, list[ContactAttempt]] = {}
     for c in contacts:
         by_resident.setdefault(c.resident_id, []).append(c)
-    stored = opened = 0
+    opened = 0
+    replayed: list[ContactAttempt] = []
+    created: list[CareTask] = []
     for resident_id, items in by_resident.items():
         try:
             household = uow.households.household_of(resident_id)
@@ -391,12 +393,14 @@ def replay_contacts(
                 if task.id in final or task.id in before:
                     raise ConflictError(f"care task {task.id!r} already exists")
             final.update((t.id, t) for t in (*result.closed, *result.cancelled, *result.created))
-            uow.contacts.add(contact)
-            stored += 1
+            replayed.append(contact)
         for task_id in before & final.keys():
             uow.care_tasks.update(final.pop(task_id))
-        uow.care_tasks.add_many(final.values())
+        created.extend(final.values())
         opened += sum(1 for t in final.values() if t.state is TaskState.OPEN)
+    # At once, their residents looked up per batch: a ledger's thousands of past contacts.
+    stored = uow.contacts.add_many(replayed)
+    uow.care_tasks.add_many(created)
     return ReplayReport(stored, opened)
 
 

@@ -3573,7 +3573,7 @@ _RECIPES: dict[str, _Recipe] = {
         ("households",),
         lambda n: _contact(f"kc{n}", "r1", T0.add(minutes=n)),
         None,
-        ("for_resident", "in_subtree"),
+        ("add_many", "for_resident", "in_subtree"),
     ),
     "care task": _Recipe(
         "care_tasks",
