@@ -1991,28 +1991,30 @@ class MemoryRequestRepository:
         with self._uow._store._lock:
             return self._staging.get(key)
 
-    def add(self, request: RememberedRequest) -> RememberedRequest:
-        """Remember a request; return it with version 1."""
+    @staticmethod
+    def _require(request: object) -> RememberedRequest:
         if not isinstance(request, RememberedRequest):
             raise ValidationError("request", "expected a RememberedRequest")
         instant_key(request.expires)
+        return request
+
+    def add(self, request: RememberedRequest) -> RememberedRequest:
+        """Remember a request; return it with version 1."""
+        r = self._require(request)
         with self._uow._store._lock:
-            return self._staging.stage_add(request.id, request)
+            return self._staging.stage_add(r.id, r)
 
     def update(self, request: RememberedRequest) -> RememberedRequest:
         """Replace a stored request if its version is current; return it."""
-        if not isinstance(request, RememberedRequest):
-            raise ValidationError("request", "expected a RememberedRequest")
-        instant_key(request.expires)
+        r = self._require(request)
         with self._uow._store._lock:
-            return self._staging.stage_update(request.id, request)
+            return self._staging.stage_update(r.id, r)
 
     def remove(self, request: RememberedRequest) -> None:
         """Forget a stored request if its version is current."""
-        if not isinstance(request, RememberedRequest):
-            raise ValidationError("request", "expected a RememberedRequest")
+        r = self._require(request)
         with self._uow._store._lock:
-            self._staging.stage_remove(request.id, request)
+            self._staging.stage_remove(r.id, r)
 
     def forget_expired(self, now: pendulum.DateTime, *, limit: int = DEFAULT_PAGE_SIZE) -> int:
         """Forget up to ``limit`` requests expired at ``now``; return how many."""
