@@ -21,11 +21,12 @@ default ``$GRIDGOV_DB``, else a SQLite file in the user's data directory):
   provisional years, a year's days off, working time; ``gridgov calendar retime`` counts
   provisional deadlines again once a year is announced.
 
-The commands over a loaded store take the rules the store does not hold (code scheme, care
-policy, working calendar) from ``--scenario`` (default: the Minggong example) and refuse a store
-holding other cells. Results go to stdout, as tables or, with ``--json``, as one JSON document;
-status lines and progress bars go to stderr (progress bars only on a terminal, or with
-``--progress``).
+The commands over a loaded store run by the rules the store keeps (its settings: care policy,
+working calendar, case catalogue and escalation); from ``--scenario`` (default: the Minggong
+example) they take the code scheme, and the rules a store loaded by an older gridgov lacks, and
+they refuse a store holding other cells. Results go to stdout, as tables or, with ``--json``, as
+one JSON document; status lines and progress bars go to stderr (progress bars only on a terminal,
+or with ``--progress``).
 
 Errors print ``gridgov: error: <message>`` on stderr, never a traceback, and exit with:
 

@@ -21,7 +21,8 @@ import pendulum
 
 from gridgov.access import Redaction, Role
 from gridgov.bootstrap import open_store
-from gridgov.cases import Case, ServiceCatalogue
+from gridgov.care.policy import CarePolicy
+from gridgov.cases import Case, CaseWorkflow, ServiceCatalogue
 from gridgov.clock import EARLIEST, LATEST, SystemClock, ensure_in_range
 from gridgov.errors import (
     ConflictError,
@@ -39,6 +40,7 @@ from gridgov.scenarios import (
 )
 from gridgov.scheduling.venues import Venue
 from gridgov.services._common import pages
+from gridgov.settings import stored_settings
 
 _D = TypeVar("_D", bound=dt.date)
 _WEEKDAYS_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
@@ -96,8 +98,8 @@ _DB_HELP = (
 
 
 _RULES_HELP = (
-    "the scenario the store was loaded from, for its code scheme, care policy and working "
-    "calendar: a directory, a scenario.toml or an example's name (default: minggong)"
+    "the scenario the store was loaded from, for its code scheme (the rules come from the "
+    "store): a directory, a scenario.toml or an example's name (default: minggong)"
 )
 
 
@@ -340,10 +342,23 @@ def _outermost(codes: Iterable[str]) -> list[str]:
 
 def _catalogue(uow: UnitOfWork, scenario: Scenario) -> ServiceCatalogue:
     """Return the store's service catalogue, else the scenario's."""
-    try:
-        return uow.settings.get().catalogue
-    except NotFoundError:
-        return scenario.catalogue
+    stored = stored_settings(uow)
+    return scenario.catalogue if stored is None else stored.catalogue
+
+
+def _policy(uow: UnitOfWork, scenario: Scenario) -> CarePolicy:
+    """Return the store's care policy, else (loaded before stores kept one) the scenario's."""
+    stored = stored_settings(uow)
+    return scenario.policy if stored is None or stored.care_policy is None else stored.care_policy
+
+
+def _workflow(uow: UnitOfWork, scenario: Scenario) -> CaseWorkflow:
+    """Return the store's case rules, the scenario's calendar for a store that keeps none."""
+    stored = stored_settings(uow)
+    if stored is None:
+        return scenario.workflow()
+    calendar = stored.calendar or scenario.workflow().calendar
+    return CaseWorkflow(calendar, stored.catalogue, stored.escalation)
 
 
 def _all_cases(uow: UnitOfWork, cell_code: str) -> Iterator[Case]:

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 import pendulum
 
-from gridgov.cases import Case, CaseWorkflow, ServiceCatalogue
+from gridgov.cases import Case, ServiceCatalogue
 from gridgov.cases.workflow import Escalation
 from gridgov.cli._common import (
     _all_cases,
@@ -25,6 +25,7 @@ from gridgov.cli._common import (
     _projected,
     _short,
     _table,
+    _workflow,
 )
 from gridgov.clock import SystemClock
 from gridgov.errors import (
@@ -106,10 +107,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     at = _instant(args.at, "--at")
     with _ledger(args) as (scenario, store, tree):
         with store() as uow:
-            settings = uow.settings.get()
-        workflow = CaseWorkflow(
-            scenario.workflow().calendar, settings.catalogue, settings.escalation
-        )
+            workflow = _workflow(uow, scenario)
         fired = EscalationEngine(store, workflow).sweep(at)
     if args.json:
         _print_json({"at": _iso(at), "escalations": _projected(fired)})

@@ -18,6 +18,7 @@ from gridgov.cli._common import (
     _marked,
     _open_cases,
     _overdue,
+    _policy,
     _print_json,
     _Progress,
     _progress,
@@ -26,6 +27,7 @@ from gridgov.cli._common import (
     _short,
     _status,
     _table,
+    _workflow,
     default_db_url,
     safe_url,
 )
@@ -81,10 +83,10 @@ def _demo(today: pendulum.Date | None, scenario_path: Path | None, db: str) -> i
     now = pendulum.datetime(on.year, on.month, on.day, 9, tz=_TZ)  # the working day begins
     try:
         _load_unless_present(store, scenario, path, db)
-        policy = scenario.policy
         tree = scenario.tree()
         grids = tree.at_level(GridLevel.GRID) or tree.roots
         with store() as uow:
+            policy = _policy(uow, scenario)
             summaries = ledger_summary(uow, grids, on)
             for root in tree.roots:
                 plan_tasks(uow, root.code, now=now, policy=policy)
@@ -106,7 +108,9 @@ def _demo(today: pendulum.Date | None, scenario_path: Path | None, db: str) -> i
             names = {rid: _masked_name(uow, rid) for rid in hours}
         open_cases: list[Case] = []
         if scenario.cases:
-            EscalationEngine(store, scenario.workflow()).sweep(now)
+            with store() as uow:
+                workflow = _workflow(uow, scenario)
+            EscalationEngine(store, workflow).sweep(now)
             with store() as uow:
                 for root in tree.roots:
                     open_cases.extend(_open_cases(uow, root.code))

@@ -16,6 +16,7 @@ from gridgov.cli._common import (
     _names,
     _nine,
     _outermost,
+    _policy,
     _print_json,
     _table,
 )
@@ -29,8 +30,9 @@ def _cmd_worklist(args: argparse.Namespace) -> int:
         now = _nine(on)
         with store() as uow:
             worker = uow.workers.get(args.worker)
+            policy = _policy(uow, scenario)
             planned = sum(
-                len(plan_tasks(uow, code, now=now, policy=scenario.policy))
+                len(plan_tasks(uow, code, now=now, policy=policy))
                 for code in _outermost(worker.cells_on(on))
             )
             work = worklist(uow, worker.id, on=on, now=now)
