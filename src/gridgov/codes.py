@@ -97,6 +97,9 @@ def _validate_id(_inst: NationalId, _attr: attrs.Attribute[str], value: str) -> 
         raise ValidationError("", "the birth date in the ID number is before 1880")
     if birth > LATEST:
         raise ValidationError("", f"the birth date in the ID number is after {LATEST}")
+    # Nobody is registered before birth: today in Beijing, where the numbers are issued.
+    if birth > pendulum.today("Asia/Shanghai").date():
+        raise ValidationError("", "the birth date in the ID number is in the future")
     if id_check_character(body) != check:
         raise ValidationError("", "the check character does not match (GB 11643 MOD 11-2)")
 

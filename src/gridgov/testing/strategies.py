@@ -284,7 +284,8 @@ def national_ids(
     Args:
         address_codes: Six-digit address codes (each must start with a province code); real
             county codes and random ones under every province by default.
-        birth_dates: Birth dates from 1880 to 2100; 1900-2024 by default.
+        birth_dates: Birth dates from 1880 to today (a later one is refused); 1900-2024 by
+            default.
         sexes: The sex the sequence code's parity encodes; both by default.
 
     Returns:
