@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pendulum
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gridgov.access import SYSTEM, AuditEntry, Principal, Redaction, Role
 from gridgov.bootstrap import open_store
@@ -28,6 +30,7 @@ from gridgov.scenarios.loader import write_households_csv
 from gridgov.services.access import view_resident
 from gridgov.services.cases import EscalationEngine, report_case
 from gridgov.services.scheduling import occurrences_in_venue
+from gridgov.testing import leaked
 
 TZ = "Asia/Shanghai"
 NOW = pendulum.datetime(2026, 11, 28, 9, tz=TZ)
@@ -83,7 +86,7 @@ def scenario() -> Scenario:
 
 def leaks(texts: list[str], secrets: set[str]) -> list[str]:
     """Return the texts that contain one of the secrets."""
-    return [t for t in texts if any(s in t for s in secrets)]
+    return leaked(texts, secrets)
 
 
 def test_the_minggong_example_logs_no_id_number_or_phone(
@@ -179,3 +182,12 @@ def test_a_full_view_is_audited_and_a_masked_view_is_not(scenario: Scenario) -> 
         (e.principal_id, e.subject) for e in trail
     ]
     assert Redaction.FULL == system.redaction
+
+
+@given(
+    st.lists(st.text("13800X田林 ", max_size=12), max_size=6),
+    st.sets(st.text("13800X田林", min_size=1, max_size=4), max_size=5),
+)
+def test_leaked_finds_what_a_plain_search_finds(texts: list[str], secrets: set[str]) -> None:
+    """``leaked`` returns exactly the texts a substring search of every secret returns."""
+    assert [t for t in texts if any(s in t for s in secrets)] == leaked(texts, secrets)
