@@ -20,8 +20,8 @@ with ``cases.add_many``; among them ``--due`` cases in the query community's gri
 the sweep's instant. After each timed sweep their rows are put back as loaded (SQL, not timed),
 so that every round sweeps the same cases.
 
-Then, in rounds that take the sizes in turn, each query is timed once per round and the best of
-``--runs`` rounds is kept:
+Then, in rounds that take the sizes in turn (the first size alternating), each query is timed
+once per round and the best of ``--runs`` rounds is kept:
 
 - ``uow.households.in_subtree`` over one grid, in pages of 100;
 - ``gridgov.services.care.worklist`` of the grid worker;
@@ -202,7 +202,8 @@ def load_households(district: District, base_url: str, schema: str) -> None:
     analysed = _analyze(base_url, schema)
     print(
         f"  {district.size:,}: {district.households:,} households in {district.communities} "
-        f"communities loaded in {district.load_seconds:.1f} s (add_many, COPY); "
+        f"communities loaded in {district.load_seconds:.1f} s "
+        f"({district.households / district.load_seconds:,.0f}/s, add_many, COPY); "
         f"ANALYZE {analysed:.1f} s",
         flush=True,
     )
@@ -404,6 +405,8 @@ def indexes_used(lines: list[str]) -> str:
                 found.append(name)
         if "Seq Scan on" in line:
             found.append("seq scan " + words[words.index("on") + 1])
+    if any(line.lstrip().startswith("JIT:") for line in lines):
+        found.append("JIT compiled")
     return ", ".join(dict.fromkeys(found)) or "none"
 
 
@@ -470,8 +473,9 @@ def main(argv: list[str] | None = None) -> None:
             if "gg_residents_cell" not in indexes_used(explained["aged"]):
                 print("  !! the aged-within query does not use gg_residents_cell")
         counts: dict[int, dict[str, int]] = {d.size: {} for d in districts}
-        for _ in range(args.runs):
-            for d in districts:
+        for k in range(args.runs):
+            # The sizes take turns, and which goes first alternates from round to round.
+            for d in districts if k % 2 == 0 else districts[::-1]:
                 run_round(d, args.due, args.postgres, counts[d.size])
         if counts[sizes[0]] != counts[sizes[1]]:
             raise SystemExit(f"the query community differs between sizes: {counts}")
