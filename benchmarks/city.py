@@ -170,10 +170,22 @@ def _analyze(base_url: str, schema: str) -> float:
 
 
 def load_households(district: District, base_url: str, schema: str) -> None:
-    """Load cells and households street by street, plan the other communities' tasks cheaply."""
+    """Load cells and households street by street, plan the other communities' tasks cheaply.
+
+    Records the wall time of the whole load and of its parts: generating the households (the
+    synthetic generator, not gridgov's cost), ``cells.add`` (one call per cell),
+    ``households.add_many`` and the commits.
+    """
     codes = community_codes(district.size)
     district.communities = len(codes)
     left = district.size
+    parts = dict.fromkeys(("generate", "cells", "add_many", "commit", "plan"), 0.0)
+
+    def clock(part: str, began: float) -> float:
+        now = time.perf_counter()
+        parts[part] += now - began
+        return now
+
     start = time.perf_counter()
     with district.store() as uow:
         uow.cells.add(GridCell(DISTRICT, "新城区", GridLevel.DISTRICT))
@@ -188,23 +200,34 @@ def load_households(district: District, base_url: str, schema: str) -> None:
             for i, code in enumerate(members, start=first):
                 count = min(HOUSEHOLDS_PER_COMMUNITY, left)
                 left -= count
+                t = time.perf_counter()
                 for cell in community_cells(code):
                     uow.cells.add(cell)
+                t = clock("cells", t)
                 population = community_households(code, count)
+                t = clock("generate", t)
                 uow.households.add_many(population)
+                t = clock("add_many", t)
                 district.households += count
                 if i % PLANNED_EVERY == PLANNED_EVERY // 2:
                     tasks.extend(cheap_tasks(population))
                     planned += 1
+                    clock("plan", t)
+            t = time.perf_counter()
             uow.commit()
+            clock("commit", t)
         print(f"    {district.households:,} households", end="\r", flush=True, file=sys.stderr)
     district.load_seconds = time.perf_counter() - start
+    stored = district.load_seconds - parts["generate"] - parts["plan"]
     analysed = _analyze(base_url, schema)
     print(
         f"  {district.size:,}: {district.households:,} households in {district.communities} "
-        f"communities loaded in {district.load_seconds:.1f} s "
-        f"({district.households / district.load_seconds:,.0f}/s, add_many, COPY); "
-        f"ANALYZE {analysed:.1f} s",
+        f"communities loaded in {district.load_seconds:.1f} s, of which generating "
+        f"{parts['generate']:.1f} s and computing other communities' tasks {parts['plan']:.1f} s;"
+        f" storing {stored:.1f} s ({district.households / stored:,.0f} households/s): "
+        f"cells.add {parts['cells']:.1f} s, households.add_many (COPY) "
+        f"{parts['add_many']:.1f} s, commits {parts['commit']:.1f} s; "
+        f"then ANALYZE {analysed:.1f} s",
         flush=True,
     )
     with district.store() as uow:
