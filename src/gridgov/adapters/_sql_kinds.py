@@ -225,14 +225,16 @@ class SqlHouseholdRepository(SqlRemovableRepository[Household]):
     )
     # Within a cell: its subtree's residents from gg_residents_cell, sorted, whatever the
     # district's size. COALESCE (no NULL gets past the bounds either way) keeps every planner
-    # off the district-wide birth-date index, which a cell's elders are a sliver of.
+    # off the district-wide birth-date index, which a cell's elders are a sliver of; the page
+    # is cut before the join, so only its own households are read.
     AGED_WITHIN_SQL = (
-        "SELECT COALESCE(r.birth_date, ''), r.id, r.household_id, h.version, h.doc"
-        " FROM gg_residents r JOIN gg_households h ON h.id = r.household_id"
-        " WHERE COALESCE(r.birth_date, '') > ? AND COALESCE(r.birth_date, '') <= ?"
-        " AND r.cell_code >= ? AND r.cell_code < ?"
-        " AND (COALESCE(r.birth_date, ''), r.id) > (?, ?)"
-        " ORDER BY COALESCE(r.birth_date, ''), r.id LIMIT ?"
+        "SELECT r.b, r.id, r.household_id, h.version, h.doc FROM ("
+        "SELECT COALESCE(birth_date, '') AS b, id, household_id FROM gg_residents"
+        " WHERE COALESCE(birth_date, '') > ? AND COALESCE(birth_date, '') <= ?"
+        " AND cell_code >= ? AND cell_code < ?"
+        " AND (COALESCE(birth_date, ''), id) > (?, ?)"
+        " ORDER BY COALESCE(birth_date, ''), id LIMIT ?"
+        ") r JOIN gg_households h ON h.id = r.household_id ORDER BY r.b, r.id"
     )
 
     def household_of(self, resident_id: str) -> Household:
