@@ -70,7 +70,7 @@ from gridgov.services.scheduling import (
     volunteer_hours,
     week_schedule,
 )
-from gridgov.services.series_changes import change_occurrence
+from gridgov.services.series_changes import change_following, change_occurrence
 from gridgov.services.sync import QueuedContact, sync_contacts
 from gridgov.testing import leaked, strategies
 
@@ -259,6 +259,9 @@ def results(minggong: tuple[Scenario, Store]) -> dict[str, object]:
             "picture-books",
             OccurrenceChange(pendulum.datetime(2026, 12, 5, 10, tz=TZ), cancelled=True),
             at=NOW,
+        )
+        out["change_following"] = change_following(
+            uow, "picture-books", pendulum.datetime(2026, 12, 19, 10, tz=TZ), at=NOW, capacity=10
         )
         out["move_household"] = move_household(uow, "h000006", to_cell="610102003006001002", at=NOW)
         trail: list[AuditEntry] = []

@@ -51,7 +51,12 @@ from gridgov.services.scheduling import (
     volunteer_hours,
     week_schedule,
 )
-from gridgov.services.series_changes import OccurrenceEdit, change_occurrence
+from gridgov.services.series_changes import (
+    FollowingEdit,
+    OccurrenceEdit,
+    change_following,
+    change_occurrence,
+)
 
 TZ = "Asia/Shanghai"
 DISTRICT, STREET, COMMUNITY = "610102", "610102003", "610102003006"
@@ -1236,3 +1241,105 @@ def test_register_for_an_occurrence_by_its_id(store: Store) -> None:
         problems.append(info.value.path)
     assert [(ELDERS[0], "confirmed")] == states(store)
     assert (occurrence_id("s", WED), ["occurrence_id"] * 4) == (made.occurrence_id, problems)
+
+
+# -- this and following (change_following) ----------------------------------------------------
+
+WEEKLY = "FREQ=WEEKLY;COUNT=6"  # Wednesdays 2 December 2026 to 6 January 2027
+
+
+def _weekly_with_bookings(store: Store, capacity: int = 4) -> None:
+    """Store a weekly painting class and book three elders on its third and fourth Wednesdays."""
+    stored_series(store, series("s", rrule=WEEKLY, capacity=capacity))
+    for week in (2, 3):
+        for i, elder in enumerate(ELDERS[:3]):
+            signed(store, elder, NOW.add(minutes=i), start=WED.add(weeks=week))
+
+
+def _following(store: Store, **change: Any) -> FollowingEdit:
+    with store() as uow:
+        edit = change_following(uow, "s", WED.add(weeks=2), at=NOW.add(hours=1), **change)
+        uow.commit()
+    return edit
+
+
+def _bookings(store: Store) -> list[tuple[str, str, str]]:
+    """Return every registration as (occurrence, resident, state), sorted."""
+    with store() as uow:
+        found = [
+            r
+            for week in range(6)
+            for sid in ("s", "s.20261216T013000Z")
+            for original in (WED.add(weeks=week), WED.add(weeks=week, hours=5))
+            for r in uow.registrations.for_occurrence(occurrence_id(sid, original))
+        ]
+    return sorted((r.occurrence_id, r.resident_id, r.state.value) for r in found)
+
+
+def test_moving_this_and_following_moves_their_bookings(store: Store) -> None:
+    """Moving the third Wednesday and after to 14:30 splits the series, and the bookings follow."""
+    _weekly_with_bookings(store)
+
+    edit = _following(store, start=WED.add(weeks=2, hours=5))
+
+    assert edit.done
+    assert edit.following is not None
+    assert ("s", "s.20261216T013000Z") == (edit.series.id, edit.following.id)
+    with store() as uow:
+        head = uow.series.get("s")
+        tail = uow.series.get("s.20261216T013000Z")
+    assert [WED, WED.add(weeks=1)] == [o.start for o in head.occurrences(*WIDE)]
+    assert [WED.add(weeks=w, hours=5) for w in range(2, 6)] == [
+        o.start for o in tail.occurrences(*WIDE)
+    ]
+    moved_to = occurrence_id("s.20261216T013000Z", WED.add(weeks=2, hours=5))
+    assert [(moved_to, e, "confirmed") for e in ELDERS[:3]] == [
+        b for b in _bookings(store) if b[0] == moved_to
+    ]
+    assert 6 == len(edit.moved)
+
+
+def test_a_smaller_capacity_sends_the_latest_back_to_the_waitlist(store: Store) -> None:
+    """With two places from the third Wednesday, the third elder to register waits again."""
+    _weekly_with_bookings(store)
+
+    edit = _following(store, capacity=2)
+
+    third = [b for b in _bookings(store) if b[1] == ELDERS[2]]
+    assert 2 == len([m for m in edit.moved if "waitlist" in m.why_en])
+    assert {"waitlisted"} == {state for _, _, state in third}
+
+
+def test_cancelling_this_and_following_cancels_their_bookings(store: Store) -> None:
+    """Cancelling from the third Wednesday ends the series and cancels its six bookings."""
+    _weekly_with_bookings(store)
+
+    edit = _following(store, cancel=True, note="场地维修")
+
+    with store() as uow:
+        head = uow.series.get("s")
+    assert (None, 2) == (edit.following, len(head.occurrences(*WIDE)))
+    assert {"cancelled"} == {state for _, _, state in _bookings(store)}
+    assert all("场地维修" in m.why_zh for m in edit.moved)
+
+
+def test_a_change_that_clashes_stores_nothing(store: Store) -> None:
+    """Moving the rest onto another class's slot is refused with its clashes; nothing changes."""
+    _weekly_with_bookings(store)
+    stored_series(store, series("other", WED.add(weeks=3, hours=5), space="painting"))
+    before = _bookings(store)
+
+    edit = _following(store, start=WED.add(weeks=2, hours=5))
+
+    with store() as uow:
+        head = uow.series.get("s")
+    assert (False, None, 6) == (edit.done, edit.following, len(head.occurrences(*WIDE)))
+    assert before == _bookings(store)
+
+
+def test_following_from_the_first_occurrence_is_refused(store: Store) -> None:
+    """The first occurrence has nothing before it to keep: a ValidationError on ``at``."""
+    stored_series(store, series("s", rrule=WEEKLY))
+    with store() as uow, pytest.raises(ValidationError) as info:
+        change_following(uow, "s", WED, at=NOW, start=WED.add(hours=5))
+    assert "at" == info.value.path

@@ -38,7 +38,7 @@ from gridgov.services.cases import CaseKpis
 from gridgov.services.ledger import Move
 from gridgov.services.retime import RetimeReport
 from gridgov.services.scheduling import Cancellation, WeekSchedule
-from gridgov.services.series_changes import OccurrenceEdit
+from gridgov.services.series_changes import FollowingEdit, OccurrenceEdit
 from gridgov.services.sync import SyncedContact
 
 __all__ = [
@@ -149,6 +149,7 @@ RESULT_TYPES: tuple[type, ...] = (
     ActivitySeries,
     Occurrence,
     OccurrenceEdit,
+    FollowingEdit,
     RetimeReport,
     # ledger and access
     Move,

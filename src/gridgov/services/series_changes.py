@@ -9,6 +9,8 @@ cancelled with that reason. Each consequence is reported with its reason in Engl
 
 from __future__ import annotations
 
+import itertools
+
 import attrs
 import pendulum
 
@@ -16,13 +18,13 @@ from gridgov.clock import ensure_aware
 from gridgov.errors import ValidationError
 from gridgov.idempotency import idempotent
 from gridgov.ports import UnitOfWork
-from gridgov.scheduling.conflicts import Conflict, conflicts
+from gridgov.scheduling.conflicts import Conflict, conflicts, plan_series
 from gridgov.scheduling.registrations import Registration, RegistrationState
-from gridgov.scheduling.series import ActivitySeries, OccurrenceChange
+from gridgov.scheduling.series import ActivitySeries, Occurrence, OccurrenceChange
 from gridgov.services.retime import Moved
 from gridgov.services.scheduling import occurrences_in_venue
 
-__all__ = ["OccurrenceEdit", "change_occurrence"]
+__all__ = ["FollowingEdit", "OccurrenceEdit", "change_following", "change_occurrence"]
 
 # Setup and teardown buffers (up to a day each) reach past an occurrence's own span.
 _MARGIN = pendulum.duration(days=2)
@@ -120,7 +122,7 @@ def change_occurrence(
                 )
             )
         elif (after.start, after.end) != (before.start, before.end) and before.start > at:
-            moved.append(_follow(uow, registration, before.id, after.start, after.end))
+            moved.append(_follow(uow, registration, before.id, after))
     if not after.cancelled and after.capacity is not None:
         # Places freed by registrants booked elsewhere at the new time go to the waitlist.
         while uow.registrations.occupancy(before.id).taken < after.capacity:
@@ -129,21 +131,203 @@ def change_occurrence(
     return OccurrenceEdit(stored, (), tuple(moved))
 
 
+@attrs.frozen
+class FollowingEdit:
+    """What changing an occurrence "and following" did, or why it was not done.
+
+    Args:
+        series: The series as stored, ending before the change (unchanged when it clashed).
+        following: The new series from the change on; ``None`` when the rest was cancelled or
+            the change clashed.
+        clashes: The conflicts of the new series; when there are any, nothing was stored.
+        moved: What happened to each registration of the changed occurrences, with the reason.
+    """
+
+    series: ActivitySeries
+    following: ActivitySeries | None
+    clashes: tuple[Conflict, ...]
+    moved: tuple[Moved, ...]
+
+    @property
+    def done(self) -> bool:
+        """Return whether the change was stored."""
+        return not self.clashes
+
+
+@idempotent
+def change_following(
+    uow: UnitOfWork,
+    series_id: str,
+    original_start: pendulum.DateTime,
+    *,
+    at: pendulum.DateTime,
+    start: pendulum.DateTime | None = None,
+    minutes: int | None = None,
+    space_id: str | None = None,
+    capacity: int | None = None,
+    cancel: bool = False,
+    note: str = "",
+    new_id: str | None = None,
+    idempotency_key: str | None = None,
+) -> FollowingEdit:
+    """Change, or cancel, an occurrence of a recurring series and every one after it.
+
+    The series is split as calendar programs split it (:meth:`ActivitySeries.split`): it ends
+    before the occurrence, and a new series carries the rule on from there with the changes. The
+    new series is checked against the venue and what is booked there (the old occurrences it
+    replaces aside), as a new series is; if it clashes, nothing is stored. The registrations of
+    the replaced occurrences follow them, one to one in time order: moved to the new occurrence
+    (cancelled where the resident is booked at the new time, or the new occurrence is
+    cancelled), and when the new capacity is smaller the latest registered go back on the
+    waitlist; a larger one promotes from it. Cancelling the rest cancels every registration of
+    it with ``note`` as the reason.
+
+    Args:
+        uow: The unit of work (not committed here).
+        series_id: The series.
+        original_start: The start the rule gives the first occurrence to change.
+        at: When the change is made.
+        start: The new start of that occurrence; those after it keep their distance to it.
+        minutes: The new length.
+        space_id: The new space.
+        capacity: The new capacity (``None``: unchanged).
+        cancel: Cancel the occurrence and every one after it instead.
+        note: Why, shown to participants.
+        new_id: The new series' id (default: the series id and the stamp of ``original_start``).
+        idempotency_key: A key the caller chose for this request (a UUID, say): sent again, it
+            gets the first result and nothing is done twice (:mod:`gridgov.idempotency`).
+
+    Raises:
+        NotFoundError: If the series or its venue is not stored.
+        ValidationError: If ``original_start`` is not a later occurrence of a recurring series,
+            or a change is not valid (a space the venue lacks, a bad length or capacity).
+    """
+    at = ensure_aware(at, "at")
+    series = uow.series.get(series_id)
+    venue = uow.venues.get(series.venue_id)
+    uow.locks.hold(f"venue:{venue.id}")
+    head, rest = series.split(original_start, new_id=new_id)
+    horizon = _following_end(series, at)
+    replaced = series.occurrences(original_start, horizon, calendar=venue.opening)
+    for o in replaced:
+        uow.locks.hold(f"occurrence:{o.id}")
+    if cancel:
+        stored = uow.series.update(head)
+        why = note or "no reason given"
+        cancelled = [
+            _cancel(uow, r, o.id, f"the activity was cancelled: {why}", f"活动取消：{why}")
+            for o in replaced
+            for r in _active(uow, o.id)
+        ]
+        return FollowingEdit(stored, None, (), tuple(cancelled))
+    following = _changed(rest, original_start, start, minutes, space_id, capacity)
+    shift = following.start - original_start
+    mine = {o.id for o in replaced}
+    booked = occurrences_in_venue(
+        uow, venue.id, start=following.start - _MARGIN, end=horizon + shift + _MARGIN
+    )
+    plan = plan_series(
+        following,
+        venue,
+        [o for o in booked if o.id not in mine],
+        start=following.start,
+        end=horizon + shift,
+    )
+    if plan.clashes:
+        return FollowingEdit(series, None, plan.clashes, ())
+    stored = uow.series.update(head)
+    added = uow.series.add(plan.series)
+    now_on = added.occurrences(following.start, horizon + shift, calendar=venue.opening)
+    moved: list[Moved] = []
+    for old, new in itertools.zip_longest(replaced, now_on):
+        for r in _active(uow, old.id) if old is not None else ():
+            if new is None or new.cancelled:
+                moved.append(
+                    _cancel(uow, r, old.id, "the occurrence no longer takes place", "活动不再举行")
+                )
+            else:
+                uow.locks.hold(f"occurrence:{new.id}")
+                moved.append(_follow(uow, r, old.id, new))
+        if new is not None and new.capacity is not None:
+            moved.extend(_fit(uow, new))
+    return FollowingEdit(stored, added, (), tuple(moved))
+
+
+def _following_end(series: ActivitySeries, at: pendulum.DateTime) -> pendulum.DateTime:
+    """Return how far the occurrences of a change "and following" are read: a year ahead."""
+    year = at.add(years=1)
+    end = series.last_end
+    return year if end is None else min(end, year)
+
+
+def _changed(
+    rest: ActivitySeries,
+    original_start: pendulum.DateTime,
+    start: pendulum.DateTime | None,
+    minutes: int | None,
+    space_id: str | None,
+    capacity: int | None,
+) -> ActivitySeries:
+    """Return the rest of a series with the changes; its exceptions keep their distance."""
+    shift = (ensure_aware(start, "start") - original_start) if start is not None else None
+    changed = attrs.evolve(
+        rest,
+        minutes=rest.minutes if minutes is None else minutes,
+        space_id=rest.space_id if space_id is None else space_id,
+        capacity=rest.capacity if capacity is None else capacity,
+    )
+    if shift is None or not shift:
+        return changed
+    return attrs.evolve(
+        changed,
+        start=changed.start + shift,
+        exdates={d + shift for d in changed.exdates},
+        changes=tuple(
+            attrs.evolve(c, original_start=c.original_start + shift) for c in changed.changes
+        ),
+    )
+
+
+def _active(uow: UnitOfWork, occurrence_id: str) -> list[Registration]:
+    return [r for r in uow.registrations.for_occurrence(occurrence_id) if r.is_active]
+
+
+def _fit(uow: UnitOfWork, o: Occurrence) -> list[Moved]:
+    """Fit an occurrence's registrations to its capacity: the latest back on the waitlist."""
+    assert o.capacity is not None
+    confirmed = sorted(
+        (r for r in _active(uow, o.id) if r.state is RegistrationState.CONFIRMED),
+        key=lambda r: (r.registered_at, r.id),
+    )
+    moved = []
+    for r in confirmed[o.capacity :]:
+        uow.registrations.update(attrs.evolve(r, state=RegistrationState.WAITLISTED))
+        moved.append(
+            Moved(
+                "registration",
+                r.id,
+                f"occurrence {o.id}",
+                r.start,
+                r.start,
+                "fewer places: back on the waitlist, in the order of registration",
+                "名额减少，按报名先后转入候补",
+            )
+        )
+    while uow.registrations.occupancy(o.id).taken < o.capacity:
+        if uow.registrations.promote_first_waiting(o.id) is None:
+            break
+    return moved
+
+
 def _cancel(uow: UnitOfWork, r: Registration, occurrence: str, en: str, zh: str) -> Moved:
     uow.registrations.update(attrs.evolve(r, state=RegistrationState.CANCELLED))
     return Moved("registration", r.id, f"occurrence {occurrence}", r.start, None, en, zh)
 
 
-def _follow(
-    uow: UnitOfWork,
-    r: Registration,
-    occurrence: str,
-    start: pendulum.DateTime,
-    end: pendulum.DateTime,
-) -> Moved:
-    """Move a registration with its occurrence, unless its resident is booked then."""
+def _follow(uow: UnitOfWork, r: Registration, occurrence: str, to: Occurrence) -> Moved:
+    """Move a registration to the occurrence ``to``, unless its resident is booked then."""
     uow.locks.hold(f"resident:{r.resident_id}")
-    for other in uow.registrations.for_resident(r.resident_id, start=start, end=end):
+    for other in uow.registrations.for_resident(r.resident_id, start=to.start, end=to.end):
         if other.is_active and other.id != r.id:
             return _cancel(
                 uow,
@@ -152,13 +336,15 @@ def _follow(
                 f"the occurrence moved to a time the resident is booked for {other.occurrence_id}",
                 f"活动改期，与已报名的{other.occurrence_id}时间冲突，取消报名",
             )
-    uow.registrations.update(attrs.evolve(r, start=start, end=end))
+    uow.registrations.update(
+        attrs.evolve(r, series_id=to.series_id, occurrence_id=to.id, start=to.start, end=to.end)
+    )
     return Moved(
         "registration",
         r.id,
         f"occurrence {occurrence}",
         r.start,
-        start,
+        to.start,
         "the occurrence moved; the registration moved with it",
         "活动改期，报名随之调整",
     )
