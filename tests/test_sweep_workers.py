@@ -1,4 +1,4 @@
-"""Several escalation sweepers share the due cases: each case escalated once, none missed."""
+"""Several workers share the work: each case escalated once, each elder planned once."""
 
 from __future__ import annotations
 
@@ -17,7 +17,10 @@ from gridgov.calendar import WorkCalendar
 from gridgov.cases import Action, Case, CaseRole, CaseSource, CaseWorkflow, Location, Reporter
 from gridgov.events import CaseEscalated, Event
 from gridgov.grid import GridCell, GridLevel
+from gridgov.households import Address, Household, LivingArrangement, Resident, Tag
 from gridgov.ports import Store
+from gridgov.services._common import retried
+from gridgov.services.care import plan_tasks
 from gridgov.services.cases import EscalationEngine
 
 TZ = "Asia/Shanghai"
@@ -110,3 +113,74 @@ def test_a_sweeper_that_dies_mid_batch_leaves_its_cases_to_the_next(store: Store
         len(claimed),
         sorted(e.case_id for e in done),
     )
+
+
+# -- the daily care planning, run by several workers at once -----------------------------------
+
+ELDERS = 24
+
+
+def _elders(store: Store) -> None:
+    """Store the grid with 24 elders of 83 living alone, each owed a visit and calls."""
+    with store() as uow:
+        uow.households.add_many(
+            Household(
+                f"h{i:02d}",
+                "610102003001001",
+                Address(f"{i}号楼"),
+                members=(
+                    Resident(
+                        f"r{i:02d}",
+                        "居民",
+                        birth_date=pendulum.Date(1943, 1, 1),
+                        tags={Tag.LIVING_ALONE},
+                        living_arrangement=LivingArrangement.ALONE,
+                    ),
+                ),
+            )
+            for i in range(ELDERS)
+        )
+        uow.commit()
+
+
+def _plan(store: Store) -> None:
+    with store() as uow:
+        plan_tasks(uow, "610102003001001", now=WEDNESDAY)
+        uow.commit()
+
+
+def test_planners_at_once_give_each_elder_their_tasks_once(store: Store) -> None:
+    """Four daily planners of one grid at once leave what one planner leaves: no task twice."""
+    _elders(store)
+    single = MemoryStore()
+    with single() as uow:
+        for cell in CELLS:
+            uow.cells.add(cell)
+        uow.commit()
+    _elders(single)
+    _plan(single)
+    errors: list[Exception] = []
+    start = threading.Barrier(4)
+
+    def planner() -> None:
+        start.wait()
+        try:
+            retried(lambda: _plan(store), attempts=20)
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=planner) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    def open_tasks(s: Store) -> list[tuple[str, object, object, object]]:
+        with s() as uow:
+            return sorted(
+                (t.resident_id, t.kind.value, t.method.value, t.due)
+                for i in range(ELDERS)
+                for t in uow.care_tasks.open_for_resident(f"r{i:02d}")
+            )
+
+    assert ([], open_tasks(single)) == (errors, open_tasks(store))

@@ -604,6 +604,8 @@ class _Staging(Generic[R]):
         # history) answers per-resident or per-occurrence reads without a scan.
         self._groupings: tuple[Callable[[R], str], ...] = groupings
         self._groups: tuple[dict[str, set[str]], ...] = tuple({} for _ in groupings)
+        # Whether the unit lost a race for one of its locks (set by the unit of work).
+        self.lost_race: Callable[[], bool] = lambda: False
 
     def _note(self, key: str, record: R) -> None:
         for grouping, groups in zip(self._groupings, self._groups, strict=True):
@@ -637,6 +639,13 @@ class _Staging(Generic[R]):
 
     def stage_add(self, key: str, record: R) -> R:
         if self.current(key) is not None:
+            if self.lost_race():
+                # Another unit that held one of this unit's locks committed the key after this
+                # one read: this unit lost the race (its commit would fail), so a retry helps.
+                raise ConflictError(
+                    f"{self.kind} {key!r} was stored by another unit of work meanwhile",
+                    retryable=True,
+                )
             raise ConflictError.duplicate(self.kind, key)
         self._remember_base(key)
         stored = with_version(record, 1)
@@ -781,6 +790,8 @@ class MemoryUnitOfWork:
         self.audit = MemoryAuditRepository(self)
         self.requests = MemoryRequestRepository(self)
         self.locks = MemoryLockRepository(self)
+        for staging in self._stagings():
+            staging.lost_race = lambda: any(self.locks.conflicts())
         self._claimed: set[str] = set()
         self._seen_commits = state.commits
 
