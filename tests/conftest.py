@@ -25,6 +25,36 @@ except InvalidArgument:
     if "CI" in os.environ:
         settings.load_profile("ci")
 
+# The whole example run end to end (the demo, the simulator, the docs' server commands, process
+# races, the long state machines). The main CI job runs them; the floor and newest jobs, which
+# check the library at other dependency versions, leave them out (``-m "not heavy"``): the same
+# code paths run there in small, and the CI budget is shared by three jobs on two cores.
+HEAVY = (
+    "tests/test_docs.py::test_server_commands_run",
+    "tests/test_docs.py::test_page_runs[docs/cli.md]",
+    "tests/test_docs.py::test_page_runs[README.md]",
+    "tests/test_docs.py::test_page_runs[docs/simulation.md]",
+    "tests/test_cli.py::test_demo_adds_cases_and_programme_to_a_store_loaded_before_them",
+    "tests/test_cli.py::test_demo_into_a_closed_pipe_prints_no_traceback",
+    "tests/test_cli.py::test_python_m_gridgov_demo_matches",
+    "tests/test_cli.py::test_simulate_json_matches_the_simulator",
+    "tests/test_cli_calendar.py::test_retime_after_the_scenario_announces_2027",
+    "tests/test_calendar_provisional.py::test_a_month_simulated_across_the_year_end",
+    "tests/test_example_figures.py::",
+    "tests/test_simulate.py::test_another_seed_gives_another_report",
+    "tests/test_scheduling_services.py::TestWaitlist",
+    "tests/test_scheduling_invariants.py::test_the_machine_runs_on_postgresql",
+    "tests/test_scope_decisions.py::",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the end-to-end runs listed in HEAVY."""
+    for item in items:
+        if item.nodeid.startswith(HEAVY) or "racing_processes" in item.nodeid:
+            item.add_marker(pytest.mark.heavy)
+
+
 POSTGRES_URL = os.environ.get("GRIDGOV_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
 
