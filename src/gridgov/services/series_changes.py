@@ -48,7 +48,7 @@ class OccurrenceEdit:
         return not self.clashes
 
 
-@idempotent
+@idempotent(received=("at",))
 def change_occurrence(
     uow: UnitOfWork,
     series_id: str,
