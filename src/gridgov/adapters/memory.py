@@ -1951,7 +1951,17 @@ class MemoryRequestRepository:
             raise ValidationError("request", "expected a RememberedRequest")
         instant_key(request.expires)
         with self._uow._store._lock:
-            return self._staging.stage_add(request.id, request)
+            try:
+                return self._staging.stage_add(request.id, request)
+            except ConflictError:
+                # Another unit that held the key's lock committed it after this one looked:
+                # this unit lost the race (its commit would fail), and a retry answers from it.
+                if any(self._uow.locks.conflicts()):
+                    raise ConflictError(
+                        f"remembered request {request.id!r} was stored by another unit meanwhile",
+                        retryable=True,
+                    ) from None
+                raise
 
     def update(self, request: RememberedRequest) -> RememberedRequest:
         """Replace a stored request if its version is current; return it."""
