@@ -237,6 +237,16 @@ class ContactRepository(Protocol):
         """Store a new contact for a stored resident of that household and cell; return it."""
         ...
 
+    def add_many(
+        self,
+        contacts: Iterable[ContactAttempt],
+        *,
+        batch_size: int = 1000,
+        progress: ProgressCallback | None = None,
+    ) -> int:
+        """Store new contacts from a stream, as ``add`` does; return how many."""
+        ...
+
     def for_resident(
         self,
         resident_id: str,

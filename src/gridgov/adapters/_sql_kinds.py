@@ -301,7 +301,10 @@ class SqlContactRepository(SqlRecords[ContactAttempt]):
     )
 
     def _check(self, record: ContactAttempt, known: dict[tuple[str, str], object]) -> None:
-        check_resident_reference(record, _owner(self._uow, record.resident_id))
+        if ("owner", record.resident_id) not in known:  # once per resident in add_many
+            known["owner", record.resident_id] = _owner(self._uow, record.resident_id)
+        owner = cast("tuple[str, str] | None", known["owner", record.resident_id])
+        check_resident_reference(record, owner)
 
     def for_resident(
         self,

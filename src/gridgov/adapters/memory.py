@@ -1454,6 +1454,32 @@ class MemoryContactRepository:
             self._uow._check_resident(contact)
             return self._staging.stage_add(contact.id, contact)
 
+    def add_many(
+        self,
+        contacts: Iterable[ContactAttempt],
+        *,
+        batch_size: int = 1000,
+        progress: ProgressCallback | None = None,
+    ) -> int:
+        """Stage new contacts from a stream; a failure unstages this call's contacts."""
+        check_batch_size(batch_size)
+        added: list[str] = []
+        try:
+            with self._uow._store._lock:
+                for contact in contacts:
+                    if not isinstance(contact, ContactAttempt):
+                        raise ValidationError("contact", "expected a ContactAttempt")
+                    self._uow._check_resident(contact)
+                    added.append(self._staging.stage_add(contact.id, contact).id)
+                    if progress is not None and len(added) % batch_size == 0:
+                        progress(len(added))
+        except BaseException:
+            self._staging.unstage(added)
+            raise
+        if progress is not None and len(added) % batch_size:
+            progress(len(added))
+        return len(added)
+
     def _staged(self, accept: Callable[[ContactAttempt], bool]) -> Iterator[ContactAttempt]:
         return (c for c in self._staging.values.values() if c is not None and accept(c))
 

@@ -375,7 +375,10 @@ def replay_contacts(
     by_resident: dict[str, list[ContactAttempt]] = {}
     for c in contacts:
         by_resident.setdefault(c.resident_id, []).append(c)
-    stored = opened = 0
+    # Each resident's history is theirs alone: the new contacts and tasks of all of them are
+    # written at the end, a bulk insert each, not a few round trips per resident.
+    recorded: list[ContactAttempt] = []
+    new_tasks: list[CareTask] = []
     for resident_id, items in by_resident.items():
         try:
             household = uow.households.household_of(resident_id)
@@ -391,13 +394,13 @@ def replay_contacts(
                 if task.id in final or task.id in before:
                     raise ConflictError(f"care task {task.id!r} already exists")
             final.update((t.id, t) for t in (*result.closed, *result.cancelled, *result.created))
-            uow.contacts.add(contact)
-            stored += 1
+            recorded.append(contact)
         for task_id in before & final.keys():
             uow.care_tasks.update(final.pop(task_id))
-        uow.care_tasks.add_many(final.values())
-        opened += sum(1 for t in final.values() if t.state is TaskState.OPEN)
-    return ReplayReport(stored, opened)
+        new_tasks.extend(final.values())
+    stored = uow.contacts.add_many(recorded)
+    uow.care_tasks.add_many(new_tasks)
+    return ReplayReport(stored, sum(1 for t in new_tasks if t.state is TaskState.OPEN))
 
 
 def plan_tasks(

@@ -46,7 +46,6 @@ from gridgov.services.scoped._records import (
     Placement,
     Reach,
     ScopedAddsMany,
-    ScopedRecords,
     ScopedRemovable,
     ScopedRepository,
     Subtree,
@@ -149,7 +148,7 @@ class ScopedHouseholds(
         return household
 
 
-class ScopedContacts(ScopedRecords[ContactAttempt, ContactRepository]):
+class ScopedContacts(ScopedAddsMany[ContactAttempt, ContactRepository]):
     """The contact ledger: read and written in scope (the store checks the resident's household)."""
 
     place = Placement(k.CONTACTS, "contacts", "contact")
