@@ -540,3 +540,19 @@ def test_the_public_namespace_resolves_every_name_on_first_use() -> None:
     assert {*gridgov._LAZY, "__version__"} == set(gridgov.__all__)
     with pytest.raises(AttributeError, match="no attribute 'Nothing'"):
         gridgov.Nothing  # type: ignore[attr-defined]  # noqa: B018
+
+
+def test_system_clock_can_run_from_a_given_instant() -> None:
+    """Started at a scenario's morning, the clock runs on from there at the system's pace."""
+    morning = pendulum.datetime(2026, 11, 28, 9, tz="Asia/Shanghai")
+    clock = SystemClock(starting_at=morning)
+    first, second = clock.now(), clock.now()
+    assert (pendulum.Date(2026, 11, 28), "Asia/Shanghai") == (clock.today(), first.timezone_name)
+    assert morning <= first <= second < morning.add(minutes=1)
+
+
+def test_system_clock_refuses_a_naive_start() -> None:
+    """A start without a time zone is a ValidationError on starting_at."""
+    with pytest.raises(ValidationError) as info:
+        SystemClock(starting_at=pendulum.naive(2026, 11, 28, 9))
+    assert "starting_at" == info.value.path

@@ -6,10 +6,12 @@ returns is projected for each redaction and validated against the schema of its 
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import inspect
 import pkgutil
 import typing
+import zoneinfo
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -17,6 +19,7 @@ import attrs
 import pendulum
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 from gridgov.access import SYSTEM, AuditEntry, AuditKind, Principal, Redaction, Role
 from gridgov.bootstrap import open_store
@@ -79,8 +82,8 @@ NOW = pendulum.datetime(2026, 11, 28, 9, tz=TZ)
 DAY = NOW.date()
 MASKED, FULL = Redaction.MASKED, Redaction.FULL
 
-# Services that return no data to project: a unit of work, or nothing.
-NOT_DATA = {"scoped", "publish"}
+# Services that return no data to project: a unit of work, what the work given returns, or nothing.
+NOT_DATA = {"scoped", "as_worker", "run_unit", "publish"}
 
 
 def draft_2020_12() -> Any:
@@ -476,6 +479,26 @@ def test_instants_are_rfc_3339_in_their_zone_or_the_one_asked() -> None:
         obj(project(entry, MASKED))["at"],
         obj(project(entry, MASKED, tz="UTC"))["at"],
     )
+
+
+ZONES = ["Asia/Shanghai", "UTC", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe"]
+
+
+@given(
+    st.datetimes(
+        min_value=dt.datetime(1900, 1, 2),
+        max_value=dt.datetime(2100, 12, 30),
+        timezones=st.sampled_from([zoneinfo.ZoneInfo(z) for z in ZONES]),
+    ),
+    st.sampled_from(ZONES),
+)
+def test_an_instant_written_in_another_zone_is_pendulums_conversion(
+    at: dt.datetime, zone: str
+) -> None:
+    """Written in a zone, an instant reads as pendulum converts it: daylight saving included."""
+    entry = audit_entry(SYSTEM, pendulum.instance(at), AuditKind.EXPORTED, "query:households")
+    expected = pendulum.instance(at).in_timezone(zone).isoformat()
+    assert expected == obj(project(entry, MASKED, tz=zone))["at"]
 
 
 def view(redaction: Redaction) -> ResidentView:

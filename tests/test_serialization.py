@@ -18,7 +18,9 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from gridgov.care import ContactMethod
 from gridgov.care.contacts import CareTask, ContactAttempt
+from gridgov.cases import Reporter
 from gridgov.codes import CodeScheme, NationalId, PhoneNumber, Segment, Sex
 from gridgov.errors import ValidationError
 from gridgov.grid import (
@@ -47,8 +49,10 @@ from gridgov.serialization import (
     dumps,
     loads,
     make_converter,
+    parse_date,
     parse_instant,
     structure,
+    structure_arguments,
     unstructure,
 )
 from gridgov.testing import strategies as gst
@@ -737,3 +741,89 @@ def test_parse_instant_keeps_the_offset_and_the_zone() -> None:
     plain = parse_instant("2026-11-28T09:00:00+08:00")
     zoned = parse_instant("2026-11-28T09:00:00+08:00[Asia/Shanghai]")
     assert (plain, "Asia/Shanghai") == (zoned, zoned.timezone_name)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("2026-11-28T09:00:00+08:00", "not an ISO 8601 date (YYYY-MM-DD)"),
+        ("28/11/2026", "not an ISO 8601 date (YYYY-MM-DD)"),
+        ("1899-12-31", "outside the supported range 1900-01-01 to 2100-12-31"),
+        (20261128, "expected an ISO 8601 date string, got int"),
+    ],
+)
+def test_parse_date_refuses_what_is_not_a_day(text: object, problem: str) -> None:
+    """A strict day parser for query parameters: each refusal names the field and the problem."""
+    with pytest.raises(ValidationError) as info:
+        parse_date(text, "on")
+    assert ("on", problem) == (info.value.path, info.value.problem)
+
+
+def test_parse_date_reads_an_iso_day() -> None:
+    """``YYYY-MM-DD`` is a pendulum Date."""
+    assert pendulum.Date(2026, 11, 28) == parse_date("2026-11-28")
+
+
+def _service(
+    uow: object,
+    *,
+    resident_id: str,
+    method: ContactMethod,
+    at: pendulum.DateTime,
+    notes: str = "",
+    reporter: Reporter | None = None,
+    by: str,
+) -> None:
+    """A service's signature, as the body of a request fills it."""
+
+
+_ASKED = ("resident_id", "method", "at", "notes", "reporter")
+
+
+def test_structure_arguments_types_what_a_body_gives() -> None:
+    """Each value is built to its parameter's type; what the body leaves out is left out."""
+    body = {
+        "resident_id": "r1",
+        "method": "phone",
+        "at": "2026-11-28T08:50:00+08:00",
+        "reporter": {"name": "王小明", "phone": "13812345678"},
+    }
+    expected = {
+        "resident_id": "r1",
+        "method": ContactMethod.PHONE,
+        "at": pendulum.datetime(2026, 11, 28, 8, 50, tz="Asia/Shanghai"),
+        "reporter": Reporter(name="王小明", phone="13812345678"),
+    }
+    assert expected == structure_arguments(_service, body, _ASKED)
+
+
+def test_structure_arguments_lists_every_problem_in_the_parameters_order() -> None:
+    """Unknown keys, missing required keys and bad values: one ValidationError, field by field."""
+    body = {"by": "w1", "at": "2026-11-28T08:50", "method": "fax", "reporter": {"name": 1}}
+    with pytest.raises(ValidationError) as info:
+        structure_arguments(_service, body, _ASKED)
+    assert [
+        ("resident_id", "required key missing"),
+        ("method", "not one of 'home_visit', 'phone', 'video', 'volunteer_visit'"),
+        ("at", "naive datetime: an instant needs a UTC offset"),
+        ("reporter.name", "expected a string, got int"),
+        ("by", "unknown key"),
+    ] == list(info.value.problems)
+
+
+@pytest.mark.parametrize("body", [[], "text", None])
+def test_structure_arguments_wants_an_object(body: object) -> None:
+    """A body that is not a JSON object is refused at the top."""
+    with pytest.raises(ValidationError) as info:
+        structure_arguments(_service, body, _ASKED)
+    assert ("", f"expected an object, got {type(body).__name__}") == (
+        info.value.path,
+        info.value.problem,
+    )
+
+
+def test_structure_arguments_names_only_parameters() -> None:
+    """Asking for a name the service does not take is the caller's mistake: a TypeError."""
+    with pytest.raises(TypeError) as info:
+        structure_arguments(_service, {}, ("resident_id", "when"))
+    assert "_service takes no argument when by name" == str(info.value)

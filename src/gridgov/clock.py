@@ -64,17 +64,30 @@ class SystemClock:
 
     Args:
         tz: An IANA time zone name; communities in China use ``Asia/Shanghai``.
+        starting_at: An instant to start from instead of the system time: the clock then runs
+            at the system's pace from there (a rehearsal, a demonstration on a scenario's
+            day). Default: the system time itself.
+
+    Raises:
+        ValidationError: On ``tz`` for an unknown zone; on ``starting_at`` for a naive instant
+            or one outside the supported range.
     """
 
-    def __init__(self, tz: str = "Asia/Shanghai") -> None:
+    def __init__(
+        self, tz: str = "Asia/Shanghai", *, starting_at: pendulum.DateTime | None = None
+    ) -> None:
         try:
             self._tz = pendulum.timezone(tz)
         except Exception:  # pendulum raises several types for an unknown or malformed zone
             raise ValidationError("tz", "not a known IANA time zone") from None
+        self._shift: pendulum.Duration | None = None
+        if starting_at is not None:
+            self._shift = ensure_aware(starting_at, "starting_at") - pendulum.now("UTC")
 
     def now(self) -> pendulum.DateTime:
         """Return the current instant in the clock's time zone."""
-        return pendulum.now(self._tz)
+        now = pendulum.now(self._tz)
+        return now if self._shift is None else now + self._shift
 
     def today(self) -> pendulum.Date:
         """Return today's date in the clock's time zone."""

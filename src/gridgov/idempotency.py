@@ -8,6 +8,11 @@ with the key returns that result without doing anything. The key is remembered f
 deletes older ones. Two calls with one key at once are serialised by the key's lock: the second
 waits for the first and then returns its result.
 
+What a request asks is its arguments, less the instant the server received it: a service declares
+that parameter (``received=("at",)``: the ``at`` of a report, a registration, a case action; the
+``now`` of a contact), and a retry sent minutes later, stamped with a later instant, is the same
+request and gets the first result.
+
 What is *not* remembered: a call that failed (its unit of work is rolled back, so the same key
 tries again), and the events a result carries for the caller to publish (they went out after the
 first call: a repeat returns none, so nothing is published twice).
@@ -19,8 +24,8 @@ import functools
 import hashlib
 import inspect
 import json
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, get_type_hints
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, get_type_hints, overload
 
 import attrs
 import pendulum
@@ -85,11 +90,12 @@ class RememberedRequest:
 _RULES = (CaseWorkflow, CarePolicy, WorkCalendar)
 
 
-def _fingerprint(arguments: dict[str, object]) -> str:
+def _fingerprint(arguments: dict[str, object], received: frozenset[str]) -> str:
     asked = {
         name: serialization.unstructure(value)
         for name, value in sorted(arguments.items())
         if name not in ("uow", "idempotency_key")
+        and name not in received
         and not callable(value)
         and not isinstance(value, _RULES)
     }
@@ -97,28 +103,56 @@ def _fingerprint(arguments: dict[str, object]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def idempotent(service: Callable[P, T]) -> Callable[P, T]:
+@overload
+def idempotent(service: Callable[P, T], /) -> Callable[P, T]: ...
+
+
+@overload
+def idempotent(*, received: Iterable[str] = ()) -> Callable[[Callable[P, T]], Callable[P, T]]: ...
+
+
+def idempotent(
+    service: Callable[P, T] | None = None, /, *, received: Iterable[str] = ()
+) -> Callable[P, T] | Callable[[Callable[P, T]], Callable[P, T]]:
     """Make a writing service take ``idempotency_key=``; see the module's docstring.
 
     The service's first parameter is its unit of work, and it declares the keyword-only
-    parameter ``idempotency_key: str | None = None`` itself (for its signature and docs).
+    parameter ``idempotency_key: str | None = None`` itself (for its signature and docs). Use it
+    bare (``@idempotent``) or with ``received`` (``@idempotent(received=("at",))``).
+
+    Args:
+        service: The service.
+        received: The parameters that tell when the request was received (the server stamps
+            them, so a retry's differ): not part of what the request asks.
+
+    Raises:
+        TypeError: If ``received`` names a parameter the service does not have.
     """
-    return _remembering(service, None)
+    if service is None:
+        return functools.partial(_remembering, replayed=None, received=received)
+    return _remembering(service, None, received)
 
 
 def idempotent_replaying(
-    replayed: Callable[[T], T],
+    replayed: Callable[[T], T], *, received: Iterable[str] = ()
 ) -> Callable[[Callable[P, T]], Callable[P, T]]:
     """Make a service :func:`idempotent`, its results remembered as ``replayed`` makes them.
 
     Args:
         replayed: What a result becomes before it is remembered, e.g. without its events.
+        received: As for :func:`idempotent`.
     """
-    return functools.partial(_remembering, replayed=replayed)
+    return functools.partial(_remembering, replayed=replayed, received=received)
 
 
-def _remembering(service: Callable[P, T], replayed: Callable[[T], T] | None) -> Callable[P, T]:
+def _remembering(
+    service: Callable[P, T], replayed: Callable[[T], T] | None, received: Iterable[str] = ()
+) -> Callable[P, T]:
     signature = inspect.signature(service)
+    stamped = frozenset(received)
+    unknown = sorted(stamped - signature.parameters.keys())
+    if unknown:
+        raise TypeError(f"{service.__qualname__} has no parameter {', '.join(unknown)}")
     name = f"{service.__module__}.{service.__qualname__}"
     result_type: list[type[T]] = []  # resolved at the first call: annotations may be lazy
 
@@ -132,7 +166,9 @@ def _remembering(service: Callable[P, T], replayed: Callable[[T], T] | None) -> 
         uow: UnitOfWork = bound.arguments["uow"]
         # One principal's request is not another's: a repeat answers only its maker.
         principal = getattr(uow, "principal", None)
-        fingerprint = _fingerprint({**bound.arguments, "principal": getattr(principal, "id", None)})
+        fingerprint = _fingerprint(
+            {**bound.arguments, "principal": getattr(principal, "id", None)}, stamped
+        )
         if not result_type:
             result_type.append(get_type_hints(service)["return"])
         # Held before the look-up: a second call with the key waits for the first to end.

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import inspect
 import json
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any, TypeVar, get_args, get_origin
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, TypeVar, get_args, get_origin, get_type_hints
 
 import attrs
 import cattrs
@@ -56,8 +57,10 @@ __all__ = [
     "dumps",
     "loads",
     "make_converter",
+    "parse_date",
     "parse_instant",
     "structure",
+    "structure_arguments",
     "unstructure",
 ]
 
@@ -92,6 +95,89 @@ def parse_instant(text: object, field: str = "at") -> pendulum.DateTime:
         return _structure_datetime(text, None)
     except ValidationError as exc:
         raise exc.within(field) from None
+
+
+def parse_date(text: object, field: str = "on") -> pendulum.Date:
+    """Parse a day as a platform receives it: ISO 8601, ``2026-11-28``, strictly.
+
+    The counterpart of :func:`parse_instant` for query parameters such as a worklist's day. A
+    date-time, a value that is not text, or a date outside 1900-2100 is refused.
+
+    Raises:
+        ValidationError: On ``field``, saying what is wrong (never echoing the text).
+    """
+    if not isinstance(text, str):
+        raise ValidationError(field, f"expected an ISO 8601 date string, got {_kind(text)}")
+    try:
+        return ensure_in_range(_structure_date(text, None), "")
+    except ValidationError as exc:
+        raise exc.within(field) from None
+
+
+_PASSED_BY_NAME = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+
+
+def structure_arguments(
+    service: Callable[..., object],
+    data: object,
+    names: Iterable[str],
+    *,
+    converter: cattrs.Converter | None = None,
+) -> dict[str, Any]:
+    """Return the keyword arguments of ``service`` that a JSON object gives, typed.
+
+    What a web service does with a request's body: each value is structured, as
+    :func:`structure` does, to the type its parameter is annotated with (enums by value,
+    instants with their offsets, records without unknown keys), so that a route passes the body
+    on as it is::
+
+        asked = structure_arguments(record_contact, body, ("resident_id", "method", "at"))
+        record_contact(uow, **asked, by=worker_id, now=clock.now())
+
+    Args:
+        service: The function to call, e.g. a service of :mod:`gridgov.services`.
+        data: The JSON value received, e.g. ``json.loads(body)``.
+        names: The parameters a client may give (the others are the caller's: the unit of
+            work, the instant, the actor); one without a default in ``service`` is required.
+        converter: The converter to use; :func:`make_converter`'s by default.
+
+    Returns:
+        The arguments given, by name.
+
+    Raises:
+        ValidationError: Listing every problem, each on its path: ``data`` is not an object,
+            a key is not one of ``names`` (``unknown key``), a required one is missing
+            (``required key missing``), a value does not fit its type.
+        TypeError: If one of ``names`` is not a parameter of ``service`` passed by name.
+    """
+    allowed = tuple(names)
+    parameters = inspect.signature(service).parameters
+    wrong = [n for n in allowed if n not in parameters or parameters[n].kind not in _PASSED_BY_NAME]
+    if wrong:
+        raise TypeError(f"{_type_name(service)} takes no argument {', '.join(wrong)} by name")
+    if not isinstance(data, Mapping):
+        raise ValidationError("", f"expected an object, got {_kind(data)}")
+    hints = get_type_hints(service)
+    given: dict[str, Any] = {}
+    problems: list[Problem] = []
+    for key, value in data.items():
+        if key not in allowed:
+            problems.append((str(key), "unknown key"))
+            continue
+        try:
+            given[key] = structure(value, hints[key], converter=converter)
+        except ValidationError as exc:
+            problems.extend(exc.within(key).problems)
+    problems.extend(
+        (name, "required key missing")
+        for name in allowed
+        if name not in data and parameters[name].default is inspect.Parameter.empty
+    )
+    if problems:
+        order = {name: i for i, name in enumerate(allowed)}
+        problems.sort(key=lambda p: order.get(p[0].split(".", 1)[0].split("[", 1)[0], len(order)))
+        raise ValidationError(problems[0][0], problems[0][1], problems=problems)
+    return given
 
 
 def _structure_datetime(value: object, _: object) -> pendulum.DateTime:

@@ -77,7 +77,11 @@ class PostgresDialect:
         """Insert rows with ``COPY ... FROM STDIN``, several times faster than INSERTs in bulk."""
         if len(rows) < _COPY_FROM:
             marks = ", ".join(["%s"] * len(columns))
-            cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+            insert = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+            if len(rows) == 1:  # one record added: executemany's pipeline costs more than the row
+                cursor.execute(insert, rows[0])
+            else:
+                cursor.executemany(insert, rows)
             return
         with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:

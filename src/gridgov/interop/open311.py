@@ -781,7 +781,7 @@ def _without_events(result: ImportResult) -> ImportResult:
     return attrs.evolve(result, events=())
 
 
-@idempotent_replaying(_without_events)
+@idempotent_replaying(_without_events, received=("at",))
 def import_requests(
     uow: UnitOfWork,
     workflow: CaseWorkflow | None,

@@ -15,8 +15,10 @@ terms, sets written sorted, criteria as tagged tables) and adds:
 from __future__ import annotations
 
 import contextvars
+import datetime as dt
 import functools
 import typing
+import zoneinfo
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
@@ -197,8 +199,24 @@ def converter(redaction: Redaction, tz: str | None = None) -> cattrs.Converter:
     conv = _json_converter()
     configure_converter(conv)
 
+    zone = None if tz is None else zoneinfo.ZoneInfo(tz)
+
     def instant(value: pendulum.DateTime) -> str:
-        return (value if tz is None else value.in_timezone(tz)).isoformat()
+        if zone is None:
+            return value.isoformat()
+        # In the standard library, on a plain datetime: half the time of pendulum's in_timezone,
+        # the same text (pendulum's arithmetic must not run inside the zone's fromutc).
+        wall = dt.datetime(
+            value.year,
+            value.month,
+            value.day,
+            value.hour,
+            value.minute,
+            value.second,
+            value.microsecond,
+            tzinfo=zone,
+        )
+        return zone.fromutc(wall - value.utcoffset()).isoformat()  # type: ignore[operator]
 
     conv.register_unstructure_hook(pendulum.DateTime, instant)
     if masked:
@@ -211,20 +229,56 @@ def converter(redaction: Redaction, tz: str | None = None) -> cattrs.Converter:
     return conv
 
 
+def _holds_records(t: object) -> bool:
+    """Return whether a field of type ``t`` may hold records (else its value is a leaf)."""
+    args = typing.get_args(t)
+    if args:
+        return any(_holds_records(a) for a in args if a is not Ellipsis)
+    return not leaf(t)
+
+
+_Visits = tuple[tuple[str, Mask | None], ...]
+_VISITS: dict[type, _Visits | None] = {}
+
+
+def _visits(cls: type) -> _Visits | None:
+    """Return the fields :func:`_known` reads of a projected record class, else ``None``.
+
+    A name or hidden text is collected; a field without a mask is looked into unless its type
+    holds no record (text, numbers, dates, enums: most fields).
+    """
+    if cls in _VISITS:
+        return _VISITS[cls]
+    if not (attrs.has(cls) and cls in projected_types()):
+        _VISITS[cls] = None
+        return None
+    masks = PERSONAL.get(cls, {})
+    hints = typing.get_type_hints(cls)
+    visits: list[tuple[str, Mask | None]] = []
+    for a in attrs.fields(cls):
+        mask = masks.get(a.name)
+        if mask is Mask.NAME or mask is Mask.HIDDEN:
+            visits.append((a.name, mask))
+        elif mask is None and _holds_records(hints.get(a.name, object)):
+            visits.append((a.name, None))
+    found = _VISITS[cls] = tuple(visits)
+    return found
+
+
 def _known(value: object, found: dict[str, str]) -> None:
     """Collect the names and hidden texts held in ``value``, each with its masked form."""
-    cls = type(value)
-    if attrs.has(cls) and cls in projected_types():
-        masks = PERSONAL.get(cls, {})
-        for a in attrs.fields(cls):
-            field = getattr(value, a.name)
-            mask = masks.get(a.name)
-            if mask is Mask.NAME and isinstance(field, str) and len(field) >= 2:
-                found[field] = mask_name(field)
-            elif mask is Mask.HIDDEN and isinstance(field, str) and field:
-                found[field] = HIDDEN
-            elif mask is None:
+    visits = _visits(type(value))
+    if visits is not None:
+        for name, mask in visits:
+            field = getattr(value, name)
+            if mask is None:
                 _known(field, found)
+            elif not isinstance(field, str) or not field:
+                continue
+            elif mask is Mask.HIDDEN:
+                found[field] = HIDDEN
+            elif len(field) >= 2:
+                found[field] = mask_name(field)
     elif isinstance(value, tuple | list | frozenset | set):
         for item in value:
             _known(item, found)
@@ -233,8 +287,26 @@ def _known(value: object, found: dict[str, str]) -> None:
             _known(item, found)
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _json_only(value: object) -> bool:
+    """Return whether ``value`` is made of JSON values of the built-in types only (fast)."""
+    kind = type(value)
+    if kind is dict:
+        for key, item in value.items():  # type: ignore[attr-defined]
+            if type(key) is not str or not _json_only(item):
+                return False
+        return True
+    if kind is list:
+        return all(_json_only(item) for item in value)  # type: ignore[attr-defined]
+    return kind in _SCALARS
+
+
 def _check(value: object, path: str) -> None:
     """Raise unless ``value`` is made of JSON values only."""
+    if _json_only(value):
+        return  # the common case, without building a path for every value
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):

@@ -98,7 +98,7 @@ def _order(contact: ContactAttempt) -> tuple[pendulum.DateTime, str]:
     return (contact.at, contact.id)
 
 
-@idempotent
+@idempotent(received=("now",))
 def record_contact(
     uow: UnitOfWork,
     *,

@@ -94,7 +94,7 @@ def _without_events(transition: Transition) -> Transition:
     return attrs.evolve(transition, events=())
 
 
-@idempotent_replaying(_without_events)
+@idempotent_replaying(_without_events, received=("at",))
 def report_case(
     uow: UnitOfWork,
     workflow: CaseWorkflow | None = None,
@@ -175,7 +175,7 @@ def report_case(
     return Transition(stored, transition.events)
 
 
-@idempotent_replaying(_without_events)
+@idempotent_replaying(_without_events, received=("at",))
 def act_on_case(
     uow: UnitOfWork,
     workflow: CaseWorkflow | None,

@@ -33,7 +33,7 @@ class Move:
     registrations: tuple[Registration, ...] = ()
 
 
-@idempotent
+@idempotent(received=("at",))
 def move_household(
     uow: UnitOfWork,
     household_id: str,

@@ -136,7 +136,7 @@ def _occurrence(uow: UnitOfWork, series_id: str, original_start: pendulum.DateTi
     return series.occurrence(original_start, calendar=venue.opening)
 
 
-@idempotent
+@idempotent(received=("at",))
 def register(
     uow: UnitOfWork,
     *,
@@ -225,7 +225,7 @@ def register(
     return uow.registrations.add(registration)
 
 
-@idempotent
+@idempotent(received=("at",))
 def register_for_occurrence(
     uow: UnitOfWork,
     *,
@@ -271,7 +271,7 @@ class Cancellation:
     promoted: Registration | None
 
 
-@idempotent
+@idempotent(received=("at",))
 def cancel_registration(
     uow: UnitOfWork,
     registration_id: str,
@@ -307,7 +307,7 @@ def cancel_registration(
     return Cancellation(cancelled, promoted)
 
 
-@idempotent
+@idempotent(received=("at",))
 def record_attendance(
     uow: UnitOfWork,
     registration_id: str,
@@ -339,7 +339,7 @@ def record_attendance(
     return uow.registrations.update(attrs.evolve(registration, state=state))
 
 
-@idempotent
+@idempotent(received=("at",))
 def sign_up(
     uow: UnitOfWork,
     *,
@@ -401,7 +401,7 @@ def sign_up(
     )
 
 
-@idempotent
+@idempotent(received=("at",))
 def complete_shift(
     uow: UnitOfWork,
     shift_id: str,

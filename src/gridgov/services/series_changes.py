@@ -50,7 +50,7 @@ class OccurrenceEdit:
         return not self.clashes
 
 
-@idempotent
+@idempotent(received=("at",))
 def change_occurrence(
     uow: UnitOfWork,
     series_id: str,
@@ -154,7 +154,7 @@ class FollowingEdit:
         return not self.clashes
 
 
-@idempotent
+@idempotent(received=("at",))
 def change_following(
     uow: UnitOfWork,
     series_id: str,

@@ -865,6 +865,49 @@ class ContactRepositoryContract(_CareBase):
             with pytest.raises(NotFoundError):
                 uow.contacts.get("c1")
 
+    def test_contact_add_many_counts_and_reports_progress(self, elders: UowFactory) -> None:
+        """add_many stores every contact and reports progress per batch and at the end."""
+        seen: list[int] = []
+        contacts = (_contact(f"c{i:03d}", "r4", T0.add(minutes=i)) for i in range(25))
+        with elders() as uow:
+            count = uow.contacts.add_many(contacts, batch_size=10, progress=seen.append)
+            uow.commit()
+        with elders() as uow:
+            stored = len(uow.contacts.for_resident("r4", limit=100).items)
+        assert (25, [10, 20, 25], 25) == (count, seen, stored)
+
+    def test_contact_failed_add_many_leaves_the_store_as_before(self, elders: UowFactory) -> None:
+        """A contact of another household mid-stream fails the call and stores none of it."""
+        with elders() as uow:
+            uow.contacts.add(_contact("c0", "r4", T0))
+            uow.commit()
+
+        def stream() -> Iterator[ContactAttempt]:
+            for i in range(1, 8):
+                elsewhere = "h1" if i == 5 else None
+                yield _contact(f"c{i}", "r4", T0.add(hours=i), household_id=elsewhere)
+
+        with elders() as uow:
+            with pytest.raises(ValidationError) as info:
+                uow.contacts.add_many(stream(), batch_size=2)
+            uow.commit()
+        with elders() as uow:
+            kept = [c.id for c in uow.contacts.for_resident("r4").items]
+        assert ("household_id", ["c0"]) == (info.value.path, kept)
+
+    def test_contact_add_many_with_a_stored_id_conflicts(self, elders: UowFactory) -> None:
+        """A stream repeating a stored contact id raises ConflictError and stores none of it."""
+        with elders() as uow:
+            uow.contacts.add(_contact("c3", "r4", T0))
+            uow.commit()
+        contacts = [_contact(f"c{i}", "r4", T0.add(hours=i)) for i in range(1, 6)]
+        with elders() as uow:
+            with pytest.raises(ConflictError):
+                uow.contacts.add_many(contacts, batch_size=2)
+            uow.commit()
+        with elders() as uow:
+            assert ["c3"] == [c.id for c in uow.contacts.for_resident("r4").items]
+
 
 class CareTaskRepositoryContract(_CareBase):
     """What every ``CareTaskRepository`` does: tasks with windows, indexed for worklists."""

@@ -67,11 +67,14 @@ store does; asking for one that exists out of scope is denied.
 
 from __future__ import annotations
 
+import sys
 import weakref
 from types import TracebackType
 from typing import Self
 
-from gridgov.access import AuditSink, Principal
+import pendulum
+
+from gridgov.access import AuditSink, Principal, principal_for_worker
 from gridgov.clock import Clock, SystemClock
 from gridgov.errors import ValidationError
 from gridgov.ports import (
@@ -88,10 +91,12 @@ from gridgov.ports import (
     SettingsRepository,
     ShiftRepository,
     SignUpRepository,
+    Store,
     UnitOfWork,
     VenueRepository,
     WorkerRepository,
 )
+from gridgov.services.access import StoreAuditSink
 from gridgov.services.scoped._guard import Guard
 from gridgov.services.scoped._kinds import (
     ScopedAudit,
@@ -109,7 +114,7 @@ from gridgov.services.scoped._kinds import (
     ScopedWorkers,
 )
 
-__all__ = ["ScopedUnitOfWork", "scoped"]
+__all__ = ["ScopedUnitOfWork", "as_worker", "scoped"]
 
 
 class ScopedUnitOfWork:
@@ -218,3 +223,44 @@ def scoped(
     if not isinstance(principal, Principal):
         raise ValidationError("principal", "expected a Principal")
     return ScopedUnitOfWork(uow, principal, audit, clock or SystemClock())
+
+
+def as_worker(
+    store: Store,
+    worker_id: str,
+    *,
+    on: pendulum.Date,
+    audit: AuditSink | None = None,
+    clock: Clock | None = None,
+) -> ScopedUnitOfWork:
+    """Return a new unit of work of ``store``, scoped to what a stored worker may do on a day.
+
+    The principal is :func:`gridgov.access.principal_for_worker`'s (the worker's roles over the
+    cells assigned to them on ``on``), read through the new unit itself: a request acting as a
+    worker costs one unit of work. Use it in a ``with`` block, as :func:`scoped`'s unit, or
+    hand ``functools.partial(as_worker, store, worker_id, on=day)`` to
+    :func:`gridgov.services.units.run_unit`.
+
+    Args:
+        store: The store.
+        worker_id: The worker, as the platform authenticated them.
+        on: The day whose assignments make the scope.
+        audit: Where denials go; default :class:`~gridgov.services.access.StoreAuditSink` on
+            ``store``.
+        clock: Tells the instant of each denial (default: the system clock, Asia/Shanghai).
+
+    Returns:
+        A :class:`ScopedUnitOfWork` whose ``principal`` is the worker's.
+
+    Raises:
+        NotFoundError: If there is no such worker.
+        ValidationError: On ``worker_id`` or ``on``, or if the worker has no cell that day.
+        AccessDeniedError: If the worker holds no role that acts on the platform.
+    """
+    uow = store()
+    try:
+        principal = principal_for_worker(uow, worker_id, on=on)
+    except BaseException:
+        uow.__exit__(*sys.exc_info())  # give its connection back at once
+        raise
+    return scoped(uow, principal, audit=audit or StoreAuditSink(store), clock=clock)
