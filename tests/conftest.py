@@ -45,6 +45,7 @@ HEAVY = (
     "tests/test_scheduling_services.py::TestWaitlist",
     "tests/test_scheduling_invariants.py::test_the_machine_runs_on_postgresql",
     "tests/test_scope_decisions.py::",
+    "tests/test_service_example.py::",
 )
 
 
