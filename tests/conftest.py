@@ -1,12 +1,15 @@
 """Shared fixtures: the PostgreSQL and MariaDB servers the tests run against; hypothesis in CI."""
 
+import contextlib
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.errors import InvalidArgument
+
+from gridgov.ports import Store
 
 # Where CI is set, recent hypothesis releases load a "ci" profile of their own: no deadline (on a
 # loaded machine, with .ci/run's test jobs side by side, an example's time is no test), no
@@ -87,15 +90,28 @@ def postgres_url() -> str:
     return _required("PostgreSQL", _reachable(), POSTGRES_URL)
 
 
-@pytest.fixture
-def postgres_schema(postgres_url: str) -> Iterator[str]:
-    """Return a store URL on a fresh schema, dropped after the test."""
+@contextlib.contextmanager
+def _fresh_schema(postgres_url: str) -> Iterator[str]:
     import psycopg
 
     schema = f"gridgov_test_{uuid.uuid4().hex[:12]}"
     yield f"{postgres_url}?schema={schema}"
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture
+def postgres_schema(postgres_url: str) -> Iterator[str]:
+    """Return a store URL on a fresh schema, dropped after the test."""
+    with _fresh_schema(postgres_url) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_kit_schema(postgres_url: str) -> Iterator[str]:
+    """Return a store URL on this run's schema for the kit, emptied by each test (``emptied``)."""
+    with _fresh_schema(postgres_url) as url:
+        yield url
 
 
 MYSQL_URL = os.environ.get("GRIDGOV_TEST_MYSQL", "mysql://root@127.0.0.1:3306/test")
@@ -123,9 +139,8 @@ def mysql_url() -> str:
     return _required("MariaDB/MySQL", _mysql_problem(), MYSQL_URL)
 
 
-@pytest.fixture
-def mysql_database(mysql_url: str) -> Iterator[str]:
-    """Return a store URL on a fresh database, dropped after the test."""
+@contextlib.contextmanager
+def _fresh_database(mysql_url: str) -> Iterator[str]:
     import pymysql
 
     from gridgov.adapters.mysql import _parse
@@ -140,3 +155,47 @@ def mysql_database(mysql_url: str) -> Iterator[str]:
             cur.execute(f"DROP DATABASE IF EXISTS `{database}`")
     finally:
         conn.close()
+
+
+@pytest.fixture
+def mysql_database(mysql_url: str) -> Iterator[str]:
+    """Return a store URL on a fresh database, dropped after the test."""
+    with _fresh_database(mysql_url) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def mysql_kit_database(mysql_url: str) -> Iterator[str]:
+    """Return a store URL on this run's database for the kit, emptied by each test."""
+    with _fresh_database(mysql_url) as url:
+        yield url
+
+
+def _emptied(store: Store) -> Store:
+    """Return a SQL store with every row of gridgov's tables deleted: a fresh store, cheaply.
+
+    The kit's hundreds of tests on a server share one schema of the run: migrating a new schema
+    for each costs far more than deleting a few rows.
+    """
+    from gridgov.adapters.sql import SCHEMA_VERSION_TABLE, SqlUnitOfWork, table_names
+
+    with store() as uow:
+        assert isinstance(uow, SqlUnitOfWork)
+        uow.write()
+        # InnoDB checks a table's own foreign key (a cell's parent) row by row.
+        mysql = store.dialect.name == "mysql"  # type: ignore[attr-defined]
+        if mysql:
+            uow.execute("SET FOREIGN_KEY_CHECKS = 0")
+        for table in table_names():  # children before parents
+            if table != SCHEMA_VERSION_TABLE:
+                uow.execute(f"DELETE FROM {table}")
+        if mysql:
+            uow.execute("SET FOREIGN_KEY_CHECKS = 1")
+        uow.commit()
+    return store
+
+
+@pytest.fixture(scope="session")
+def emptied() -> Callable[[Store], Store]:
+    """Return the function that empties a SQL store (for the kit on a shared schema)."""
+    return _emptied

@@ -1,9 +1,10 @@
-"""The PostgreSQL adapter passes the conformance kit (each test in its own schema)."""
+"""The PostgreSQL adapter passes the conformance kit (the run's schema, emptied for each test)."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
+from gridgov.ports import Store
 from gridgov.testing.contracts import StoreContract
 
 
@@ -11,15 +12,17 @@ class TestPostgresStore(StoreContract):
     """The whole kit on PostgreSQL."""
 
     @pytest.fixture
-    def make_uow(self, postgres_schema: str) -> Iterator[object]:
-        """Return a store on a fresh schema."""
+    def make_uow(
+        self, postgres_kit_schema: str, emptied: Callable[[Store], Store]
+    ) -> Iterator[object]:
+        """Return a store on the run's kit schema, emptied."""
         from gridgov.adapters.postgres import PostgresStore
 
-        store = PostgresStore(postgres_schema, lock_timeout=5)
+        store = emptied(PostgresStore(postgres_kit_schema, lock_timeout=5))
         yield store
         store.close()
 
     @pytest.fixture
-    def store_url(self, postgres_schema: str) -> str:
+    def store_url(self, postgres_kit_schema: str) -> str:
         """Return the URL of the same schema."""
-        return postgres_schema
+        return postgres_kit_schema
