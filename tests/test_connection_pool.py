@@ -165,7 +165,13 @@ def test_a_burst_opens_at_most_pool_max_size_and_the_pool_drops_back_to_the_mini
     sampling.set()
     sampler.join()
     quiet = _settle(lambda: backend.count(store), 1)
-    assert (PoolStatus(4, 0, 28), 4, 32, 1) == (at_peak, max(samples), len(done), quiet)
+    # The server's own list may lag behind a busy machine: it must never show more than 4.
+    assert (PoolStatus(4, 0, 28), True, 32, 1) == (
+        at_peak,
+        1 <= max(samples) <= 4,
+        len(done),
+        quiet,
+    )
 
 
 def test_a_borrower_beyond_the_maximum_waits_its_turn(backend: Backend) -> None:
