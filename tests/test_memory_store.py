@@ -1,5 +1,7 @@
 """The in-memory adapter passes the conformance kit, and keeps its indexes tight."""
 
+import sys
+import threading
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -9,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gridgov.adapters.memory import MemoryStore, _SortedChunks
-from gridgov.errors import ConflictError
+from gridgov.errors import ConflictError, NotFoundError
 from gridgov.grid import GridCell, GridLevel
 from gridgov.ports import UnitOfWork
 from gridgov.testing import _world as world
@@ -442,3 +444,40 @@ def test_audit_indexes_hold_every_entry_in_instant_order() -> None:
         len(state.audit_by_principal["w0"]),
         len(state.audit_by_subject["resident:r1"]),
     )
+
+
+def test_a_record_being_committed_stays_readable() -> None:
+    """While one thread commits a household again and again, another always reads it."""
+    store = MemoryStore()
+    with store() as uow:
+        for cell in world._cells():
+            uow.cells.add(cell)
+        uow.households.add(world._household("h1", world.GRID_A))
+        uow.commit()
+    stop = threading.Event()
+    missing: list[str] = []
+
+    def read() -> None:
+        while not stop.is_set():
+            with store() as uow:
+                try:
+                    uow.households.get("h1")
+                except NotFoundError:
+                    missing.append("h1")
+
+    reader = threading.Thread(target=read)
+    switching = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads take turns often: a gap in a commit would show
+    try:
+        reader.start()
+        for i in range(2000):
+            with store() as uow:
+                h = uow.households.get("h1")
+                room = attrs.evolve(h.address, room=str(i))
+                uow.households.update(attrs.evolve(h, address=room))
+                uow.commit()
+    finally:
+        stop.set()
+        reader.join()
+        sys.setswitchinterval(switching)
+    assert [] == missing

@@ -276,30 +276,34 @@ class _State:
     # -- index maintenance ------------------------------------------------------------------
 
     def put_cell(self, code: str, cell: GridCell | None) -> None:
-        old = self.cells.pop(code, None)
+        old = self.cells.get(code)
         if old is not None and old.parent_code is not None:
             self.children[old.parent_code].discard(code)
         self.cell_codes.discard(code)
-        if cell is not None:
+        if cell is None:
+            self.cells.pop(code, None)
+        else:
             self.cells[code] = cell
             self.cell_codes.add(code)
             if cell.parent_code is not None:
                 self.children.setdefault(cell.parent_code, _SortedKeys()).add(code)
 
     def put_worker(self, worker_id: str, worker: Worker | None) -> None:
-        old = self.workers.pop(worker_id, None)
+        old = self.workers.get(worker_id)
         if old is not None:
             for a in old.assignments:
                 self.workers_by_cell[a.cell_code].discard(worker_id)
         self.worker_ids.discard(worker_id)
-        if worker is not None:
+        if worker is None:
+            self.workers.pop(worker_id, None)
+        else:
             self.workers[worker_id] = worker
             self.worker_ids.add(worker_id)
             for a in worker.assignments:
                 self.workers_by_cell.setdefault(a.cell_code, set()).add(worker_id)
 
     def put_household(self, household_id: str, household: Household | None) -> None:
-        old = self.households.pop(household_id, None)
+        old = self.households.get(household_id)
         if old is not None:
             self.households_by_cell[old.cell_code].discard(household_id)
             for m in old.members:
@@ -311,6 +315,7 @@ class _State:
                 if m.birth_date is not None:
                     self.births[m.birth_date].discard((m.id, household_id))
         if household is None:
+            self.households.pop(household_id, None)
             return
         self.households[household_id] = household
         by_cell = self.households_by_cell.get(household.cell_code)
@@ -346,11 +351,12 @@ class _State:
         by_cell.add(key)
 
     def put_task(self, task_id: str, task: CareTask | None) -> None:
-        old = self.tasks.pop(task_id, None)
+        old = self.tasks.get(task_id)
         if old is not None and old.state is TaskState.OPEN:
             self.open_by_resident[old.resident_id].discard(task_id)
             self.open_by_cell[old.cell_code].discard(instant_key(old.due) + task_id)
         if task is None:
+            self.tasks.pop(task_id, None)
             return
         self.tasks[task_id] = task
         if task.state is TaskState.OPEN:
@@ -362,7 +368,7 @@ class _State:
             by_cell.add(instant_key(task.due) + task_id)
 
     def put_case(self, case_id: str, case: Case | None) -> None:
-        old = self.cases.pop(case_id, None)
+        old = self.cases.get(case_id)
         if old is not None:
             if old.next_check is not None:
                 self.cases_due.discard(instant_key(old.next_check) + case_id)
@@ -376,6 +382,7 @@ class _State:
             ):
                 del self.case_by_external[old.external_id]
         if case is None:  # cases are never removed; kept for symmetry with the other tables
+            self.cases.pop(case_id, None)
             return
         self.cases[case_id] = case
         if case.next_check is not None:
@@ -388,10 +395,11 @@ class _State:
             self.case_by_external[case.external_id] = case_id
 
     def put_venue(self, venue_id: str, venue: Venue | None) -> None:
-        old = self.venues.pop(venue_id, None)
+        old = self.venues.get(venue_id)
         if old is not None:
             self.venues_by_cell[old.cell_code].discard(venue_id)
         if venue is None:  # venues are never removed; kept for symmetry with the other tables
+            self.venues.pop(venue_id, None)
             return
         self.venues[venue_id] = venue
         _index_in(self.venues_by_cell, self.venue_cells, venue.cell_code).add(venue_id)
@@ -399,18 +407,20 @@ class _State:
     def put_series(
         self, series_id: str, series: ActivitySeries | None, span: tuple[str, str | None] | None
     ) -> None:
-        old = self.series.pop(series_id, None)
+        old = self.series.get(series_id)
         if old is not None:
-            first = self.series_spans.pop(series_id)[0]
+            first = self.series_spans[series_id][0]
             self.series_by_venue[old.venue_id].discard(first + series_id)
         if series is None or span is None:  # series are never removed
+            self.series.pop(series_id, None)
+            self.series_spans.pop(series_id, None)
             return
         self.series[series_id] = series
         self.series_spans[series_id] = span
         _index(self.series_by_venue, series.venue_id).add(span[0] + series_id)
 
     def put_registration(self, registration_id: str, registration: Registration | None) -> None:
-        old = self.registrations.pop(registration_id, None)
+        old = self.registrations.get(registration_id)
         if old is not None:
             self.registrations_by_occurrence[old.occurrence_id].discard(
                 instant_key(old.registered_at) + registration_id
@@ -419,6 +429,7 @@ class _State:
                 instant_key(old.start) + registration_id
             )
         if registration is None:  # registrations are never removed
+            self.registrations.pop(registration_id, None)
             return
         r = registration
         self.registrations[registration_id] = r
@@ -430,20 +441,22 @@ class _State:
         )
 
     def put_shift(self, shift_id: str, shift: Shift | None) -> None:
-        old = self.shifts.pop(shift_id, None)
+        old = self.shifts.get(shift_id)
         if old is not None:
             self.shifts_by_venue[old.venue_id].discard(instant_key(old.start) + shift_id)
         if shift is None:  # shifts are never removed
+            self.shifts.pop(shift_id, None)
             return
         self.shifts[shift_id] = shift
         _index(self.shifts_by_venue, shift.venue_id).add(instant_key(shift.start) + shift_id)
 
     def put_signup(self, signup_id: str, signup: SignUp | None) -> None:
-        old = self.signups.pop(signup_id, None)
+        old = self.signups.get(signup_id)
         if old is not None:
             self.signups_by_shift[old.shift_id].discard(instant_key(old.at) + signup_id)
             self.signups_by_resident[old.resident_id].discard(instant_key(old.start) + signup_id)
         if signup is None:  # sign-ups are never removed
+            self.signups.pop(signup_id, None)
             return
         self.signups[signup_id] = signup
         _index(self.signups_by_shift, signup.shift_id).add(instant_key(signup.at) + signup_id)
