@@ -224,11 +224,10 @@ class PooledSqlStore(abc.ABC):
     def __init__(self, scheme: CodeScheme, *, pool: PoolOptions | None = None) -> None:
         self._scheme = scheme
         self._options = pool if pool is not None else PoolOptions()
+        # Refused before any connection opens, not at the first statement.
         limits = type(self)._limit_statements is not PooledSqlStore._limit_statements
         if self._options.statement_timeout and not limits:
-            raise ValidationError(
-                "statement_timeout", f"{type(self).__name__} cannot stop long statements"
-            )
+            raise self._cannot_limit()
         self._pool: ConnectionPool[Connection] = ConnectionPool(
             self._new_connection, self._usable, self._options, type(self).__name__
         )
@@ -246,8 +245,19 @@ class PooledSqlStore(abc.ABC):
         return True
 
     def _limit_statements(self, conn: Connection, seconds: float) -> None:
-        """Make the database stop any statement of ``conn`` running longer than ``seconds``."""
-        raise NotImplementedError  # checked in __init__: only called where overridden
+        """Make the database stop any statement of ``conn`` running longer than ``seconds``.
+
+        A store that can stop long statements overrides this; by default it cannot.
+
+        Raises:
+            ValidationError: On ``statement_timeout``, naming the store.
+        """
+        raise self._cannot_limit()
+
+    def _cannot_limit(self) -> ValidationError:
+        return ValidationError(
+            "statement_timeout", f"{type(self).__name__} cannot stop long statements"
+        )
 
     def _new_connection(self) -> Connection:
         conn = self._connect()

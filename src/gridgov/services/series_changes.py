@@ -30,8 +30,19 @@ __all__ = ["FollowingEdit", "OccurrenceEdit", "change_following", "change_occurr
 _MARGIN = pendulum.duration(days=2)
 
 
+class _Stored:
+    """What a change's result says when it reports clashes: stored unless it clashed."""
+
+    clashes: tuple[Conflict, ...]
+
+    @property
+    def done(self) -> bool:
+        """Return whether the change was stored."""
+        return not self.clashes
+
+
 @attrs.frozen
-class OccurrenceEdit:
+class OccurrenceEdit(_Stored):
     """What changing one occurrence did, or why it was not done.
 
     Args:
@@ -43,11 +54,6 @@ class OccurrenceEdit:
     series: ActivitySeries
     clashes: tuple[Conflict, ...]
     moved: tuple[Moved, ...]
-
-    @property
-    def done(self) -> bool:
-        """Return whether the change was stored."""
-        return not self.clashes
 
 
 @idempotent(received=("at",))
@@ -132,7 +138,7 @@ def change_occurrence(
 
 
 @attrs.frozen
-class FollowingEdit:
+class FollowingEdit(_Stored):
     """What changing an occurrence "and following" did, or why it was not done.
 
     Args:
@@ -147,11 +153,6 @@ class FollowingEdit:
     following: ActivitySeries | None
     clashes: tuple[Conflict, ...]
     moved: tuple[Moved, ...]
-
-    @property
-    def done(self) -> bool:
-        """Return whether the change was stored."""
-        return not self.clashes
 
 
 @idempotent(received=("at",))
