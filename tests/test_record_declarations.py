@@ -88,7 +88,7 @@ def test_version_6_adds_the_lock_table() -> None:
 
 
 def test_version_7_adds_remembered_requests_and_the_settings_history() -> None:
-    """Version 7, the last: remembered requests, the settings' history, residents by cell."""
+    """Version 7: remembered requests, the settings' history, residents by cell."""
     expected = [
         "CREATE TABLE gg_requests (id TEXT PRIMARY KEY, expires_utc TEXT NOT NULL, "
         "version INTEGER NOT NULL, doc TEXT NOT NULL)",
@@ -96,9 +96,23 @@ def test_version_7_adds_remembered_requests_and_the_settings_history() -> None:
         "CREATE TABLE gg_settings_history (version INTEGER PRIMARY KEY, doc TEXT NOT NULL)",
         "CREATE INDEX gg_residents_cell ON gg_residents (cell_code, birth_date, id)",
     ]
-    assert (7, expected) == (
+    assert expected == [_normalised(s) for s in SqliteDialect.migrations[6]]
+
+
+def test_version_8_adds_the_outbox() -> None:
+    """Version 8, the last: the outbox, with the relay's order and one number per record."""
+    expected = [
+        "CREATE TABLE gg_outbox (id TEXT PRIMARY KEY, aggregate TEXT NOT NULL, "
+        "aggregate_id TEXT NOT NULL, sequence INTEGER NOT NULL, cell_code TEXT NOT NULL, "
+        "recorded_utc TEXT NOT NULL, published_utc TEXT, version INTEGER NOT NULL, "
+        "doc TEXT NOT NULL)",
+        "CREATE INDEX gg_outbox_pending ON gg_outbox "
+        "(published_utc, recorded_utc, aggregate, aggregate_id, sequence)",
+        "CREATE UNIQUE INDEX gg_outbox_aggregate ON gg_outbox (aggregate, aggregate_id, sequence)",
+    ]
+    assert (8, expected) == (
         len(SqliteDialect.migrations),
-        [_normalised(s) for s in SqliteDialect.migrations[6]],
+        [_normalised(s) for s in SqliteDialect.migrations[7]],
     )
 
 
@@ -214,6 +228,7 @@ def test_sql_repositories_offer_what_each_declaration_allows(tmp_path: Path) -> 
         "shift": "shifts",
         "sign-up": "signups",
         "audit entry": "audit",
+        "event": "outbox",
     }
     with store() as uow:
         offered = {

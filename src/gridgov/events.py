@@ -1,13 +1,20 @@
-"""Domain events that embedding systems subscribe to: a case reported, escalated, overdue ...
+"""Domain events that embedding systems subscribe to: a case escalated, a family to notify ...
 
-Events are frozen values. The services publish them to an :data:`EventSink` only after the
-unit of work that produced them has committed, so a subscriber never hears of a change that was
-rolled back.
+Events are frozen values that name records by reference only (ids and cell codes, never a name,
+a phone or an ID number), so a consumer of any role may read them. Every writing service records
+the events of its change in the store's outbox, in the same unit of work (:mod:`gridgov.outbox`),
+from which a relay publishes them; a rolled-back change leaves no event. Case services also
+return their events, which :func:`gridgov.services.cases.publish` hands to in-process
+:data:`EventSink` subscribers after the commit.
+
+Each event class names its CloudEvents ``type`` (``TYPE``) and the kind of record its sequence
+follows (``AGGREGATE``); :attr:`DomainEvent.aggregate_id` is that record's key.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import ClassVar
 
 import attrs
 import pendulum
@@ -15,21 +22,57 @@ import pendulum
 from gridgov._levels import GridLevel
 
 __all__ = [
+    "CareEvent",
     "CaseEscalated",
     "CaseEvent",
     "CaseReassigned",
     "CaseReminded",
     "CaseReported",
     "CaseStateChanged",
+    "ContactRecorded",
     "DeadlineMissed",
+    "DomainEvent",
     "Event",
     "EventSink",
+    "FamilyToNotify",
+    "FollowUpDue",
+    "OccurrenceCancelled",
+    "OccurrenceMoved",
+    "Promoted",
     "Recorder",
+    "Registered",
+    "RegistrationCancelled",
+    "RegistrationEvent",
+    "SchedulingEvent",
+    "TaskCancelled",
+    "TaskDone",
+    "TaskEvent",
+    "TaskPlanned",
+    "Waitlisted",
 ]
 
 
+class DomainEvent:
+    """What every event says: where and when, its type, and the record whose story it tells.
+
+    Subclasses are attrs classes with ``cell_code`` and ``at`` fields.
+    """
+
+    TYPE: ClassVar[str]
+    """The event type, e.g. ``"case.escalated"`` (CloudEvents ``type``: ``gridgov.`` + this)."""
+    AGGREGATE: ClassVar[str]
+    """The kind of record whose events are numbered in one sequence, e.g. ``"case"``."""
+    cell_code: str
+    at: pendulum.DateTime
+
+    @property
+    def aggregate_id(self) -> str:
+        """Return the key of the record the event is about."""
+        raise NotImplementedError
+
+
 @attrs.frozen
-class CaseEvent:
+class CaseEvent(DomainEvent):
     """Something that happened to a case.
 
     Args:
@@ -38,14 +81,24 @@ class CaseEvent:
         at: When it happened.
     """
 
+    TYPE: ClassVar[str] = "case.changed"
+    AGGREGATE: ClassVar[str] = "case"
+
     case_id: str
     cell_code: str
     at: pendulum.DateTime
+
+    @property
+    def aggregate_id(self) -> str:
+        """Return the case's id."""
+        return self.case_id
 
 
 @attrs.frozen
 class CaseReported(CaseEvent):
     """A case was received."""
+
+    TYPE: ClassVar[str] = "case.reported"
 
     category: str
 
@@ -53,6 +106,8 @@ class CaseReported(CaseEvent):
 @attrs.frozen
 class CaseStateChanged(CaseEvent):
     """A case moved through its workflow."""
+
+    TYPE: ClassVar[str] = "case.state_changed"
 
     action: str
     from_state: str
@@ -64,6 +119,8 @@ class CaseStateChanged(CaseEvent):
 class DeadlineMissed(CaseEvent):
     """A stage's time limit ran out before the stage was done."""
 
+    TYPE: ClassVar[str] = "case.deadline_missed"
+
     stage: str
     due: pendulum.DateTime
 
@@ -71,6 +128,8 @@ class DeadlineMissed(CaseEvent):
 @attrs.frozen
 class CaseReminded(CaseEvent):
     """The owner was reminded (提醒), formally reminded (催办) or put under supervision (督办)."""
+
+    TYPE: ClassVar[str] = "case.reminded"
 
     kind: str
     owner_cell: str
@@ -83,6 +142,8 @@ class CaseReminded(CaseEvent):
 class CaseEscalated(CaseEvent):
     """A case was raised one level up the grid hierarchy."""
 
+    TYPE: ClassVar[str] = "case.escalated"
+
     from_cell: str
     to_cell: str
     from_level: GridLevel
@@ -94,9 +155,228 @@ class CaseEscalated(CaseEvent):
 class CaseReassigned(CaseEvent):
     """A case was given to another worker of its owning unit."""
 
+    TYPE: ClassVar[str] = "case.reassigned"
+
     from_worker: str | None
     to_worker: str | None
     rule: str
+
+
+# -- care -----------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class CareEvent(DomainEvent):
+    """Something that happened in an elder's care.
+
+    Args:
+        resident_id: Who it concerns (a reference: the ledger holds the person).
+        cell_code: Their household's cell.
+        at: When it happened.
+    """
+
+    resident_id: str
+    cell_code: str
+    at: pendulum.DateTime
+
+
+@attrs.frozen
+class ContactRecorded(CareEvent):
+    """A contact attempt was recorded (a call, a visit), whatever its outcome."""
+
+    TYPE: ClassVar[str] = "care.contact_recorded"
+    AGGREGATE: ClassVar[str] = "contact"
+
+    contact_id: str
+    method: str
+    outcome: str
+    by: str
+
+    @property
+    def aggregate_id(self) -> str:
+        """Return the contact's id."""
+        return self.contact_id
+
+
+@attrs.frozen
+class TaskEvent(CareEvent):
+    """Something that happened to a care task.
+
+    Args:
+        task_id: The task.
+        kind: Routine, follow-up or notifying the emergency contact.
+        due: By when it should be done.
+        rule: The rule that created it.
+        reason: Why it was closed or cancelled, or why it exists.
+    """
+
+    TYPE: ClassVar[str] = "care.task_changed"
+    AGGREGATE: ClassVar[str] = "care_task"
+
+    task_id: str
+    kind: str
+    due: pendulum.DateTime
+    rule: str
+    reason: str = ""
+
+    @property
+    def aggregate_id(self) -> str:
+        """Return the task's id."""
+        return self.task_id
+
+
+@attrs.frozen
+class TaskPlanned(TaskEvent):
+    """A routine contact was planned."""
+
+    TYPE: ClassVar[str] = "care.task_planned"
+
+
+@attrs.frozen
+class FollowUpDue(TaskEvent):
+    """A follow-up is owed (two missed calls: a visit within two hours)."""
+
+    TYPE: ClassVar[str] = "care.follow_up_due"
+
+
+@attrs.frozen
+class FamilyToNotify(TaskEvent):
+    """The emergency contact (the family) must be told."""
+
+    TYPE: ClassVar[str] = "care.family_to_notify"
+
+
+@attrs.frozen
+class TaskDone(TaskEvent):
+    """A task was done: the contact that did it is ``reason``."""
+
+    TYPE: ClassVar[str] = "care.task_done"
+
+
+@attrs.frozen
+class TaskCancelled(TaskEvent):
+    """A task was cancelled, for ``reason``."""
+
+    TYPE: ClassVar[str] = "care.task_cancelled"
+
+
+# -- scheduling -----------------------------------------------------------------------------
+
+
+@attrs.frozen
+class SchedulingEvent(DomainEvent):
+    """Something that happened to an activity, a booking or a shift.
+
+    Args:
+        cell_code: The cell of the household (bookings) or of the venue (occurrences, shifts).
+        at: When it happened.
+    """
+
+    cell_code: str
+    at: pendulum.DateTime
+
+
+@attrs.frozen
+class RegistrationEvent(SchedulingEvent):
+    """Something that happened to a registration.
+
+    Args:
+        registration_id: The registration.
+        resident_id: Who registered (a reference).
+        occurrence_id: The occurrence booked.
+        start: When it starts.
+        reason: Why, for a cancellation or a waitlisting by a change of the series.
+    """
+
+    TYPE: ClassVar[str] = "scheduling.registration_changed"
+    AGGREGATE: ClassVar[str] = "registration"
+
+    registration_id: str
+    resident_id: str
+    occurrence_id: str
+    start: pendulum.DateTime
+    reason: str = ""
+
+    @property
+    def aggregate_id(self) -> str:
+        """Return the registration's id."""
+        return self.registration_id
+
+
+@attrs.frozen
+class Registered(RegistrationEvent):
+    """A place was confirmed."""
+
+    TYPE: ClassVar[str] = "scheduling.registered"
+
+
+@attrs.frozen
+class Waitlisted(RegistrationEvent):
+    """The occurrence was full: the resident waits for a place."""
+
+    TYPE: ClassVar[str] = "scheduling.waitlisted"
+
+
+@attrs.frozen
+class Promoted(RegistrationEvent):
+    """A waitlisted resident got a place: tell them."""
+
+    TYPE: ClassVar[str] = "scheduling.promoted"
+
+
+@attrs.frozen
+class RegistrationCancelled(RegistrationEvent):
+    """A registration was cancelled (by the resident, or with its occurrence: ``reason``)."""
+
+    TYPE: ClassVar[str] = "scheduling.registration_cancelled"
+
+
+@attrs.frozen
+class OccurrenceMoved(SchedulingEvent):
+    """One occurrence of a series moved.
+
+    Args:
+        series_id: The series.
+        occurrence_id: The occurrence (its stable id).
+        start: Its new start.
+        previous_start: Its start before.
+    """
+
+    TYPE: ClassVar[str] = "scheduling.occurrence_moved"
+    AGGREGATE: ClassVar[str] = "series"
+
+    series_id: str
+    occurrence_id: str
+    start: pendulum.DateTime
+    previous_start: pendulum.DateTime
+
+    @property
+    def aggregate_id(self) -> str:
+        """Return the series' id."""
+        return self.series_id
+
+
+@attrs.frozen
+class OccurrenceCancelled(SchedulingEvent):
+    """One occurrence of a series was cancelled.
+
+    Args:
+        series_id: The series.
+        occurrence_id: The occurrence (its stable id).
+        start: When it would have started.
+    """
+
+    TYPE: ClassVar[str] = "scheduling.occurrence_cancelled"
+    AGGREGATE: ClassVar[str] = "series"
+
+    series_id: str
+    occurrence_id: str
+    start: pendulum.DateTime
+
+    @property
+    def aggregate_id(self) -> str:
+        """Return the series' id."""
+        return self.series_id
 
 
 Event = CaseEvent

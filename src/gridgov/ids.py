@@ -31,7 +31,9 @@ _TOP = 1 << _BITS
 _PREFIX = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]{0,29}")
 
 _lock = threading.Lock()
-_last: tuple[str, int] = ("", 0)  # the instant text and bits of the last random id made
+# Per prefix, the instant text and bits of the last random id made: ids of one kind made in one
+# millisecond sort as they were made, whatever ids of other kinds are made between them.
+_last: dict[str, tuple[str, int]] = {}
 
 
 def _encode(bits: int) -> str:
@@ -61,7 +63,6 @@ def new_id(prefix: str, at: dt.datetime, *, content: str | None = None) -> str:
     Raises:
         ValidationError: On a bad prefix or a naive instant.
     """
-    global _last
     if not isinstance(prefix, str) or not _PREFIX.fullmatch(prefix):
         raise ValidationError("prefix", "1-30 letters, digits, '-', '_', '.' or ':'")
     instant = _instant(at)
@@ -70,9 +71,9 @@ def new_id(prefix: str, at: dt.datetime, *, content: str | None = None) -> str:
         return f"{prefix}.{instant}.{_encode(int.from_bytes(digest.digest()))}"
     with _lock:
         bits = secrets.randbits(_BITS)
-        last_instant, last_bits = _last
+        last_instant, last_bits = _last.get(prefix, ("", 0))
         if instant == last_instant and bits <= last_bits:
             # Same millisecond: count on from the last id, so that they sort as they were made.
             bits = (last_bits + 1) % _TOP
-        _last = (instant, bits)
+        _last[prefix] = (instant, bits)
     return f"{prefix}.{instant}.{_encode(bits)}"

@@ -30,6 +30,7 @@ from gridgov.codes import CodeScheme
 from gridgov.grid import GridCell, GridTree, Worker
 from gridgov.households import Household, Resident, Tag
 from gridgov.idempotency import RememberedRequest
+from gridgov.outbox import StoredEvent
 from gridgov.scheduling.registrations import Occupancy, Registration
 from gridgov.scheduling.series import ActivitySeries
 from gridgov.scheduling.venues import Venue
@@ -46,6 +47,7 @@ __all__ = [
     "ContactRepository",
     "HouseholdRepository",
     "LockRepository",
+    "OutboxRepository",
     "Page",
     "ProgressCallback",
     "RegistrationRepository",
@@ -596,6 +598,61 @@ class RequestRepository(Protocol):
         ...
 
 
+class OutboxRepository(Protocol):
+    """Stores the outbox: the domain events of committed changes, until published and pruned.
+
+    Events are written by :func:`gridgov.outbox.record_events` in the unit of work of their
+    change, and read and marked by a relay (:mod:`gridgov.outbox.relay`).
+    """
+
+    def get(self, event_id: str) -> StoredEvent:
+        """Return the event with ``event_id`` or raise NotFoundError."""
+        ...
+
+    def add(self, event: StoredEvent) -> StoredEvent:
+        """Store a new event; return it with version 1 (ConflictError if its number is taken)."""
+        ...
+
+    def add_many(
+        self,
+        events: Iterable[StoredEvent],
+        *,
+        batch_size: int = 1000,
+        progress: ProgressCallback | None = None,
+    ) -> int:
+        """Store new events; return how many (ConflictError if a record's number is taken)."""
+        ...
+
+    def last_sequences(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """Return the last sequence number stored per ``(aggregate, aggregate_id)`` in ``keys``.
+
+        Records without events are left out.
+        """
+        ...
+
+    def pending(self, *, limit: int = DEFAULT_PAGE_SIZE) -> tuple[StoredEvent, ...]:
+        """Return up to ``limit`` unpublished events: by ``recorded``, then record, then number."""
+        ...
+
+    def for_aggregate(self, aggregate: str, aggregate_id: str) -> tuple[StoredEvent, ...]:
+        """Return the stored events of one record, by sequence number."""
+        ...
+
+    def mark_published(
+        self, events: Iterable[StoredEvent], at: pendulum.DateTime
+    ) -> tuple[StoredEvent, ...]:
+        """Mark events as read published at ``at`` if their versions are current; return them."""
+        ...
+
+    def prune(self, published_before: pendulum.DateTime, *, limit: int = DEFAULT_PAGE_SIZE) -> int:
+        """Delete up to ``limit`` events published before the instant; return how many.
+
+        Each record's last event stays, whenever it was published: the next event of the record
+        is numbered after it.
+        """
+        ...
+
+
 class LockRepository(Protocol):
     """Named locks that serialise the units of work enforcing one rule across records.
 
@@ -682,6 +739,11 @@ class UnitOfWork(Protocol):
     @property
     def requests(self) -> RequestRepository:
         """Return the remembered requests (idempotency keys) of this unit of work."""
+        ...
+
+    @property
+    def outbox(self) -> OutboxRepository:
+        """Return the outbox (domain events to publish) of this unit of work."""
         ...
 
     @property

@@ -367,6 +367,7 @@ class SqlUnitOfWork:
         self._decoded: dict[tuple[type, int, str | bytes], object] = {}
         # The repositories import this module; importing them here keeps the import acyclic.
         from gridgov.adapters import _sql_kinds as k
+        from gridgov.adapters import _sql_outbox as o
         from gridgov.adapters import _sql_scheduling as sch
 
         self.cells = k.SqlCellRepository(self)
@@ -383,6 +384,7 @@ class SqlUnitOfWork:
         self.signups = sch.SqlSignUpRepository(self)
         self.audit = sch.SqlAuditRepository(self)
         self.requests = k.SqlRequestRepository(self)
+        self.outbox = o.SqlOutboxRepository(self)
         self.locks = SqlLockRepository(self)
 
     def __enter__(self) -> Self:

@@ -25,6 +25,7 @@ from typing import Any, Generic, Self, TypeVar
 import pendulum
 
 from gridgov.access import AuditEntry, AuditKind
+from gridgov.adapters._memory_outbox import MemoryOutboxRepository, OutboxState
 from gridgov.adapters.support import (
     INSTANT_KEY_WIDTH,
     RegistrationCounts,
@@ -55,6 +56,7 @@ from gridgov.errors import ConflictError, NotFoundError, ValidationError
 from gridgov.grid import GridCell, GridTree, Worker
 from gridgov.households import Household, Tag
 from gridgov.idempotency import RememberedRequest
+from gridgov.outbox import StoredEvent
 from gridgov.ports import DEFAULT_PAGE_SIZE, Page, ProgressCallback, ResidentEntry
 from gridgov.scheduling.registrations import Registration
 from gridgov.scheduling.series import ActivitySeries
@@ -251,6 +253,7 @@ class _State:
         self.settings: Settings | None = None
         self.settings_history: list[Settings] = []  # every saved version, oldest first
         self.requests: dict[str, RememberedRequest] = {}  # idempotency key -> request
+        self.outbox = OutboxState()
         self.venues: dict[str, Venue] = {}
         self.venue_cells = _SortedKeys()  # cells holding at least one venue
         self.venues_by_cell: dict[str, _SortedKeys] = {}  # -> {venue id}
@@ -773,6 +776,7 @@ class MemoryUnitOfWork:
         self._cells = _Staging[GridCell]("cell", state.cells.get)
         self._workers = _Staging[Worker]("worker", state.workers.get)
         self._requests = _Staging[RememberedRequest]("remembered request", state.requests.get)
+        self._outbox = _Staging[StoredEvent]("event", state.outbox.events.get)
         self._households = _Staging[Household]("household", state.households.get)
         self._contacts = _Staging[ContactAttempt]("contact", state.contacts.get, _resident_of)
         self._tasks = _Staging[CareTask]("care task", state.tasks.get, _resident_of)
@@ -802,6 +806,7 @@ class MemoryUnitOfWork:
         self.signups = MemorySignUpRepository(self)
         self.audit = MemoryAuditRepository(self)
         self.requests = MemoryRequestRepository(self)
+        self.outbox = MemoryOutboxRepository(self, self._outbox)
         self.locks = MemoryLockRepository(self)
         for staging in self._stagings():
             staging.lost_race = lambda: any(self.locks.conflicts())
@@ -827,6 +832,7 @@ class MemoryUnitOfWork:
             self._signups,
             self._audit,
             self._requests,
+            self._outbox,
         )
 
     def __enter__(self) -> Self:
@@ -870,6 +876,7 @@ class MemoryUnitOfWork:
             state = self._store._state
             if state.commits != self._seen_commits:
                 self._check_against_others()
+                state.outbox.check(self._outbox.values)
             for code, cell in self._cells.values.items():
                 state.put_cell(code, cell)
             for wid, worker in self._workers.values.items():
@@ -902,6 +909,8 @@ class MemoryUnitOfWork:
                     state.requests.pop(key, None)
                 else:
                     state.requests[key] = request
+            for key, event in self._outbox.values.items():
+                state.outbox.put(key, event)
             for name, base in self.locks.held.items():
                 state.locks[name] = base + 1
             state.commits += 1

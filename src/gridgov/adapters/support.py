@@ -24,6 +24,7 @@ from gridgov.errors import ValidationError
 from gridgov.grid import GridCell, Worker
 from gridgov.households import Household
 from gridgov.idempotency import RememberedRequest
+from gridgov.outbox import StoredEvent
 from gridgov.ports import MAX_PAGE_SIZE
 from gridgov.scheduling.registrations import Occupancy, Registration, RegistrationState
 from gridgov.scheduling.series import ActivitySeries
@@ -72,6 +73,7 @@ StoredRecord = TypeVar(
     SignUp,
     AuditEntry,
     RememberedRequest,
+    StoredEvent,
 )
 
 INSTANT_KEY_WIDTH = 26

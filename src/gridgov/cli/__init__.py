@@ -17,6 +17,7 @@ default ``$GRIDGOV_DB``, else a SQLite file in the user's data directory):
 - ``gridgov export open311|ics|geojson``: standard formats on stdout or ``--out FILE``, personal
   data masked unless ``--full`` (refused unless ``--as-role`` allows the full view).
 - ``gridgov simulate SCENARIO --from DATE --days N``: run the time-travel simulator.
+- ``gridgov relay [--nats URL] [--until-empty]``: publish the store's outbox to NATS JetStream.
 - ``gridgov calendar [--year YYYY | --between START END]``: the working calendar's announced and
   provisional years, a year's days off, working time; ``gridgov calendar retime`` counts
   provisional deadlines again once a year is announced.
@@ -85,6 +86,7 @@ from gridgov.cli.demo import (
     format_worklist,
 )
 from gridgov.cli.export import _cmd_export_geojson, _cmd_export_ics, _cmd_export_open311
+from gridgov.cli.relay import add_relay
 from gridgov.cli.report import _cmd_report
 from gridgov.cli.schedule import _cmd_schedule
 from gridgov.cli.simulate import _cmd_simulate
@@ -357,6 +359,7 @@ def _parser() -> argparse.ArgumentParser:
         "--seed", type=int, default=2043, metavar="S", help="the random seed (default: 2043)"
     )
     simulate.set_defaults(handler=_cmd_simulate)
+    add_relay(commands, output, _DB_HELP)
     return parser
 
 

@@ -16,6 +16,7 @@ from gridgov.cases.model import Case
 from gridgov.grid import GridCell, Worker
 from gridgov.households import Household
 from gridgov.idempotency import RememberedRequest
+from gridgov.outbox import StoredEvent
 from gridgov.records._schema import (
     Child,
     Column,
@@ -43,6 +44,7 @@ __all__ = [
     "HOUSEHOLDS",
     "KINDS",
     "LOCKS",
+    "OUTBOX",
     "REGISTRATIONS",
     "SERIES",
     "SETTINGS",
@@ -535,6 +537,48 @@ REQUESTS: RecordKind[RememberedRequest] = RecordKind(
     removable=True,
 )
 
+OUTBOX: RecordKind[StoredEvent] = RecordKind(
+    name="event",
+    cls=StoredEvent,
+    table=Table(
+        "gg_outbox",
+        _stored(
+            _key("id", lambda e: e.id),
+            _key("aggregate", lambda e: e.aggregate),
+            _key("aggregate_id", lambda e: e.aggregate_id),
+            Column("sequence", ColumnType.INTEGER, get=lambda e: e.sequence),
+            _key("cell_code", lambda e: e.cell_code),
+            _instant("recorded_utc", "recorded"),
+            _instant("published_utc", "published", nullable=True),
+        ),
+        primary_key=("id",),
+        indexes=(
+            # The relay's order: pending first (NULL), by recording, each record's in sequence.
+            _index(
+                "gg_outbox_pending",
+                ("published_utc", _E),
+                ("recorded_utc", _R),
+                ("aggregate", _K),
+                ("aggregate_id", _K),
+                ("sequence", _K),
+            ),
+            _index(
+                "gg_outbox_aggregate",
+                ("aggregate", _E),
+                ("aggregate_id", _E),
+                ("sequence", _R),
+                unique=True,
+            ),
+        ),
+        since=8,
+    ),
+    key=lambda e: e.id,
+    cells=lambda e: (e.cell_code,),
+    argument="event",
+    # No ``update``: only the relay's mark (``mark_published``) and pruning touch stored events.
+    append_only=True,
+)
+
 KINDS: tuple[RecordKind[object], ...] = (  # type: ignore[assignment]
     CELLS,
     WORKERS,
@@ -550,6 +594,7 @@ KINDS: tuple[RecordKind[object], ...] = (  # type: ignore[assignment]
     SIGNUPS,
     AUDIT,
     REQUESTS,
+    OUTBOX,
 )
 """Every declared kind, in the order their tables are created."""
 

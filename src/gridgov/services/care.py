@@ -31,8 +31,10 @@ from gridgov.errors import ConflictError, NotFoundError, ValidationError
 from gridgov.households import Household, Resident
 from gridgov.idempotency import idempotent
 from gridgov.ids import new_id
+from gridgov.outbox import record_events
 from gridgov.ports import Page, UnitOfWork
 from gridgov.services._common import pages, taken_id
+from gridgov.services._events import care_events
 from gridgov.settings import care_policy
 
 __all__ = [
@@ -199,6 +201,9 @@ def record_contact(
         uow.care_tasks.update(task)
     for task in result.created:
         _add_task(uow, task)
+    record_events(
+        uow, care_events(stored, (*result.closed, *result.cancelled, *result.created), now)
+    )
     # Ids and codes only: names, phones and ID numbers never reach the log.
     _log.debug(
         "contact %s with %s: %s; tasks closed %d, cancelled %d, created %d",
@@ -434,7 +439,9 @@ def plan_tasks(
         lapsed, new = _routine(uow, a, now, rules)
         for task in lapsed:
             uow.care_tasks.update(task)
-        created.extend(uow.care_tasks.add(task) for task in new)
+        planned = [uow.care_tasks.add(task) for task in new]
+        record_events(uow, care_events(None, (*lapsed, *planned), now))
+        created.extend(planned)
     return tuple(created)
 
 

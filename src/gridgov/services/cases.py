@@ -40,6 +40,7 @@ from gridgov.events import CaseEvent, EventSink
 from gridgov.grid import GridCell
 from gridgov.idempotency import idempotent_replaying
 from gridgov.ids import new_id
+from gridgov.outbox import record_events
 from gridgov.ports import Store, UnitOfWork
 from gridgov.services._common import pages, retried, taken_id
 from gridgov.settings import case_workflow
@@ -171,6 +172,7 @@ def report_case(
         if case_id is not None and exc.taken == case_id:
             raise taken_id("case", case_id) from None
         raise
+    record_events(uow, transition.events)
     _log.debug("case %s reported in %s (%s)", key, cell.code, category)
     return Transition(stored, transition.events)
 
@@ -237,8 +239,10 @@ def act_on_case(
         extension=extension,
         satisfaction=satisfaction,
     )
+    stored = uow.cases.update(transition.case)
+    record_events(uow, transition.events)
     _log.debug("case %s: %s by %s as %s", case_id, action.value, actor, role.value)
-    return Transition(uow.cases.update(transition.case), transition.events)
+    return Transition(stored, transition.events)
 
 
 class UnitHierarchy:
@@ -334,6 +338,7 @@ class EscalationEngine:
                     uow.cases.update(new)
                 escalations.extend(fired)
                 events.extend(happened)
+            record_events(uow, events)
             uow.commit()
         return escalations, events, page.next_cursor, page.next_cursor is not None
 

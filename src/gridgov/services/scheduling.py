@@ -16,12 +16,14 @@ from gridgov.care.criteria import Facts
 from gridgov.clock import EARLIEST, LATEST, OUTSIDE_RANGE, ensure_aware
 from gridgov.errors import ConflictError, NotFoundError, TransitionError, ValidationError
 from gridgov.idempotency import idempotent
+from gridgov.outbox import record_events
 from gridgov.ports import UnitOfWork
 from gridgov.scheduling.conflicts import SeriesPlan, plan_series
 from gridgov.scheduling.registrations import Registration, RegistrationState
 from gridgov.scheduling.series import ActivitySeries, Occurrence, parse_occurrence_id
 from gridgov.scheduling.volunteers import SignUp, SignUpState
 from gridgov.services._common import pages, readable_id
+from gridgov.services._events import promote_waiting, registration_event
 
 __all__ = [
     "Cancellation",
@@ -222,7 +224,9 @@ def register(
         registered_at=at,
     )
     _log.debug("registration %s: %s", registration.id, registration.state.value)
-    return uow.registrations.add(registration)
+    stored = uow.registrations.add(registration)
+    record_events(uow, (registration_event(stored, at),))
+    return stored
 
 
 @idempotent(received=("at",))
@@ -300,10 +304,11 @@ def cancel_registration(
     cancelled = uow.registrations.update(
         attrs.evolve(registration, state=RegistrationState.CANCELLED)
     )
+    record_events(uow, (registration_event(cancelled, at),))
     promoted = None
     if registration.state is RegistrationState.CONFIRMED:
         # The freed place goes to the first on the whole waitlist, whoever's resident it is.
-        promoted = uow.registrations.promote_first_waiting(registration.occurrence_id)
+        promoted = promote_waiting(uow, registration.occurrence_id, at)
     return Cancellation(cancelled, promoted)
 
 

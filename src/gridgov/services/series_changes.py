@@ -16,11 +16,14 @@ import pendulum
 
 from gridgov.clock import ensure_aware
 from gridgov.errors import ValidationError
+from gridgov.events import OccurrenceCancelled, OccurrenceMoved, SchedulingEvent, Waitlisted
 from gridgov.idempotency import idempotent
+from gridgov.outbox import record_events
 from gridgov.ports import UnitOfWork
 from gridgov.scheduling.conflicts import Conflict, conflicts, plan_series
 from gridgov.scheduling.registrations import Registration, RegistrationState
 from gridgov.scheduling.series import ActivitySeries, Occurrence, OccurrenceChange
+from gridgov.services._events import promote_waiting, registration_event
 from gridgov.services.retime import Moved
 from gridgov.services.scheduling import occurrences_in_venue
 
@@ -112,6 +115,7 @@ def change_occurrence(
         if clashes:
             return OccurrenceEdit(series, clashes, ())
     stored = uow.series.update(changed)
+    record_events(uow, _occurrence_events(series.id, venue.cell_code, before, after, at))
     moved: list[Moved] = []
     for registration in uow.registrations.for_occurrence(before.id):
         if not registration.is_active:
@@ -125,14 +129,15 @@ def change_occurrence(
                     before.id,
                     f"the occurrence was cancelled: {why}",
                     f"活动取消：{why}",
+                    at,
                 )
             )
         elif (after.start, after.end) != (before.start, before.end) and before.start > at:
-            moved.append(_follow(uow, registration, before.id, after))
+            moved.append(_follow(uow, registration, before.id, after, at))
     if not after.cancelled and after.capacity is not None:
         # Places freed by registrants booked elsewhere at the new time go to the waitlist.
         while uow.registrations.occupancy(before.id).taken < after.capacity:
-            if uow.registrations.promote_first_waiting(before.id) is None:
+            if promote_waiting(uow, before.id, at) is None:
                 break
     return OccurrenceEdit(stored, (), tuple(moved))
 
@@ -215,8 +220,10 @@ def change_following(
     if cancel:
         stored = uow.series.update(head)
         why = note or "no reason given"
+        for o in replaced:
+            record_events(uow, _occurrence_events(series.id, venue.cell_code, o, None, at))
         cancelled = [
-            _cancel(uow, r, o.id, f"the activity was cancelled: {why}", f"活动取消：{why}")
+            _cancel(uow, r, o.id, f"the activity was cancelled: {why}", f"活动取消：{why}", at)
             for o in replaced
             for r in _active(uow, o.id)
         ]
@@ -241,16 +248,17 @@ def change_following(
     now_on = added.occurrences(following.start, horizon + shift, calendar=venue.opening)
     moved: list[Moved] = []
     for old, new in itertools.zip_longest(replaced, now_on):
+        if old is not None:
+            record_events(uow, _occurrence_events(series.id, venue.cell_code, old, new, at))
         for r in _active(uow, old.id) if old is not None else ():
             if new is None or new.cancelled:
-                moved.append(
-                    _cancel(uow, r, old.id, "the occurrence no longer takes place", "活动不再举行")
-                )
+                en, zh = "the occurrence no longer takes place", "活动不再举行"
+                moved.append(_cancel(uow, r, old.id, en, zh, at))
             else:
                 uow.locks.hold(f"occurrence:{new.id}")
-                moved.append(_follow(uow, r, old.id, new))
+                moved.append(_follow(uow, r, old.id, new, at))
         if new is not None and new.capacity is not None:
-            moved.extend(_fit(uow, new))
+            moved.extend(_fit(uow, new, at))
     return FollowingEdit(stored, added, (), tuple(moved))
 
 
@@ -293,7 +301,24 @@ def _active(uow: UnitOfWork, occurrence_id: str) -> list[Registration]:
     return [r for r in uow.registrations.for_occurrence(occurrence_id) if r.is_active]
 
 
-def _fit(uow: UnitOfWork, o: Occurrence) -> list[Moved]:
+def _occurrence_events(
+    series_id: str,
+    cell_code: str,
+    before: Occurrence,
+    after: Occurrence | None,
+    at: pendulum.DateTime,
+) -> tuple[SchedulingEvent, ...]:
+    """Return the event of an occurrence that was cancelled or moved by a change, if any."""
+    if before.cancelled:
+        return ()
+    if after is None or after.cancelled:
+        return (OccurrenceCancelled(cell_code, at, series_id, before.id, before.start),)
+    if after.start != before.start:
+        return (OccurrenceMoved(cell_code, at, series_id, before.id, after.start, before.start),)
+    return ()
+
+
+def _fit(uow: UnitOfWork, o: Occurrence, at: pendulum.DateTime) -> list[Moved]:
     """Fit an occurrence's registrations to its capacity: the latest back on the waitlist."""
     assert o.capacity is not None
     confirmed = sorted(
@@ -302,7 +327,8 @@ def _fit(uow: UnitOfWork, o: Occurrence) -> list[Moved]:
     )
     moved = []
     for r in confirmed[o.capacity :]:
-        uow.registrations.update(attrs.evolve(r, state=RegistrationState.WAITLISTED))
+        back = uow.registrations.update(attrs.evolve(r, state=RegistrationState.WAITLISTED))
+        record_events(uow, (registration_event(back, at, Waitlisted, "fewer places"),))
         moved.append(
             Moved(
                 "registration",
@@ -315,17 +341,22 @@ def _fit(uow: UnitOfWork, o: Occurrence) -> list[Moved]:
             )
         )
     while uow.registrations.occupancy(o.id).taken < o.capacity:
-        if uow.registrations.promote_first_waiting(o.id) is None:
+        if promote_waiting(uow, o.id, at) is None:
             break
     return moved
 
 
-def _cancel(uow: UnitOfWork, r: Registration, occurrence: str, en: str, zh: str) -> Moved:
-    uow.registrations.update(attrs.evolve(r, state=RegistrationState.CANCELLED))
+def _cancel(
+    uow: UnitOfWork, r: Registration, occurrence: str, en: str, zh: str, at: pendulum.DateTime
+) -> Moved:
+    cancelled = uow.registrations.update(attrs.evolve(r, state=RegistrationState.CANCELLED))
+    record_events(uow, (registration_event(cancelled, at, reason=en),))
     return Moved("registration", r.id, f"occurrence {occurrence}", r.start, None, en, zh)
 
 
-def _follow(uow: UnitOfWork, r: Registration, occurrence: str, to: Occurrence) -> Moved:
+def _follow(
+    uow: UnitOfWork, r: Registration, occurrence: str, to: Occurrence, at: pendulum.DateTime
+) -> Moved:
     """Move a registration to the occurrence ``to``, unless its resident is booked then."""
     uow.locks.hold(f"resident:{r.resident_id}")
     for other in uow.registrations.for_resident(r.resident_id, start=to.start, end=to.end):
@@ -336,6 +367,7 @@ def _follow(uow: UnitOfWork, r: Registration, occurrence: str, to: Occurrence) -
                 occurrence,
                 f"the occurrence moved to a time the resident is booked for {other.occurrence_id}",
                 f"活动改期，与已报名的{other.occurrence_id}时间冲突，取消报名",
+                at,
             )
     uow.registrations.update(
         attrs.evolve(r, series_id=to.series_id, occurrence_id=to.id, start=to.start, end=to.end)

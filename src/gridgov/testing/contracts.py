@@ -66,6 +66,7 @@ from gridgov.scheduling.volunteers import Shift, SignUp, SignUpState
 from gridgov.settings import Settings
 from gridgov.testing import strategies as gst
 from gridgov.testing._concurrency import ConcurrencyContract
+from gridgov.testing._outbox import OutboxRepositoryContract, stored_event
 from gridgov.testing._requests import RequestRepositoryContract
 from gridgov.testing._world import (
     BUILDING_A1,
@@ -94,6 +95,7 @@ __all__ = [
     "ConcurrencyContract",
     "ContactRepositoryContract",
     "HouseholdRepositoryContract",
+    "OutboxRepositoryContract",
     "RecordKindContract",
     "RegistrationRepositoryContract",
     "RequestRepositoryContract",
@@ -3694,6 +3696,13 @@ _RECIPES: dict[str, _Recipe] = {
         lambda r: attrs.evolve(r, expires=r.expires.add(hours=24)),
         ("forget_expired",),
     ),
+    "event": _Recipe(
+        "outbox",
+        (),
+        lambda n: stored_event(n, f"kk{n}"),
+        None,
+        ("add_many", "last_sequences", "pending", "for_aggregate", "mark_published", "prune"),
+    ),
 }
 """One recipe per declared kind but the settings singleton, whose contract is its own."""
 
@@ -4008,5 +4017,6 @@ class StoreContract(
     RecordKindContract,
     ConcurrencyContract,
     RequestRepositoryContract,
+    OutboxRepositoryContract,
 ):
     """Every contract at once: what a complete adapter subclasses."""

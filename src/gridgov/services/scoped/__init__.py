@@ -47,6 +47,10 @@ The rules, applied by every repository of a :class:`ScopedUnitOfWork`:
   :data:`~gridgov.access.SYSTEM` on an unscoped store. ``cases.by_external_id`` denies a case
   out of scope. ``settings.get`` needs ``READ``; ``settings.save`` needs ``WRITE`` and a
   scope covering every cell.
+- ``outbox.add_many`` and ``outbox.last_sequences`` are open to everyone (services record the
+  events of the changes principals make; events name records by id only); the relay's reads
+  and marks (``pending``, ``for_aggregate``, ``get``, ``mark_published``, ``prune``) need a
+  scope covering every cell.
 - ``audit.add`` is open to everyone (services record what principals do); ``audit.between``
   needs ``READ_AUDIT`` and returns the entries without a cell or with a cell in scope.
 - Every denial becomes an :class:`~gridgov.access.AuditEntry` of kind ``DENIED`` handed to the
@@ -85,6 +89,7 @@ from gridgov.ports import (
     ContactRepository,
     HouseholdRepository,
     LockRepository,
+    OutboxRepository,
     RegistrationRepository,
     RequestRepository,
     SeriesRepository,
@@ -105,6 +110,7 @@ from gridgov.services.scoped._kinds import (
     ScopedCells,
     ScopedContacts,
     ScopedHouseholds,
+    ScopedOutbox,
     ScopedRegistrations,
     ScopedSeries,
     ScopedSettings,
@@ -154,6 +160,7 @@ class ScopedUnitOfWork:
         # A remembered request answers only the principal that made it (gridgov.idempotency
         # puts the principal in its digest), so the requests need no scope of their own.
         self.requests: RequestRepository = uow.requests
+        self.outbox: OutboxRepository = ScopedOutbox(guard)
         # Denials kept while writing reach the sink even if the unit is never ended through us.
         weakref.finalize(self, guard.ended)
 

@@ -8,6 +8,7 @@ keeps the wrapped repository's signature. The few queries with a rule of their o
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import pendulum
@@ -17,6 +18,7 @@ from gridgov.care.contacts import CareTask, ContactAttempt
 from gridgov.cases.model import Case
 from gridgov.grid import GridCell, GridTree, Worker
 from gridgov.households import Household
+from gridgov.outbox import StoredEvent
 from gridgov.ports import (
     DEFAULT_PAGE_SIZE,
     CareTaskRepository,
@@ -24,7 +26,9 @@ from gridgov.ports import (
     CellRepository,
     ContactRepository,
     HouseholdRepository,
+    OutboxRepository,
     Page,
+    ProgressCallback,
     RegistrationRepository,
     ResidentEntry,
     SeriesRepository,
@@ -340,3 +344,60 @@ class ScopedAudit:
 
     def _visible(self, entry: AuditEntry) -> bool:
         return entry.cell_code is None or self._g.principal.covers(entry.cell_code)
+
+
+class ScopedOutbox:
+    """The outbox: anyone records events; the relay's reads and marks need every cell."""
+
+    def __init__(self, guard: Guard) -> None:
+        self._g = guard
+
+    def _everywhere(self, permission: Permission) -> OutboxRepository:
+        self._g.cover(permission, "outbox", "")
+        return self._g.inner.outbox
+
+    def get(self, event_id: str) -> StoredEvent:
+        """Return a stored event (a scope covering every cell)."""
+        return self._everywhere(Permission.READ).get(event_id)
+
+    def add(self, event: StoredEvent) -> StoredEvent:
+        """Record an event (services record the events of the changes they make)."""
+        self._g.write()
+        return self._g.inner.outbox.add(event)
+
+    def add_many(
+        self,
+        events: Iterable[StoredEvent],
+        *,
+        batch_size: int = 1000,
+        progress: ProgressCallback | None = None,
+    ) -> int:
+        """Record events (services record the events of the changes they make)."""
+        self._g.write()
+        return self._g.inner.outbox.add_many(events, batch_size=batch_size, progress=progress)
+
+    def last_sequences(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """Return the last numbers of records' events (numbers name no one)."""
+        return self._g.inner.outbox.last_sequences(keys)
+
+    def pending(self, *, limit: int = DEFAULT_PAGE_SIZE) -> tuple[StoredEvent, ...]:
+        """Return unpublished events (a scope covering every cell)."""
+        return self._everywhere(Permission.READ).pending(limit=limit)
+
+    def for_aggregate(self, aggregate: str, aggregate_id: str) -> tuple[StoredEvent, ...]:
+        """Return one record's events (a scope covering every cell)."""
+        return self._everywhere(Permission.READ).for_aggregate(aggregate, aggregate_id)
+
+    def mark_published(
+        self, events: Iterable[StoredEvent], at: pendulum.DateTime
+    ) -> tuple[StoredEvent, ...]:
+        """Mark events published (WRITE and a scope covering every cell)."""
+        outbox = self._everywhere(Permission.WRITE)
+        self._g.write()
+        return outbox.mark_published(events, at)
+
+    def prune(self, published_before: pendulum.DateTime, *, limit: int = DEFAULT_PAGE_SIZE) -> int:
+        """Delete published events (WRITE and a scope covering every cell)."""
+        outbox = self._everywhere(Permission.WRITE)
+        self._g.write()
+        return outbox.prune(published_before, limit=limit)
