@@ -49,6 +49,8 @@ HEAVY = (
     "tests/test_scheduling_invariants.py::test_the_machine_runs_on_postgresql",
     "tests/test_scope_decisions.py::",
     "tests/test_service_example.py::",
+    "tests/test_nats_relay.py::test_a_relay_killed_at_random_moments_loses_nothing",
+    "tests/test_nats_relay.py::test_a_broker_restart_in_the_middle_loses_nothing",
 )
 
 
@@ -187,3 +189,29 @@ def _emptied(store: Store) -> Store:
 def emptied() -> Callable[[Store], Store]:
     """Return the function that empties a SQL store (for the kit on a shared schema)."""
     return _emptied
+
+
+NATS_URL = os.environ.get("GRIDGOV_TEST_NATS", "nats://127.0.0.1:4222")
+
+
+def _nats_problem() -> str | None:
+    """Return why NATS JetStream cannot be used, or ``None`` if it can."""
+    import socket
+    from urllib.parse import urlsplit
+
+    try:
+        import nats  # noqa: F401
+    except ImportError:
+        return "nats-py is not installed (pip install 'gridgov[nats]')"
+    parts = urlsplit(NATS_URL)
+    try:
+        socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 4222), 3).close()
+    except OSError as exc:
+        return f"NATS at {NATS_URL} is unreachable: {type(exc).__name__}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def nats_url() -> str:
+    """Return the NATS URL; skip outside CI if it is unreachable, fail in CI."""
+    return _required("NATS JetStream", _nats_problem(), NATS_URL)

@@ -20,9 +20,9 @@ from gridgov.errors import GridgovError, StorageError
 from gridgov.outbox.relay import Message
 
 try:
-    import nats
     import nats.errors
     import nats.js.errors
+    from nats.aio.client import Client
 except ModuleNotFoundError as exc:  # pragma: no cover - depends on the installed extras
     raise ModuleNotFoundError(
         "gridgov.outbox.nats needs nats-py: pip install 'gridgov[nats]'", name=exc.name
@@ -34,6 +34,10 @@ _log = logging.getLogger(__name__)
 
 DEFAULT_STREAM = "GRIDGOV"
 """The stream :class:`NatsPublisher` creates for the subjects ``gridgov.>`` if it is missing."""
+
+
+async def _log_error(exc: Exception) -> None:
+    _log.debug("NATS: %s: %s", type(exc).__name__, exc)
 
 
 class NatsPublisher:
@@ -59,26 +63,37 @@ class NatsPublisher:
         subjects: Sequence[str] = ("gridgov.>",),
         duplicate_window: float = 120.0,
         timeout: float = 5.0,
-        connect_timeout: float = 5.0,
+        connect_timeout: int = 5,
     ) -> None:
         self._loop = asyncio.new_event_loop()
+        self._servers = [servers] if isinstance(servers, str) else list(servers)
         self._timeout = timeout
+        self._connect_timeout = connect_timeout
+        self._nc: Any = None
         try:
-            self._nc: Any = self._run(
-                nats.connect(
-                    servers=[servers] if isinstance(servers, str) else list(servers),
-                    connect_timeout=connect_timeout,
-                    max_reconnect_attempts=-1,  # a restarted broker is waited for, for ever
-                    reconnect_time_wait=0.5,
-                    allow_reconnect=True,
-                )
-            )
-            self._js: Any = self._nc.jetstream(timeout=timeout)
+            self._connect()
             if stream is not None:
                 self._run(self._ensure_stream(stream, list(subjects), duplicate_window))
         except (TimeoutError, OSError, nats.errors.Error) as exc:
-            self._loop.close()
+            self.close()
             raise StorageError(f"NATS at {servers}: {type(exc).__name__}: {exc}") from None
+
+    def _connect(self) -> None:
+        """Connect, trying each server twice: a broker that is down at first is an error."""
+        nc = Client()
+        self._run(
+            nc.connect(
+                servers=self._servers,
+                connect_timeout=self._connect_timeout,
+                max_reconnect_attempts=2,
+                reconnect_time_wait=1,
+                error_cb=_log_error,
+            )
+        )
+        # Once connected, a lost broker is waited for, however long it takes to come back.
+        nc.options["max_reconnect_attempts"] = -1
+        self._nc = nc
+        self._js: Any = nc.jetstream(timeout=self._timeout)
 
     def _run(self, coroutine: Any) -> Any:
         return self._loop.run_until_complete(coroutine)
@@ -107,6 +122,12 @@ class NatsPublisher:
         """Publish ``messages`` in order; return how many JetStream acknowledged."""
         if self._loop.is_closed():
             raise GridgovError("the publisher is closed")
+        if self._nc is None or self._nc.is_closed:
+            try:
+                self._connect()
+            except (TimeoutError, OSError, nats.errors.Error) as exc:
+                _log.warning("NATS: %s while connecting", type(exc).__name__)
+                return 0
         count: int = self._run(self._publish(messages))
         return count
 
@@ -115,7 +136,10 @@ class NatsPublisher:
         if self._loop.is_closed():
             return
         try:
-            self._run(self._nc.drain())
+            if self._nc is not None and self._nc.is_connected:
+                self._run(self._nc.drain())
+            elif self._nc is not None:
+                self._run(self._nc.close())
         except (TimeoutError, OSError, nats.errors.Error):
             pass
         finally:
