@@ -28,6 +28,11 @@ except InvalidArgument:
     if "CI" in os.environ:
         settings.load_profile("ci")
 
+# CI's floor and newest jobs check the library at other dependency versions, beside the main job
+# on the same two cores: `--hypothesis-profile side` gives them CI's profile with a quarter of the
+# default examples (tests that set their own number keep it). The main job runs them all.
+settings.register_profile("side", settings.get_profile("ci"), max_examples=25)
+
 # The whole example run end to end (the demo, the simulator, the docs' server commands, process
 # races, the long state machines). The main CI job runs them; the floor and newest jobs, which
 # check the library at other dependency versions, leave them out (``-m "not heavy"``): the same
@@ -53,10 +58,12 @@ HEAVY = (
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the end-to-end runs listed in HEAVY."""
+    """Mark the end-to-end runs listed in HEAVY, and the docs' runs."""
     for item in items:
         if item.nodeid.startswith(HEAVY) or "racing_processes" in item.nodeid:
             item.add_marker(pytest.mark.heavy)
+        if item.nodeid.startswith("tests/test_docs.py::"):
+            item.add_marker(pytest.mark.docs)
 
 
 POSTGRES_URL = os.environ.get("GRIDGOV_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
