@@ -28,6 +28,11 @@ except InvalidArgument:
     if "CI" in os.environ:
         settings.load_profile("ci")
 
+# CI's floor and newest jobs check the library at other dependency versions, beside the main job
+# on the same two cores: `--hypothesis-profile side` gives them CI's profile with a quarter of the
+# default examples (tests that set their own number keep it). The main job runs them all.
+settings.register_profile("side", settings.get_profile("ci"), max_examples=25)
+
 # The whole example run end to end (the demo, the simulator, the docs' server commands, process
 # races, the long state machines). The main CI job runs them; the floor and newest jobs, which
 # check the library at other dependency versions, leave them out (``-m "not heavy"``): the same
@@ -55,10 +60,12 @@ HEAVY = (
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the end-to-end runs listed in HEAVY."""
+    """Mark the end-to-end runs listed in HEAVY, and the docs' runs."""
     for item in items:
         if item.nodeid.startswith(HEAVY) or "racing_processes" in item.nodeid:
             item.add_marker(pytest.mark.heavy)
+        if item.nodeid.startswith("tests/test_docs.py::"):
+            item.add_marker(pytest.mark.docs)
 
 
 POSTGRES_URL = os.environ.get("GRIDGOV_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
@@ -166,21 +173,33 @@ def mysql_database(mysql_url: str) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="session")
+def mysql_kit_database(mysql_url: str) -> Iterator[str]:
+    """Return a store URL on this run's database for the kit, emptied by each test (``emptied``)."""
+    with _fresh_database(mysql_url) as url:
+        yield url
+
+
 def _emptied(store: Store) -> Store:
     """Return a SQL store with every row of gridgov's tables deleted: a fresh store, cheaply.
 
-    The kit's hundreds of tests on PostgreSQL share one schema of the run: migrating a new schema
-    for each costs far more than deleting a few rows. (MariaDB keeps a database per test: racing
-    claims over rows deleted but not yet purged were flaky there.)
+    The kit's hundreds of tests on a server share one schema (one database on MariaDB) of the
+    run: making and migrating a new one for each costs far more than deleting a few rows.
     """
     from gridgov.adapters.sql import SCHEMA_VERSION_TABLE, SqlUnitOfWork, table_names
 
     with store() as uow:
         assert isinstance(uow, SqlUnitOfWork)
         uow.write()
+        # InnoDB checks a table's own foreign key (a cell's parent) row by row.
+        mysql = store.dialect.name == "mysql"  # type: ignore[attr-defined]
+        if mysql:
+            uow.execute("SET FOREIGN_KEY_CHECKS = 0")
         for table in table_names():  # children before parents
             if table != SCHEMA_VERSION_TABLE:
                 uow.execute(f"DELETE FROM {table}")
+        if mysql:
+            uow.execute("SET FOREIGN_KEY_CHECKS = 1")
         uow.commit()
     return store
 

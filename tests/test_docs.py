@@ -308,6 +308,43 @@ def test_relative_links_resolve(page: Path) -> None:
     assert [] == missing
 
 
+# What a page's code needs from an extra, found in its blocks: Python that calls or imports it, a
+# command at a server. A need that only running shows (a count past the announced years needs
+# `cn`) is listed in RUN_NEEDS, as running the pages without the extras found it.
+_NEEDS = {
+    "cn": re.compile(r"WorkCalendar\.china\("),
+    "testing": re.compile(
+        r"^\s*(?:from|import) (?:hypothesis|gridgov\.testing\.(?:contracts|strategies))\b", re.M
+    ),
+}
+_SERVER_EXTRAS = {"PostgreSQL": "postgres", "MariaDB/MySQL": "mysql"}
+RUN_NEEDS = {"cli.md": {"cn"}}
+
+
+def extras_needed(page: Path) -> set[str]:
+    """Return the extras that the code of ``page`` needs."""
+    found = set(RUN_NEEDS.get(page.name, ()))
+    for block in blocks(page.read_text(encoding="utf-8")):
+        if block.lang == "python":
+            found |= {extra for extra, use in _NEEDS.items() if use.search(block.text)}
+        elif block.lang in ("console", "sh"):
+            for step in steps(block):
+                parsed = gridgov_argv(step.command)
+                server = parsed and server_of(parsed[0])
+                if server:
+                    found.add(_SERVER_EXTRAS[server])
+    return found
+
+
+@pytest.mark.parametrize("page", PAGES, ids=_ids(PAGES))
+def test_a_page_that_needs_an_extra_says_so_first(page: Path) -> None:
+    """Each extra a page's code needs is named (``gridgov[extra]``) before its first section."""
+    text = page.read_text(encoding="utf-8")
+    first_lines = re.split(r"^(?:## |```)", text, maxsplit=1, flags=re.M)[0]
+    named = set(re.findall(r"gridgov\[(\w+)\]", first_lines))
+    assert set() == extras_needed(page) - named
+
+
 def test_readme_has_exactly_two_setup_commands() -> None:
     """The README's set-up section holds two commands: the main job and the tests."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import pendulum
@@ -10,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import gridgov
 from gridgov import Address, Household, Resident
 from gridgov._spreadsheet import cell_in, cell_out
 from gridgov.access import Redaction
@@ -17,6 +19,11 @@ from gridgov.care import ContactMethod
 from gridgov.care.contacts import ContactAttempt, Outcome
 from gridgov.scenarios import read_households_csv, write_households_csv
 from gridgov.scenarios.contacts_csv import read_contacts_csv, write_contacts_csv
+from gridgov.scenarios.programme import (
+    RegistrationRequest,
+    read_registrations_csv,
+    write_registrations_csv,
+)
 
 CELL = "610102003006001001"
 HOSTILE = (
@@ -88,3 +95,32 @@ def test_a_cell_reads_back_as_written(text: str) -> None:
     """For any text, reading the written cell gives the text; it never starts a formula."""
     written = cell_out(text)
     assert (text, False) == (cell_in(written), written.startswith(FORMULA_START))
+
+
+def test_the_registrations_export_is_safe_and_reads_back(tmp_path: Path) -> None:
+    """Ids as near a formula as an id may be (no id begins with one) write safely and read back."""
+    at = pendulum.datetime(2026, 12, 2, 9, 30, tz="Asia/Shanghai")
+    rows = [
+        RegistrationRequest(series, at, resident, at.subtract(days=3))
+        for series, resident in [("0-1", "1e-3"), ("9-9:1", "2.5-1")]
+    ]
+    path = tmp_path / "registrations.csv"
+    write_registrations_csv(rows, path)
+    assert [] == [c for c in cells(path) if c.startswith(FORMULA_START)]
+    assert rows == list(read_registrations_csv(path))
+
+
+def test_every_csv_writer_is_one_of_the_tested_and_writes_safely() -> None:
+    """CSV is written only through SafeCsvWriter, and only by the writers this file tests."""
+    package = Path(gridgov.__file__).parent
+    writers: set[str] = set()
+    raw: list[str] = []
+    for module in sorted(package.rglob("*.py")):
+        source = module.read_text(encoding="utf-8")
+        writers |= set(re.findall(r"^def (write_\w*csv)\(", source, re.MULTILINE))
+        if module.name != "_spreadsheet.py" and re.search(r"csv\.(writer|DictWriter)\(", source):
+            raw.append(module.name)
+    assert ({"write_contacts_csv", "write_households_csv", "write_registrations_csv"}, []) == (
+        writers,
+        raw,
+    )
