@@ -23,7 +23,7 @@ import threading
 
 from gridgov.errors import ValidationError
 
-__all__ = ["new_id"]
+__all__ = ["new_id", "new_ids"]
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base 32, in ASCII order
 _BITS = 80
@@ -69,11 +69,28 @@ def new_id(prefix: str, at: dt.datetime, *, content: str | None = None) -> str:
     if content is not None:
         digest = hashlib.blake2s(content.encode("utf-8", "surrogatepass"), digest_size=10)
         return f"{prefix}.{instant}.{_encode(int.from_bytes(digest.digest()))}"
+    return _made(prefix, instant, 1)[0]
+
+
+def _made(prefix: str, instant: str, count: int) -> list[str]:
     with _lock:
         bits = secrets.randbits(_BITS)
         last_instant, last_bits = _last.get(prefix, ("", 0))
         if instant == last_instant and bits <= last_bits:
             # Same millisecond: count on from the last id, so that they sort as they were made.
             bits = (last_bits + 1) % _TOP
-        _last[prefix] = (instant, bits)
-    return f"{prefix}.{instant}.{_encode(bits)}"
+        _last[prefix] = (instant, (bits + count - 1) % _TOP)
+    return [f"{prefix}.{instant}.{_encode((bits + n) % _TOP)}" for n in range(count)]
+
+
+def new_ids(prefix: str, at: dt.datetime, count: int) -> list[str]:
+    """Return ``count`` new ids of one instant, in increasing order: as many :func:`new_id` calls.
+
+    Raises:
+        ValidationError: On a bad prefix or count, or a naive instant.
+    """
+    if not isinstance(prefix, str) or not _PREFIX.fullmatch(prefix):
+        raise ValidationError("prefix", "1-30 letters, digits, '-', '_', '.' or ':'")
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        raise ValidationError("count", "expected a whole number from 0")
+    return _made(prefix, _instant(at), count)

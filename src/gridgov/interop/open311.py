@@ -45,9 +45,10 @@ from gridgov.errors import (
 from gridgov.events import CaseEvent
 from gridgov.grid import GridCell
 from gridgov.idempotency import idempotent_replaying
+from gridgov.outbox import record_events
 from gridgov.ports import UnitOfWork
 from gridgov.serialization import structure
-from gridgov.services.cases import report_case
+from gridgov.services.cases import reported
 from gridgov.settings import case_workflow
 
 __all__ = [
@@ -871,7 +872,7 @@ def import_requests(
             if earlier is not None:
                 duplicates[plan.index] = earlier
                 continue
-        transition = report_case(
+        transition = reported(
             uow,
             workflow,
             category=request.service_code,
@@ -890,4 +891,6 @@ def import_requests(
             seen[external] = transition.case.id
         created.append(transition.case.id)
         events.extend(transition.events)
+    # At once: one write for the events of every case imported, all new.
+    record_events(uow, events, new=True)
     return ImportResult(tuple(created), duplicates, {}, tuple(events))

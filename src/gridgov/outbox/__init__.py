@@ -29,7 +29,7 @@ from gridgov import _json, serialization
 from gridgov import _validation as v
 from gridgov.errors import ValidationError
 from gridgov.events import DomainEvent
-from gridgov.ids import new_id
+from gridgov.ids import new_ids
 
 if TYPE_CHECKING:
     from gridgov.ports import UnitOfWork
@@ -111,7 +111,11 @@ def _facts(event: DomainEvent) -> str:
 
 
 def record_events(
-    uow: UnitOfWork, events: Iterable[DomainEvent], *, now: pendulum.DateTime | None = None
+    uow: UnitOfWork,
+    events: Iterable[DomainEvent],
+    *,
+    now: pendulum.DateTime | None = None,
+    new: bool = False,
 ) -> tuple[StoredEvent, ...]:
     """Store ``events`` in the outbox of ``uow``, numbered per aggregate; return them.
 
@@ -121,6 +125,9 @@ def record_events(
         uow: The unit of work (a :class:`~gridgov.ports.UnitOfWork`).
         events: The change's events, in the order they happened.
         now: When they are recorded (the relay's order); default: the system clock.
+        new: Whether every event is about a record this unit of work created (a case just
+            reported): their numbers start at 1 without a look-up. A record stored before with
+            events then fails the unit with a ConflictError, as a number taken does.
 
     Raises:
         ConflictError: If another unit numbered an event of the same record at once
@@ -130,26 +137,28 @@ def record_events(
     if not events:
         return ()
     recorded = (now or pendulum.now("UTC")).in_tz("UTC")
-    last = dict(uow.outbox.last_sequences({(e.AGGREGATE, e.aggregate_id) for e in events}))
+    keys = {(e.AGGREGATE, e.aggregate_id) for e in events}
+    last = {} if new else dict(uow.outbox.last_sequences(keys))
     stored: list[StoredEvent] = []
-    for event in events:
-        key = (event.AGGREGATE, event.aggregate_id)
-        last[key] = last.get(key, 0) + 1
+    for event, key in zip(events, new_ids("ev", recorded, len(events)), strict=True):
+        record = (event.AGGREGATE, event.aggregate_id)
+        last[record] = last.get(record, 0) + 1
         stored.append(
             StoredEvent(
-                id=new_id("ev", recorded),
+                id=key,
                 type=event.TYPE,
-                aggregate=key[0],
-                aggregate_id=key[1],
-                sequence=last[key],
+                aggregate=record[0],
+                aggregate_id=record[1],
+                sequence=last[record],
                 cell_code=event.cell_code,
                 at=event.at,
                 data=_facts(event),
                 recorded=recorded,
+                version=1,  # as the store keeps it: what add_many stores is at version 1
             )
         )
     uow.outbox.add_many(stored)
-    return tuple(attrs.evolve(e, version=1) for e in stored)
+    return tuple(stored)
 
 
 def cloud_event(event: StoredEvent, *, source: str = SOURCE) -> dict[str, Any]:

@@ -148,6 +148,49 @@ def report_case(
             retry will not help); or if a concurrent writer got in the way (``retryable``).
         CalendarCoverageError: If a deadline falls in a year the calendar does not cover.
     """
+    transition = reported(
+        uow,
+        workflow,
+        category=category,
+        source=source,
+        cell_code=cell_code,
+        description=description,
+        at=at,
+        actor=actor,
+        reporter=reporter,
+        address=address,
+        point=point,
+        urgency=urgency,
+        external_id=external_id,
+        case_id=case_id,
+    )
+    # A new case: its events are numbered from 1 without a look-up.
+    record_events(uow, transition.events, new=True)
+    return transition
+
+
+def reported(
+    uow: UnitOfWork,
+    workflow: CaseWorkflow | None,
+    *,
+    category: str,
+    source: CaseSource,
+    cell_code: str,
+    description: str,
+    at: pendulum.DateTime,
+    actor: str,
+    reporter: Reporter | None = None,
+    address: str = "",
+    point: tuple[float, float] | None = None,
+    urgency: Urgency | None = None,
+    external_id: str | None = None,
+    case_id: str | None = None,
+) -> Transition:
+    """Store a newly received case as :func:`report_case` does, but record no events.
+
+    For bulk imports, which record the events of all their cases at once
+    (:func:`gridgov.outbox.record_events` with ``new=True``) in the same unit of work.
+    """
     at = ensure_aware(at, "at")
     cell = _cell(uow, cell_code, "cell_code")
     owner = _owning_unit(uow, cell)
@@ -172,7 +215,6 @@ def report_case(
         if case_id is not None and exc.taken == case_id:
             raise taken_id("case", case_id) from None
         raise
-    record_events(uow, transition.events)
     _log.debug("case %s reported in %s (%s)", key, cell.code, category)
     return Transition(stored, transition.events)
 
