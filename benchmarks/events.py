@@ -72,8 +72,8 @@ def _import(store: Store, count: int) -> float:
 
 @contextlib.contextmanager
 def _without_outbox() -> Iterator[None]:
-    nothing = mock.patch("gridgov.services.cases.record_events", lambda *_a, **_k: ())
-    with nothing, mock.patch("gridgov.interop.open311.record_events", lambda *_a, **_k: ()):
+    cases = mock.patch("gridgov.services.cases.record_events", return_value=())
+    with cases, mock.patch("gridgov.interop.open311.record_events", return_value=()):
         yield
 
 
