@@ -183,7 +183,7 @@ def act(
         WF,
         cid,
         action,
-        actor="secretary",
+        actor=f"{role.value}-1",  # one person per role: separation of duties holds
         role=role,
         at=at,
         note="已处理",

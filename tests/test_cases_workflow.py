@@ -58,7 +58,7 @@ def report(
 def step(case: Case, action: Action, role: CaseRole, minutes: int, **kw: object) -> Case:
     """Apply ``action`` ``minutes`` after Monday 10:00 and return the case."""
     at = MONDAY.add(minutes=minutes)
-    return WF.apply(case, action, actor="u1", role=role, at=at, **kw).case  # type: ignore[arg-type]
+    return WF.apply(case, action, actor=f"{role.value}-1", role=role, at=at, **kw).case  # type: ignore[arg-type]
 
 
 def handled(case: Case) -> Case:

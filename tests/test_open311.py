@@ -86,7 +86,7 @@ def report(
 def act(case: Case, action: Action, role: CaseRole, hours: int, note: str = "") -> Case:
     """Return ``case`` after ``action``, ``hours`` after AT."""
     return WORKFLOW.apply(
-        case, action, actor="w1", role=role, at=AT.add(hours=hours), note=note
+        case, action, actor=f"{role.value}-1", role=role, at=AT.add(hours=hours), note=note
     ).case
 
 

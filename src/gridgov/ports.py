@@ -623,8 +623,8 @@ class OutboxRepository(Protocol):
         """Store new events; return how many (ConflictError if a record's number is taken)."""
         ...
 
-    def last_sequences(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
-        """Return the last sequence number stored per ``(aggregate, aggregate_id)`` in ``keys``.
+    def last_events(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], StoredEvent]:
+        """Return the last event stored (the highest number) per ``(aggregate, aggregate_id)``.
 
         Records without events are left out.
         """

@@ -32,6 +32,10 @@ def _order(e: StoredEvent) -> Order:
     return (instant_key(e.recorded), e.aggregate, e.aggregate_id, e.sequence, e.id)
 
 
+def _number(event: StoredEvent | None) -> int:
+    return 0 if event is None else event.sequence
+
+
 class OutboxState:
     """The committed events: by id, pending in the relay's order, numbers per record."""
 
@@ -39,11 +43,6 @@ class OutboxState:
         self.events: dict[str, StoredEvent] = {}
         self.pending: list[Order] = []
         self.numbers: dict[tuple[str, str], dict[int, str]] = {}  # record -> number -> id
-
-    def last(self, key: tuple[str, str]) -> int:
-        """Return the last number committed for a record (0 if none)."""
-        numbers = self.numbers.get(key)
-        return max(numbers) if numbers else 0
 
     def check(self, staged: dict[str, StoredEvent | None]) -> None:
         """Refuse a commit whose new event takes a number another unit committed meanwhile."""
@@ -141,18 +140,21 @@ class MemoryOutboxRepository:
     def _staged(self) -> Iterator[StoredEvent]:
         return (e for e in self._staging.values.values() if e is not None)
 
-    def _last(self, keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
-        last = {key: n for key in keys if (n := self._state.last(key))}
-        for event in self._staged():
-            if event.key in keys and event.sequence > last.get(event.key, 0):
-                last[event.key] = event.sequence
-        return last
-
-    def last_sequences(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
-        """Return the last stored number per ``(aggregate, aggregate_id)``; see the port."""
+    def last_events(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], StoredEvent]:
+        """Return the last event stored per ``(aggregate, aggregate_id)``; see the port."""
         wanted = {(check_text_key("aggregate", a), check_text_key("key", i)) for a, i in keys}
         with self._uow._store._lock:
-            return self._last(wanted)
+            last: dict[tuple[str, str], StoredEvent] = {}
+            for key in wanted:
+                numbers = self._state.numbers.get(key)
+                if numbers:
+                    event = self._staging.current(numbers[max(numbers)])
+                    if event is not None:
+                        last[key] = event
+            for event in self._staged():
+                if event.key in wanted and event.sequence > _number(last.get(event.key)):
+                    last[event.key] = event
+        return last
 
     def pending(self, *, limit: int = DEFAULT_PAGE_SIZE) -> tuple[StoredEvent, ...]:
         """Return up to ``limit`` unpublished events in the relay's order."""

@@ -36,9 +36,9 @@ class SqlOutboxRepository(SqlRecords[StoredEvent]):
         " ORDER BY o.published_utc, o.id LIMIT ?"
     )
 
-    def last_sequences(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
-        """Return the last stored number per ``(aggregate, aggregate_id)``; see the port."""
-        last: dict[tuple[str, str], int] = {}
+    def last_events(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], StoredEvent]:
+        """Return the last event stored per ``(aggregate, aggregate_id)``; see the port."""
+        last: dict[tuple[str, str], StoredEvent] = {}
         wanted = sorted(
             {(check_text_key("aggregate", a), check_text_key("key", i)) for a, i in keys}
         )
@@ -47,11 +47,13 @@ class SqlOutboxRepository(SqlRecords[StoredEvent]):
             for start in range(0, len(ids), _CHUNK):
                 chunk = ids[start : start + _CHUNK]
                 rows = self._uow.query(
-                    "SELECT aggregate_id, MAX(sequence) FROM gg_outbox WHERE aggregate = ?"
-                    f" AND aggregate_id IN ({', '.join('?' * len(chunk))}) GROUP BY aggregate_id",
+                    "SELECT o.version, o.doc FROM gg_outbox o WHERE o.aggregate = ?"
+                    f" AND o.aggregate_id IN ({', '.join('?' * len(chunk))}) AND o.sequence ="
+                    " (SELECT MAX(m.sequence) FROM gg_outbox m"
+                    " WHERE m.aggregate = o.aggregate AND m.aggregate_id = o.aggregate_id)",
                     (aggregate, *chunk),
                 )
-                last.update(((aggregate, row[0]), int(row[1])) for row in rows)
+                last.update((e.key, e) for e in self._decoded(rows))
         return last
 
     def pending(self, *, limit: int = DEFAULT_PAGE_SIZE) -> tuple[StoredEvent, ...]:

@@ -154,6 +154,28 @@ TRANSITIONS: dict[Action, _Rule] = {
 del S, R
 
 
+# An action, the earlier action it checks, and what its actor did then.
+_DUTIES: dict[Action, tuple[Action, str]] = {
+    Action.APPROVE_EXTENSION: (Action.REQUEST_EXTENSION, "requested the extension"),
+    Action.DENY_EXTENSION: (Action.REQUEST_EXTENSION, "requested the extension"),
+    Action.VERIFY: (Action.HANDLE, "handled the case"),
+    Action.FAIL_VERIFICATION: (Action.HANDLE, "handled the case"),
+}
+
+
+def _check_duties(case: Case, action: Action, actor: str) -> None:
+    """Refuse an approval or verification by whoever did what it checks (the last time)."""
+    if action not in _DUTIES:
+        return
+    checked, done = _DUTIES[action]
+    last = next((e for e in reversed(case.history) if e.action == checked.value), None)
+    if last is not None and last.actor == actor:
+        raise TransitionError(
+            f"{action.value} on case {case.id!r}: {actor!r} {done}, so another must decide "
+            "(separation of duties)"
+        )
+
+
 @attrs.frozen
 class Transition:
     """The result of an action: the new case and what happened.
@@ -224,11 +246,14 @@ class CaseWorkflow:
         calendar: The working calendar time limits are counted on.
         catalogue: The service catalogue.
         escalation: The escalation policy.
+        separation_of_duties: Whether whoever requested an extension may not approve or deny
+            it, and whoever handled a case may not verify it (or fail its verification).
     """
 
     calendar: WorkCalendar
     catalogue: ServiceCatalogue = DEFAULT_CATALOGUE
     escalation: EscalationPolicy = DEFAULT_ESCALATION
+    separation_of_duties: bool = True
 
     def _deadline(self, category: Category, stage: Stage, start: pendulum.DateTime) -> Deadline:
         limit = category.limit(stage)
@@ -420,6 +445,8 @@ class CaseWorkflow:
             )
         if rule.needs_note and not (isinstance(note, str) and note.strip()):
             raise ValidationError("note", f"{action.value} needs a note saying why or what")
+        if self.separation_of_duties:
+            _check_duties(case, action, actor)
         if case.history and at < case.history[-1].at:
             raise ValidationError("at", "earlier than the case's last recorded step")
         changes = self._effects(case, action, at, to, worker, extension, satisfaction)

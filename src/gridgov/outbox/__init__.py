@@ -73,7 +73,8 @@ class StoredEvent:
         cell_code: The cell the record lies in.
         at: When it happened.
         data: The event's masked facts, as JSON object text.
-        recorded: When the unit of work recorded it (the relay's order).
+        recorded: The relay's order: when it happened (``at``), or when its record's previous
+            event did if that is later, so that a record's events are in order.
         published: When a relay had it acknowledged; ``None`` while pending.
         version: The stored version, managed by repositories.
     """
@@ -111,11 +112,7 @@ def _facts(event: DomainEvent) -> str:
 
 
 def record_events(
-    uow: UnitOfWork,
-    events: Iterable[DomainEvent],
-    *,
-    now: pendulum.DateTime | None = None,
-    new: bool = False,
+    uow: UnitOfWork, events: Iterable[DomainEvent], *, new: bool = False
 ) -> tuple[StoredEvent, ...]:
     """Store ``events`` in the outbox of ``uow``, numbered per aggregate; return them.
 
@@ -124,7 +121,6 @@ def record_events(
     Args:
         uow: The unit of work (a :class:`~gridgov.ports.UnitOfWork`).
         events: The change's events, in the order they happened.
-        now: When they are recorded (the relay's order); default: the system clock.
         new: Whether every event is about a record this unit of work created (a case just
             reported): their numbers start at 1 without a look-up. A record stored before with
             events then fails the unit with a ConflictError, as a number taken does.
@@ -136,20 +132,27 @@ def record_events(
     events = tuple(events)
     if not events:
         return ()
-    recorded = (now or pendulum.now("UTC")).in_tz("UTC")
     keys = {(e.AGGREGATE, e.aggregate_id) for e in events}
-    last = {} if new else dict(uow.outbox.last_sequences(keys))
+    last: dict[tuple[str, str], tuple[int, pendulum.DateTime]] = (
+        {}
+        if new
+        else {k: (e.sequence, e.recorded) for k, e in uow.outbox.last_events(keys).items()}
+    )
+    ids = new_ids("ev", max(e.at for e in events), len(events))
     stored: list[StoredEvent] = []
-    for event, key in zip(events, new_ids("ev", recorded, len(events)), strict=True):
+    for event, key in zip(events, ids, strict=True):
         record = (event.AGGREGATE, event.aggregate_id)
-        last[record] = last.get(record, 0) + 1
+        number, before = last.get(record, (0, event.at))
+        # The relay's order is by this instant: never before the record's previous event.
+        recorded = max(event.at, before).in_tz("UTC")
+        last[record] = (number + 1, recorded)
         stored.append(
             StoredEvent(
                 id=key,
                 type=event.TYPE,
                 aggregate=record[0],
                 aggregate_id=record[1],
-                sequence=last[record],
+                sequence=number + 1,
                 cell_code=event.cell_code,
                 at=event.at,
                 data=_facts(event),

@@ -1,8 +1,9 @@
 """The relay: publishes the outbox's events to a broker, in order, at least once.
 
-A :class:`Relay` reads the pending events of a store in the outbox's order (by recording, then
-each record's events by number), hands them to a :class:`Publisher` as CloudEvents, marks those
-the broker acknowledged as published, and prunes published events after a retention.
+A :class:`Relay` reads the pending events of a store in the outbox's order (by when they
+happened, never before their record's previous event, then each record's events by number),
+hands them to a :class:`Publisher` as CloudEvents, marks those the broker acknowledged as
+published, and prunes published events after a retention.
 
 Delivery promises:
 

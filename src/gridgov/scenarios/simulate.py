@@ -841,12 +841,17 @@ class _Simulation:
 
         return handle
 
-    def _dispatcher(self, uow: UnitOfWork, grid: GridCell, day: pendulum.Date) -> str:
-        """Return who registers, dispatches, verifies and closes: the community's staff."""
+    def _dispatcher(
+        self, uow: UnitOfWork, grid: GridCell, day: pendulum.Date, *, besides: str | None = None
+    ) -> str:
+        """Return who registers, dispatches, verifies and closes: the community's staff.
+
+        ``besides``: someone who may not be the one (who handled the case may not verify it).
+        """
         hierarchy = UnitHierarchy(uow)
         parent = hierarchy.parent_unit(grid.code)
-        worker = None if parent is None else hierarchy.on_duty(parent.code, day, besides=None)
-        return worker or "dispatcher"
+        worker = None if parent is None else hierarchy.on_duty(parent.code, day, besides=besides)
+        return worker or ("verifier" if besides == "dispatcher" else "dispatcher")
 
     def _stage_delay(self, now: pendulum.DateTime, limit: TimeLimit) -> pendulum.DateTime:
         """Return when a stage with ``limit`` is done: mostly within it, sometimes over it."""
@@ -886,6 +891,8 @@ class _Simulation:
         day = now.in_timezone(self.tz).date()
         staff = self._dispatcher(uow, grid, day)
         handler = case.owner_worker or staff
+        # Separation of duties: who handled a case does not verify it.
+        verifier = staff if staff != handler else self._dispatcher(uow, grid, day, besides=staff)
         urgent = not track.category.limit(Stage.HANDLING).unit.on_calendar
         limits = track.category.limits
         state = case.state
@@ -947,11 +954,11 @@ class _Simulation:
             track.fail_verification = False
             track.handling = "quick"
             case = act(
-                Action.FAIL_VERIFICATION, CaseRole.VERIFIER, staff, note="现场核查未整改到位"
+                Action.FAIL_VERIFICATION, CaseRole.VERIFIER, verifier, note="现场核查未整改到位"
             )
             self._next(case_id, self._handled_at(case, track, now))
         elif state is CaseState.HANDLED:
-            act(Action.VERIFY, CaseRole.VERIFIER, staff)
+            act(Action.VERIFY, CaseRole.VERIFIER, verifier)
             self._next(
                 case_id,
                 now.add(minutes=rng.randint(5, 30))

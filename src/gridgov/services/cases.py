@@ -11,11 +11,12 @@ import functools
 import logging
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import attrs
 import pendulum
 
+from gridgov.access import Principal, Role
 from gridgov.cases.catalogue import Stage, TimeLimit
 from gridgov.cases.model import (
     Case,
@@ -35,7 +36,13 @@ from gridgov.cases.workflow import (
     Transition,
 )
 from gridgov.clock import ensure_aware
-from gridgov.errors import CalendarCoverageError, ConflictError, NotFoundError, ValidationError
+from gridgov.errors import (
+    AccessDeniedError,
+    CalendarCoverageError,
+    ConflictError,
+    NotFoundError,
+    ValidationError,
+)
 from gridgov.events import CaseEvent, EventSink
 from gridgov.grid import GridCell
 from gridgov.idempotency import idempotent_replaying
@@ -46,6 +53,7 @@ from gridgov.services._common import pages, retried, taken_id
 from gridgov.settings import case_workflow
 
 __all__ = [
+    "CASE_ROLES",
     "CaseFigures",
     "CaseKpis",
     "EscalationEngine",
@@ -72,6 +80,41 @@ def publish(events: Iterable[CaseEvent], sinks: Iterable[EventSink]) -> None:
                 sink(event)
             except Exception:
                 _log.exception("event subscriber failed on %s", type(event).__name__)
+
+
+#: The case roles each platform role may act in. A unit of work scoped to a principal
+#: (:func:`gridgov.services.scoped.scoped`) acts only in the roles its principal's roles grant,
+#: and only under its own id; an unscoped unit is the platform's (the caller vouches).
+CASE_ROLES: Mapping[Role, frozenset[CaseRole]] = {
+    Role.GRID_WORKER: frozenset({CaseRole.REPORTER, CaseRole.HANDLER, CaseRole.VERIFIER}),
+    Role.COMMUNITY_STAFF: frozenset(
+        {CaseRole.REPORTER, CaseRole.DISPATCHER, CaseRole.HANDLER, CaseRole.VERIFIER}
+    ),
+    Role.STREET_SUPERVISOR: frozenset(
+        {CaseRole.REPORTER, CaseRole.DISPATCHER, CaseRole.VERIFIER, CaseRole.SUPERVISOR}
+    ),
+    Role.DISTRICT_SUPERVISOR: frozenset(
+        {CaseRole.REPORTER, CaseRole.DISPATCHER, CaseRole.VERIFIER, CaseRole.SUPERVISOR}
+    ),
+    Role.AUDITOR: frozenset(),
+    Role.INTEGRATION: frozenset({CaseRole.REPORTER, CaseRole.DISPATCHER}),
+    Role.SYSTEM: frozenset(CaseRole),
+}
+
+
+def _acting(uow: UnitOfWork, actor: str, role: CaseRole, case_id: str) -> None:
+    """Refuse a scoped unit's principal acting under another id or in a role not granted."""
+    principal = getattr(uow, "principal", None)
+    if not isinstance(principal, Principal):
+        return
+    if actor != principal.id:
+        raise AccessDeniedError(f"{principal.id} may act on case {case_id} only as themselves")
+    granted = frozenset().union(*(CASE_ROLES[r] for r in principal.roles))
+    if role not in granted:
+        roles = ", ".join(sorted(r.value for r in principal.roles)) or "no role"
+        raise AccessDeniedError(
+            f"{principal.id} ({roles}) may not act on case {case_id} as {role.value}"
+        )
 
 
 def _owning_unit(uow: UnitOfWork, cell: GridCell) -> GridCell:
@@ -192,6 +235,7 @@ def reported(
     (:func:`gridgov.outbox.record_events` with ``new=True``) in the same unit of work.
     """
     at = ensure_aware(at, "at")
+    _acting(uow, actor, CaseRole.REPORTER, case_id or "(new)")
     cell = _cell(uow, cell_code, "cell_code")
     owner = _owning_unit(uow, cell)
     key = case_id or new_id("case", at)
@@ -260,10 +304,15 @@ def act_on_case(
 
     Raises:
         NotFoundError: If there is no such case.
-        TransitionError: If the action is not allowed in the state or for the role.
+        TransitionError: If the action is not allowed in the state or for the role, or the
+            actor did what the action checks (separation of duties: who requested an extension
+            does not approve it, who handled a case does not verify it).
+        AccessDeniedError: If ``uow`` is scoped to a principal whose roles do not grant
+            ``role`` (:data:`CASE_ROLES`), or ``actor`` is not the principal's id.
         ValidationError: On a bad parameter; nothing is stored.
         ConflictError: If the case changed since it was read.
     """
+    _acting(uow, actor, role, case_id)
     workflow = case_workflow(uow, workflow)
     case = uow.cases.get(case_id)
     to = None if to_cell is None else _cell(uow, to_cell, "to_cell")

@@ -49,7 +49,12 @@ class OutboxRepositoryContract(_Base):
             uow.commit()
         with store() as uow:
             numbers = [e.sequence for e in uow.outbox.for_aggregate("case", "k1")]
-            last = uow.outbox.last_sequences([("case", "k1"), ("case", "k2"), ("case", "k3")])
+            last = {
+                k: e.sequence
+                for k, e in uow.outbox.last_events(
+                    [("case", "k1"), ("case", "k2"), ("case", "k3")]
+                ).items()
+            }
         assert ([1, 2, 3], {("case", "k1"): 3, ("case", "k2"): 1}) == (numbers, last)
 
     def test_a_rolled_back_unit_leaves_no_event(self, store: UowFactory) -> None:
@@ -127,7 +132,10 @@ class OutboxRepositoryContract(_Base):
             uow.commit()
         with store() as uow:
             kept = [e.id for e in uow.outbox.for_aggregate("case", "k1")]
-            numbered = uow.outbox.last_sequences([("case", "k1"), ("case", "k2")])
+            numbered = {
+                k: e.sequence
+                for k, e in uow.outbox.last_events([("case", "k1"), ("case", "k2")]).items()
+            }
         assert (0, 1, 1, ["kev3"], {("case", "k1"): 3, ("case", "k2"): 1}) == (
             early,
             first,

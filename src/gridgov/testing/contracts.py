@@ -1255,7 +1255,7 @@ def _advance(case: Case, *steps: tuple[Action, CaseRole], to: GridCell | None = 
         case = _CASE_FLOW.apply(
             case,
             action,
-            actor="d1",
+            actor=f"{role.value}-1",  # one person per role: separation of duties holds
             role=role,
             at=at,
             note="已处理",
@@ -3701,7 +3701,7 @@ _RECIPES: dict[str, _Recipe] = {
         (),
         lambda n: stored_event(n, f"kk{n}"),
         None,
-        ("add_many", "last_sequences", "pending", "for_aggregate", "mark_published", "prune"),
+        ("add_many", "last_events", "pending", "for_aggregate", "mark_published", "prune"),
     ),
 }
 """One recipe per declared kind but the settings singleton, whose contract is its own."""

@@ -47,7 +47,7 @@ The rules, applied by every repository of a :class:`ScopedUnitOfWork`:
   :data:`~gridgov.access.SYSTEM` on an unscoped store. ``cases.by_external_id`` denies a case
   out of scope. ``settings.get`` needs ``READ``; ``settings.save`` needs ``WRITE`` and a
   scope covering every cell.
-- ``outbox.add_many`` and ``outbox.last_sequences`` are open to everyone (services record the
+- ``outbox.add_many`` and ``outbox.last_events`` are open to everyone (services record the
   events of the changes principals make; events name records by id only); the relay's reads
   and marks (``pending``, ``for_aggregate``, ``get``, ``mark_published``, ``prune``) need a
   scope covering every cell.

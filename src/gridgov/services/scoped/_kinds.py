@@ -376,9 +376,9 @@ class ScopedOutbox:
         self._g.write()
         return self._g.inner.outbox.add_many(events, batch_size=batch_size, progress=progress)
 
-    def last_sequences(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
-        """Return the last numbers of records' events (numbers name no one)."""
-        return self._g.inner.outbox.last_sequences(keys)
+    def last_events(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], StoredEvent]:
+        """Return records' last events (services number the next; events name no one)."""
+        return self._g.inner.outbox.last_events(keys)
 
     def pending(self, *, limit: int = DEFAULT_PAGE_SIZE) -> tuple[StoredEvent, ...]:
         """Return unpublished events (a scope covering every cell)."""
