@@ -1081,8 +1081,9 @@ def principals(draw: st.DrawFn) -> Principal:
         roles = draw(st.frozensets(st.sampled_from(list(Role)), min_size=1, max_size=2))
     if draw(st.integers(0, 9)):
         cells = draw(st.frozensets(st.sampled_from(CELL_CODES), min_size=1, max_size=3))
-    if not draw(st.integers(0, 19)):
+    if not draw(st.integers(0, 19)):  # every cell: a city-wide role's scope
         cells |= {""}
+        roles |= {Role.CITY_SUPERVISOR}
     return Principal("p-1", roles, cells)
 
 
@@ -1262,3 +1263,34 @@ def test_each_repository_offers_the_writes_of_its_port() -> None:
             port = getattr(ports, getattr(ports.UnitOfWork, name).fget.__annotations__["return"])
             for method in ("get", "add", "add_many", "update", "remove", "save"):
                 assert hasattr(port, method) == hasattr(getattr(mine, name), method), (name, method)
+
+
+@pytest.mark.parametrize(
+    ("roles", "cells", "problem"),
+    [
+        ({Role.GRID_WORKER}, {"61010200300600"}, "no stored cell '61010200300600'"),
+        (
+            {Role.STREET_SUPERVISOR},
+            {""},
+            "every cell (the empty code) is the scope of city_supervisor or system only",
+        ),
+    ],
+    ids=["one-digit-short", "empty-code"],
+)
+def test_a_scope_that_is_not_real_is_refused(
+    roles: set[Role], cells: set[str], problem: str
+) -> None:
+    """A root that is no stored cell, or every cell for a role not meant for it: refused."""
+    store, _ = memory_world()
+    with store() as uow, pytest.raises(ValidationError) as info:
+        scoped(uow, Principal("p-1", roles, cells), audit=Denials())
+    assert ("principal.cells", problem) == (info.value.path, info.value.problem)
+
+
+def test_a_city_supervisor_covers_every_cell() -> None:
+    """The empty code with the city-wide role: the scoped unit reads both communities' grids."""
+    store, _ = memory_world()
+    with store() as uow:
+        mine = scoped(uow, Principal("c-1", {Role.CITY_SUPERVISOR}, {""}), audit=Denials())
+        codes = [c.code for c in (*mine.cells.children(COMM_A), *mine.cells.children(COMM_B))]
+    assert [A1, A2, B1, B2] == codes

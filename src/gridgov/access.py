@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from gridgov.ports import UnitOfWork
 
 __all__ = [
+    "EVERYWHERE_ROLES",
     "SYSTEM",
     "WORKER_ROLES",
     "AuditEntry",
@@ -59,6 +60,8 @@ class Role(enum.Enum):
     COMMUNITY_STAFF = "community_staff"
     STREET_SUPERVISOR = "street_supervisor"
     DISTRICT_SUPERVISOR = "district_supervisor"
+    CITY_SUPERVISOR = "city_supervisor"
+    """Supervises every district: the one role, with the system's, whose scope may be all."""
     AUDITOR = "auditor"
     INTEGRATION = "integration"
     SYSTEM = "system"
@@ -71,6 +74,7 @@ class Role(enum.Enum):
             "community_staff": "社区工作人员",
             "street_supervisor": "街道督导",
             "district_supervisor": "区级督导",
+            "city_supervisor": "市级督导",
             "auditor": "审计员",
             "integration": "系统对接",
             "system": "系统",
@@ -90,6 +94,7 @@ _GRANTS: dict[Role, frozenset[Permission]] = {
     Role.COMMUNITY_STAFF: frozenset({P.READ, P.WRITE, P.FULL_VIEW}),
     Role.STREET_SUPERVISOR: frozenset({P.READ, P.WRITE}),
     Role.DISTRICT_SUPERVISOR: frozenset({P.READ, P.WRITE}),
+    Role.CITY_SUPERVISOR: frozenset({P.READ, P.WRITE}),
     Role.AUDITOR: frozenset({P.READ, P.READ_AUDIT}),
     Role.INTEGRATION: frozenset({P.READ, P.WRITE}),
     Role.SYSTEM: frozenset(Permission),
@@ -127,8 +132,10 @@ class Principal:
     Args:
         id: Their user or worker id, recorded in the audit trail.
         roles: What they act as.
-        cells: The roots of their scope: every cell whose code starts with one of these (the
-            empty code covers every cell).
+        cells: The roots of their scope: stored cells, each covering itself and every cell
+            below it. The empty code covers every cell, and only a principal whose roles are
+            meant for that (:data:`EVERYWHERE_ROLES`) may hold it; a scoped unit of work checks
+            both (:func:`gridgov.services.scoped.scoped`).
     """
 
     id: str = attrs.field(validator=v.identifier)
@@ -182,6 +189,10 @@ class Principal:
         if cell_code is not None and not self.covers(cell_code):
             raise AccessDeniedError(f"{self.id} may not {permission.value} {what}: out of scope")
 
+
+#: The roles whose scope may be every cell (the empty code): a city-wide scope is a role,
+#: never an empty string given by mistake.
+EVERYWHERE_ROLES: frozenset[Role] = frozenset({Role.SYSTEM, Role.CITY_SUPERVISOR})
 
 #: The platform itself (the escalation engine, scenario loading): every permission, everywhere.
 SYSTEM = Principal("system", {Role.SYSTEM}, {""})

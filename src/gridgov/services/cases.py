@@ -96,6 +96,7 @@ CASE_ROLES: Mapping[Role, frozenset[CaseRole]] = {
     Role.DISTRICT_SUPERVISOR: frozenset(
         {CaseRole.REPORTER, CaseRole.DISPATCHER, CaseRole.VERIFIER, CaseRole.SUPERVISOR}
     ),
+    Role.CITY_SUPERVISOR: frozenset({CaseRole.DISPATCHER, CaseRole.SUPERVISOR}),
     Role.AUDITOR: frozenset(),
     Role.INTEGRATION: frozenset({CaseRole.REPORTER, CaseRole.DISPATCHER}),
     Role.SYSTEM: frozenset(CaseRole),

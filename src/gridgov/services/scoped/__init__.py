@@ -78,9 +78,9 @@ from typing import Self
 
 import pendulum
 
-from gridgov.access import AuditSink, Principal, principal_for_worker
+from gridgov.access import EVERYWHERE_ROLES, AuditSink, Principal, principal_for_worker
 from gridgov.clock import Clock, SystemClock
-from gridgov.errors import ValidationError
+from gridgov.errors import NotFoundError, ValidationError
 from gridgov.ports import (
     AuditRepository,
     CareTaskRepository,
@@ -225,11 +225,31 @@ def scoped(
         A :class:`ScopedUnitOfWork`.
 
     Raises:
-        ValidationError: If ``principal`` is not a Principal.
+        ValidationError: If ``principal`` is not a Principal, or its scope is not real: a root
+            that is no stored cell (a code one digit short reads no neighbour's data), or every
+            cell (the empty code) for roles not meant for it (``EVERYWHERE_ROLES``).
     """
     if not isinstance(principal, Principal):
         raise ValidationError("principal", "expected a Principal")
+    _check_scope(uow, principal)
     return ScopedUnitOfWork(uow, principal, audit, clock or SystemClock())
+
+
+def _check_scope(uow: UnitOfWork, principal: Principal) -> None:
+    for root in sorted(principal.cells):
+        if root == "":
+            if not principal.roles & EVERYWHERE_ROLES:
+                raise ValidationError(
+                    "principal.cells",
+                    "every cell (the empty code) is the scope of "
+                    + " or ".join(sorted(r.value for r in EVERYWHERE_ROLES))
+                    + " only",
+                )
+            continue
+        try:
+            uow.cells.get(root)
+        except NotFoundError:
+            raise ValidationError("principal.cells", f"no stored cell {root!r}") from None
 
 
 def as_worker(
