@@ -274,7 +274,7 @@ def test_a_pause_and_an_extension_are_counted_again_the_same_way() -> None:
         (Action.APPROVE_EXTENSION, CaseRole.SUPERVISOR, at(2026, 12, 17), {}),
     ]
     for action, role, when, extra in steps:
-        case = WF.apply(case, action, actor="w1", role=role, at=when, **extra).case  # type: ignore[arg-type]
+        case = WF.apply(case, action, actor=f"{role.value}-1", role=role, at=when, **extra).case  # type: ignore[arg-type]
     handling = case.deadline(Stage.HANDLING)
     assert handling is not None
     expected = (
@@ -554,7 +554,14 @@ def test_retime_counts_lately_closed_cases_again(store: Store, minggong: Scenari
     with store() as uow:
         for action, role, note in steps:
             act_on_case(
-                uow, workflow, case.id, action, actor="w1", role=role, at=at(2027, 2, 10), note=note
+                uow,
+                workflow,
+                case.id,
+                action,
+                actor=f"{role.value}-1",
+                role=role,
+                at=at(2027, 2, 10),
+                note=note,
             )
         uow.commit()
 
