@@ -279,3 +279,23 @@ def test_a_broker_restart_in_the_middle_loses_nothing(
         server.terminate()
         server.wait()
     assert (False, (2_000, 0, True)) == (worker.is_alive(), _check(events, 2_000))
+
+
+def test_the_simulator_publishes_what_it_recorded(
+    nats_url: str, names: tuple[str, str], consumed: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``gridgov simulate --relay``: every event of two simulated days reaches the stream once."""
+    from gridgov.cli import main
+
+    prefix, stream = names
+    argv = ["simulate", "minggong", "--from", "2026-11-23", "--days", "2", "--json"]
+    code = main([*argv, "--relay", nats_url, "--stream", stream, "--prefix", prefix])
+    published = json.loads(capsys.readouterr().out)["events_published"]
+    distinct, duplicates, in_order = _check(consumed(published), published)
+    assert (0, True, published, 0, True) == (
+        code,
+        published > 100,
+        distinct,
+        duplicates,
+        in_order,
+    )

@@ -358,6 +358,17 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument(
         "--seed", type=int, default=2043, metavar="S", help="the random seed (default: 2043)"
     )
+    simulate.add_argument(
+        "--relay",
+        metavar="NATS_URL",
+        help="then publish the events the simulation recorded to NATS JetStream (nats extra)",
+    )
+    simulate.add_argument(
+        "--stream", default="GRIDGOV", metavar="NAME", help="with --relay: the stream"
+    )
+    simulate.add_argument(
+        "--prefix", default="gridgov", metavar="PREFIX", help="with --relay: the subjects' prefix"
+    )
     simulate.set_defaults(handler=_cmd_simulate)
     add_relay(commands, output, _DB_HELP)
     return parser

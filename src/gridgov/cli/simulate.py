@@ -9,6 +9,7 @@ from gridgov.cli._common import _missing, _print_json, _progress, _scenario_path
 from gridgov.errors import (
     ConflictError,
 )
+from gridgov.ports import Store
 from gridgov.scenarios import (
     load_scenario,
 )
@@ -34,6 +35,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
                 store, scenario, start=args.start, days=args.days, seed=args.seed, progress=bar
             )
         figures = report.figures()
+        published = None if args.relay is None else _relay(store, args)
     finally:
         store.close()
     if args.json:
@@ -45,6 +47,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
                 "days": args.days,
                 "seed": args.seed,
                 "figures": figures,
+                **({} if published is None else {"events_published": published}),
             }
         )
         return 0
@@ -57,4 +60,22 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         for key, value in figures.items()
     ]
     print(f"{head}\n{_table(('指标 figure', '值 value'), rows)}")
+    if published is not None:
+        print(f"published {published} events to {args.relay}")
     return 0
+
+
+def _relay(store: Store, args: argparse.Namespace) -> int:
+    """Publish the simulation's outbox to NATS JetStream; return how many events went."""
+    try:
+        from gridgov.outbox.nats import NatsPublisher
+    except ModuleNotFoundError as exc:
+        raise _missing(exc, "gridgov simulate --relay") from None
+    from gridgov.outbox.relay import Relay
+
+    publisher = NatsPublisher(args.relay, stream=args.stream, subjects=(f"{args.prefix}.>",))
+    try:
+        relay = Relay(store, publisher, subject_prefix=args.prefix, batch_size=500)
+        return relay.run(until_empty=True).published
+    finally:
+        publisher.close()
