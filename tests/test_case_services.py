@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import attrs
 import pendulum
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -53,6 +54,7 @@ from gridgov.services.cases import (
     publish,
     report_case,
 )
+from gridgov.services.kpis import StageFigures
 
 TZ = "Asia/Shanghai"
 CAL = WorkCalendar.china()
@@ -951,15 +953,64 @@ def test_case_kpis_count_closure_on_time_closure_and_median_stage_hours(memory: 
     with memory() as uow:
         kpis = case_kpis(uow, DISTRICT, since=MONDAY, until=MONDAY.add(days=1))
     r, dp, hd, vf = Stage.REGISTRATION, Stage.DISPATCH, Stage.HANDLING, Stage.VERIFICATION
-    both_closed = CaseFigures(2, 2, 1, {r: 0.15, dp: 0.15, hd: 2.0, vf: 0.75})
-    still_open = CaseFigures(1, 0, 0, {r: 0.3, dp: 0.3})
+    both_closed = CaseFigures(
+        2,
+        2,
+        1,
+        {r: 0.15, dp: 0.15, hd: 2.0, vf: 0.75},
+        due_for_closure=2,
+        stages={
+            r: StageFigures(2, 1),
+            dp: StageFigures(2, 1),
+            hd: StageFigures(2, 1),
+            vf: StageFigures(2, 2),
+        },
+        dispatched=2,
+        urgent=2,
+        urgent_closed_on_time=1,
+    )
+    still_open = CaseFigures(
+        1,
+        0,
+        0,
+        {r: 0.3, dp: 0.3},
+        due_for_closure=1,  # its two hours to handle ran out on Monday: overdue
+        stages={r: StageFigures(1, 0), dp: StageFigures(1, 0)},
+        dispatched=1,
+        urgent=1,
+    )
     expected = CaseKpis(
-        CaseFigures(3, 2, 1, {r: 0.2, dp: 0.2, hd: 2.0, vf: 0.75}),
+        CaseFigures.combined([both_closed, still_open]),
         {B1: both_closed, B2: still_open},
         {GRID: both_closed, GRID2: still_open},
     )
-    assert expected == kpis
-    assert (2 / 3, 0.5) == (kpis.total.closure_rate, kpis.total.on_time_rate)
+    assert attrs.evolve(expected.total, median_hours={r: 0.2, dp: 0.2, hd: 2.0, vf: 0.75}) == (
+        kpis.total
+    )
+    assert (expected.by_cell, expected.by_unit) == (kpis.by_cell, kpis.by_unit)
+    assert (2 / 3, 1 / 3, 1.0) == (
+        kpis.total.closure_rate,
+        kpis.total.on_time_rate,
+        kpis.total.accurate_dispatch_rate,
+    )
+
+
+def test_standard_rates_leave_cases_within_their_limit_and_parked_ones_out(
+    memory: Store,
+) -> None:
+    """As of three hours in, ``kc`` is within its limit: only the two handled cases are due."""
+    kpi_cases(memory)
+    with memory() as uow:
+        early = case_kpis(
+            uow, DISTRICT, since=MONDAY, until=MONDAY.add(days=1), as_of=MONDAY.add(hours=3)
+        ).total
+    # ka and kb are handled; kc, reported two hours in with two hours to handle, is not due.
+    assert (2, 0, 1.0, 0.5) == (
+        early.due_for_closure,
+        early.deferred,
+        early.closure_rate,
+        early.on_time_rate,
+    )
 
 
 def test_case_kpis_of_an_empty_period_have_no_rates(memory: Store) -> None:

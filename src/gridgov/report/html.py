@@ -27,6 +27,7 @@ from gridgov.report.figures import (
     collect,
 )
 from gridgov.scenarios import Scenario
+from gridgov.services.kpis import CaseFigures
 
 __all__ = [
     "COVERAGE_BANDS",
@@ -286,11 +287,7 @@ class _Totals:
         self.contacted = sum(g.coverage.contacted for g in grids)
         self.on_cadence = sum(g.coverage.on_cadence for g in grids)
         self.missed = sum(len(g.coverage.missed) for g in grids)
-        self.reported = sum(g.cases.reported for g in grids)
-        self.closed = sum(g.cases.closed for g in grids)
-        self.on_time = sum(g.cases.closed_on_time for g in grids)
-        self.provisional = sum(g.cases.provisional for g in grids)
-        self.provisional_years = sorted({y for g in grids for y in g.cases.provisional_years})
+        self.cases = CaseFigures.combined(g.cases for g in grids)
         self.escalations = {
             level: sum(g.escalations.get(level, 0) for g in grids) for level in ESCALATION_LEVELS
         }
@@ -321,7 +318,7 @@ def _tiles(f: ReportFigures) -> str:
     week_confirmed = sum(v.confirmed for v in f.week)
     tiles = [
         ("contacted_share", _pct(t.contacted_share), "本月探访覆盖率", "elders reached this month"),
-        ("on_time_rate", _pct(_ratio(t.on_time, t.closed)), "按时办结率", "cases closed on time"),
+        ("on_time_rate", _pct(t.cases.on_time_rate), "按期结案率", "closed on time of those due"),
         ("escalations", str(sum(t.escalations.values())), "督办与上提", "escalations, 90 days"),
         ("week_fill", _pct(_ratio(week_confirmed, week_capacity)), "本周活动报名率", "week's fill"),
         ("volunteer_hours", _hours(f.volunteer_hours), "本月志愿服务时长", "volunteer hours"),
@@ -344,10 +341,10 @@ def _kpi_section(f: ReportFigures) -> str:
         ("按频次", "on cadence"),
         ("达标率", "on-cadence share"),
         ("受理", "cases"),
-        ("办结", "closed"),
-        ("办结率", "closure rate"),
-        ("按时办结", "on time"),
-        ("按时率", "on-time rate"),
+        ("结案", "closed"),
+        ("结案率", "closure rate"),
+        ("按期结案", "on time"),
+        ("按期结案率", "on-time closure rate"),
         ("督办", "escalations"),
         ("志愿时长", "volunteer hours"),
     )
@@ -381,11 +378,11 @@ def _kpi_section(f: ReportFigures) -> str:
                 _td("contacted_share", _pct(t.contacted_share)),
                 _td("on_cadence", t.on_cadence),
                 _td("on_cadence_share", _pct(t.on_cadence_share)),
-                _td("reported", t.reported),
-                _td("closed", t.closed),
-                _td("closure_rate", _pct(_ratio(t.closed, t.reported))),
-                _td("closed_on_time", t.on_time),
-                _td("on_time_rate", _pct(_ratio(t.on_time, t.closed))),
+                _td("reported", t.cases.reported),
+                _td("closed", t.cases.closed),
+                _td("closure_rate", _pct(t.cases.closure_rate)),
+                _td("closed_on_time", t.cases.closed_on_time),
+                _td("on_time_rate", _pct(t.cases.on_time_rate)),
                 _td("escalations", sum(t.escalations.values())),
                 _td("volunteer_hours", _hours(t.hours)),
             ],
@@ -501,23 +498,24 @@ def _cases_section(f: ReportFigures) -> str:
     t = _Totals(f.grids)
     chart = bar_chart(
         chart_id="cases-chart",
-        title="按时办结率 on-time closure per grid",
+        title="按期结案率 on-time closure per grid",
         summary=(
-            "Share of closed cases whose handling met its deadline per grid over 90 days: "
+            "Cases closed with their handling on time, of the cases due for closure, per grid "
+            "over 90 days: "
             + "; ".join(
                 f"{g.name} {_pct(g.cases.on_time_rate)} "
-                f"({g.cases.closed_on_time} of {g.cases.closed} closed)"
+                f"({g.cases.closed_on_time} of {g.cases.closure_base} due)"
                 for g in f.grids
             )
         ),
         categories=[g.name for g in f.grids],
         series=[
             Series(
-                "按时办结率 closed on time",
+                "按期结案率 closed on time",
                 _ON_TIME,
                 tuple(g.cases.on_time_rate for g in f.grids),
                 tuple(
-                    _pct(g.cases.on_time_rate) if g.cases.closed else "— 无办结 none closed"
+                    _pct(g.cases.on_time_rate) if g.cases.closure_base else "— 无应结案 none due"
                     for g in f.grids
                 ),
             )
@@ -528,26 +526,25 @@ def _cases_section(f: ReportFigures) -> str:
     head = _head(
         ("网格", "grid"),
         ("受理", "reported"),
-        ("办结", "closed"),
-        ("办结率", "closure"),
-        ("按时办结", "on time"),
-        ("按时率", "on-time rate"),
+        ("应结案", "due for closure"),
+        ("结案", "closed"),
+        ("结案率", "closure rate"),
+        ("按期结案", "on time"),
+        ("按期结案率", "on-time closure rate"),
     )
 
-    def cells(reported: int, closed: int, on_time: int) -> list[str]:
+    def cells(c: CaseFigures) -> list[str]:
         return [
-            _td("reported", reported),
-            _td("closed", closed),
-            _td("closure_rate", _pct(_ratio(closed, reported))),
-            _td("closed_on_time", on_time),
-            _td("on_time_rate", _pct(_ratio(on_time, closed))),
+            _td("reported", c.reported),
+            _td("due_for_closure", c.closure_base),
+            _td("closed", c.closed),
+            _td("closure_rate", _pct(c.closure_rate)),
+            _td("closed_on_time", c.closed_on_time),
+            _td("on_time_rate", _pct(c.on_time_rate)),
         ]
 
-    rows = [
-        _row(g.code, g.name, cells(g.cases.reported, g.cases.closed, g.cases.closed_on_time))
-        for g in f.grids
-    ]
-    rows.append(_row(*_TOTAL, cells(t.reported, t.closed, t.on_time), total=True))
+    rows = [_row(g.code, g.name, cells(g.cases)) for g in f.grids]
+    rows.append(_row(*_TOTAL, cells(t.cases), total=True))
     return "\n".join(
         [
             '<section id="cases">',
@@ -556,10 +553,13 @@ def _cases_section(f: ReportFigures) -> str:
             chart,
             _table("cases-table", "事件办理 cases, 90 days", head, rows),
             f"<figcaption>近 90 天 {_period(f.case_since.date(), f.on)} 上报的事件"
-            "（不含不予受理），按事件所在网格统计；按时办结指办理环节在时限内完成。"
-            "Cases reported in the 90 days "
-            "(rejected ones excluded) by the grid they lie in; on time: handled within its "
-            "time limit.</figcaption>",
+            "（不含不予受理），按事件所在网格统计。应结案数：已处置及超期未处置的事件，"
+            "不含挂账；结案率 = 结案数 / 应结案数；按期结案率 = 按期结案数 / 应结案数"
+            "（CJ/T 292）。Cases reported in the 90 days "
+            "(rejected ones excluded) by the grid they lie in. Due for closure: handled, or "
+            "overdue without being handled, parked ones left out; closure rate = closed / due; "
+            "on-time closure rate = closed with handling on time / due (CJ/T 292)."
+            "</figcaption>",
             "</figure>",
             _provisional_note(t),
             "</section>",
@@ -783,14 +783,14 @@ def _footer() -> str:
 
 def _provisional_note(t: _Totals) -> str:
     """Say how many open cases run on deadlines counted on provisional holidays, if any."""
-    if not t.provisional:
+    if not t.cases.provisional:
         return ""
-    years = "、".join(str(y) for y in t.provisional_years)
-    years_en = ", ".join(str(y) for y in t.provisional_years)
+    years = "、".join(str(y) for y in t.cases.provisional_years)
+    years_en = ", ".join(str(y) for y in t.cases.provisional_years)
     return (
-        f'<p class="note" id="provisional">暂定：{t.provisional} 件在办事件的办理时限按 '
+        f'<p class="note" id="provisional">暂定：{t.cases.provisional} 件在办事件的办理时限按 '
         f"{years} 年的法定节假日暂计（当年放假安排尚未公布），公布后可能调整。"
-        f"Provisional: {t.provisional} open cases have deadlines counted on the statutory "
+        f"Provisional: {t.cases.provisional} open cases have deadlines counted on the statutory "
         f"holidays of {years_en}, whose arrangement is not announced yet; they may move once "
         "it is.</p>"
     )

@@ -9,19 +9,15 @@ from __future__ import annotations
 
 import functools
 import logging
-import statistics
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
 import attrs
 import pendulum
 
 from gridgov.access import Principal, Role
-from gridgov.cases.catalogue import Stage, TimeLimit
+from gridgov.cases.catalogue import TimeLimit
 from gridgov.cases.model import (
-    Case,
     CaseSource,
-    CaseState,
     Location,
     Reporter,
     Satisfaction,
@@ -49,7 +45,8 @@ from gridgov.idempotency import idempotent_replaying
 from gridgov.ids import new_id
 from gridgov.outbox import record_events
 from gridgov.ports import Store, UnitOfWork
-from gridgov.services._common import pages, retried, taken_id
+from gridgov.services._common import retried, taken_id
+from gridgov.services.kpis import CaseFigures, CaseKpis, case_kpis
 from gridgov.settings import case_workflow
 
 __all__ = [
@@ -433,127 +430,3 @@ class EscalationEngine:
             record_events(uow, events)
             uow.commit()
         return escalations, events, page.next_cursor, page.next_cursor is not None
-
-
-@attrs.frozen
-class CaseFigures:
-    """Case figures of one cell or unit over a period.
-
-    Args:
-        reported: Cases reported in the period (rejected ones excluded).
-        closed: Of those, the ones closed (or evaluated).
-        closed_on_time: Of the closed, those whose handling met its deadline.
-        median_hours: The median hours each stage took, over the stages completed.
-        provisional: Of the open ones, those whose running deadline rests on provisional
-            holidays (a year not announced yet): it may move (:mod:`gridgov.services.retime`).
-        provisional_years: The years those deadlines rest on.
-    """
-
-    reported: int
-    closed: int
-    closed_on_time: int
-    median_hours: dict[Stage, float]
-    provisional: int = 0
-    provisional_years: tuple[int, ...] = ()
-
-    @property
-    def closure_rate(self) -> float | None:
-        """Return closed / reported, or ``None`` without cases."""
-        return self.closed / self.reported if self.reported else None
-
-    @property
-    def on_time_rate(self) -> float | None:
-        """Return closed on time / closed, or ``None`` without closed cases."""
-        return self.closed_on_time / self.closed if self.closed else None
-
-
-@attrs.frozen
-class CaseKpis:
-    """Case KPIs over a subtree and a period.
-
-    Args:
-        total: The whole subtree.
-        by_cell: Per cell the cases lie in.
-        by_unit: Per owning unit (where the case ended up).
-    """
-
-    total: CaseFigures
-    by_cell: dict[str, CaseFigures]
-    by_unit: dict[str, CaseFigures]
-
-
-class _Tally:
-    def __init__(self) -> None:
-        self.reported = self.closed = self.on_time = self.provisional = 0
-        self.stage_hours: dict[Stage, list[float]] = defaultdict(list)
-        self.years: set[int] = set()
-
-    def add(self, case: Case) -> None:
-        self.reported += 1
-        for d in case.deadlines:
-            if d.met_at is not None:
-                self.stage_hours[d.stage].append((d.met_at - d.start).total_seconds() / 3600)
-        running = case.current_deadline
-        if running is not None and running.provisional:
-            self.provisional += 1
-            self.years.update(running.provisional_years)
-        if case.state in (CaseState.CLOSED, CaseState.EVALUATED):
-            self.closed += 1
-            handling = case.deadline(Stage.HANDLING)
-            if handling is not None and handling.met_in_time():
-                self.on_time += 1
-
-    def figures(self) -> CaseFigures:
-        medians = {
-            s: round(statistics.median(h), 2) for s in Stage if (h := self.stage_hours.get(s))
-        }
-        return CaseFigures(
-            self.reported,
-            self.closed,
-            self.on_time,
-            medians,
-            self.provisional,
-            tuple(sorted(self.years)),
-        )
-
-
-def case_kpis(
-    uow: UnitOfWork,
-    cell_code: str,
-    *,
-    since: pendulum.DateTime,
-    until: pendulum.DateTime,
-) -> CaseKpis:
-    """Return closure rate, on-time closure rate and median time per stage over a period.
-
-    Args:
-        uow: The unit of work.
-        cell_code: The subtree to count.
-        since: Count cases reported from this instant ...
-        until: ... until before this one.
-
-    Raises:
-        ValidationError: On naive instants or ``until`` before ``since``.
-        NotFoundError: If the cell is not stored.
-    """
-    since = ensure_aware(since, "since")
-    until = ensure_aware(until, "until")
-    if until < since:
-        raise ValidationError("until", "the period ends before it starts")
-    total = _Tally()
-    cells: dict[str, _Tally] = defaultdict(_Tally)
-    units: dict[str, _Tally] = defaultdict(_Tally)
-    for case in pages(
-        lambda a: uow.cases.reported_in_subtree(
-            cell_code, since=since, until=until, limit=500, after=a
-        )
-    ):
-        if case.state is CaseState.REJECTED:
-            continue
-        for tally in (total, cells[case.cell_code], units[case.owner_cell]):
-            tally.add(case)
-    return CaseKpis(
-        total.figures(),
-        {k: t.figures() for k, t in sorted(cells.items())},
-        {k: t.figures() for k, t in sorted(units.items())},
-    )
