@@ -1,4 +1,4 @@
-"""The example consumer (examples/consumer.py) counts, from JetStream alone, what the store says."""
+"""The example consumer (examples/events) counts, from JetStream alone, what the store says."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ pytest.importorskip("nats", reason="nats-py is not installed (pip install 'gridg
 from gridgov.outbox.nats import NatsPublisher
 from gridgov.outbox.relay import Relay
 
-CONSUMER = Path(__file__).resolve().parents[1] / "examples" / "consumer.py"
+CONSUMER = Path(__file__).resolve().parents[1] / "examples" / "events" / "consumer.py"
 AT = pendulum.datetime(2026, 11, 27, 9, tz="Asia/Shanghai")
 STREETS = ("610102003", "610102004")
 WORKFLOW = CaseWorkflow(WorkCalendar.china())

@@ -66,6 +66,7 @@ def _keyed(
 
 
 def _report(uow: UnitOfWork, key: str, description: str = "楼道灯坏了") -> object:
+    principal = getattr(uow, "principal", None)  # a scoped unit acts as its principal
     return report_case(
         uow,
         category="help",
@@ -73,7 +74,7 @@ def _report(uow: UnitOfWork, key: str, description: str = "楼道灯坏了") -> 
         cell_code=GRID,
         description=description,
         at=AT,
-        actor="w1",
+        actor=principal.id if isinstance(principal, Principal) else "w1",
         idempotency_key=key,
     )
 

@@ -78,7 +78,7 @@ async def _read(url: str, stream: str, subject: str, expected: int) -> list[dict
         while len(found) < expected:
             try:
                 msgs = await sub.fetch(batch=1000, timeout=2)
-            except nats.errors.TimeoutError:
+            except (nats.errors.TimeoutError, TimeoutError):  # either, by the path taken
                 break
             for m in msgs:
                 found.append(json.loads(m.data))

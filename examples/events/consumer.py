@@ -2,7 +2,7 @@
 
 Run ``gridgov relay`` against a store, then::
 
-    python examples/consumer.py --nats nats://127.0.0.1:4222 --stream GRIDGOV --prefix gridgov
+    python examples/events/consumer.py --nats nats://127.0.0.1:4222 --stream GRIDGOV
 
 It reads every case event of the stream, drops what it has seen (by event id: the relay
 publishes at least once), checks each case's events come in sequence, and prints the number of
@@ -82,7 +82,7 @@ async def consume(
         while True:
             try:
                 messages = await subscription.fetch(batch=500, timeout=wait)
-            except nats.errors.TimeoutError:
+            except (nats.errors.TimeoutError, TimeoutError):  # either, by the path taken
                 return read
             for message in messages:
                 projection.apply(json.loads(message.data))
