@@ -60,6 +60,18 @@ class Reason:
         return f"{self.rule}: {self.en} ({self.zh})"
 
 
+def _twin_flags() -> dict[Tag, HealthFlag]:
+    """Tags and health flags that record one fact: those of the same code (dementia, say)."""
+    flags = {f.code: f for f in HealthFlag.builtins()}
+    return {t: flags[t.code] for t in Tag.builtins() if t.code in flags}
+
+
+#: One fact, two fields: a condition the ledger may record as a tag or as a health flag. Every
+#: criterion naming one reads both, so a fact counts the same whichever field records it.
+TWIN_FLAGS: dict[Tag, HealthFlag] = _twin_flags()
+_TWIN_TAGS: dict[HealthFlag, Tag] = {f: t for t, f in TWIN_FLAGS.items()}
+
+
 @attrs.frozen
 class Facts:
     """The facts about one resident on one date that criteria look at.
@@ -80,15 +92,21 @@ class Facts:
 
     @classmethod
     def of(cls, resident: Resident, household: Household, on: pendulum.Date) -> Facts:
-        """Gather the facts about ``resident`` of ``household`` on ``on``."""
+        """Gather the facts about ``resident`` of ``household`` on ``on``.
+
+        A fact recorded in one field is a fact in every field that can hold it: a dementia
+        health flag is also the dementia tag (and the other way round, :data:`TWIN_FLAGS`), and
+        living alone is both the tag and the living arrangement.
+        """
         age = None if resident.birth_date is None else age_on(resident.birth_date, on)
-        return cls(
-            age,
-            resident.tags,
-            resident.health_flags,
-            resident.living_arrangement,
-            household.status,
-        )
+        tags = resident.tags | {_TWIN_TAGS[f] for f in resident.health_flags if f in _TWIN_TAGS}
+        flags = resident.health_flags | {TWIN_FLAGS[t] for t in resident.tags if t in TWIN_FLAGS}
+        arrangement = resident.living_arrangement
+        if arrangement is LivingArrangement.ALONE:
+            tags |= {Tag.LIVING_ALONE}
+        elif arrangement is None and Tag.LIVING_ALONE in tags:
+            arrangement = LivingArrangement.ALONE
+        return cls(age, frozenset(tags), frozenset(flags), arrangement, household.status)
 
 
 Verdict = tuple[bool, tuple[Reason, ...]]
@@ -188,7 +206,12 @@ class HasTag:
 
     def compile(self, c: _Compiler) -> str:
         """Return a Python expression over the compiled policy's local variables."""
-        return f"({c.constant(self.tag)} in r.tags)"
+        also = ""
+        if self.tag in TWIN_FLAGS:
+            also = f" or {c.constant(TWIN_FLAGS[self.tag])} in r.health_flags"
+        elif self.tag == Tag.LIVING_ALONE:
+            also = f" or r.living_arrangement is {c.constant(LivingArrangement.ALONE)}"
+        return f"({c.constant(self.tag)} in r.tags{also})"
 
 
 @attrs.frozen
@@ -214,7 +237,9 @@ class HasHealthFlag:
 
     def compile(self, c: _Compiler) -> str:
         """Return a Python expression over the compiled policy's local variables."""
-        return f"({c.constant(self.flag)} in r.health_flags)"
+        twin = _TWIN_TAGS.get(self.flag)
+        also = "" if twin is None else f" or {c.constant(twin)} in r.tags"
+        return f"({c.constant(self.flag)} in r.health_flags{also})"
 
 
 def _arrangements(value: Iterable[LivingArrangement]) -> frozenset[LivingArrangement]:
@@ -260,10 +285,14 @@ class LivesAs:
     def compile(self, c: _Compiler) -> str:
         """Return a Python expression over the compiled policy's local variables."""
         # Identity tests: enum members are singletons, and ``is`` skips Enum.__hash__.
-        tests = (
+        tests = [
             f"r.living_arrangement is {c.constant(a)}"
             for a in sorted(self.arrangements, key=_value)
-        )
+        ]
+        if LivingArrangement.ALONE in self.arrangements:  # the tag records it too
+            tests.append(
+                f"(r.living_arrangement is None and {c.constant(Tag.LIVING_ALONE)} in r.tags)"
+            )
         return "(" + " or ".join(tests) + ")"
 
 
