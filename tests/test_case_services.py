@@ -54,7 +54,7 @@ from gridgov.services.cases import (
     publish,
     report_case,
 )
-from gridgov.services.kpis import StageFigures
+from gridgov.services.kpis import Scoring, StageFigures, league_table
 
 TZ = "Asia/Shanghai"
 CAL = WorkCalendar.china()
@@ -1082,3 +1082,58 @@ def test_publish_logs_a_failing_sink_and_goes_on(caplog: pytest.LogCaptureFixtur
     assert [
         (logging.ERROR, f"event subscriber failed on {type(e).__name__}", True) for e in EVENTS
     ] == logged
+
+
+def _figures(reported: int, closed: int, on_time: int, due: int, rework: int = 0) -> CaseFigures:
+    return CaseFigures(reported, closed, on_time, {}, due_for_closure=due, rework_rounds=rework)
+
+
+def test_the_composite_score_weighs_the_rates_and_deducts_per_rework_round() -> None:
+    """(0.4 x on time + 0.3 x closure) / 0.7 x 100, less a point per rework round."""
+    scoring = Scoring({"on_time_rate": 0.4, "closure_rate": 0.3}, {"rework_rounds": 1.0})
+    figures = _figures(10, 8, 6, 10, rework=2)  # on time 0.6, closure 0.8
+    assert (round((0.4 * 0.6 + 0.3 * 0.8) / 0.7 * 100 - 2, 2), None) == (
+        scoring.score(figures),
+        scoring.score(_figures(3, 0, 0, 0)),
+    )
+
+
+def test_a_league_table_ranks_only_cells_with_enough_cases() -> None:
+    """One fast case does not top the table: below the minimum, listed after and unranked."""
+    table = league_table(
+        {
+            "a": _figures(20, 18, 15, 20),
+            "b": _figures(1, 1, 1, 1),  # perfect, but one case
+            "c": _figures(12, 6, 3, 12),
+            "d": _figures(20, 18, 15, 20),  # ties with a
+        },
+        scoring=Scoring({"on_time_rate": 1.0}),
+        min_cases=10,
+    )
+    assert [("a", 1), ("d", 1), ("c", 3), ("b", None)] == [(r.key, r.rank) for r in table]
+
+
+@pytest.mark.parametrize(
+    ("weights", "deductions", "path"),
+    [
+        ({"speed": 1.0}, {}, "weights"),
+        ({"on_time_rate": -1.0}, {}, "weights.on_time_rate"),
+        ({"on_time_rate": 0.0}, {}, "weights"),
+        ({"on_time_rate": 1.0}, {"typos": 1.0}, "deductions"),
+    ],
+)
+def test_bad_scoring_is_refused_naming_the_field(
+    weights: dict[str, float], deductions: dict[str, float], path: str
+) -> None:
+    """An unknown indicator or count, a negative weight or no weight at all: ValidationError."""
+    with pytest.raises(ValidationError) as info:
+        Scoring(weights, deductions)
+    assert path == info.value.path
+
+
+def test_kpis_per_worker_count_the_cases_assigned_to_each(memory: Store) -> None:
+    """The post level: ``ka`` and ``kb`` were assigned to ``a-grid``; ``kc`` to nobody."""
+    kpi_cases(memory)
+    with memory() as uow:
+        kpis = case_kpis(uow, DISTRICT, since=MONDAY, until=MONDAY.add(days=1))
+    assert {"a-grid": (2, 2)} == {k: (f.reported, f.closed) for k, f in kpis.by_worker.items()}

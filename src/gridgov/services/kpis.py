@@ -33,7 +33,16 @@ from gridgov.errors import ValidationError
 from gridgov.ports import UnitOfWork
 from gridgov.services._common import pages
 
-__all__ = ["CaseFigures", "CaseKpis", "StageFigures", "case_kpis"]
+__all__ = [
+    "DEFAULT_SCORING",
+    "CaseFigures",
+    "CaseKpis",
+    "LeagueRow",
+    "Scoring",
+    "StageFigures",
+    "case_kpis",
+    "league_table",
+]
 
 _HANDLED = frozenset({CaseState.HANDLED, CaseState.VERIFIED, CaseState.CLOSED, CaseState.EVALUATED})
 _CLOSED = frozenset({CaseState.CLOSED, CaseState.EVALUATED})
@@ -173,13 +182,15 @@ class CaseKpis:
 
     Args:
         total: The whole subtree.
-        by_cell: Per cell the cases lie in.
+        by_cell: Per cell the cases lie in (the region, CJ/T 292's first level).
         by_unit: Per owning unit (where the case ended up).
+        by_worker: Per worker the case is assigned to (the post); unassigned cases left out.
     """
 
     total: CaseFigures
     by_cell: dict[str, CaseFigures]
     by_unit: dict[str, CaseFigures]
+    by_worker: dict[str, CaseFigures] = attrs.field(factory=dict)
 
 
 class _Tally:
@@ -269,6 +280,7 @@ def case_kpis(
     total = _Tally()
     cells: dict[str, _Tally] = defaultdict(_Tally)
     units: dict[str, _Tally] = defaultdict(_Tally)
+    workers: dict[str, _Tally] = defaultdict(_Tally)
     for case in pages(
         lambda a: uow.cases.reported_in_subtree(
             cell_code, since=since, until=until, limit=500, after=a
@@ -278,8 +290,135 @@ def case_kpis(
             continue
         for tally in (total, cells[case.cell_code], units[case.owner_cell]):
             tally.add(case, as_of)
+        if case.owner_worker is not None:
+            workers[case.owner_worker].add(case, as_of)
     return CaseKpis(
         total.figures(),
         {k: t.figures() for k, t in sorted(cells.items())},
         {k: t.figures() for k, t in sorted(units.items())},
+        {k: t.figures() for k, t in sorted(workers.items())},
     )
+
+
+# The rates a higher value of which is better; rework and extensions count as deductions.
+_BETTER_HIGHER = frozenset(
+    {
+        "closure_rate",
+        "on_time_rate",
+        "accurate_dispatch_rate",
+        "urgent_on_time_rate",
+        "satisfaction_rate",
+    }
+)
+
+
+def _weights(value: object) -> dict[str, float]:
+    if not isinstance(value, dict):
+        raise ValidationError("weights", "expected a mapping of indicator to weight")
+    for name, weight in value.items():
+        if name not in _BETTER_HIGHER:
+            raise ValidationError(
+                "weights", f"no indicator {name!r}: one of {', '.join(sorted(_BETTER_HIGHER))}"
+            )
+        if not isinstance(weight, int | float) or isinstance(weight, bool) or weight < 0:
+            raise ValidationError(f"weights.{name}", "a weight is a number from 0")
+    if not any(value.values()):
+        raise ValidationError("weights", "at least one weight above 0")
+    return {k: float(w) for k, w in value.items()}
+
+
+def _deductions(value: object) -> dict[str, float]:
+    if not isinstance(value, dict):
+        raise ValidationError("deductions", "expected a mapping of count to points")
+    counts = {f.name for f in attrs.fields(CaseFigures) if f.type in ("int", int)}
+    for name, points in value.items():
+        if name not in counts:
+            raise ValidationError("deductions", f"no count {name!r}: one of {sorted(counts)}")
+        if not isinstance(points, int | float) or isinstance(points, bool) or points < 0:
+            raise ValidationError(f"deductions.{name}", "points are a number from 0")
+    return {k: float(p) for k, p in value.items()}
+
+
+@attrs.frozen
+class Scoring:
+    """A composite score (综合指标值): weighted rates out of 100, less points per count.
+
+    Provincial rules weigh the indicators and deduct points (per rework round, say); a
+    deployment states its own. Indicators without a value (no case due, none called back) are
+    left out and the weights of the others count in full.
+
+    Args:
+        weights: Indicator to weight: ``closure_rate``, ``on_time_rate``,
+            ``accurate_dispatch_rate``, ``urgent_on_time_rate`` or ``satisfaction_rate`` (the
+            rates a higher value of which is better).
+        deductions: Count (``"rework_rounds"``, ...) to points deducted per unit.
+        source: Where the weights come from.
+    """
+
+    weights: dict[str, float] = attrs.field(converter=_weights)
+    deductions: dict[str, float] = attrs.field(factory=dict, converter=_deductions)
+    source: str = ""
+
+    def score(self, figures: CaseFigures) -> float | None:
+        """Return the score, from 0 to 100, or ``None`` if no weighted indicator has a value."""
+        valued = {n: w for n, w in self.weights.items() if getattr(figures, n) is not None}
+        total = sum(valued.values())
+        if not total:
+            return None
+        rate: float = sum(w * getattr(figures, n) for n, w in valued.items()) / total
+        lost: float = sum(p * getattr(figures, n) for n, p in self.deductions.items())
+        return round(max(0.0, 100 * rate - lost), 2)
+
+
+DEFAULT_SCORING = Scoring(
+    {"on_time_rate": 0.4, "closure_rate": 0.3, "accurate_dispatch_rate": 0.1},
+    {"rework_rounds": 1.0},
+    source="proposal: the weights of CJ/T 292's region evaluation (on-time closure first), "
+    "one point off per failed verification, until a province's rule is configured",
+)
+
+
+@attrs.frozen
+class LeagueRow:
+    """One entry of a league table.
+
+    Args:
+        key: The cell, unit or worker.
+        value: Its score or indicator.
+        cases: Its cases reported.
+        rank: Its place (ties share one), or ``None`` below the minimum of cases.
+    """
+
+    key: str
+    value: float | None
+    cases: int
+    rank: int | None
+
+
+def league_table(
+    figures: dict[str, CaseFigures],
+    *,
+    scoring: Scoring = DEFAULT_SCORING,
+    min_cases: int = 10,
+) -> tuple[LeagueRow, ...]:
+    """Rank cells, units or workers by score; those with fewer than ``min_cases`` are not ranked.
+
+    One fast case does not top the table: entries below the minimum (or without a score) follow
+    the ranked ones, unranked. Ties share a rank; the order among them is by key.
+
+    Raises:
+        ValidationError: If ``min_cases`` is not a whole number from 1.
+    """
+    if not isinstance(min_cases, int) or isinstance(min_cases, bool) or min_cases < 1:
+        raise ValidationError("min_cases", "expected a whole number from 1")
+    scored = [(k, scoring.score(f), f.reported) for k, f in figures.items()]
+    ranked = sorted(
+        ((k, s, n) for k, s, n in scored if s is not None and n >= min_cases),
+        key=lambda r: (-(r[1] or 0.0), r[0]),
+    )
+    rows: list[LeagueRow] = []
+    for i, (key, value, cases) in enumerate(ranked):
+        tied = rows and rows[-1].value == value
+        rows.append(LeagueRow(key, value, cases, rows[-1].rank if tied else i + 1))
+    rest = sorted((r for r in scored if r[0] not in {row.key for row in rows}), key=lambda r: r[0])
+    return (*rows, *(LeagueRow(k, s, n, None) for k, s, n in rest))
