@@ -12,6 +12,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from unittest import mock
 
 import pendulum
 import pytest
@@ -747,8 +748,8 @@ def test_export_full_as_a_grid_worker_warns_and_is_audited(ledger: str, tmp_path
         "--db",
         ledger,
         "--full",
-        "--as-role",
-        "grid_worker",
+        "--as-worker",
+        "secretary",
         "--out",
         str(out_file),
         "--json",
@@ -761,7 +762,24 @@ def test_export_full_as_a_grid_worker_warns_and_is_audited(ledger: str, tmp_path
         trail = uow.audit.between(
             since=pendulum.datetime(2000, 1, 1), until=pendulum.datetime(2100, 1, 1)
         ).items
-    assert [(AuditKind.EXPORTED, "query:open311.requests")] == [(e.kind, e.subject) for e in trail]
+    assert [(AuditKind.EXPORTED, "query:open311.requests", "secretary")] == [
+        (e.kind, e.subject, e.principal_id) for e in trail
+    ]
+
+
+def test_a_grid_workers_export_holds_their_grid_only(ledger: str, tmp_path: Path) -> None:
+    """Acting as a grid worker (from GRIDGOV_PRINCIPAL), the export has their grid's cases."""
+    out_file = tmp_path / "mine.json"
+    env = {"GRIDGOV_PRINCIPAL": "grid-06"}
+    with mock.patch.dict(os.environ, env):
+        code, _, _ = run("export", "open311", "--db", ledger, "--full", "--out", str(out_file))
+    exported = json.loads(out_file.read_text(encoding="utf-8"))
+    with opened(ledger) as uow:
+        grid = uow.workers.get("grid-06").assignments[0].cell_code
+        mine = uow.cases.reported_in_subtree(
+            grid, since=pendulum.datetime(2000, 1, 1), until=pendulum.datetime(2100, 1, 1)
+        ).items
+    assert (0, True, len(mine)) == (code, 0 < len(mine) < 3, len(exported))
 
 
 def test_export_ics_gives_the_venues_series(shared: str) -> None:
@@ -843,11 +861,11 @@ def test_simulate_prints_figures_and_a_bar_per_day(tmp_path: Path) -> None:
             4,
             "gridgov simulate needs an empty store",
         ),
-        (("export", "open311", "--db", "{db}", "--full"), 5, "--full needs --as-role"),
+        (("export", "open311", "--db", "{db}", "--full"), 5, "--full needs --as-worker"),
         (
-            ("export", "open311", "--db", "{db}", "--full", "--as-role", "auditor"),
-            5,
-            "(auditor) may not full_view export open311.requests unmasked",
+            ("export", "open311", "--db", "{db}", "--full", "--as-worker", "nobody"),
+            3,
+            "worker 'nobody' not found",
         ),
         (
             ("simulate", "minggong", "--from", "2024-03-04", "--days", "1"),
@@ -880,7 +898,7 @@ def test_exit_codes(
         (("load", "--quiet", "--progress"), "not allowed with argument"),
         (("cases", "--open", "--all"), "not allowed with argument"),
         (("simulate", "minggong", "--from", "2026-03-02", "--days", "0"), "at least 1"),
-        (("export", "open311", "--full", "--as-role", "system"), "invalid choice: 'system'"),
+        (("export", "open311", "--full", "--as-role", "system"), "unrecognized arguments"),
         (("export", "csv"), "invalid choice: 'csv'"),
         (("export", "geojson", "--json"), "--json: with export, --json prints a summary"),
     ],

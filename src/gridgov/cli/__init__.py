@@ -15,7 +15,7 @@ default ``$GRIDGOV_DB``, else a SQLite file in the user's data directory):
 - ``gridgov schedule --week YYYY-MM-DD [--venue ID]``: each venue's week, per space.
 - ``gridgov report [--on DATE] [--html DIR]``: coverage, case closure and escalations per grid.
 - ``gridgov export open311|ics|geojson``: standard formats on stdout or ``--out FILE``, personal
-  data masked unless ``--full`` (refused unless ``--as-role`` allows the full view).
+  data masked unless ``--full`` by a stored worker allowed the full view (``--as-worker``).
 - ``gridgov simulate SCENARIO --from DATE --days N``: run the time-travel simulator.
 - ``gridgov relay [--nats URL] [--until-empty]``: publish the store's outbox to NATS JetStream.
 - ``gridgov calendar [--year YYYY | --between START END]``: the working calendar's announced and
@@ -65,7 +65,6 @@ from gridgov import __version__
 from gridgov.cli import calendar as calendar_cmd
 from gridgov.cli._common import (
     _DB_HELP,
-    _ROLES,
     _RULES_HELP,
     _date,
     _datetime,
@@ -283,7 +282,8 @@ def _parser() -> argparse.ArgumentParser:
         "export",
         help="Open311, iCalendar or GeoJSON",
         description="Write a standard format on stdout or to --out FILE. Personal data is "
-        "masked unless --full is given with an --as-role allowing the full view.",
+        "masked unless --full is given by a worker allowed the full view (--as-worker or "
+        "GRIDGOV_PRINCIPAL), whose export holds their scope only.",
     )
     formats = export.add_subparsers(dest="format", required=True, metavar="FORMAT")
     exported = argparse.ArgumentParser(add_help=False, parents=[ledger])
@@ -291,13 +291,13 @@ def _parser() -> argparse.ArgumentParser:
     exported.add_argument(
         "--full",
         action="store_true",
-        help="export personal data unmasked (needs --as-role grid_worker or community_staff)",
+        help="export personal data unmasked (needs --as-worker: a grid worker or community staff)",
     )
     exported.add_argument(
-        "--as-role",
-        choices=_ROLES,
-        metavar="ROLE",
-        help="the role you export in: " + ", ".join(_ROLES),
+        "--as-worker",
+        metavar="ID",
+        help="the stored worker you act as (default: $GRIDGOV_PRINCIPAL): their roles and "
+        "today's cells decide what you may export",
     )
     open311 = formats.add_parser(
         "open311",

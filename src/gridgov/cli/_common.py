@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pendulum
 
-from gridgov.access import Redaction, Role
+from gridgov.access import Redaction
 from gridgov.bootstrap import open_store
 from gridgov.care.policy import CarePolicy
 from gridgov.cases import Case, CaseWorkflow, ServiceCatalogue
@@ -85,10 +85,6 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("expected a whole number of at least 1")
     return value
-
-
-# The roles an export may be made in: every role but the platform's own.
-_ROLES = [r.value for r in Role if r is not Role.SYSTEM]
 
 
 _DB_HELP = (

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
-import re
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from gridgov.access import AuditKind, Permission, Principal, Redaction, Role
+from gridgov.access import AuditKind, Permission, Principal, Redaction, Role, principal_for_worker
 from gridgov.cli._common import (
     _BEGINNING,
     _END,
@@ -30,31 +29,53 @@ from gridgov.errors import (
 from gridgov.grid import GridCell
 from gridgov.interop.ical import space_calendar, venue_calendar
 from gridgov.interop.open311 import dumps_requests, dumps_services
-from gridgov.ports import Store
+from gridgov.ports import Store, UnitOfWork
 from gridgov.scheduling.venues import Venue
 from gridgov.services._common import pages
 from gridgov.services.access import StoreAuditSink, audit_entry
+from gridgov.services.scoped import scoped
 
 _FULL_VIEW_ROLES = ", ".join(
     r.value for r in Role if Permission.FULL_VIEW in r.permissions and r is not Role.SYSTEM
 )
 
 
-def _redaction(args: argparse.Namespace, store: Store, what: str) -> Redaction:
-    """Return the redaction of an export: masked, or full if ``--as-role`` allows it.
+def acting(args: argparse.Namespace, store: Store) -> Principal | None:
+    """Return who acts: the stored worker ``--as-worker`` (or ``$GRIDGOV_PRINCIPAL``) names.
 
-    A full export is recorded in the store's audit trail and warned about on stderr.
+    Their roles and scope are the store's (their assignments today), never what the command
+    line claims.
 
     Raises:
-        AccessDeniedError: If ``--full`` is given without a role allowing the full view.
+        NotFoundError: If no such worker is stored.
+        ValidationError: If the worker has no cell assigned today.
+        AccessDeniedError: If the worker holds no role that acts on the platform.
+    """
+    worker_id = args.as_worker or os.environ.get("GRIDGOV_PRINCIPAL") or None
+    if worker_id is None:
+        return None
+    with store() as uow:
+        return principal_for_worker(uow, worker_id, on=SystemClock().now().date())
+
+
+def _redaction(
+    args: argparse.Namespace, store: Store, what: str, principal: Principal | None
+) -> Redaction:
+    """Return the redaction of an export: masked, or full if the acting worker may see it.
+
+    A full export is recorded in the store's audit trail under the worker's id and warned about
+    on stderr.
+
+    Raises:
+        AccessDeniedError: If ``--full`` is given without a worker allowed the full view.
     """
     if not args.full:
         return Redaction.MASKED
-    if args.as_role is None:
+    if principal is None:
         raise AccessDeniedError(
-            f"--full needs --as-role naming a role allowed the full view ({_FULL_VIEW_ROLES})"
+            "--full needs --as-worker (or GRIDGOV_PRINCIPAL) naming a stored worker whose "
+            f"role allows the full view ({_FULL_VIEW_ROLES})"
         )
-    principal = Principal(_principal_id(), {Role(args.as_role)}, {""})
     audit = StoreAuditSink(store)
     subject = f"query:{what}"
     try:
@@ -69,15 +90,6 @@ def _redaction(args: argparse.Namespace, store: Store, what: str) -> Redaction:
         file=sys.stderr,
     )
     return principal.redaction
-
-
-def _principal_id() -> str:
-    """Return who exports: ``cli:<login name>``, or ``cli`` if the name is not an id."""
-    try:
-        user = getpass.getuser()
-    except (OSError, KeyError):  # no login name in the environment or the password database
-        return "cli"
-    return f"cli:{user}" if re.fullmatch(r"[A-Za-z0-9_.\-]{1,59}", user) else "cli"
 
 
 def _check_export_output(args: argparse.Namespace) -> None:
@@ -114,8 +126,15 @@ def _cmd_export_open311(args: argparse.Namespace) -> int:
     _check_export_output(args)
     what = "open311.services" if args.services else "open311.requests"
     with _ledger(args) as (scenario, store, tree):
-        redaction = _redaction(args, store, what)
-        with store() as uow:
+        principal = acting(args, store)
+        redaction = _redaction(args, store, what, principal)
+        with store() as unscoped:
+            # The acting worker's export holds their scope only.
+            uow: UnitOfWork = (
+                unscoped
+                if principal is None
+                else scoped(unscoped, principal, audit=StoreAuditSink(store))
+            )
             catalogue = _catalogue(uow, scenario)
             if args.services:
                 count = len(catalogue.categories)
@@ -133,7 +152,7 @@ def _cmd_export_open311(args: argparse.Namespace) -> int:
 def _cmd_export_ics(args: argparse.Namespace) -> int:
     _check_export_output(args)
     with _ledger(args) as (_, store, tree):
-        redaction = _redaction(args, store, "ics")
+        redaction = _redaction(args, store, "ics", acting(args, store))
         with store() as uow:
             if args.venue is not None:
                 venue = uow.venues.get(args.venue)
@@ -170,7 +189,7 @@ def _only_venue(venues: Sequence[Venue]) -> Venue:
 def _cmd_export_geojson(args: argparse.Namespace) -> int:
     _check_export_output(args)
     with _ledger(args) as (_, store, tree):
-        redaction = _redaction(args, store, "geojson")
+        redaction = _redaction(args, store, "geojson", acting(args, store))
     features = [_feature(c) for c in tree]
     document = {"type": "FeatureCollection", "features": features}
     text = json.dumps(document, ensure_ascii=False) + "\n"  # compact: coordinates add up
