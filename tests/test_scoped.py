@@ -1243,15 +1243,17 @@ def test_a_denial_after_a_write_is_recorded_in_the_store(kind: str, tmp_path: Pa
     finally:
         store.close()
     assert [f"{A1}001"] == kept
+    # Every denial; of the writes, only the committed cell's creation (recorded in its unit).
     assert sorted(
         [
-            (f"cell:{COMM_B}001", "write"),
-            (f"cell:{COMM_B}", "read"),
-            ("household:h-2", "write"),
-            (f"cell:{COMM_B}", "write"),
-        ]
-    ) == sorted((e.subject, e.detail) for e in trail)
-    assert {AuditKind.DENIED} == {e.kind for e in trail}
+            (AuditKind.DENIED, f"cell:{COMM_B}001", "write"),
+            (AuditKind.DENIED, f"cell:{COMM_B}", "read"),
+            (AuditKind.DENIED, "household:h-2", "write"),
+            (AuditKind.DENIED, f"cell:{COMM_B}", "write"),
+            (AuditKind.CREATED, f"cell:{A1}001", ""),
+        ],
+        key=str,
+    ) == sorted(((e.kind, e.subject, e.detail) for e in trail), key=str)
 
 
 def test_each_repository_offers_the_writes_of_its_port() -> None:
@@ -1294,3 +1296,35 @@ def test_a_city_supervisor_covers_every_cell() -> None:
         mine = scoped(uow, Principal("c-1", {Role.CITY_SUPERVISOR}, {""}), audit=Denials())
         codes = [c.code for c in (*mine.cells.children(COMM_A), *mine.cells.children(COMM_B))]
     assert [A1, A2, B1, B2] == codes
+
+
+def test_edits_of_the_ledger_are_audited_in_the_unit_of_the_change() -> None:
+    """Who changed which residents and fields (by name only), committed; nothing else."""
+    store = open_store("memory://")
+    with store() as uow:
+        for cell in (
+            GridCell(DISTRICT, "新城区", GridLevel.DISTRICT),
+            GridCell(STREET, "自强路街道", GridLevel.STREET, DISTRICT),
+            GridCell(COMM_A, "明宫社区", GridLevel.COMMUNITY, STREET),
+            GridCell(A1, "网格a1", GridLevel.GRID, COMM_A),
+        ):
+            uow.cells.add(cell)
+        uow.households.add(Household("h-1", A1, Address("新楼"), members=(resident("a1", 1, 70),)))
+        uow.commit()
+    with scoped(store(), GW_A1, audit=Denials(), clock=ManualClock(NOW)) as mine:
+        home = mine.households.get("h-1")
+        member = home.members[0]
+        changed = attrs.evolve(
+            home,
+            members=(attrs.evolve(member, tags={Tag.LIVING_ALONE}), resident("a1", 2, 40)),
+        )
+        mine.households.update(changed)
+        mine.commit()
+    with scoped(store(), GW_A1, audit=Denials(), clock=ManualClock(NOW)) as mine:
+        mine.households.remove(mine.households.get("h-1"))  # rolled back
+    with store() as uow:
+        trail = uow.audit.between(since=PAST, until=FUTURE, subject="household:h-1").items
+    expected = [
+        (AuditKind.EDITED, "w-a1", A1, f"members: +{resident('a1', 2, 40).id}, {member.id}.tags")
+    ]
+    assert expected == [(e.kind, e.principal_id, e.cell_code, e.detail) for e in trail]

@@ -250,6 +250,11 @@ class AuditKind(enum.Enum):
     DENIED = "denied"
     VIEWED_FULL_RECORD = "viewed_full_record"
     EXPORTED = "exported"
+    CREATED = "created"
+    """A record of the ledger (a cell, a worker, a household, the settings) was added."""
+    EDITED = "edited"
+    """One was changed: ``detail`` names the fields (and residents) changed, never values."""
+    REMOVED = "removed"
 
 
 @attrs.frozen
@@ -260,7 +265,7 @@ class AuditEntry:
         id: The entry's key.
         at: When.
         principal_id: Who.
-        kind: Denied, viewed a full record, exported.
+        kind: Denied, viewed a full record, exported; a ledger record created, edited, removed.
         subject: What it concerned: ``"resident:<id>"``, ``"case:<id>"``, ``"query:households"``.
         cell_code: The cell concerned, if any.
         detail: What exactly (the permission asked, the export format); never personal data.

@@ -13,7 +13,7 @@ from typing import Any
 
 import pendulum
 
-from gridgov.access import AuditEntry, Permission
+from gridgov.access import AuditEntry, AuditKind, Permission
 from gridgov.care.contacts import CareTask, ContactAttempt
 from gridgov.cases.model import Case
 from gridgov.grid import GridCell, GridTree, Worker
@@ -42,6 +42,7 @@ from gridgov.scheduling.registrations import Occupancy, Registration
 from gridgov.scheduling.series import ActivitySeries
 from gridgov.scheduling.venues import Venue
 from gridgov.scheduling.volunteers import Shift, SignUp
+from gridgov.services.access import audit_entry
 from gridgov.services.scoped._guard import READ, WRITE, Guard
 from gridgov.services.scoped._pages import instant
 from gridgov.services.scoped._records import (
@@ -54,6 +55,7 @@ from gridgov.services.scoped._records import (
     ScopedRepository,
     Subtree,
     Whole,
+    changed_fields,
     registrant,
     stored,
 )
@@ -92,7 +94,7 @@ def _by_report(c: Case) -> tuple[str, str]:
 class ScopedCells(ScopedRemovable[GridCell, CellRepository]):
     """Cells: the scope and the hierarchy above it are readable; the scope is writable."""
 
-    place = Placement(k.CELLS, "cells", "cell", Reach.NEAR)
+    place = Placement(k.CELLS, "cells", "cell", Reach.NEAR, audited=True)
     subtree = Subtree[GridCell](lambda c: (c.code,))
 
     def get(self, key: str) -> GridCell:
@@ -124,6 +126,7 @@ class ScopedWorkers(ScopedRemovable[Worker, WorkerRepository]):
         Reach.NEAR,
         direct=False,
         nowhere_write="a worker without assignments is managed centrally",
+        audited=True,
     )
     list = Whole[Worker]()
 
@@ -138,7 +141,7 @@ class ScopedHouseholds(
 ):
     """Households: read and written in scope; queries narrowed to the scope."""
 
-    place = Placement(k.HOUSEHOLDS, "households", "household")
+    place = Placement(k.HOUSEHOLDS, "households", "household", audited=True)
     in_subtree = Subtree[Household](lambda h: (h.cell_code, h.id))
     with_tag = Subtree[ResidentEntry](_by_resident, within=True)
     aged = Subtree[ResidentEntry](_by_age, within=True)
@@ -321,7 +324,18 @@ class ScopedSettings:
         if not self._g.everywhere:
             self._g.deny(WRITE, "settings", None, "the settings rule every cell")
         self._g.write()
-        return self._g.inner.settings.save(settings)
+        before = stored(lambda _key: self._g.inner.settings.get(), "default")
+        saved = self._g.inner.settings.save(settings)
+        entry = audit_entry(
+            self._g.principal,
+            self._g.clock.now(),
+            AuditKind.CREATED if before is None else AuditKind.EDITED,
+            "settings:default",
+            None,
+            "" if before is None else changed_fields(before, saved),
+        )
+        self._g.inner.audit.add(entry)
+        return saved
 
 
 class ScopedAudit:

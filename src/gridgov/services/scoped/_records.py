@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 import attrs
 
-from gridgov.access import Permission
+from gridgov.access import AuditKind, Permission
 from gridgov.errors import NotFoundError
 from gridgov.ports import DEFAULT_PAGE_SIZE, Page, ProgressCallback
 from gridgov.records import RecordKind
@@ -27,6 +27,7 @@ from gridgov.records import kinds as k
 from gridgov.scheduling.registrations import Registration
 from gridgov.scheduling.series import ActivitySeries
 from gridgov.scheduling.volunteers import Shift, SignUp
+from gridgov.services.access import audit_entry
 from gridgov.services.scoped._guard import READ, WRITE, Guard
 from gridgov.services.scoped._pages import Fetch, SortKey, paged
 
@@ -112,6 +113,8 @@ class Placement(Generic[R]):
         nowhere: Why a record in no cell is denied (only a scope covering every cell has it).
         nowhere_write: The same for a write, if it differs.
         also: Cells a record given to a write must lie in too (not the stored one).
+        audited: Whether writes are recorded in the audit trail (the ledger's kinds), in the
+            unit of the change: who, which record, which fields (:func:`changed_fields`).
     """
 
     kind: RecordKind[R]
@@ -122,6 +125,7 @@ class Placement(Generic[R]):
     nowhere: str = "out of scope"
     nowhere_write: str | None = None
     also: Callable[[Guard, R], Sequence[str]] | None = None
+    audited: bool = False
 
     def where(self, guard: Guard, record: R, permission: Permission) -> Sequence[str]:
         """Return the cells ``record`` lies in (without repeats, declared order)."""
@@ -131,6 +135,41 @@ class Placement(Generic[R]):
         else:
             found = cells(record)
         return tuple(dict.fromkeys(found))
+
+
+def changed_fields(before: Any, after: Any) -> str:
+    """Return which fields of an attrs record changed, by name; residents by id.
+
+    A tuple of records with ids (a household's members) is compared member by member:
+    ``members: +r9, -r3, r1.tags, r1.phone``. Values are never written: they may be personal.
+    """
+    changes: list[str] = []
+    for field in attrs.fields(type(after)):
+        if field.name == "version":
+            continue
+        old, new = getattr(before, field.name), getattr(after, field.name)
+        if old == new:
+            continue
+        if _keyed(old) and _keyed(new):
+            changes.append(f"{field.name}: {_members_changed(old, new)}")
+        else:
+            changes.append(field.name)
+    return "; ".join(changes)[:500]
+
+
+def _keyed(value: object) -> bool:
+    return isinstance(value, tuple) and all(attrs.has(type(v)) and hasattr(v, "id") for v in value)
+
+
+def _members_changed(old: tuple[Any, ...], new: tuple[Any, ...]) -> str:
+    before, after = {m.id: m for m in old}, {m.id: m for m in new}
+    parts = [f"+{i}" for i in after if i not in before]
+    parts += [f"-{i}" for i in before if i not in after]
+    for i in after.keys() & before.keys():
+        for field in attrs.fields(type(after[i])):
+            if getattr(before[i], field.name) != getattr(after[i], field.name):
+                parts.append(f"{i}.{field.name}")
+    return ", ".join(parts) or "reordered"
 
 
 def stored(get: Callable[[str], R], key: str) -> R | None:
@@ -218,12 +257,28 @@ class ScopedRecords(Generic[R, P]):
         reaches = g.principal.covers if place.reach is Reach.ANY else g.principal.overlaps
         return any(map(reaches, cells))
 
-    def _check_both(self, record: R) -> None:
-        """Check a write of ``record`` as given and as stored."""
+    def _check_both(self, record: R) -> R | None:
+        """Check a write of ``record`` as given and as stored; return the stored one."""
         self._check(WRITE, record, given=True)
         before = stored(self._any.get, self.place.kind.key(record))
         if before is not None:
             self._check(WRITE, before)
+        return before
+
+    def _audit(self, kind: AuditKind, record: R, detail: str = "") -> None:
+        """Record a write of a ledger kind in the audit trail, in the unit of the change."""
+        if not self.place.audited:
+            return
+        cells = self.place.kind.cells(record) if self.place.kind.cells is not None else ()
+        entry = audit_entry(
+            self._g.principal,
+            self._g.clock.now(),
+            kind,
+            self._subject(self.place.kind.key(record)),
+            cells[0] if cells else None,
+            detail,
+        )
+        self._g.inner.audit.add(entry)
 
     # -- records ---------------------------------------------------------------------------
 
@@ -239,6 +294,7 @@ class ScopedRecords(Generic[R, P]):
         self._check(WRITE, record, given=True)
         self._g.write()
         added: R = self._any.add(record)
+        self._audit(AuditKind.CREATED, added)
         return added
 
     # -- what queries share -----------------------------------------------------------------
@@ -258,9 +314,12 @@ class ScopedRepository(ScopedRecords[R, P]):
 
     def update(self, record: R) -> R:
         """Replace a record where the principal may write, as given and as stored."""
-        self._check_both(record)
+        before = self._check_both(record)
         self._g.write()
         updated: R = self._any.update(record)
+        self._audit(
+            AuditKind.EDITED, updated, "" if before is None else changed_fields(before, updated)
+        )
         return updated
 
 
@@ -272,6 +331,7 @@ class ScopedRemovable(ScopedRepository[R, P]):
         self._check_both(record)
         self._g.write()
         self._any.remove(record)
+        self._audit(AuditKind.REMOVED, record)
 
 
 class ScopedAddsMany(ScopedRecords[R, P]):
