@@ -147,20 +147,23 @@ def test_a_cloud_event_is_structured_cloudevents_1_0(store: Store) -> None:
     } == {k: v for k, v in envelope.items() if k != "data"}
 
 
-def test_subjects_name_the_type_and_a_token_safe_cell() -> None:
-    """``gridgov.<type>.<cell>``; dots, stars and spaces in a cell code become ``_``."""
-    event = StoredEvent(
+def _event(type_: str, cell_code: str) -> StoredEvent:
+    return StoredEvent(
         id="e1",
-        type="case.escalated",
+        type=type_,
         aggregate="case",
         aggregate_id="c1",
         sequence=1,
-        cell_code="61.01 *>",
+        cell_code=cell_code,
         at=NOW,
         data="{}",
         recorded=NOW,
     )
-    assert "gridgov.case.escalated.61_01___" == subject_of(event)
+
+
+def test_subjects_name_the_type_and_a_token_safe_cell() -> None:
+    """``gridgov.<type>.<cell>``; dots, stars and spaces in a cell code become ``_``."""
+    assert "gridgov.case.escalated.61_01___" == subject_of(_event("case.escalated", "61.01 *>"))
 
 
 class Recording:
@@ -245,19 +248,7 @@ def test_a_refusing_relay_conflict_is_retryable() -> None:
     s = open_store("memory://")
     with s() as uow:
         uow.cells.add(GridCell("610102", "新城区", GridLevel.DISTRICT))
-        uow.outbox.add(
-            StoredEvent(
-                id="e1",
-                type="case.reported",
-                aggregate="case",
-                aggregate_id="c1",
-                sequence=1,
-                cell_code="610102",
-                at=NOW,
-                data="{}",
-                recorded=NOW,
-            )
-        )
+        uow.outbox.add(_event("case.reported", "610102"))
         uow.commit()
     with pytest.raises(ConflictError) as info:
         Relay(s, Recording(accept=[0])).relay_once()

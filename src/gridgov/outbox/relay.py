@@ -36,6 +36,7 @@ from typing import Protocol
 import attrs
 import pendulum
 
+from gridgov.adapters.support import check_batch_size
 from gridgov.clock import Clock, SystemClock
 from gridgov.errors import ConflictError, GridgovError, ValidationError
 from gridgov.outbox import SOURCE, StoredEvent, cloud_event
@@ -166,12 +167,7 @@ class Relay:
         max_backoff: float = 30.0,
         clock: Clock | None = None,
     ) -> None:
-        if (
-            not isinstance(batch_size, int)
-            or isinstance(batch_size, bool)
-            or not 1 <= batch_size <= 10_000
-        ):
-            raise ValidationError("batch_size", "expected 1 to 10000")
+        check_batch_size(batch_size)
         if not isinstance(subject_prefix, str) or not _PREFIX.fullmatch(subject_prefix):
             raise ValidationError("subject_prefix", "tokens of letters, digits, '_', '-' and '.'")
         self._store = store

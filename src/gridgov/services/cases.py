@@ -15,6 +15,7 @@ import attrs
 import pendulum
 
 from gridgov.access import Principal, Role
+from gridgov.adapters.support import check_batch_size
 from gridgov.cases.catalogue import TimeLimit
 from gridgov.cases.model import (
     CaseSource,
@@ -374,12 +375,7 @@ class EscalationEngine:
         subscribers: Iterable[EventSink] = (),
         batch_size: int = 500,
     ) -> None:
-        if (
-            not isinstance(batch_size, int)
-            or isinstance(batch_size, bool)
-            or not 1 <= batch_size <= 10_000
-        ):
-            raise ValidationError("batch_size", "expected 1 to 10000")
+        check_batch_size(batch_size)
         self._store = store
         self._workflow = workflow
         self._subscribers = tuple(subscribers)

@@ -30,6 +30,7 @@ from collections.abc import Callable
 import attrs
 import pendulum
 
+from gridgov.adapters.support import check_batch_size
 from gridgov.calendar import WorkCalendar
 from gridgov.cases.escalation import carry_fired
 from gridgov.cases.model import Case, Deadline, HistoryEntry
@@ -273,12 +274,7 @@ def retime(
     if closed_since is None:
         closed_since = pendulum.datetime(at.in_timezone(calendar.tz).year - 1, 1, 1, tz=calendar.tz)
     closed_since = ensure_aware(closed_since, "closed_since")
-    if (
-        not isinstance(batch_size, int)
-        or isinstance(batch_size, bool)
-        or not 1 <= batch_size <= 10_000
-    ):
-        raise ValidationError("batch_size", "expected 1 to 10000")
+    check_batch_size(batch_size)
     with store() as uow:
         roots = [cell.code for cell in uow.cells.tree().roots]
         try:
