@@ -287,7 +287,7 @@ def as_worker(
     uow = store()
     try:
         principal = principal_for_worker(uow, worker_id, on=on)
+        return scoped(uow, principal, audit=audit or StoreAuditSink(store), clock=clock)
     except BaseException:
         uow.__exit__(*sys.exc_info())  # give its connection back at once
         raise
-    return scoped(uow, principal, audit=audit or StoreAuditSink(store), clock=clock)
