@@ -7,7 +7,11 @@ The denominators are the standards', not the intuitive ones:
 - **deferred** (缓办, 挂账): the parked cases among those due, taken out of the denominators;
 - **closure rate** (结案率) = closed / (due for closure - deferred);
 - **on-time closure rate** (按期结案率) = closed on time / (due for closure - deferred): an
-  overdue open case lowers it, as it should.
+  overdue open case lowers it, as it should;
+- rework (返工率) and extensions (延期率) over the same denominator, as the bulletins divide them.
+
+:meth:`CaseFigures.percent` gives a rate as bulletins print it: a percentage rounded half up
+from the counts (``tests/test_case_bulletins.py`` reproduces published bulletins with it).
 
 Besides them: each stage's on-time rate (registration, dispatch, handling, verification: stages
 completed within their limit over stages completed), accurate dispatch (dispatched cases not
@@ -21,7 +25,8 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from decimal import ROUND_HALF_UP, Decimal
 
 import attrs
 import pendulum
@@ -124,40 +129,62 @@ class CaseFigures:
         """Return the standard denominator: due for closure - deferred."""
         return self.due_for_closure - self.deferred
 
+    def parts(self, rate: str) -> tuple[int, int]:
+        """Return the numerator and denominator of the rate called ``rate`` (``"closure_rate"``).
+
+        Raises:
+            ValidationError: If there is no such rate.
+        """
+        try:
+            return _PARTS[rate](self)
+        except KeyError:
+            raise ValidationError("rate", f"one of {', '.join(sorted(_PARTS))}") from None
+
+    def percent(self, rate: str, places: int = 2) -> Decimal | None:
+        """Return a rate as a bulletin prints it: a percentage rounded half up, from the counts.
+
+        ``None`` where the rate has no denominator.
+        """
+        part, whole = self.parts(rate)
+        if not whole:
+            return None
+        exact = Decimal(part * 100) / Decimal(whole)
+        return exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
     @property
     def closure_rate(self) -> float | None:
         """Return closed / (due for closure - deferred) (结案率), or ``None`` without any due."""
-        return _share(self.closed, self.closure_base)
+        return _share(*self.parts("closure_rate"))
 
     @property
     def on_time_rate(self) -> float | None:
         """Return closed on time / (due for closure - deferred) (按期结案率), or ``None``."""
-        return _share(self.closed_on_time, self.closure_base)
+        return _share(*self.parts("on_time_rate"))
 
     @property
     def accurate_dispatch_rate(self) -> float | None:
         """Return (dispatched - returned) / dispatched (派遣准确率), or ``None``."""
-        return _share(self.dispatched - self.returned, self.dispatched)
+        return _share(*self.parts("accurate_dispatch_rate"))
 
     @property
     def rework_rate(self) -> float | None:
-        """Return reworked / handled-or-overdue cases due (返工率), or ``None``."""
-        return _share(self.reworked, self.closure_base)
+        """Return reworked / (due for closure - deferred) (返工率), or ``None``."""
+        return _share(*self.parts("rework_rate"))
 
     @property
     def extension_rate(self) -> float | None:
-        """Return extended / reported (延期率), or ``None`` without cases."""
-        return _share(self.extended, self.reported)
+        """Return extended / (due for closure - deferred) (延期率), or ``None``."""
+        return _share(*self.parts("extension_rate"))
 
     @property
     def urgent_on_time_rate(self) -> float | None:
         """Return urgent cases closed on time / urgent cases, or ``None`` without any."""
-        return _share(self.urgent_closed_on_time, self.urgent)
+        return _share(*self.parts("urgent_on_time_rate"))
 
     @property
     def satisfaction_rate(self) -> float | None:
         """Return (basically) satisfied / evaluated (满意率), or ``None`` without call-backs."""
-        return _share(self.satisfied, self.evaluated)
+        return _share(*self.parts("satisfaction_rate"))
 
     @classmethod
     def combined(cls, figures: Iterable[CaseFigures]) -> CaseFigures:
@@ -174,6 +201,18 @@ class CaseFigures:
                 stages[stage] = stages[stage] + s
         years = sorted({y for x in every for y in x.provisional_years})
         return cls(median_hours={}, provisional_years=tuple(years), stages=dict(stages), **counts)
+
+
+# Each rate's numerator and denominator: the standard's (the bulletins' arithmetic agrees).
+_PARTS: dict[str, Callable[[CaseFigures], tuple[int, int]]] = {
+    "closure_rate": lambda f: (f.closed, f.closure_base),
+    "on_time_rate": lambda f: (f.closed_on_time, f.closure_base),
+    "accurate_dispatch_rate": lambda f: (f.dispatched - f.returned, f.dispatched),
+    "rework_rate": lambda f: (f.reworked, f.closure_base),
+    "extension_rate": lambda f: (f.extended, f.closure_base),
+    "urgent_on_time_rate": lambda f: (f.urgent_closed_on_time, f.urgent),
+    "satisfaction_rate": lambda f: (f.satisfied, f.evaluated),
+}
 
 
 @attrs.frozen
