@@ -417,7 +417,7 @@ def test_the_sweep_at_year_9999_prints_no_traceback(store: str) -> None:
         ),
         (
             ("worklist", "--worker", "grid-01", "--date", "2100-12-31"),
-            f"now: a task planned now would stay open until 2101-03-31, {OUTSIDE_RANGE}",
+            f"now: a task planned now would stay open until 2101-01-07, {OUTSIDE_RANGE}",
         ),
     ],
 )

@@ -59,6 +59,7 @@ from gridgov.services.cases import (
     case_kpis,
     report_case,
 )
+from gridgov.services.kpis import league_table
 from gridgov.services.ledger import move_household
 from gridgov.services.retime import retime
 from gridgov.services.scheduling import (
@@ -207,6 +208,7 @@ def results(minggong: tuple[Scenario, Store]) -> dict[str, object]:
         out["case_kpis"] = case_kpis(
             uow, "610102", since=NOW.subtract(days=30), until=NOW.add(days=1)
         )
+        out["league_table"] = league_table(out["case_kpis"].by_cell, min_cases=1)  # type: ignore[attr-defined]
         units = UnitHierarchy(uow)
         out["UnitHierarchy.parent_unit"] = units.parent_unit("610102003006001")
         out["UnitHierarchy.on_duty"] = units.on_duty("610102003006001", DAY, besides=None)

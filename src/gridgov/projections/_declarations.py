@@ -35,6 +35,7 @@ from gridgov.scheduling.volunteers import SignUp
 from gridgov.services.access import ResidentView
 from gridgov.services.care import ContactResult, Coverage, ReplayReport, Worklist, WorklistHousehold
 from gridgov.services.cases import CaseKpis
+from gridgov.services.kpis import LeagueRow
 from gridgov.services.ledger import Move
 from gridgov.services.retime import RetimeReport
 from gridgov.services.scheduling import Cancellation, WeekSchedule
@@ -139,6 +140,7 @@ RESULT_TYPES: tuple[type, ...] = (
     Case,
     Escalation,
     CaseKpis,
+    LeagueRow,
     GridCell,
     # scheduling
     WeekSchedule,
