@@ -92,6 +92,12 @@ class _Recording(dict[str, T]):
         return super().__getitem__(key)
 
 
+def _recording(store: MemoryStore, kind: str, seen: set[str]) -> None:
+    """Make the committed records of ``kind`` note in ``seen`` every key read with ``[]``."""
+    table = store._state.tables[kind]
+    table.records = _Recording(table.records, seen)
+
+
 def test_subtree_queries_touch_only_the_subtree() -> None:
     """Worklist and contact queries of one grid read only that grid's tasks and contacts."""
     store = _care_store()
@@ -101,10 +107,9 @@ def test_subtree_queries_touch_only_the_subtree() -> None:
             uow.care_tasks.add(contracts._task(f"t{i:03d}", rid, t0.add(minutes=i)))
             uow.contacts.add(contracts._contact(f"c{i:03d}", rid, t0.add(minutes=i)))
         uow.commit()
-    state = store._state
     seen: set[str] = set()
-    state.tasks = _Recording(state.tasks, seen)
-    state.contacts = _Recording(state.contacts, seen)
+    _recording(store, "care task", seen)
+    _recording(store, "contact", seen)
     with store() as uow:
         tasks = contracts._all_pages(
             lambda a: uow.care_tasks.open_in_subtree(
@@ -129,10 +134,10 @@ def test_closed_tasks_leave_the_open_indexes() -> None:
     with store() as uow:
         uow.care_tasks.update(task.done("c1"))
         uow.commit()
-    state = store._state
+    tasks = store._state.tables["care task"]
     indexed = (
-        state.open_by_resident["r1"],
-        state.open_by_cell[world.BUILDING_A1].ordered(),
+        tasks.index("gg_care_tasks_open_resident").keys("r1"),
+        list(tasks.index("gg_care_tasks_open").groups[world.BUILDING_A1].irange()),
     )
     assert (set(), []) == indexed
 
@@ -169,7 +174,7 @@ def test_due_reads_only_the_due_cases() -> None:
         )
         uow.commit()
     seen: set[str] = set()
-    store._state.cases = _Recording(store._state.cases, seen)
+    _recording(store, "case", seen)
     with store() as uow:
         due = contracts._all_pages(lambda a: uow.cases.due(at_or_before=t0, limit=2, after=a))
     wanted = {f"k{i:03d}" for i in range(6)}
@@ -185,11 +190,11 @@ def test_closed_cases_leave_the_open_and_due_indexes() -> None:
     with store() as uow:
         uow.cases.update(contracts._closed(case))
         uow.commit()
-    state = store._state
+    cases = store._state.tables["case"]
     indexed = (
-        len(state.cases_due),
-        state.open_cases_by_cell[world.BUILDING_A1].ordered(),
-        len(state.cases_by_cell[world.BUILDING_A1].ordered()),
+        len(cases.index("gg_cases_due").groups[None]),
+        list(cases.index("gg_cases_open").groups[world.BUILDING_A1].irange()),
+        len(cases.index("gg_cases_cell").groups[world.BUILDING_A1]),
     )
     assert (0, [], 1) == indexed
 
@@ -267,7 +272,7 @@ def test_series_in_venue_reads_only_that_venue_s_series_in_the_window() -> None:
         )
         uow.commit()
     seen: set[str] = set()
-    store._state.series = _Recording(store._state.series, seen)
+    _recording(store, "series", seen)
     with store() as uow:
         found = contracts._all_pages(
             lambda a: uow.series.in_venue(
@@ -291,8 +296,8 @@ def test_resident_queries_read_only_that_resident_s_records() -> None:
             uow.signups.add(contracts._signup(f"su{i:03d}", rid, start))
         uow.commit()
     seen: set[str] = set()
-    store._state.registrations = _Recording(store._state.registrations, seen)
-    store._state.signups = _Recording(store._state.signups, seen)
+    _recording(store, "registration", seen)
+    _recording(store, "sign-up", seen)
     with store() as uow:
         window = {"start": t0.add(days=3), "end": t0.add(days=5)}
         found = {r.id for r in uow.registrations.for_resident("r2", **window)}
@@ -386,7 +391,7 @@ def test_audit_between_reads_only_the_index_that_fits(
     """A query reads the window of the principal's or the subject's index only, no other entry."""
     store = _audit_store()
     seen: set[str] = set()
-    store._state.audit = _Recording(store._state.audit, seen)
+    _recording(store, "audit entry", seen)
     t0 = world.T0
     with store() as uow:
         found = contracts._all_pages(
@@ -436,13 +441,13 @@ def test_audit_indexes_hold_every_entry_in_instant_order() -> None:
         with store() as uow:
             uow.audit.add(contracts._audit(f"a{i:04d}", t0.add(seconds=i), f"w{i % 2}"))
             uow.commit()
-    state = store._state
-    keys = list(state.audit_keys.irange("\U0010ffff"))
+    audit = store._state.tables["audit entry"]
+    keys = list(audit.index("gg_audit_at").groups[None].irange())
     assert (1500, sorted(keys), 750, 1500) == (
         len(keys),
         keys,
-        len(state.audit_by_principal["w0"]),
-        len(state.audit_by_subject["resident:r1"]),
+        len(audit.index("gg_audit_principal").groups["w0"]),
+        len(audit.index("gg_audit_subject").groups["resident:r1"]),
     )
 
 

@@ -21,7 +21,8 @@ from gridgov.outbox import StoredEvent
 from gridgov.ports import DEFAULT_PAGE_SIZE, ProgressCallback
 
 if TYPE_CHECKING:
-    from gridgov.adapters.memory import MemoryUnitOfWork, _Staging
+    from gridgov.adapters._memory_engine import Staging as _Staging
+    from gridgov.adapters.memory import MemoryUnitOfWork
 
 __all__ = ["MemoryOutboxRepository", "OutboxState"]
 

@@ -173,14 +173,16 @@ WORKERS: RecordKind[Worker] = RecordKind(
 
 
 def _residents(h: Household) -> Iterable[tuple[object, ...]]:
-    for m in h.members:
-        yield m.id, h.id, h.cell_code, None if m.birth_date is None else m.birth_date.isoformat()
+    hid, cell = h.id, h.cell_code
+    return [
+        (m.id, hid, cell, None if m.birth_date is None else m.birth_date.isoformat())
+        for m in h.members
+    ]
 
 
 def _tags(h: Household) -> Iterable[tuple[object, ...]]:
-    for m in h.members:
-        for t in m.tags:
-            yield t.code, h.cell_code, h.id, m.id
+    hid, cell = h.id, h.cell_code
+    return [(t.code, cell, hid, m.id) for m in h.members for t in m.tags]
 
 
 _RESIDENTS: Table[tuple[object, ...]] = Table(
