@@ -235,6 +235,14 @@ def _child_rows(items: Callable[[Any], Iterable[Row]]) -> Callable[[Any], Sequen
     return rows
 
 
+_NOTHING = object()
+
+
+def _null(group: Any) -> bool:
+    """Return whether a group (a value, or a tuple of values) holds a NULL."""
+    return group is None or (isinstance(group, tuple) and None in group)
+
+
 def _filled(entry: Entry) -> Entry:
     """Read NULL as ``""`` in an entry, so that entries compare (it sorts first)."""
     return tuple("" if v is None else v for v in entry)
@@ -250,10 +258,12 @@ class MemoryIndex:
             or the child table's column holding the parent's key.
         rows: Returns the rows of ``table`` that a record makes.
 
-    The leading :data:`~gridgov.records.Role.EQUAL` or :data:`~gridgov.records.Role.SUBTREE`
-    column is the group (rows whose value is NULL are not indexed). The other columns, then the
-    record's key if they do not hold it, make a group's sorted entries (NULL read as ``""``).
-    An index of one column only maps each value to the keys holding it; a unique one to the key.
+    The leading :data:`~gridgov.records.Role.SUBTREE` column, or the leading
+    :data:`~gridgov.records.Role.EQUAL` columns (a tuple of values if several), are the group:
+    NULL is a group of its own (the pending events of the outbox), except in a subtree or unique
+    index, which leave such rows out. The other columns, then the record's key if they do not
+    hold it, make a group's sorted entries (NULL read as ``""``). An index without such columns
+    maps each group to the keys holding it; a unique one to the key.
     """
 
     def __init__(
@@ -268,13 +278,17 @@ class MemoryIndex:
         self.table = table.name
         self.rows = rows
         """Return the rows of the indexed table that a record makes."""
-        first = index.parts[0]
-        grouped = first.role in (Role.EQUAL, Role.SUBTREE)
-        self.subtree = first.role is Role.SUBTREE
-        rest: tuple[Part, ...] = index.parts[1:] if grouped else index.parts
+        parts = index.parts
+        self.subtree = parts[0].role is Role.SUBTREE
+        lead = 1 if self.subtree else 0
+        while lead < len(parts) and parts[lead].role is Role.EQUAL and not self.subtree:
+            lead += 1
+        rest: tuple[Part, ...] = parts[lead:]
         self.sorted = bool(rest)
         self.unique = index.unique and not rest
-        self._group_at = names.index(first.column) if grouped else None
+        at = [names.index(p.column) for p in parts[:lead]]
+        self._group: Callable[[Row], Any] | None = operator.itemgetter(*at) if at else None
+        self._nulls_out = self.subtree or self.unique  # rows with a NULL group left out
         positions = [names.index(p.column) for p in rest]
         key_at = names.index(key_column)
         if key_at not in positions:
@@ -319,15 +333,16 @@ class MemoryIndex:
 
     def pairs(self, rows: Iterable[Row]) -> list[tuple[Any, Any]]:
         """Return ``(group, entry)`` of each indexed row (an entry is a key if unsorted)."""
-        where, at, key = self.where, self._group_at, self._key
-        if not self.sorted and where is None and at is not None:
-            return [(r[at], r[key]) for r in rows if r[at] is not None]
+        where, group_of, key = self.where, self._group, self._key
+        if not self.sorted and where is None and group_of is not None:  # residents by id
+            made = [(group_of(r), r[key]) for r in rows]
+            return [p for p in made if not _null(p[0])] if self._nulls_out else made
         out: list[tuple[Any, Any]] = []
         for r in rows:
             if where is not None and not where(r):
                 continue
-            group = None if at is None else r[at]
-            if at is not None and group is None:
+            group = None if group_of is None else group_of(r)
+            if self._nulls_out and _null(group):
                 continue
             if not self.sorted:
                 out.append((group, r[key]))
@@ -362,18 +377,17 @@ class MemoryIndex:
             entries = ["" if e is None else e for e in entries]
         elif self._nullable:
             entries = [_filled(e) if None in e else e for e in entries]
-        at = self._group_at
-        if at is None:
+        if self._group is None:
             found = groups.get(None)
             if found is None:
                 found = groups[None] = _SortedChunks()
             found._pending.extend(entries)
             return
-        last: Any = None
+        last: Any = _NOTHING
         pending: list[Entry] = []
-        for group, e in zip(map(operator.itemgetter(at), rows), entries, strict=True):
-            if group != last:
-                if group is None:
+        for group, e in zip(map(self._group, rows), entries, strict=True):
+            if last is _NOTHING or group != last:
+                if self._nulls_out and _null(group):
                     continue
                 found = groups.get(group)
                 if found is None:

@@ -1,186 +1,75 @@
-"""The outbox of the memory store: committed events and the indexes the relay reads."""
+"""The outbox of the memory store: the relay's queries over the generic repository.
+
+Events are records of the declared kind ``OUTBOX``: the engine stores them and keeps the
+declared indexes (the pending ones in the relay's order, each record's events by number); what
+is left here is the outbox's own rule (a record's numbers are never taken twice) and queries.
+"""
 
 from __future__ import annotations
 
-import bisect
+import itertools
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING
 
 import attrs
 import pendulum
 
-from gridgov.adapters.support import (
-    check_batch_size,
-    check_instant,
-    check_limit,
-    check_text_key,
-    instant_key,
-)
-from gridgov.errors import ConflictError, ValidationError
+from gridgov.adapters._memory_engine import MemoryRecords
+from gridgov.adapters.support import check_instant, check_limit, check_text_key, instant_key
+from gridgov.errors import ConflictError
 from gridgov.outbox import StoredEvent
-from gridgov.ports import DEFAULT_PAGE_SIZE, ProgressCallback
+from gridgov.ports import DEFAULT_PAGE_SIZE
+from gridgov.records import kinds
 
-if TYPE_CHECKING:
-    from gridgov.adapters._memory_engine import Staging as _Staging
-    from gridgov.adapters.memory import MemoryUnitOfWork
-
-__all__ = ["MemoryOutboxRepository", "OutboxState"]
-
-Order = tuple[str, str, str, int, str]  # recorded key, aggregate, aggregate id, number, id
+__all__ = ["MemoryOutboxRepository"]
 
 
-def _order(e: StoredEvent) -> Order:
-    return (instant_key(e.recorded), e.aggregate, e.aggregate_id, e.sequence, e.id)
-
-
-def _number(event: StoredEvent | None) -> int:
-    return 0 if event is None else event.sequence
-
-
-class OutboxState:
-    """The committed events: by id, pending in the relay's order, numbers per record."""
-
-    def __init__(self) -> None:
-        self.events: dict[str, StoredEvent] = {}
-        self.pending: list[Order] = []
-        self.numbers: dict[tuple[str, str], dict[int, str]] = {}  # record -> number -> id
-
-    def check(self, staged: dict[str, StoredEvent | None]) -> None:
-        """Refuse a commit whose new event takes a number another unit committed meanwhile."""
-        for key, event in staged.items():
-            taken = event is not None and event.sequence in self.numbers.get(event.key, {})
-            if event is not None and taken and key not in self.events:
-                raise ConflictError(
-                    f"event {event.sequence} of {event.aggregate} {event.aggregate_id!r}"
-                    " was recorded by another unit of work meanwhile",
-                    retryable=True,
-                )
-
-    def put(self, key: str, event: StoredEvent | None) -> None:
-        """Commit ``event`` under ``key`` (``None``: delete it), keeping the indexes."""
-        old = self.events.pop(key, None)
-        if old is not None:
-            if old.published is None:
-                del self.pending[bisect.bisect_left(self.pending, _order(old))]
-            numbers = self.numbers[old.key]
-            del numbers[old.sequence]
-            if not numbers:
-                del self.numbers[old.key]
-        if event is None:
-            return
-        self.events[key] = event
-        self.numbers.setdefault(event.key, {})[event.sequence] = key
-        if event.published is None:
-            bisect.insort(self.pending, _order(event))
-
-
-class MemoryOutboxRepository:
+class MemoryOutboxRepository(MemoryRecords[StoredEvent]):
     """The outbox of a :class:`MemoryStore`; see :class:`gridgov.ports.OutboxRepository`."""
 
-    def __init__(self, uow: MemoryUnitOfWork, staging: _Staging[StoredEvent]) -> None:
-        self._uow = uow
-        self._staging = staging
+    declared = kinds.OUTBOX
 
-    @property
-    def _state(self) -> OutboxState:
-        return self._uow._state.outbox
+    def _numbers(self, key: tuple[str, str]) -> Iterator[tuple[object, StoredEvent]]:
+        """Yield ``((number, id), event)`` of one record's events by number, last first."""
+        return self._read("gg_outbox_aggregate", key, reverse=True)
 
-    @staticmethod
-    def _require(event: object) -> StoredEvent:
-        if not isinstance(event, StoredEvent):
-            raise ValidationError("event", "expected a StoredEvent")
-        return event
+    def _taken(self, event: StoredEvent) -> bool:
+        """Return whether another stored or staged event has the number of ``event``."""
+        return any(
+            e.sequence == event.sequence and e.id != event.id for _, e in self._numbers(event.key)
+        )
 
-    def get(self, event_id: str) -> StoredEvent:
-        """Return the event with ``event_id`` or raise NotFoundError."""
-        with self._uow._store._lock:
-            return self._staging.get(event_id)
+    def _check(self, record: StoredEvent, known: set[tuple[str, str]] | None = None) -> None:
+        if self._taken(record):
+            raise ConflictError(
+                f"event {record.sequence} of {record.aggregate} {record.aggregate_id!r}"
+                " is already stored",
+                retryable=True,
+            )
 
-    def add(self, event: StoredEvent) -> StoredEvent:
+    def add(self, record: StoredEvent) -> StoredEvent:
         """Store a new event; return it with version 1."""
-        self.add_many([event])
-        return attrs.evolve(event, version=1)
-
-    def add_many(
-        self,
-        events: Iterable[StoredEvent],
-        *,
-        batch_size: int = 1000,
-        progress: ProgressCallback | None = None,
-    ) -> int:
-        """Store new events; return how many. A failure stores none of them."""
-        check_batch_size(batch_size)
-        checked = [self._require(e) for e in events]
-        with self._uow._store._lock:
-            taken = {
-                (e.key, e.sequence) for e in self._staged() if e.key in {c.key for c in checked}
-            }
-            for event in checked:
-                number = (event.key, event.sequence)
-                if number in taken or event.sequence in self._state.numbers.get(event.key, {}):
-                    raise ConflictError(
-                        f"event {event.sequence} of {event.aggregate} {event.aggregate_id!r}"
-                        " is already stored",
-                        retryable=True,
-                    )
-                taken.add(number)
-            staged: list[str] = []
-            try:
-                for event in checked:
-                    self._staging.stage_add(event.id, event)
-                    staged.append(event.id)
-            except ConflictError:
-                self._staging.unstage(staged)
-                raise
-        if progress is not None:  # staged at once, reported as the batches a store writes
-            for done in (*range(batch_size, len(checked), batch_size), len(checked)):
-                if done:
-                    progress(done)
-        return len(checked)
-
-    def _staged(self) -> Iterator[StoredEvent]:
-        return (e for e in self._staging.values.values() if e is not None)
+        self.add_many([record])
+        return attrs.evolve(record, version=1)
 
     def last_events(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], StoredEvent]:
         """Return the last event stored per ``(aggregate, aggregate_id)``; see the port."""
         wanted = {(check_text_key("aggregate", a), check_text_key("key", i)) for a, i in keys}
         with self._uow._store._lock:
-            last: dict[tuple[str, str], StoredEvent] = {}
-            for key in wanted:
-                numbers = self._state.numbers.get(key)
-                if numbers:
-                    event = self._staging.current(numbers[max(numbers)])
-                    if event is not None:
-                        last[key] = event
-            for event in self._staged():
-                if event.key in wanted and event.sequence > _number(last.get(event.key)):
-                    last[event.key] = event
-        return last
+            last = {key: next(self._numbers(key), None) for key in wanted}
+        return {key: found[1] for key, found in last.items() if found is not None}
 
     def pending(self, *, limit: int = DEFAULT_PAGE_SIZE) -> tuple[StoredEvent, ...]:
         """Return up to ``limit`` unpublished events in the relay's order."""
         check_limit(limit)
-        staged = self._staging.values
         with self._uow._store._lock:
-            found: list[tuple[Order, StoredEvent]] = []
-            for order in self._state.pending:
-                if order[-1] in staged:
-                    continue
-                found.append((order, self._state.events[order[-1]]))
-                if len(found) == limit:
-                    break
-            found.extend((_order(e), e) for e in self._staged() if e.published is None)
-        found.sort(key=lambda pair: pair[0])
-        return tuple(e for _, e in found[:limit])
+            rows = self._read("gg_outbox_pending", None)  # NULL: not published
+            return tuple(e for _, e in itertools.islice(rows, limit))
 
     def for_aggregate(self, aggregate: str, aggregate_id: str) -> tuple[StoredEvent, ...]:
         """Return one record's events by number."""
         key = (check_text_key("aggregate", aggregate), check_text_key("key", aggregate_id))
         with self._uow._store._lock:
-            ids = set(self._state.numbers.get(key, {}).values())
-            ids.update(e.id for e in self._staged() if e.key == key)
-            found = [e for i in ids if (e := self._staging.current(i)) is not None]
-        return tuple(sorted(found, key=lambda e: e.sequence))
+            return tuple(e for _, e in self._read("gg_outbox_aggregate", key))
 
     def mark_published(
         self, events: Iterable[StoredEvent], at: pendulum.DateTime
@@ -198,18 +87,36 @@ class MemoryOutboxRepository:
         cutoff = instant_key(check_instant("published_before", published_before))
         check_limit(limit)
         with self._uow._store._lock:
-            keys = {*self._state.events, *self._staging.values}
-            events = [e for e in map(self._staging.current, keys) if e is not None]
-            last: dict[tuple[str, str], int] = {}
-            for e in events:
-                last[e.key] = max(last.get(e.key, 0), e.sequence)
+            # The pending index groups events by when they were published: the groups before
+            # the cutoff (a relay's batch each), and this unit's own marks.
+            groups = self._table.index("gg_outbox_pending").groups
+            found = {
+                e.id: e
+                for published in list(groups)
+                if published is not None and published < cutoff
+                for _, e in self._read("gg_outbox_pending", published)
+            }
+            found.update(
+                (e.id, e)
+                for e in self._staging.staged()
+                if e.published is not None and instant_key(e.published) < cutoff
+            )
+            last = self.last_events({e.key for e in found.values()})
             old = sorted(
                 (instant_key(e.published), e.id, e)
-                for e in events
-                if e.published is not None
-                and instant_key(e.published) < cutoff
-                and e.sequence < last[e.key]
+                for e in found.values()
+                if e.published is not None and e.sequence < last[e.key].sequence
             )[:limit]
             for _, key, event in old:
                 self._staging.stage_remove(key, event)
         return len(old)
+
+    def problems(self) -> Iterator[str]:
+        """Yield the new events whose number another unit committed meanwhile."""
+        committed = self._staging.committed
+        for key, event in self._staging.values.items():
+            if event is not None and committed(key) is None and self._taken(event):
+                yield (
+                    f"event {event.sequence} of {event.aggregate} {event.aggregate_id!r}"
+                    " was recorded by another unit of work meanwhile"
+                )

@@ -29,7 +29,7 @@ from gridgov.adapters._memory_kinds import (
     MemorySettingsRepository,
     MemoryWorkerRepository,
 )
-from gridgov.adapters._memory_outbox import MemoryOutboxRepository, OutboxState
+from gridgov.adapters._memory_outbox import MemoryOutboxRepository
 from gridgov.adapters._memory_scheduling import (
     MemoryAuditRepository,
     MemoryLockRepository,
@@ -53,6 +53,7 @@ __all__ = [
     "MemoryContactRepository",
     "MemoryHouseholdRepository",
     "MemoryLockRepository",
+    "MemoryOutboxRepository",
     "MemoryRegistrationRepository",
     "MemoryRequestRepository",
     "MemorySeriesRepository",
@@ -73,7 +74,6 @@ class _State:
         self.tables: dict[str, MemoryTable] = {k.name: MemoryTable(k) for k in kinds.KINDS}
         self.locks: dict[str, int] = {}  # name -> times held by committed units
         self.settings_history: list[Settings] = []  # every saved version, oldest first
-        self.outbox = OutboxState()
         self.commits = 0  # bumped by every commit, so a unit can tell if others wrote meanwhile
 
     def put(self, kind: str, key: str, record: object | None) -> None:
@@ -148,9 +148,7 @@ class MemoryUnitOfWork:
         self.signups = MemorySignUpRepository(self)
         self.audit = MemoryAuditRepository(self)
         self.requests = MemoryRequestRepository(self)
-        self._outbox = self._staged[kinds.OUTBOX.name]
-        self._outbox.committed = state.outbox.events.get
-        self.outbox = MemoryOutboxRepository(self, self._outbox)
+        self.outbox = MemoryOutboxRepository(self)
         self.locks = MemoryLockRepository(self)
         for staging in self._staged.values():
             staging.lost_race = lambda: any(self.locks.conflicts())
@@ -161,7 +159,7 @@ class MemoryUnitOfWork:
     def _repositories(self) -> tuple[MemoryRecords[Any], ...]:
         """Return the repository of every kind, in the order of the declarations."""
         found = {r.declared.name: r for r in vars(self).values() if isinstance(r, MemoryRecords)}
-        return tuple(found[k.name] for k in kinds.KINDS if k.name in found)
+        return tuple(found[k.name] for k in kinds.KINDS)
 
     def __enter__(self) -> Self:
         return self
@@ -201,12 +199,8 @@ class MemoryUnitOfWork:
             state = self._store._state
             if state.commits != self._seen_commits:
                 self._check_against_others()
-                state.outbox.check(self._outbox.values)
             for staging in self._staged.values():
-                if staging is not self._outbox:
-                    staging.commit()
-            for key, event in self._outbox.values.items():
-                state.outbox.put(key, event)
+                staging.commit()
             if kinds.SETTINGS_KEY in self._staged[kinds.SETTINGS.name].values:
                 state.settings_history.extend(self.settings.saved)
             for name, base in self.locks.held.items():
