@@ -17,8 +17,16 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 
 from gridgov.adapters._memory_index import Entry, MemoryIndex, MemoryTable
+from gridgov.adapters._repository import Removes, Updates, require_record
 from gridgov.adapters.support import StoredRecord as R
-from gridgov.adapters.support import check_batch_size, check_text_key, encode_cursor, with_version
+from gridgov.adapters.support import (
+    check_batch_size,
+    check_limit,
+    check_text_key,
+    decode_cursor,
+    encode_cursor,
+    with_version,
+)
 from gridgov.errors import ConflictError, NotFoundError, ValidationError
 from gridgov.ports import Page, ProgressCallback
 from gridgov.records import Missing, RecordKind
@@ -259,13 +267,7 @@ class MemoryRecords(Generic[R]):
     # -- checks ----------------------------------------------------------------------------
 
     def _require(self, record: object) -> R:
-        cls = self.declared.cls
-        if not isinstance(record, cls):
-            article = "an" if cls.__name__[0] in "AEIOU" else "a"
-            raise ValidationError(
-                self.declared.argument or self.declared.name, f"expected {article} {cls.__name__}"
-            )
-        return cast("R", record)
+        return cast("R", require_record(self.declared, record))
 
     def _check(self, record: R, known: set[tuple[str, str]] | None = None) -> None:
         """Check the declared references (``known`` caches the keys found this call)."""
@@ -364,6 +366,29 @@ class MemoryRecords(Generic[R]):
                     yield f"{self.declared.name} {key!r}: {self.removed.format(target=target)}"
 
     # -- reads -----------------------------------------------------------------------------
+
+    def _subtree_page(
+        self,
+        index_name: str,
+        cell_code: str,
+        window: tuple[str, str] | None = None,
+        *,
+        limit: int,
+        after: str | None,
+        keep: Callable[[R], bool] | None = None,
+    ) -> Page[R]:
+        """Return a page of an index leading with a cell code over a stored cell's subtree.
+
+        The index's entries are two values (an instant and the key), which the cursor holds;
+        ``window`` bounds the instant (``[since, until)``), ``keep`` tests each record read.
+        """
+        check_limit(limit)
+        start = decode_cursor(after, 2)
+        low, high = (None, None) if window is None else ((window[0],), (window[1],))
+        with self._uow._store._lock:
+            self._uow._existing("cell", "cell_code", cell_code)
+            rows = self._read(index_name, within=cell_code, low=low, high=high, after=start)
+            return page(rows if keep is None else (r for r in rows if keep(r[1])), limit)
 
     def _read(
         self,
@@ -506,20 +531,12 @@ class MemoryRecords(Generic[R]):
         return out
 
 
-class MemoryRepository(MemoryRecords[R]):
+class MemoryRepository(Updates, MemoryRecords[R]):
     """A kind whose records change: ``update`` with an optimistic version."""
 
-    def update(self, record: R) -> R:
-        """Replace a stored record if its version is current; return it."""
-        return self._update(record)
 
-
-class MemoryRemovableRepository(MemoryRepository[R]):
+class MemoryRemovableRepository(Removes, MemoryRepository[R]):
     """A kind whose records may also be deleted."""
-
-    def remove(self, record: R) -> None:
-        """Delete a stored record if its version is current."""
-        self._remove(record)
 
 
 def repository_for(kind: RecordKind[Any]) -> type[MemoryRecords[Any]]:

@@ -346,15 +346,8 @@ class MemoryContactRepository(_ResidentRecords[ContactAttempt]):
         after: str | None = None,
     ) -> Page[ContactAttempt]:
         """Return contacts in the subtree of ``cell_code`` with ``since <= at < until``, by time."""
-        low, high = check_time_range(since, until)
-        check_limit(limit)
-        start = decode_cursor(after, 2)
-        with self._uow._store._lock:
-            self._uow._existing("cell", "cell_code", cell_code)
-            rows = self._read(
-                "gg_contacts_cell", within=cell_code, low=(low,), high=(high,), after=start
-            )
-            return page(rows, limit)
+        window = check_time_range(since, until)
+        return self._subtree_page("gg_contacts_cell", cell_code, window, limit=limit, after=after)
 
 
 class MemoryCareTaskRepository(_ResidentRecords[CareTask], MemoryRepository[CareTask]):
@@ -405,12 +398,13 @@ class MemoryCareTaskRepository(_ResidentRecords[CareTask], MemoryRepository[Care
     ) -> Page[CareTask]:
         """Return open tasks of the subtree whose window starts before the instant, by due, id."""
         instant_key(check_instant("starting_before", starting_before), "starting_before")
-        check_limit(limit)
-        start = decode_cursor(after, 2)
-        with self._uow._store._lock:
-            self._uow._existing("cell", "cell_code", cell_code)
-            rows = self._read("gg_care_tasks_open", within=cell_code, after=start)
-            return page((r for r in rows if r[1].start < starting_before), limit)
+        return self._subtree_page(
+            "gg_care_tasks_open",
+            cell_code,
+            limit=limit,
+            after=after,
+            keep=lambda t: t.start < starting_before,
+        )
 
 
 # -- cases ---------------------------------------------------------------------------------
@@ -503,11 +497,7 @@ class MemoryCaseRepository(MemoryRepository[Case]):
         self, cell_code: str, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
     ) -> Page[Case]:
         """Return the open cases located in the subtree, by reported_at, id."""
-        check_limit(limit)
-        start = decode_cursor(after, 2)
-        with self._uow._store._lock:
-            self._uow._existing("cell", "cell_code", cell_code)
-            return page(self._read("gg_cases_open", within=cell_code, after=start), limit)
+        return self._subtree_page("gg_cases_open", cell_code, limit=limit, after=after)
 
     def reported_in_subtree(
         self,
@@ -519,15 +509,8 @@ class MemoryCaseRepository(MemoryRepository[Case]):
         after: str | None = None,
     ) -> Page[Case]:
         """Return the cases of the subtree reported in ``[since, until)``, by reported_at, id."""
-        low, high = check_time_range(since, until)
-        check_limit(limit)
-        start = decode_cursor(after, 2)
-        with self._uow._store._lock:
-            self._uow._existing("cell", "cell_code", cell_code)
-            rows = self._read(
-                "gg_cases_cell", within=cell_code, low=(low,), high=(high,), after=start
-            )
-            return page(rows, limit)
+        window = check_time_range(since, until)
+        return self._subtree_page("gg_cases_cell", cell_code, window, limit=limit, after=after)
 
     def problems(self) -> Iterator[str]:
         """Yield the staged cases whose cells others removed or external ids others took."""

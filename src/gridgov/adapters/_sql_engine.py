@@ -10,8 +10,9 @@ was. A kind's repository adds only its own queries and rules.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 
+from gridgov.adapters._repository import Removes, Updates, require_record
 from gridgov.adapters.support import StoredRecord as R
 from gridgov.adapters.support import (
     check_batch_size,
@@ -192,14 +193,7 @@ class SqlRecords(Generic[R]):
     # -- checks ----------------------------------------------------------------------------
 
     def _require(self, record: object) -> R:
-        cls = self.declared.cls
-        if not isinstance(record, cls):
-            article = "an" if cls.__name__[0] in "AEIOU" else "a"
-            raise ValidationError(
-                self.declared.argument or self.declared.name,
-                f"expected {article} {cls.__name__}",
-            )
-        return record
+        return cast("R", require_record(self.declared, record))
 
     def _missing(self, target: str, path: str, key: str, missing: Missing) -> GridgovError:
         if missing is Missing.INVALID:
@@ -407,17 +401,9 @@ class SqlRecords(Generic[R]):
             raise self._stale(key, version)
 
 
-class SqlRepository(SqlRecords[R]):
+class SqlRepository(Updates, SqlRecords[R]):
     """A kind whose records change: ``update`` with an optimistic version."""
 
-    def update(self, record: R) -> R:
-        """Replace a stored record if its version is current; return it."""
-        return self._update(record)
 
-
-class SqlRemovableRepository(SqlRepository[R]):
+class SqlRemovableRepository(Removes, SqlRepository[R]):
     """A kind whose records may also be deleted."""
-
-    def remove(self, record: R) -> None:
-        """Delete a stored record if its version is current."""
-        self._remove(record)

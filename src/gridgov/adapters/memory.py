@@ -16,7 +16,7 @@ import threading
 from types import TracebackType
 from typing import Any, Self
 
-from gridgov.adapters._memory_engine import MemoryRecords, Staging, child_target
+from gridgov.adapters._memory_engine import MemoryRecords, Staging, child_target, repository_for
 from gridgov.adapters._memory_index import MemoryIndex, MemoryTable
 from gridgov.adapters._memory_index import _SortedChunks as _SortedChunks  # tests subclass it
 from gridgov.adapters._memory_kinds import (
@@ -157,9 +157,13 @@ class MemoryUnitOfWork:
         self._targets: dict[str, tuple[Staging[Any], MemoryIndex | None]] = {}
 
     def _repositories(self) -> tuple[MemoryRecords[Any], ...]:
-        """Return the repository of every kind, in the order of the declarations."""
+        """Return the repository of every kind, in the order of the declarations.
+
+        A declared kind without a repository of its own here (one added to ``KINDS`` before
+        its port) is stored and checked all the same, by a generic one.
+        """
         found = {r.declared.name: r for r in vars(self).values() if isinstance(r, MemoryRecords)}
-        return tuple(found[k.name] for k in kinds.KINDS)
+        return tuple(found.get(k.name) or repository_for(k)(self) for k in kinds.KINDS)
 
     def __enter__(self) -> Self:
         return self
