@@ -98,7 +98,9 @@ class _SortedChunks:
         if not pending:
             return
         if len(pending) > 64:  # a bulk load: one sort, then new chunks
-            keys = sorted({*pending, *itertools.chain.from_iterable(self._chunks)})
+            pending.extend(itertools.chain.from_iterable(self._chunks))
+            pending.sort()
+            keys = [key for key, _ in itertools.groupby(pending)]  # a set: each key once
             self._pending = []
             size = self._CHUNK
             self._chunks = [keys[i : i + size] for i in range(0, len(keys), size)]
@@ -248,6 +250,32 @@ def _filled(entry: Entry) -> Entry:
     return tuple("" if v is None else v for v in entry)
 
 
+class _Source:
+    """The rows one table of a kind makes of its records, for every index of that table.
+
+    Records put in and taken out are noted here and turned into rows once, when one of the
+    indexes is next read, for all of them.
+    """
+
+    def __init__(self, rows: Callable[[Any], Sequence[Row]]) -> None:
+        self.rows = rows
+        self.indexes: list[MemoryIndex] = []
+        # Records put in (True) and taken out (False) since the last read, applied in order.
+        self.log: list[tuple[bool, list[Any]]] = []
+
+    def settle(self) -> None:
+        """Apply what was noted to every index of the table."""
+        log, self.log = self.log, []
+        rows = self.rows
+        for put, records in log:
+            made = [row for record in records for row in rows(record)]
+            for index in self.indexes:
+                if put:
+                    index._add(made)
+                else:
+                    index._discard(made)
+
+
 class MemoryIndex:
     """One declared index of a table, over the rows the table's records make.
 
@@ -256,7 +284,8 @@ class MemoryIndex:
         table: The table it indexes (a kind's own or a child table).
         key_column: The column whose value names the record a row belongs to: the kind's key,
             or the child table's column holding the parent's key.
-        rows: Returns the rows of ``table`` that a record makes.
+        source: The rows of ``table`` that records make, and what was put in or taken out
+            since the indexes of that table last read it.
 
     The leading :data:`~gridgov.records.Role.SUBTREE` column, or the leading
     :data:`~gridgov.records.Role.EQUAL` columns (a tuple of values if several), are the group:
@@ -271,13 +300,13 @@ class MemoryIndex:
         index: Index,
         table: Table[Any],
         key_column: str,
-        rows: Callable[[Any], Sequence[Row]],
+        source: _Source,
     ) -> None:
         names = table.column_names
         self.name = index.name
         self.table = table.name
-        self.rows = rows
-        """Return the rows of the indexed table that a record makes."""
+        self._source = source
+        source.indexes.append(self)
         parts = index.parts
         self.subtree = parts[0].role is Role.SUBTREE
         lead = 1 if self.subtree else 0
@@ -289,6 +318,7 @@ class MemoryIndex:
         at = [names.index(p.column) for p in parts[:lead]]
         self._group: Callable[[Row], Any] | None = operator.itemgetter(*at) if at else None
         self._nulls_out = self.subtree or self.unique  # rows with a NULL group left out
+        self._lead = lead
         positions = [names.index(p.column) for p in rest]
         key_at = names.index(key_column)
         if key_at not in positions:
@@ -298,29 +328,17 @@ class MemoryIndex:
         """Whether an entry is one value, the record's key, kept bare (not in a tuple)."""
         self._entry = operator.itemgetter(*positions)
         self._key = key_at
+        self._key_of = operator.itemgetter(key_at)
         self._nullable = any(table.columns[p].nullable for p in positions)
         self.where = _condition(index.where, names.index)
         self._groups: dict[Any, Any] = {}  # group -> _SortedChunks | set of keys | key
         self.codes: _SortedKeys | None = _SortedKeys() if self.subtree else None
-        # Records put in (True) and taken out (False) since the last read, applied in order.
-        self._log: list[tuple[bool, list[Any]]] = []
-
-    def log(self, put: bool, records: list[Any]) -> None:
-        """Note records put into the table (``put``) or taken out, for the next read."""
-        self._log.append((put, records))
 
     @property
     def groups(self) -> dict[Any, Any]:
         """Return the index by group, first applying the records put or taken out since."""
-        if self._log:
-            log, self._log = self._log, []
-            rows = self.rows
-            for put, records in log:
-                made = [row for record in records for row in rows(record)]
-                if put:
-                    self._add(made)
-                else:
-                    self._discard(made)
+        if self._source.log:
+            self._source.settle()
         return self._groups
 
     def entries(self, record: Any) -> list[tuple[Any, Any]]:
@@ -328,7 +346,7 @@ class MemoryIndex:
 
         A bare key of a sorted index comes in a tuple, as reads return entries.
         """
-        pairs = self.pairs(self.rows(record))
+        pairs = self.pairs(self._source.rows(record))
         return [(g, (e,)) for g, e in pairs] if self.single else pairs
 
     def pairs(self, rows: Iterable[Row]) -> list[tuple[Any, Any]]:
@@ -359,6 +377,12 @@ class MemoryIndex:
         """Index the rows, each under its group."""
         groups = self._groups
         if not self.sorted:
+            group_of = self._group
+            if self.unique and self.where is None and self._lead == 1 and group_of is not None:
+                # Residents by id, made by C loops; a NULL (never a group here) taken out after.
+                groups.update(zip(map(group_of, rows), map(self._key_of, rows), strict=True))
+                groups.pop(None, None)
+                return
             if self.unique:
                 groups.update(self.pairs(rows))
                 return
@@ -443,15 +467,21 @@ class MemoryTable:
         def own(record: Any) -> Sequence[Row]:
             return (tuple([get(record) for get in getters]),)
 
-        indexes = [MemoryIndex(i, kind.table, kind.key_column, own) for i in kind.table.indexes]
+        self._sources = [_Source(own)]
+        indexes = [
+            MemoryIndex(i, kind.table, kind.key_column, self._sources[0])
+            for i in kind.table.indexes
+        ]
         for child in kind.children:
             declared = list(child.table.indexes)
             if child.table.primary_key:
                 pk = child.table.primary_key
                 parts = (Part(pk[0], Role.EQUAL), *(Part(c, Role.KEY) for c in pk[1:]))
                 declared.append(Index(f"{child.table.name}_pkey", parts, unique=len(pk) == 1))
+            source = _Source(_child_rows(child.items))
+            self._sources.append(source)
             indexes.extend(
-                MemoryIndex(index, child.table, child.parent_column, _child_rows(child.items))
+                MemoryIndex(index, child.table, child.parent_column, source)
                 for index in declared
                 if index.parts[0].column != child.parent_column
             )
@@ -465,8 +495,7 @@ class MemoryTable:
         """Store ``record`` under ``key`` (``None``: remove it), noting it in every index."""
         old = self.records.get(key)
         if old is not None:
-            for index in self.indexes.values():
-                index.log(False, [old])
+            self._note(False, [old])
         if record is None:
             if old is not None:
                 del self.records[key]
@@ -475,8 +504,7 @@ class MemoryTable:
         if old is None:
             self._keys = None
         self.records[key] = record  # in place: a concurrent read finds the old or the new
-        for index in self.indexes.values():
-            index.log(True, [record])
+        self._note(True, [record])
 
     def put_many(self, staged: dict[str, Any | None]) -> None:
         """Put every staged record (``None``: a removal); the new ones noted all at once."""
@@ -492,8 +520,13 @@ class MemoryTable:
         self._keys = None
         key_of = self.kind.key
         records.update([(key_of(r), r) for r in fresh])
-        for index in self.indexes.values():
-            index.log(True, fresh)
+        self._note(True, fresh)
+
+    def _note(self, put: bool, records: list[Any]) -> None:
+        """Note records put in or taken out, for the indexes to apply when next read."""
+        for source in self._sources:
+            if source.indexes:
+                source.log.append((put, records))
 
     def ordered_keys(self) -> list[str]:
         """Return the stored keys in order."""
