@@ -58,10 +58,20 @@ def _by_id(rows: Iterable[tuple[Entry, T]], key: int, after: str | None, limit: 
 
 
 def _overlapping(
-    rows: Iterable[tuple[Entry, _Timed]], start: pendulum.DateTime
+    repository: MemoryRecords[_Timed],
+    index: str,
+    group: str,
+    start: pendulum.DateTime,
+    end: pendulum.DateTime,
 ) -> tuple[_Timed, ...]:
-    """Return the records (starting before the window's end) that end after ``start``."""
-    return tuple(r for _, r in rows if r.end > start)
+    """Return a group's records overlapping ``[start, end)``, by start then id.
+
+    The index's entries (start, id) bound the starts by the window's end; each record read is
+    kept if it ends after the window's start.
+    """
+    with repository._uow._store._lock:
+        rows = repository._read(index, group, high=(instant_key(end, "end"),))
+        return tuple(r for _, r in rows if r.end > start)
 
 
 class MemoryVenueRepository(MemoryRepository[Venue]):
@@ -150,11 +160,7 @@ class MemoryRegistrationRepository(RegistrationCounts, MemoryRepository[Registra
         """Return the resident's registrations whose occurrence overlaps ``[start, end)``."""
         check_text_key("resident_id", resident_id)
         check_window(start, end)
-        with self._uow._store._lock:
-            rows = self._read(
-                "gg_registrations_resident", resident_id, high=(instant_key(end, "end"),)
-            )
-            return _overlapping(rows, start)
+        return _overlapping(self, "gg_registrations_resident", resident_id, start, end)
 
 
 class MemoryShiftRepository(MemoryRepository[Shift]):
@@ -169,8 +175,7 @@ class MemoryShiftRepository(MemoryRepository[Shift]):
         check_window(start, end)
         with self._uow._store._lock:
             self._uow._existing("venue", "venue_id", venue_id)
-            rows = self._read("gg_shifts_venue", venue_id, high=(instant_key(end, "end"),))
-            return _overlapping(rows, start)
+            return _overlapping(self, "gg_shifts_venue", venue_id, start, end)
 
 
 class MemorySignUpRepository(SignUpCounts, MemoryRepository[SignUp]):
@@ -190,9 +195,7 @@ class MemorySignUpRepository(SignUpCounts, MemoryRepository[SignUp]):
         """Return the resident's sign-ups whose shift overlaps ``[start, end)``, by start."""
         check_text_key("resident_id", resident_id)
         check_window(start, end)
-        with self._uow._store._lock:
-            rows = self._read("gg_signups_resident", resident_id, high=(instant_key(end, "end"),))
-            return _overlapping(rows, start)
+        return _overlapping(self, "gg_signups_resident", resident_id, start, end)
 
 
 # -- audit trail and locks -----------------------------------------------------------------
