@@ -67,7 +67,7 @@ class Staging(Generic[R]):
         self._noted = tuple(
             i
             for i in table.indexes.values()
-            if not i.subtree and (not i.sorted or i.table == table.kind.table.name)
+            if i.grouped and not i.subtree and (not i.sorted or i.table == table.kind.table.name)
         )
         # Per index, by group: a key, or a set of keys if several (most hold one record).
         self._notes: dict[str, dict[Any, str | set[str]]] = {i.name: {} for i in self._noted}
@@ -80,7 +80,7 @@ class Staging(Generic[R]):
             return
         for index in self._noted:
             notes = self._notes[index.name]
-            for group, _ in index.entries(record):
+            for group in index.groups_of(record):
                 found = notes.get(group)
                 if found is None:
                     notes[group] = key
@@ -114,7 +114,7 @@ class Staging(Generic[R]):
         found = self._notes[index.name].get(group, ())
         for key in (found,) if isinstance(found, str) else found:
             record = self.values.get(key)
-            if record is not None and any(g == group for g, _ in index.entries(record)):
+            if record is not None and group in index.groups_of(record):
                 yield record
 
     def holding(self, index: MemoryIndex, group: Any) -> R | None:

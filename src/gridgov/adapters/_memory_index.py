@@ -204,6 +204,7 @@ class _SortedChunks:
 _EQUALS = re.compile(r"^(\w+) = '([^']*)'$")
 _NOT_NULL = re.compile(r"^(\w+) IS NOT NULL$")
 _COLUMN = re.compile(r"^(\w+)$")
+_WHERE_COLUMN = re.compile(r"^(\w+)")
 
 
 def _condition(where: str | None, position: Callable[[str], int]) -> Callable[[Row], bool] | None:
@@ -227,6 +228,14 @@ def _condition(where: str | None, position: Callable[[str], int]) -> Callable[[R
 
 
 # -- indexes ---------------------------------------------------------------------------------
+
+
+def _narrow(
+    getters: list[Callable[[Any], object] | None], needed: set[int] | frozenset[int]
+) -> Callable[[Any], Sequence[Row]]:
+    """Return the kind's own row of a record with only the ``needed`` columns (others None)."""
+    made = [get if n in needed else None for n, get in enumerate(getters)]
+    return lambda record: (tuple([None if get is None else get(record) for get in made]),)
 
 
 def _child_rows(items: Callable[[Any], Iterable[Row]]) -> Callable[[Any], Sequence[Row]]:
@@ -263,8 +272,8 @@ class _Source:
         # Records put in (True) and taken out (False) since the last read, applied in order.
         self.log: list[tuple[bool, list[Any]]] = []
 
-    def settle(self) -> None:
-        """Apply what was noted to every index of the table."""
+    def settle(self, *, sort: bool = False) -> None:
+        """Apply what was noted to every index of the table; ``sort``: sort the groups too."""
         log, self.log = self.log, []
         rows = self.rows
         for put, records in log:
@@ -274,6 +283,12 @@ class _Source:
                     index._add(made)
                 else:
                     index._discard(made)
+        for index in self.indexes if sort else ():
+            for group in index._unsorted:
+                found = index._groups.get(group)
+                if found is not None:
+                    found._settle()
+            index._unsorted.clear()
 
 
 class MemoryIndex:
@@ -331,7 +346,15 @@ class MemoryIndex:
         self._key_of = operator.itemgetter(key_at)
         self._nullable = any(table.columns[p].nullable for p in positions)
         self.where = _condition(index.where, names.index)
+        where = index.where and _WHERE_COLUMN.match(index.where)
+        self.columns = frozenset([*at, *positions, *([names.index(where[1])] if where else [])])
+        """The positions of the columns the index reads."""
+        self.grouped = bool(at)
+        self._grouping = frozenset([*at, *([names.index(where[1])] if where else [])])
+        # The rows a record makes, with at least the columns that say its groups.
+        self._group_rows: Callable[[Any], Sequence[Row]] = source.rows
         self._groups: dict[Any, Any] = {}  # group -> _SortedChunks | set of keys | key
+        self._unsorted: set[Any] = set()  # groups given entries not yet sorted in
         self.codes: _SortedKeys | None = _SortedKeys() if self.subtree else None
 
     @property
@@ -340,6 +363,13 @@ class MemoryIndex:
         if self._source.log:
             self._source.settle()
         return self._groups
+
+    def groups_of(self, record: Any) -> list[Any]:
+        """Return the groups a record's rows are indexed under (a grouped index)."""
+        group_of, where = self._group, self.where
+        assert group_of is not None, f"{self.name} has no group"
+        groups = [group_of(r) for r in self._group_rows(record) if where is None or where(r)]
+        return [g for g in groups if not _null(g)] if self._nulls_out else groups
 
     def entries(self, record: Any) -> list[tuple[Any, Any]]:
         """Return the ``(group, entry)`` pairs a record makes (an entry is a key if unsorted).
@@ -406,6 +436,7 @@ class MemoryIndex:
             if found is None:
                 found = groups[None] = _SortedChunks()
             found._pending.extend(entries)
+            self._unsorted.add(None)
             return
         last: Any = _NOTHING
         pending: list[Entry] = []
@@ -419,6 +450,7 @@ class MemoryIndex:
                     if self.codes is not None:
                         self.codes.add(group)
                 pending, last = found._pending, group
+                self._unsorted.add(group)
             pending.append(e)
 
     def _discard(self, rows: list[Row]) -> None:
@@ -462,16 +494,18 @@ class MemoryTable:
         self.kind = kind
         self.records: dict[str, Any] = {}
         self._keys: list[str] | None = []  # sorted lazily after an insertion or a removal
-        getters = tuple(c.get for c in kind.table.columns if c.get is not None)
-
-        def own(record: Any) -> Sequence[Row]:
-            return (tuple([get(record) for get in getters]),)
-
-        self._sources = [_Source(own)]
-        indexes = [
-            MemoryIndex(i, kind.table, kind.key_column, self._sources[0])
-            for i in kind.table.indexes
+        own = _Source(lambda record: ())
+        self._sources = [own]
+        indexes = [MemoryIndex(i, kind.table, kind.key_column, own) for i in kind.table.indexes]
+        # The kind's own row holds only the columns its indexes read (the others None): an
+        # instant key costs, and a case has four.
+        needed = {n for index in indexes for n in index.columns}
+        getters: list[Callable[[Any], object] | None] = [
+            c.get for c in kind.table.columns if c.get is not None
         ]
+        own.rows = _narrow(getters, needed)
+        for index in indexes:  # what the unit's notes of its staged records read
+            index._group_rows = _narrow(getters, index._grouping)
         for child in kind.children:
             declared = list(child.table.indexes)
             if child.table.primary_key:
@@ -523,10 +557,17 @@ class MemoryTable:
         self._note(True, fresh)
 
     def _note(self, put: bool, records: list[Any]) -> None:
-        """Note records put in or taken out, for the indexes to apply when next read."""
+        """Note records put in or taken out, for the indexes to apply when next read.
+
+        The kind's own indexes apply and sort them at once (their rows are cheap, and they are
+        read after every small commit: the escalation sweep's queue); a child table's indexes
+        when one of them is next read.
+        """
         for source in self._sources:
             if source.indexes:
                 source.log.append((put, records))
+        if self._sources[0].log:
+            self._sources[0].settle(sort=True)
 
     def ordered_keys(self) -> list[str]:
         """Return the stored keys in order."""
