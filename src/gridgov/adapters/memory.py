@@ -76,10 +76,6 @@ class _State:
         self.settings_history: list[Settings] = []  # every saved version, oldest first
         self.commits = 0  # bumped by every commit, so a unit can tell if others wrote meanwhile
 
-    def put(self, kind: str, key: str, record: object | None) -> None:
-        """Store ``record`` of ``kind`` under ``key`` (``None``: remove it), keeping its indexes."""
-        self.tables[kind].put(key, record)
-
 
 class MemoryStore:
     """An in-memory store; call it for a unit of work.
