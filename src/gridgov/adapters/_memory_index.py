@@ -273,7 +273,11 @@ class _Source:
         self.log: list[tuple[bool, list[Any]]] = []
 
     def settle(self, *, sort: bool = False) -> None:
-        """Apply what was noted to every index of the table; ``sort``: sort the groups too."""
+        """Apply what was noted to every index of the table.
+
+        ``sort``: sort an ungrouped index's entries in too (the escalation sweep's queue, the
+        audit trail), not at its next read; a group of a grouped index, small, waits for its own.
+        """
         log, self.log = self.log, []
         rows = self.rows
         for put, records in log:
@@ -284,11 +288,9 @@ class _Source:
                 else:
                     index._discard(made)
         for index in self.indexes if sort else ():
-            for group in index._unsorted:
-                found = index._groups.get(group)
-                if found is not None:
-                    found._settle()
-            index._unsorted.clear()
+            if index._unsorted:  # one long queue: sorted now, not when read
+                index._groups[None]._settle()
+                index._unsorted = False
 
 
 class MemoryIndex:
@@ -354,7 +356,7 @@ class MemoryIndex:
         # The rows a record makes, with at least the columns that say its groups.
         self._group_rows: Callable[[Any], Sequence[Row]] = source.rows
         self._groups: dict[Any, Any] = {}  # group -> _SortedChunks | set of keys | key
-        self._unsorted: set[Any] = set()  # groups given entries not yet sorted in
+        self._unsorted = False  # whether an ungrouped index has entries not sorted in
         self.codes: _SortedKeys | None = _SortedKeys() if self.subtree else None
 
     @property
@@ -436,7 +438,7 @@ class MemoryIndex:
             if found is None:
                 found = groups[None] = _SortedChunks()
             found._pending.extend(entries)
-            self._unsorted.add(None)
+            self._unsorted = True
             return
         last: Any = _NOTHING
         pending: list[Entry] = []
@@ -450,7 +452,6 @@ class MemoryIndex:
                     if self.codes is not None:
                         self.codes.add(group)
                 pending, last = found._pending, group
-                self._unsorted.add(group)
             pending.append(e)
 
     def _discard(self, rows: list[Row]) -> None:
@@ -559,9 +560,9 @@ class MemoryTable:
     def _note(self, put: bool, records: list[Any]) -> None:
         """Note records put in or taken out, for the indexes to apply when next read.
 
-        The kind's own indexes apply and sort them at once (their rows are cheap, and they are
-        read after every small commit: the escalation sweep's queue); a child table's indexes
-        when one of them is next read.
+        The kind's own indexes apply them at once (their rows are cheap, and the escalation
+        sweep's queue is read after every small commit); a child table's indexes when one of
+        them is next read.
         """
         for source in self._sources:
             if source.indexes:
