@@ -109,6 +109,10 @@ class CellRepository(Protocol):
         """Return the cell with ``code`` or raise NotFoundError."""
         ...
 
+    def get_many(self, codes: Iterable[str]) -> dict[str, GridCell]:
+        """Return the cells stored under ``codes`` by code, in few round trips; others left out."""
+        ...
+
     def add(self, cell: GridCell) -> GridCell:
         """Store a new cell whose parent is stored, at the right level and code; return it."""
         ...
@@ -169,6 +173,10 @@ class HouseholdRepository(Protocol):
 
     def get(self, household_id: str) -> Household:
         """Return the household with ``household_id`` or raise NotFoundError."""
+        ...
+
+    def get_many(self, household_ids: Iterable[str]) -> dict[str, Household]:
+        """Return the households stored under the ids by id, in few round trips; others left out."""
         ...
 
     def household_of(self, resident_id: str) -> Household:

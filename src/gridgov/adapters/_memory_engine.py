@@ -264,6 +264,13 @@ class MemoryRecords(Generic[R]):
         """Return the record with ``key`` or raise NotFoundError."""
         return self._staging.get(key)
 
+    def get_many(self, keys: Iterable[str]) -> dict[str, R]:
+        """Return the records stored under ``keys`` by key; keys not stored are left out."""
+        wanted = [check_text_key("keys", k) for k in dict.fromkeys(keys)]
+        with self._uow._store._lock:
+            found = {k: self._staging.current(k) for k in wanted}
+        return {k: r for k, r in found.items() if r is not None}
+
     # -- checks ----------------------------------------------------------------------------
 
     def _require(self, record: object) -> R:

@@ -569,8 +569,7 @@ def worklist(
     day_end = now.replace(
         year=on.year, month=on.month, day=on.day, hour=0, minute=0, second=0, microsecond=0
     ).add(days=1)
-    households: dict[str, Household] = {}
-    by_household: dict[str, list[WorklistEntry]] = {}
+    tasks: list[CareTask] = []
     for root in roots:
 
         def fetch(after: str | None, root: str = root) -> Page[CareTask]:
@@ -578,42 +577,39 @@ def worklist(
                 root, starting_before=day_end, limit=1000, after=after
             )
 
-        # The query keeps tasks whose window opens before the day ends: due today or late.
-        for task in pages(fetch):
-            if task.end <= now:
-                continue  # lapsed; plan_tasks cancels it
-            status = task.status(now)
-            household = households.get(task.household_id)
-            if household is None:
-                household = households[task.household_id] = uow.households.get(task.household_id)
-            try:
-                resident = household.member(task.resident_id)
-            except NotFoundError:
-                continue  # the resident left the household since the task was planned
-            by_household.setdefault(household.id, []).append(WorklistEntry(task, status, resident))
+        # The query keeps tasks whose window opens before the day ends: due today or late;
+        # a lapsed one (plan_tasks cancels it) is left out.
+        tasks.extend(t for t in pages(fetch) if t.end > now)
+    # One read for every household, one for every building: not a round trip per task.
+    households = uow.households.get_many(t.household_id for t in tasks)
+    by_household: dict[str, list[WorklistEntry]] = {}
+    for task in tasks:
+        household = households.get(task.household_id)
+        if household is None:
+            raise NotFoundError("household", task.household_id)
+        try:
+            resident = household.member(task.resident_id)
+        except NotFoundError:
+            continue  # the resident left the household since the task was planned
+        entry = WorklistEntry(task, task.status(now), resident)
+        by_household.setdefault(household.id, []).append(entry)
     buildings: dict[str, list[WorklistHousehold]] = {}
     for hid, entries in by_household.items():
         entries.sort(key=WorklistEntry.urgency)
         buildings.setdefault(households[hid].cell_code, []).append(
             WorklistHousehold(households[hid], tuple(entries))
         )
+    names = {code: cell.name for code, cell in uow.cells.get_many(buildings).items()}
     stops = [
         WorklistStop(
             code,
-            _cell_name(uow, code),
+            names.get(code, code),
             tuple(sorted(group, key=lambda h: h.entries[0].urgency())),
         )
         for code, group in buildings.items()
     ]
     stops.sort(key=lambda s: (not s.has_overdue, s.cell_code))
     return Worklist(worker_id, on, tuple(stops))
-
-
-def _cell_name(uow: UnitOfWork, code: str) -> str:
-    try:
-        return uow.cells.get(code).name
-    except NotFoundError:
-        return code
 
 
 @attrs.frozen

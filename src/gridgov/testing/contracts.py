@@ -3592,7 +3592,7 @@ _RECIPES: dict[str, _Recipe] = {
         (),
         lambda n: GridCell(f"{GRID_A}{100 + n:03d}", f"楼{n}", GridLevel.BUILDING, GRID_A),
         lambda c: attrs.evolve(c, name=f"{c.name}改"),
-        ("children", "subtree", "tree"),
+        ("get_many", "children", "subtree", "tree"),
     ),
     "worker": _Recipe(
         "workers",
@@ -3611,7 +3611,7 @@ _RECIPES: dict[str, _Recipe] = {
         (),
         lambda n: _household(f"kh{n}", GRID_A, _resident(f"kr{n}", pendulum.Date(1950, 1, 1))),
         lambda h: attrs.evolve(h, address=Address("铁一村新址")),
-        ("household_of", "add_many", "in_subtree", "with_tag", "aged"),
+        ("get_many", "household_of", "add_many", "in_subtree", "with_tag", "aged"),
     ),
     "contact": _Recipe(
         "contacts",
@@ -3817,6 +3817,24 @@ class RecordKindContract(_Base):
         with world() as uow:
             stored = self._read(uow, kind, record)
         assert (1, attrs.evolve(record, version=1), added) == (added.version, stored, stored)
+
+    @_for_kinds(tuple(k for k, r in _RECIPES.items() if "get_many" in r.queries))
+    def test_declared_kind_get_many_returns_the_stored_ones_by_key(
+        self, world: UowFactory, kind: str
+    ) -> None:
+        """``get_many`` returns stored and staged records by key; unknown keys are left out."""
+        recipe = _RECIPES[kind]
+        first, second = recipe.sample(1), recipe.sample(2)
+        with world() as uow:
+            self._repo(uow, kind).add(first)
+            uow.commit()
+        with world() as uow:
+            self._repo(uow, kind).add(second)
+            keys = [_declared(kind).key(r) for r in (first, second)]
+            found = self._repo(uow, kind).get_many([*keys, "kit-unknown", keys[0]])
+        assert {
+            k: attrs.evolve(r, version=1) for k, r in zip(keys, (first, second), strict=True)
+        } == (found)
 
     @_for_kinds(_READABLE)
     def test_declared_kind_unknown_key_is_not_found(self, world: UowFactory, kind: str) -> None:

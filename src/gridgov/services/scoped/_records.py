@@ -289,6 +289,14 @@ class ScopedRecords(Generic[R, P]):
         self._check(READ, record)
         return record
 
+    def get_many(self, keys: Iterable[str]) -> dict[str, R]:
+        """Return the records under ``keys`` (missing ones left out) if each may be read."""
+        self._g.permit(READ, f"query:{self.place.repository}.get_many")
+        found: dict[str, R] = self._any.get_many(keys)
+        for record in found.values():
+            self._check(READ, record)
+        return found
+
     def add(self, record: R) -> R:
         """Store a new record where the principal may write."""
         self._check(WRITE, record, given=True)
