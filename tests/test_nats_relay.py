@@ -42,6 +42,20 @@ def names() -> tuple[str, str]:
     return f"t{tag}", f"T{tag}"
 
 
+@pytest.fixture
+def outboxes() -> Iterator[Any]:
+    """Return a maker of outbox stores (``_outbox``), each closed after the test."""
+    made: list[Store] = []
+
+    def make(path: Path, events: int, records: int) -> Store:
+        made.append(_outbox(path, events, records))
+        return made[-1]
+
+    yield make
+    for store in made:
+        store.close()
+
+
 def _outbox(path: Path, events: int, records: int) -> Store:
     """Return a SQLite store whose outbox holds ``events`` events of ``records`` cases."""
     store = open_store(f"sqlite:///{path}")
@@ -126,11 +140,11 @@ def _check(events: list[dict[str, Any]], total: int) -> tuple[int, int, bool]:
 
 
 def test_the_relay_delivers_every_event_once_in_order(
-    nats_url: str, names: tuple[str, str], consumed: Any, tmp_path: Path
+    nats_url: str, names: tuple[str, str], consumed: Any, outboxes: Any, tmp_path: Path
 ) -> None:
     """500 events of 20 cases: each once in the stream, each case's in order, none pending."""
     prefix, stream = names
-    store = _outbox(tmp_path / "o.db", 500, 20)
+    store = outboxes(tmp_path / "o.db", 500, 20)
     publisher = NatsPublisher(nats_url, stream=stream, subjects=(f"{prefix}.>",))
     try:
         report = Relay(store, publisher, subject_prefix=prefix, batch_size=64).run(until_empty=True)
@@ -142,11 +156,11 @@ def test_the_relay_delivers_every_event_once_in_order(
 
 
 def test_jetstream_drops_a_message_sent_again(
-    nats_url: str, names: tuple[str, str], consumed: Any, tmp_path: Path
+    nats_url: str, names: tuple[str, str], consumed: Any, outboxes: Any, tmp_path: Path
 ) -> None:
     """Events published again (a relay that died before marking them) are stored once."""
     prefix, stream = names
-    store = _outbox(tmp_path / "o.db", 30, 3)
+    store = outboxes(tmp_path / "o.db", 30, 3)
     publisher = NatsPublisher(nats_url, stream=stream, subjects=(f"{prefix}.>",))
     try:
         with store() as uow:
@@ -248,14 +262,14 @@ def _server(port: int, store_dir: Path) -> subprocess.Popen[bytes]:
 
 
 def test_a_broker_restart_in_the_middle_loses_nothing(
-    nats_url: str, names: tuple[str, str], tmp_path: Path
+    nats_url: str, names: tuple[str, str], outboxes: Any, tmp_path: Path
 ) -> None:
     """A broker of the test's own stops and starts again mid-relay: every event once, in order."""
     prefix, stream = names
     port = _free_port()
     url = f"nats://127.0.0.1:{port}"
     server = _server(port, tmp_path / "js")
-    store = _outbox(tmp_path / "o.db", 2_000, 100)
+    store = outboxes(tmp_path / "o.db", 2_000, 100)
     publisher = NatsPublisher(url, stream=stream, subjects=(f"{prefix}.>",), timeout=1.0)
     relay = Relay(store, publisher, subject_prefix=prefix, batch_size=20, backoff=0.1)
     outcome: list[object] = []
