@@ -1,6 +1,7 @@
 """Settings kept in the store: services read them, the scenario that filled it is known."""
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import attrs
 import pendulum
@@ -22,6 +23,8 @@ from gridgov.calendar import WorkCalendar
 from gridgov.care import DEFAULT_POLICY
 from gridgov.care.criteria import AgeAtLeast, AllOf
 from gridgov.cases import Case, CaseSource, CaseWorkflow
+from gridgov.codes import DEFAULT_SCHEME
+from gridgov.errors import ConflictError
 from gridgov.ports import UnitOfWork
 from gridgov.scenarios import example_path, load_scenario, populate
 from gridgov.services.care import plan_tasks
@@ -178,3 +181,41 @@ def test_bad_requests_kept_hours_are_refused(hours: object) -> None:
     with pytest.raises(ValidationError) as info:
         Settings(requests_kept_hours=hours)  # type: ignore[arg-type]
     assert "requests_kept_hours" == info.value.path
+
+
+def test_a_store_keeps_its_code_scheme(tmp_path: Path) -> None:
+    """Saved in the settings: opened with no scheme, the store takes it; another is refused."""
+    from gridgov.codes import CodeScheme, Segment
+
+    wide = CodeScheme(
+        "wide-buildings",
+        tuple(
+            Segment(level, 4 if level is GridLevel.BUILDING else width)
+            for level, width in zip(GridLevel, (6, 3, 3, 3, 3), strict=True)
+        ),
+    )
+    url = f"sqlite:///{tmp_path}/kept.db"
+    first = open_store(url, scheme=wide)
+    with first() as uow:
+        uow.settings.save(Settings(scheme=wide))
+        uow.commit()
+    first.close()
+    again = open_store(url)
+    kept = again.scheme
+    again.close()
+    with pytest.raises(ConflictError) as info:
+        open_store(url, scheme=DEFAULT_SCHEME)
+    assert (wide, "the store's cells follow the code scheme 'wide-buildings'") == (
+        kept,
+        str(info.value).split(", not")[0],
+    )
+
+
+def test_a_loaded_scenario_saves_its_code_scheme() -> None:
+    """``populate`` saves the scenario's scheme with its rules."""
+    scenario = load_scenario(example_path("minggong"))
+    store = open_store("memory://", scheme=scenario.scheme)
+    populate(store, scenario)
+    with store() as uow:
+        saved = uow.settings.get().scheme
+    assert scenario.scheme == saved

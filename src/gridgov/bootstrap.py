@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import attrs
 
 from gridgov.codes import DEFAULT_SCHEME, CodeScheme
-from gridgov.errors import GridgovError, UnsupportedStoreError
+from gridgov.errors import ConflictError, GridgovError, UnsupportedStoreError
 from gridgov.ports import Store
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ def _plug_in(kind: str) -> StoreOpener | None:
 def open_store(
     url: str = "memory://",
     *,
-    scheme: CodeScheme = DEFAULT_SCHEME,
+    scheme: CodeScheme | None = None,
     pool_max_size: int | None = None,
     pool_min_size: int | None = None,
     pool_max_idle: float | None = None,
@@ -88,7 +88,8 @@ def open_store(
 
     Args:
         url: Where the data lives.
-        scheme: The code scheme cell codes must follow.
+        scheme: The code scheme cell codes must follow; ``None``: the one the store's settings
+            keep (:attr:`gridgov.settings.Settings.scheme`), else the statistical default.
         pool_max_size: Connections open at most (10 by default).
         pool_min_size: Connections kept open however quiet the store (1 by default).
         pool_max_idle: Seconds an idle connection above the minimum stays open (60 by default).
@@ -101,10 +102,62 @@ def open_store(
         The open store.
 
     Raises:
+        ConflictError: If ``scheme`` is not the code scheme the store keeps.
         UnsupportedStoreError: If the URL's scheme is not supported.
         ValidationError: If a pool option is out of range, or a ``pool_`` query parameter is
             unknown, naming it.
     """
+    store = _opened(
+        url,
+        scheme or DEFAULT_SCHEME,
+        pool_max_size,
+        pool_min_size,
+        pool_max_idle,
+        pool_timeout,
+        statement_timeout,
+    )
+    kept = _kept_scheme(store)
+    if kept is None or kept == store.scheme:
+        return store
+    store.close()
+    if scheme is not None:
+        raise ConflictError(
+            f"the store's cells follow the code scheme {kept.name!r}, not {scheme.name!r}: "
+            "open it with its own scheme, or with none"
+        )
+    return open_store(
+        url,
+        scheme=kept,
+        pool_max_size=pool_max_size,
+        pool_min_size=pool_min_size,
+        pool_max_idle=pool_max_idle,
+        pool_timeout=pool_timeout,
+        statement_timeout=statement_timeout,
+    )
+
+
+def _kept_scheme(store: Store) -> CodeScheme | None:
+    """Return the code scheme the store's settings keep, if any."""
+    from gridgov.settings import stored_settings
+
+    try:
+        with store() as uow:
+            settings = stored_settings(uow)
+    except BaseException:
+        store.close()
+        raise
+    return None if settings is None else settings.scheme
+
+
+def _opened(
+    url: str,
+    scheme: CodeScheme,
+    pool_max_size: int | None,
+    pool_min_size: int | None,
+    pool_max_idle: float | None,
+    pool_timeout: float | None,
+    statement_timeout: float | None,
+) -> Store:
     if not isinstance(url, str):
         raise UnsupportedStoreError("a store URL is a string such as 'memory://'")
     parts = urlsplit(url)

@@ -21,6 +21,7 @@ from gridgov.care.policy import DEFAULT_POLICY, CarePolicy
 from gridgov.cases.catalogue import DEFAULT_CATALOGUE, ServiceCatalogue
 from gridgov.cases.escalation import DEFAULT_ESCALATION, EscalationPolicy
 from gridgov.cases.workflow import CaseWorkflow
+from gridgov.codes import CodeScheme
 from gridgov.errors import NotFoundError, ValidationError
 
 if TYPE_CHECKING:  # the ports name Settings: importing them here would be circular
@@ -71,6 +72,8 @@ class Settings:
             use :data:`~gridgov.care.DEFAULT_POLICY`).
         requests_kept_hours: How long a request's idempotency key and first result are kept.
         scenario: The scenario that filled the store, if one did.
+        scheme: The code scheme the store's cells follow, if saved: :func:`gridgov.open_store`
+            opens the store with it when given none, and refuses another.
         version: The stored version, managed by repositories.
     """
 
@@ -89,6 +92,9 @@ class Settings:
     requests_kept_hours: int = attrs.field(default=DEFAULT_REQUESTS_KEPT, validator=_hours)
     scenario: LoadedScenario | None = attrs.field(
         default=None, validator=v.optional(v.instance_of(LoadedScenario))
+    )
+    scheme: CodeScheme | None = attrs.field(
+        default=None, validator=v.optional(v.instance_of(CodeScheme)), repr=False
     )
     version: int = attrs.field(default=0, validator=v.non_negative_int)
 

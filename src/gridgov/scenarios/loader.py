@@ -285,6 +285,7 @@ class Scenario:
             calendar=calendar,
             care_policy=self.policy,
             scenario=LoadedScenario(self.name, self.as_of),
+            scheme=self.scheme,
         )
 
     def tree(self) -> GridTree:
