@@ -7,8 +7,9 @@ from which a relay publishes them; a rolled-back change leaves no event. Case se
 return their events, which :func:`gridgov.services.cases.publish` hands to in-process
 :data:`EventSink` subscribers after the commit.
 
-Each event class names its CloudEvents ``type`` (``TYPE``) and the kind of record its sequence
-follows (``AGGREGATE``); :attr:`DomainEvent.aggregate_id` is that record's key.
+Each event class names its CloudEvents ``type`` (``TYPE``), the kind of record its sequence
+follows (``AGGREGATE``) and the field holding that record's key (``KEY``), which
+:attr:`DomainEvent.aggregate_id` reads.
 """
 
 from __future__ import annotations
@@ -62,13 +63,16 @@ class DomainEvent:
     """The event type, e.g. ``"case.escalated"`` (CloudEvents ``type``: ``gridgov.`` + this)."""
     AGGREGATE: ClassVar[str]
     """The kind of record whose events are numbered in one sequence, e.g. ``"case"``."""
+    KEY: ClassVar[str]
+    """The field that holds that record's key, e.g. ``"case_id"``."""
     cell_code: str
     at: pendulum.DateTime
 
     @property
     def aggregate_id(self) -> str:
-        """Return the key of the record the event is about."""
-        raise NotImplementedError
+        """Return the key of the record the event is about (the field ``KEY`` names)."""
+        key: str = getattr(self, self.KEY)
+        return key
 
 
 @attrs.frozen
@@ -83,15 +87,11 @@ class CaseEvent(DomainEvent):
 
     TYPE: ClassVar[str] = "case.changed"
     AGGREGATE: ClassVar[str] = "case"
+    KEY: ClassVar[str] = "case_id"
 
     case_id: str
     cell_code: str
     at: pendulum.DateTime
-
-    @property
-    def aggregate_id(self) -> str:
-        """Return the case's id."""
-        return self.case_id
 
 
 @attrs.frozen
@@ -186,16 +186,12 @@ class ContactRecorded(CareEvent):
 
     TYPE: ClassVar[str] = "care.contact_recorded"
     AGGREGATE: ClassVar[str] = "contact"
+    KEY: ClassVar[str] = "contact_id"
 
     contact_id: str
     method: str
     outcome: str
     by: str
-
-    @property
-    def aggregate_id(self) -> str:
-        """Return the contact's id."""
-        return self.contact_id
 
 
 @attrs.frozen
@@ -212,17 +208,13 @@ class TaskEvent(CareEvent):
 
     TYPE: ClassVar[str] = "care.task_changed"
     AGGREGATE: ClassVar[str] = "care_task"
+    KEY: ClassVar[str] = "task_id"
 
     task_id: str
     kind: str
     due: pendulum.DateTime
     rule: str
     reason: str = ""
-
-    @property
-    def aggregate_id(self) -> str:
-        """Return the task's id."""
-        return self.task_id
 
 
 @attrs.frozen
@@ -290,17 +282,13 @@ class RegistrationEvent(SchedulingEvent):
 
     TYPE: ClassVar[str] = "scheduling.registration_changed"
     AGGREGATE: ClassVar[str] = "registration"
+    KEY: ClassVar[str] = "registration_id"
 
     registration_id: str
     resident_id: str
     occurrence_id: str
     start: pendulum.DateTime
     reason: str = ""
-
-    @property
-    def aggregate_id(self) -> str:
-        """Return the registration's id."""
-        return self.registration_id
 
 
 @attrs.frozen
@@ -344,16 +332,12 @@ class OccurrenceMoved(SchedulingEvent):
 
     TYPE: ClassVar[str] = "scheduling.occurrence_moved"
     AGGREGATE: ClassVar[str] = "series"
+    KEY: ClassVar[str] = "series_id"
 
     series_id: str
     occurrence_id: str
     start: pendulum.DateTime
     previous_start: pendulum.DateTime
-
-    @property
-    def aggregate_id(self) -> str:
-        """Return the series' id."""
-        return self.series_id
 
 
 @attrs.frozen
@@ -368,15 +352,11 @@ class OccurrenceCancelled(SchedulingEvent):
 
     TYPE: ClassVar[str] = "scheduling.occurrence_cancelled"
     AGGREGATE: ClassVar[str] = "series"
+    KEY: ClassVar[str] = "series_id"
 
     series_id: str
     occurrence_id: str
     start: pendulum.DateTime
-
-    @property
-    def aggregate_id(self) -> str:
-        """Return the series' id."""
-        return self.series_id
 
 
 Event = CaseEvent
