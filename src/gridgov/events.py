@@ -37,6 +37,9 @@ __all__ = [
     "EventSink",
     "FamilyToNotify",
     "FollowUpDue",
+    "NotificationDelivered",
+    "NotificationEvent",
+    "NotificationFailed",
     "OccurrenceCancelled",
     "OccurrenceMoved",
     "Promoted",
@@ -357,6 +360,49 @@ class OccurrenceCancelled(SchedulingEvent):
     series_id: str
     occurrence_id: str
     start: pendulum.DateTime
+
+
+# -- notifications --------------------------------------------------------------------------
+
+
+@attrs.frozen
+class NotificationEvent(DomainEvent):
+    """What came of a notification (:mod:`gridgov.notify`): the proof a message went out.
+
+    Args:
+        notification_id: The notification.
+        cell_code: The cell of the event it told of.
+        at: When it was delivered, or given up.
+        audience: Who it was for: ``family``, ``resident``, ``worker`` or ``supervisor``.
+        about: The type of the event it told of, e.g. ``"care.family_to_notify"``.
+        messages: How many messages were sent.
+        detail: The last attempt's words (a receipt's code), without personal data.
+    """
+
+    AGGREGATE: ClassVar[str] = "notification"
+    KEY: ClassVar[str] = "notification_id"
+
+    notification_id: str
+    cell_code: str
+    at: pendulum.DateTime
+    audience: str
+    about: str
+    messages: int
+    detail: str = ""
+
+
+@attrs.frozen
+class NotificationDelivered(NotificationEvent):
+    """The recipient has the message: its receipt came (or the transport delivered it)."""
+
+    TYPE: ClassVar[str] = "notification.delivered"
+
+
+@attrs.frozen
+class NotificationFailed(NotificationEvent):
+    """Every attempt failed: the grid worker is told instead."""
+
+    TYPE: ClassVar[str] = "notification.failed"
 
 
 Event = CaseEvent

@@ -30,6 +30,7 @@ from gridgov.codes import CodeScheme
 from gridgov.grid import GridCell, GridTree, Worker
 from gridgov.households import Household, Resident, Tag
 from gridgov.idempotency import RememberedRequest
+from gridgov.notify import Notification
 from gridgov.outbox import StoredEvent
 from gridgov.scheduling.registrations import Occupancy, Registration
 from gridgov.scheduling.series import ActivitySeries
@@ -47,6 +48,7 @@ __all__ = [
     "ContactRepository",
     "HouseholdRepository",
     "LockRepository",
+    "NotificationRepository",
     "OutboxRepository",
     "Page",
     "ProgressCallback",
@@ -661,6 +663,49 @@ class OutboxRepository(Protocol):
         ...
 
 
+class NotificationRepository(Protocol):
+    """Stores notifications (:mod:`gridgov.notify`): who is told of an event, and the proof.
+
+    They are written by :func:`gridgov.outbox.record_events` beside their events, and read and
+    updated by a notifier (:class:`gridgov.notify.notifier.Notifier`) and by receipts.
+    """
+
+    def get(self, notification_id: str) -> Notification:
+        """Return the notification with ``notification_id`` or raise NotFoundError."""
+        ...
+
+    def add(self, notification: Notification) -> Notification:
+        """Store a new notification; return it with version 1 (ConflictError if stored)."""
+        ...
+
+    def add_many(
+        self,
+        notifications: Iterable[Notification],
+        *,
+        batch_size: int = 1000,
+        progress: ProgressCallback | None = None,
+    ) -> int:
+        """Store new notifications; return how many (ConflictError if one is stored)."""
+        ...
+
+    def update(self, notification: Notification) -> Notification:
+        """Replace a stored notification if its version is current; return it."""
+        ...
+
+    def due(
+        self, at_or_before: pendulum.DateTime, *, limit: int = DEFAULT_PAGE_SIZE
+    ) -> tuple[Notification, ...]:
+        """Return up to ``limit`` notifications whose ``next_at`` is at or before the instant.
+
+        By ``next_at``, then id; finished ones (``next_at`` is ``None``) are never due.
+        """
+        ...
+
+    def about(self, subject_id: str) -> tuple[Notification, ...]:
+        """Return the notifications about one resident (or record), by ``created`` then id."""
+        ...
+
+
 class LockRepository(Protocol):
     """Named locks that serialise the units of work enforcing one rule across records.
 
@@ -752,6 +797,11 @@ class UnitOfWork(Protocol):
     @property
     def outbox(self) -> OutboxRepository:
         """Return the outbox (domain events to publish) of this unit of work."""
+        ...
+
+    @property
+    def notifications(self) -> NotificationRepository:
+        """Return the notifications (who is told of events) of this unit of work."""
         ...
 
     @property

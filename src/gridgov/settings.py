@@ -1,11 +1,12 @@
 """A deployment's settings, kept in its store: the rules its services run by, and their history.
 
-A district's catalogue, escalation policy, working calendar (with the additions it announced)
-and care policy are data, saved in the store with :meth:`~gridgov.ports.SettingsRepository.save`
-and read by the services from the unit of work; every saved version stays in
-:meth:`~gridgov.ports.SettingsRepository.history`. A service given no rule of its own takes the
-store's; only a store holding none of a rule falls back to the library's default
-(:func:`care_policy`, :func:`case_workflow`).
+A district's catalogue, escalation policy, working calendar (with the additions it announced),
+care policy and notification policy are data, saved in the store with
+:meth:`~gridgov.ports.SettingsRepository.save` and read by the services from the unit of work;
+every saved version stays in :meth:`~gridgov.ports.SettingsRepository.history`. A service given
+no rule of its own takes the store's; only a store holding none of a rule falls back to the
+library's default
+(:func:`care_policy`, :func:`case_workflow`, :func:`notification_policy`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from gridgov.cases.escalation import DEFAULT_ESCALATION, EscalationPolicy
 from gridgov.cases.workflow import CaseWorkflow
 from gridgov.codes import CodeScheme
 from gridgov.errors import NotFoundError, ValidationError
+from gridgov.notify import DEFAULT_POLICY as DEFAULT_NOTIFICATIONS
+from gridgov.notify import NotificationPolicy
 
 if TYPE_CHECKING:  # the ports name Settings: importing them here would be circular
     from gridgov.ports import UnitOfWork
@@ -34,6 +37,7 @@ __all__ = [
     "care_policy",
     "case_workflow",
     "loaded_scenario",
+    "notification_policy",
     "stored_settings",
 ]
 
@@ -70,6 +74,8 @@ class Settings:
             additions; ``None`` when the store holds none (services then need one given).
         care_policy: The elder-care policy; ``None`` when the store holds none (services then
             use :data:`~gridgov.care.DEFAULT_POLICY`).
+        notifications: Who is notified of what (:mod:`gridgov.notify`); ``None`` when the
+            store holds none (:data:`~gridgov.notify.DEFAULT_POLICY` applies).
         requests_kept_hours: How long a request's idempotency key and first result are kept.
         scenario: The scenario that filled the store, if one did.
         scheme: The code scheme the store's cells follow, if saved: :func:`gridgov.open_store`
@@ -88,6 +94,9 @@ class Settings:
     )
     care_policy: CarePolicy | None = attrs.field(
         default=None, validator=v.optional(v.instance_of(CarePolicy)), repr=False
+    )
+    notifications: NotificationPolicy | None = attrs.field(
+        default=None, validator=v.optional(v.instance_of(NotificationPolicy)), repr=False
     )
     requests_kept_hours: int = attrs.field(default=DEFAULT_REQUESTS_KEPT, validator=_hours)
     scenario: LoadedScenario | None = attrs.field(
@@ -121,6 +130,18 @@ def care_policy(uow: UnitOfWork, given: CarePolicy | None = None) -> CarePolicy:
     if stored is not None and stored.care_policy is not None:
         return stored.care_policy
     return DEFAULT_POLICY
+
+
+def notification_policy(
+    uow: UnitOfWork, given: NotificationPolicy | None = None
+) -> NotificationPolicy:
+    """Return ``given`` if there is one, else the store's notification policy, else the default."""
+    if given is not None:
+        return given
+    stored = stored_settings(uow)
+    if stored is not None and stored.notifications is not None:
+        return stored.notifications
+    return DEFAULT_NOTIFICATIONS
 
 
 def case_workflow(uow: UnitOfWork, given: CaseWorkflow | None = None) -> CaseWorkflow:

@@ -1,4 +1,4 @@
-"""The outbox of the memory store: the relay's queries over the generic repository.
+"""The outbox and the notifications of the memory store: their queries over the engine.
 
 Events are records of the declared kind ``OUTBOX``: the engine stores them and keeps the
 declared indexes (the pending ones in the relay's order, each record's events by number); what
@@ -13,14 +13,16 @@ from collections.abc import Iterable, Iterator
 import attrs
 import pendulum
 
-from gridgov.adapters._memory_engine import MemoryRecords
+from gridgov.adapters._memory_engine import MemoryRecords, MemoryRepository
+from gridgov.adapters._memory_index import TOP
 from gridgov.adapters.support import check_instant, check_limit, check_text_key, instant_key
 from gridgov.errors import ConflictError
+from gridgov.notify import Notification
 from gridgov.outbox import StoredEvent
 from gridgov.ports import DEFAULT_PAGE_SIZE
 from gridgov.records import kinds
 
-__all__ = ["MemoryOutboxRepository"]
+__all__ = ["MemoryNotificationRepository", "MemoryOutboxRepository"]
 
 
 class MemoryOutboxRepository(MemoryRecords[StoredEvent]):
@@ -120,3 +122,25 @@ class MemoryOutboxRepository(MemoryRecords[StoredEvent]):
                     f"event {event.sequence} of {event.aggregate} {event.aggregate_id!r}"
                     " was recorded by another unit of work meanwhile"
                 )
+
+
+class MemoryNotificationRepository(MemoryRepository[Notification]):
+    """Notifications of a :class:`MemoryStore`; see ``gridgov.ports.NotificationRepository``."""
+
+    declared = kinds.NOTIFICATIONS
+
+    def due(
+        self, at_or_before: pendulum.DateTime, *, limit: int = DEFAULT_PAGE_SIZE
+    ) -> tuple[Notification, ...]:
+        """Return up to ``limit`` notifications due at the instant, by ``next_at`` then id."""
+        horizon = instant_key(check_instant("at_or_before", at_or_before), "at_or_before")
+        check_limit(limit)
+        with self._uow._store._lock:
+            rows = self._read("gg_notifications_due", high=(horizon, TOP))
+            return tuple(n for _, n in itertools.islice(rows, limit))
+
+    def about(self, subject_id: str) -> tuple[Notification, ...]:
+        """Return the notifications about one resident or record, by ``created`` then id."""
+        key = check_text_key("subject_id", subject_id)
+        with self._uow._store._lock:
+            return tuple(n for _, n in self._read("gg_notifications_subject", key))

@@ -385,6 +385,7 @@ class SqlUnitOfWork:
         self.audit = sch.SqlAuditRepository(self)
         self.requests = k.SqlRequestRepository(self)
         self.outbox = o.SqlOutboxRepository(self)
+        self.notifications = o.SqlNotificationRepository(self)
         self.locks = SqlLockRepository(self)
 
     def __enter__(self) -> Self:

@@ -29,7 +29,7 @@ from gridgov.adapters._memory_kinds import (
     MemorySettingsRepository,
     MemoryWorkerRepository,
 )
-from gridgov.adapters._memory_outbox import MemoryOutboxRepository
+from gridgov.adapters._memory_outbox import MemoryNotificationRepository, MemoryOutboxRepository
 from gridgov.adapters._memory_scheduling import (
     MemoryAuditRepository,
     MemoryLockRepository,
@@ -53,6 +53,7 @@ __all__ = [
     "MemoryContactRepository",
     "MemoryHouseholdRepository",
     "MemoryLockRepository",
+    "MemoryNotificationRepository",
     "MemoryOutboxRepository",
     "MemoryRegistrationRepository",
     "MemoryRequestRepository",
@@ -145,6 +146,7 @@ class MemoryUnitOfWork:
         self.audit = MemoryAuditRepository(self)
         self.requests = MemoryRequestRepository(self)
         self.outbox = MemoryOutboxRepository(self)
+        self.notifications = MemoryNotificationRepository(self)
         self.locks = MemoryLockRepository(self)
         for staging in self._staged.values():
             staging.lost_race = lambda: any(self.locks.conflicts())

@@ -24,6 +24,7 @@ from gridgov.errors import ValidationError
 from gridgov.grid import GridCell, Worker
 from gridgov.households import Household
 from gridgov.idempotency import RememberedRequest
+from gridgov.notify import Notification
 from gridgov.outbox import StoredEvent
 from gridgov.ports import MAX_PAGE_SIZE
 from gridgov.scheduling.registrations import Occupancy, Registration, RegistrationState
@@ -74,6 +75,7 @@ StoredRecord = TypeVar(
     AuditEntry,
     RememberedRequest,
     StoredEvent,
+    Notification,
 )
 
 INSTANT_KEY_WIDTH = 26

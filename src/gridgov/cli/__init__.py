@@ -18,6 +18,7 @@ default ``$GRIDGOV_DB``, else a SQLite file in the user's data directory):
   data masked unless ``--full`` by a stored worker allowed the full view (``--as-worker``).
 - ``gridgov simulate SCENARIO --from DATE --days N``: run the time-travel simulator.
 - ``gridgov relay [--nats URL] [--until-empty]``: publish the store's outbox to NATS JetStream.
+- ``gridgov notify --log FILE | --webhook URL [--until-empty]``: send the due notifications.
 - ``gridgov calendar [--year YYYY | --between START END]``: the working calendar's announced and
   provisional years, a year's days off, working time; ``gridgov calendar retime`` counts
   provisional deadlines again once a year is announced.
@@ -85,6 +86,7 @@ from gridgov.cli.demo import (
     format_worklist,
 )
 from gridgov.cli.export import _cmd_export_geojson, _cmd_export_ics, _cmd_export_open311
+from gridgov.cli.notify import add_notify
 from gridgov.cli.relay import add_relay
 from gridgov.cli.report import _cmd_report
 from gridgov.cli.schedule import _cmd_schedule
@@ -371,6 +373,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     simulate.set_defaults(handler=_cmd_simulate)
     add_relay(commands, output, _DB_HELP)
+    add_notify(commands, output, _DB_HELP)
     return parser
 
 

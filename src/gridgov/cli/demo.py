@@ -31,6 +31,7 @@ from gridgov.cli._common import (
     default_db_url,
     safe_url,
 )
+from gridgov.cli._story import family_story
 from gridgov.clock import SystemClock
 from gridgov.codes import mask_name
 from gridgov.errors import (
@@ -106,6 +107,16 @@ def _demo(today: pendulum.Date | None, scenario_path: Path | None, db: str) -> i
                 uow, volunteers, since=pendulum.datetime(on.year, on.month, 1, tz=_TZ), until=now
             )
             names = {rid: _masked_name(uow, rid) for rid in hours}
+        # The story's worker is the first by id, not the busiest: the same story each run.
+        first = min(
+            (
+                w.id
+                for w in scenario.workers
+                if any(r.code == "grid_worker" for r in w.roles) and w.cells_on(on)
+            ),
+            default=None,
+        )
+        story = None if first is None else family_story(store, first, now)
         open_cases: list[Case] = []
         if scenario.cases:
             with store() as uow:
@@ -122,6 +133,9 @@ def _demo(today: pendulum.Date | None, scenario_path: Path | None, db: str) -> i
     if work is not None:
         print()
         print(format_worklist(work, names=names))
+    if story is not None:
+        print()
+        print(story)
     print()
     print(format_coverage(month, names=names))
     for schedule, venue in zip(programme, scenario.venues, strict=True):

@@ -30,6 +30,8 @@ from gridgov import _validation as v
 from gridgov.errors import ValidationError
 from gridgov.events import DomainEvent
 from gridgov.ids import new_ids
+from gridgov.notify import planned
+from gridgov.settings import notification_policy
 
 if TYPE_CHECKING:
     from gridgov.ports import UnitOfWork
@@ -116,7 +118,8 @@ def record_events(
 ) -> tuple[StoredEvent, ...]:
     """Store ``events`` in the outbox of ``uow``, numbered per aggregate; return them.
 
-    Call it in the unit of work that made the change, before its commit.
+    Call it in the unit of work that made the change, before its commit. The notifications
+    the store's notification policy asks for (:mod:`gridgov.notify`) are stored with them.
 
     Args:
         uow: The unit of work (a :class:`~gridgov.ports.UnitOfWork`).
@@ -161,6 +164,10 @@ def record_events(
             )
         )
     uow.outbox.add_many(stored)
+    # The notifications the events call for are as durable as the events (gridgov.notify).
+    notifications = planned(stored, notification_policy(uow))
+    if notifications:
+        uow.notifications.add_many(notifications)
     return tuple(stored)
 
 

@@ -16,6 +16,7 @@ from gridgov.cases.model import Case
 from gridgov.grid import GridCell, Worker
 from gridgov.households import Household
 from gridgov.idempotency import RememberedRequest
+from gridgov.notify import Notification
 from gridgov.outbox import StoredEvent
 from gridgov.records._schema import (
     Child,
@@ -44,6 +45,7 @@ __all__ = [
     "HOUSEHOLDS",
     "KINDS",
     "LOCKS",
+    "NOTIFICATIONS",
     "OUTBOX",
     "REGISTRATIONS",
     "SERIES",
@@ -581,6 +583,36 @@ OUTBOX: RecordKind[StoredEvent] = RecordKind(
     append_only=True,
 )
 
+NOTIFICATIONS: RecordKind[Notification] = RecordKind(
+    name="notification",
+    cls=Notification,
+    table=Table(
+        "gg_notifications",
+        _stored(
+            _key("id", lambda n: n.id),
+            _key("subject_id", lambda n: n.subject_id),
+            _key("cell_code", lambda n: n.cell_code),
+            _instant("created_utc", "created"),
+            _instant("next_utc", "next_at", nullable=True),
+        ),
+        primary_key=("id",),
+        indexes=(
+            # The notifier's queue: what to send, retry or stop waiting for, by when.
+            _index(
+                "gg_notifications_due",
+                ("next_utc", _R),
+                ("id", _K),
+                where="next_utc IS NOT NULL",
+            ),
+            _index("gg_notifications_subject", ("subject_id", _E), ("created_utc", _R), ("id", _K)),
+        ),
+        since=9,
+    ),
+    key=lambda n: n.id,
+    cells=lambda n: (n.cell_code,),
+    argument="notification",
+)
+
 KINDS: tuple[RecordKind[object], ...] = (  # type: ignore[assignment]
     CELLS,
     WORKERS,
@@ -597,6 +629,7 @@ KINDS: tuple[RecordKind[object], ...] = (  # type: ignore[assignment]
     AUDIT,
     REQUESTS,
     OUTBOX,
+    NOTIFICATIONS,
 )
 """Every declared kind, in the order their tables are created."""
 

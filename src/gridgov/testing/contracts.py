@@ -57,6 +57,7 @@ from gridgov.households import (
     age_on,
 )
 from gridgov.idempotency import RememberedRequest
+from gridgov.notify import NotificationState
 from gridgov.ports import MAX_PAGE_SIZE, Page, ResidentEntry, UnitOfWork
 from gridgov.records import KINDS, Missing, RecordKind
 from gridgov.scheduling.registrations import Occupancy, Registration, RegistrationState
@@ -66,6 +67,7 @@ from gridgov.scheduling.volunteers import Shift, SignUp, SignUpState
 from gridgov.settings import Settings
 from gridgov.testing import strategies as gst
 from gridgov.testing._concurrency import ConcurrencyContract
+from gridgov.testing._notifications import NotificationRepositoryContract, sample_notification
 from gridgov.testing._outbox import OutboxRepositoryContract, stored_event
 from gridgov.testing._requests import RequestRepositoryContract
 from gridgov.testing._world import (
@@ -95,6 +97,7 @@ __all__ = [
     "ConcurrencyContract",
     "ContactRepositoryContract",
     "HouseholdRepositoryContract",
+    "NotificationRepositoryContract",
     "OutboxRepositoryContract",
     "RecordKindContract",
     "RegistrationRepositoryContract",
@@ -3703,6 +3706,13 @@ _RECIPES: dict[str, _Recipe] = {
         None,
         ("add_many", "last_events", "pending", "for_aggregate", "mark_published", "prune"),
     ),
+    "notification": _Recipe(
+        "notifications",
+        (),
+        lambda n: sample_notification(n),
+        lambda n: attrs.evolve(n, state=NotificationState.CANCELLED, next_at=None),
+        ("add_many", "due", "about"),
+    ),
 }
 """One recipe per declared kind but the settings singleton, whose contract is its own."""
 
@@ -4036,5 +4046,6 @@ class StoreContract(
     ConcurrencyContract,
     RequestRepositoryContract,
     OutboxRepositoryContract,
+    NotificationRepositoryContract,
 ):
     """Every contract at once: what a complete adapter subclasses."""

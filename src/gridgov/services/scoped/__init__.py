@@ -89,6 +89,7 @@ from gridgov.ports import (
     ContactRepository,
     HouseholdRepository,
     LockRepository,
+    NotificationRepository,
     OutboxRepository,
     RegistrationRepository,
     RequestRepository,
@@ -110,6 +111,7 @@ from gridgov.services.scoped._kinds import (
     ScopedCells,
     ScopedContacts,
     ScopedHouseholds,
+    ScopedNotifications,
     ScopedOutbox,
     ScopedRegistrations,
     ScopedSeries,
@@ -161,6 +163,7 @@ class ScopedUnitOfWork:
         # puts the principal in its digest), so the requests need no scope of their own.
         self.requests: RequestRepository = uow.requests
         self.outbox: OutboxRepository = ScopedOutbox(guard)
+        self.notifications: NotificationRepository = ScopedNotifications(guard)
         # Denials kept while writing reach the sink even if the unit is never ended through us.
         weakref.finalize(self, guard.ended)
 

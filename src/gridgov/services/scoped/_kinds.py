@@ -18,6 +18,7 @@ from gridgov.care.contacts import CareTask, ContactAttempt
 from gridgov.cases.model import Case
 from gridgov.grid import GridCell, GridTree, Worker
 from gridgov.households import Household
+from gridgov.notify import Notification
 from gridgov.outbox import StoredEvent
 from gridgov.ports import (
     DEFAULT_PAGE_SIZE,
@@ -26,6 +27,7 @@ from gridgov.ports import (
     CellRepository,
     ContactRepository,
     HouseholdRepository,
+    NotificationRepository,
     OutboxRepository,
     Page,
     ProgressCallback,
@@ -415,3 +417,56 @@ class ScopedOutbox:
         outbox = self._everywhere(Permission.WRITE)
         self._g.write()
         return outbox.prune(published_before, limit=limit)
+
+
+class ScopedNotifications:
+    """Notifications: anyone records them with events; reading needs the cell, the queue all."""
+
+    def __init__(self, guard: Guard) -> None:
+        self._g = guard
+
+    def _everywhere(self, permission: Permission) -> NotificationRepository:
+        self._g.cover(permission, "notifications", "")
+        return self._g.inner.notifications
+
+    def get(self, notification_id: str) -> Notification:
+        """Return a notification of a covered cell."""
+        found = self._g.inner.notifications.get(notification_id)
+        self._g.cover(Permission.READ, "notification", found.cell_code)
+        return found
+
+    def add(self, notification: Notification) -> Notification:
+        """Record a notification (services record them with the events they ask for)."""
+        self._g.write()
+        return self._g.inner.notifications.add(notification)
+
+    def add_many(
+        self,
+        notifications: Iterable[Notification],
+        *,
+        batch_size: int = 1000,
+        progress: ProgressCallback | None = None,
+    ) -> int:
+        """Record notifications (services record them with the events they ask for)."""
+        self._g.write()
+        return self._g.inner.notifications.add_many(
+            notifications, batch_size=batch_size, progress=progress
+        )
+
+    def update(self, notification: Notification) -> Notification:
+        """Record what came of a notification (WRITE and a scope covering every cell)."""
+        inner = self._everywhere(Permission.WRITE)
+        self._g.write()
+        return inner.update(notification)
+
+    def due(
+        self, at_or_before: pendulum.DateTime, *, limit: int = DEFAULT_PAGE_SIZE
+    ) -> tuple[Notification, ...]:
+        """Return the notifier's queue (a scope covering every cell)."""
+        return self._everywhere(Permission.READ).due(at_or_before, limit=limit)
+
+    def about(self, subject_id: str) -> tuple[Notification, ...]:
+        """Return the notifications about one resident or record, of covered cells only."""
+        self._g.permit(Permission.READ, "notifications")
+        found = self._g.inner.notifications.about(subject_id)
+        return tuple(n for n in found if self._g.principal.covers(n.cell_code))

@@ -1,0 +1,110 @@
+"""``gridgov notify``: send the store's due notifications through a log or a signed webhook."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from types import FrameType
+
+from gridgov.bootstrap import open_store
+from gridgov.cli._common import _missing, _positive, _print_json, _status, default_db_url, safe_url
+from gridgov.errors import ValidationError
+from gridgov.notify.notifier import Notifier, Transport
+from gridgov.notify.transports import LogTransport, WebhookTransport
+
+__all__ = ["SECRET_VARIABLE", "add_notify", "cmd_notify"]
+
+SECRET_VARIABLE = "GRIDGOV_WEBHOOK_SECRET"
+"""The environment variable holding the webhook's shared secret (never an option: ``ps``)."""
+
+
+def _transport(args: argparse.Namespace) -> Transport:
+    if args.log is not None:
+        return LogTransport(args.log)
+    secret = os.environ.get(SECRET_VARIABLE, "")
+    if not secret:
+        raise ValidationError(SECRET_VARIABLE, "set it to the webhook's shared secret")
+    try:
+        return WebhookTransport(args.webhook, secret)
+    except ModuleNotFoundError as exc:
+        raise _missing(exc, "gridgov notify --webhook") from None
+
+
+def cmd_notify(args: argparse.Namespace) -> int:
+    """Deliver notifications until stopped (SIGTERM, Ctrl-C) or, with ``--until-empty``, done."""
+    transport = _transport(args)
+    db = args.db or default_db_url()
+    store = open_store(db)
+    try:
+        notifier = Notifier(store, transport, batch_size=args.batch)
+
+        def stop(_signum: int, _frame: FrameType | None) -> None:
+            notifier.stop()
+
+        signal.signal(signal.SIGTERM, stop)
+        _status(f"notifying from {safe_url(db)}", quiet=args.json)
+        report = notifier.run(until_empty=args.until_empty, idle=args.idle)
+    finally:
+        if isinstance(transport, WebhookTransport):
+            transport.close()
+        store.close()
+    if args.json:
+        _print_json(
+            {
+                "sent": report.sent,
+                "delivered": report.delivered,
+                "retried": report.retried,
+                "failed": report.failed,
+                "cancelled": report.cancelled,
+            }
+        )
+    else:
+        print(
+            f"sent {report.sent} messages: {report.delivered} delivered, {report.retried} to "
+            f"retry, {report.failed} failed (workers told), {report.cancelled} cancelled",
+            file=sys.stdout,
+        )
+    return 0
+
+
+def add_notify(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    output: argparse.ArgumentParser,
+    db_help: str,
+) -> None:
+    """Add ``gridgov notify`` to the command's parser."""
+    notify = commands.add_parser(
+        "notify",
+        parents=[output],
+        help="send the store's due notifications (family, workers, supervisors, residents)",
+        description="Send the notifications the store's policy asked for (the family of an "
+        "elder nobody could reach, the worker of a follow-up, the supervisor of an escalated "
+        "case, the resident promoted from a waitlist), record each attempt, retry with backoff, "
+        "and tell the grid worker when a notification fails. --log FILE writes each message "
+        "(the address masked) to a file and counts it delivered; --webhook URL posts it, signed "
+        f"with the secret in ${SECRET_VARIABLE}, to an SMS or WeChat gateway (the notify extra: "
+        "pip install 'gridgov[notify]'). Runs until SIGTERM or Ctrl-C, or until nothing is due "
+        "with --until-empty.",
+    )
+    notify.add_argument("--db", metavar="URL", help=db_help)
+    where = notify.add_mutually_exclusive_group(required=True)
+    where.add_argument("--log", metavar="FILE", help="append each message to FILE, as JSON lines")
+    where.add_argument("--webhook", metavar="URL", help="post each message, signed, to URL")
+    notify.add_argument(
+        "--batch",
+        type=_positive,
+        default=50,
+        metavar="N",
+        help="notifications per round (default: 50)",
+    )
+    notify.add_argument(
+        "--idle",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="wait this long when nothing is due (default: 5)",
+    )
+    notify.add_argument("--until-empty", action="store_true", help="stop once nothing is due")
+    notify.set_defaults(handler=cmd_notify)
