@@ -100,7 +100,7 @@ def test_version_7_adds_remembered_requests_and_the_settings_history() -> None:
 
 
 def test_version_8_adds_the_outbox() -> None:
-    """Version 8, the last: the outbox, with the relay's order and one number per record."""
+    """Version 8: the outbox, with the relay's order and one number per record."""
     expected = [
         "CREATE TABLE gg_outbox (id TEXT PRIMARY KEY, aggregate TEXT NOT NULL, "
         "aggregate_id TEXT NOT NULL, sequence INTEGER NOT NULL, cell_code TEXT NOT NULL, "
@@ -110,9 +110,23 @@ def test_version_8_adds_the_outbox() -> None:
         "(published_utc, recorded_utc, aggregate, aggregate_id, sequence)",
         "CREATE UNIQUE INDEX gg_outbox_aggregate ON gg_outbox (aggregate, aggregate_id, sequence)",
     ]
-    assert (8, expected) == (
+    assert expected == [_normalised(s) for s in SqliteDialect.migrations[7]]
+
+
+def test_version_9_adds_the_notifications() -> None:
+    """Version 9, the last: the notifications, with the notifier's queue and a person's list."""
+    expected = [
+        "CREATE TABLE gg_notifications (id TEXT PRIMARY KEY, subject_id TEXT NOT NULL, "
+        "cell_code TEXT NOT NULL, created_utc TEXT NOT NULL, next_utc TEXT, "
+        "version INTEGER NOT NULL, doc TEXT NOT NULL)",
+        "CREATE INDEX gg_notifications_due ON gg_notifications (next_utc, id) "
+        "WHERE next_utc IS NOT NULL",
+        "CREATE INDEX gg_notifications_subject ON gg_notifications "
+        "(subject_id, created_utc, id)",
+    ]
+    assert (9, expected) == (
         len(SqliteDialect.migrations),
-        [_normalised(s) for s in SqliteDialect.migrations[7]],
+        [_normalised(s) for s in SqliteDialect.migrations[8]],
     )
 
 
@@ -229,6 +243,7 @@ def test_sql_repositories_offer_what_each_declaration_allows(tmp_path: Path) -> 
         "sign-up": "signups",
         "audit entry": "audit",
         "event": "outbox",
+        "notification": "notifications",
     }
     with store() as uow:
         offered = {
