@@ -121,8 +121,7 @@ def test_version_9_adds_the_notifications() -> None:
         "version INTEGER NOT NULL, doc TEXT NOT NULL)",
         "CREATE INDEX gg_notifications_due ON gg_notifications (next_utc, id) "
         "WHERE next_utc IS NOT NULL",
-        "CREATE INDEX gg_notifications_subject ON gg_notifications "
-        "(subject_id, created_utc, id)",
+        "CREATE INDEX gg_notifications_subject ON gg_notifications (subject_id, created_utc, id)",
     ]
     assert (9, expected) == (
         len(SqliteDialect.migrations),
