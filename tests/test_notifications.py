@@ -115,8 +115,12 @@ def store(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[Store]:
 
 
 def _unwell_call(store: Store, minutes: int = 0) -> None:
-    """The elder answers unwell: the family is to be told (a "notify contact" task)."""
-    at = NOW.add(minutes=minutes)
+    """The elder answers unwell ``minutes`` after NOW: the family is to be told."""
+    _unwell_at(store, NOW.add(minutes=minutes))
+
+
+def _unwell_at(store: Store, at: pendulum.DateTime) -> None:
+    """The elder answers unwell at ``at``: a "notify contact" task, a follow-up."""
     with store() as uow:
         record_contact(
             uow,
@@ -461,18 +465,7 @@ class NotifierMachine(RuleBasedStateMachine):
         """The elder answers unwell again: more notifications."""
         self.clock.set(self.clock.now().add(minutes=minutes))
         self.calls += 1
-        at = self.clock.now()
-        with self.store() as uow:
-            record_contact(
-                uow,
-                resident_id="r1",
-                method=ContactMethod.PHONE,
-                outcome=ContactOutcome.UNWELL,
-                by="w1",
-                at=at,
-                now=at,
-            )
-            uow.commit()
+        _unwell_at(self.store, self.clock.now())
 
     @rule(answer=st.sampled_from(["delivered", "accepted", "down", "refused"]))
     def round(self, answer: str) -> None:
