@@ -22,7 +22,6 @@ from gridgov.households import (
 from gridgov.ledger import _values as values
 from gridgov.ledger._mapping import (
     HOUSEHOLD_FIELDS,
-    RESIDENT_FIELDS,
     SEARCHED,
     ColumnMapping,
     find_header,
@@ -202,14 +201,15 @@ def read_ledger(
 class _Group:
     """The rows of one household while the workbook is read."""
 
-    fields: dict[str, tuple[str, str, int, str]]  # field -> text, sheet, row, column letter
+    fields: dict[str, tuple[str, str, int]]  # field -> text, sheet, row
     rows: list[tuple[str, int]]
-    residents: list[tuple[str, int, dict[str, object], dict[str, str]]]
-    mapped: set[str]
+    residents: list[tuple[str, int, dict[str, object]]]
+    sheets: set[str]
     bad: bool
 
 
 _Converter = Callable[[CellValue], object]
+_Step = tuple[int, str, str, _Converter, bool]  # index, field, letter, converter, of household
 _CONVERTERS: dict[str, _Converter] = {
     "national_id": values.national_id,
     "phone": values.phone,
@@ -238,6 +238,7 @@ class _Reader:
         self.sheets: list[SheetLayout] = []
         self.skipped: list[str] = []
         self.groups: dict[str, _Group] = {}
+        self.letters: dict[str, dict[str, str]] = {}  # sheet -> field -> column letter
 
     def problem(self, sheet: str, row: int, column: str, field: str, problem: str) -> None:
         self.problems.append(RowProblem(sheet, row, column, field, problem))
@@ -283,7 +284,19 @@ class _Reader:
             )
         covered = _merged_below(sheet.merged_cell_ranges or [], at)
         tops: dict[tuple[int, int], CellValue] = {}
-        plan = [(j, field, letter(j)) for field, j in columns.items()]
+        self.letters[name] = {f: letter(j) for f, j in columns.items()}
+        plan = [
+            (
+                j,
+                field,
+                letter(j),
+                values.text
+                if field in HOUSEHOLD_FIELDS
+                else self.converters.get(field, values.text),
+                field in HOUSEHOLD_FIELDS,
+            )
+            for field, j in columns.items()
+        ]
         count = 0
         body: Iterator[list[CellValue]] = chain(head[at + 1 :], ([*pad, *r] for r in rows))
         for index, row in enumerate(body, start=at + 1):
@@ -292,7 +305,7 @@ class _Reader:
                     tops[source] = row[j] if j < len(row) else None
                 elif j < len(row):
                     row[j] = tops.get(source)
-            if self.read_row(name, index + 1, row, plan, columns):
+            if self.read_row(name, index + 1, row, plan):
                 count += 1
         self.sheets.append(
             SheetLayout(
@@ -301,62 +314,60 @@ class _Reader:
         )
 
     def read_row(
-        self,
-        sheet: str,
-        number: int,
-        row: Sequence[CellValue],
-        plan: Sequence[tuple[int, str, str]],
-        columns: Mapping[str, int],
+        self, sheet: str, number: int, row: Sequence[CellValue], plan: Sequence[_Step]
     ) -> bool:
         """Read one data row into its household's group; return whether it held data."""
         house: dict[str, str] = {}
         person: dict[str, object] = {}
-        where: dict[str, str] = {}
         bad = False
         width = len(row)
-        for j, field, col in plan:
+        for j, field, col, convert, of_household in plan:
             raw = row[j] if j < width else None
-            if raw is None or raw == "" or values.is_empty(raw):
+            if raw is None or raw == "" or (type(raw) is str and raw.isspace()):
                 continue
-            where[field] = col
             try:
-                if field in HOUSEHOLD_FIELDS:
-                    house[field] = values.text(raw)
-                else:
-                    person[field] = self.converters.get(field, values.text)(raw)
+                value = convert(raw)
             except CellError as exc:
                 self.problem(sheet, number, col, field, exc.problem)
                 bad = True
-        if not where:
+                continue
+            if of_household:
+                house[field] = value  # type: ignore[assignment]
+            else:
+                person[field] = value
+        if not (house or person or bad):
             return False
-        if not house.keys() & {"household_id", "address", "building", "unit", "room"}:
-            self.problem(sheet, number, "", "", "no household id (户号) and no address (楼栋)")
-            return True
-        key = house.get("household_id") or _derived_id(
-            house.get("cell_code") or self.mapping.cell or "",
-            *(house.get(f, "") for f in ("address", "building", "unit", "room")),
-        )
+        key = house.get("household_id")
+        if key is None:
+            if not ("address" in house or "building" in house or "room" in house):
+                self.problem(sheet, number, "", "", "no household id (户号) and no address (楼栋)")
+                return True
+            key = _derived_id(
+                house.get("cell_code") or self.mapping.cell or "",
+                *(house.get(f, "") for f in ("address", "building", "unit", "room")),
+            )
         group = self.groups.get(key)
         if group is None:
             group = self.groups[key] = _Group({}, [], [], set(), False)
         group.rows.append((sheet, number))
-        group.mapped |= columns.keys()
+        group.sheets.add(sheet)
         group.bad |= bad
         for field, value in house.items():
             seen = group.fields.get(field)
             if seen is None:
-                group.fields[field] = (value, sheet, number, where[field])
+                group.fields[field] = (value, sheet, number)
             elif seen[0] != value:
                 group.bad = True
+                first = f"{seen[1]}!{self.letters[seen[1]][field]}{seen[2]}"
                 self.problem(
                     sheet,
                     number,
-                    where[field],
+                    self.letters[sheet][field],
                     field,
-                    f"differs from {seen[1]}!{seen[3]}{seen[2]}, the household's first row",
+                    f"differs from {first}, the household's first row",
                 )
-        if person.keys() & RESIDENT_FIELDS or (bad and where.keys() & RESIDENT_FIELDS):
-            group.residents.append((sheet, number, person, where))
+        if person:
+            group.residents.append((sheet, number, person))
         return True
 
     def result(self) -> LedgerRead:
@@ -371,7 +382,7 @@ class _Reader:
             household, member_rows = built
             clash = False
             for member, (sheet, row) in zip(household.members, member_rows, strict=True):
-                where = self._where(group, sheet, row)
+                where = self.letters[sheet]
                 if member.national_id is not None:
                     first = national_ids.setdefault(member.national_id.value, (sheet, row))
                     if first != (sheet, row):
@@ -396,7 +407,9 @@ class _Reader:
             if not clash:
                 households.append(household)
                 origins[household.id] = Origin(
-                    tuple(group.rows), tuple(member_rows), frozenset(group.mapped)
+                    tuple(group.rows),
+                    tuple(member_rows),
+                    frozenset(f for sheet in group.sheets for f in self.letters[sheet]),
                 )
         problems = sorted(self.problems, key=_order(self.sheets))
         if problems:
@@ -408,13 +421,6 @@ class _Reader:
             tuple(households), tuple(problems), tuple(self.sheets), tuple(self.skipped), origins
         )
 
-    @staticmethod
-    def _where(group: _Group, sheet: str, row: int) -> dict[str, str]:
-        for s, r, _, where in group.residents:
-            if (s, r) == (sheet, row):
-                return where
-        return {}
-
     def build(self, key: str, group: _Group) -> tuple[Household, list[tuple[str, int]]] | None:
         """Return the group's household and its members' rows, or record why it cannot be."""
         first_sheet, first_row = group.rows[0]
@@ -422,7 +428,9 @@ class _Reader:
 
         def at(field: str) -> tuple[str, int, str]:
             seen = fields.get(field)
-            return (seen[1], seen[2], seen[3]) if seen else (first_sheet, first_row, "")
+            if seen is None:
+                return (first_sheet, first_row, "")
+            return (seen[1], seen[2], self.letters[seen[1]][field])
 
         def fail(field: str, problem: str) -> None:
             sheet, row, col = at(field)
@@ -437,7 +445,8 @@ class _Reader:
         members: list[Resident] = []
         rows: list[tuple[str, int]] = []
         ok = True
-        for n, (sheet, row, person, where) in enumerate(group.residents, start=1):
+        for n, (sheet, row, person) in enumerate(group.residents, start=1):
+            where = self.letters[sheet]
             data = dict(person)
             data.setdefault("id", f"{key}-{n}")
             if "resident_id" in data:

@@ -49,7 +49,7 @@ def to_halfwidth(text: str) -> str:
     Only those forms change: CJK characters, and so names, stay as written (NFKC would fold
     compatibility ideographs too).
     """
-    return text.translate(_HALFWIDTH)
+    return text if text.isascii() else text.translate(_HALFWIDTH)
 
 
 # Excel's 1900 date system counts days from 1899-12-30 (it keeps Lotus' phantom 29 February
@@ -77,8 +77,8 @@ def serial_from_date(day: dt.date) -> int:
 
 
 def is_empty(value: CellValue) -> bool:
-    """Return whether a cell is empty: ``None``, or text of spaces only."""
-    return value is None or (isinstance(value, str) and not to_halfwidth(value).strip())
+    """Return whether a cell is empty: ``None``, or text of spaces only (U+3000 included)."""
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def text(value: CellValue) -> str:
