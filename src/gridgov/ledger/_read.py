@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import chain
 from pathlib import Path
+from typing import cast
 
 import attrs
 
@@ -298,7 +299,9 @@ class _Reader:
             for field, j in columns.items()
         ]
         count = 0
-        body: Iterator[list[CellValue]] = chain(head[at + 1 :], ([*pad, *r] for r in rows))
+        # Rows are copied only to pad them; calamine's lists are the reader's to keep.
+        rest = ([*pad, *r] for r in rows) if left else cast("Iterator[list[CellValue]]", rows)
+        body = chain(head[at + 1 :], rest)
         for index, row in enumerate(body, start=at + 1):
             for j, source in covered.get(index, ()):
                 if source == (index, j):  # the top cell of a merged range: keep its value
