@@ -54,7 +54,7 @@ def write_workbook(path: Path, rows: int) -> int:
             member = 0
         member += 1
         born = dt.date(1930, 1, 1) + dt.timedelta(days=(n * 37) % 25000)
-        body = f"610102{born:%Y%m%d}{n % 1000:03d}"
+        body = f"610102{born:%Y%m%d}{n // 25000 % 1000:03d}"  # unique up to 25,000,000 rows
         grid = GRIDS[household % len(GRIDS)]
         sheet.append(
             [

@@ -433,3 +433,67 @@ def test_a_mapping_names_only_known_fields() -> None:
         ColumnMapping(columns={"备注": "note"})
     with pytest.raises(ValidationError, match="preset"):
         ColumnMapping(preset="fr")
+
+
+def small(path: Path, header: list[str], *rows: list[object]) -> Path:
+    """Write a one-sheet workbook: the header on row 1, the rows below it."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "s"
+    for row in (header, *rows):
+        sheet.append(row)
+    book.save(path)
+    return path
+
+
+HEADER = ["户号", "姓名", "身份证号", "网格", "楼栋", "居住状态", "联系电话", "人员类别"]
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        ([["H1", None, TIAN_LIN, FIRST, "3号楼", None, None, None]], [(2, "B", "name")]),
+        ([["H1", "田林", None, FIRST, None, None, None, None]], [(2, "E", "building")]),
+        ([["H1", "田林", None, "第九网格", "3号楼", None, None, None]], [(2, "D", "cell_code")]),
+        ([["H1", "田林", None, COMMUNITY, "3号楼", None, None, None]], [(2, "D", "cell_code")]),
+        ([["H1", "田林", None, FIRST, "3号楼", "拆迁外迁", None, None]], [(2, "", "forwarding_address")]),
+        ([["H1", "田林", None, FIRST, "3号楼", "搬走", None, None]], [(2, "F", "status")]),
+        ([["H1", "田林", None, FIRST, "3号楼", None, 2987654321, None]], [(2, "G", "phone")]),
+        ([["H1", "田林", None, FIRST, "3号楼", None, None, "独居、富裕"]], [(2, "H", "tags")]),
+        ([["H 1", "田林", None, FIRST, "3号楼", None, None, None]], [(2, "A", "household_id")]),
+        (
+            [
+                ["H1", "田林", TIAN_LIN, FIRST, "3号楼", None, None, None],
+                ["H1", "田秀英", TIAN_XIUYING, FIRST, "5号楼", None, None, None],
+            ],
+            [(3, "E", "building")],
+        ),
+        (
+            [
+                ["H1", "田林", TIAN_LIN, FIRST, "3号楼", None, None, None],
+                ["H2", "田林", TIAN_LIN, FIRST, "5号楼", None, None, None],
+            ],
+            [(3, "C", "national_id")],
+        ),
+    ],
+)
+def test_each_bad_row_is_reported_at_its_cell(
+    tmp_path: Path, store: Store, rows: list[list[object]], expected: list[tuple[int, str, str]]
+) -> None:
+    """A missing name or address, an unknown cell, status, tag, a landline as a number, ..."""
+    path = small(tmp_path / "s.xlsx", HEADER, *rows)
+    result = import_ledger(path, store)
+    assert expected == [(p.row, p.column, p.field) for p in result.problems]
+    assert [] == leaked([str(p) for p in result.problems], PERSONAL)
+
+
+def test_a_report_that_cannot_be_written_is_a_validation_error(
+    tmp_path: Path, store: Store
+) -> None:
+    """Writing into a missing folder raises ValidationError, not OSError."""
+    from gridgov.errors import ValidationError
+
+    result = import_ledger(write_minggong(tmp_path / "l.xlsx", faulty=True), store)
+    with pytest.raises(ValidationError, match="cannot write the report"):
+        write_report(result, tmp_path / "absent" / "r.xlsx")

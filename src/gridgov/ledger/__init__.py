@@ -19,7 +19,8 @@ names (``独居、高龄``), phones with or without ``+86``.
 """
 
 from gridgov.ledger._mapping import FIELDS, PRESETS, ColumnMapping, load_mapping
-from gridgov.ledger._read import LedgerRead, Origin, RowProblem, SheetLayout, read_ledger
+from gridgov.ledger._model import LedgerRead, Origin, RowProblem, SheetLayout
+from gridgov.ledger._read import read_ledger
 from gridgov.ledger._report import PROBLEMS_SHEET, write_report
 from gridgov.ledger._store import LedgerImport, import_ledger
 from gridgov.ledger._values import CellValue, date_from_serial, serial_from_date, to_halfwidth

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import partial
 from itertools import chain
 from pathlib import Path
-from typing import cast
+from typing import TypeVar, cast
 
 import attrs
 
@@ -27,120 +29,18 @@ from gridgov.ledger._mapping import (
     ColumnMapping,
     find_header,
 )
+from gridgov.ledger._model import LedgerRead, Origin, RowProblem, SheetLayout, letter
 from gridgov.ledger._values import CellError, CellValue
 
 try:
-    from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook
+    from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook, PasswordError
 except ModuleNotFoundError as exc:  # pragma: no cover - depends on the installed extras
     raise ModuleNotFoundError(
         "gridgov.ledger needs python-calamine to read workbooks: pip install 'gridgov[xlsx]'",
         name=exc.name,
     ) from exc
 
-__all__ = ["LedgerRead", "Origin", "RowProblem", "SheetLayout", "read_ledger"]
-
-
-@attrs.frozen
-class RowProblem:
-    """A problem with one row of a ledger workbook; it names the cell, never its content.
-
-    Args:
-        sheet: The sheet's name.
-        row: The row number as the spreadsheet shows it (1-based).
-        column: The column's letter (``"E"``), or ``""`` for the row as a whole.
-        field: The field the column holds (``"national_id"``), or ``""``.
-        problem: What is wrong, in English.
-    """
-
-    sheet: str
-    row: int
-    column: str
-    field: str
-    problem: str
-
-    def __str__(self) -> str:
-        cell = f"{self.column}{self.row}" if self.column else f"row {self.row}"
-        what = f" ({self.field})" if self.field else ""
-        return f"{self.sheet}!{cell}{what}: {self.problem}"
-
-
-@attrs.frozen
-class SheetLayout:
-    """Where a sheet's header is and what its columns hold.
-
-    Args:
-        name: The sheet's name.
-        header_row: The header's row number (1-based).
-        columns: Field to column letter.
-        ignored: The letters of columns whose header is no known field.
-        rows: How many rows below the header held data.
-    """
-
-    name: str
-    header_row: int
-    columns: Mapping[str, str]
-    ignored: tuple[str, ...]
-    rows: int
-
-
-@attrs.frozen
-class Origin:
-    """Where a household came from: its rows and the fields its sheets have columns for.
-
-    Args:
-        rows: ``(sheet, row)`` of each of its rows, first first.
-        members: ``(sheet, row)`` of each member's row, in the order of ``Household.members``.
-        fields: The fields a column of its sheets holds: the others are not in the workbook,
-            and an import keeps what the store holds for them.
-    """
-
-    rows: tuple[tuple[str, int], ...]
-    members: tuple[tuple[str, int], ...]
-    fields: frozenset[str]
-
-
-@attrs.frozen
-class LedgerRead:
-    """What a ledger workbook holds: its households, and every problem found on the way.
-
-    Args:
-        households: The households of the rows without problems (all of them if there is none).
-        problems: Every problem, by sheet, row and column.
-        sheets: The sheets read, with their layout.
-        skipped: The sheets without a header row (instructions, lists), left out.
-        origins: Where each household came from, by household id.
-    """
-
-    households: tuple[Household, ...]
-    problems: tuple[RowProblem, ...]
-    sheets: tuple[SheetLayout, ...]
-    skipped: tuple[str, ...]
-    origins: Mapping[str, Origin] = attrs.field(repr=False)
-
-    @property
-    def ok(self) -> bool:
-        """Return whether the workbook has no problem."""
-        return not self.problems
-
-    @property
-    def residents(self) -> int:
-        """Return how many residents the households hold."""
-        return sum(len(h.members) for h in self.households)
-
-    @property
-    def faulty_rows(self) -> frozenset[tuple[str, int]]:
-        """Return ``(sheet, row)`` of each row with a problem."""
-        return frozenset((p.sheet, p.row) for p in self.problems)
-
-
-def letter(index: int) -> str:
-    """Return the spreadsheet letter of a 0-based column index: 0 is A, 26 is AA."""
-    out = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        out = chr(65 + rest) + out
-    return out
+__all__ = ["read_ledger"]
 
 
 def read_ledger(
@@ -171,23 +71,16 @@ def read_ledger(
     mapping = mapping or ColumnMapping()
     if not file.is_file():
         raise NotFoundError("file", str(file))
-    try:
-        book = CalamineWorkbook.from_path(str(file))
-        names = list(book.sheet_names)
-        wanted = list(mapping.sheets) or names
-        for name in wanted:
-            if name not in names:
-                raise ValidationError("sheets", "no sheet of that name", source=file.name)
-        reader = _Reader(mapping, cells)
-        for name in wanted:
-            reader.read_sheet(book.get_sheet_by_name(name))
-    except (CalamineError, OSError, ValueError) as exc:
-        if isinstance(exc, ValidationError):
-            raise
-        # calamine's messages describe the file's structure (zip, XML), not its cells.
-        raise ValidationError(
-            "", "not a workbook gridgov can read (xlsx, xls, xlsb or ods)", source=file.name
-        ) from None
+    book = _calamine(file, lambda: CalamineWorkbook.from_path(str(file)))
+    names = list(book.sheet_names)
+    wanted = list(mapping.sheets) or names
+    for name in wanted:
+        if name not in names:
+            raise ValidationError("sheets", "no sheet of that name", source=file.name)
+    reader = _Reader(mapping, cells)
+    for name in wanted:
+        # calamine reads the whole sheet here; iterating its rows reads nothing more.
+        reader.read_sheet(_calamine(file, partial(book.get_sheet_by_name, name)))
     if not reader.sheets:
         raise ValidationError(
             "",
@@ -196,6 +89,24 @@ def read_ledger(
             source=file.name,
         )
     return reader.result()
+
+
+_T = TypeVar("_T")
+
+
+def _calamine(file: Path, read: Callable[[], _T]) -> _T:
+    """Return what ``read`` reads of the workbook, its errors turned into ValidationError."""
+    try:
+        return read()
+    except PasswordError:
+        raise ValidationError(
+            "", "the workbook is protected by a password", source=file.name
+        ) from None
+    except (CalamineError, OSError, ValueError):
+        # calamine's messages describe the file's structure (zip, XML), not its cells.
+        raise ValidationError(
+            "", "not a workbook gridgov can read (xlsx, xls, xlsb or ods)", source=file.name
+        ) from None
 
 
 @attrs.define
@@ -431,8 +342,8 @@ class _Reader:
 
         def at(field: str) -> tuple[str, int, str]:
             seen = fields.get(field)
-            if seen is None:
-                return (first_sheet, first_row, "")
+            if seen is None:  # no value: the column, if the household's first sheet has one
+                return (first_sheet, first_row, self.letters[first_sheet].get(field, ""))
             return (seen[1], seen[2], self.letters[seen[1]][field])
 
         def fail(field: str, problem: str) -> None:
@@ -440,6 +351,9 @@ class _Reader:
             self.problem(sheet, row, col, field, problem)
 
         if group.bad:  # its rows' problems are reported; more would be about the same cells
+            return None
+        if not _IDENTIFIER.fullmatch(key):  # before its residents' ids, which begin with it
+            fail("household_id", _IDENTIFIER_PROBLEM)
             return None
         cell = self._cell(fields["cell_code"][0] if "cell_code" in fields else self.mapping.cell)
         if isinstance(cell, CellError):
@@ -452,6 +366,7 @@ class _Reader:
             where = self.letters[sheet]
             data = dict(person)
             data.setdefault("id", f"{key}-{n}")
+            data.setdefault("name", "")  # a row of a resident without a name: say so, by cell
             if "resident_id" in data:
                 data["id"] = data.pop("resident_id")
             try:
@@ -466,34 +381,43 @@ class _Reader:
             return None
         text = {f: v[0] for f, v in fields.items()}
         line = " ".join(t for t in (text.get("address"), text.get("building")) if t)
+        place = "building" if "building" in text or "address" not in text else "address"
+        forwarding = None
+        if "forwarding_address" in text:
+            try:
+                forwarding = ForwardingContact(text["forwarding_address"])
+            except ValidationError as exc:
+                fail("forwarding_address", exc.problem)
+                return None
         try:
+            address = Address(line, text.get("unit"), text.get("room"))
+            status = (
+                HouseholdStatus(values.choice(text["status"], values.STATUS, "household status"))
+                if "status" in text
+                else HouseholdStatus.RESIDENT
+            )
             household = Household(
                 id=key,
                 cell_code=cell,
-                address=Address(line, text.get("unit"), text.get("room")),
-                status=HouseholdStatus(
-                    values.choice(text["status"], values.STATUS, "household status")
-                )
-                if "status" in text
-                else HouseholdStatus.RESIDENT,
+                address=address,
+                status=status,
                 members=members,
-                forwarding=ForwardingContact(text["forwarding_address"])
-                if "forwarding_address" in text
-                else None,
+                forwarding=forwarding,
             )
         except CellError as exc:
             fail("status", exc.problem)
             return None
         except ValidationError as exc:
+            # The address's own fields are named bare (line, unit, room), the household's by path.
+            paths = {**_HOUSEHOLD_PATHS, "line": place}
             for path, problem in exc.problems:
                 head = path.split(".")[0].split("[")[0]
                 if head == "members" and "[" in path:
-                    index = int(path.split("[")[1].split("]")[0])
-                    sheet, row = rows[index]
-                    self.problem(sheet, row, "", "", problem)
+                    sheet, row = rows[int(path.split("[")[1].split("]")[0])]
+                    where = self.letters[sheet]
+                    self.problem(sheet, row, where.get("resident_id", ""), "resident_id", problem)
                 else:
-                    field = _HOUSEHOLD_PATHS.get(path, _HOUSEHOLD_PATHS.get(head, ""))
-                    fail(field, problem)
+                    fail(paths.get(path, paths.get(head, "")), problem)
             return None
         return household, rows
 
@@ -520,6 +444,8 @@ class _Reader:
 
 
 _HOME_LEVELS = (GridLevel.GRID, GridLevel.BUILDING)
+_IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}")  # gridgov._validation.identifier
+_IDENTIFIER_PROBLEM = "an id is 1-64 characters of letters, digits, '-', '_', '.' or ':'"
 _RESIDENT_PATHS = {
     "id": "resident_id",
     "name": "name",
@@ -535,8 +461,8 @@ _RESIDENT_PATHS = {
 _HOUSEHOLD_PATHS = {
     "id": "household_id",
     "cell_code": "cell_code",
-    "address": "building",
-    "address.line": "building",
+    "unit": "unit",
+    "room": "room",
     "address.unit": "unit",
     "address.room": "room",
     "status": "status",

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import cast
 
 from gridgov._spreadsheet import cell_in
 from gridgov.errors import ValidationError
-from gridgov.ledger._read import LedgerRead, RowProblem, letter
+from gridgov.ledger._model import LedgerRead, RowProblem, letter
 from gridgov.ledger._store import LedgerImport
 from gridgov.ledger._values import CellValue
 
@@ -20,7 +20,7 @@ try:
     from openpyxl.cell.cell import Cell
     from openpyxl.styles import Font, PatternFill
     from openpyxl.worksheet._write_only import WriteOnlyWorksheet
-    from python_calamine import CalamineError, CalamineWorkbook
+    from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook
 except ModuleNotFoundError as exc:  # pragma: no cover - depends on the installed extras
     raise ModuleNotFoundError(
         "gridgov.ledger needs openpyxl to write reports: pip install 'gridgov[xlsx]'",
@@ -63,67 +63,80 @@ def write_report(
         The report's path.
 
     Raises:
-        ValidationError: If ``workbook`` cannot be read again.
+        ValidationError: If ``workbook`` cannot be read again, or the report not written.
     """
     read = result.read if isinstance(result, LedgerImport) else result
     problems = result.problems
     target = Path(path)
-    book = Workbook(write_only=True)
-    listing = book.create_sheet(PROBLEMS_SHEET)
-    listing.freeze_panes = "A2"
-    listing.append(
-        _header(listing, ("工作表 sheet", "行 row", "列 column", "字段 field", "问题 problem"))
-    )
-    for p in problems:
-        listing.append([_cell(listing, v) for v in (p.sheet, p.row, p.column, p.field, p.problem)])
-    if workbook is not None:
-        _copies(book, read, problems, Path(workbook))
+    # The source is opened and the file created before any sheet is written: a write-only
+    # sheet left unsaved by an error would fail again when collected.
+    source = None if workbook is None else _open(Path(workbook), read)
     partial = target.with_name(target.name + ".partial")
     try:
-        book.save(partial)
+        with partial.open("wb") as handle:
+            book = Workbook(write_only=True)
+            listing = book.create_sheet(PROBLEMS_SHEET)
+            listing.freeze_panes = "A2"
+            titles = ("工作表 sheet", "行 row", "列 column", "字段 field", "问题 problem")
+            listing.append(_header(listing, titles))
+            for p in problems:
+                fields = (p.sheet, p.row, p.column, p.field, p.problem)
+                listing.append([_cell(listing, v) for v in fields])
+            if source is not None:
+                _copies(book, read, problems, source)
+            book.save(handle)
         os.replace(partial, target)
+    except OSError as exc:
+        raise ValidationError(
+            "path", f"cannot write the report ({exc.strerror or 'failed'})", source=target.name
+        ) from None
     finally:
         partial.unlink(missing_ok=True)
     return target
 
 
-def _copies(book: Workbook, read: LedgerRead, problems: Sequence[RowProblem], file: Path) -> None:
-    by_row: dict[tuple[str, int], list[RowProblem]] = {}
-    for p in problems:
-        by_row.setdefault((p.sheet, p.row), []).append(p)
+def _open(file: Path, read: LedgerRead) -> dict[str, CalamineSheet]:
+    """Return the sheets read, read again from ``file``."""
     try:
-        source = CalamineWorkbook.from_path(str(file))
-        for layout in read.sheets:
-            sheet = source.get_sheet_by_name(layout.name)
-            out = book.create_sheet(_title(layout.name, book.sheetnames))
-            top, left = sheet.start or (0, 0)
-            rows: Iterable[Sequence[CellValue]] = sheet.iter_rows()
-            width = left + sheet.width
-            for _ in range(top):
-                out.append([])
-            for number, row in enumerate(rows, start=top + 1):
-                found = by_row.get((layout.name, number), [])
-                marked = {p.column for p in found}
-                cells: list[CellValue] = [*([None] * left), *row]
-                line: list[Cell | None] = [
-                    _cell(
-                        out, v, _CELL_FILL if letter(j) in marked else _ROW_FILL if found else None
-                    )
-                    for j, v in enumerate(cells)
-                ]
-                line += [None] * (width - len(line))
-                if number == layout.header_row:
-                    line.append(_header(out, ("问题 problems",))[0])
-                elif found:
-                    text = "; ".join(f"{p.column or 'row'}: {p.problem}" for p in found)
-                    line.append(_cell(out, text, _ROW_FILL))
-                out.append(line)
-    except (CalamineError, OSError, ValueError) as exc:
-        if isinstance(exc, ValidationError):
-            raise
+        book = CalamineWorkbook.from_path(str(file))
+        return {s.name: book.get_sheet_by_name(s.name) for s in read.sheets}
+    except (CalamineError, OSError, ValueError):
         raise ValidationError(
             "workbook", "cannot read the workbook again", source=file.name
         ) from None
+
+
+def _copies(
+    book: Workbook,
+    read: LedgerRead,
+    problems: Sequence[RowProblem],
+    sheets: Mapping[str, CalamineSheet],
+) -> None:
+    by_row: dict[tuple[str, int], list[RowProblem]] = {}
+    for p in problems:
+        by_row.setdefault((p.sheet, p.row), []).append(p)
+    for layout in read.sheets:
+        sheet = sheets[layout.name]
+        out = book.create_sheet(_title(layout.name, book.sheetnames))
+        top, left = sheet.start or (0, 0)
+        rows: Iterable[Sequence[CellValue]] = sheet.iter_rows()
+        width = left + sheet.width
+        for _ in range(top):
+            out.append([])
+        for number, row in enumerate(rows, start=top + 1):
+            found = by_row.get((layout.name, number), [])
+            marked = {p.column for p in found}
+            line: list[Cell | None] = [
+                _cell(out, v, _CELL_FILL if letter(j) in marked else _ROW_FILL if found else None)
+                for j, v in enumerate([*([None] * left), *row])
+            ]
+            line += [None] * (width - len(line))
+            if number == layout.header_row:
+                line.append(_header(out, ("问题 problems",))[0])
+            elif found:
+                text = "; ".join(f"{p.column or 'row'}: {p.problem}" for p in found)
+                line.append(_cell(out, text, _ROW_FILL))
+            out.append(line)
 
 
 def _title(name: str, taken: Sequence[str]) -> str:

@@ -11,7 +11,8 @@ import attrs
 from gridgov.errors import ValidationError
 from gridgov.households import Household, Resident
 from gridgov.ledger._mapping import ColumnMapping
-from gridgov.ledger._read import LedgerRead, RowProblem, read_ledger
+from gridgov.ledger._model import LedgerRead, RowProblem
+from gridgov.ledger._read import read_ledger
 from gridgov.ports import Store, UnitOfWork
 
 __all__ = ["LedgerImport", "import_ledger"]
