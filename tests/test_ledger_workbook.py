@@ -441,7 +441,8 @@ def small(path: Path, header: list[str], *rows: list[object]) -> Path:
     sheet = book.active
     assert sheet is not None
     sheet.title = "s"
-    for row in (header, *rows):
+    sheet.append(header)
+    for row in rows:
         sheet.append(row)
     book.save(path)
     return path
@@ -457,7 +458,10 @@ HEADER = ["户号", "姓名", "身份证号", "网格", "楼栋", "居住状态"
         ([["H1", "田林", None, FIRST, None, None, None, None]], [(2, "E", "building")]),
         ([["H1", "田林", None, "第九网格", "3号楼", None, None, None]], [(2, "D", "cell_code")]),
         ([["H1", "田林", None, COMMUNITY, "3号楼", None, None, None]], [(2, "D", "cell_code")]),
-        ([["H1", "田林", None, FIRST, "3号楼", "拆迁外迁", None, None]], [(2, "", "forwarding_address")]),
+        (
+            [["H1", "田林", None, FIRST, "3号楼", "拆迁外迁", None, None]],
+            [(2, "", "forwarding_address")],
+        ),
         ([["H1", "田林", None, FIRST, "3号楼", "搬走", None, None]], [(2, "F", "status")]),
         ([["H1", "田林", None, FIRST, "3号楼", None, 2987654321, None]], [(2, "G", "phone")]),
         ([["H1", "田林", None, FIRST, "3号楼", None, None, "独居、富裕"]], [(2, "H", "tags")]),
