@@ -501,3 +501,48 @@ def test_a_report_that_cannot_be_written_is_a_validation_error(
     result = import_ledger(write_minggong(tmp_path / "l.xlsx", faulty=True), store)
     with pytest.raises(ValidationError, match="cannot write the report"):
         write_report(result, tmp_path / "absent" / "r.xlsx")
+
+
+def test_fields_without_a_column_keep_what_the_store_holds(tmp_path: Path, store: Store) -> None:
+    """Emergency contacts and health flags, absent from the workbook, survive its import."""
+    from gridgov import Address, EmergencyContact, HealthFlag, Household
+
+    kept = Resident(
+        "H1-1",
+        "田林",
+        national_id=TIAN_LIN,
+        phone="13812345678",
+        health_flags={HealthFlag.HEART_DISEASE},
+        emergency_contacts=[EmergencyContact("田小林", "13912345678", "儿子")],
+    )
+    with store() as uow:
+        uow.households.add(Household("H1", FIRST, Address("3号楼"), members=[kept]))
+        uow.commit()
+    header = ["户号", "姓名", "身份证号", "网格", "楼栋", "联系电话"]
+    same = small(
+        tmp_path / "same.xlsx", header, ["H1", "田林", TIAN_LIN, FIRST, "3号楼", "13812345678"]
+    )
+    assert (0, 1) == (len(import_ledger(same, store).changed), import_ledger(same, store).unchanged)
+    moved = small(
+        tmp_path / "new.xlsx", header, ["H1", "田林", TIAN_LIN, FIRST, "3号楼", "13300001111"]
+    )
+    assert ("H1",) == import_ledger(moved, store).changed
+    with store() as uow:
+        (member,) = uow.households.get("H1").members
+    assert (kept.health_flags, kept.emergency_contacts, "13300001111") == (
+        member.health_flags,
+        member.emergency_contacts,
+        member.phone.value if member.phone else None,
+    )
+
+
+def test_the_report_copies_a_formula_like_cell_as_text(tmp_path: Path, store: Store) -> None:
+    """A name that would run as a formula is written as quoted text in the community's copy."""
+    path = small(
+        tmp_path / "f.xlsx",
+        ["户号", "姓名", "身份证号", "网格", "楼栋"],
+        ["H1", "@SUM(1+1)", "bad", FIRST, "3号楼"],
+    )
+    report = write_report(import_ledger(path, store), tmp_path / "r.xlsx", workbook=path)
+    cell = load_workbook(report)["s"]["B2"]
+    assert ("@SUM(1+1)", True) == (cell.value, cell.quotePrefix)
