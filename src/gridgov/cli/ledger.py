@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gridgov.bootstrap import open_store
 from gridgov.cli._common import _print_json, _status, default_db_url, safe_url
 from gridgov.errors import GridgovError
+
+if TYPE_CHECKING:  # the module needs the xlsx extra: imported when the command runs
+    from gridgov.ledger import LedgerImport
 
 __all__ = ["add_import_ledger", "cmd_import_ledger"]
 
@@ -77,25 +81,22 @@ def cmd_import_ledger(args: argparse.Namespace) -> int:
     return 2 if result.problems else 0
 
 
-def _print_text(args: argparse.Namespace, result: object, db: str) -> None:
-    from gridgov.ledger import LedgerImport
-
-    assert isinstance(result, LedgerImport)
+def _print_text(args: argparse.Namespace, result: LedgerImport, db: str) -> None:
     read = result.read
     rows = sum(s.rows for s in read.sheets)
     sheets = ", ".join(f"{s.name} (header row {s.header_row})" for s in read.sheets)
-    print(f"read {Path(args.file).name}: {rows} rows on {sheets}")
+    _say(f"read {Path(args.file).name}: {rows} rows on {sheets}")
     if read.skipped:
-        print(f"skipped sheets without a header row: {', '.join(read.skipped)}")
+        _say(f"skipped sheets without a header row: {', '.join(read.skipped)}")
     if result.problems:
-        print(f"{len(result.problems)} problem(s); nothing stored:")
+        _say(f"{len(result.problems)} problem(s); nothing stored:")
         for p in result.problems[:_SHOWN]:
-            print(f"  {p}")
+            _say(f"  {p}")
         if len(result.problems) > _SHOWN:
-            print(f"  ... and {len(result.problems) - _SHOWN} more (see --report or --json)")
+            _say(f"  ... and {len(result.problems) - _SHOWN} more (see --report or --json)")
     else:
         how = "dry run, nothing stored" if result.dry_run else f"stored in {safe_url(db)}"
-        print(
+        _say(
             f"{len(read.households)} households, {read.residents} residents: "
             f"{len(result.added)} added, {len(result.changed)} changed, "
             f"{result.unchanged} unchanged ({how})"
@@ -103,6 +104,11 @@ def _print_text(args: argparse.Namespace, result: object, db: str) -> None:
     if args.report:
         _status(f"report written to {args.report}")
     sys.stdout.flush()
+
+
+def _say(line: str) -> None:
+    """Print a line with control characters escaped: sheet names come from the workbook."""
+    print("".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in line))
 
 
 def add_import_ledger(
