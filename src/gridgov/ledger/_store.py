@@ -150,15 +150,19 @@ _COLUMN_FIELDS = ("name", "phone", "relationship", "tags", "health_flags", "livi
 
 def _merged(new: Household, old: Household, fields: frozenset[str]) -> Household:
     """Return ``new`` over ``old``: what the workbook has no column for keeps the stored value."""
-    keep: dict[str, object] = {"version": old.version}
-    if "status" not in fields:
-        keep.update(status=old.status, forwarding=old.forwarding)
-    members = tuple(
-        _member(i, m, old_members.get(m.id), fields)
-        for old_members in [{m.id: m for m in old.members}]
-        for i, m in enumerate(new.members)
-    )
-    return attrs.evolve(new, members=members, **keep)  # type: ignore[arg-type]
+    by_id = {m.id: m for m in old.members}
+    wanted: dict[str, object] = {
+        "cell_code": new.cell_code,
+        "address": new.address,
+        "status": new.status if "status" in fields else old.status,
+        "forwarding": new.forwarding if "status" in fields else old.forwarding,
+        "members": tuple(_member(i, m, by_id.get(m.id), fields) for i, m in enumerate(new.members)),
+    }
+    # Compared before anything is built: most households of a workbook imported again are the
+    # same, and building one validates it all over again.
+    if all(getattr(old, f) == value for f, value in wanted.items()):
+        return old
+    return attrs.evolve(new, version=old.version, **wanted)  # type: ignore[arg-type]
 
 
 def _member(index: int, new: Resident, old: Resident | None, fields: frozenset[str]) -> Resident:
