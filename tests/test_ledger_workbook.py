@@ -546,3 +546,18 @@ def test_the_report_copies_a_formula_like_cell_as_text(tmp_path: Path, store: St
     report = write_report(import_ledger(path, store), tmp_path / "r.xlsx", workbook=path)
     cell = load_workbook(report)["s"]["B2"]
     assert ("@SUM(1+1)", True) == (cell.value, cell.quotePrefix)
+
+
+def test_a_sheet_without_a_key_column_or_with_a_field_twice_is_one_header_problem(
+    tmp_path: Path, store: Store
+) -> None:
+    """No 户号 nor address column, or 电话 and 手机 both: one problem on the header row."""
+    keyless = small(tmp_path / "k.xlsx", ["姓名", "身份证号"], ["田林", TIAN_LIN], ["李梅", LI])
+    twice = small(
+        tmp_path / "t.xlsx", ["户号", "姓名", "电话", "手机"], ["H1", "田林", "13812345678", ""]
+    )
+    assert [(1, "", ""), (1, "D", "phone")] == [
+        (p.row, p.column, p.field)
+        for path in (keyless, twice)
+        for p in import_ledger(path, store, mapping=ColumnMapping(cell=FIRST)).problems
+    ]

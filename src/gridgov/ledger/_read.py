@@ -190,13 +190,16 @@ class _Reader:
                 )
             elif field != "ignore":
                 columns[field] = j
+        self.letters[name] = {f: letter(j) for f, j in columns.items()}
         if not ({"household_id", "address", "building"} & columns.keys()):
+            # One problem for the sheet, not one for each of its rows.
             self.problem(
                 name, at + 1, "", "", "no column for the household id (户号) or the address (楼栋)"
             )
+            self.sheets.append(SheetLayout(name, at + 1, self.letters[name], tuple(ignored), 0))
+            return
         covered = _merged_below(sheet.merged_cell_ranges or [], at)
         tops: dict[tuple[int, int], CellValue] = {}
-        self.letters[name] = {f: letter(j) for f, j in columns.items()}
         plan = [
             (
                 j,
@@ -221,11 +224,7 @@ class _Reader:
                     row[j] = tops.get(source)
             if self.read_row(name, index + 1, row, plan):
                 count += 1
-        self.sheets.append(
-            SheetLayout(
-                name, at + 1, {f: letter(j) for f, j in columns.items()}, tuple(ignored), count
-            )
-        )
+        self.sheets.append(SheetLayout(name, at + 1, self.letters[name], tuple(ignored), count))
 
     def read_row(
         self, sheet: str, number: int, row: Sequence[CellValue], plan: Sequence[_Step]
