@@ -554,7 +554,9 @@ def test_a_sheet_without_a_key_column_or_with_a_field_twice_is_one_header_proble
     """No 户号 nor address column, or 电话 and 手机 both: one problem on the header row."""
     keyless = small(tmp_path / "k.xlsx", ["姓名", "身份证号"], ["田林", TIAN_LIN], ["李梅", LI])
     twice = small(
-        tmp_path / "t.xlsx", ["户号", "姓名", "电话", "手机"], ["H1", "田林", "13812345678", ""]
+        tmp_path / "t.xlsx",
+        ["户号", "姓名", "电话", "手机", "楼栋"],
+        ["H1", "田林", "13812345678", "", "3号楼"],
     )
     assert [(1, "", ""), (1, "D", "phone")] == [
         (p.row, p.column, p.field)
