@@ -41,7 +41,7 @@ Errors print ``gridgov: error: <message>`` on stderr, never a traceback, and exi
 2     invalid input: a ValidationError (a naive ``--at``, a bad scenario field, a week or
       report reaching outside the supported range) or a usage error (a missing or unknown
       option, a date not written YYYY-MM-DD, a date or instant outside 1900-01-01 to
-      2100-12-31)
+      2100-12-31); a ledger workbook with problems in its rows (``import-ledger``)
 3     not found: a NotFoundError (an unknown worker, venue or cell; no scenario file;
       an empty store)
 4     conflict: a ConflictError (a store holding other data)
