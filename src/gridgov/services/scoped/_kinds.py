@@ -133,7 +133,9 @@ class ScopedWorkers(ScopedRemovable[Worker, WorkerRepository]):
     def assigned_to(self, cell_code: str, *, on: pendulum.Date) -> tuple[Worker, ...]:
         """Return the workers of a cell that is covered or lies above the scope."""
         self._g.see("query:workers.assigned_to", cell_code)
-        return tuple(filter(self._visible, self._inner.assigned_to(cell_code, on=on)))
+        return self._g.shown(
+            tuple(filter(self._visible, self._inner.assigned_to(cell_code, on=on)))
+        )
 
 
 class ScopedHouseholds(
@@ -152,7 +154,7 @@ class ScopedHouseholds(
         self._g.permit(READ, subject)
         household = self._inner.household_of(resident_id)
         self._g.cover(READ, subject, household.cell_code)
-        return household
+        return self._g.shown(household)
 
 
 class ScopedContacts(ScopedAddsMany[ContactAttempt, ContactRepository]):
@@ -200,7 +202,9 @@ class ScopedCases(ScopedRepository[Case, CaseRepository], ScopedAddsMany[Case, C
         if not self._g.everywhere:
             self._g.deny(WRITE, "query:cases.claim_due", None, "claiming sweeps every cell")
         self._g.write()
-        return self._inner.claim_due(at_or_before=at_or_before, limit=limit, after=after)
+        return self._g.shown(
+            self._inner.claim_due(at_or_before=at_or_before, limit=limit, after=after)
+        )
 
     def by_external_id(self, external_id: str) -> Case | None:
         """Return the case with that external id, if any; deny one out of scope."""
@@ -208,7 +212,7 @@ class ScopedCases(ScopedRepository[Case, CaseRepository], ScopedAddsMany[Case, C
         case = self._inner.by_external_id(external_id)
         if case is not None:
             self._check(READ, case)
-        return case
+        return self._g.shown(case)
 
 
 class ScopedVenues(ScopedRepository[Venue, VenueRepository]):

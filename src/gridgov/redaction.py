@@ -1,0 +1,265 @@
+"""Records redacted for a role without the full view, and restored when such a role writes back.
+
+A scoped unit of work (:func:`gridgov.services.scoped.scoped`) hands a principal whose
+:attr:`~gridgov.access.Principal.redaction` is ``MASKED`` every record already passed through
+:func:`redact`, and passes every record it is given to write through :func:`restore` against the
+stored one. Both are driven by one declaration, :data:`PERSONAL`, and by type: wherever a record
+holds a :class:`~gridgov.codes.NationalId` or a :class:`~gridgov.codes.PhoneNumber`, it is
+replaced by its :class:`~gridgov.codes.MaskedNationalId` or
+:class:`~gridgov.codes.MaskedPhoneNumber`.
+
+What a masked record keeps: ids, cells, tags, health flags, birth dates and sexes, states and
+instants (the rules run on them: a supervisor's coverage counts what a worker's does), and the
+building line of an address. What it hides: names (``王*``), ID and phone numbers, units, rooms
+and forwarding addresses (``***``), and the ID numbers, phones, e-mails, names and addresses
+found in free text (notes, descriptions).
+
+Restoring: a field of the record written that still equals the masked form of the stored field
+is the stored value; a field the principal changed is taken as written. A masked ID or phone
+number that does not restore (a new resident given a masked number, or a masked number that is
+not the stored one's) is a :class:`~gridgov.errors.ValidationError` naming the field, never a
+value: a masked record is never stored.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import typing
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import attrs
+
+from gridgov._masking import HIDDEN, mask_text
+from gridgov.care.contacts import ContactAttempt
+from gridgov.cases.model import Case, HistoryEntry, Location, Reporter
+from gridgov.codes import MaskedNationalId, MaskedPhoneNumber, NationalId, PhoneNumber, mask_name
+from gridgov.errors import ValidationError
+from gridgov.households import Address, EmergencyContact, ForwardingContact, Resident
+from gridgov.ports import Page
+
+__all__ = ["PERSONAL", "Mask", "holds_personal_data", "redact", "restore"]
+
+T = TypeVar("T")
+
+
+class Mask(enum.Enum):
+    """How a personal field kept as text is shown to a role without the full view."""
+
+    #: A personal name: the first character, then one ``*`` for each other (``王*``).
+    NAME = "name"
+    #: Hidden whole: ``***`` (empty and ``None`` stay as they are).
+    HIDDEN = "hidden"
+    #: Free text: ID and phone numbers, e-mails, and the record's names and hidden texts masked.
+    TEXT = "text"
+
+
+#: The personal fields kept as text, by class. ID and phone numbers are masked by type.
+PERSONAL: Mapping[type, Mapping[str, Mask]] = {
+    Resident: {"name": Mask.NAME},
+    EmergencyContact: {"name": Mask.NAME},
+    Address: {"unit": Mask.HIDDEN, "room": Mask.HIDDEN},
+    ForwardingContact: {"address": Mask.HIDDEN, "note": Mask.TEXT},
+    Reporter: {"name": Mask.NAME},
+    Location: {"address": Mask.HIDDEN},
+    Case: {"description": Mask.TEXT},
+    HistoryEntry: {"note": Mask.TEXT},
+    ContactAttempt: {"notes": Mask.TEXT},
+}
+
+_Known = dict[str, str]
+
+
+def _mentioned(t: object) -> typing.Iterator[type]:
+    """Yield the classes a type expression mentions."""
+    if isinstance(t, type):
+        yield t
+    for arg in typing.get_args(t):
+        yield from _mentioned(arg)
+
+
+@functools.cache
+def holds_personal_data(cls: type) -> bool:
+    """Return whether records of ``cls`` may hold personal data that :func:`redact` hides."""
+    return _holds(cls, frozenset())
+
+
+def _holds(cls: type, seen: frozenset[type]) -> bool:
+    if issubclass(cls, NationalId | PhoneNumber) or cls in PERSONAL:
+        return True
+    if not attrs.has(cls) or cls in seen:
+        return False
+    try:
+        hints = typing.get_type_hints(cls)
+    except (NameError, TypeError):  # a generic container (Page): its items are looked at
+        return False
+    return any(
+        _holds(m, seen | {cls})
+        for a in attrs.fields(cls)
+        for m in _mentioned(hints.get(a.name, object))
+    )
+
+
+# -- masking ---------------------------------------------------------------------------------
+
+
+def _known(record: object, known: _Known) -> _Known:
+    """Collect the names and hidden texts a record holds, to mask them in its free text too."""
+    cls = type(record)
+    if isinstance(record, tuple):
+        for item in record:
+            _known(item, known)
+    elif attrs.has(cls) and holds_personal_data(cls):
+        masks = PERSONAL.get(cls, {})
+        for a in attrs.fields(cls):
+            value = getattr(record, a.name)
+            mask = masks.get(a.name)
+            if isinstance(value, str) and value and mask in (Mask.NAME, Mask.HIDDEN):
+                known[value] = mask_name(value) if mask is Mask.NAME else HIDDEN
+            elif mask is None:
+                _known(value, known)
+    return known
+
+
+def _masked_str(mask: Mask, value: str | None, known: _Known) -> str | None:
+    if not value:
+        return value
+    if mask is Mask.NAME:
+        return mask_name(value)
+    if mask is Mask.HIDDEN:
+        return HIDDEN
+    return mask_text(value, known)
+
+
+def _redact(value: Any, known: _Known) -> Any:
+    if isinstance(value, MaskedNationalId | MaskedPhoneNumber):
+        return value
+    if isinstance(value, NationalId):
+        return MaskedNationalId(value.masked)
+    if isinstance(value, PhoneNumber):
+        return MaskedPhoneNumber(value.masked)
+    if isinstance(value, tuple):
+        items = tuple(_redact(v, known) for v in value)
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
+    cls = type(value)
+    if not attrs.has(cls) or not holds_personal_data(cls):
+        return value
+    masks = PERSONAL.get(cls, {})
+    changes: dict[str, Any] = {}
+    for a in attrs.fields(cls):
+        old = getattr(value, a.name)
+        mask = masks.get(a.name)
+        new = _masked_str(mask, old, known) if mask is not None else _redact(old, known)
+        if new is not old and new != old:
+            changes[a.alias] = new
+    return attrs.evolve(value, **changes) if changes else value
+
+
+def redact(value: T) -> T:
+    """Return ``value`` as a role without the full view of personal data may read it.
+
+    Args:
+        value: A record, a page, tuple or list of records, a ``{key: record}`` mapping
+            (``get_many``), or ``None``; anything holding no personal data is returned as it is.
+
+    Returns:
+        The same shape, each record's personal data masked (see the module documentation).
+    """
+    if isinstance(value, Page):
+        items = tuple(redact(item) for item in value.items)
+        return Page(items, value.next_cursor)  # type: ignore[return-value]
+    if isinstance(value, dict):
+        return {key: redact(item) for key, item in value.items()}  # type: ignore[return-value]
+    if isinstance(value, tuple | list):
+        return type(value)(redact(item) for item in value)  # type: ignore[return-value]
+    cls = type(value)
+    if not attrs.has(cls) or not holds_personal_data(cls):
+        return value
+    result: T = _redact(value, _known(value, {}))
+    return result
+
+
+# -- restoring -------------------------------------------------------------------------------
+
+
+def _keyed(value: tuple[Any, ...]) -> bool:
+    return all(attrs.has(type(v)) and isinstance(getattr(v, "id", None), str) for v in value)
+
+
+def _restore(given: Any, stored: Any, known: _Known) -> Any:
+    if given is stored or stored is None:
+        return given
+    if isinstance(given, MaskedNationalId | MaskedPhoneNumber):
+        full = type(stored) in (NationalId, PhoneNumber)
+        # Only the stored number's own masked form stands for it.
+        return stored if full and given.value == stored.masked else given
+    if isinstance(given, tuple) and isinstance(stored, tuple):
+        if given and stored and _keyed(given) and _keyed(stored):
+            by_id = {s.id: s for s in stored}
+            return tuple(_restore(g, by_id.get(g.id), known) for g in given)
+        # Rows without ids (history, emergency contacts) correspond by position.
+        return tuple(
+            _restore(g, stored[i] if i < len(stored) else None, known) for i, g in enumerate(given)
+        )
+    cls = type(given)
+    if type(stored) is not cls or not attrs.has(cls) or not holds_personal_data(cls):
+        return given
+    masks = PERSONAL.get(cls, {})
+    changes: dict[str, Any] = {}
+    for a in attrs.fields(cls):
+        new, old = getattr(given, a.name), getattr(stored, a.name)
+        mask = masks.get(a.name)
+        if mask is not None:
+            kept = new != old and new == _masked_str(mask, old, known)
+            value = old if kept else new
+        else:
+            value = _restore(new, old, known)
+        if value is not new:
+            changes[a.alias] = value
+    return attrs.evolve(given, **changes) if changes else given
+
+
+def _refuse_masked(value: Any, path: str) -> None:
+    """Raise ValidationError at the first masked ID or phone number left in ``value``."""
+    if isinstance(value, MaskedNationalId | MaskedPhoneNumber):
+        raise ValidationError(
+            path,
+            "a masked number is kept only in place of the stored one; "
+            "give the full number or leave the field as read",
+        )
+    if isinstance(value, tuple):
+        for i, item in enumerate(value):
+            _refuse_masked(item, f"{path}[{i}]")
+        return
+    cls = type(value)
+    if attrs.has(cls) and holds_personal_data(cls):
+        for a in attrs.fields(cls):
+            _refuse_masked(getattr(value, a.name), f"{path}.{a.name}" if path else a.name)
+
+
+def restore(given: T, stored: T | None) -> T:
+    """Return a record to write with the personal data it holds masked put back from ``stored``.
+
+    A field still equal to the masked form of the stored field is the stored value; a field the
+    writer changed is taken as written (free text too: a changed note is stored as written).
+    Residents correspond by id, rows without ids by position.
+
+    Args:
+        given: The record to write, perhaps read through :func:`redact`.
+        stored: The stored record with the same key, ``None`` for a new one.
+
+    Returns:
+        The record to store.
+
+    Raises:
+        ValidationError: If a masked ID or phone number remains that stands for no stored number;
+            the message names the field, never a value.
+    """
+    cls = type(given)
+    if not attrs.has(cls) or not holds_personal_data(cls):
+        return given
+    known = {} if stored is None else _known(stored, {})
+    result: T = _restore(given, stored, known)
+    _refuse_masked(result, "")
+    return result
