@@ -198,10 +198,16 @@ def _restore(given: Any, stored: Any, known: _Known) -> Any:
         if given and stored and _keyed(given) and _keyed(stored):
             by_id = {s.id: s for s in stored}
             return tuple(_restore(g, by_id.get(g.id), known) for g in given)
-        # Rows without ids (history, emergency contacts) correspond by position.
-        return tuple(
-            _restore(g, stored[i] if i < len(stored) else None, known) for i, g in enumerate(given)
-        )
+        # A row without an id (history, emergency contacts) left as read is the stored row it
+        # was read from, wherever it now stands; a changed one corresponds by position.
+        read = {id(s): _redact(s, known) for s in stored}
+        restored = []
+        for i, g in enumerate(given):
+            same = next((s for s in stored if read[id(s)] == g), None)
+            if same is None:
+                same = _restore(g, stored[i] if i < len(stored) else None, known)
+            restored.append(same)
+        return tuple(restored)
     cls = type(given)
     if type(stored) is not cls or not attrs.has(cls) or not holds_personal_data(cls):
         return given
