@@ -26,7 +26,7 @@ from __future__ import annotations
 import enum
 import functools
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
 import attrs
@@ -36,10 +36,18 @@ from gridgov.care.contacts import ContactAttempt
 from gridgov.cases.model import Case, HistoryEntry, Location, Reporter
 from gridgov.codes import MaskedNationalId, MaskedPhoneNumber, NationalId, PhoneNumber, mask_name
 from gridgov.errors import ValidationError
-from gridgov.households import Address, EmergencyContact, ForwardingContact, Resident
+from gridgov.households import Address, EmergencyContact, ForwardingContact, Household, Resident
 from gridgov.ports import Page
 
-__all__ = ["PERSONAL", "Mask", "holds_personal_data", "redact", "restore"]
+__all__ = [
+    "MENTIONS",
+    "PERSONAL",
+    "Mask",
+    "holds_personal_data",
+    "mentioned_households",
+    "redact",
+    "restore",
+]
 
 T = TypeVar("T")
 
@@ -49,8 +57,10 @@ class Mask(enum.Enum):
 
     #: A personal name: the first character, then one ``*`` for each other (``王*``).
     NAME = "name"
-    #: Hidden whole: ``***`` (empty and ``None`` stay as they are).
+    #: Hidden whole: ``***`` (empty and ``None`` stay as they are): a unit, a room.
     HIDDEN = "hidden"
+    #: An address hidden whole (``***``), and wherever the record's free text repeats it.
+    ADDRESS = "address"
     #: Free text: ID and phone numbers, e-mails, and the record's names and hidden texts masked.
     TEXT = "text"
 
@@ -60,13 +70,16 @@ PERSONAL: Mapping[type, Mapping[str, Mask]] = {
     Resident: {"name": Mask.NAME},
     EmergencyContact: {"name": Mask.NAME},
     Address: {"unit": Mask.HIDDEN, "room": Mask.HIDDEN},
-    ForwardingContact: {"address": Mask.HIDDEN, "note": Mask.TEXT},
+    ForwardingContact: {"address": Mask.ADDRESS, "note": Mask.TEXT},
     Reporter: {"name": Mask.NAME},
-    Location: {"address": Mask.HIDDEN},
+    Location: {"address": Mask.ADDRESS},
     Case: {"description": Mask.TEXT},
     HistoryEntry: {"note": Mask.TEXT},
     ContactAttempt: {"notes": Mask.TEXT},
 }
+
+#: The household a record's free text may speak of, by class: its names are masked there too.
+MENTIONS: Mapping[type, str] = {ContactAttempt: "household_id"}
 
 _Known = dict[str, str]
 
@@ -115,7 +128,8 @@ def _known(record: object, known: _Known) -> _Known:
         for a in attrs.fields(cls):
             value = getattr(record, a.name)
             mask = masks.get(a.name)
-            if isinstance(value, str) and value and mask in (Mask.NAME, Mask.HIDDEN):
+            # A one-character name masks to itself; a unit or a room is too short to look for.
+            if isinstance(value, str) and len(value) > 1 and mask in (Mask.NAME, Mask.ADDRESS):
                 known[value] = mask_name(value) if mask is Mask.NAME else HIDDEN
             elif mask is None:
                 _known(value, known)
@@ -127,7 +141,7 @@ def _masked_str(mask: Mask, value: str | None, known: _Known) -> str | None:
         return value
     if mask is Mask.NAME:
         return mask_name(value)
-    if mask is Mask.HIDDEN:
+    if mask is Mask.HIDDEN or mask is Mask.ADDRESS:
         return HIDDEN
     return mask_text(value, known)
 
@@ -156,28 +170,56 @@ def _redact(value: Any, known: _Known) -> Any:
     return attrs.evolve(value, **changes) if changes else value
 
 
-def redact(value: T) -> T:
+def redact(value: T, mentioned: Iterable[Household] = ()) -> T:
     """Return ``value`` as a role without the full view of personal data may read it.
 
     Args:
         value: A record, a page, tuple or list of records, a ``{key: record}`` mapping
             (``get_many``), or ``None``; anything holding no personal data is returned as it is.
+        mentioned: Households whose names and addresses the free text of ``value`` may repeat
+            (those of :func:`mentioned_households`), masked there too.
 
     Returns:
         The same shape, each record's personal data masked (see the module documentation).
     """
+    extra: _Known = {}
+    for household in mentioned:
+        _known(household, extra)
+    return _redact_all(value, extra)
+
+
+def _redact_all(value: T, extra: _Known) -> T:
     if isinstance(value, Page):
-        items = tuple(redact(item) for item in value.items)
+        items = tuple(_redact_all(item, extra) for item in value.items)
         return Page(items, value.next_cursor)  # type: ignore[return-value]
     if isinstance(value, dict):
-        return {key: redact(item) for key, item in value.items()}  # type: ignore[return-value]
+        return {k: _redact_all(item, extra) for k, item in value.items()}  # type: ignore[return-value]
     if isinstance(value, tuple | list):
-        return type(value)(redact(item) for item in value)  # type: ignore[return-value]
+        return type(value)(_redact_all(item, extra) for item in value)
     cls = type(value)
     if not attrs.has(cls) or not holds_personal_data(cls):
         return value
-    result: T = _redact(value, _known(value, {}))
+    result: T = _redact(value, _known(value, dict(extra)))
     return result
+
+
+def mentioned_households(value: object) -> set[str]:
+    """Return the ids of the households the free text of ``value``'s records may speak of.
+
+    Args:
+        value: What :func:`redact` is given.
+
+    Returns:
+        The ids named by the fields :data:`MENTIONS` declares (a contact's household).
+    """
+    if isinstance(value, Page):
+        return mentioned_households(value.items)
+    if isinstance(value, dict):
+        return mentioned_households(tuple(value.values()))
+    if isinstance(value, tuple | list):
+        return {key for item in value for key in mentioned_households(item)}
+    field = MENTIONS.get(type(value))
+    return set() if field is None else {getattr(value, field)}
 
 
 # -- restoring -------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from gridgov.clock import Clock
 from gridgov.errors import AccessDeniedError, NotFoundError
 from gridgov.ids import new_id
 from gridgov.ports import UnitOfWork
-from gridgov.redaction import redact
+from gridgov.redaction import mentioned_households, redact
 
 __all__ = ["READ", "WRITE", "Guard"]
 
@@ -57,8 +57,16 @@ class Guard:
         self._pending_lock = threading.Lock()
 
     def shown(self, value: T) -> T:
-        """Return what a read gives the principal: ``value`` redacted unless they see it full."""
-        return value if self.full else redact(value)
+        """Return what a read gives the principal: ``value`` redacted unless they see it full.
+
+        A contact's notes may name the resident's family: the households the records speak of
+        are read (one round trip) so that their names are masked in the notes too.
+        """
+        if self.full:
+            return value
+        keys = mentioned_households(value)
+        households = self.inner.households.get_many(sorted(keys)).values() if keys else ()
+        return redact(value, households)
 
     # -- the audit sink ------------------------------------------------------------------------
 
