@@ -3,7 +3,8 @@
 :mod:`gridgov.codes` masks the typed values (``NationalId.masked``, ``PhoneNumber.masked``,
 ``mask_name``). This module masks what sits in text: ID numbers, mobile and landline numbers and
 e-mail addresses found in a description or a note, and the ID and phone numbers that a view
-keeps as strings. The Open311 export and the JSON projections share it.
+keeps as strings. The Open311 export, the JSON projections and the redaction of records read
+through a scoped unit of work (:mod:`gridgov.redaction`) share it.
 """
 
 from __future__ import annotations

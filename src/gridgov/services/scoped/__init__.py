@@ -12,6 +12,14 @@ The rules, applied by every repository of a :class:`ScopedUnitOfWork`:
   ``add_many``, ``update``, ``remove`` and ``save`` needs ``WRITE``, and the record's cell must be
   covered by the principal's scope. An update or removal is checked against the record given and
   the record stored: nobody moves a record out of someone else's cell, nor into their own.
+- Masking on every read: a principal whose roles do not grant the full view
+  (:attr:`~gridgov.access.Principal.redaction` ``MASKED``) reads every record of every ``get``,
+  ``get_many``, query and page redacted by :func:`gridgov.redaction.redact` (names, ID and phone
+  numbers, units, rooms, addresses, and the personal data in notes masked). Every write passes
+  the record through :func:`gridgov.redaction.restore` against the stored one: what was left as
+  read keeps its stored value, what the principal changed is taken, and a masked number standing
+  for no stored one is a :class:`~gridgov.errors.ValidationError` naming the field only. The full
+  record is :func:`gridgov.services.access.view_resident`'s, an audited call.
 - A record's cell: a household's, contact's, task's and registration's ``cell_code`` (a
   registration is written only if the registrant's household is in scope too); a case's location
   or its owning unit (either one grants access; the unit that owns a case acts on it); a venue's
