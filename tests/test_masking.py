@@ -710,3 +710,23 @@ def test_a_masked_principal_is_still_denied_out_of_scope() -> None:
     with store() as uow, pytest.raises(AccessDeniedError):
         as_(uow, grid).households.get("h-2")
     assert not grid.can(Permission.FULL_VIEW)
+
+
+def test_a_masked_principals_repeated_request_gets_its_first_result(fresh: Store) -> None:
+    """A case action sent twice under one key by a supervisor replays its masked result."""
+    with fresh() as uow:
+        mine = as_(uow, SUPERVISOR)
+        first, again = (
+            act_on_case(
+                mine,
+                WF,
+                "k-1",
+                Action.REGISTER,
+                actor=SUPERVISOR.id,
+                role=CaseRole.DISPATCHER,
+                at=NOW,
+                idempotency_key="register-k-1",
+            )
+            for _ in range(2)
+        )
+    assert (first.case, []) == (again.case, leaked(again))

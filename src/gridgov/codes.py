@@ -31,6 +31,8 @@ __all__ = [
     "Sex",
     "id_check_character",
     "mask_name",
+    "parse_national_id",
+    "parse_phone",
 ]
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -314,6 +316,33 @@ class MaskedPhoneNumber(PhoneNumber):
     """
 
     value: str = attrs.field(validator=_validate_masked_phone)
+
+
+def parse_national_id(text: str) -> NationalId:
+    """Parse an ID number as :meth:`NationalId.parse` does, or its masked form.
+
+    Text holding ``*`` is a :class:`MaskedNationalId`: what JSON holds of a record read masked
+    (a request replayed to the principal that made it).
+
+    Raises:
+        ValidationError: If it is neither a valid ID number nor a masked one.
+    """
+    if isinstance(text, str) and "*" in text:
+        return MaskedNationalId(text.strip())
+    return NationalId.parse(text)
+
+
+def parse_phone(text: str) -> PhoneNumber:
+    """Parse a phone number as :meth:`PhoneNumber.parse` does, or its masked form.
+
+    Text holding ``*`` is a :class:`MaskedPhoneNumber`, as :func:`parse_national_id` reads IDs.
+
+    Raises:
+        ValidationError: If it is neither a valid phone number nor a masked one.
+    """
+    if isinstance(text, str) and "*" in text:
+        return MaskedPhoneNumber(text.strip())
+    return PhoneNumber.parse(text)
 
 
 def as_phone(value: PhoneNumber | str) -> PhoneNumber:
