@@ -66,6 +66,7 @@ from gridgov.scheduling.volunteers import Shift, SignUp, SignUpState
 from gridgov.settings import Settings
 from gridgov.testing import strategies as gst
 from gridgov.testing._concurrency import ConcurrencyContract
+from gridgov.testing._masking import MaskingContract
 from gridgov.testing._outbox import OutboxRepositoryContract, stored_event
 from gridgov.testing._requests import RequestRepositoryContract
 from gridgov.testing._world import (
@@ -95,6 +96,7 @@ __all__ = [
     "ConcurrencyContract",
     "ContactRepositoryContract",
     "HouseholdRepositoryContract",
+    "MaskingContract",
     "OutboxRepositoryContract",
     "RecordKindContract",
     "RegistrationRepositoryContract",
@@ -4036,5 +4038,6 @@ class StoreContract(
     ConcurrencyContract,
     RequestRepositoryContract,
     OutboxRepositoryContract,
+    MaskingContract,
 ):
     """Every contract at once: what a complete adapter subclasses."""
