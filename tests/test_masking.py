@@ -48,7 +48,7 @@ from gridgov.ports import Page, Store, UnitOfWork
 from gridgov.redaction import redact, restore
 from gridgov.services._common import pages
 from gridgov.services.access import view_resident
-from gridgov.services.care import plan_tasks, record_contact
+from gridgov.services.care import coverage, plan_tasks, record_contact, worklist
 from gridgov.services.cases import act_on_case, report_case
 from gridgov.services.scoped import ScopedUnitOfWork, scoped
 from gridgov.testing import ManualClock
@@ -730,3 +730,13 @@ def test_a_masked_principals_repeated_request_gets_its_first_result(fresh: Store
             for _ in range(2)
         )
     assert (first.case, []) == (again.case, leaked(again))
+
+
+def test_masking_changes_no_figure(world: Store) -> None:
+    """A supervisor's coverage is the store's; its worklist is the store's, redacted."""
+    start, end = NOW.date().subtract(days=30), NOW.date()
+    with world() as uow:
+        mine = as_(uow, SUPERVISOR)
+        figures = [coverage(u, STREET, start=start, end=end) for u in (mine, uow)]
+        works = [worklist(u, "w-a1", on=NOW.date(), now=NOW) for u in (mine, uow)]
+    assert (figures[1], redact(works[1]), True) == (figures[0], works[0], len(works[1].stops) > 0)
