@@ -44,6 +44,7 @@ __all__ = [
     "PERSONAL",
     "Mask",
     "holds_personal_data",
+    "masked_at",
     "mentioned_households",
     "redact",
     "restore",
@@ -82,6 +83,8 @@ PERSONAL: Mapping[type, Mapping[str, Mask]] = {
 MENTIONS: Mapping[type, str] = {ContactAttempt: "household_id"}
 
 _Known = dict[str, str]
+_MASKED_TYPES = frozenset({MaskedNationalId, MaskedPhoneNumber})
+_LEAVES = frozenset({str, NationalId, PhoneNumber, type(None)})
 
 
 def _mentioned(t: object) -> typing.Iterator[type]:
@@ -114,6 +117,25 @@ def _holds(cls: type, seen: frozenset[type]) -> bool:
     )
 
 
+@functools.cache
+def _plan(cls: type) -> tuple[tuple[str, str, Mask | None], ...]:
+    """Return ``(name, init alias, mask)`` of the fields of ``cls`` that may hold personal data.
+
+    Only these are walked: a household's tags or a case's deadlines are never looked at.
+    """
+    masks = PERSONAL.get(cls, {})
+    try:
+        hints = typing.get_type_hints(cls)
+    except (NameError, TypeError):
+        hints = {}
+    plan = []
+    for a in attrs.fields(cls):
+        mask, hint = masks.get(a.name), hints.get(a.name)
+        if mask is not None or hint is None or any(map(holds_personal_data, _mentioned(hint))):
+            plan.append((a.name, a.alias, mask))
+    return tuple(plan)
+
+
 # -- masking ---------------------------------------------------------------------------------
 
 
@@ -124,10 +146,8 @@ def _known(record: object, known: _Known) -> _Known:
         for item in record:
             _known(item, known)
     elif attrs.has(cls) and holds_personal_data(cls):
-        masks = PERSONAL.get(cls, {})
-        for a in attrs.fields(cls):
-            value = getattr(record, a.name)
-            mask = masks.get(a.name)
+        for name, _, mask in _plan(cls):
+            value = getattr(record, name)
             # A one-character name masks to itself; a unit or a room is too short to look for.
             if isinstance(value, str) and len(value) > 1 and mask in (Mask.NAME, Mask.ADDRESS):
                 known[value] = mask_name(value) if mask is Mask.NAME else HIDDEN
@@ -147,7 +167,7 @@ def _masked_str(mask: Mask, value: str | None, known: _Known) -> str | None:
 
 
 def _redact(value: Any, known: _Known) -> Any:
-    if isinstance(value, MaskedNationalId | MaskedPhoneNumber):
+    if type(value) in _MASKED_TYPES or value is None or type(value) is str:
         return value
     if isinstance(value, NationalId):
         return MaskedNationalId(value.masked)
@@ -159,14 +179,12 @@ def _redact(value: Any, known: _Known) -> Any:
     cls = type(value)
     if not attrs.has(cls) or not holds_personal_data(cls):
         return value
-    masks = PERSONAL.get(cls, {})
     changes: dict[str, Any] = {}
-    for a in attrs.fields(cls):
-        old = getattr(value, a.name)
-        mask = masks.get(a.name)
+    for name, alias, mask in _plan(cls):
+        old = getattr(value, name)
         new = _masked_str(mask, old, known) if mask is not None else _redact(old, known)
         if new is not old and new != old:
-            changes[a.alias] = new
+            changes[alias] = new
     return attrs.evolve(value, **changes) if changes else value
 
 
@@ -232,7 +250,7 @@ def _keyed(value: tuple[Any, ...]) -> bool:
 def _restore(given: Any, stored: Any, known: _Known) -> Any:
     if given is stored or stored is None:
         return given
-    if isinstance(given, MaskedNationalId | MaskedPhoneNumber):
+    if type(given) in _MASKED_TYPES:
         full = type(stored) in (NationalId, PhoneNumber)
         # Only the stored number's own masked form stands for it.
         return stored if full and given.value == stored.masked else given
@@ -253,37 +271,65 @@ def _restore(given: Any, stored: Any, known: _Known) -> Any:
     cls = type(given)
     if type(stored) is not cls or not attrs.has(cls) or not holds_personal_data(cls):
         return given
-    masks = PERSONAL.get(cls, {})
     changes: dict[str, Any] = {}
-    for a in attrs.fields(cls):
-        new, old = getattr(given, a.name), getattr(stored, a.name)
-        mask = masks.get(a.name)
+    for name, alias, mask in _plan(cls):
+        new, old = getattr(given, name), getattr(stored, name)
         if mask is not None:
             kept = new != old and new == _masked_str(mask, old, known)
             value = old if kept else new
         else:
             value = _restore(new, old, known)
         if value is not new:
-            changes[a.alias] = value
+            changes[alias] = value
     return attrs.evolve(given, **changes) if changes else given
 
 
-def _refuse_masked(value: Any, path: str) -> None:
+def _join(head: str, rest: str | None) -> str | None:
+    if rest is None:
+        return None
+    return head + rest if not rest or rest.startswith("[") else f"{head}.{rest}"
+
+
+@functools.cache
+def _walked(cls: type) -> tuple[str, ...]:
+    """Return the fields of ``cls`` to look into for masked numbers (none if it holds none)."""
+    if not attrs.has(cls) or not holds_personal_data(cls):
+        return ()
+    return tuple(name for name, _, mask in _plan(cls) if mask is None)
+
+
+def masked_at(value: object) -> str | None:
+    """Return the path of the first masked ID or phone number in ``value``, ``None`` if none.
+
+    ``""`` is ``value`` itself; ``members[1].national_id`` one inside a household.
+    """
+    cls: Any = type(value)
+    if cls in _LEAVES:
+        return None
+    if cls in _MASKED_TYPES:
+        return ""
+    if isinstance(value, tuple):
+        for i, item in enumerate(value):
+            found = _join(f"[{i}]", masked_at(item))
+            if found is not None:
+                return found
+        return None
+    for name in _walked(cls):
+        found = _join(name, masked_at(getattr(value, name)))
+        if found is not None:
+            return found
+    return None
+
+
+def _refuse_masked(value: object) -> None:
     """Raise ValidationError at the first masked ID or phone number left in ``value``."""
-    if isinstance(value, MaskedNationalId | MaskedPhoneNumber):
+    path = masked_at(value)
+    if path is not None:
         raise ValidationError(
             path,
             "a masked number is kept only in place of the stored one; "
             "give the full number or leave the field as read",
         )
-    if isinstance(value, tuple):
-        for i, item in enumerate(value):
-            _refuse_masked(item, f"{path}[{i}]")
-        return
-    cls = type(value)
-    if attrs.has(cls) and holds_personal_data(cls):
-        for a in attrs.fields(cls):
-            _refuse_masked(getattr(value, a.name), f"{path}.{a.name}" if path else a.name)
 
 
 def restore(given: T, stored: T | None) -> T:
@@ -309,5 +355,5 @@ def restore(given: T, stored: T | None) -> T:
         return given
     known = {} if stored is None else _known(stored, {})
     result: T = _restore(given, stored, known)
-    _refuse_masked(result, "")
+    _refuse_masked(result)
     return result
