@@ -253,7 +253,7 @@ class ScopedRegistrations(ScopedRepository[Registration, RegistrationRepository]
         A grid worker sees the registrations of their own residents, not of every participant.
         """
         self._occurrence(occurrence_id)
-        return self._in_scope(self._inner.for_occurrence(occurrence_id))
+        return self._g.shown(self._in_scope(self._inner.for_occurrence(occurrence_id)))
 
     def occupancy(self, occurrence_id: str) -> Occupancy:
         """Return the places taken and the waitlist of an occurrence at a readable venue.
@@ -271,7 +271,7 @@ class ScopedRegistrations(ScopedRepository[Registration, RegistrationRepository]
         cancellation the principal was allowed to make, and the waitlist's order is the rule.
         """
         self._occurrence(occurrence_id, WRITE)
-        return self._inner.promote_first_waiting(occurrence_id)
+        return self._g.shown(self._inner.promote_first_waiting(occurrence_id))
 
 
 class ScopedShifts(ScopedRepository[Shift, ShiftRepository]):
@@ -298,7 +298,7 @@ class ScopedSignUps(ScopedRepository[SignUp, SignUpRepository]):
     def for_shift(self, shift_id: str) -> tuple[SignUp, ...]:
         """Return the sign-ups of a shift at a readable venue, of volunteers in scope."""
         self._shift(shift_id)
-        return self._in_scope(self._inner.for_shift(shift_id))
+        return self._g.shown(self._in_scope(self._inner.for_shift(shift_id)))
 
     def taken(self, shift_id: str) -> int:
         """Return how many volunteers a shift at a readable venue has, counted over everyone."""
