@@ -337,7 +337,8 @@ def restore(given: T, stored: T | None) -> T:
 
     A field still equal to the masked form of the stored field is the stored value; a field the
     writer changed is taken as written (free text too: a changed note is stored as written).
-    Residents correspond by id, rows without ids by position.
+    Residents correspond by id; a row without an id (an emergency contact, a history entry)
+    left as read is the stored row it was read from, a changed one corresponds by position.
 
     Args:
         given: The record to write, perhaps read through :func:`redact`.
