@@ -740,3 +740,30 @@ def test_masking_changes_no_figure(world: Store) -> None:
         figures = [coverage(u, STREET, start=start, end=end) for u in (mine, uow)]
         works = [worklist(u, "w-a1", on=NOW.date(), now=NOW) for u in (mine, uow)]
     assert (figures[1], redact(works[1]), True) == (figures[0], works[0], len(works[1].stops) > 0)
+
+
+def test_another_principals_remembered_result_is_read_masked(fresh: Store) -> None:
+    """A remembered result read by its key through a supervisor's unit holds no full number."""
+    with fresh() as uow:
+        report_case(
+            as_(uow, WORKER),
+            WF,
+            category="complaint",
+            source=CaseSource.HOTLINE_12345,
+            cell_code=B1,
+            description="楼道灯不亮",
+            at=NOW,
+            actor="w-a1",
+            reporter=Reporter(NAMES[4], REPORTER_PHONE),
+            case_id="k-2",
+            idempotency_key="report-k-2",
+        )
+        uow.commit()
+    with fresh() as uow:
+        full = uow.requests.get("report-k-2").result
+        masked = as_(uow, SUPERVISOR).requests.get("report-k-2").result
+    assert (True, False, True) == (
+        REPORTER_PHONE in full,
+        REPORTER_PHONE in masked,
+        "137****1111" in masked,
+    )

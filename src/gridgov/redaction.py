@@ -37,6 +37,7 @@ from gridgov.cases.model import Case, HistoryEntry, Location, Reporter
 from gridgov.codes import MaskedNationalId, MaskedPhoneNumber, NationalId, PhoneNumber, mask_name
 from gridgov.errors import ValidationError
 from gridgov.households import Address, EmergencyContact, ForwardingContact, Household, Resident
+from gridgov.idempotency import RememberedRequest
 from gridgov.ports import Page
 
 __all__ = [
@@ -77,6 +78,9 @@ PERSONAL: Mapping[type, Mapping[str, Mask]] = {
     Case: {"description": Mask.TEXT},
     HistoryEntry: {"note": Mask.TEXT},
     ContactAttempt: {"notes": Mask.TEXT},
+    # A remembered request keeps a service's result as JSON text, which may hold a case or a
+    # household: the ID and phone numbers and e-mails in it are masked.
+    RememberedRequest: {"result": Mask.TEXT},
 }
 
 #: The household a record's free text may speak of, by class: its names are masked there too.

@@ -120,6 +120,7 @@ from gridgov.services.scoped._kinds import (
     ScopedHouseholds,
     ScopedOutbox,
     ScopedRegistrations,
+    ScopedRequests,
     ScopedSeries,
     ScopedSettings,
     ScopedShifts,
@@ -166,8 +167,9 @@ class ScopedUnitOfWork:
         # Locks hold no data: holding one only makes other units wait, whoever asks.
         self.locks: LockRepository = uow.locks
         # A remembered request answers only the principal that made it (gridgov.idempotency
-        # puts the principal in its digest), so the requests need no scope of their own.
-        self.requests: RequestRepository = uow.requests
+        # puts the principal in its digest), so the requests need no scope of their own; their
+        # results are redacted as every read is.
+        self.requests: RequestRepository = ScopedRequests(guard)
         self.outbox: OutboxRepository = ScopedOutbox(guard)
         # Denials kept while writing reach the sink even if the unit is never ended through us.
         weakref.finalize(self, guard.ended)

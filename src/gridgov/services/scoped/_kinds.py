@@ -18,6 +18,7 @@ from gridgov.care.contacts import CareTask, ContactAttempt
 from gridgov.cases.model import Case
 from gridgov.grid import GridCell, GridTree, Worker
 from gridgov.households import Household
+from gridgov.idempotency import RememberedRequest
 from gridgov.outbox import StoredEvent
 from gridgov.ports import (
     DEFAULT_PAGE_SIZE,
@@ -38,6 +39,7 @@ from gridgov.ports import (
     WorkerRepository,
 )
 from gridgov.records import kinds as k
+from gridgov.redaction import restore
 from gridgov.scheduling.registrations import Occupancy, Registration
 from gridgov.scheduling.series import ActivitySeries
 from gridgov.scheduling.venues import Venue
@@ -69,6 +71,7 @@ __all__ = [
     "ScopedContacts",
     "ScopedHouseholds",
     "ScopedRegistrations",
+    "ScopedRequests",
     "ScopedSeries",
     "ScopedSettings",
     "ScopedShifts",
@@ -362,6 +365,43 @@ class ScopedAudit:
 
     def _visible(self, entry: AuditEntry) -> bool:
         return entry.cell_code is None or self._g.principal.covers(entry.cell_code)
+
+
+class ScopedRequests:
+    """Remembered requests: open to everyone (a repeat answers only its maker, by digest).
+
+    A result is JSON text of what a service returned to its maker; a principal without the full
+    view reads it with the ID and phone numbers in it masked, and writing it back keeps the
+    stored text.
+    """
+
+    def __init__(self, guard: Guard) -> None:
+        self._g = guard
+
+    def get(self, key: str) -> RememberedRequest:
+        """Return the request remembered under ``key``, redacted to the principal's role."""
+        return self._g.shown(self._g.inner.requests.get(key))
+
+    def add(self, request: RememberedRequest) -> RememberedRequest:
+        """Remember a request (services remember what principals ask)."""
+        self._g.write()
+        return self._g.shown(self._g.inner.requests.add(restore(request, None)))
+
+    def update(self, request: RememberedRequest) -> RememberedRequest:
+        """Replace a remembered request; a result left as read keeps its stored text."""
+        before = stored(self._g.inner.requests.get, request.id)
+        self._g.write()
+        return self._g.shown(self._g.inner.requests.update(restore(request, before)))
+
+    def remove(self, request: RememberedRequest) -> None:
+        """Forget a remembered request."""
+        self._g.write()
+        self._g.inner.requests.remove(request)
+
+    def forget_expired(self, now: pendulum.DateTime, *, limit: int = DEFAULT_PAGE_SIZE) -> int:
+        """Forget expired requests (they name no one)."""
+        self._g.write()
+        return self._g.inner.requests.forget_expired(now, limit=limit)
 
 
 class ScopedOutbox:
