@@ -767,3 +767,35 @@ def test_another_principals_remembered_result_is_read_masked(fresh: Store) -> No
         REPORTER_PHONE in masked,
         "137****1111" in masked,
     )
+
+
+def test_an_edited_note_keeps_the_values_it_held(fresh: Store) -> None:
+    """A forwarding note edited after a masked read keeps its phone; the new words are taken."""
+    with fresh() as uow:
+        mine = as_(uow, SUPERVISOR)
+        household = mine.households.get("h-2")
+        assert household.forwarding is not None
+        note = f"{household.forwarding.note}, 已核实"
+        mine.households.update(
+            attrs.evolve(household, forwarding=attrs.evolve(household.forwarding, note=note))
+        )
+        uow.commit()
+    with fresh() as uow:
+        forwarding = uow.households.get("h-2").forwarding
+    assert forwarding is not None
+    assert (f"联系儿子 {NOTE_PHONE}, 已核实", HIDDEN_TEXTS[0]) == (
+        forwarding.note,
+        forwarding.address,
+    )
+
+
+def test_an_edited_case_description_keeps_the_reporter(fresh: Store) -> None:
+    """A description edited after a masked read keeps the reporter's name and phone in it."""
+    with fresh() as uow:
+        mine = as_(uow, SUPERVISOR)
+        case = mine.cases.get("k-1")
+        mine.cases.update(attrs.evolve(case, description=f"{case.description} (复核)"))
+        uow.commit()
+    with fresh() as uow:
+        description = uow.cases.get("k-1").description
+    assert f"{NAMES[4]}反映楼道灯不亮, 回电{REPORTER_PHONE} (复核)" == description

@@ -15,7 +15,8 @@ and forwarding addresses (``***``), and the ID numbers, phones, e-mails, names a
 found in free text (notes, descriptions).
 
 Restoring: a field of the record written that still equals the masked form of the stored field
-is the stored value; a field the principal changed is taken as written. A masked ID or phone
+is the stored value; a field the principal changed is taken as written, except that in free text
+the masked forms of the values the stored text held stand for those values. A masked ID or phone
 number that does not restore (a new resident given a masked number, or a masked number that is
 not the stored one's) is a :class:`~gridgov.errors.ValidationError` naming the field, never a
 value: a masked record is never stored.
@@ -31,7 +32,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from gridgov._masking import HIDDEN, mask_text
+from gridgov._masking import HIDDEN, mask_text, masked_fragments
 from gridgov.care.contacts import ContactAttempt
 from gridgov.cases.model import Case, HistoryEntry, Location, Reporter
 from gridgov.codes import MaskedNationalId, MaskedPhoneNumber, NationalId, PhoneNumber, mask_name
@@ -278,7 +279,9 @@ def _restore(given: Any, stored: Any, known: _Known) -> Any:
     changes: dict[str, Any] = {}
     for name, alias, mask in _plan(cls):
         new, old = getattr(given, name), getattr(stored, name)
-        if mask is not None:
+        if mask is Mask.TEXT and isinstance(new, str) and isinstance(old, str):
+            value = _restore_text(new, old, known)
+        elif mask is not None:
             kept = new != old and new == _masked_str(mask, old, known)
             value = old if kept else new
         else:
@@ -286,6 +289,22 @@ def _restore(given: Any, stored: Any, known: _Known) -> Any:
         if value is not new:
             changes[alias] = value
     return attrs.evolve(given, **changes) if changes else given
+
+
+def _restore_text(new: str, old: str, known: _Known) -> str:
+    """Return free text as written, with the stored text's personal values left masked put back.
+
+    A note edited after a masked read keeps the numbers and names it held: their masked forms
+    still in it stand for the stored values (``139****5555`` for ``13944445555``).
+    """
+    if new == old or not old:
+        return new
+    if new == mask_text(old, known):  # left as read
+        return old
+    for masked, value in sorted(masked_fragments(old, known).items(), key=lambda f: -len(f[0])):
+        if masked != value:
+            new = new.replace(masked, value)
+    return new
 
 
 def _join(head: str, rest: str | None) -> str | None:
@@ -340,7 +359,8 @@ def restore(given: T, stored: T | None) -> T:
     """Return a record to write with the personal data it holds masked put back from ``stored``.
 
     A field still equal to the masked form of the stored field is the stored value; a field the
-    writer changed is taken as written (free text too: a changed note is stored as written).
+    writer changed is taken as written; in a changed note, the masked forms of the values the
+    stored note held (``139****5555``) are put back.
     Residents correspond by id; a row without an id (an emergency contact, a history entry)
     left as read is the stored row it was read from, a changed one corresponds by position.
 
