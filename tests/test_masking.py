@@ -799,3 +799,20 @@ def test_an_edited_case_description_keeps_the_reporter(fresh: Store) -> None:
     with fresh() as uow:
         description = uow.cases.get("k-1").description
     assert f"{NAMES[4]}反映楼道灯不亮, 回电{REPORTER_PHONE} (复核)" == description
+
+
+def test_a_restored_note_is_as_long_as_the_one_written(fresh: Store) -> None:
+    """An address's ``***`` in an edited note stays as written: only same-length forms return."""
+    with fresh() as uow:
+        mine = as_(uow, SUPERVISOR)
+        household = mine.households.get("h-2")
+        assert household.forwarding is not None
+        note = f"{household.forwarding.note} *** {household.forwarding.address}"
+        mine.households.update(
+            attrs.evolve(household, forwarding=attrs.evolve(household.forwarding, note=note))
+        )
+        uow.commit()
+    with fresh() as uow:
+        forwarding = uow.households.get("h-2").forwarding
+    assert forwarding is not None
+    assert (f"联系儿子 {NOTE_PHONE} *** ***", len(note)) == (forwarding.note, len(forwarding.note))

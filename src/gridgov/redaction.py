@@ -302,7 +302,9 @@ def _restore_text(new: str, old: str, known: _Known) -> str:
     if new == mask_text(old, known):  # left as read
         return old
     for masked, value in sorted(masked_fragments(old, known).items(), key=lambda f: -len(f[0])):
-        if masked != value:
+        # Only forms as long as their value (numbers, names): the text's length, which a
+        # validator may refuse, tells nothing; an address is "***", which anyone may write.
+        if masked != value and len(masked) == len(value):
             new = new.replace(masked, value)
     return new
 
