@@ -32,7 +32,7 @@ from gridgov.codes import (
     PhoneNumber,
     id_check_character,
 )
-from gridgov.errors import AccessDeniedError, ValidationError
+from gridgov.errors import AccessDeniedError, ConflictError, ValidationError
 from gridgov.grid import Assignment, GridCell, GridLevel, Worker, WorkerRole
 from gridgov.households import (
     Address,
@@ -816,3 +816,15 @@ def test_a_restored_note_is_as_long_as_the_one_written(fresh: Store) -> None:
         forwarding = uow.households.get("h-2").forwarding
     assert forwarding is not None
     assert (f"联系儿子 {NOTE_PHONE} *** ***", len(note)) == (forwarding.note, len(forwarding.note))
+
+
+def test_a_masked_principal_removes_a_record_it_read(fresh: Store) -> None:
+    """A household read masked is removed; one read before a change is refused as stale."""
+    with fresh() as uow:
+        mine = as_(uow, SUPERVISOR)
+        stale = mine.households.get("h-1")
+        uow.households.update(uow.households.get("h-1"))  # another writer: version 2
+        with pytest.raises(ConflictError):
+            mine.households.remove(stale)
+        mine.households.remove(mine.households.get("h-1"))
+        assert {} == uow.households.get_many(["h-1"])

@@ -340,7 +340,11 @@ class ScopedRemovable(ScopedRepository[R, P]):
 
     def remove(self, record: R) -> None:
         """Delete a record where the principal may write, as given and as stored."""
-        record = restore(record, self._check_both(record))
+        before = self._check_both(record)
+        # A removal is of a key at a version: the stored record stands for a masked copy of it,
+        # and a stale copy goes to the store as given, to be refused as stale.
+        if before is not None and getattr(before, "version", None) == getattr(record, "version", 0):
+            record = before
         self._g.write()
         self._any.remove(record)
         self._audit(AuditKind.REMOVED, record)
