@@ -265,10 +265,15 @@ def _restore(given: Any, stored: Any, known: _Known) -> Any:
             return tuple(_restore(g, by_id.get(g.id), known) for g in given)
         # A row without an id (history, emergency contacts) left as read is the stored row it
         # was read from, wherever it now stands; a changed one corresponds by position.
-        read = {id(s): _redact(s, known) for s in stored}
+        read: list[Any] = []  # the stored rows as a masked principal read them, made once
         restored = []
         for i, g in enumerate(given):
-            same = next((s for s in stored if read[id(s)] == g), None)
+            if i < len(stored) and g == stored[i]:  # as stored (a full view, or no personal data)
+                restored.append(g)
+                continue
+            if not read:
+                read = [_redact(s, known) for s in stored]
+            same = next((s for s, r in zip(stored, read, strict=True) if r == g), None)
             if same is None:
                 same = _restore(g, stored[i] if i < len(stored) else None, known)
             restored.append(same)
