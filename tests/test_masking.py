@@ -828,3 +828,34 @@ def test_a_masked_principal_removes_a_record_it_read(fresh: Store) -> None:
             mine.households.remove(stale)
         mine.households.remove(mine.households.get("h-1"))
         assert {} == uow.households.get_many(["h-1"])
+
+
+def test_a_full_principals_write_is_taken_as_written(fresh: Store) -> None:
+    """A grid worker's ``***`` unit is stored: only a masked principal's writes are restored."""
+    with fresh() as uow:
+        mine = as_(uow, WORKER)
+        household = mine.households.get("h-1")
+        mine.households.update(
+            attrs.evolve(household, address=attrs.evolve(household.address, unit="***"))
+        )
+        uow.commit()
+    with fresh() as uow:
+        assert "***" == uow.households.get("h-1").address.unit
+
+
+def test_a_record_read_masked_and_written_by_a_full_principal_is_restored(fresh: Store) -> None:
+    """A household a supervisor read, handed to a grid worker's unit, keeps its stored numbers."""
+    with fresh() as uow:
+        read = as_(uow, SUPERVISOR).households.get("h-1")
+        first = read.members[0]
+        as_(uow, WORKER).households.update(
+            read.with_member(attrs.evolve(first, tags=first.tags | {Tag.ADVANCED_AGE}))
+        )
+        uow.commit()
+    with fresh() as uow:
+        member = uow.households.get("h-1").members[0]
+    assert (NationalId(ID_1), PhoneNumber(PHONE_1), NAMES[0]) == (
+        member.national_id,
+        member.phone,
+        member.name,
+    )

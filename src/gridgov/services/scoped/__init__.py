@@ -15,8 +15,9 @@ The rules, applied by every repository of a :class:`ScopedUnitOfWork`:
 - Masking on every read: a principal whose roles do not grant the full view
   (:attr:`~gridgov.access.Principal.redaction` ``MASKED``) reads every record of every ``get``,
   ``get_many``, query and page redacted by :func:`gridgov.redaction.redact` (names, ID and phone
-  numbers, units, rooms, addresses, and the personal data in notes masked). Every write passes
-  the record through :func:`gridgov.redaction.restore` against the stored one: what was left as
+  numbers, units, rooms, addresses, and the personal data in notes masked). Every write of such
+  a principal (and every write of a record carrying masked numbers) passes the record through
+  :func:`gridgov.redaction.restore` against the stored one: what was left as
   read keeps its stored value, what the principal changed is taken, and a masked number standing
   for no stored one is a :class:`~gridgov.errors.ValidationError` naming the field only. The full
   record is :func:`gridgov.services.access.view_resident`'s, an audited call. ``requests``

@@ -11,7 +11,7 @@ from gridgov.clock import Clock
 from gridgov.errors import AccessDeniedError, NotFoundError
 from gridgov.ids import new_id
 from gridgov.ports import UnitOfWork
-from gridgov.redaction import mentioned_households, redact
+from gridgov.redaction import masked_at, mentioned_households, redact, restore
 
 __all__ = ["READ", "WRITE", "Guard"]
 
@@ -67,6 +67,16 @@ class Guard:
         keys = mentioned_households(value)
         households = self.inner.households.get_many(sorted(keys)).values() if keys else ()
         return redact(value, households)
+
+    def restored(self, given: T, stored: T | None) -> T:
+        """Return the record to write: what a masked read left as read keeps its stored value.
+
+        A principal with the full view writes as it wrote before, unless the record carries
+        masked numbers (it was read masked elsewhere): those are restored or refused.
+        """
+        if self.full and masked_at(given) is None:
+            return given
+        return restore(given, stored)
 
     # -- the audit sink ------------------------------------------------------------------------
 

@@ -39,7 +39,6 @@ from gridgov.ports import (
     WorkerRepository,
 )
 from gridgov.records import kinds as k
-from gridgov.redaction import restore
 from gridgov.scheduling.registrations import Occupancy, Registration
 from gridgov.scheduling.series import ActivitySeries
 from gridgov.scheduling.venues import Venue
@@ -385,13 +384,13 @@ class ScopedRequests:
     def add(self, request: RememberedRequest) -> RememberedRequest:
         """Remember a request (services remember what principals ask)."""
         self._g.write()
-        return self._g.shown(self._g.inner.requests.add(restore(request, None)))
+        return self._g.shown(self._g.inner.requests.add(self._g.restored(request, None)))
 
     def update(self, request: RememberedRequest) -> RememberedRequest:
         """Replace a remembered request; a result left as read keeps its stored text."""
         before = stored(self._g.inner.requests.get, request.id)
         self._g.write()
-        return self._g.shown(self._g.inner.requests.update(restore(request, before)))
+        return self._g.shown(self._g.inner.requests.update(self._g.restored(request, before)))
 
     def remove(self, request: RememberedRequest) -> None:
         """Forget a remembered request."""

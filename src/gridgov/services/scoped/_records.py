@@ -24,7 +24,6 @@ from gridgov.errors import NotFoundError
 from gridgov.ports import DEFAULT_PAGE_SIZE, Page, ProgressCallback
 from gridgov.records import RecordKind
 from gridgov.records import kinds as k
-from gridgov.redaction import restore
 from gridgov.scheduling.registrations import Registration
 from gridgov.scheduling.series import ActivitySeries
 from gridgov.scheduling.volunteers import Shift, SignUp
@@ -301,7 +300,7 @@ class ScopedRecords(Generic[R, P]):
     def add(self, record: R) -> R:
         """Store a new record where the principal may write (never one holding masked numbers)."""
         self._check(WRITE, record, given=True)
-        record = restore(record, None)
+        record = self._g.restored(record, None)
         self._g.write()
         added: R = self._any.add(record)
         self._audit(AuditKind.CREATED, added)
@@ -326,7 +325,7 @@ class ScopedRepository(ScopedRecords[R, P]):
         """Replace a record where the principal may write, as given and as stored."""
         before = self._check_both(record)
         # What a masked principal read and left as read keeps its stored, full value.
-        record = restore(record, before)
+        record = self._g.restored(record, before)
         self._g.write()
         updated: R = self._any.update(record)
         self._audit(
@@ -364,7 +363,8 @@ class ScopedAddsMany(ScopedRecords[R, P]):
         self._g.permit(WRITE, f"query:{self.place.repository}.add_many")
         self._g.write()
         checked = (
-            restore(r, None) for r in _checked(records, lambda r: self._check(WRITE, r, given=True))
+            self._g.restored(r, None)
+            for r in _checked(records, lambda r: self._check(WRITE, r, given=True))
         )
         count: int = self._any.add_many(checked, batch_size=batch_size, progress=progress)
         return count
