@@ -17,11 +17,11 @@ The rules, applied by every repository of a :class:`ScopedUnitOfWork`:
   ``get_many``, query and page redacted by :func:`gridgov.redaction.redact` (names, ID and phone
   numbers, units, rooms, addresses, and the personal data in notes masked). Every write of such
   a principal (and every write of a record carrying masked numbers) passes the record through
-  :func:`gridgov.redaction.restore` against the stored one: what was left as
-  read keeps its stored value, what the principal changed is taken, and a masked number standing
-  for no stored one is a :class:`~gridgov.errors.ValidationError` naming the field only. The full
-  record is :func:`gridgov.services.access.view_resident`'s, an audited call. ``requests``
-  (remembered requests) are open to everyone, their results read redacted the same way.
+  :func:`gridgov.redaction.restore` against the stored one: what was left as read keeps its
+  stored value, what the principal changed is taken, and a masked number standing for no stored
+  one is a :class:`~gridgov.errors.ValidationError` naming the field only. The full record is
+  :func:`gridgov.services.access.view_resident`'s, an audited call. ``requests`` (remembered
+  requests) are open to everyone, their results read redacted the same way.
 - A record's cell: a household's, contact's, task's and registration's ``cell_code`` (a
   registration is written only if the registrant's household is in scope too); a case's location
   or its owning unit (either one grants access; the unit that owns a case acts on it); a venue's
