@@ -61,6 +61,7 @@ from gridgov.services.cases import (
 )
 from gridgov.services.kpis import league_table
 from gridgov.services.ledger import move_household
+from gridgov.services.person import erase_person, export_person
 from gridgov.services.retime import retime
 from gridgov.services.scheduling import (
     cancel_registration,
@@ -70,6 +71,7 @@ from gridgov.services.scheduling import (
     record_attendance,
     register,
     register_for_occurrence,
+    report_short_shifts,
     sign_up,
     volunteer_hours,
     week_schedule,
@@ -269,6 +271,9 @@ def results(minggong: tuple[Scenario, Store]) -> dict[str, object]:
             uow, "picture-books", pendulum.datetime(2026, 12, 19, 10, tz=TZ), at=NOW, capacity=10
         )
         out["move_household"] = move_household(uow, "h000006", to_cell="610102003006001002", at=NOW)
+        out["report_short_shifts"] = report_short_shifts(uow, "610102", now=NOW)
+        out["export_person"] = export_person(uow, "h000005-1")
+        out["erase_person"] = erase_person(uow, "h001575-2")
         trail: list[AuditEntry] = []
         out["view_resident"] = view_resident(uow, worker, "h000005-1", at=NOW, audit=trail.append)
         out["audit_entry"] = audit_entry(SYSTEM, NOW, AuditKind.EXPORTED, "query:households")
@@ -592,6 +597,7 @@ NOT_PERSONAL = {
     ("ActivitySeries", "description"): "the activity's",
     ("Address", "line"): "the building, kept as the masked ledger keeps it",
     ("AuditEntry", "detail"): "never personal data, by its declaration",
+    ("Attempt", "detail"): "a transport's or gateway's words, never personal data (gridgov.notify)",
     ("EmergencyContact", "relationship"): "a relation, not a person",
     ("Resident", "relationship"): "a relation, not a person",
     ("GridCell", "name"): "a cell's",

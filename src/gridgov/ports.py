@@ -259,6 +259,14 @@ class ContactRepository(Protocol):
         """Store new contacts from a stream, as ``add`` does; return how many."""
         ...
 
+    def erase(self, contact: ContactAttempt) -> ContactAttempt:
+        """Rewrite a stored contact's notes, the data subject's erasure; return it.
+
+        The only change a contact allows: anything else that differs from the stored contact is
+        a ValidationError; a stale version a ConflictError.
+        """
+        ...
+
     def for_resident(
         self,
         resident_id: str,

@@ -22,6 +22,7 @@ from gridgov.adapters._memory_engine import (
     page,
 )
 from gridgov.adapters._memory_index import TOP, Entry
+from gridgov.adapters._repository import Erases
 from gridgov.adapters.support import (
     birth_bounds,
     check_history_kept,
@@ -312,7 +313,7 @@ class _ResidentRecords(MemoryRecords[RO]):
                 )
 
 
-class MemoryContactRepository(_ResidentRecords[ContactAttempt]):
+class MemoryContactRepository(Erases, _ResidentRecords[ContactAttempt]):
     """Contacts in a :class:`MemoryStore`; see :class:`gridgov.ports.ContactRepository`."""
 
     declared = kinds.CONTACTS

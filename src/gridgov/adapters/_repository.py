@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import Any, Protocol, TypeVar, cast
 
+import attrs
+
 from gridgov.errors import ValidationError
 from gridgov.records import RecordKind
 
-__all__ = ["Removes", "Updates", "require_record"]
+__all__ = ["Erases", "Removes", "Updates", "require_record"]
 
 R = TypeVar("R")
 R_contra = TypeVar("R_contra", contravariant=True)
@@ -51,3 +53,35 @@ class Removes:
     def remove(self: _Removing[R], record: R) -> None:
         """Delete a stored record if its version is current."""
         self._remove(record)
+
+
+class _Erasing(Protocol[R]):
+    @property
+    def declared(self) -> RecordKind[Any]: ...
+
+    def get(self, key: str) -> R: ...
+
+    def _update(self, record: R) -> R: ...
+
+
+class Erases:
+    """An append-only kind whose ``erasable`` fields the data subject's erasure rewrites."""
+
+    def erase(self: _Erasing[R], record: R) -> R:
+        """Rewrite a stored record's erasable fields (its personal data); return it.
+
+        Raises:
+            ValidationError: If anything but the kind's ``erasable`` fields differs from the
+                stored record (an append-only record changes in nothing else).
+            ConflictError: If the record's version is not the stored one.
+        """
+        kind = self.declared
+        r = require_record(kind, record)
+        stored = self.get(kind.key(r))
+        kept = {f: getattr(r, f) for f in kind.erasable}
+        if attrs.evolve(stored, **kept, version=0) != attrs.evolve(r, version=0):  # type: ignore[misc]
+            raise ValidationError(
+                kind.argument or kind.name,
+                f"erasure rewrites only {', '.join(kind.erasable) or 'nothing'} of a {kind.name}",
+            )
+        return self._update(r)

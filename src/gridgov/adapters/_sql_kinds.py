@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, cast
 import pendulum
 
 from gridgov import _json
+from gridgov.adapters._repository import Erases
 from gridgov.adapters._sql_engine import (
     TOP,
     Row,
@@ -325,7 +326,7 @@ class SqlHouseholdRepository(SqlRemovableRepository[Household]):
 # -- care ----------------------------------------------------------------------------------
 
 
-class SqlContactRepository(SqlRecords[ContactAttempt]):
+class SqlContactRepository(Erases, SqlRecords[ContactAttempt]):
     """The contact ledger in a SQL store; see :class:`gridgov.ports.ContactRepository`."""
 
     declared = kinds.CONTACTS

@@ -25,7 +25,7 @@ from gridgov.cases.catalogue import TimeLimit
 from gridgov.cases.model import Case, HistoryEntry, Location, Reporter
 from gridgov.cases.workflow import Escalation, Transition
 from gridgov.codes import NationalId, PhoneNumber
-from gridgov.events import CaseEvent
+from gridgov.events import CaseEvent, ShiftShort
 from gridgov.grid import Boundary, GridCell
 from gridgov.households import Address, EmergencyContact, ForwardingContact, Resident
 from gridgov.scheduling.conflicts import SeriesPlan
@@ -37,6 +37,7 @@ from gridgov.services.care import ContactResult, Coverage, ReplayReport, Worklis
 from gridgov.services.cases import CaseKpis
 from gridgov.services.kpis import LeagueRow
 from gridgov.services.ledger import Move
+from gridgov.services.person import Erasure, PersonRecords
 from gridgov.services.retime import RetimeReport
 from gridgov.services.scheduling import Cancellation, WeekSchedule
 from gridgov.services.series_changes import FollowingEdit, OccurrenceEdit
@@ -153,10 +154,13 @@ RESULT_TYPES: tuple[type, ...] = (
     OccurrenceEdit,
     FollowingEdit,
     RetimeReport,
+    ShiftShort,
     # ledger and access
     Move,
     ResidentView,
     AuditEntry,
+    PersonRecords,
+    Erasure,
 )
 
 _SCALARS = (str, int, float, bool, type(None), pendulum.DateTime, pendulum.Date)

@@ -213,6 +213,8 @@ class RecordKind(Generic[R]):
         argument: The parameter name used when a call passes something else than ``cls``.
         append_only: Whether stored records never change (contacts, the audit trail).
         removable: Whether stored records may be deleted.
+        erasable: The fields of an append-only kind that the data subject's erasure may still
+            rewrite (a contact's notes); nothing else of such a record ever changes.
     """
 
     name: str
@@ -225,6 +227,7 @@ class RecordKind(Generic[R]):
     argument: str | None = None
     append_only: bool = False
     removable: bool = False
+    erasable: tuple[str, ...] = ()
 
     @property
     def key_column(self) -> str:

@@ -263,6 +263,7 @@ CONTACTS: RecordKind[ContactAttempt] = RecordKind(
     key=lambda c: c.id,
     cells=lambda c: (c.cell_code,),
     append_only=True,
+    erasable=("notes",),
 )
 
 CARE_TASKS: RecordKind[CareTask] = RecordKind(

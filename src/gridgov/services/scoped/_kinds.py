@@ -168,6 +168,12 @@ class ScopedContacts(ScopedAddsMany[ContactAttempt, ContactRepository]):
     for_resident = OfResident[Page[ContactAttempt]](Page(()))
     in_subtree = Subtree[ContactAttempt](lambda c: (instant(c.at), c.id))
 
+    def erase(self, contact: ContactAttempt) -> ContactAttempt:
+        """Erase a contact's notes (WRITE and a scope covering every cell: an erasure request)."""
+        self._g.cover(Permission.WRITE, "contacts", "")
+        self._g.write()
+        return self._g.inner.contacts.erase(contact)
+
 
 class ScopedCareTasks(
     ScopedRepository[CareTask, CareTaskRepository], ScopedAddsMany[CareTask, CareTaskRepository]
