@@ -31,7 +31,9 @@ def _first_release_ddl(dialect: str) -> list[list[str]]:
 
 def _normalised(sql: str) -> str:
     """Return DDL text with its layout removed, for comparing."""
-    return re.sub(r"\s+", " ", re.sub(r"\(\s+", "(", re.sub(r"\s+\)", ")", sql))).strip()
+    # ``\s+,``: SQLite appends an added column after the table's text as it was written.
+    unspaced = re.sub(r"\s+,", ",", re.sub(r"\(\s+", "(", re.sub(r"\s+\)", ")", sql)))
+    return re.sub(r"\s+", " ", unspaced).strip()
 
 
 def _sqlite_schema(path: Path) -> list[tuple[str, str, str]]:
@@ -100,7 +102,7 @@ def test_version_7_adds_remembered_requests_and_the_settings_history() -> None:
 
 
 def test_version_8_adds_the_outbox() -> None:
-    """Version 8, the last: the outbox, with the relay's order and one number per record."""
+    """Version 8: the outbox, with the relay's order and one number per record."""
     expected = [
         "CREATE TABLE gg_outbox (id TEXT PRIMARY KEY, aggregate TEXT NOT NULL, "
         "aggregate_id TEXT NOT NULL, sequence INTEGER NOT NULL, cell_code TEXT NOT NULL, "
@@ -110,9 +112,20 @@ def test_version_8_adds_the_outbox() -> None:
         "(published_utc, recorded_utc, aggregate, aggregate_id, sequence)",
         "CREATE UNIQUE INDEX gg_outbox_aggregate ON gg_outbox (aggregate, aggregate_id, sequence)",
     ]
-    assert (8, expected) == (
+    assert expected == [_normalised(s) for s in SqliteDialect.migrations[7]]
+
+
+def test_version_9_adds_the_overdue_queue_of_care_tasks() -> None:
+    """Version 9, the last: a column of care tasks filled for the stored ones, and its index."""
+    expected = [
+        "ALTER TABLE gg_care_tasks ADD COLUMN overdue_check_utc TEXT",
+        "UPDATE gg_care_tasks SET overdue_check_utc = CASE WHEN state = 'open' THEN due_utc END",
+        "CREATE INDEX gg_care_tasks_overdue ON gg_care_tasks (overdue_check_utc, id)"
+        " WHERE overdue_check_utc IS NOT NULL",
+    ]
+    assert (9, expected) == (
         len(SqliteDialect.migrations),
-        [_normalised(s) for s in SqliteDialect.migrations[7]],
+        [_normalised(s) for s in SqliteDialect.migrations[8]],
     )
 
 

@@ -51,6 +51,7 @@ __all__ = [
     "TaskCancelled",
     "TaskDone",
     "TaskEvent",
+    "TaskOverdue",
     "TaskPlanned",
     "Waitlisted",
 ]
@@ -246,6 +247,16 @@ class TaskDone(TaskEvent):
     """A task was done: the contact that did it is ``reason``."""
 
     TYPE: ClassVar[str] = "care.task_done"
+
+
+@attrs.frozen
+class TaskOverdue(TaskEvent):
+    """An open task passed its due instant undone (逾期): ``at`` is the sweep that saw it.
+
+    Recorded once per task by :class:`gridgov.services.overdue.OverdueSweep`.
+    """
+
+    TYPE: ClassVar[str] = "care.task_overdue"
 
 
 @attrs.frozen
