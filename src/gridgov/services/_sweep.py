@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
-from gridgov.ports import Page, Store, UnitOfWork
+from gridgov.ports import Page, UnitOfWork
 from gridgov.services._common import retried
 
 __all__ = ["claimed_batches"]
@@ -15,7 +15,7 @@ B = TypeVar("B")
 
 
 def claimed_batches(
-    store: Store,
+    store: Callable[[], UnitOfWork],
     claim: Callable[[UnitOfWork, str | None], Page[R]],
     handle: Callable[[UnitOfWork, tuple[R, ...]], B],
 ) -> Iterator[B]:

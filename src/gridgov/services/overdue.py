@@ -8,6 +8,7 @@ often as the alerts must be fresh (every few minutes, say), from as many workers
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import pendulum
 
@@ -16,7 +17,7 @@ from gridgov.care.contacts import CareTask
 from gridgov.clock import ensure_aware
 from gridgov.events import TaskOverdue
 from gridgov.outbox import record_events
-from gridgov.ports import Page, Store, UnitOfWork
+from gridgov.ports import Page, UnitOfWork
 from gridgov.services._events import task_event_of
 from gridgov.services._sweep import claimed_batches
 
@@ -26,7 +27,7 @@ _log = logging.getLogger(__name__)
 
 
 def sweep_overdue(
-    store: Store, now: pendulum.DateTime, *, batch_size: int = 500
+    store: Callable[[], UnitOfWork], now: pendulum.DateTime, *, batch_size: int = 500
 ) -> tuple[TaskOverdue, ...]:
     """Mark every open care task whose due instant is before ``now`` overdue, and tell it once.
 
@@ -42,7 +43,8 @@ def sweep_overdue(
     marked by exactly one of them; one killed mid-batch leaves its tasks unmarked for the next.
 
     Args:
-        store: The store (not a unit of work: the sweep commits each batch).
+        store: The store (a :class:`~gridgov.ports.Store`, or anything that makes units of
+            work): the sweep commits each batch.
         now: The instant to judge at; never the system clock, the caller's.
         batch_size: Tasks marked per transaction.
 
