@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,14 +18,16 @@ from gridgov.adapters import _sql
 from gridgov.adapters.memory import MemoryStore
 from gridgov.adapters.sqlite import SqliteDialect, SqliteStore
 from gridgov.adapters.support import instant_key
+from gridgov.bootstrap import open_store
 from gridgov.care.contacts import CareTask, TaskKind, TaskState
 from gridgov.care.policy import ContactMethod
 from gridgov.errors import ValidationError
 from gridgov.events import TaskOverdue
 from gridgov.grid import GridCell, GridLevel
 from gridgov.households import Address, Household, Resident
-from gridgov.outbox import cloud_event
+from gridgov.outbox import cloud_event, record_events
 from gridgov.ports import Store
+from gridgov.services._events import task_event_of
 from gridgov.services.overdue import sweep_overdue
 
 TZ = "Asia/Shanghai"
@@ -195,6 +201,56 @@ def test_a_sweeper_killed_mid_batch_leaves_its_tasks_to_the_next(store: Store) -
         len(claimed),
         [e.task_id for e in done],
         _told(store, EVERY),
+    )
+
+
+def _claim_and_hang(url: str, ready: str) -> None:
+    """Claim two overdue tasks, mark them and record their events, say so, then hang uncommitted."""
+    store = open_store(url)
+    with store() as uow:
+        claimed = uow.care_tasks.claim_overdue(due_before=NOW, limit=2).items
+        marked = [uow.care_tasks.update(t.marked_overdue(NOW)) for t in claimed]
+        record_events(uow, [task_event_of(TaskOverdue, t, NOW) for t in marked])
+        Path(ready).write_text(",".join(t.id for t in marked), "utf-8")
+        time.sleep(600)  # killed here, its transaction open
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_a_sweeper_process_killed_mid_batch_leaves_its_tasks_to_the_next(
+    dialect: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """SIGKILL on a process holding a marked batch: the next sweeps mark every task once."""
+    if dialect == "sqlite":
+        url = f"sqlite:///{tmp_path / 'killed.db'}"
+    else:
+        url = request.getfixturevalue("postgres_schema")
+    store = open_store(url)
+    _seed(store)
+    ready = tmp_path / "ready"
+    worker = multiprocessing.get_context("spawn").Process(
+        target=_claim_and_hang, args=(url, str(ready))
+    )
+    worker.start()
+    for _ in range(600):  # until it holds its batch (a minute at most)
+        if ready.exists() or not worker.is_alive():
+            break
+        time.sleep(0.1)
+    held = ready.read_text("utf-8").split(",")
+    os.kill(worker.pid or 0, signal.SIGKILL)
+    worker.join(timeout=30)
+    told: list[str] = []
+    for _ in range(100):  # a server may notice the dead connection a moment later
+        told.extend(e.task_id for e in sweep_overdue(store, NOW))
+        if len(told) == len(OVERDUE):
+            break
+        time.sleep(0.1)
+    stored = _told(store, EVERY)
+    store.close()
+    assert (2, -signal.SIGKILL, OVERDUE, {t: ["care.task_overdue"] for t in OVERDUE}) == (
+        len(held),
+        worker.exitcode,
+        sorted(told),
+        stored,
     )
 
 
