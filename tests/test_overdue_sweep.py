@@ -277,7 +277,7 @@ def test_marking_a_task_not_overdue_is_refused() -> None:
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql", "mysql"])
-def test_tasks_stored_at_schema_8_are_swept_after_the_upgrade(
+def test_tasks_stored_at_schema_9_are_swept_after_the_upgrade(
     dialect: str,
     tmp_path: Path,
     request: pytest.FixtureRequest,
@@ -298,24 +298,24 @@ def test_tasks_stored_at_schema_8_are_swept_after_the_upgrade(
 
     with monkeypatch.context() as patch:
         if dialect == "sqlite":
-            patch.setattr(SqliteDialect, "migrations", SqliteDialect.migrations[:8])
+            patch.setattr(SqliteDialect, "migrations", SqliteDialect.migrations[:9])
         elif dialect == "mysql":
             from gridgov.adapters import _ddl
 
             # Its dialect derives its migrations when made, for the collation given.
             patch.setattr(
                 "gridgov.adapters.mysql.declared_migrations",
-                lambda types: _ddl.declared_migrations(types)[:8],
+                lambda types: _ddl.declared_migrations(types)[:9],
             )
         else:
             from gridgov.adapters.postgres import PostgresDialect
 
-            patch.setattr(PostgresDialect, "migrations", PostgresDialect.migrations[:8])
+            patch.setattr(PostgresDialect, "migrations", PostgresDialect.migrations[:9])
         old = open_store()
         _seed(old, [])
         with old() as uow:
             for task in _population():
-                # As schema 8 wrote them: no queue column, and no ``overdue_at`` in the document.
+                # As schema 9 wrote them: no queue column, and no ``overdue_at`` in the document.
                 doc = _json.loads(_sql.encode(task))
                 del doc["overdue_at"]
                 uow.execute(

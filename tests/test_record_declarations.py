@@ -115,17 +115,17 @@ def test_version_8_adds_the_outbox() -> None:
     assert expected == [_normalised(s) for s in SqliteDialect.migrations[7]]
 
 
-def test_version_9_adds_the_overdue_queue_of_care_tasks() -> None:
-    """Version 9, the last: a column of care tasks filled for the stored ones, and its index."""
+def test_version_10_adds_the_overdue_queue_of_care_tasks() -> None:
+    """Version 10, the last: a column of care tasks filled for the stored ones, and its index."""
     expected = [
         "ALTER TABLE gg_care_tasks ADD COLUMN overdue_check_utc TEXT",
         "UPDATE gg_care_tasks SET overdue_check_utc = CASE WHEN state = 'open' THEN due_utc END",
         "CREATE INDEX gg_care_tasks_overdue ON gg_care_tasks (overdue_check_utc, id)"
         " WHERE overdue_check_utc IS NOT NULL",
     ]
-    assert (9, expected) == (
+    assert (10, expected) == (
         len(SqliteDialect.migrations),
-        [_normalised(s) for s in SqliteDialect.migrations[8]],
+        [_normalised(s) for s in SqliteDialect.migrations[9]],
     )
 
 
@@ -242,6 +242,7 @@ def test_sql_repositories_offer_what_each_declaration_allows(tmp_path: Path) -> 
         "sign-up": "signups",
         "audit entry": "audit",
         "event": "outbox",
+        "notification": "notifications",
     }
     with store() as uow:
         offered = {
