@@ -25,10 +25,12 @@ from gridgov.errors import ValidationError
 from gridgov.events import TaskOverdue
 from gridgov.grid import GridCell, GridLevel
 from gridgov.households import Address, Household, Resident
+from gridgov.notify import Audience, NotificationPolicy, Rule
 from gridgov.outbox import cloud_event, record_events
 from gridgov.ports import Store
 from gridgov.services._events import task_event_of
 from gridgov.services.overdue import sweep_overdue
+from gridgov.settings import Settings
 
 TZ = "Asia/Shanghai"
 GRID = "610102003001001"
@@ -252,6 +254,31 @@ def test_a_sweeper_process_killed_mid_batch_leaves_its_tasks_to_the_next(
         sorted(told),
         stored,
     )
+
+
+def test_a_policy_rule_for_overdue_tasks_tells_the_worker_once_per_task() -> None:
+    """With a rule for care.task_overdue, each task marked gets one worker notification, ever."""
+    store = MemoryStore()
+    _seed(store)
+    rule = Rule(
+        "care.task_overdue",
+        Audience.WORKER,
+        zh="【网格逾期】${resident}的任务已于${due}逾期（${cell}）。",
+        en="Overdue: ${resident}'s task was due ${due} (${cell}).",
+    )
+    with store() as uow:
+        uow.settings.save(Settings(notifications=NotificationPolicy(rules=(rule,))))
+        uow.commit()
+    sweep_overdue(store, NOW)
+    sweep_overdue(store, NOW.add(minutes=1))
+    with store() as uow:
+        told = sorted(
+            (n.event_facts()["task_id"], n.audience.value)
+            for r in ("r1", "r2", "r3")
+            for n in uow.notifications.about(r)
+        )
+    # t4, due at 12:00 sharp, became overdue for the second sweep, at 12:01.
+    assert [(t, "worker") for t in (*OVERDUE, "t4")] == told
 
 
 def test_a_naive_instant_is_refused_naming_now(store: Store) -> None:
