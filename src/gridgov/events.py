@@ -253,7 +253,7 @@ class TaskDone(TaskEvent):
 class TaskOverdue(TaskEvent):
     """An open task passed its due instant undone (逾期): ``at`` is the sweep that saw it.
 
-    Recorded once per task by :class:`gridgov.services.overdue.OverdueSweep`.
+    Recorded once per task by :func:`gridgov.services.overdue.sweep_overdue`.
     """
 
     TYPE: ClassVar[str] = "care.task_overdue"
