@@ -1,12 +1,15 @@
 """Notifications: the family of a missed elder told, receipts, retries, and the worker told."""
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import attrs
 import pendulum
 import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from gridgov import (
     Address,
@@ -96,19 +99,28 @@ def _world(store: Store, *, son: bool = True) -> None:
         uow.commit()
 
 
-@pytest.fixture(params=["memory://", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgresql", "mysql"])
 def store(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[Store]:
-    """Return a memory or SQLite store holding an elder living alone, her son and workers."""
-    url = request.param if request.param == "memory://" else f"sqlite:///{tmp_path}/n.db"
-    s = open_store(url)
+    """Return a store of each kind holding an elder living alone, her son and workers."""
+    urls: dict[str, Callable[[], str]] = {
+        "memory": lambda: "memory://",
+        "sqlite": lambda: f"sqlite:///{tmp_path}/n.db",
+    }
+    urls["postgresql"] = lambda: str(request.getfixturevalue("postgres_schema"))
+    urls["mysql"] = lambda: str(request.getfixturevalue("mysql_database"))
+    s = open_store(urls[request.param]())
     _world(s)
     yield s
     s.close()
 
 
 def _unwell_call(store: Store, minutes: int = 0) -> None:
-    """The elder answers unwell: the family is to be told (a "notify contact" task)."""
-    at = NOW.add(minutes=minutes)
+    """The elder answers unwell ``minutes`` after NOW: the family is to be told."""
+    _unwell_at(store, NOW.add(minutes=minutes))
+
+
+def _unwell_at(store: Store, at: pendulum.DateTime) -> None:
+    """The elder answers unwell at ``at``: a "notify contact" task, a follow-up."""
     with store() as uow:
         record_contact(
             uow,
@@ -429,3 +441,101 @@ def test_a_notification_the_policy_no_longer_asks_for_is_cancelled(store: Store)
         gateway.messages,
         report.cancelled,
     )
+
+
+class NotifierMachine(RuleBasedStateMachine):
+    """Unwell calls, rounds with any gateway answer, receipts and time passing, in any order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.store = open_store("memory://")
+        _world(self.store)
+        # Two attempts a minute apart: a short run reaches the end of the retries.
+        self.policy = attrs.evolve(DEFAULT_POLICY, attempts=2, retry_minutes=1)
+        with self.store() as uow:
+            uow.settings.save(Settings(notifications=self.policy))
+            uow.commit()
+        self.clock = ManualClock(NOW)
+        self.gateway = Gateway(Sent(True))
+        self.calls = 0
+
+    @precondition(lambda self: self.calls < 4)
+    @rule(minutes=st.integers(1, 90))
+    def unwell_call(self, minutes: int) -> None:
+        """The elder answers unwell again: more notifications."""
+        self.clock.set(self.clock.now().add(minutes=minutes))
+        self.calls += 1
+        _unwell_at(self.store, self.clock.now())
+
+    @rule(answer=st.sampled_from(["delivered", "accepted", "down", "refused"]))
+    def round(self, answer: str) -> None:
+        """A notifier round, the gateway answering the same to every message."""
+        answers: dict[str, Sent | TransportError] = {
+            "delivered": Sent(True),
+            "accepted": Sent(False),
+            "down": TransportError("HTTP 503", retryable=True),
+            "refused": TransportError("HTTP 400", retryable=False),
+        }
+        self.gateway.answers = [answers[answer]]
+        Notifier(self.store, self.gateway, clock=self.clock).deliver_once()
+
+    @rule(delivered=st.booleans(), data=st.data())
+    def receipt(self, delivered: bool, data: st.DataObject) -> None:
+        """A receipt for a message sent (perhaps an old one, perhaps again)."""
+        if not self.gateway.messages:
+            return
+        message = data.draw(st.sampled_from(self.gateway.messages))
+        with self.store() as uow:
+            record_receipt(uow, Receipt(message.id, delivered, self.clock.now()))
+            uow.commit()
+
+    @rule(minutes=st.sampled_from([1, 6, 11, 31, 120]))
+    def wait(self, minutes: int) -> None:
+        """Time passes: retries and receipt deadlines come due."""
+        self.clock.set(self.clock.now().add(minutes=minutes))
+
+    def _all(self) -> list[Notification]:
+        with self.store() as uow:
+            return list(uow.notifications.about("r1"))
+
+    @invariant()
+    def states_hold(self) -> None:
+        """Finished ones wait for nothing; others are due some time; attempts are bounded."""
+        broken = [
+            n.id
+            for n in self._all()
+            if (n.next_at is None) != n.state.finished or n.sent > self.policy.attempts
+        ]
+        assert [] == broken
+
+    @invariant()
+    def delivery_closes_the_task_and_failure_tells_the_worker(self) -> None:
+        """Delivered family notices closed their task; failed ones (not workers') were passed on."""
+        with self.store() as uow:
+            notifications = list(uow.notifications.about("r1"))
+            stored = {n.id for n in notifications}
+            broken = [
+                n.id
+                for n in notifications
+                if (
+                    n.state is NotificationState.DELIVERED
+                    and n.task_id is not None
+                    and uow.care_tasks.get(n.task_id).state is TaskState.OPEN
+                )
+                or (
+                    n.state is NotificationState.FAILED
+                    and n.audience is not Audience.WORKER
+                    and n.escalated_to not in stored
+                )
+            ]
+        assert [] == broken
+
+    @invariant()
+    def each_message_is_sent_once(self) -> None:
+        """No message id reaches the gateway twice."""
+        ids = [m.id for m in self.gateway.messages]
+        assert len(set(ids)) == len(ids)
+
+
+TestNotifierMachine = NotifierMachine.TestCase
+TestNotifierMachine.settings = settings(max_examples=60, stateful_step_count=25, deadline=None)

@@ -4,6 +4,7 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pendulum
 import pytest
@@ -41,7 +42,7 @@ class Gateway(BaseHTTPRequestHandler):
 
     status = 200
     answer = b'{"id": "sms-42", "delivered": false}'
-    received: list[tuple[dict[str, object], str]] = []
+    received: ClassVar[list[tuple[dict[str, object], str]]] = []
 
     def do_POST(self) -> None:
         """Check and record the request; answer with ``status``."""

@@ -115,6 +115,19 @@ def test_version_8_adds_the_outbox() -> None:
     assert expected == [_normalised(s) for s in SqliteDialect.migrations[7]]
 
 
+def test_version_9_adds_the_notifications() -> None:
+    """Version 9: the notifications, with the notifier's queue and a person's list."""
+    expected = [
+        "CREATE TABLE gg_notifications (id TEXT PRIMARY KEY, subject_id TEXT NOT NULL, "
+        "cell_code TEXT NOT NULL, created_utc TEXT NOT NULL, next_utc TEXT, "
+        "version INTEGER NOT NULL, doc TEXT NOT NULL)",
+        "CREATE INDEX gg_notifications_due ON gg_notifications (next_utc, id) "
+        "WHERE next_utc IS NOT NULL",
+        "CREATE INDEX gg_notifications_subject ON gg_notifications (subject_id, created_utc, id)",
+    ]
+    assert expected == [_normalised(s) for s in SqliteDialect.migrations[8]]
+
+
 def test_version_10_adds_the_overdue_queue_of_care_tasks() -> None:
     """Version 10, the last: a column of care tasks filled for the stored ones, and its index."""
     expected = [

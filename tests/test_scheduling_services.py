@@ -47,6 +47,7 @@ from gridgov.services.scheduling import (
     record_attendance,
     register,
     register_for_occurrence,
+    report_short_shifts,
     sign_up,
     volunteer_hours,
     week_schedule,
@@ -960,6 +961,45 @@ def test_sign_up_of_an_unknown_resident_is_refused(memory: Store) -> None:
     with memory() as uow, pytest.raises(ValidationError) as info:
         sign_up(uow, shift_id="clean", resident_id="nobody", at=NOW)
     assert "resident_id" == info.value.path
+
+
+def test_a_shift_short_of_hands_is_reported_once(store: Store) -> None:
+    """Short and starting within 48 hours: reported once; full or later shifts: never."""
+    stored_shifts(
+        store,
+        shift("short", NOW.add(hours=24)),
+        shift("full", NOW.add(hours=26), required=1),
+        shift("later", NOW.add(days=5)),
+    )
+    volunteered(store, "short", "e1")
+    volunteered(store, "full", "e2")
+    reported = []
+    for _ in range(2):
+        with store() as uow:
+            reported.append(
+                [
+                    (e.shift_id, e.required, e.signed_up)
+                    for e in report_short_shifts(uow, DISTRICT, now=NOW)
+                ]
+            )
+            uow.commit()
+    with store() as uow:
+        stored = [e.type for e in uow.outbox.for_aggregate("shift", "short")]
+    assert ([[("short", 2, 1)], []], ["scheduling.shift_short"]) == (reported, stored)
+
+
+def test_a_moved_short_shift_is_reported_again(memory: Store) -> None:
+    """A short shift that moved is news again: reported at its new start."""
+    stored_shifts(memory, shift("short", NOW.add(hours=24)))
+    with memory() as uow:
+        report_short_shifts(uow, DISTRICT, now=NOW)
+        moved = attrs.evolve(
+            uow.shifts.get("short"), start=NOW.add(hours=30), end=NOW.add(hours=31)
+        )
+        uow.shifts.update(moved)
+        again = report_short_shifts(uow, DISTRICT, now=NOW)
+        uow.commit()
+    assert [NOW.add(hours=30)] == [e.start for e in again]
 
 
 def test_complete_shift_credits_those_present_only(store: Store) -> None:

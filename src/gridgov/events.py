@@ -48,6 +48,7 @@ __all__ = [
     "RegistrationCancelled",
     "RegistrationEvent",
     "SchedulingEvent",
+    "ShiftShort",
     "TaskCancelled",
     "TaskDone",
     "TaskEvent",
@@ -371,6 +372,29 @@ class OccurrenceCancelled(SchedulingEvent):
     series_id: str
     occurrence_id: str
     start: pendulum.DateTime
+
+
+@attrs.frozen
+class ShiftShort(SchedulingEvent):
+    """A volunteer shift about to start has fewer volunteers than it needs.
+
+    Args:
+        shift_id: The shift.
+        venue_id: Where it happens.
+        start: When it starts.
+        required: How many volunteers it needs.
+        signed_up: How many are signed up.
+    """
+
+    TYPE: ClassVar[str] = "scheduling.shift_short"
+    AGGREGATE: ClassVar[str] = "shift"
+    KEY: ClassVar[str] = "shift_id"
+
+    shift_id: str
+    venue_id: str
+    start: pendulum.DateTime
+    required: int
+    signed_up: int
 
 
 # -- notifications --------------------------------------------------------------------------

@@ -15,13 +15,15 @@ import pendulum
 from gridgov.care.criteria import Facts
 from gridgov.clock import EARLIEST, LATEST, OUTSIDE_RANGE, ensure_aware
 from gridgov.errors import ConflictError, NotFoundError, TransitionError, ValidationError
+from gridgov.events import ShiftShort
 from gridgov.idempotency import idempotent
-from gridgov.outbox import record_events
+from gridgov.outbox import StoredEvent, record_events
 from gridgov.ports import UnitOfWork
 from gridgov.scheduling.conflicts import SeriesPlan, plan_series
 from gridgov.scheduling.registrations import Registration, RegistrationState
 from gridgov.scheduling.series import ActivitySeries, Occurrence, parse_occurrence_id
-from gridgov.scheduling.volunteers import SignUp, SignUpState
+from gridgov.scheduling.volunteers import Shift, SignUp, SignUpState
+from gridgov.serialization import parse_instant
 from gridgov.services._common import pages, readable_id
 from gridgov.services._events import promote_waiting, registration_event
 
@@ -36,6 +38,7 @@ __all__ = [
     "record_attendance",
     "register",
     "register_for_occurrence",
+    "report_short_shifts",
     "sign_up",
     "volunteer_hours",
     "week_schedule",
@@ -404,6 +407,62 @@ def sign_up(
             at=at,
         )
     )
+
+
+def report_short_shifts(
+    uow: UnitOfWork,
+    cell_code: str,
+    *,
+    now: pendulum.DateTime,
+    within: pendulum.Duration | None = None,
+) -> tuple[ShiftShort, ...]:
+    """Record ``scheduling.shift_short`` for the subtree's shifts starting soon, short of hands.
+
+    Each shift starting within ``within`` (48 hours by default) of ``now`` with fewer volunteers
+    signed up than it needs is reported once (again only if it moved); run it as often as you
+    like. The events go to the outbox in this unit of work (commit it), for the platform or a
+    notification policy to act on.
+
+    Args:
+        uow: The unit of work (not committed here).
+        cell_code: The subtree whose venues are looked at.
+        now: The current instant.
+        within: How far ahead to look.
+
+    Returns:
+        The events recorded.
+    """
+    now = ensure_aware(now, "now")
+    until = now + (within if within is not None else pendulum.duration(hours=48))
+    found: list[tuple[Shift, str, int]] = []
+    for venue in pages(lambda after: uow.venues.in_subtree(cell_code, after=after)):
+        for shift in uow.shifts.in_venue(venue.id, start=now, end=until):
+            taken = uow.signups.taken(shift.id)
+            if shift.start >= now and taken < shift.required:
+                found.append((shift, venue.cell_code, taken))
+    last = uow.outbox.last_events(("shift", s.id) for s, _, _ in found)
+    events = tuple(
+        ShiftShort(
+            cell_code=cell,
+            at=now,
+            shift_id=shift.id,
+            venue_id=shift.venue_id,
+            start=shift.start,
+            required=shift.required,
+            signed_up=taken,
+        )
+        for shift, cell, taken in found
+        if not _reported(last.get(("shift", shift.id)), shift)
+    )
+    record_events(uow, events)
+    return events
+
+
+def _reported(event: StoredEvent | None, shift: Shift) -> bool:
+    """Return whether ``event`` already reported ``shift`` short at its present start."""
+    if event is None or event.type != ShiftShort.TYPE:
+        return False
+    return parse_instant(event.facts().get("start"), "start") == shift.start
 
 
 @idempotent(received=("at",))
