@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from gridgov import _validation as v
 from gridgov._vocab import Term
-from gridgov.clock import Clock, SystemClock, ensure_aware
+from gridgov.clock import Clock, ManualClock, SystemClock, ensure_aware
 from gridgov.errors import (
     AccessDeniedError,
     CalendarCoverageError,
@@ -154,21 +154,6 @@ def test_within_then_path_starts_with_prefix(path: str, prefix: str) -> None:
 # --- clock --------------------------------------------------------------------------------
 
 
-class FixedClock:
-    """A clock that always tells the same instant."""
-
-    def __init__(self, at: pendulum.DateTime) -> None:
-        self.at = at
-
-    def now(self) -> pendulum.DateTime:
-        """Return the fixed instant."""
-        return self.at
-
-    def today(self) -> pendulum.Date:
-        """Return the date of the fixed instant."""
-        return self.at.date()
-
-
 def test_system_clock_is_a_clock() -> None:
     """SystemClock satisfies the runtime-checkable Clock protocol."""
     assert isinstance(SystemClock(), Clock)
@@ -176,7 +161,7 @@ def test_system_clock_is_a_clock() -> None:
 
 def test_a_fake_clock_is_a_clock() -> None:
     """Any object with now() and today() satisfies the Clock protocol."""
-    assert isinstance(FixedClock(pendulum.datetime(2024, 5, 1, tz="Asia/Shanghai")), Clock)
+    assert isinstance(ManualClock(pendulum.datetime(2024, 5, 1, tz="Asia/Shanghai")), Clock)
 
 
 def test_an_object_without_today_is_not_a_clock() -> None:

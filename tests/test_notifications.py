@@ -1,7 +1,9 @@
 """Notifications: the family of a missed elder told, receipts, retries, and the worker told."""
 
+import json
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -25,6 +27,7 @@ from gridgov import (
 from gridgov.care import ContactMethod
 from gridgov.care.contacts import Outcome as ContactOutcome
 from gridgov.care.contacts import TaskKind, TaskState
+from gridgov.cli import main
 from gridgov.errors import ValidationError
 from gridgov.events import CaseEscalated
 from gridgov.grid import Assignment, Worker, WorkerRole
@@ -539,3 +542,34 @@ class NotifierMachine(RuleBasedStateMachine):
 
 TestNotifierMachine = NotifierMachine.TestCase
 TestNotifierMachine.settings = settings(max_examples=60, stateful_step_count=25, deadline=None)
+
+
+def test_the_command_sends_through_the_log_and_reports(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``gridgov notify --log FILE --until-empty --json``: the lines, masked, and the counts."""
+    url = f"sqlite:///{tmp_path}/cmd.db"
+    store = open_store(url)
+    _world(store)
+    _unwell_call(store)
+    store.close()
+    log = tmp_path / "sent.jsonl"
+    code = main(["notify", "--db", url, "--log", str(log), "--until-empty", "--json"])
+    lines = log.read_text(encoding="utf-8").splitlines()
+    report = json.loads(capsys.readouterr().out)
+    assert (0, 2, [], {"sent": 2, "delivered": 2, "retried": 0, "failed": 0, "cancelled": 0}) == (
+        code,
+        len(lines),
+        leaked(lines, SECRETS),
+        report,
+    )
+
+
+def test_the_webhook_needs_its_secret_in_the_environment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No ``$GRIDGOV_WEBHOOK_SECRET``: exit 2, the variable named, nothing sent."""
+    monkeypatch.delenv("GRIDGOV_WEBHOOK_SECRET", raising=False)
+    code = main(["notify", "--db", f"sqlite:///{tmp_path}/w.db", "--webhook", "https://x.example"])
+    error = capsys.readouterr().err
+    assert (2, True) == (code, "GRIDGOV_WEBHOOK_SECRET" in error)

@@ -24,6 +24,7 @@ __all__ = [
     "LATEST",
     "OUTSIDE_RANGE",
     "Clock",
+    "ManualClock",
     "SystemClock",
     "ensure_aware",
     "ensure_date",
@@ -95,6 +96,54 @@ class SystemClock:
 
     def __repr__(self) -> str:
         return f"SystemClock(tz={self._tz.name!r})"
+
+
+class ManualClock:
+    """A clock that stands still until told to move.
+
+    Args:
+        start: The initial instant; must be tz-aware.
+
+    Raises:
+        ValidationError: If ``start`` is naive or outside the supported range.
+    """
+
+    def __init__(self, start: pendulum.DateTime) -> None:
+        self._now = ensure_aware(start, "start")
+
+    def now(self) -> pendulum.DateTime:
+        """Return the clock's current instant."""
+        return self._now
+
+    def today(self) -> pendulum.Date:
+        """Return the current date in the clock's time zone."""
+        return self._now.date()
+
+    def set(self, instant: pendulum.DateTime) -> None:
+        """Move the clock to ``instant`` (forwards or backwards).
+
+        Raises:
+            ValidationError: If ``instant`` is naive or outside the supported range.
+        """
+        self._now = ensure_aware(instant, "instant")
+
+    def advance(self, duration: pendulum.Duration) -> pendulum.DateTime:
+        """Move the clock forward by ``duration`` and return the new instant.
+
+        Raises:
+            ValidationError: If the clock would leave the supported range (1900 to 2100).
+        """
+        try:
+            moved = self._now + duration
+        except (OverflowError, ValueError):  # past the years datetime holds: outside the range
+            moved = None
+        if moved is None or not EARLIEST.year <= moved.year <= LATEST.year:
+            raise ValidationError("duration", f"moves the clock {OUTSIDE_RANGE}")
+        self._now = moved
+        return self._now
+
+    def __repr__(self) -> str:
+        return f"ManualClock({self._now.isoformat()})"
 
 
 def ensure_in_range(value: _D, field: str) -> _D:

@@ -8,12 +8,13 @@ import datetime as dt
 import json
 import os
 import re
+import signal
 import sys
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import Protocol, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -162,6 +163,15 @@ def _same_cells(stored: GridTree, scenario: Scenario) -> bool:
     return have.keys() == wanted.keys() and all(
         (have[k].name, have[k].parent_code) == (c.name, c.parent_code) for k, c in wanted.items()
     )
+
+
+def _stop_on_sigterm(stop: Callable[[], None]) -> None:
+    """Call ``stop`` on SIGTERM (a service manager's stop), as Ctrl-C stops in the foreground."""
+
+    def handler(_signum: int, _frame: FrameType | None) -> None:
+        stop()
+
+    signal.signal(signal.SIGTERM, handler)
 
 
 def _status(line: str, *, quiet: bool = False) -> None:

@@ -9,6 +9,7 @@ import pendulum
 
 from gridgov.care import ContactMethod
 from gridgov.care.contacts import Outcome, TaskKind
+from gridgov.clock import ManualClock
 from gridgov.codes import mask_name
 from gridgov.households import Resident, Tag
 from gridgov.notify import Audience, Notification, NotificationState
@@ -18,19 +19,6 @@ from gridgov.ports import Store, UnitOfWork
 from gridgov.services.care import record_contact
 
 __all__ = ["family_story"]
-
-
-class _At:
-    """A clock stopped at the story's instant, so that the demo tells the same story each run."""
-
-    def __init__(self, instant: pendulum.DateTime) -> None:
-        self._instant = instant
-
-    def now(self) -> pendulum.DateTime:
-        return self._instant
-
-    def today(self) -> pendulum.Date:
-        return self._instant.date()
 
 
 def _elder(uow: UnitOfWork, worker_id: str, on: pendulum.Date) -> Resident | None:
@@ -74,7 +62,7 @@ def family_story(store: Store, worker_id: str, now: pendulum.DateTime) -> str | 
                 now=at,
             )
             uow.commit()
-    Notifier(store, LogTransport(), clock=_At(visit.add(minutes=5))).deliver_once()
+    Notifier(store, LogTransport(), clock=ManualClock(visit.add(minutes=5))).deliver_once()
     with store() as uow:
         told = [
             n

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-from types import FrameType
+
+import attrs
 
 from gridgov.bootstrap import open_store
-from gridgov.cli._common import _missing, _positive, _print_json, _status, default_db_url, safe_url
+from gridgov.cli._common import (
+    _missing,
+    _positive,
+    _print_json,
+    _status,
+    _stop_on_sigterm,
+    default_db_url,
+    safe_url,
+)
 from gridgov.errors import ValidationError
 from gridgov.notify.notifier import Notifier, Transport
 from gridgov.notify.transports import LogTransport, WebhookTransport
@@ -39,11 +47,7 @@ def cmd_notify(args: argparse.Namespace) -> int:
     store = open_store(db)
     try:
         notifier = Notifier(store, transport, batch_size=args.batch)
-
-        def stop(_signum: int, _frame: FrameType | None) -> None:
-            notifier.stop()
-
-        signal.signal(signal.SIGTERM, stop)
+        _stop_on_sigterm(notifier.stop)
         _status(f"notifying from {safe_url(db)}", quiet=args.json)
         report = notifier.run(until_empty=args.until_empty, idle=args.idle)
     finally:
@@ -51,15 +55,7 @@ def cmd_notify(args: argparse.Namespace) -> int:
             transport.close()
         store.close()
     if args.json:
-        _print_json(
-            {
-                "sent": report.sent,
-                "delivered": report.delivered,
-                "retried": report.retried,
-                "failed": report.failed,
-                "cancelled": report.cancelled,
-            }
-        )
+        _print_json(attrs.asdict(report))
     else:
         print(
             f"sent {report.sent} messages: {report.delivered} delivered, {report.retried} to "

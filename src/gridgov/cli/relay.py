@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-from types import FrameType
 
+import attrs
 import pendulum
 
 from gridgov.bootstrap import open_store
@@ -15,6 +14,7 @@ from gridgov.cli._common import (
     _positive,
     _print_json,
     _status,
+    _stop_on_sigterm,
     default_db_url,
     safe_url,
 )
@@ -44,10 +44,7 @@ def cmd_relay(args: argparse.Namespace) -> int:
                 retention=pendulum.duration(hours=args.retention_hours),
             )
 
-            def stop(_signum: int, _frame: FrameType | None) -> None:
-                relay.stop()
-
-            signal.signal(signal.SIGTERM, stop)
+            _stop_on_sigterm(relay.stop)
             _status(f"relaying {safe_url(db)} to {args.nats}", quiet=args.json)
             report = relay.run(until_empty=args.until_empty, idle=args.idle)
         finally:
@@ -55,14 +52,7 @@ def cmd_relay(args: argparse.Namespace) -> int:
     finally:
         store.close()
     if args.json:
-        _print_json(
-            {
-                "published": report.published,
-                "batches": report.batches,
-                "failures": report.failures,
-                "pruned": report.pruned,
-            }
-        )
+        _print_json(attrs.asdict(report))
     else:
         print(
             f"published {report.published} events in {report.batches} batches "
