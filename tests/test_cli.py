@@ -822,6 +822,40 @@ def test_a_grid_workers_export_holds_their_grid_only(ledger: str, tmp_path: Path
     assert (0, True, len(mine)) == (code, 0 < len(mine) < 3, len(exported))
 
 
+def test_a_supervisors_export_is_masked_at_the_read(ledger: str, tmp_path: Path) -> None:
+    """A street supervisor's export holds no reporter's name or phone, and --full is refused."""
+    from gridgov.grid import Assignment, Worker, WorkerRole
+
+    with opened(ledger) as uow:
+        uow.workers.add(
+            Worker(
+                "sup-1",
+                "督导",
+                {WorkerRole.STREET_SUPERVISOR},
+                [Assignment("610102003006", pendulum.Date(2024, 1, 1))],
+            )
+        )
+        uow.commit()
+        cases = uow.cases.reported_in_subtree(
+            "610102003006", since=pendulum.datetime(2000, 1, 1), until=pendulum.datetime(2100, 1, 1)
+        ).items
+    personal = {c.reporter.phone.value for c in cases if c.reporter.phone is not None}
+    personal |= {c.reporter.name for c in cases if len(c.reporter.name) > 1}
+    out_file = tmp_path / "requests.json"
+    code, _, _ = run(
+        "export", "open311", "--db", ledger, "--as-worker", "sup-1", "--out", str(out_file)
+    )
+    text = out_file.read_text(encoding="utf-8")
+    refused, _, _ = run("export", "open311", "--db", ledger, "--as-worker", "sup-1", "--full")
+    assert (0, True, len(cases), [], True) == (
+        code,
+        bool(personal),
+        len(json.loads(text)),
+        [p for p in personal if p in text],
+        refused != 0,
+    )
+
+
 def test_export_ics_gives_the_venues_series(shared: str) -> None:
     """The venue calendar has one VEVENT per series; ``--space`` keeps that space's."""
     code, out, _ = run("export", "ics", "--db", shared)

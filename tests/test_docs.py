@@ -50,7 +50,12 @@ PAGES = sorted([ROOT / "README.md", ROOT / "CHANGELOG.md", *(ROOT / "docs").glob
 _FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 _LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 _SERVERS = {"postgresql": "PostgreSQL", "mysql": "MariaDB/MySQL", "mariadb": "MariaDB/MySQL"}
-_EXTRAS = {"cn": ("chinese_calendar", "holidays"), "postgres": ("psycopg",), "mysql": ("pymysql",)}
+_EXTRAS = {
+    "cn": ("chinese_calendar", "holidays"),
+    "postgres": ("psycopg",),
+    "mysql": ("pymysql",),
+    "xlsx": ("python_calamine", "openpyxl"),
+}
 _FAILED = re.compile(r"^(gridgov: error:|usage: )", re.MULTILINE)
 
 
@@ -316,6 +321,7 @@ _NEEDS = {
     "testing": re.compile(
         r"^\s*(?:from|import) (?:hypothesis|gridgov\.testing\.(?:contracts|strategies))\b", re.M
     ),
+    "xlsx": re.compile(r"^\s*(?:from|import) (?:gridgov\.ledger|openpyxl)\b", re.M),
 }
 _SERVER_EXTRAS = {"PostgreSQL": "postgres", "MariaDB/MySQL": "mysql"}
 RUN_NEEDS = {"cli.md": {"cn"}}

@@ -3,13 +3,14 @@
 :mod:`gridgov.codes` masks the typed values (``NationalId.masked``, ``PhoneNumber.masked``,
 ``mask_name``). This module masks what sits in text: ID numbers, mobile and landline numbers and
 e-mail addresses found in a description or a note, and the ID and phone numbers that a view
-keeps as strings. The Open311 export and the JSON projections share it.
+keeps as strings. The Open311 export, the JSON projections and the redaction of records read
+through a scoped unit of work (:mod:`gridgov.redaction`) share it.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from gridgov.codes import NationalId, PhoneNumber
 from gridgov.errors import ValidationError
@@ -21,6 +22,7 @@ __all__ = [
     "mask_id_text",
     "mask_phone_text",
     "mask_text",
+    "masked_fragments",
 ]
 
 #: What replaces an address or other text hidden as a whole.
@@ -54,6 +56,15 @@ def _mask_landline(m: re.Match[str]) -> str:
     return f"{m.group(1)}-{'*' * (len(number) - 4)}{number[-4:]}"
 
 
+_RULES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
+    (_ID_IN_TEXT, lambda m: m.group(1) + "*" * 10 + m.group(2)),
+    (_OLD_ID_IN_TEXT, lambda m: m.group(1) + "*" * 7 + m.group(2)),
+    (_MOBILE_IN_TEXT, lambda m: f"{m.group(1)}****{m.group(2)}"),
+    (_LANDLINE_IN_TEXT, _mask_landline),
+    (_EMAIL_IN_TEXT, lambda m: f"{m.group(1)}***@{m.group(2)}"),
+)
+
+
 def mask_text(text: str, known: Mapping[str, str] | None = None) -> str:
     """Return free text with the personal data found in it masked.
 
@@ -71,11 +82,31 @@ def mask_text(text: str, known: Mapping[str, str] | None = None) -> str:
     for value in sorted(known or {}, key=len, reverse=True):
         if value:
             text = text.replace(value, (known or {})[value])
-    text = _ID_IN_TEXT.sub(lambda m: m.group(1) + "*" * 10 + m.group(2), text)
-    text = _OLD_ID_IN_TEXT.sub(lambda m: m.group(1) + "*" * 7 + m.group(2), text)
-    text = _MOBILE_IN_TEXT.sub(lambda m: f"{m.group(1)}****{m.group(2)}", text)
-    text = _LANDLINE_IN_TEXT.sub(_mask_landline, text)
-    return _EMAIL_IN_TEXT.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", text)
+    for pattern, masked in _RULES:
+        text = pattern.sub(masked, text)
+    return text
+
+
+def masked_fragments(text: str, known: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Return the personal values :func:`mask_text` hides in ``text``, by their masked forms.
+
+    A masked form standing for two different values is left out: it cannot be told back.
+
+    Args:
+        text: A description, a note.
+        known: As for :func:`mask_text`.
+
+    Returns:
+        ``{masked: value}``, e.g. ``{"138****5678": "13812345678"}``.
+    """
+    found: dict[str, set[str]] = {}
+    for value, masked in (known or {}).items():
+        if value and value in text:
+            found.setdefault(masked, set()).add(value)
+    for pattern, mask in _RULES:
+        for m in pattern.finditer(text):
+            found.setdefault(mask(m), set()).add(m.group(0))
+    return {masked: next(iter(values)) for masked, values in found.items() if len(values) == 1}
 
 
 def mask_id_text(text: str) -> str:

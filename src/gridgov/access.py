@@ -9,7 +9,9 @@ and "is this record in scope" is a prefix test on the record's cell.
 Everything is denied unless a role grants it and the cell is in scope.
 :func:`gridgov.services.scoped.scoped` wraps a unit of work so that every repository call is
 checked, subtree queries are narrowed to the scope before they reach the store, and each denial
-raises :class:`~gridgov.errors.AccessDeniedError` and is recorded in the audit trail.
+raises :class:`~gridgov.errors.AccessDeniedError` and is recorded in the audit trail. A principal
+whose :attr:`Principal.redaction` is ``MASKED`` reads every record through it redacted
+(:mod:`gridgov.redaction`).
 """
 
 from __future__ import annotations

@@ -6,8 +6,11 @@ Personal identifiers (:class:`NationalId`, :class:`PhoneNumber`) show only a mas
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
+import operator
 import re
+import zoneinfo
 from collections.abc import Iterable
 
 import attrs
@@ -23,12 +26,16 @@ __all__ = [
     "CodeScheme",
     "DivisionCode",
     "DivisionKind",
+    "MaskedNationalId",
+    "MaskedPhoneNumber",
     "NationalId",
     "PhoneNumber",
     "Segment",
     "Sex",
     "id_check_character",
     "mask_name",
+    "parse_national_id",
+    "parse_phone",
 ]
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -71,7 +78,8 @@ def id_check_character(first17: str) -> str:
         or not first17.isdigit()
     ):
         raise ValidationError("", "the body of an ID number is 17 digits")
-    total = sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True))
+    # map over the checked 17 digits: half the time of a generator, on every ID number read.
+    total = sum(map(operator.mul, map(int, first17), _WEIGHTS))
     return _CHECK[total % 11]
 
 
@@ -80,6 +88,12 @@ def _parse_birth(digits: str) -> pendulum.Date:
         return pendulum.Date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
     except ValueError:
         raise ValidationError("", "the birth date in the ID number is not a real date") from None
+
+
+# The standard library's clock and cached zone: pendulum.today("Asia/Shanghai") reads the zone's
+# file on every call (about 150 µs, most of the time of checking an ID number, which a ledger
+# import does 100,000 times).
+_BEIJING = zoneinfo.ZoneInfo("Asia/Shanghai")
 
 
 def _validate_id(_inst: NationalId, _attr: attrs.Attribute[str], value: str) -> None:
@@ -98,7 +112,7 @@ def _validate_id(_inst: NationalId, _attr: attrs.Attribute[str], value: str) -> 
     if birth > LATEST:
         raise ValidationError("", f"the birth date in the ID number is after {LATEST}")
     # Nobody is registered before birth: today in Beijing, where the numbers are issued.
-    if birth > pendulum.today("Asia/Shanghai").date():
+    if birth > dt.datetime.now(_BEIJING).date():
         raise ValidationError("", "the birth date in the ID number is in the future")
     if id_check_character(body) != check:
         raise ValidationError("", "the check character does not match (GB 11643 MOD 11-2)")
@@ -169,6 +183,44 @@ class NationalId:
 
     def __str__(self) -> str:
         return self.masked
+
+
+_MASKED_ID = re.compile(r"[1-9][0-9]{5}\*{10}[0-9][0-9X]")
+
+
+def _validate_masked_id(_inst: NationalId, _attr: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str):
+        raise ValidationError("", f"expected a string, got {type(value).__name__}")
+    if not _MASKED_ID.fullmatch(value) or int(value[:2]) not in _PROVINCES:
+        raise ValidationError("", "a masked ID number is 6 digits, 10 asterisks and 2 characters")
+
+
+@attrs.frozen(repr=False, order=True)
+class MaskedNationalId(NationalId):
+    """An ID number as a role without the full view reads it: ``610102**********1X``.
+
+    A scoped unit of work hands it out in place of the stored :class:`NationalId` (see
+    :mod:`gridgov.redaction`); its ``value`` is the masked form, and it never equals a full number.
+    The birth date and sex it hid are the resident's own fields.
+
+    Args:
+        value: The masked number, as :attr:`NationalId.masked` writes it.
+
+    Raises:
+        ValidationError: If it is not a masked number; the message never repeats it.
+    """
+
+    value: str = attrs.field(validator=_validate_masked_id)
+
+    @property
+    def birth_date(self) -> pendulum.Date:
+        """Raise ValidationError: the birth date is what the masked form hides."""
+        raise ValidationError("national_id", "a masked ID number hides the birth date")
+
+    @property
+    def sex(self) -> Sex:
+        """Raise ValidationError: the sequence code is what the masked form hides."""
+        raise ValidationError("national_id", "a masked ID number hides the sex")
 
 
 _MOBILE = re.compile(r"1[3-9][0-9]{9}")
@@ -247,6 +299,60 @@ class PhoneNumber:
 
     def __str__(self) -> str:
         return self.masked
+
+
+_MASKED_PHONE = re.compile(r"1[3-9][0-9]\*{4}[0-9]{4}|0[0-9]{2,3}-\*{3,4}[0-9]{4}")
+
+
+def _validate_masked_phone(_inst: PhoneNumber, _attr: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str):
+        raise ValidationError("", f"expected a string, got {type(value).__name__}")
+    if not _MASKED_PHONE.fullmatch(value):
+        raise ValidationError("", "not a masked phone number (138****5678, 029-****4321)")
+
+
+@attrs.frozen(repr=False)
+class MaskedPhoneNumber(PhoneNumber):
+    """A phone number as a role without the full view reads it: ``138****5678``.
+
+    A scoped unit of work hands it out in place of the stored :class:`PhoneNumber` (see
+    :mod:`gridgov.redaction`); its ``value`` is the masked form, and it never equals a full number.
+
+    Args:
+        value: The masked number, as :attr:`PhoneNumber.masked` writes it.
+
+    Raises:
+        ValidationError: If it is not a masked number.
+    """
+
+    value: str = attrs.field(validator=_validate_masked_phone)
+
+
+def parse_national_id(text: str) -> NationalId:
+    """Parse an ID number as :meth:`NationalId.parse` does, or its masked form.
+
+    Text holding ``*`` is a :class:`MaskedNationalId`: what JSON holds of a record read masked
+    (a request replayed to the principal that made it).
+
+    Raises:
+        ValidationError: If it is neither a valid ID number nor a masked one.
+    """
+    if isinstance(text, str) and "*" in text:
+        return MaskedNationalId(text.strip())
+    return NationalId.parse(text)
+
+
+def parse_phone(text: str) -> PhoneNumber:
+    """Parse a phone number as :meth:`PhoneNumber.parse` does, or its masked form.
+
+    Text holding ``*`` is a :class:`MaskedPhoneNumber`, as :func:`parse_national_id` reads IDs.
+
+    Raises:
+        ValidationError: If it is neither a valid phone number nor a masked one.
+    """
+    if isinstance(text, str) and "*" in text:
+        return MaskedPhoneNumber(text.strip())
+    return PhoneNumber.parse(text)
 
 
 def as_phone(value: PhoneNumber | str) -> PhoneNumber:

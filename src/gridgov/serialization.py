@@ -47,7 +47,7 @@ from gridgov.care.criteria import (
 )
 from gridgov.cases.catalogue import TimeLimit
 from gridgov.clock import ensure_in_range
-from gridgov.codes import NationalId, PhoneNumber
+from gridgov.codes import NationalId, PhoneNumber, parse_national_id, parse_phone
 from gridgov.errors import Problem, ValidationError, join_path
 from gridgov.grid import Boundary
 
@@ -332,9 +332,10 @@ def configure_converter(conv: cattrs.Converter) -> None:
     conv.register_structure_hook(float, _structure_float)
     conv.register_structure_hook(bool, _structure_bool)
     conv.register_unstructure_hook(NationalId, lambda n: n.value)
-    conv.register_structure_hook(NationalId, _parse_with(NationalId.parse))
+    # A record read masked is written with its masked numbers, and read back as masked ones.
+    conv.register_structure_hook(NationalId, _parse_with(parse_national_id))
     conv.register_unstructure_hook(PhoneNumber, lambda p: p.value)
-    conv.register_structure_hook(PhoneNumber, _parse_with(PhoneNumber.parse))
+    conv.register_structure_hook(PhoneNumber, _parse_with(parse_phone))
     conv.register_unstructure_hook(Boundary, Boundary.to_geojson)
     conv.register_structure_hook(Boundary, _structure_boundary)
     # A calendar is written as its TOML table: ranges of holidays, hours per weekday name.

@@ -21,6 +21,8 @@ default ``$GRIDGOV_DB``, else a SQLite file in the user's data directory):
 - ``gridgov simulate SCENARIO --from DATE --days N``: run the time-travel simulator.
 - ``gridgov relay [--nats URL] [--until-empty]``: publish the store's outbox to NATS JetStream.
 - ``gridgov notify --log FILE | --webhook URL [--until-empty]``: send the due notifications.
+- ``gridgov import-ledger FILE.xlsx [--mapping FILE] [--dry-run] [--report OUT.xlsx]``: a
+  community's ledger workbook into the store, all or nothing, with its validation report.
 - ``gridgov calendar [--year YYYY | --between START END]``: the working calendar's announced and
   provisional years, a year's days off, working time; ``gridgov calendar retime`` counts
   provisional deadlines again once a year is announced.
@@ -41,7 +43,7 @@ Errors print ``gridgov: error: <message>`` on stderr, never a traceback, and exi
 2     invalid input: a ValidationError (a naive ``--at``, a bad scenario field, a week or
       report reaching outside the supported range) or a usage error (a missing or unknown
       option, a date not written YYYY-MM-DD, a date or instant outside 1900-01-01 to
-      2100-12-31)
+      2100-12-31); a ledger workbook with problems in its rows (``import-ledger``)
 3     not found: a NotFoundError (an unknown worker, venue or cell; no scenario file;
       an empty store)
 4     conflict: a ConflictError (a store holding other data)
@@ -88,6 +90,7 @@ from gridgov.cli.demo import (
     format_worklist,
 )
 from gridgov.cli.export import _cmd_export_geojson, _cmd_export_ics, _cmd_export_open311
+from gridgov.cli.ledger import add_import_ledger
 from gridgov.cli.notify import add_notify
 from gridgov.cli.relay import add_relay
 from gridgov.cli.report import _cmd_report
@@ -383,6 +386,7 @@ def _parser() -> argparse.ArgumentParser:
     simulate.set_defaults(handler=_cmd_simulate)
     add_relay(commands, output, _DB_HELP)
     add_notify(commands, output, _DB_HELP)
+    add_import_ledger(commands, output, _DB_HELP)
     return parser
 
 

@@ -67,6 +67,7 @@ from gridgov.scheduling.volunteers import Shift, SignUp, SignUpState
 from gridgov.settings import Settings
 from gridgov.testing import strategies as gst
 from gridgov.testing._concurrency import ConcurrencyContract
+from gridgov.testing._masking import MaskingContract
 from gridgov.testing._notifications import NotificationRepositoryContract, sample_notification
 from gridgov.testing._outbox import OutboxRepositoryContract, stored_event
 from gridgov.testing._requests import RequestRepositoryContract
@@ -97,6 +98,7 @@ __all__ = [
     "ConcurrencyContract",
     "ContactRepositoryContract",
     "HouseholdRepositoryContract",
+    "MaskingContract",
     "NotificationRepositoryContract",
     "OutboxRepositoryContract",
     "RecordKindContract",
@@ -4140,5 +4142,6 @@ class StoreContract(
     RequestRepositoryContract,
     OutboxRepositoryContract,
     NotificationRepositoryContract,
+    MaskingContract,
 ):
     """Every contract at once: what a complete adapter subclasses."""

@@ -12,6 +12,16 @@ The rules, applied by every repository of a :class:`ScopedUnitOfWork`:
   ``add_many``, ``update``, ``remove`` and ``save`` needs ``WRITE``, and the record's cell must be
   covered by the principal's scope. An update or removal is checked against the record given and
   the record stored: nobody moves a record out of someone else's cell, nor into their own.
+- Masking on every read: a principal whose roles do not grant the full view
+  (:attr:`~gridgov.access.Principal.redaction` ``MASKED``) reads every record of every ``get``,
+  ``get_many``, query and page redacted by :func:`gridgov.redaction.redact` (names, ID and phone
+  numbers, units, rooms, addresses, and the personal data in notes masked). Every write of such
+  a principal (and every write of a record carrying masked numbers) passes the record through
+  :func:`gridgov.redaction.restore` against the stored one: what was left as read keeps its
+  stored value, what the principal changed is taken, and a masked number standing for no stored
+  one is a :class:`~gridgov.errors.ValidationError` naming the field only. The full record is
+  :func:`gridgov.services.access.view_resident`'s, an audited call. ``requests`` (remembered
+  requests) are open to everyone, their results read redacted the same way.
 - A record's cell: a household's, contact's, task's and registration's ``cell_code`` (a
   registration is written only if the registrant's household is in scope too); a case's location
   or its owning unit (either one grants access; the unit that owns a case acts on it); a venue's
@@ -114,6 +124,7 @@ from gridgov.services.scoped._kinds import (
     ScopedNotifications,
     ScopedOutbox,
     ScopedRegistrations,
+    ScopedRequests,
     ScopedSeries,
     ScopedSettings,
     ScopedShifts,
@@ -160,8 +171,9 @@ class ScopedUnitOfWork:
         # Locks hold no data: holding one only makes other units wait, whoever asks.
         self.locks: LockRepository = uow.locks
         # A remembered request answers only the principal that made it (gridgov.idempotency
-        # puts the principal in its digest), so the requests need no scope of their own.
-        self.requests: RequestRepository = uow.requests
+        # puts the principal in its digest), so the requests need no scope of their own; their
+        # results are redacted as every read is.
+        self.requests: RequestRepository = ScopedRequests(guard)
         self.outbox: OutboxRepository = ScopedOutbox(guard)
         self.notifications: NotificationRepository = ScopedNotifications(guard)
         # Denials kept while writing reach the sink even if the unit is never ended through us.

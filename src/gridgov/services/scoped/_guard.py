@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
-from gridgov.access import AuditEntry, AuditKind, AuditSink, Permission, Principal
+from gridgov.access import AuditEntry, AuditKind, AuditSink, Permission, Principal, Redaction
 from gridgov.clock import Clock
 from gridgov.errors import AccessDeniedError, NotFoundError
 from gridgov.ids import new_id
 from gridgov.ports import UnitOfWork
+from gridgov.redaction import masked_at, mentioned_households, redact, restore
 
 __all__ = ["READ", "WRITE", "Guard"]
 
@@ -18,6 +19,8 @@ _log = logging.getLogger("gridgov.access")
 
 READ = Permission.READ
 WRITE = Permission.WRITE
+
+T = TypeVar("T")
 
 
 def _audit_cell(cell_code: str | None) -> str | None:
@@ -43,6 +46,8 @@ class Guard:
         self.clock = clock
         # A scope covering every cell: checks that cost a lookup are skipped.
         self.everywhere = principal.covers("")
+        # Whether records are read as stored; otherwise each is redacted on its way out.
+        self.full = principal.redaction is Redaction.FULL
         # Whether the wrapped unit may hold a write transaction this unit started, and the
         # denials waiting for it to end: a sink writing through a unit of its own says so
         # (``waits_for_writers``), since a store such as SQLite lets no other unit write.
@@ -50,6 +55,28 @@ class Guard:
         self.waits = bool(getattr(audit, "waits_for_writers", False))
         self.pending: list[AuditEntry] = []
         self._pending_lock = threading.Lock()
+
+    def shown(self, value: T) -> T:
+        """Return what a read gives the principal: ``value`` redacted unless they see it full.
+
+        A contact's notes may name the resident's family: the households the records speak of
+        are read (one round trip) so that their names are masked in the notes too.
+        """
+        if self.full:
+            return value
+        keys = mentioned_households(value)
+        households = self.inner.households.get_many(sorted(keys)).values() if keys else ()
+        return redact(value, households)
+
+    def restored(self, given: T, stored: T | None) -> T:
+        """Return the record to write: what a masked read left as read keeps its stored value.
+
+        A principal with the full view writes as it wrote before, unless the record carries
+        masked numbers (it was read masked elsewhere): those are restored or refused.
+        """
+        if self.full and masked_at(given) is None:
+            return given
+        return restore(given, stored)
 
     # -- the audit sink ------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from gridgov.care.contacts import CareTask, ContactAttempt
 from gridgov.cases.model import Case
 from gridgov.grid import GridCell, GridTree, Worker
 from gridgov.households import Household
+from gridgov.idempotency import RememberedRequest
 from gridgov.notify import Notification
 from gridgov.outbox import StoredEvent
 from gridgov.ports import (
@@ -71,6 +72,7 @@ __all__ = [
     "ScopedContacts",
     "ScopedHouseholds",
     "ScopedRegistrations",
+    "ScopedRequests",
     "ScopedSeries",
     "ScopedSettings",
     "ScopedShifts",
@@ -135,7 +137,9 @@ class ScopedWorkers(ScopedRemovable[Worker, WorkerRepository]):
     def assigned_to(self, cell_code: str, *, on: pendulum.Date) -> tuple[Worker, ...]:
         """Return the workers of a cell that is covered or lies above the scope."""
         self._g.see("query:workers.assigned_to", cell_code)
-        return tuple(filter(self._visible, self._inner.assigned_to(cell_code, on=on)))
+        return self._g.shown(
+            tuple(filter(self._visible, self._inner.assigned_to(cell_code, on=on)))
+        )
 
 
 class ScopedHouseholds(
@@ -154,7 +158,7 @@ class ScopedHouseholds(
         self._g.permit(READ, subject)
         household = self._inner.household_of(resident_id)
         self._g.cover(READ, subject, household.cell_code)
-        return household
+        return self._g.shown(household)
 
 
 class ScopedContacts(ScopedAddsMany[ContactAttempt, ContactRepository]):
@@ -196,7 +200,9 @@ class ScopedCareTasks(
     ) -> Page[CareTask]:
         """Claim overdue tasks: only for a principal covering every cell (see ``_claiming``)."""
         _claiming(self._g, "care_tasks.claim_overdue")
-        return self._inner.claim_overdue(due_before=due_before, limit=limit, after=after)
+        return self._g.shown(
+            self._inner.claim_overdue(due_before=due_before, limit=limit, after=after)
+        )
 
 
 class ScopedCases(ScopedRepository[Case, CaseRepository], ScopedAddsMany[Case, CaseRepository]):
@@ -220,7 +226,9 @@ class ScopedCases(ScopedRepository[Case, CaseRepository], ScopedAddsMany[Case, C
     ) -> Page[Case]:
         """Claim due cases: only for a principal covering every cell (see ``_claiming``)."""
         _claiming(self._g, "cases.claim_due")
-        return self._inner.claim_due(at_or_before=at_or_before, limit=limit, after=after)
+        return self._g.shown(
+            self._inner.claim_due(at_or_before=at_or_before, limit=limit, after=after)
+        )
 
     def by_external_id(self, external_id: str) -> Case | None:
         """Return the case with that external id, if any; deny one out of scope."""
@@ -228,7 +236,7 @@ class ScopedCases(ScopedRepository[Case, CaseRepository], ScopedAddsMany[Case, C
         case = self._inner.by_external_id(external_id)
         if case is not None:
             self._check(READ, case)
-        return case
+        return self._g.shown(case)
 
 
 class ScopedVenues(ScopedRepository[Venue, VenueRepository]):
@@ -269,7 +277,7 @@ class ScopedRegistrations(ScopedRepository[Registration, RegistrationRepository]
         A grid worker sees the registrations of their own residents, not of every participant.
         """
         self._occurrence(occurrence_id)
-        return self._in_scope(self._inner.for_occurrence(occurrence_id))
+        return self._g.shown(self._in_scope(self._inner.for_occurrence(occurrence_id)))
 
     def occupancy(self, occurrence_id: str) -> Occupancy:
         """Return the places taken and the waitlist of an occurrence at a readable venue.
@@ -287,7 +295,7 @@ class ScopedRegistrations(ScopedRepository[Registration, RegistrationRepository]
         cancellation the principal was allowed to make, and the waitlist's order is the rule.
         """
         self._occurrence(occurrence_id, WRITE)
-        return self._inner.promote_first_waiting(occurrence_id)
+        return self._g.shown(self._inner.promote_first_waiting(occurrence_id))
 
 
 class ScopedShifts(ScopedRepository[Shift, ShiftRepository]):
@@ -314,7 +322,7 @@ class ScopedSignUps(ScopedRepository[SignUp, SignUpRepository]):
     def for_shift(self, shift_id: str) -> tuple[SignUp, ...]:
         """Return the sign-ups of a shift at a readable venue, of volunteers in scope."""
         self._shift(shift_id)
-        return self._in_scope(self._inner.for_shift(shift_id))
+        return self._g.shown(self._in_scope(self._inner.for_shift(shift_id)))
 
     def taken(self, shift_id: str) -> int:
         """Return how many volunteers a shift at a readable venue has, counted over everyone."""
@@ -378,6 +386,43 @@ class ScopedAudit:
 
     def _visible(self, entry: AuditEntry) -> bool:
         return entry.cell_code is None or self._g.principal.covers(entry.cell_code)
+
+
+class ScopedRequests:
+    """Remembered requests: open to everyone (a repeat answers only its maker, by digest).
+
+    A result is JSON text of what a service returned to its maker; a principal without the full
+    view reads it with the ID and phone numbers in it masked, and writing it back keeps the
+    stored text.
+    """
+
+    def __init__(self, guard: Guard) -> None:
+        self._g = guard
+
+    def get(self, key: str) -> RememberedRequest:
+        """Return the request remembered under ``key``, redacted to the principal's role."""
+        return self._g.shown(self._g.inner.requests.get(key))
+
+    def add(self, request: RememberedRequest) -> RememberedRequest:
+        """Remember a request (services remember what principals ask)."""
+        self._g.write()
+        return self._g.shown(self._g.inner.requests.add(self._g.restored(request, None)))
+
+    def update(self, request: RememberedRequest) -> RememberedRequest:
+        """Replace a remembered request; a result left as read keeps its stored text."""
+        before = stored(self._g.inner.requests.get, request.id)
+        self._g.write()
+        return self._g.shown(self._g.inner.requests.update(self._g.restored(request, before)))
+
+    def remove(self, request: RememberedRequest) -> None:
+        """Forget a remembered request."""
+        self._g.write()
+        self._g.inner.requests.remove(request)
+
+    def forget_expired(self, now: pendulum.DateTime, *, limit: int = DEFAULT_PAGE_SIZE) -> int:
+        """Forget expired requests (they name no one)."""
+        self._g.write()
+        return self._g.inner.requests.forget_expired(now, limit=limit)
 
 
 class ScopedOutbox:

@@ -283,11 +283,11 @@ class ScopedRecords(Generic[R, P]):
     # -- records ---------------------------------------------------------------------------
 
     def get(self, key: str) -> R:
-        """Return the record with ``key`` if the principal may read it."""
+        """Return the record with ``key`` if the principal may read it, redacted to their role."""
         self._g.permit(READ, self._subject(key))
         record: R = self._any.get(key)
         self._check(READ, record)
-        return record
+        return self._g.shown(record)
 
     def get_many(self, keys: Iterable[str]) -> dict[str, R]:
         """Return the records under ``keys`` (missing ones left out) if each may be read."""
@@ -295,15 +295,16 @@ class ScopedRecords(Generic[R, P]):
         found: dict[str, R] = self._any.get_many(keys)
         for record in found.values():
             self._check(READ, record)
-        return found
+        return self._g.shown(found)
 
     def add(self, record: R) -> R:
-        """Store a new record where the principal may write."""
+        """Store a new record where the principal may write (never one holding masked numbers)."""
         self._check(WRITE, record, given=True)
+        record = self._g.restored(record, None)
         self._g.write()
         added: R = self._any.add(record)
         self._audit(AuditKind.CREATED, added)
-        return added
+        return self._g.shown(added)
 
     # -- what queries share -----------------------------------------------------------------
 
@@ -323,12 +324,14 @@ class ScopedRepository(ScopedRecords[R, P]):
     def update(self, record: R) -> R:
         """Replace a record where the principal may write, as given and as stored."""
         before = self._check_both(record)
+        # What a masked principal read and left as read keeps its stored, full value.
+        record = self._g.restored(record, before)
         self._g.write()
         updated: R = self._any.update(record)
         self._audit(
             AuditKind.EDITED, updated, "" if before is None else changed_fields(before, updated)
         )
-        return updated
+        return self._g.shown(updated)
 
 
 class ScopedRemovable(ScopedRepository[R, P]):
@@ -336,7 +339,11 @@ class ScopedRemovable(ScopedRepository[R, P]):
 
     def remove(self, record: R) -> None:
         """Delete a record where the principal may write, as given and as stored."""
-        self._check_both(record)
+        before = self._check_both(record)
+        # A removal is of a key at a version: the stored record stands for a masked copy of it,
+        # and a stale copy goes to the store as given, to be refused as stale.
+        if before is not None and getattr(before, "version", None) == getattr(record, "version", 0):
+            record = before
         self._g.write()
         self._any.remove(record)
         self._audit(AuditKind.REMOVED, record)
@@ -355,7 +362,10 @@ class ScopedAddsMany(ScopedRecords[R, P]):
         """Store new records from a stream; one the principal may not write undoes the call."""
         self._g.permit(WRITE, f"query:{self.place.repository}.add_many")
         self._g.write()
-        checked = _checked(records, lambda r: self._check(WRITE, r, given=True))
+        checked = (
+            self._g.restored(r, None)
+            for r in _checked(records, lambda r: self._check(WRITE, r, given=True))
+        )
         count: int = self._any.add_many(checked, batch_size=batch_size, progress=progress)
         return count
 
@@ -413,12 +423,13 @@ class Subtree(Query[Page[T]]):
         name = f"{repo.place.repository}.{self.name}"
         roots = repo._g.roots(name, cell)
         if roots == ("" if cell is None else cell,):
-            return run(cell, after, limit)  # covered: the query as asked
+            return repo._g.shown(run(cell, after, limit))  # type: ignore[no-any-return]
 
         def source(root: str) -> Fetch[T]:
             return lambda a, n: run(root, a, n)
 
-        return paged(name, [(r, source(r)) for r in roots], limit=limit, after=after, key=self.by)
+        page = paged(name, [(r, source(r)) for r in roots], limit=limit, after=after, key=self.by)
+        return repo._g.shown(page)  # type: ignore[no-any-return]
 
 
 class Whole(Query[Page[T]]):
@@ -442,7 +453,8 @@ class Whole(Query[Page[T]]):
             return query(*args, limit=n, after=a, **kwargs)  # type: ignore[no-any-return]
 
         keep = None if repo._g.everywhere else repo._visible
-        return paged(name, [("", fetch)], limit=limit, after=after, keep=keep)
+        page = paged(name, [("", fetch)], limit=limit, after=after, keep=keep)
+        return repo._g.shown(page)  # type: ignore[no-any-return]
 
 
 class OfResident(Query[T]):
@@ -459,7 +471,7 @@ class OfResident(Query[T]):
         """Check the resident's household, then run the query as asked."""
         if not repo._g.resident(args[0]):
             return self.empty
-        return getattr(repo._any, self.name)(*args, **kwargs)  # type: ignore[no-any-return]
+        return repo._g.shown(getattr(repo._any, self.name)(*args, **kwargs))  # type: ignore[no-any-return]
 
 
 class AtVenue(Query[T]):
@@ -468,4 +480,4 @@ class AtVenue(Query[T]):
     def run(self, repo: Any, /, *args: Any, **kwargs: Any) -> T:
         """Check the venue, then run the query as asked."""
         repo._at_venue(f"venue:{args[0]}", args[0])
-        return getattr(repo._any, self.name)(*args, **kwargs)  # type: ignore[no-any-return]
+        return repo._g.shown(getattr(repo._any, self.name)(*args, **kwargs))  # type: ignore[no-any-return]
