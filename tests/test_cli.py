@@ -626,6 +626,46 @@ def test_sweep_json_matches_the_cases_afterwards(ledger: str) -> None:
     assert (fired[0]["to_cell"], "community") == (raised.owner_cell, raised.owner_level.value)
 
 
+def test_sweep_of_care_marks_each_overdue_task_once(ledger: str) -> None:
+    """``--what care`` marks the open tasks past due at 09:00 and records each once; not again."""
+    code, out, _ = run(
+        "sweep", "--db", ledger, "--at", "2026-11-28T09:00+08:00", "--what", "care", "--json"
+    )
+    marked = json.loads(out)["overdue"]
+    again = run(
+        "sweep", "--db", ledger, "--at", "2026-11-28T09:00+08:00", "--what", "all", "--json"
+    )
+    with opened(ledger) as uow:
+        stored = {
+            e["task_id"]: (
+                uow.care_tasks.get(e["task_id"]).overdue_at,
+                [ev.type for ev in uow.outbox.for_aggregate("care_task", e["task_id"])][-1],
+            )
+            for e in marked
+        }
+    at = pendulum.datetime(2026, 11, 28, 9, tz="Asia/Shanghai")
+    assert (0, True, dict.fromkeys(stored, (at, "care.task_overdue"))) == (
+        code,
+        len(marked) > 0 and len(stored) == len(marked),
+        stored,
+    )
+    assert (0, {"at": "2026-11-28T09:00:00+08:00", "overdue": []}) == (
+        again[0],
+        {k: v for k, v in json.loads(again[1]).items() if k != "escalations"},
+    )
+
+
+def test_sweep_of_care_prints_the_tasks_it_marked(ledger: str) -> None:
+    """The table names each task, its kind, due time, building and resident reference."""
+    code, out, _ = run("sweep", "--db", ledger, "--at", "2026-11-28T09:00+08:00", "--what", "care")
+    found = rows(out)
+    assert (0, ["任务 task", "类别 kind", "到期 due", "网格 cell", "居民 resident"]) == (
+        code,
+        found[1],
+    )
+    assert found[0][0].startswith("逾期 overdue care tasks at 2026-11-28 09:00: ")
+
+
 def test_schedule_json_matches_the_service(shared: str) -> None:
     """The week's JSON gives the fill and waitlist week_schedule counts for each occurrence."""
     from gridgov.services.scheduling import week_schedule

@@ -61,6 +61,7 @@ from gridgov.services.cases import (
 )
 from gridgov.services.kpis import league_table
 from gridgov.services.ledger import move_household
+from gridgov.services.overdue import sweep_overdue
 from gridgov.services.person import erase_person, export_person
 from gridgov.services.retime import retime
 from gridgov.services.scheduling import (
@@ -278,6 +279,7 @@ def results(minggong: tuple[Scenario, Store]) -> dict[str, object]:
         out["view_resident"] = view_resident(uow, worker, "h000005-1", at=NOW, audit=trail.append)
         out["audit_entry"] = audit_entry(SYSTEM, NOW, AuditKind.EXPORTED, "query:households")
     out["EscalationEngine.sweep"] = EscalationEngine(store, workflow).sweep(NOW)
+    out["sweep_overdue"] = sweep_overdue(store, NOW)
     out["retime"] = retime(store, workflow.calendar, at=NOW)
     queued = QueuedContact(
         "phone-1", "h000005-1", ContactMethod.PHONE, Outcome.WELL, "grid-01", NOW, "好"

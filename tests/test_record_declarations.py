@@ -31,7 +31,9 @@ def _first_release_ddl(dialect: str) -> list[list[str]]:
 
 def _normalised(sql: str) -> str:
     """Return DDL text with its layout removed, for comparing."""
-    return re.sub(r"\s+", " ", re.sub(r"\(\s+", "(", re.sub(r"\s+\)", ")", sql))).strip()
+    # ``\s+,``: SQLite appends an added column after the table's text as it was written.
+    unspaced = re.sub(r"\s+,", ",", re.sub(r"\(\s+", "(", re.sub(r"\s+\)", ")", sql)))
+    return re.sub(r"\s+", " ", unspaced).strip()
 
 
 def _sqlite_schema(path: Path) -> list[tuple[str, str, str]]:
@@ -114,7 +116,7 @@ def test_version_8_adds_the_outbox() -> None:
 
 
 def test_version_9_adds_the_notifications() -> None:
-    """Version 9, the last: the notifications, with the notifier's queue and a person's list."""
+    """Version 9: the notifications, with the notifier's queue and a person's list."""
     expected = [
         "CREATE TABLE gg_notifications (id TEXT PRIMARY KEY, subject_id TEXT NOT NULL, "
         "cell_code TEXT NOT NULL, created_utc TEXT NOT NULL, next_utc TEXT, "
@@ -123,9 +125,20 @@ def test_version_9_adds_the_notifications() -> None:
         "WHERE next_utc IS NOT NULL",
         "CREATE INDEX gg_notifications_subject ON gg_notifications (subject_id, created_utc, id)",
     ]
-    assert (9, expected) == (
+    assert expected == [_normalised(s) for s in SqliteDialect.migrations[8]]
+
+
+def test_version_10_adds_the_overdue_queue_of_care_tasks() -> None:
+    """Version 10, the last: a column of care tasks filled for the stored ones, and its index."""
+    expected = [
+        "ALTER TABLE gg_care_tasks ADD COLUMN overdue_check_utc TEXT",
+        "UPDATE gg_care_tasks SET overdue_check_utc = CASE WHEN state = 'open' THEN due_utc END",
+        "CREATE INDEX gg_care_tasks_overdue ON gg_care_tasks (overdue_check_utc, id)"
+        " WHERE overdue_check_utc IS NOT NULL",
+    ]
+    assert (10, expected) == (
         len(SqliteDialect.migrations),
-        [_normalised(s) for s in SqliteDialect.migrations[8]],
+        [_normalised(s) for s in SqliteDialect.migrations[9]],
     )
 
 

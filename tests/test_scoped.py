@@ -544,6 +544,7 @@ def reads(target: UnitOfWork) -> list[Callable[[], object]]:
         lambda: target.contacts.in_subtree(A1, since=PAST, until=FUTURE),
         lambda: target.care_tasks.open_for_resident("r-a1-1"),
         lambda: target.care_tasks.open_in_subtree(A1, starting_before=FUTURE),
+        lambda: target.care_tasks.overdue(due_before=FUTURE),
         lambda: target.cases.get("k-a1"),
         lambda: target.cases.by_external_id("12345-a1"),
         lambda: target.cases.due(at_or_before=FUTURE),
@@ -780,6 +781,7 @@ MERGED: dict[str, Callable[[UnitOfWork, str | None, int], Page[Any]]] = {
         DISTRICT, since=PAST, until=FUTURE, limit=n, after=a
     ),
     "cases.due": lambda u, a, n: u.cases.due(at_or_before=FUTURE, limit=n, after=a),
+    "care_tasks.overdue": lambda u, a, n: u.care_tasks.overdue(due_before=FUTURE, limit=n, after=a),
     "venues.in_subtree": lambda u, a, n: u.venues.in_subtree(DISTRICT, limit=n, after=a),
     "cells.subtree": lambda u, a, n: u.cells.subtree(DISTRICT, limit=n, after=a),
     "workers.list": lambda u, a, n: u.workers.list(limit=n, after=a),
@@ -890,6 +892,20 @@ def test_workers_are_read_through_their_cells() -> None:
             1
             == mine.workers.add(Worker("w-y", "王五", assignments=[Assignment(A1, since)])).version
         )
+
+
+def test_overdue_tasks_are_the_scopes_and_only_a_whole_scope_claims_them() -> None:
+    """A scope lists its own overdue tasks; claiming them (a sweeper's query) needs every cell."""
+    store, _ = memory_world()
+    with store() as uow:
+        every = list(pages(lambda a: uow.care_tasks.overdue(due_before=FUTURE, after=a)))
+        staff = as_(uow, CS_A)
+        mine = ids(pages(lambda a: staff.care_tasks.overdue(due_before=FUTURE, limit=1, after=a)))
+        with pytest.raises(AccessDeniedError):
+            staff.care_tasks.claim_overdue(due_before=FUTURE)
+        claimed = ids(as_(uow, SYSTEM).care_tasks.claim_overdue(due_before=FUTURE, limit=500).items)
+    in_a = [t.id for t in every if t.cell_code.startswith(COMM_A)]
+    assert (True, in_a, ids(every)) == (0 < len(in_a) < len(every), mine, claimed)
 
 
 def test_due_cases_external_ids_and_settings() -> None:

@@ -269,6 +269,7 @@ CARE_PLANS = [
         ("6101", "6102", "2026", "", "", 10),
     ),
     ("open-of-resident", SqlCareTaskRepository.OPEN_RESIDENT_SQL, ("r1",)),
+    ("overdue", SqlCareTaskRepository.OVERDUE_SQL, ("2026-11-28T01:00:00.000000", "", "", 10)),
     (
         "contacts-in-subtree",
         SqlContactRepository.SUBTREE_SQL,
@@ -283,7 +284,7 @@ CARE_PLANS = [
 
 
 def test_sqlite_care_queries_use_indexes(tmp_path: Path) -> None:
-    """SQLite answers the worklist and contact queries with index searches, not scans."""
+    """SQLite answers the worklist, overdue and contact queries with index searches."""
     store = SqliteStore(tmp_path / "plan.db")
     plans = {name: _plan_sqlite(store, sql, params) for name, sql, params in CARE_PLANS}
     store.close()
@@ -292,16 +293,20 @@ def test_sqlite_care_queries_use_indexes(tmp_path: Path) -> None:
         " (cell_code>? AND cell_code<?)",
         "open-of-resident": "SEARCH gg_care_tasks USING INDEX gg_care_tasks_open_resident"
         " (resident_id=?)",
+        "overdue": "SEARCH gg_care_tasks USING INDEX gg_care_tasks_overdue"
+        " ((overdue_check_utc,id)>(?,?) AND overdue_check_utc<?)",
         "contacts-in-subtree": "SEARCH gg_contacts USING INDEX gg_contacts_cell"
         " (cell_code>? AND cell_code<?)",
         "contacts-of-resident": "SEARCH gg_contacts USING INDEX gg_contacts_resident"
         " (resident_id=? AND at_utc>? AND at_utc<?)",
     } == {name: plan.split(" | ")[0] for name, plan in plans.items()}
+    # The overdue queue needs no sort: the partial index holds it in (due, id) order.
+    assert "TEMP B-TREE" not in plans["overdue"]
     assert "SCAN" not in "".join(plans.values())
 
 
 def test_postgres_care_queries_use_indexes(postgres_schema: str) -> None:
-    """PostgreSQL can answer the worklist and contact queries from their (partial) indexes."""
+    """PostgreSQL can answer the worklist, overdue and contact queries from their indexes."""
     import psycopg
 
     from gridgov.adapters.postgres import PostgresDialect, PostgresStore
@@ -325,6 +330,7 @@ def test_postgres_care_queries_use_indexes(postgres_schema: str) -> None:
         in (plans["worklist"])
     )
     assert "gg_care_tasks_open_resident" in plans["open-of-resident"]
+    assert "gg_care_tasks_overdue" in plans["overdue"]
     assert "gg_contacts_cell" in plans["contacts-in-subtree"]
     assert (
         "Index Cond: ((cell_code >= '6101'::text) AND (cell_code < '6102'::text)"

@@ -52,6 +52,7 @@ __all__ = [
     "TaskCancelled",
     "TaskDone",
     "TaskEvent",
+    "TaskOverdue",
     "TaskPlanned",
     "Waitlisted",
 ]
@@ -247,6 +248,16 @@ class TaskDone(TaskEvent):
     """A task was done: the contact that did it is ``reason``."""
 
     TYPE: ClassVar[str] = "care.task_done"
+
+
+@attrs.frozen
+class TaskOverdue(TaskEvent):
+    """An open task passed its due instant undone (逾期): ``at`` is the sweep that saw it.
+
+    Recorded once per task by :func:`gridgov.services.overdue.sweep_overdue`.
+    """
+
+    TYPE: ClassVar[str] = "care.task_overdue"
 
 
 @attrs.frozen

@@ -331,6 +331,30 @@ class CareTaskRepository(Protocol):
         """Return open tasks of the subtree whose window starts before the instant, by due, id."""
         ...
 
+    def overdue(
+        self,
+        *,
+        due_before: pendulum.DateTime,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[CareTask]:
+        """Return open tasks not yet marked overdue whose due is before the instant, by due, id."""
+        ...
+
+    def claim_overdue(
+        self,
+        *,
+        due_before: pendulum.DateTime,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[CareTask]:
+        """Return tasks as ``overdue`` does, held for this unit; those another unit holds skipped.
+
+        Several overdue sweepers share the queue this way, as escalation sweepers share
+        ``CaseRepository.claim_due``.
+        """
+        ...
+
 
 class CaseRepository(Protocol):
     """Stores cases, indexed by next escalation check, by cell and by external id."""

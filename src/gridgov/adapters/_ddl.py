@@ -3,7 +3,8 @@
 A table's ``since`` is the schema version that created it, so the migrations of any dialect,
 new or old, are the declared tables grouped by version: a database written at schema 3 by the
 first hand-written DDL upgrades to the current version with exactly the statements the newer
-versions added.
+versions added. A column or an index with its own ``since`` is added to an older table at that
+version: the column first (with its ``fill`` for the rows already stored), then the indexes.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ import re
 
 import attrs
 
-from gridgov.records import ColumnType, Index, Table, tables
+from gridgov.records import Column, ColumnType, Index, Table, tables
 
-__all__ = ["SqlTypes", "create_table", "declared_migrations"]
+__all__ = ["SqlTypes", "add_column", "create_table", "declared_migrations"]
 
 
 @attrs.frozen
@@ -66,7 +67,8 @@ def create_table(table: Table[object], types: SqlTypes) -> tuple[str, ...]:
     """Return the statements that create ``table`` and its indexes."""
     single = table.primary_key[0] if len(table.primary_key) == 1 else None
     lines = []
-    for c in table.columns:
+    # Columns a later version adds come with that version's migration, after the table.
+    for c in (c for c in table.columns if c.since is None or c.since <= table.since):
         parts = [c.name, types.of(c.type)]
         if c.name == single:
             parts.append("PRIMARY KEY")
@@ -83,7 +85,7 @@ def create_table(table: Table[object], types: SqlTypes) -> tuple[str, ...]:
         lines.extend(
             f"FOREIGN KEY ({c.name}) REFERENCES {c.references}"
             for c in table.columns
-            if c.references is not None
+            if c.references is not None and (c.since is None or c.since <= table.since)
         )
     made = [i for i in table.indexes if i.since is None or i.since <= table.since]
     create = "CREATE TABLE"
@@ -129,21 +131,49 @@ def add_index(table: Table[object], index: Index, types: SqlTypes) -> str:
 _CONDITION_COLUMN = re.compile(r"(\w+)(?: = '[^']*')?")
 
 
+def add_column(table: Table[object], column: Column[object], types: SqlTypes) -> tuple[str, ...]:
+    """Return the statements that add ``column`` to ``table`` and fill the rows stored before.
+
+    Where DDL is not transactional (``inline_indexes``: MariaDB) a half-done upgrade runs them
+    again, so the column is added ``IF NOT EXISTS``; the fill gives the same values twice.
+    """
+    again = "IF NOT EXISTS " if types.inline_indexes else ""
+    statements = [
+        f"ALTER TABLE {table.name} ADD COLUMN {again}{column.name} {types.of(column.type)}"
+    ]
+    if column.fill is not None:
+        statements.append(f"UPDATE {table.name} SET {column.name} = {column.fill}")
+    return tuple(statements)
+
+
+def _added(table: Table[object], since: int | None, version: int) -> bool:
+    """Return whether a column or index of ``table`` declared ``since`` is added at ``version``."""
+    return since == version and table.since < version
+
+
 def declared_migrations(types: SqlTypes) -> tuple[tuple[str, ...], ...]:
     """Return the statements of each schema version, from version 1 to the latest."""
     declared = tables()
     latest = max(
         max(t.since for t in declared),
         max((i.since or 0 for t in declared for i in t.indexes), default=0),
+        max((c.since or 0 for t in declared for c in t.columns), default=0),
     )
     return tuple(
         (
             *(s for t in declared if t.since == version for s in create_table(t, types)),
             *(
+                s
+                for t in declared
+                for c in t.columns
+                if _added(t, c.since, version)
+                for s in add_column(t, c, types)
+            ),
+            *(
                 add_index(t, i, types)
                 for t in declared
                 for i in t.indexes
-                if i.since == version and t.since < version
+                if _added(t, i.since, version)
             ),
         )
         for version in range(1, latest + 1)

@@ -397,6 +397,44 @@ class MemoryRecords(Generic[R]):
             rows = self._read(index_name, within=cell_code, low=low, high=high, after=start)
             return page(rows if keep is None else (r for r in rows if keep(r[1])), limit)
 
+    def _claim(
+        self,
+        read: Callable[[str | None], Page[R]],
+        cursor: Callable[[R], str],
+        *,
+        limit: int,
+        after: str | None,
+    ) -> Page[R]:
+        """Return a page of a query's records that no other live unit holds, held by this one.
+
+        The memory store's ``FOR UPDATE SKIP LOCKED``: a claim per ``(kind, key)``, released
+        when the unit ends (commit or rollback), so several sweepers of one queue (due cases,
+        overdue care tasks) each take records no other one holds.
+
+        Args:
+            read: Returns the query's page after a cursor.
+            cursor: Returns the cursor of a record of the query (its sort key).
+            limit: The most records to claim.
+            after: The cursor to read after.
+        """
+        check_limit(limit)
+        uow = self._uow
+        claims, name, key_of = uow._store._claims, self.declared.name, self.declared.key
+        items: list[R] = []
+        with uow._store._lock:
+            while True:
+                found = read(after)
+                for record in found.items:
+                    claim = (name, key_of(record))
+                    if claims.setdefault(claim, uow) is uow:
+                        uow._claimed.add(claim)
+                        items.append(record)
+                        if len(items) == limit:
+                            return Page(tuple(items), cursor(record))
+                if found.next_cursor is None:
+                    return Page(tuple(items), None)
+                after = found.next_cursor
+
     def _read(
         self,
         index_name: str,

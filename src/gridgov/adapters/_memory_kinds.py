@@ -407,6 +407,38 @@ class MemoryCareTaskRepository(_ResidentRecords[CareTask], MemoryRepository[Care
             keep=lambda t: t.start < starting_before,
         )
 
+    def overdue(
+        self,
+        *,
+        due_before: pendulum.DateTime,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[CareTask]:
+        """Return open tasks not marked overdue due before the instant, by due, id."""
+        # ``(horizon,)`` sorts before every ``(horizon, id)``: the end, exclusive, is the instant.
+        horizon = instant_key(check_instant("due_before", due_before), "due_before")
+        check_limit(limit)
+        start = decode_cursor(after, 2)
+        with self._uow._store._lock:
+            return page(self._read("gg_care_tasks_overdue", after=start, high=(horizon,)), limit)
+
+    def claim_overdue(
+        self,
+        *,
+        due_before: pendulum.DateTime,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[CareTask]:
+        """Return open unmarked tasks due before the instant, claimed; others' skipped."""
+
+        def read(cursor: str | None) -> Page[CareTask]:
+            return self.overdue(due_before=due_before, limit=limit, after=cursor)
+
+        def cursor(task: CareTask) -> str:
+            return encode_cursor(instant_key(task.due), task.id)
+
+        return self._claim(read, cursor, limit=limit, after=after)
+
 
 # -- cases ---------------------------------------------------------------------------------
 
@@ -475,24 +507,15 @@ class MemoryCaseRepository(MemoryRepository[Case]):
         after: str | None = None,
     ) -> Page[Case]:
         """Return due cases as ``due`` does, claimed until this unit ends; others' skipped."""
-        check_limit(limit)
-        uow = self._uow
-        claims = uow._store._claims
-        items: list[Case] = []
-        with uow._store._lock:
-            while True:
-                found = self.due(at_or_before=at_or_before, limit=limit, after=after)
-                for case in found.items:
-                    if claims.setdefault(case.id, uow) is uow:
-                        uow._claimed.add(case.id)
-                        items.append(case)
-                        if len(items) == limit:
-                            # ``or``: a due case has a next check; this is for the type checker.
-                            key = instant_key(case.next_check or at_or_before)
-                            return Page(tuple(items), encode_cursor(key, case.id))
-                if found.next_cursor is None:
-                    return Page(tuple(items), None)
-                after = found.next_cursor
+
+        def read(cursor: str | None) -> Page[Case]:
+            return self.due(at_or_before=at_or_before, limit=limit, after=cursor)
+
+        def cursor(case: Case) -> str:
+            # ``or``: a due case has a next check; this is for the type checker.
+            return encode_cursor(instant_key(case.next_check or at_or_before), case.id)
+
+        return self._claim(read, cursor, limit=limit, after=after)
 
     def open_in_subtree(
         self, cell_code: str, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None

@@ -185,6 +185,25 @@ class SqlRecords(Generic[R]):
         more = len(rows) > limit
         return Page(items, encode_cursor(*rows[limit - 1][:arity]) if more else None)
 
+    def _claimed(self, sql: str, params: Sequence[object], limit: int, arity: int) -> Page[R]:
+        """Run a page query as ``_paged`` does, holding its rows until this unit ends.
+
+        The dialect's ``claim`` clause (``FOR UPDATE SKIP LOCKED``) locks the rows returned and
+        skips those another transaction holds, so several sweepers of one queue (due cases,
+        overdue care tasks) each take rows no other one holds; a sweeper that dies releases its
+        rows with its transaction. Where the dialect has no such clause (SQLite) the write lock,
+        taken first, keeps every other writer out.
+        """
+        uow = self._uow
+        uow.write()
+        # Exactly ``limit`` rows, not one more to learn whether more remain: a row read is a row
+        # held, and one held but not returned would be skipped by every other sweeper.
+        rows = uow.query(sql + uow._dialect.claim, (*params, limit))
+        cls = self.declared.cls
+        items = tuple(uow.decode(cls, r[arity + 1], r[arity]) for r in rows)
+        cursor = encode_cursor(*rows[-1][:arity]) if len(rows) == limit else None
+        return Page(items, cursor)
+
     def _subtree_page(
         self,
         sql: str,

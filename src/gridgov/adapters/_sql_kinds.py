@@ -35,7 +35,6 @@ from gridgov.adapters.support import (
     check_text_key,
     check_time_range,
     decode_cursor,
-    encode_cursor,
     instant_key,
     task_references_changed,
     with_version,
@@ -399,6 +398,14 @@ class SqlCareTaskRepository(SqlRepository[CareTask]):
         " ORDER BY due_utc, id LIMIT ?"
     )
 
+    # ``overdue_check_utc IS NOT NULL`` repeats the partial index's condition (see cases).
+    OVERDUE_SQL = (
+        "SELECT overdue_check_utc, id, version, doc FROM gg_care_tasks"
+        " WHERE overdue_check_utc IS NOT NULL AND overdue_check_utc < ?"
+        " AND (overdue_check_utc, id) > (?, ?)"
+        " ORDER BY overdue_check_utc, id LIMIT ?"
+    )
+
     def _look_up(self, batch: Sequence[CareTask], known: dict[tuple[str, str], object]) -> None:
         super()._look_up(batch, known)
         _look_up_owners(self._uow, (t.resident_id for t in batch), known)
@@ -432,6 +439,27 @@ class SqlCareTaskRepository(SqlRepository[CareTask]):
         return self._subtree_page(
             self.OPEN_SUBTREE_SQL, cell_code, (horizon,), limit=limit, after=after
         )
+
+    def overdue(
+        self,
+        *,
+        due_before: pendulum.DateTime,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[CareTask]:
+        """Return open tasks not marked overdue due before the instant, by due, id."""
+        return self._paged(self.OVERDUE_SQL, _overdue_params(due_before, limit, after), limit, 2)
+
+    def claim_overdue(
+        self,
+        *,
+        due_before: pendulum.DateTime,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[CareTask]:
+        """Return open unmarked tasks due before the instant, locked; rows others lock skipped."""
+        params = _overdue_params(due_before, limit, after)
+        return self._claimed(self.OVERDUE_SQL, params, limit, 2)
 
 
 # -- cases ---------------------------------------------------------------------------------
@@ -530,15 +558,7 @@ class SqlCaseRepository(SqlRepository[Case]):
         after: str | None = None,
     ) -> Page[Case]:
         """Return due cases as ``due`` does, locked for this unit; rows others lock skipped."""
-        params = _due_params(at_or_before, limit, after)
-        uow = self._uow
-        uow.write()
-        # Exactly ``limit`` rows, not one more to learn whether more remain: a row read is a row
-        # held, and one held but not returned would be skipped by every other sweeper.
-        rows = uow.query(self.DUE_SQL + uow._dialect.claim, (*params, limit))
-        cases = tuple(uow.decode(Case, r[3], r[2]) for r in rows)
-        cursor = encode_cursor(rows[-1][0], rows[-1][1]) if len(rows) == limit else None
-        return Page(cases, cursor)
+        return self._claimed(self.DUE_SQL, _due_params(at_or_before, limit, after), limit, 2)
 
     def open_in_subtree(
         self, cell_code: str, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
@@ -560,6 +580,16 @@ class SqlCaseRepository(SqlRepository[Case]):
         return self._subtree_page(
             self.REPORTED_SUBTREE_SQL, cell_code, window, limit=limit, after=after
         )
+
+
+def _overdue_params(
+    due_before: pendulum.DateTime, limit: int, after: str | None
+) -> tuple[str, str, str]:
+    """Check an overdue query's arguments; return its horizon and the cursor's key."""
+    horizon = instant_key(check_instant("due_before", due_before), "due_before")
+    check_limit(limit)
+    start = decode_cursor(after, 2) or ("", "")
+    return horizon, start[0], start[1]
 
 
 def _due_params(

@@ -89,8 +89,9 @@ class MemoryStore:
         self._scheme = scheme
         self._state = _State()
         self._lock = threading.RLock()
-        # Due cases claimed by a live unit of work (``cases.claim_due``), released when it ends.
-        self._claims: dict[str, MemoryUnitOfWork] = {}
+        # Records claimed by a live unit of work (``cases.claim_due``, ``care_tasks.
+        # claim_overdue``) by ``(kind, key)``, released when it ends.
+        self._claims: dict[tuple[str, str], MemoryUnitOfWork] = {}
 
     @property
     def scheme(self) -> CodeScheme:
@@ -150,7 +151,7 @@ class MemoryUnitOfWork:
         self.locks = MemoryLockRepository(self)
         for staging in self._staged.values():
             staging.lost_race = lambda: any(self.locks.conflicts())
-        self._claimed: set[str] = set()
+        self._claimed: set[tuple[str, str]] = set()
         self._seen_commits = state.commits
         self._targets: dict[str, tuple[Staging[Any], MemoryIndex | None]] = {}
 
@@ -182,9 +183,9 @@ class MemoryUnitOfWork:
         self.settings.saved.clear()
         if self._claimed:
             with self._store._lock:
-                for case_id in self._claimed:
-                    if self._store._claims.get(case_id) is self:
-                        del self._store._claims[case_id]
+                for claimed in self._claimed:
+                    if self._store._claims.get(claimed) is self:
+                        del self._store._claims[claimed]
             self._claimed.clear()
         # Checks made from now on see everything committed so far.
         self._seen_commits = self._store._state.commits

@@ -161,6 +161,8 @@ class CareTask:
         tier: The resident's tier code when it was created, if any.
         state: Open, done or cancelled.
         closed_by: The contact that closed it, or why it was cancelled.
+        overdue_at: When the overdue sweep marked it overdue (and recorded ``TaskOverdue``);
+            ``None`` until then. Marked once: a second sweep passes it by.
         version: The stored version, managed by repositories.
     """
 
@@ -179,7 +181,15 @@ class CareTask:
     tier: str | None = attrs.field(default=None, validator=v.optional(v.identifier))
     state: TaskState = attrs.field(default=TaskState.OPEN, validator=v.instance_of(TaskState))
     closed_by: str = attrs.field(default="", validator=v.text(200, allow_empty=True))
+    overdue_at: pendulum.DateTime | None = attrs.field(
+        default=None, validator=v.optional(v.aware_datetime)
+    )
     version: int = attrs.field(default=0, validator=v.non_negative_int)
+
+    @property
+    def awaits_overdue_mark(self) -> bool:
+        """Return whether the overdue sweep has yet to look at this task: open, not marked."""
+        return self.state is TaskState.OPEN and self.overdue_at is None
 
     def status(self, now: pendulum.DateTime) -> TaskStatus:
         """Return the task's status at ``now``."""
@@ -194,6 +204,16 @@ class CareTask:
     def done(self, contact_id: str) -> CareTask:
         """Return the task closed by the contact ``contact_id``."""
         return attrs.evolve(self, state=TaskState.DONE, closed_by=contact_id)
+
+    def marked_overdue(self, at: pendulum.DateTime) -> CareTask:
+        """Return the open task marked overdue by the sweep at ``at``.
+
+        Raises:
+            ValidationError: On ``at`` if the task is not overdue at that instant, or is marked.
+        """
+        if self.status(at) is not TaskStatus.OVERDUE or self.overdue_at is not None:
+            raise ValidationError("at", "only an open task past its due instant, once")
+        return attrs.evolve(self, overdue_at=at)
 
     def cancelled(self, why: str) -> CareTask:
         """Return the task cancelled, with the reason."""

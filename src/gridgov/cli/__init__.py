@@ -11,7 +11,9 @@ default ``$GRIDGOV_DB``, else a SQLite file in the user's data directory):
   and print their worklist at 09:00 of the day.
 - ``gridgov cases [--cell CODE] [--open|--all]``: the cases of a subtree with their state, owning
   level and unit, running deadline and whether it has passed.
-- ``gridgov sweep --at ISO-DATETIME``: run the escalation sweep at that instant.
+- ``gridgov sweep --at ISO-DATETIME [--what cases|care|all]``: run the escalation sweep, the
+  overdue sweep of care tasks (each open task past due marked and its event recorded once), or
+  both, at that instant.
 - ``gridgov schedule --week YYYY-MM-DD [--venue ID]``: each venue's week, per space.
 - ``gridgov report [--on DATE] [--html DIR]``: coverage, case closure and escalations per grid.
 - ``gridgov export open311|ics|geojson``: standard formats on stdout or ``--out FILE``, personal
@@ -236,9 +238,10 @@ def _parser() -> argparse.ArgumentParser:
     sweep = commands.add_parser(
         "sweep",
         parents=[ledger],
-        help="run the escalation sweep at an instant",
-        description="Carry out every escalation due at the instant (EscalationEngine.sweep, "
-        "committed) and print them.",
+        help="run the escalation sweep, the overdue sweep of care tasks, or both, at an instant",
+        description="Carry out every escalation due at the instant (EscalationEngine.sweep), "
+        "or mark every open care task due before it overdue (sweep_overdue), committed, and "
+        "print what was done. Several sweeps may run at once: each case or task is done once.",
     )
     sweep.add_argument(
         "--at",
@@ -246,6 +249,12 @@ def _parser() -> argparse.ArgumentParser:
         required=True,
         metavar="ISO-DATETIME",
         help="the instant, with its UTC offset, e.g. 2026-11-28T09:00+08:00",
+    )
+    sweep.add_argument(
+        "--what",
+        choices=("cases", "care", "all"),
+        default="cases",
+        help="cases: escalations (default); care: overdue care tasks; all: both",
     )
     sweep.set_defaults(handler=_cmd_sweep)
 

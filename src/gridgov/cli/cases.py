@@ -1,4 +1,4 @@
-"""``gridgov cases`` and ``gridgov sweep``: the cases of a subtree, the escalation sweep."""
+"""``gridgov cases`` and ``gridgov sweep``: a subtree's cases; the escalation and overdue sweeps."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 
 import pendulum
 
+from gridgov.care.contacts import TaskKind
 from gridgov.cases import Case, ServiceCatalogue
 from gridgov.cases.workflow import Escalation
 from gridgov.cli._common import (
@@ -31,7 +32,9 @@ from gridgov.clock import SystemClock
 from gridgov.errors import (
     NotFoundError,
 )
+from gridgov.events import TaskOverdue
 from gridgov.services.cases import EscalationEngine
+from gridgov.services.overdue import sweep_overdue
 
 
 def _cmd_cases(args: argparse.Namespace) -> int:
@@ -105,15 +108,48 @@ def _case_json(
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
     at = _instant(args.at, "--at")
+    cases, care = args.what in ("cases", "all"), args.what in ("care", "all")
     with _ledger(args) as (scenario, store, tree):
-        with store() as uow:
-            workflow = _workflow(uow, scenario)
-        fired = EscalationEngine(store, workflow).sweep(at)
+        fired: tuple[Escalation, ...] = ()
+        if cases:
+            with store() as uow:
+                workflow = _workflow(uow, scenario)
+            fired = EscalationEngine(store, workflow).sweep(at)
+        overdue = sweep_overdue(store, at) if care else ()
     if args.json:
-        _print_json({"at": _iso(at), "escalations": _projected(fired)})
-    else:
-        print(_format_sweep(fired, at=at, names=_names(tree)))
+        document: dict[str, object] = {"at": _iso(at)}
+        if cases:
+            document["escalations"] = _projected(fired)
+        if care:
+            document["overdue"] = _projected(overdue)
+        _print_json(document)
+        return 0
+    names = _names(tree)
+    parts = [_format_sweep(fired, at=at, names=names)] if cases else []
+    if care:
+        parts.append(_format_overdue(overdue, at=at, names=names))
+    print("\n\n".join(parts))
     return 0
+
+
+def _format_overdue(
+    marked: Sequence[TaskOverdue], *, at: pendulum.DateTime, names: Mapping[str, str]
+) -> str:
+    head = f"逾期 overdue care tasks at {_short(at)}: {len(marked)}"
+    if not marked:
+        return head
+    rows = [
+        (
+            e.task_id,
+            TaskKind(e.kind).label_zh,
+            _short(e.due),
+            names.get(e.cell_code, e.cell_code),
+            e.resident_id,
+        )
+        for e in marked
+    ]
+    header = ("任务 task", "类别 kind", "到期 due", "网格 cell", "居民 resident")
+    return f"{head}\n{_table(header, rows, align='lllll')}"
 
 
 def _format_sweep(

@@ -75,6 +75,7 @@ LOCK = "notify:deliver"
 _LABELS = {
     "care.family_to_notify": ("通知家属", "family notice"),
     "care.follow_up_due": ("跟进提醒", "follow-up"),
+    "care.task_overdue": ("逾期提醒", "overdue task"),
     "case.escalated": ("案件督办", "case escalation"),
     "scheduling.promoted": ("候补转正通知", "waitlist place"),
 }

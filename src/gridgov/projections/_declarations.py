@@ -25,7 +25,7 @@ from gridgov.cases.catalogue import TimeLimit
 from gridgov.cases.model import Case, HistoryEntry, Location, Reporter
 from gridgov.cases.workflow import Escalation, Transition
 from gridgov.codes import NationalId, PhoneNumber
-from gridgov.events import CaseEvent, ShiftShort
+from gridgov.events import CaseEvent, ShiftShort, TaskOverdue
 from gridgov.grid import Boundary, GridCell
 from gridgov.households import Address, EmergencyContact, ForwardingContact, Resident
 from gridgov.scheduling.conflicts import SeriesPlan
@@ -136,6 +136,7 @@ RESULT_TYPES: tuple[type, ...] = (
     ReplayReport,
     CareTask,
     SyncedContact,
+    TaskOverdue,
     # cases
     Transition,
     Case,

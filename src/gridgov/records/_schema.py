@@ -109,6 +109,10 @@ class Column(Generic[R_contra]):
         check: A CHECK constraint on the column (portable SQL), if any.
         get: Computes the value from the record (or the child row's source); ``None`` for the
             columns the engine fills itself (``version`` and ``doc``).
+        since: The schema version that added it to an older table; ``None``: with the table.
+            Such a column is nullable: rows stored before get ``fill``.
+        fill: For a column added by ``since``: a portable SQL expression over the row's older
+            columns giving its value in the rows already stored (``None``: NULL).
     """
 
     name: str
@@ -117,6 +121,13 @@ class Column(Generic[R_contra]):
     references: str | None = None
     check: str | None = None
     get: Callable[[R_contra], object] | None = attrs.field(default=None, eq=False)
+    since: int | None = None
+    fill: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        # Rows stored before the column existed have no value but ``fill``'s: it may be NULL.
+        if self.since is not None and not self.nullable:
+            raise ValueError(f"column {self.name} added by a later version must be nullable")
 
 
 @attrs.frozen

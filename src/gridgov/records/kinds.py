@@ -266,6 +266,11 @@ CONTACTS: RecordKind[ContactAttempt] = RecordKind(
     erasable=("notes",),
 )
 
+
+def _overdue_check(task: CareTask) -> str | None:
+    return instant_key(task.due, "due") if task.awaits_overdue_mark else None
+
+
 CARE_TASKS: RecordKind[CareTask] = RecordKind(
     name="care task",
     cls=CareTask,
@@ -279,6 +284,16 @@ CARE_TASKS: RecordKind[CareTask] = RecordKind(
             _key("state", lambda t: t.state.value),
             _instant("due_utc", "due"),
             _instant("start_utc", "start"),
+            # The overdue sweep's queue: the due instant while open and not yet marked overdue,
+            # NULL after; stored tasks of older versions enter it open, as none was marked.
+            Column(
+                "overdue_check_utc",
+                _KEY,
+                nullable=True,
+                get=_overdue_check,
+                since=10,
+                fill="CASE WHEN state = 'open' THEN due_utc END",
+            ),
         ),
         primary_key=("id",),
         indexes=(
@@ -290,6 +305,13 @@ CARE_TASKS: RecordKind[CareTask] = RecordKind(
                 where="state = 'open'",
             ),
             _index("gg_care_tasks_open_resident", ("resident_id", _E), where="state = 'open'"),
+            _index(
+                "gg_care_tasks_overdue",
+                ("overdue_check_utc", _R),
+                ("id", _K),
+                where="overdue_check_utc IS NOT NULL",
+                since=10,
+            ),
         ),
         since=2,
     ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import TypeVar
 
 import pendulum
 
@@ -25,7 +26,15 @@ from gridgov.outbox import record_events
 from gridgov.ports import UnitOfWork
 from gridgov.scheduling.registrations import Registration, RegistrationState
 
-__all__ = ["care_events", "promote_waiting", "registration_event", "task_event"]
+__all__ = [
+    "care_events",
+    "promote_waiting",
+    "registration_event",
+    "task_event",
+    "task_event_of",
+]
+
+E = TypeVar("E", bound=TaskEvent)
 
 _OPENED: dict[TaskKind, type[TaskEvent]] = {
     TaskKind.ROUTINE: TaskPlanned,
@@ -40,7 +49,11 @@ _CLOSED: dict[TaskState, type[TaskEvent]] = {
 
 def task_event(task: CareTask, at: pendulum.DateTime) -> TaskEvent:
     """Return the event of ``task`` as it is now: created (by kind), done or cancelled."""
-    cls = _CLOSED.get(task.state) or _OPENED[task.kind]
+    return task_event_of(_CLOSED.get(task.state) or _OPENED[task.kind], task, at)
+
+
+def task_event_of(cls: type[E], task: CareTask, at: pendulum.DateTime) -> E:
+    """Return the event ``cls`` of ``task`` at ``at`` (``TaskOverdue``, say), with its facts."""
     return cls(
         resident_id=task.resident_id,
         cell_code=task.cell_code,

@@ -18,6 +18,7 @@ from gridgov.access import Principal, Role
 from gridgov.adapters.support import check_batch_size
 from gridgov.cases.catalogue import TimeLimit
 from gridgov.cases.model import (
+    Case,
     CaseSource,
     Location,
     Reporter,
@@ -45,8 +46,9 @@ from gridgov.grid import GridCell
 from gridgov.idempotency import idempotent_replaying
 from gridgov.ids import new_id
 from gridgov.outbox import record_events
-from gridgov.ports import Store, UnitOfWork
-from gridgov.services._common import retried, taken_id
+from gridgov.ports import Page, Store, UnitOfWork
+from gridgov.services._common import taken_id
+from gridgov.services._sweep import claimed_batches
 from gridgov.services.kpis import CaseFigures, CaseKpis, case_kpis
 from gridgov.settings import case_workflow
 
@@ -394,35 +396,33 @@ class EscalationEngine:
         """
         now = ensure_aware(now, "now")
         done: list[Escalation] = []
-        after: str | None = None
-        while True:
-            # Someone changed a case meanwhile: read the batch again.
-            escalations, events, after, more = retried(functools.partial(self._batch, now, after))
+
+        def claim(uow: UnitOfWork, after: str | None) -> Page[Case]:
+            # Claimed, not only read: other sweepers skip these cases until this unit ends.
+            return uow.cases.claim_due(at_or_before=now, limit=self._batch_size, after=after)
+
+        batches = claimed_batches(self._store, claim, functools.partial(self._batch, now))
+        for escalations, events in batches:
             done.extend(escalations)
             publish(events, self._subscribers)
-            if not more:
-                _log.info("escalation sweep at %s: %d escalations", now.isoformat(), len(done))
-                return tuple(done)
+        _log.info("escalation sweep at %s: %d escalations", now.isoformat(), len(done))
+        return tuple(done)
 
     def _batch(
-        self, now: pendulum.DateTime, after: str | None
-    ) -> tuple[list[Escalation], list[CaseEvent], str | None, bool]:
-        with self._store() as uow:
-            # Claimed, not only read: other sweepers skip these cases until this unit ends.
-            page = uow.cases.claim_due(at_or_before=now, limit=self._batch_size, after=after)
-            hierarchy = UnitHierarchy(uow)
-            workflow = case_workflow(uow, self._workflow)
-            escalations: list[Escalation] = []
-            events: list[CaseEvent] = []
-            for case in page.items:
-                try:
-                    new, fired, happened = workflow.escalate(case, now, hierarchy)
-                except CalendarCoverageError as exc:
-                    raise CalendarCoverageError(f"case {case.id}: {exc}") from None
-                if new != case:
-                    uow.cases.update(new)
-                escalations.extend(fired)
-                events.extend(happened)
-            record_events(uow, events)
-            uow.commit()
-        return escalations, events, page.next_cursor, page.next_cursor is not None
+        self, now: pendulum.DateTime, uow: UnitOfWork, cases: tuple[Case, ...]
+    ) -> tuple[list[Escalation], list[CaseEvent]]:
+        hierarchy = UnitHierarchy(uow)
+        workflow = case_workflow(uow, self._workflow)
+        escalations: list[Escalation] = []
+        events: list[CaseEvent] = []
+        for case in cases:
+            try:
+                new, fired, happened = workflow.escalate(case, now, hierarchy)
+            except CalendarCoverageError as exc:
+                raise CalendarCoverageError(f"case {case.id}: {exc}") from None
+            if new != case:
+                uow.cases.update(new)
+            escalations.extend(fired)
+            events.extend(happened)
+        record_events(uow, events)
+        return escalations, events

@@ -17,16 +17,20 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+import attrs
 import pendulum
 import pytest
 
 from gridgov.calendar import Period, WorkCalendar
+from gridgov.care.contacts import CareTask, TaskKind, TaskState
+from gridgov.care.policy import ContactMethod
 from gridgov.errors import ConflictError, GridgovError
 from gridgov.ports import UnitOfWork
 from gridgov.scheduling.registrations import Occupancy, Registration, RegistrationState
 from gridgov.scheduling.series import ActivitySeries
 from gridgov.scheduling.venues import Space, Venue
 from gridgov.scheduling.volunteers import Shift, SignUpState
+from gridgov.services.overdue import sweep_overdue
 from gridgov.services.scheduling import cancel_registration, register, sign_up
 from gridgov.testing._world import (
     BUILDING_A1,
@@ -112,6 +116,22 @@ def _register_in_process(url: str, sid: str, residents: list[str], gate_at: floa
                     if not exc.retryable:
                         break
                     time.sleep(0.002)
+    finally:
+        store.close()
+
+
+_SWEPT_AT = T0.add(days=1)  # when the overdue sweepers run: past the tasks' due instants
+_OVERDUE_EACH = 3  # overdue tasks per racer's resident
+
+
+def _sweep_in_process(url: str, gate_at: float) -> None:
+    """Open the store at ``url`` in a process of its own; run the overdue sweep once."""
+    from gridgov.bootstrap import open_store
+
+    store = open_store(url)
+    time.sleep(max(0.0, gate_at - time.time()))
+    try:
+        sweep_overdue(store, _SWEPT_AT, batch_size=2)
     finally:
         store.close()
 
@@ -273,3 +293,92 @@ class ConcurrencyContract(_Base):
             occurrence = uow.series.get("proc3").occurrence(T0, calendar=_OPEN).id
             occupancy = uow.registrations.occupancy(occurrence)
         assert ([0, 0, 0, 0], Occupancy(3, 5)) == ([w.exitcode for w in workers], occupancy)
+
+    # -- the overdue sweep of care tasks, run by several sweepers at once -------------------
+
+    @staticmethod
+    def add_overdue_tasks(store: UowFactory) -> list[str]:
+        """Commit three overdue tasks per racer's resident, one done and one not yet due.
+
+        Returns:
+            The ids of the overdue open tasks, sorted.
+        """
+
+        def task(tid: str, rid: str, due: pendulum.DateTime) -> CareTask:
+            return CareTask(
+                tid,
+                rid,
+                f"h{rid}",
+                BUILDING_A1,
+                TaskKind.ROUTINE,
+                ContactMethod.PHONE,
+                T0,
+                due,
+                due.add(days=7),
+                "routine call",
+                "例行电话",
+                "cadence:test:phone",
+            )
+
+        overdue = [
+            task(f"ov{i}{n}", f"c{i}", T0.add(minutes=10 * n + i))
+            for i in range(RACERS)
+            for n in range(_OVERDUE_EACH)
+        ]
+        done = attrs.evolve(task("ovdone", "c0", T0), state=TaskState.DONE, closed_by="k1")
+        with store() as uow:
+            uow.care_tasks.add_many([*overdue, done, task("ovlater", "c1", _SWEPT_AT.add(hours=1))])
+            uow.commit()
+        return sorted(t.id for t in overdue)
+
+    @staticmethod
+    def told(store: UowFactory, task_ids: list[str]) -> dict[str, list[str]]:
+        """Return the outbox's event types of each task."""
+        with store() as uow:
+            return {
+                tid: [e.type for e in uow.outbox.for_aggregate("care_task", tid)]
+                for tid in task_ids
+            }
+
+    def test_racing_overdue_sweeps_mark_each_task_once(self, racers: UowFactory) -> None:
+        """Eight sweepers at once mark the 24 overdue tasks once each: one event per task."""
+        overdue = self.add_overdue_tasks(racers)
+        start = threading.Barrier(RACERS)
+        told: list[str] = []
+        errors: list[str] = []
+
+        def sweep() -> None:
+            start.wait(timeout=30)
+            try:
+                told.extend(e.task_id for e in sweep_overdue(racers, _SWEPT_AT, batch_size=2))
+            except GridgovError as exc:
+                errors.append(type(exc).__name__)
+
+        threads = [threading.Thread(target=sweep, daemon=True) for _ in range(RACERS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        stored = self.told(racers, [*overdue, "ovdone", "ovlater"])
+        expected = {**{t: ["care.task_overdue"] for t in overdue}, "ovdone": [], "ovlater": []}
+        assert ([], overdue, expected) == (errors, sorted(told), stored)
+
+    def test_racing_overdue_sweep_processes_mark_each_task_once(
+        self, racers: UowFactory, store_url: str | None
+    ) -> None:
+        """Four processes sweeping at once leave one overdue event per task, none for others."""
+        if store_url is None:
+            pytest.skip("the store cannot be opened by another process (no store_url fixture)")
+        overdue = self.add_overdue_tasks(racers)
+        context = multiprocessing.get_context("spawn")
+        gate_at = time.time() + 2.0  # past every process's start-up
+        workers = [
+            context.Process(target=_sweep_in_process, args=(store_url, gate_at)) for _ in range(4)
+        ]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join(timeout=120)
+        stored = self.told(racers, [*overdue, "ovdone", "ovlater"])
+        expected = {**{t: ["care.task_overdue"] for t in overdue}, "ovdone": [], "ovlater": []}
+        assert ([0, 0, 0, 0], expected) == ([w.exitcode for w in workers], stored)

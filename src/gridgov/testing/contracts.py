@@ -1051,6 +1051,99 @@ class CareTaskRepositoryContract(_CareBase):
             ]
         assert ["a", "b", "c", "f"] == got
 
+    @staticmethod
+    def overdue_population() -> list[CareTask]:
+        """Return tasks of r1 due from T0 + 1h: open, done, cancelled, marked, due at T0 + 5h."""
+        marked = attrs.evolve(_task("t5", "r1", T0, due=T0.add(hours=4)), overdue_at=T0)
+        return [
+            _task("t1", "r1", T0, due=T0.add(hours=1)),
+            _task("t2", "r1", T0, due=T0.add(hours=2), state=TaskState.DONE),
+            _task("t3", "r1", T0, due=T0.add(hours=3), state=TaskState.CANCELLED),
+            _task("t4", "r1", T0, due=T0.add(hours=3).in_timezone("UTC")),
+            _task("t0", "r1", T0, due=T0.add(hours=3)),
+            marked,
+            _task("t6", "r1", T0, due=T0.add(hours=5)),
+            _task("t7", "r1", T0, due=T0.add(hours=6)),
+        ]
+
+    @pytest.mark.parametrize("limit", [1, 2, 50])
+    def test_overdue_pages_open_unmarked_tasks_due_before_the_instant(
+        self, elders: UowFactory, limit: int
+    ) -> None:
+        """overdue() lists open tasks not marked, due strictly before the instant, by due, id."""
+        self.add_tasks(elders, self.overdue_population())
+        with elders() as uow:
+            got = _ids(
+                _all_pages(
+                    lambda a: uow.care_tasks.overdue(
+                        due_before=T0.add(hours=5), limit=limit, after=a
+                    )
+                )
+            )
+        assert ["t1", "t0", "t4"] == got
+
+    def test_a_task_marked_or_closed_in_the_unit_leaves_the_overdue_queue(
+        self, elders: UowFactory
+    ) -> None:
+        """The unit that marks one task overdue and closes another no longer lists either."""
+        self.add_tasks(elders, self.overdue_population())
+        with elders() as uow:
+            uow.care_tasks.update(uow.care_tasks.get("t1").marked_overdue(T0.add(hours=5)))
+            uow.care_tasks.update(uow.care_tasks.get("t0").done("c1"))
+            mine = _ids(uow.care_tasks.overdue(due_before=T0.add(hours=5)).items)
+            uow.commit()
+        with elders() as uow:
+            stored = (
+                uow.care_tasks.get("t1").overdue_at,
+                _ids(uow.care_tasks.overdue(due_before=T0.add(hours=9)).items),
+            )
+        assert (["t4"], (T0.add(hours=5), ["t4", "t6", "t7"])) == (mine, stored)
+
+    def test_claimed_overdue_tasks_are_paged_like_overdue(self, elders: UowFactory) -> None:
+        """claim_overdue() returns what overdue() does, page by page, in a unit that holds them."""
+        self.add_tasks(elders, self.overdue_population())
+        with elders() as uow:
+            claimed = _ids(
+                _all_pages(
+                    lambda a: uow.care_tasks.claim_overdue(
+                        due_before=T0.add(hours=9), limit=2, after=a
+                    )
+                )
+            )
+        assert ["t1", "t0", "t4", "t6", "t7"] == claimed
+
+    def test_racing_claims_share_the_overdue_tasks_without_overlap(
+        self, elders: UowFactory
+    ) -> None:
+        """Four units claiming at once take disjoint overdue tasks: each is marked exactly once."""
+        self.add_tasks(
+            elders, [_task(f"q{i:02d}", "r1", T0, due=T0.add(minutes=i)) for i in range(12)]
+        )
+        handled: list[str] = []
+        failures: list[str] = []
+        gate = threading.Barrier(4)
+        now = T0.add(hours=1)
+
+        def sweep() -> None:
+            gate.wait(timeout=30)
+            try:
+                with elders() as uow:
+                    page = uow.care_tasks.claim_overdue(due_before=now, limit=3)
+                    for task in page.items:
+                        uow.care_tasks.update(task.marked_overdue(now))
+                    time.sleep(0.01)  # hold the claim while the others claim
+                    uow.commit()
+                    handled.extend(t.id for t in page.items)
+            except GridgovError as exc:
+                failures.append(type(exc).__name__)
+
+        threads = [threading.Thread(target=sweep) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert ([], [f"q{i:02d}" for i in range(12)]) == (failures, sorted(handled))
+
     def test_closed_tasks_leave_the_open_queries(self, elders: UowFactory) -> None:
         """Done and cancelled tasks are kept but no longer listed as open."""
         self.add_tasks(elders, [_task("t1", "r1", T0), _task("t2", "r1", T0.add(hours=1))])
@@ -1295,7 +1388,7 @@ def _instants(case: Case) -> list[str]:
     return out
 
 
-def _ids(page_or_items: Page[Case] | Iterable[Case]) -> list[str]:
+def _ids(page_or_items: Page[Any] | Iterable[Any]) -> list[str]:
     items = page_or_items.items if isinstance(page_or_items, Page) else page_or_items
     return [c.id for c in items]
 
@@ -3630,7 +3723,7 @@ _RECIPES: dict[str, _Recipe] = {
         ("households",),
         lambda n: _task(f"kt{n}", "r1", T0.add(hours=n)),
         lambda t: attrs.evolve(t, due=t.due.add(hours=1)),
-        ("add_many", "open_for_resident", "open_in_subtree"),
+        ("add_many", "open_for_resident", "open_in_subtree", "overdue", "claim_overdue"),
     ),
     "case": _Recipe(
         "cases",

@@ -961,6 +961,13 @@ def _care_tasks(draw: st.DrawFn, resident_id: str | None) -> CareTask:
         tier=draw(_maybe(identifiers())),
         state=state,
         closed_by="" if state is TaskState.OPEN else draw(_text(40)),
+        # Marked overdue by a sweep some time after it was due, or not (yet).
+        overdue_at=draw(
+            st.none()
+            | st.timedeltas(dt.timedelta(microseconds=1), dt.timedelta(days=90)).map(
+                lambda late: due + late
+            )
+        ),
     )
 
 

@@ -175,6 +175,18 @@ class ScopedContacts(ScopedAddsMany[ContactAttempt, ContactRepository]):
         return self._g.inner.contacts.erase(contact)
 
 
+def _claiming(guard: Guard, query: str) -> None:
+    """Permit a claiming query (``cases.claim_due``...) only to a principal covering every cell.
+
+    Claiming holds rows; a narrowed claim would hold records it never returns, and every other
+    sweeper would skip them.
+    """
+    guard.permit(WRITE, f"query:{query}")
+    if not guard.everywhere:
+        guard.deny(WRITE, f"query:{query}", None, "claiming sweeps every cell")
+    guard.write()
+
+
 class ScopedCareTasks(
     ScopedRepository[CareTask, CareTaskRepository], ScopedAddsMany[CareTask, CareTaskRepository]
 ):
@@ -183,6 +195,20 @@ class ScopedCareTasks(
     place = Placement(k.CARE_TASKS, "care_tasks", "care_task")
     open_for_resident = OfResident[tuple[CareTask, ...]](())
     open_in_subtree = Subtree[CareTask](lambda t: (instant(t.due), t.id))
+    overdue = Whole[CareTask]()
+
+    def claim_overdue(
+        self,
+        *,
+        due_before: pendulum.DateTime,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+    ) -> Page[CareTask]:
+        """Claim overdue tasks: only for a principal covering every cell (see ``_claiming``)."""
+        _claiming(self._g, "care_tasks.claim_overdue")
+        return self._g.shown(
+            self._inner.claim_overdue(due_before=due_before, limit=limit, after=after)
+        )
 
 
 class ScopedCases(ScopedRepository[Case, CaseRepository], ScopedAddsMany[Case, CaseRepository]):
@@ -204,14 +230,8 @@ class ScopedCases(ScopedRepository[Case, CaseRepository], ScopedAddsMany[Case, C
         limit: int = DEFAULT_PAGE_SIZE,
         after: str | None = None,
     ) -> Page[Case]:
-        """Claim due cases: only for a principal covering every cell, as a sweeper is.
-
-        Claiming holds rows; a narrowed claim would hold cases it never returns.
-        """
-        self._g.permit(WRITE, "query:cases.claim_due")
-        if not self._g.everywhere:
-            self._g.deny(WRITE, "query:cases.claim_due", None, "claiming sweeps every cell")
-        self._g.write()
+        """Claim due cases: only for a principal covering every cell (see ``_claiming``)."""
+        _claiming(self._g, "cases.claim_due")
         return self._g.shown(
             self._inner.claim_due(at_or_before=at_or_before, limit=limit, after=after)
         )
