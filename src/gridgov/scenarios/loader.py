@@ -18,7 +18,9 @@ A scenario is a directory holding ``scenario.toml``::
     [care_policy]                          # optional: a CarePolicy (default: DEFAULT_POLICY)
     [calendar]                             # optional: WorkCalendar.from_mapping (holidays ...);
                                            # default: WorkCalendar.china() (extra "cn")
+    [[case_catalogue.majors]]              # optional: major categories of the trees (大类)
     [[case_catalogue.categories]]          # optional: categories added to the default catalogue
+    [[departments]]                        # optional: functional departments (Department fields)
     [[cases]]                              # case stories, replayed through the case workflow
     [[venues]]                             # Venue fields, with hours = {monday = ["09:00-12:00"]}
     [[activities]]                         # ActivitySeries fields
@@ -488,12 +490,9 @@ def _case_rules(
         if not isinstance(raw_catalogue, dict):
             raise ValidationError("case_catalogue", "expected a table", source=source)
         try:
-            own = ServiceCatalogue.from_mapping(raw_catalogue).categories
+            catalogue = ServiceCatalogue.from_mapping(raw_catalogue, base=DEFAULT_CATALOGUE)
         except ValidationError as exc:
             raise exc.within("case_catalogue").from_source(source) from None
-        codes = {c.code for c in own}
-        kept = [c for c in DEFAULT_CATALOGUE.categories if c.code not in codes]
-        catalogue = ServiceCatalogue((*kept, *own))
     return calendar, catalogue
 
 
