@@ -442,7 +442,27 @@ class ServiceCatalogue:
         keys = {(m.tree, m.code) for m in own_majors}
         kept = [c for c in base.categories if c.code not in codes] if base is not None else []
         majors = [m for m in base.majors if (m.tree, m.code) not in keys] if base else []
-        return cls((*kept, *built), majors=(*majors, *own_majors))
+        try:
+            return cls((*kept, *built), majors=(*majors, *own_majors))
+        except ValidationError as exc:
+            raise _as_listed(exc, rows, len(kept), len(majors)) from None
+
+
+_AT_INDEX = re.compile(r"(categories|majors)\[(\d+)\](.*)")
+
+
+def _as_listed(
+    exc: ValidationError, rows: list[tuple[str, object]], kept: int, kept_majors: int
+) -> ValidationError:
+    """Name a problem of the merged catalogue by the row the caller listed, not the merge."""
+    m = _AT_INDEX.fullmatch(exc.path)
+    if m is None:
+        return exc
+    index = int(m[2]) - (kept if m[1] == "categories" else kept_majors)
+    if index < 0:  # the base's own entry: keep the merged path
+        return exc
+    where = rows[index][0] if m[1] == "categories" else f"majors[{index}]"
+    return ValidationError(f"{where}{m[3]}", exc.problem)
 
 
 def _major_from(entry: object, path: str) -> MajorCategory:
@@ -503,8 +523,11 @@ def _category_from(entry: object, known: Mapping[str, Category], path: str) -> C
     else:
         fields["limits"] = {}
     target_code = entry.get("maps_to")
-    if isinstance(target_code, str) and target_code in known and "limits" not in entry:
-        fields.setdefault("limits", {}).update(known[target_code].limits)
+    if target_code is not None:
+        if not isinstance(target_code, str) or target_code not in known:
+            raise ValidationError(f"{path}.maps_to", "no such category (list it before)")
+        if "limits" not in entry:
+            fields["limits"].update(known[target_code].limits)
     own = entry.get("limits", {})
     if not isinstance(own, Mapping):
         raise ValidationError(f"{path}.limits", "expected a table")
