@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -416,7 +416,7 @@ class ServiceCatalogue:
     @classmethod
     def _build(
         cls,
-        rows: list[tuple[str, object]],
+        rows: Sequence[tuple[str, object]],
         raw_majors: object,
         base: ServiceCatalogue | None,
         *,
@@ -452,7 +452,7 @@ _AT_INDEX = re.compile(r"(categories|majors)\[(\d+)\](.*)")
 
 
 def _as_listed(
-    exc: ValidationError, rows: list[tuple[str, object]], kept: int, kept_majors: int
+    exc: ValidationError, rows: Sequence[tuple[str, object]], kept: int, kept_majors: int
 ) -> ValidationError:
     """Name a problem of the merged catalogue by the row the caller listed, not the merge."""
     m = _AT_INDEX.fullmatch(exc.path)
