@@ -12,17 +12,30 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gridgov import GridCell, GridLevel, Store, UnitOfWork, open_store
+from gridgov import (
+    Assignment,
+    GridCell,
+    GridLevel,
+    Store,
+    UnitOfWork,
+    Worker,
+    WorkerRole,
+    open_store,
+)
 from gridgov.adapters import _codec
 from gridgov.calendar import WorkCalendar
 from gridgov.cases import DEFAULT_CATALOGUE, Action, Case, CaseRole, CaseSource, CaseWorkflow
 from gridgov.cases.departments import Department, check_departments, route
 from gridgov.errors import ValidationError
+from gridgov.events import CaseEscalated
+from gridgov.notify.notifier import Message, Notifier, Sent
+from gridgov.outbox import record_events
 from gridgov.scenarios import load_scenario
 from gridgov.serialization import unstructure
 from gridgov.services.cases import act_on_case, case_kpis, report_case
 from gridgov.services.kpis import league_table
 from gridgov.settings import Settings
+from gridgov.testing import ManualClock
 
 TZ = "Asia/Shanghai"
 WF = CaseWorkflow(WorkCalendar.china())
@@ -265,6 +278,67 @@ def test_league_table_ranks_departments(store: Store) -> None:
     rows = league_table(kpis.by_department, min_cases=1)
     expected = [("sanitation-ziqianglu", 1), ("urban_management", None)]
     assert expected == [(r.key, r.rank) for r in rows]
+
+
+class _Recorded:
+    """A transport that keeps what it is given and reports it sent."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    def send(self, message: Message) -> Sent:
+        """Keep ``message``."""
+        self.messages.append(message)
+        return Sent(True)
+
+
+def test_an_escalated_department_case_reaches_the_departments_supervisor(store: Store) -> None:
+    """``case.escalated`` on a case the sanitation station holds goes to its supervisor.
+
+    Without the department the community's worker on duty would be told.
+    """
+    since = pendulum.Date(2024, 1, 1)
+    with store() as uow:
+        # The community's worker is on duty where the case was raised: the area's supervisor.
+        uow.workers.add(
+            Worker(
+                "c-1",
+                "王社区",
+                {WorkerRole.COMMUNITY_STAFF},
+                (Assignment(COMMUNITY, since),),
+                phone="13900001111",
+            )
+        )
+        uow.workers.add(
+            Worker(
+                "s-1",
+                "李站长",
+                {WorkerRole.STREET_SUPERVISOR},
+                (Assignment(DISTRICT, since),),
+                phone="13900002222",
+            )
+        )
+        _reported(uow, "c1", "exposed_rubbish")
+        _act(uow, "c1", Action.DISPATCH, CaseRole.DISPATCHER, 10)
+        record_events(
+            uow,
+            [
+                CaseEscalated(
+                    "c1",
+                    GRID,
+                    MONDAY.add(days=2),
+                    from_cell=GRID,
+                    to_cell=COMMUNITY,
+                    from_level=GridLevel.GRID,
+                    to_level=GridLevel.COMMUNITY,
+                    rule="overdue",
+                )
+            ],
+        )
+        uow.commit()
+    transport = _Recorded()
+    Notifier(store, transport, clock=ManualClock(MONDAY.add(days=2, minutes=1))).deliver_once()
+    assert ["s-1"] == [m.to.id for m in transport.messages]
 
 
 # --- stored documents of older versions, and the Minggong scenario -------------------------------
