@@ -5,6 +5,11 @@ from receipt (consultation 2 working days; help request or suggestion 10; compla
 15), Beijing 12345 gives emergencies 2 hours and water, power, gas and heating 24 hours, and
 digital urban management registers and dispatches urgent cases within 10 minutes and others
 within one working hour.
+
+The catalogue also holds the classification trees (:mod:`gridgov.cases.classification`): minor
+categories with CJ/T 214 codes, filing and closing conditions and a responsible department. The
+default ships event major 01 (市容环境) of the Jiyuan standard, and a proposed 12345 tree mapped
+to it.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import pendulum
 
 from gridgov import _validation as v
 from gridgov.calendar import WorkCalendar
-from gridgov.cases.classification import ClassificationTree, MajorCategory
+from gridgov.cases.classification import ClassificationTree, MajorCategory, is_code
 from gridgov.clock import ensure_aware
 from gridgov.errors import NotFoundError, ValidationError
 
@@ -177,13 +182,10 @@ def _check_place(inst: Category, _attr: attrs.Attribute[Any], _value: object) ->
                 raise ValidationError(name, "only a category of a classification tree has one")
         return
     for name in ("major", "minor"):
-        if not _TWO_DIGITS.fullmatch(getattr(inst, name)) or getattr(inst, name) == "00":
+        if not is_code(getattr(inst, name)):
             raise ValidationError(name, "expected a two-digit code from 01 to 99")
     if inst.maps_to is not None and inst.tree.standard:
         raise ValidationError("maps_to", "only a 12345 hotline category maps to another")
-
-
-_TWO_DIGITS = re.compile(r"\d\d")
 
 
 @attrs.frozen

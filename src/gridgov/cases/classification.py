@@ -26,7 +26,14 @@ import attrs
 from gridgov import _validation as v
 from gridgov.errors import ValidationError
 
-__all__ = ["CSV_COLUMNS", "ClassificationTree", "MajorCategory", "read_category_rows"]
+__all__ = [
+    "CSV_COLUMNS",
+    "ClassificationTree",
+    "MajorCategory",
+    "is_code",
+    "read_category_rows",
+    "two_digits",
+]
 
 _TWO_DIGITS = re.compile(r"\d\d")
 
@@ -49,9 +56,14 @@ class ClassificationTree(enum.Enum):
         return self is not ClassificationTree.HOTLINE_12345
 
 
+def is_code(value: object) -> bool:
+    """Return whether ``value`` is a two-digit code from ``"01"`` to ``"99"``, as CJ/T 214's."""
+    return isinstance(value, str) and bool(_TWO_DIGITS.fullmatch(value)) and value != "00"
+
+
 def two_digits(_inst: Any, attribute: attrs.Attribute[Any], value: object) -> None:
     """Require a two-digit code such as ``"01"``, as CJ/T 214 gives majors and minors."""
-    if not isinstance(value, str) or not _TWO_DIGITS.fullmatch(value) or value == "00":
+    if not is_code(value):
         raise ValidationError(attribute.name, "expected a two-digit code from 01 to 99")
 
 
