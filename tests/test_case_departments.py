@@ -9,7 +9,7 @@ from pathlib import Path
 import attrs
 import pendulum
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gridgov import (
@@ -24,7 +24,16 @@ from gridgov import (
 )
 from gridgov.adapters import _codec
 from gridgov.calendar import WorkCalendar
-from gridgov.cases import DEFAULT_CATALOGUE, Action, Case, CaseRole, CaseSource, CaseWorkflow
+from gridgov.cases import (
+    DEFAULT_CATALOGUE,
+    Action,
+    Case,
+    CaseRole,
+    CaseSource,
+    CaseWorkflow,
+    Location,
+    Reporter,
+)
 from gridgov.cases.departments import Department, check_departments, route
 from gridgov.errors import ValidationError
 from gridgov.events import CaseEscalated
@@ -278,6 +287,84 @@ def test_league_table_ranks_departments(store: Store) -> None:
     rows = league_table(kpis.by_department, min_cases=1)
     expected = [("sanitation-ziqianglu", 1), ("urban_management", None)]
     assert expected == [(r.key, r.rank) for r in rows]
+
+
+_IDS = ("urban_management", "sanitation", "water")
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(_IDS), min_size=1, max_size=4), min_size=1, max_size=6))
+def test_department_dispatch_figures_follow_each_cases_path(paths: list[list[str]]) -> None:
+    """Each case is dispatched along a path of departments, returned by all but the last.
+
+    Per department: dispatched = cases whose path names it, returned = cases it returned,
+    reported = cases it holds at the end; the total counts each case once.
+    """
+    grid = GridCell(GRID, "铁一村网格", GridLevel.GRID, COMMUNITY)
+    s = open_store("memory://")
+    with s() as uow:
+        for cell in (
+            GridCell(DISTRICT, "新城区", GridLevel.DISTRICT),
+            GridCell(STREET, "自强路街道", GridLevel.STREET, DISTRICT),
+            GridCell(COMMUNITY, "明宫社区", GridLevel.COMMUNITY, STREET),
+            grid,
+        ):
+            uow.cells.add(cell)
+        for n, path in enumerate(paths):
+            case = WF.report(
+                case_id=f"c{n}",
+                category="exposed_rubbish",
+                source=CaseSource.PATROL,
+                location=Location(GRID),
+                reporter=Reporter(),
+                description="成堆垃圾",
+                owner=grid,
+                at=MONDAY,
+                actor="w",
+            ).case
+            at = MONDAY.add(minutes=1)
+            case = WF.apply(case, Action.REGISTER, actor="d", role=CaseRole.DISPATCHER, at=at).case
+            for i, dept in enumerate(path):
+                at = at.add(minutes=1)
+                case = WF.apply(
+                    case,
+                    Action.DISPATCH,
+                    actor="d",
+                    role=CaseRole.DISPATCHER,
+                    at=at,
+                    department=dept,
+                ).case
+                if i < len(path) - 1:
+                    at = at.add(minutes=1)
+                    case = WF.apply(
+                        case,
+                        Action.RETURN,
+                        actor="h",
+                        role=CaseRole.HANDLER,
+                        at=at,
+                        note="不属本部门",
+                    ).case
+            uow.cases.add(case)
+        uow.commit()
+    with s() as uow:
+        kpis = case_kpis(uow, DISTRICT, since=MONDAY, until=MONDAY.add(days=1))
+    s.close()
+    expected = {
+        d: (
+            sum(p[-1] == d for p in paths),
+            sum(d in p for p in paths),
+            sum(d in p[:-1] for p in paths),
+        )
+        for d in _IDS
+        if any(d in p for p in paths)
+    }
+    actual = {d: (f.reported, f.dispatched, f.returned) for d, f in kpis.by_department.items()}
+    total = kpis.total
+    assert (expected, len(paths), sum(len(p) > 1 for p in paths)) == (
+        actual,
+        total.dispatched,
+        total.returned,
+    )
 
 
 class _Recorded:
