@@ -28,6 +28,16 @@ def test_default_catalogue_holds_the_sourced_handling_limits() -> None:
         "emergency": "2 hours",
         "utilities": "24 hours",
         "proxy_service": "10 working days",
+        # The Jiyuan standard's event major 01, and the hotline categories mapped to it.
+        "illegal_building": "15 working days",
+        "exposed_rubbish": "1 working day",
+        "accumulated_debris": "4 working days",
+        "dirty_road": "5 working hours",
+        "dirty_waterway": "15 working days",
+        "hotline_illegal_building": "15 working days",
+        "hotline_rubbish": "1 working day",
+        "hotline_street_cleaning": "5 working hours",
+        "hotline_waterway": "15 working days",
     }
     actual = {c.code: str(c.limit(Stage.HANDLING)) for c in DEFAULT_CATALOGUE.categories}
     assert expected == actual

@@ -11,6 +11,7 @@ library's default
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -20,6 +21,7 @@ from gridgov import _validation as v
 from gridgov.calendar import WorkCalendar
 from gridgov.care.policy import DEFAULT_POLICY, CarePolicy
 from gridgov.cases.catalogue import DEFAULT_CATALOGUE, ServiceCatalogue
+from gridgov.cases.departments import Department, check_departments
 from gridgov.cases.escalation import DEFAULT_ESCALATION, EscalationPolicy
 from gridgov.cases.workflow import CaseWorkflow
 from gridgov.codes import CodeScheme
@@ -63,6 +65,16 @@ class LoadedScenario:
     as_of: pendulum.Date | None = attrs.field(default=None, validator=v.optional(v.plain_date))
 
 
+def _departments(value: Iterable[Department]) -> tuple[Department, ...]:
+    return v.to_tuple(value)
+
+
+def _check_departments(_inst: Any, _attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, tuple):
+        raise ValidationError("departments", "expected a list of departments")
+    check_departments(value)
+
+
 @attrs.frozen
 class Settings:
     """The rules a store's services run by, saved in the store and versioned.
@@ -80,6 +92,8 @@ class Settings:
         scenario: The scenario that filled the store, if one did.
         scheme: The code scheme the store's cells follow, if saved: :func:`gridgov.open_store`
             opens the store with it when given none, and refuses another.
+        departments: The functional departments cases are routed to
+            (:mod:`gridgov.cases.departments`); none in a store that declares none.
         version: The stored version, managed by repositories.
     """
 
@@ -104,6 +118,9 @@ class Settings:
     )
     scheme: CodeScheme | None = attrs.field(
         default=None, validator=v.optional(v.instance_of(CodeScheme)), repr=False
+    )
+    departments: tuple[Department, ...] = attrs.field(
+        default=(), converter=_departments, validator=_check_departments, repr=False
     )
     version: int = attrs.field(default=0, validator=v.non_negative_int)
 

@@ -1,10 +1,11 @@
 """Cases (事件/诉求): the closed-loop workflow, time limits on a working calendar, escalation.
 
-A case is reported, registered, dispatched to the grid that owns it, handled, verified, closed
-and evaluated; the service catalogue gives each stage a time limit, the working calendar counts
-it, and the escalation policy reminds, supervises and raises overdue cases up the grid
-hierarchy. :class:`CaseWorkflow` holds those rules; :mod:`gridgov.services.cases` stores and
-publishes what it decides.
+A case is reported, registered, dispatched to the grid that owns it (and to the functional
+department responsible for its category), handled, verified, closed and evaluated; the service
+catalogue classifies cases and gives each stage a time limit, the working calendar counts it,
+and the escalation policy reminds, supervises and raises overdue cases up the grid hierarchy.
+:class:`CaseWorkflow` holds those rules; :mod:`gridgov.services.cases` stores and publishes what
+it decides.
 """
 
 from gridgov.cases.catalogue import (
@@ -15,6 +16,8 @@ from gridgov.cases.catalogue import (
     TimeLimit,
     TimeUnit,
 )
+from gridgov.cases.classification import ClassificationTree, MajorCategory
+from gridgov.cases.departments import Department, Routing
 from gridgov.cases.escalation import (
     DEFAULT_ESCALATION,
     Anchor,
@@ -60,7 +63,9 @@ __all__ = [
     "CaseState",
     "CaseWorkflow",
     "Category",
+    "ClassificationTree",
     "Deadline",
+    "Department",
     "Escalation",
     "EscalationKind",
     "EscalationPolicy",
@@ -69,7 +74,9 @@ __all__ = [
     "Hierarchy",
     "HistoryEntry",
     "Location",
+    "MajorCategory",
     "Reporter",
+    "Routing",
     "Satisfaction",
     "ServiceCatalogue",
     "Stage",

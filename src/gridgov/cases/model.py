@@ -340,6 +340,8 @@ class HistoryEntry:
         owner_cell: The owning unit after the entry.
         owner_worker: The owning worker after the entry, if any.
         rule: The rule that caused it, for escalations.
+        owner_department: The functional department handling the case after the entry, if
+            any (absent from entries written before departments existed).
     """
 
     action: str = attrs.field(validator=v.identifier)
@@ -352,6 +354,7 @@ class HistoryEntry:
     owner_cell: str = attrs.field(default="", validator=v.text(64, allow_empty=True))
     owner_worker: str | None = attrs.field(default=None, validator=v.optional(v.identifier))
     rule: str = attrs.field(default="", validator=v.text(100, allow_empty=True))
+    owner_department: str | None = attrs.field(default=None, validator=v.optional(v.identifier))
 
 
 def _deadlines(value: Iterable[Deadline]) -> tuple[Deadline, ...]:
@@ -402,6 +405,9 @@ class Case:
         next_check_provisional_years: The provisional years (see :class:`Deadline`) that
             ``next_check`` rests on; empty when it is final.
         fired: The escalation firings already done (keeps sweeps idempotent).
+        owner_department: The functional department it was dispatched to
+            (:mod:`gridgov.cases.departments`), if any; ``None`` in cases stored before
+            departments existed.
         version: The stored version, managed by repositories.
     """
 
@@ -442,6 +448,7 @@ class Case:
     fired: frozenset[str] = attrs.field(
         default=frozenset(), converter=_fired, validator=v.collection_of(str)
     )
+    owner_department: str | None = attrs.field(default=None, validator=v.optional(v.identifier))
     version: int = attrs.field(default=0, validator=v.non_negative_int)
 
     @property

@@ -406,6 +406,7 @@ class CaseWorkflow:
         worker: str | None = None,
         extension: TimeLimit | None = None,
         satisfaction: Satisfaction | None = None,
+        department: str | None = None,
     ) -> Transition:
         """Take ``action`` on ``case`` and return the result.
 
@@ -421,6 +422,8 @@ class CaseWorkflow:
             worker: For dispatch: the worker to assign.
             extension: For an extension request: how much more time.
             satisfaction: For evaluation: the call-back verdict.
+            department: For dispatch: the functional department that is to handle it
+                (``None``: the area's own team).
 
         Raises:
             TransitionError: If the action is not allowed in the case's state, or not for the role.
@@ -450,6 +453,8 @@ class CaseWorkflow:
         if case.history and at < case.history[-1].at:
             raise ValidationError("at", "earlier than the case's last recorded step")
         changes = self._effects(case, action, at, to, worker, extension, satisfaction)
+        if action is Action.DISPATCH:
+            changes["owner_department"] = department
         new = attrs.evolve(case, state=rule.target, **changes)
         entry = HistoryEntry(
             action.value,
@@ -461,6 +466,7 @@ class CaseWorkflow:
             note=note,
             owner_cell=new.owner_cell,
             owner_worker=new.owner_worker,
+            owner_department=new.owner_department,
         )
         new = self._restage(attrs.evolve(new, history=(*new.history, entry)), case, action, at)
         event = CaseStateChanged(
@@ -695,6 +701,7 @@ class CaseWorkflow:
             owner_cell=str(changes.get("owner_cell", case.owner_cell)),
             owner_worker=changes.get("owner_worker", case.owner_worker),
             rule=rule,
+            owner_department=case.owner_department,
         )
         case = attrs.evolve(
             case, history=(*case.history, entry), fired=case.fired | fired, **changes

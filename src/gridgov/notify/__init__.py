@@ -59,7 +59,9 @@ class Audience(enum.Enum):
     WORKER = "worker"
     """The grid worker on duty for the event's cell (or the nearest cell above with one)."""
     SUPERVISOR = "supervisor"
-    """The workers on duty for the cell a case was escalated to (its own cell otherwise)."""
+    """For a case a functional department holds, that department's first supervisor with a
+    phone; otherwise the workers on duty for the cell a case was escalated to (its own cell
+    otherwise)."""
 
     @property
     def label_zh(self) -> str:

@@ -53,7 +53,7 @@ from gridgov.outbox import record_events
 from gridgov.ports import Store, UnitOfWork
 from gridgov.serialization import parse_instant
 from gridgov.services._events import task_event
-from gridgov.settings import notification_policy
+from gridgov.settings import notification_policy, stored_settings
 
 __all__ = [
     "LOCK",
@@ -222,7 +222,33 @@ def _on_duty(uow: UnitOfWork, cell_code: str, day: pendulum.Date) -> tuple[Worke
     return ()
 
 
+def _department_supervisor(uow: UnitOfWork, n: Notification) -> Worker | None:
+    """Return a supervisor with a phone of the department holding the case, if there is one."""
+    try:
+        held = uow.cases.get(n.subject_id).owner_department
+    except (NotFoundError, ValidationError):
+        return None
+    settings = stored_settings(uow)
+    if held is None or settings is None:
+        return None
+    for d in settings.departments:
+        if d.id == held:
+            for worker_id in d.supervisors:
+                try:
+                    worker = uow.workers.get(worker_id)
+                except NotFoundError:
+                    continue
+                if worker.phone is not None:
+                    return worker
+    return None
+
+
 def _worker_recipient(uow: UnitOfWork, n: Notification, day: pendulum.Date) -> Recipient:
+    if n.audience is Audience.SUPERVISOR and n.event_type.startswith("case."):
+        # A case a department holds is supervised there: its supervisor hears first.
+        supervisor = _department_supervisor(uow, n)
+        if supervisor is not None and supervisor.phone is not None:
+            return Recipient(n.audience, supervisor.id, supervisor.name, supervisor.phone)
     facts = n.event_facts()
     cell = facts.get("to_cell") if n.audience is Audience.SUPERVISOR else None
     workers = [w for w in _on_duty(uow, str(cell or n.cell_code), day) if w.phone is not None]

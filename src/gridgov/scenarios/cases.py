@@ -55,6 +55,8 @@ class CaseStep:
         worker: For dispatch: the worker assigned.
         extension: For an extension request, e.g. ``"5 working days"``.
         satisfaction: For evaluation: the call-back verdict.
+        department: For dispatch: the functional department dispatched to (default: routed
+            by category and cell, see :func:`gridgov.services.cases.act_on_case`).
     """
 
     action: Action = attrs.field(validator=v.instance_of(Action))
@@ -70,6 +72,7 @@ class CaseStep:
     satisfaction: Satisfaction | None = attrs.field(
         default=None, validator=v.optional(v.instance_of(Satisfaction))
     )
+    department: str | None = attrs.field(default=None, validator=v.optional(v.identifier))
 
 
 def _steps(value: Iterable[CaseStep]) -> tuple[CaseStep, ...]:
@@ -184,6 +187,7 @@ def replay_cases(uow: UnitOfWork, workflow: CaseWorkflow, stories: Iterable[Case
                     worker=step.worker,
                     extension=step.extension,
                     satisfaction=step.satisfaction,
+                    department=step.department,
                 ).case
             except ValidationError as exc:
                 raise exc.within(f"cases[{i}].steps[{j}]") from None

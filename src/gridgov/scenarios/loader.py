@@ -18,7 +18,9 @@ A scenario is a directory holding ``scenario.toml``::
     [care_policy]                          # optional: a CarePolicy (default: DEFAULT_POLICY)
     [calendar]                             # optional: WorkCalendar.from_mapping (holidays ...);
                                            # default: WorkCalendar.china() (extra "cn")
+    [[case_catalogue.majors]]              # optional: major categories of the trees (大类)
     [[case_catalogue.categories]]          # optional: categories added to the default catalogue
+    [[departments]]                        # optional: functional departments (Department fields)
     [[cases]]                              # case stories, replayed through the case workflow
     [[venues]]                             # Venue fields, with hours = {monday = ["09:00-12:00"]}
     [[activities]]                         # ActivitySeries fields
@@ -52,6 +54,7 @@ from gridgov.calendar import WorkCalendar
 from gridgov.care.contacts import ContactAttempt
 from gridgov.care.policy import DEFAULT_POLICY, CarePolicy
 from gridgov.cases.catalogue import DEFAULT_CATALOGUE, ServiceCatalogue
+from gridgov.cases.departments import Department, check_departments
 from gridgov.cases.workflow import CaseWorkflow
 from gridgov.codes import DEFAULT_SCHEME, CodeScheme, PhoneNumber, mask_name
 from gridgov.errors import NotFoundError, Problem, ValidationError, join_path
@@ -156,6 +159,7 @@ class _ScenarioFile:
     households_csv: tuple[str, ...] = ()
     contacts_csv: tuple[str, ...] = ()
     care_policy: CarePolicy | None = None
+    departments: tuple[Department, ...] = ()
     cases: tuple[CaseStory, ...] = ()
     activities: tuple[ActivitySeries, ...] = ()
     registrations_csv: tuple[str, ...] = ()
@@ -193,6 +197,10 @@ def _shift_stories(value: Iterable[ShiftStory]) -> tuple[ShiftStory, ...]:
     return v.to_tuple(value)
 
 
+def _departments(value: Iterable[Department]) -> tuple[Department, ...]:
+    return v.to_tuple(value)
+
+
 def _requests(value: Iterable[RegistrationRequest]) -> tuple[RegistrationRequest, ...]:
     return v.to_tuple(value)
 
@@ -218,6 +226,7 @@ class Scenario:
         activities: Its activity series.
         shifts: Its volunteer shifts and who volunteered.
         registrations: Its registrations, in time order.
+        departments: Its functional departments, to which cases are routed.
     """
 
     name: str = attrs.field(validator=v.text(100))
@@ -258,6 +267,9 @@ class Scenario:
     registrations: tuple[RegistrationRequest, ...] = attrs.field(
         default=(), converter=_requests, validator=v.collection_of(RegistrationRequest)
     )
+    departments: tuple[Department, ...] = attrs.field(
+        default=(), converter=_departments, validator=v.collection_of(Department)
+    )
 
     def workflow(self) -> CaseWorkflow:
         """Return the case workflow of the scenario: its calendar, catalogue, default escalation.
@@ -286,6 +298,7 @@ class Scenario:
             care_policy=self.policy,
             scenario=LoadedScenario(self.name, self.as_of),
             scheme=self.scheme,
+            departments=self.departments,
         )
 
     def tree(self) -> GridTree:
@@ -368,6 +381,7 @@ def load_scenario(path: Path | str, *, households: bool = True) -> Scenario:
     except ValidationError as exc:
         raise exc.from_source(source) from None
     _check_workers(doc.workers, tree, source)
+    _check_departments(doc.departments, tree, doc.workers, source)
     loaded: tuple[Household, ...] = ()
     if households:
         ledger = _Ledger(tree, doc.scenario.as_of)
@@ -404,6 +418,7 @@ def load_scenario(path: Path | str, *, households: bool = True) -> Scenario:
         cases=doc.cases,
         venues=venues,
         activities=doc.activities,
+        departments=doc.departments,
         # Sign-ups and registrations name residents: they come with the ledger only.
         shifts=shifts if households else tuple(ShiftStory(story.shift) for story in shifts),
         registrations=tuple(
@@ -488,12 +503,9 @@ def _case_rules(
         if not isinstance(raw_catalogue, dict):
             raise ValidationError("case_catalogue", "expected a table", source=source)
         try:
-            own = ServiceCatalogue.from_mapping(raw_catalogue).categories
+            catalogue = ServiceCatalogue.from_mapping(raw_catalogue, base=DEFAULT_CATALOGUE)
         except ValidationError as exc:
             raise exc.within("case_catalogue").from_source(source) from None
-        codes = {c.code for c in own}
-        kept = [c for c in DEFAULT_CATALOGUE.categories if c.code not in codes]
-        catalogue = ServiceCatalogue((*kept, *own))
     return calendar, catalogue
 
 
@@ -562,6 +574,26 @@ def _check_workers(workers: Sequence[Worker], tree: GridTree, source: str) -> No
             if assignment.cell_code not in tree:
                 problems.append((f"workers[{i}].assignments[{j}].cell_code", "unknown cell"))
     _raise(problems, source)
+
+
+def _check_departments(
+    departments: Sequence[Department], tree: GridTree, workers: Sequence[Worker], source: str
+) -> None:
+    """Check that departments name known parents, cells of the tree and workers."""
+    try:
+        check_departments(departments)
+    except ValidationError as exc:
+        raise exc.from_source(source) from None
+    worker_ids = {w.id for w in workers}
+    for i, department in enumerate(departments):
+        for j, code in enumerate(department.cells):
+            if code not in tree:
+                raise ValidationError(f"departments[{i}].cells[{j}]", "no such cell", source=source)
+        for j, worker in enumerate(department.supervisors):
+            if worker not in worker_ids:
+                raise ValidationError(
+                    f"departments[{i}].supervisors[{j}]", "no such worker", source=source
+                )
 
 
 def _raise(problems: Sequence[Problem], source: str) -> None:
@@ -698,6 +730,7 @@ def store_settings(uow: UnitOfWork, scenario: Scenario) -> Settings:
         calendar=stored.calendar or wanted.calendar,
         care_policy=stored.care_policy or wanted.care_policy,
         scenario=stored.scenario or wanted.scenario,
+        departments=stored.departments or wanted.departments,
     )
     return stored if completed == stored else uow.settings.save(completed)
 

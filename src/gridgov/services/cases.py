@@ -17,6 +17,7 @@ import pendulum
 from gridgov.access import Principal, Role
 from gridgov.adapters.support import check_batch_size
 from gridgov.cases.catalogue import TimeLimit
+from gridgov.cases.departments import route
 from gridgov.cases.model import (
     Case,
     CaseSource,
@@ -50,7 +51,7 @@ from gridgov.ports import Page, Store, UnitOfWork
 from gridgov.services._common import taken_id
 from gridgov.services._sweep import claimed_batches
 from gridgov.services.kpis import CaseFigures, CaseKpis, case_kpis
-from gridgov.settings import case_workflow
+from gridgov.settings import case_workflow, stored_settings
 
 __all__ = [
     "CASE_ROLES",
@@ -132,6 +133,40 @@ def _cell(uow: UnitOfWork, code: str, field: str) -> GridCell:
         return uow.cells.get(code)
     except NotFoundError:
         raise ValidationError(field, "no such cell") from None
+
+
+def _cell_path(uow: UnitOfWork, code: str) -> list[str]:
+    """Return ``code`` and its ancestors' codes, nearest first."""
+    path = [code]
+    cell = uow.cells.get(code)
+    while cell.parent_code is not None and len(path) < 16:  # the bound guards a corrupt tree
+        path.append(cell.parent_code)
+        cell = uow.cells.get(cell.parent_code)
+    return path
+
+
+def _department(
+    uow: UnitOfWork,
+    workflow: CaseWorkflow,
+    category: str,
+    cell_code: str,
+    given: str | None,
+    note: str,
+) -> tuple[str | None, str]:
+    """Return the department a dispatch goes to, and its note (the routing's reason if empty)."""
+    settings = stored_settings(uow)
+    departments = settings.departments if settings is not None else ()
+    if given is not None:
+        if not any(d.id == given for d in departments):
+            raise ValidationError("department", "no such department in the store's settings")
+        return given, note
+    if not departments or category not in workflow.catalogue:
+        return None, note
+    routing = route(workflow.catalogue, departments, category, _cell_path(uow, cell_code))
+    if routing is None:
+        return None, note
+    reason = f"{routing.reason_en} / {routing.reason_zh}"
+    return routing.department.id, note if note.strip() else reason
 
 
 def _without_events(transition: Transition) -> Transition:
@@ -279,9 +314,16 @@ def act_on_case(
     worker: str | None = None,
     extension: TimeLimit | None = None,
     satisfaction: Satisfaction | None = None,
+    department: str | None = None,
     idempotency_key: str | None = None,
 ) -> Transition:
     """Take ``action`` on a stored case; see :meth:`CaseWorkflow.apply`.
+
+    A dispatch names the functional department that is to handle the case, or leaves it to
+    the store's departments (:attr:`~gridgov.settings.Settings.departments`): the case goes to
+    the one responsible for its category that serves its cell
+    (:func:`gridgov.cases.departments.route`), and the reason is the dispatch's note when it
+    has none of its own. Without such a department the area's own team handles it.
 
     Args:
         uow: The unit of work (not committed here).
@@ -297,6 +339,8 @@ def act_on_case(
         worker: For dispatch: the worker to assign.
         extension: For an extension request: how much more time.
         satisfaction: For evaluation: the call-back verdict.
+        department: For dispatch: the id of a department of the store's settings; default:
+            routed by category and cell.
         idempotency_key: A key the caller chose for this request (a UUID, say): sent again, it
             gets the first result and nothing is done twice (:mod:`gridgov.idempotency`).
 
@@ -319,6 +363,12 @@ def act_on_case(
     to = None if to_cell is None else _cell(uow, to_cell, "to_cell")
     if to is not None and to.level not in OWNER_LEVELS:
         raise ValidationError("to_cell", "dispatch to a grid or a unit above it")
+    if action is Action.DISPATCH:
+        department, note = _department(
+            uow, workflow, case.category, case.cell_code, department, note
+        )
+    elif department is not None:
+        raise ValidationError("department", "only a dispatch names a department")
     transition = workflow.apply(
         case,
         action,
@@ -330,6 +380,7 @@ def act_on_case(
         worker=worker,
         extension=extension,
         satisfaction=satisfaction,
+        department=department,
     )
     stored = uow.cases.update(transition.case)
     record_events(uow, transition.events)

@@ -224,12 +224,18 @@ class CaseKpis:
         by_cell: Per cell the cases lie in (the region, CJ/T 292's first level).
         by_unit: Per owning unit (where the case ended up).
         by_worker: Per worker the case is assigned to (the post); unassigned cases left out.
+        by_department: Per functional department (CJ/T 292's department level): the cases it
+            holds, counted in full, and beside them every case dispatched to it that it
+            returned, which counts only in its dispatch figures (a wrong-jurisdiction return
+            lowers the accurate dispatch of the department that returned the case, and of no
+            other). Cases no department holds are left out.
     """
 
     total: CaseFigures
     by_cell: dict[str, CaseFigures]
     by_unit: dict[str, CaseFigures]
     by_worker: dict[str, CaseFigures] = attrs.field(factory=dict)
+    by_department: dict[str, CaseFigures] = attrs.field(factory=dict)
 
 
 class _Tally:
@@ -239,7 +245,13 @@ class _Tally:
         self.stages: dict[Stage, StageFigures] = defaultdict(StageFigures)
         self.years: set[int] = set()
 
-    def add(self, case: Case, as_of: pendulum.DateTime) -> None:
+    def add_dispatches(self, case: Case, department: str) -> None:
+        """Count only whether ``case`` was dispatched to ``department`` and returned by it."""
+        dispatched, returned = _dispatches(case, department)
+        self.counts["dispatched"] += dispatched
+        self.counts["returned"] += returned
+
+    def add(self, case: Case, as_of: pendulum.DateTime, department: str | None = None) -> None:
         c = self.counts
         c["reported"] += 1
         for d in case.deadlines:
@@ -260,8 +272,13 @@ class _Tally:
             c["closed"] += 1
             c["closed_on_time"] += on_time
         actions = [e.action for e in case.history]
-        c["dispatched"] += "dispatch" in actions
-        c["returned"] += "return" in actions
+        if department is None:
+            c["dispatched"] += "dispatch" in actions
+            c["returned"] += "return" in actions
+        else:
+            dispatched, returned = _dispatches(case, department)
+            c["dispatched"] += dispatched
+            c["returned"] += returned
         c["reworked"] += "fail_verification" in actions
         c["rework_rounds"] += actions.count("fail_verification")
         c["extended"] += "approve_extension" in actions
@@ -286,6 +303,16 @@ class _Tally:
                 if f.type in ("int", int)
             },
         )
+
+
+def _dispatches(case: Case, department: str) -> tuple[bool, bool]:
+    """Return whether ``case`` was dispatched to ``department``, and returned while it held it."""
+    dispatched = returned = False
+    for entry in case.history:
+        if entry.owner_department == department:
+            dispatched = dispatched or entry.action == "dispatch"
+            returned = returned or entry.action == "return"
+    return dispatched, returned
 
 
 def case_kpis(
@@ -320,6 +347,7 @@ def case_kpis(
     cells: dict[str, _Tally] = defaultdict(_Tally)
     units: dict[str, _Tally] = defaultdict(_Tally)
     workers: dict[str, _Tally] = defaultdict(_Tally)
+    departments: dict[str, _Tally] = defaultdict(_Tally)
     for case in pages(
         lambda a: uow.cases.reported_in_subtree(
             cell_code, since=since, until=until, limit=500, after=a
@@ -331,11 +359,18 @@ def case_kpis(
             tally.add(case, as_of)
         if case.owner_worker is not None:
             workers[case.owner_worker].add(case, as_of)
+        held = case.owner_department
+        if held is not None:
+            departments[held].add(case, as_of, held)
+        for other in {e.owner_department for e in case.history if e.action == "dispatch"}:
+            if other is not None and other != held:
+                departments[other].add_dispatches(case, other)
     return CaseKpis(
         total.figures(),
         {k: t.figures() for k, t in sorted(cells.items())},
         {k: t.figures() for k, t in sorted(units.items())},
         {k: t.figures() for k, t in sorted(workers.items())},
+        {k: t.figures() for k, t in sorted(departments.items())},
     )
 
 
@@ -440,7 +475,7 @@ def league_table(
     scoring: Scoring = DEFAULT_SCORING,
     min_cases: int = 10,
 ) -> tuple[LeagueRow, ...]:
-    """Rank cells, units or workers by score; those with fewer than ``min_cases`` are not ranked.
+    """Rank cells, units, departments or workers by score; those below ``min_cases`` unranked.
 
     One fast case does not top the table: entries below the minimum (or without a score) follow
     the ranked ones, unranked. Ties share a rank; the order among them is by key.
