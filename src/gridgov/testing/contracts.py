@@ -740,6 +740,37 @@ class ContactRepositoryContract(_CareBase):
             offered = {name for name in ("update", "remove") if hasattr(uow.contacts, name)}
         assert set() == offered
 
+    def test_contact_notes_are_erased_and_nothing_else_changes(self, elders: UowFactory) -> None:
+        """``erase`` rewrites the notes (version 2); any other change or a stale copy: refused."""
+        contact = attrs.evolve(_contact("c1", "r1", T0), notes="回电 13587654321")
+        with elders() as uow:
+            stored = uow.contacts.add(contact)
+            uow.commit()
+        refused = []
+        for changed in (
+            attrs.evolve(stored, notes="", method=ContactMethod.HOME_VISIT),
+            attrs.evolve(stored, notes="", version=7),
+        ):
+            with elders() as uow:
+                try:
+                    uow.contacts.erase(changed)
+                    uow.commit()
+                except (ValidationError, ConflictError) as exc:
+                    refused.append(type(exc).__name__)
+        with elders() as uow:
+            erased = uow.contacts.erase(attrs.evolve(stored, notes=""))
+            uow.commit()
+        with elders() as uow:
+            got = uow.contacts.get("c1")
+        assert (
+            ["ValidationError", "ConflictError"],
+            attrs.evolve(contact, notes="", version=2),
+        ) == (
+            refused,
+            got,
+        )
+        assert erased == got
+
     def test_contact_for_a_household_added_in_the_same_unit(self, elders: UowFactory) -> None:
         """A resident staged in the same unit of work can be contacted before the commit."""
         with elders() as uow:
