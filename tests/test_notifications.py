@@ -87,16 +87,17 @@ def _world(store: Store, *, son: bool = True) -> None:
         )
         uow.households.add(Household("h1", BUILDING, Address(SECRETS[5]), members=(elder,)))
         for worker_id, duty_cell, role in (
+            ("v0", GRID, WorkerRole.VOLUNTEER),  # first by id, and never the one alerted
             ("w1", GRID, WorkerRole.GRID_WORKER),
             ("s1", "610102003", WorkerRole.STREET_SUPERVISOR),
         ):
             uow.workers.add(
                 Worker(
                     worker_id,
-                    "王网格" if worker_id == "w1" else "李督导",
+                    {"v0": "钱志愿", "w1": "王网格"}.get(worker_id, "李督导"),
                     roles={role},
                     assignments=(Assignment(duty_cell, NOW.date().subtract(days=30)),),
-                    phone=WORKER_PHONE if worker_id == "w1" else "13900002222",
+                    phone={"v0": "13900003333", "w1": WORKER_PHONE}.get(worker_id, "13900002222"),
                 )
             )
         uow.commit()

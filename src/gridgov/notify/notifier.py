@@ -38,7 +38,7 @@ from gridgov.clock import Clock, SystemClock
 from gridgov.codes import PhoneNumber, mask_name
 from gridgov.errors import GridgovError, NotFoundError, ValidationError
 from gridgov.events import NotificationDelivered, NotificationFailed
-from gridgov.grid import Worker
+from gridgov.grid import Worker, WorkerRole
 from gridgov.notify import (
     Attempt,
     Audience,
@@ -251,7 +251,12 @@ def _worker_recipient(uow: UnitOfWork, n: Notification, day: pendulum.Date) -> R
             return Recipient(n.audience, supervisor.id, supervisor.name, supervisor.phone)
     facts = n.event_facts()
     cell = facts.get("to_cell") if n.audience is Audience.SUPERVISOR else None
-    workers = [w for w in _on_duty(uow, str(cell or n.cell_code), day) if w.phone is not None]
+    # Volunteers help on shifts; alerts about residents and cases go to staff.
+    workers = [
+        w
+        for w in _on_duty(uow, str(cell or n.cell_code), day)
+        if w.phone is not None and w.roles != {WorkerRole.VOLUNTEER}
+    ]
     if not workers:
         raise _RefusedError(f"no {n.audience.value} with a phone is on duty for the cell")
     worker = workers[0]
