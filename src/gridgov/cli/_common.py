@@ -18,6 +18,7 @@ from types import FrameType, TracebackType
 from typing import Protocol, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import attrs
 import pendulum
 
 from gridgov.access import Redaction
@@ -172,6 +173,35 @@ def _stop_on_sigterm(stop: Callable[[], None]) -> None:
         stop()
 
     signal.signal(signal.SIGTERM, handler)
+
+
+def _print_report(args: argparse.Namespace, report: object, line: str) -> None:
+    """Print a loop's report (an attrs record): its fields with ``--json``, else ``line``."""
+    if args.json:
+        _print_json(attrs.asdict(report))  # type: ignore[arg-type]
+    else:
+        print(line)
+
+
+def _add_loop_options(
+    parser: argparse.ArgumentParser, *, batch: int, idle: float, what: str, until: str
+) -> None:
+    """Add the options of a command that works in rounds until stopped: batch, idle, until-empty."""
+    parser.add_argument(
+        "--batch",
+        type=_positive,
+        default=batch,
+        metavar="N",
+        help=f"{what} per round (default: {batch})",
+    )
+    parser.add_argument(
+        "--idle",
+        type=float,
+        default=idle,
+        metavar="SECONDS",
+        help=f"wait this long when nothing is {until} (default: {idle:g})",
+    )
+    parser.add_argument("--until-empty", action="store_true", help=f"stop once nothing is {until}")
 
 
 def _status(line: str, *, quiet: bool = False) -> None:

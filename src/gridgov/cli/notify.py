@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
-
-import attrs
 
 from gridgov.bootstrap import open_store
 from gridgov.cli._common import (
+    _add_loop_options,
     _missing,
-    _positive,
-    _print_json,
+    _print_report,
     _status,
     _stop_on_sigterm,
     default_db_url,
@@ -54,14 +51,12 @@ def cmd_notify(args: argparse.Namespace) -> int:
         if isinstance(transport, WebhookTransport):
             transport.close()
         store.close()
-    if args.json:
-        _print_json(attrs.asdict(report))
-    else:
-        print(
-            f"sent {report.sent} messages: {report.delivered} delivered, {report.retried} to "
-            f"retry, {report.failed} failed (workers told), {report.cancelled} cancelled",
-            file=sys.stdout,
-        )
+    _print_report(
+        args,
+        report,
+        f"sent {report.sent} messages: {report.delivered} delivered, {report.retried} to retry, "
+        f"{report.failed} failed (workers told), {report.cancelled} cancelled",
+    )
     return 0
 
 
@@ -88,19 +83,5 @@ def add_notify(
     where = notify.add_mutually_exclusive_group(required=True)
     where.add_argument("--log", metavar="FILE", help="append each message to FILE, as JSON lines")
     where.add_argument("--webhook", metavar="URL", help="post each message, signed, to URL")
-    notify.add_argument(
-        "--batch",
-        type=_positive,
-        default=50,
-        metavar="N",
-        help="notifications per round (default: 50)",
-    )
-    notify.add_argument(
-        "--idle",
-        type=float,
-        default=5.0,
-        metavar="SECONDS",
-        help="wait this long when nothing is due (default: 5)",
-    )
-    notify.add_argument("--until-empty", action="store_true", help="stop once nothing is due")
+    _add_loop_options(notify, batch=50, idle=5.0, what="notifications", until="due")
     notify.set_defaults(handler=cmd_notify)

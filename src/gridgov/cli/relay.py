@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-import attrs
 import pendulum
 
 from gridgov.bootstrap import open_store
 from gridgov.cli._common import (
+    _add_loop_options,
     _missing,
     _positive,
-    _print_json,
+    _print_report,
     _status,
     _stop_on_sigterm,
     default_db_url,
@@ -51,14 +50,12 @@ def cmd_relay(args: argparse.Namespace) -> int:
             publisher.close()
     finally:
         store.close()
-    if args.json:
-        _print_json(attrs.asdict(report))
-    else:
-        print(
-            f"published {report.published} events in {report.batches} batches "
-            f"({report.failures} failures retried, {report.pruned} pruned)",
-            file=sys.stdout,
-        )
+    _print_report(
+        args,
+        report,
+        f"published {report.published} events in {report.batches} batches "
+        f"({report.failures} failures retried, {report.pruned} pruned)",
+    )
     return 0
 
 
@@ -101,21 +98,11 @@ def add_relay(
         help="the CloudEvents source naming this deployment (default: urn:gridgov)",
     )
     relay.add_argument(
-        "--batch", type=_positive, default=100, metavar="N", help="events per batch (default: 100)"
-    )
-    relay.add_argument(
         "--retention-hours",
         type=_positive,
         default=168,
         metavar="H",
         help="keep published events this long (default: 168, a week)",
     )
-    relay.add_argument(
-        "--idle",
-        type=float,
-        default=0.5,
-        metavar="SECONDS",
-        help="wait this long when nothing is pending (default: 0.5)",
-    )
-    relay.add_argument("--until-empty", action="store_true", help="stop once nothing is pending")
+    _add_loop_options(relay, batch=100, idle=0.5, what="events", until="pending")
     relay.set_defaults(handler=cmd_relay)
