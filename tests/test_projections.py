@@ -63,6 +63,7 @@ from gridgov.services.kpis import league_table
 from gridgov.services.ledger import move_household
 from gridgov.services.overdue import sweep_overdue
 from gridgov.services.person import erase_person, export_person
+from gridgov.services.retention import purge
 from gridgov.services.retime import retime
 from gridgov.services.scheduling import (
     cancel_registration,
@@ -285,6 +286,7 @@ def results(minggong: tuple[Scenario, Store]) -> dict[str, object]:
         "phone-1", "h000005-1", ContactMethod.PHONE, Outcome.WELL, "grid-01", NOW, "好"
     )
     out["sync_contacts"] = sync_contacts(store, [queued], now=NOW)
+    out["purge"] = purge(store, NOW)
     return out
 
 
@@ -599,6 +601,7 @@ NOT_PERSONAL = {
     ("ActivitySeries", "description"): "the activity's",
     ("Address", "line"): "the building, kept as the masked ledger keeps it",
     ("AuditEntry", "detail"): "never personal data, by its declaration",
+    ("PurgeReport", "contact_notes"): "a count",
     ("Attempt", "detail"): "a transport's or gateway's words, never personal data (gridgov.notify)",
     ("EmergencyContact", "relationship"): "a relation, not a person",
     ("Resident", "relationship"): "a relation, not a person",

@@ -34,7 +34,9 @@ if TYPE_CHECKING:  # the ports name Settings: importing them here would be circu
 
 __all__ = [
     "DEFAULT_REQUESTS_KEPT",
+    "DEFAULT_RETENTION",
     "LoadedScenario",
+    "Retention",
     "Settings",
     "care_policy",
     "case_workflow",
@@ -75,6 +77,35 @@ def _check_departments(_inst: Any, _attribute: attrs.Attribute[Any], value: obje
     check_departments(value)
 
 
+def _days(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is None:
+        return
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 36500:
+        raise ValidationError(attribute.name, "expected a whole number of days, 1 to 36500")
+
+
+@attrs.frozen
+class Retention:
+    """How long personal data is kept once its purpose is served (PIPL article 19).
+
+    :func:`gridgov.services.retention.purge` erases what is older. ``None``: kept.
+
+    Args:
+        contact_notes_days: Days a contact's notes are kept after the contact (the contact,
+            its outcome and instant stay: the coverage figures rest on them). Proposal: two
+            years, a care cycle and the next one's comparison.
+        case_reporter_days: Days a closed case keeps its reporter's name and phone (for the
+            call-back, 回访) after it was closed. Proposal: one year.
+    """
+
+    contact_notes_days: int | None = attrs.field(default=730, validator=_days)
+    case_reporter_days: int | None = attrs.field(default=365, validator=_days)
+
+
+DEFAULT_RETENTION = Retention()
+"""The retention a store without its own keeps (proposals: see :class:`Retention`)."""
+
+
 @attrs.frozen
 class Settings:
     """The rules a store's services run by, saved in the store and versioned.
@@ -94,6 +125,7 @@ class Settings:
             opens the store with it when given none, and refuses another.
         departments: The functional departments cases are routed to
             (:mod:`gridgov.cases.departments`); none in a store that declares none.
+        retention: How long personal data is kept; ``None``: :data:`DEFAULT_RETENTION`.
         version: The stored version, managed by repositories.
     """
 
@@ -121,6 +153,9 @@ class Settings:
     )
     departments: tuple[Department, ...] = attrs.field(
         default=(), converter=_departments, validator=_check_departments, repr=False
+    )
+    retention: Retention | None = attrs.field(
+        default=None, validator=v.optional(v.instance_of(Retention))
     )
     version: int = attrs.field(default=0, validator=v.non_negative_int)
 

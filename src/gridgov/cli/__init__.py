@@ -21,6 +21,7 @@ default ``$GRIDGOV_DB``, else a SQLite file in the user's data directory):
 - ``gridgov simulate SCENARIO --from DATE --days N``: run the time-travel simulator.
 - ``gridgov relay [--nats URL] [--until-empty]``: publish the store's outbox to NATS JetStream.
 - ``gridgov notify --log FILE | --webhook URL [--until-empty]``: send the due notifications.
+- ``gridgov purge --at ISO-DATETIME``: erase personal data kept longer than the retention allows.
 - ``gridgov import-ledger FILE.xlsx [--mapping FILE] [--dry-run] [--report OUT.xlsx]``: a
   community's ledger workbook into the store, all or nothing, with its validation report.
 - ``gridgov calendar [--year YYYY | --between START END]``: the working calendar's announced and
@@ -92,6 +93,7 @@ from gridgov.cli.demo import (
 from gridgov.cli.export import _cmd_export_geojson, _cmd_export_ics, _cmd_export_open311
 from gridgov.cli.ledger import add_import_ledger
 from gridgov.cli.notify import add_notify
+from gridgov.cli.privacy import add_purge
 from gridgov.cli.relay import add_relay
 from gridgov.cli.report import _cmd_report
 from gridgov.cli.schedule import _cmd_schedule
@@ -386,6 +388,7 @@ def _parser() -> argparse.ArgumentParser:
     simulate.set_defaults(handler=_cmd_simulate)
     add_relay(commands, output, _DB_HELP)
     add_notify(commands, output, _DB_HELP)
+    add_purge(commands, output, _DB_HELP)
     add_import_ledger(commands, output, _DB_HELP)
     return parser
 

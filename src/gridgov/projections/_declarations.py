@@ -38,6 +38,7 @@ from gridgov.services.cases import CaseKpis
 from gridgov.services.kpis import LeagueRow
 from gridgov.services.ledger import Move
 from gridgov.services.person import Erasure, PersonRecords
+from gridgov.services.retention import PurgeReport
 from gridgov.services.retime import RetimeReport
 from gridgov.services.scheduling import Cancellation, WeekSchedule
 from gridgov.services.series_changes import FollowingEdit, OccurrenceEdit
@@ -162,6 +163,7 @@ RESULT_TYPES: tuple[type, ...] = (
     AuditEntry,
     PersonRecords,
     Erasure,
+    PurgeReport,
 )
 
 _SCALARS = (str, int, float, bool, type(None), pendulum.DateTime, pendulum.Date)
