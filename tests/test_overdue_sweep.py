@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,9 +26,8 @@ from gridgov.events import TaskOverdue
 from gridgov.grid import GridCell, GridLevel
 from gridgov.households import Address, Household, Resident
 from gridgov.notify import Audience, NotificationPolicy, Rule
-from gridgov.outbox import cloud_event, record_events
+from gridgov.outbox import cloud_event
 from gridgov.ports import Store
-from gridgov.services._events import task_event_of
 from gridgov.services.overdue import sweep_overdue
 from gridgov.settings import Settings
 
@@ -206,15 +205,27 @@ def test_a_sweeper_killed_mid_batch_leaves_its_tasks_to_the_next(store: Store) -
     )
 
 
-def _claim_and_hang(url: str, ready: str) -> None:
-    """Claim two overdue tasks, mark them and record their events, say so, then hang uncommitted."""
-    store = open_store(url)
-    with store() as uow:
-        claimed = uow.care_tasks.claim_overdue(due_before=NOW, limit=2).items
-        marked = [uow.care_tasks.update(t.marked_overdue(NOW)) for t in claimed]
-        record_events(uow, [task_event_of(TaskOverdue, t, NOW) for t in marked])
-        Path(ready).write_text(",".join(t.id for t in marked), "utf-8")
-        time.sleep(600)  # killed here, its transaction open
+# The process to kill, run by the interpreter itself (a spawned function would need this test
+# module importable in the child, which it is not where the tests run against an installed
+# wheel): claim two overdue tasks, mark them, record their events, say so, then hang uncommitted.
+_CLAIM_AND_HANG = """
+import sys, time
+from pathlib import Path
+import pendulum
+from gridgov.bootstrap import open_store
+from gridgov.events import TaskOverdue
+from gridgov.outbox import record_events
+from gridgov.services._events import task_event_of
+
+url, ready, now = sys.argv[1], sys.argv[2], pendulum.parse(sys.argv[3])
+store = open_store(url)
+with store() as uow:
+    claimed = uow.care_tasks.claim_overdue(due_before=now, limit=2).items
+    marked = [uow.care_tasks.update(t.marked_overdue(now)) for t in claimed]
+    record_events(uow, [task_event_of(TaskOverdue, t, now) for t in marked])
+    Path(ready).write_text(",".join(t.id for t in marked), "utf-8")
+    time.sleep(600)  # killed here, its transaction open
+"""
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
@@ -229,17 +240,16 @@ def test_a_sweeper_process_killed_mid_batch_leaves_its_tasks_to_the_next(
     store = open_store(url)
     _seed(store)
     ready = tmp_path / "ready"
-    worker = multiprocessing.get_context("spawn").Process(
-        target=_claim_and_hang, args=(url, str(ready))
+    worker = subprocess.Popen(
+        [sys.executable, "-c", _CLAIM_AND_HANG, url, str(ready), NOW.isoformat()]
     )
-    worker.start()
     for _ in range(600):  # until it holds its batch (a minute at most)
-        if ready.exists() or not worker.is_alive():
+        if ready.exists() or worker.poll() is not None:
             break
         time.sleep(0.1)
     held = ready.read_text("utf-8").split(",")
-    os.kill(worker.pid or 0, signal.SIGKILL)
-    worker.join(timeout=30)
+    worker.send_signal(signal.SIGKILL)
+    worker.wait(timeout=30)
     told: list[str] = []
     for _ in range(100):  # a server may notice the dead connection a moment later
         told.extend(e.task_id for e in sweep_overdue(store, NOW))
@@ -250,7 +260,7 @@ def test_a_sweeper_process_killed_mid_batch_leaves_its_tasks_to_the_next(
     store.close()
     assert (2, -signal.SIGKILL, OVERDUE, {t: ["care.task_overdue"] for t in OVERDUE}) == (
         len(held),
-        worker.exitcode,
+        worker.returncode,
         sorted(told),
         stored,
     )
