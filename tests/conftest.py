@@ -56,6 +56,13 @@ HEAVY = (
     "tests/test_service_example.py::",
     "tests/test_nats_relay.py::test_a_relay_killed_at_random_moments_loses_nothing",
     "tests/test_nats_relay.py::test_a_broker_restart_in_the_middle_loses_nothing",
+    "tests/test_overdue_sweep.py::test_a_sweeper_process_killed_mid_batch",
+    "tests/test_docs.py::test_page_runs[docs/embedding.md]",
+    "tests/test_docs.py::test_page_runs[docs/events.md]",
+    "tests/test_docs.py::test_page_runs[docs/notifications.md]",
+    "tests/test_care_services.py::test_a_replayed_history_stores_what_recording_it_contact_by",
+    "tests/test_calendar_provisional.py::test_every_day_of_december_dispatches_sweeps_and_plans",
+    "tests/test_notifications.py::TestNotifierMachine",
 )
 
 
