@@ -21,6 +21,8 @@ from gridgov.errors import ValidationError
 
 __all__ = [
     "EARLIEST",
+    "END_INSTANT",
+    "FIRST_INSTANT",
     "LATEST",
     "OUTSIDE_RANGE",
     "Clock",
@@ -36,6 +38,11 @@ EARLIEST: Final = pendulum.Date(1900, 1, 1)
 
 LATEST: Final = pendulum.Date(2100, 12, 31)
 """The latest date gridgov accepts, for a date or an instant's date in its own time zone."""
+
+FIRST_INSTANT: Final = pendulum.datetime(EARLIEST.year, 1, 1, tz="UTC")
+"""The start of the supported range in UTC: a query's ``since`` that leaves nothing out."""
+END_INSTANT: Final = pendulum.datetime(LATEST.year + 1, 1, 1, tz="UTC")
+"""The end of the supported range in UTC (exclusive): a query's ``until`` for everything."""
 
 OUTSIDE_RANGE: Final = f"outside the supported range {EARLIEST} to {LATEST}"
 """The problem a :class:`~gridgov.errors.ValidationError` states for a date out of range."""

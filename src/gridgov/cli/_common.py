@@ -25,7 +25,7 @@ from gridgov.access import Redaction
 from gridgov.bootstrap import open_store
 from gridgov.care.policy import CarePolicy
 from gridgov.cases import Case, CaseWorkflow, ServiceCatalogue
-from gridgov.clock import EARLIEST, LATEST, SystemClock, ensure_in_range
+from gridgov.clock import END_INSTANT, FIRST_INSTANT, SystemClock, ensure_in_range
 from gridgov.errors import (
     ConflictError,
     GridgovError,
@@ -212,10 +212,10 @@ def _status(line: str, *, quiet: bool = False) -> None:
 
 # Bounds of "every case" and "every series": a day wider, in UTC, than the supported range
 # (gridgov.clock) that every stored instant lies in.
-_BEGINNING = pendulum.datetime(EARLIEST.year, 1, 1, tz="UTC").subtract(days=1)
+_BEGINNING = FIRST_INSTANT.subtract(days=1)
 
 
-_END = pendulum.datetime(LATEST.year + 1, 1, 1, tz="UTC").add(days=1)
+_END = END_INSTANT.add(days=1)
 
 
 class _Progress:

@@ -31,13 +31,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import attrs
-import pendulum
 
 from gridgov import serialization
 from gridgov.access import AuditEntry
 from gridgov.care.contacts import CareTask, ContactAttempt
 from gridgov.cases.model import Case, Reporter
-from gridgov.clock import EARLIEST, LATEST
+from gridgov.clock import END_INSTANT as _UNTIL
+from gridgov.clock import FIRST_INSTANT as _FROM
 from gridgov.errors import NotFoundError, ValidationError
 from gridgov.households import Address, ForwardingContact, Household, Resident
 from gridgov.notify import Notification
@@ -50,9 +50,6 @@ __all__ = ["ERASED", "Erasure", "PersonRecords", "erase_person", "export_person"
 
 ERASED = "（已删除）"
 """What stands where an erased name or address was."""
-
-_FROM = pendulum.datetime(EARLIEST.year, 1, 1, tz="UTC")
-_UNTIL = pendulum.datetime(LATEST.year, 12, 31, 23, 59, tz="UTC")
 
 
 @attrs.frozen

@@ -25,13 +25,13 @@ import pendulum
 from gridgov.adapters.support import check_batch_size
 from gridgov.care.contacts import ContactAttempt
 from gridgov.cases.model import Case, Reporter
-from gridgov.clock import EARLIEST, ensure_aware
+from gridgov.clock import FIRST_INSTANT as _FROM
+from gridgov.clock import ensure_aware
 from gridgov.ports import Page, Store, UnitOfWork
 from gridgov.settings import DEFAULT_RETENTION, Retention, stored_settings
 
 __all__ = ["PurgeReport", "purge"]
 
-_FROM = pendulum.datetime(EARLIEST.year, 1, 1, tz="UTC")
 T = TypeVar("T")
 
 

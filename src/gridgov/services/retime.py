@@ -35,7 +35,7 @@ from gridgov.calendar import WorkCalendar
 from gridgov.cases.escalation import carry_fired
 from gridgov.cases.model import Case, Deadline, HistoryEntry
 from gridgov.cases.workflow import CaseRole, CaseWorkflow
-from gridgov.clock import LATEST, ensure_aware
+from gridgov.clock import END_INSTANT, ensure_aware
 from gridgov.errors import NotFoundError, ValidationError
 from gridgov.ports import Page, Store, UnitOfWork
 from gridgov.scheduling.registrations import RegistrationState
@@ -317,14 +317,13 @@ def _open_cases(uow: UnitOfWork, root: str, after: str | None, *, limit: int) ->
     return uow.cases.open_in_subtree(root, limit=limit, after=after)
 
 
-_UNTIL = pendulum.datetime(LATEST.year + 1, 1, 1, tz="UTC")
-
-
 def _closed_cases(
     uow: UnitOfWork, root: str, after: str | None, *, since: pendulum.DateTime, limit: int
 ) -> Page[Case]:
     """Return a page of the cases reported since ``since``; the open ones are left out."""
-    page = uow.cases.reported_in_subtree(root, since=since, until=_UNTIL, limit=limit, after=after)
+    page = uow.cases.reported_in_subtree(
+        root, since=since, until=END_INSTANT, limit=limit, after=after
+    )
     return Page(tuple(c for c in page.items if not c.is_open), page.next_cursor)
 
 
