@@ -3837,7 +3837,7 @@ _RECIPES: dict[str, _Recipe] = {
         (),
         lambda n: sample_notification(n),
         lambda n: attrs.evolve(n, state=NotificationState.CANCELLED, next_at=None),
-        ("add_many", "due", "about"),
+        ("add_many", "due", "claim_due", "about"),
     ),
 }
 """One recipe per declared kind but the settings singleton, whose contract is its own."""
