@@ -439,23 +439,6 @@ class UnitOfWorkContract(_Base):
         with store() as uow:
             assert ["h2"] == [h.id for h in uow.households.in_subtree(GRID_A).items]
 
-    def test_conflicting_unit_stores_nothing(self, store: UowFactory) -> None:
-        """A unit whose update turns out stale stores none of its other changes either."""
-        self.add_households(store, [_household("h1", GRID_A)])
-        with store() as uow:
-            stale = uow.households.get("h1")
-        with store() as winner:
-            winner.households.update(winner.households.get("h1"))
-            winner.commit()
-        with store() as loser:
-            loser.households.add(_household("h2", GRID_A))
-            # Adapters may refuse a stale write at once or at commit: both count.
-            with pytest.raises(ConflictError):  # noqa: PT012
-                loser.households.update(stale)
-                loser.commit()
-        with store() as uow, pytest.raises(NotFoundError):
-            uow.households.get("h2")
-
     def test_concurrent_increments_lose_nothing(self, store: UowFactory) -> None:
         """Threads adding residents to one household with retries on conflict lose none."""
         self.add_households(store, [_household("h1", GRID_A)])
@@ -1352,22 +1335,6 @@ class CaseRepositoryContract(_Base):
             )
         assert (([], [], [], None), ([], [], [], None, False)) == (inside, after)
 
-    def test_conflicting_unit_stores_no_cases(self, store: UowFactory) -> None:
-        """A unit whose case update turns out stale keeps none of its new cases."""
-        self.add_cases(store, [_case("k1")])
-        with store() as uow:
-            stale = uow.cases.get("k1")
-        with store() as winner:
-            winner.cases.update(winner.cases.get("k1"))
-            winner.commit()
-        with store() as loser:
-            loser.cases.add(_case("k2", GRID_B))
-            with pytest.raises(ConflictError):  # noqa: PT012 - at update or at commit
-                loser.cases.update(stale)
-                loser.commit()
-        with store() as uow:
-            assert ["k1"] == self.all_open(uow, DISTRICT)
-
     @staticmethod
     def due_population() -> list[Case]:
         """Return cases due before, at, and after ``T0``, in several zones, or never."""
@@ -2077,24 +2044,6 @@ class VenueRepositoryContract(_SchedulingBase):
             after = (self.all_venues(uow, DISTRICT), _stored(lambda: uow.venues.get("v1")))
         assert (([], False), ([], False)) == (inside, after)
 
-    def test_conflicting_unit_stores_no_venues(self, store: UowFactory) -> None:
-        """A unit whose venue update turns out stale keeps none of its new venues."""
-        with store() as uow:
-            uow.venues.add(_venue("v1"))
-            uow.commit()
-        with store() as uow:
-            stale = uow.venues.get("v1")
-        with store() as winner:
-            winner.venues.update(winner.venues.get("v1"))
-            winner.commit()
-        with store() as loser:
-            loser.venues.add(_venue("v2", GRID_B))
-            with pytest.raises(ConflictError):  # noqa: PT012 - at update or at commit
-                loser.venues.update(stale)
-                loser.commit()
-        with store() as uow:
-            assert ["v1"] == self.all_venues(uow, DISTRICT)
-
     @pytest.mark.parametrize(
         ("kwargs", "path"),
         [
@@ -2291,22 +2240,6 @@ class SeriesRepositoryContract(_SchedulingBase):
         with venued() as uow:
             after = (self.all_series(uow, "v1", *window), _stored(lambda: uow.series.get("a1")))
         assert (([], False), ([], False)) == (inside, after)
-
-    def test_conflicting_unit_stores_no_series(self, venued: UowFactory) -> None:
-        """A unit whose series update turns out stale keeps none of its new series."""
-        self.add_series(venued, [_series("a1")])
-        with venued() as uow:
-            stale = uow.series.get("a1")
-        with venued() as winner:
-            winner.series.update(winner.series.get("a1"))
-            winner.commit()
-        with venued() as loser:
-            loser.series.add(_series("a2"))
-            with pytest.raises(ConflictError):  # noqa: PT012 - at update or at commit
-                loser.series.update(stale)
-                loser.commit()
-        with venued() as uow:
-            assert ["a1"] == self.all_series(uow, "v1", T0, T0.add(days=1))
 
     @pytest.mark.parametrize(
         ("kwargs", "path"),
@@ -2518,22 +2451,6 @@ class RegistrationRepositoryContract(_RegistrationBase):
                 _stored(lambda: uow.registrations.get("g1")),
             )
         assert (((), ()), ((), (), False)) == (inside, after)
-
-    def test_conflicting_unit_stores_no_registrations(self, scheduled: UowFactory) -> None:
-        """A unit whose registration update turns out stale keeps none of its new ones."""
-        self.add_registrations(scheduled, [_registration("g1")])
-        with scheduled() as uow:
-            stale = uow.registrations.get("g1")
-        with scheduled() as winner:
-            winner.registrations.update(winner.registrations.get("g1"))
-            winner.commit()
-        with scheduled() as loser:
-            loser.registrations.add(_registration("g2", "r2"))
-            with pytest.raises(ConflictError):  # noqa: PT012 - at update or at commit
-                loser.registrations.update(stale)
-                loser.commit()
-        with scheduled() as uow:
-            assert ["g1"] == _keys(uow.registrations.for_occurrence(_occurrence("a1", T0)))
 
     @pytest.mark.parametrize(
         ("method", "args", "kwargs", "path"),
@@ -2815,22 +2732,6 @@ class SignUpRepositoryContract(_SchedulingBase):
                 _stored(lambda: uow.signups.get("su1")),
             )
         assert (((), ()), ((), (), False)) == (inside, after)
-
-    def test_conflicting_unit_stores_no_signups(self, staffed: UowFactory) -> None:
-        """A unit whose sign-up update turns out stale keeps none of its new sign-ups."""
-        self.add_signups(staffed, [_signup("su1")])
-        with staffed() as uow:
-            stale = uow.signups.get("su1")
-        with staffed() as winner:
-            winner.signups.update(winner.signups.get("su1"))
-            winner.commit()
-        with staffed() as loser:
-            loser.signups.add(_signup("su2", "r2"))
-            with pytest.raises(ConflictError):  # noqa: PT012 - at update or at commit
-                loser.signups.update(stale)
-                loser.commit()
-        with staffed() as uow:
-            assert ["su1"] == _keys(uow.signups.for_shift("sh1"))
 
     @pytest.mark.parametrize(
         ("method", "args", "kwargs", "path"),
@@ -3653,6 +3554,30 @@ class RecordKindContract(_Base):
             repo = self._repo(uow, kind)
             offered = (hasattr(repo, "update"), hasattr(repo, "remove"))
         assert (not declared.append_only, declared.removable) == offered
+
+    @_for_kinds(_UPDATABLE)
+    def test_declared_kind_stale_unit_stores_none_of_its_new_records(
+        self, world: UowFactory, kind: str
+    ) -> None:
+        """A unit whose update turns out stale keeps none of its new records; the winner stays."""
+        recipe = _RECIPES[kind]
+        change = recipe.change
+        assert change is not None
+        with world() as uow:
+            stale = self._repo(uow, kind).add(recipe.sample(1))
+            uow.commit()
+        with world() as winner:
+            won = self._repo(winner, kind).update(change(stale))
+            winner.commit()
+        with world() as loser:
+            self._repo(loser, kind).add(recipe.sample(2))
+            # Adapters may refuse a stale write at once or at commit: both count.
+            with pytest.raises(ConflictError):  # noqa: PT012
+                self._repo(loser, kind).update(change(stale))
+                loser.commit()
+        with world() as uow:
+            kept = [self._read(uow, kind, r) for r in (stale, recipe.sample(2))]
+        assert [won, None] == kept
 
     @_for_kinds(_UPDATABLE)
     def test_declared_kind_update_of_unknown_key_is_not_found(
