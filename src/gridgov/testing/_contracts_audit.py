@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from typing import Any
 
 import attrs
@@ -35,14 +34,6 @@ class AuditRepositoryContract(_Base):
     """What every ``AuditRepository`` does: an append-only trail, by instant, filtered."""
 
     @staticmethod
-    def add_audit(store: UowFactory, entries: Iterable[AuditEntry]) -> None:
-        """Commit ``entries`` in one unit of work."""
-        with store() as uow:
-            for e in entries:
-                uow.audit.add(e)
-            uow.commit()
-
-    @staticmethod
     def all_audit(uow: UnitOfWork, limit: int = 100, **filters: object) -> list[str]:
         """Return the ids of every page of ``between`` over the window, with ``filters``."""
         arguments: dict[str, Any] = {**_AUDIT_WINDOW, **filters}
@@ -53,7 +44,7 @@ class AuditRepositoryContract(_Base):
     @pytest.mark.parametrize("limit", [1, 2, 3, 50])
     def test_audit_between_pages_by_instant_then_id(self, make_uow: UowFactory, limit: int) -> None:
         """Entries with ``since <= at < until`` come across zones, by instant then id, once each."""
-        self.add_audit(make_uow, _audit_trail())
+        self.add_and_commit(make_uow, "audit", _audit_trail())
         with make_uow() as uow:
             got = self.all_audit(
                 uow,
@@ -104,7 +95,7 @@ class AuditRepositoryContract(_Base):
         self, make_uow: UowFactory, filters: dict[str, object], expected: list[str]
     ) -> None:
         """Each filter keeps its entries, filters combine with AND, pages follow them in order."""
-        self.add_audit(make_uow, _audit_trail())
+        self.add_and_commit(make_uow, "audit", _audit_trail())
         with make_uow() as uow:
             got = (self.all_audit(uow, 2, **filters), self.all_audit(uow, 50, **filters))
         assert (expected, expected) == got
@@ -114,7 +105,7 @@ class AuditRepositoryContract(_Base):
     ) -> None:
         """A unit's new entries merge into its own queries, filtered and paged; others see none."""
         trail = {e.id: e for e in _audit_trail()}
-        self.add_audit(make_uow, [trail["a1"], trail["a3"]])
+        self.add_and_commit(make_uow, "audit", [trail["a1"], trail["a3"]])
         with make_uow() as uow:
             uow.audit.add(trail["a2"])
             uow.audit.add(trail["a0"])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 
 import attrs
 import pendulum
@@ -47,8 +46,9 @@ class RegistrationRepositoryContract(_RegistrationBase):
     ) -> None:
         """occupancy() counts places and waitlist; promotion confirms the earliest waiting."""
         waiting = RegistrationState.WAITLISTED
-        self.add_registrations(
+        self.add_and_commit(
             scheduled,
+            "registrations",
             [
                 _registration("g1", "r1"),
                 _registration("g2", "r2", state=RegistrationState.ATTENDED),
@@ -74,14 +74,6 @@ class RegistrationRepositoryContract(_RegistrationBase):
         )
         assert Occupancy(0, 0) == nobody
 
-    @staticmethod
-    def add_registrations(store: UowFactory, registrations: Iterable[Registration]) -> None:
-        """Commit ``registrations`` in one unit of work."""
-        with store() as uow:
-            for r in registrations:
-                uow.registrations.add(r)
-            uow.commit()
-
     def test_registration_for_records_added_in_the_same_unit(self, scheduled: UowFactory) -> None:
         """A unit may register a resident and for a series it added before committing."""
         with scheduled() as uow:
@@ -98,8 +90,9 @@ class RegistrationRepositoryContract(_RegistrationBase):
     ) -> None:
         """for_occurrence returns the occurrence's registrations by registration instant, id."""
         week = T0.add(weeks=1)
-        self.add_registrations(
+        self.add_and_commit(
             scheduled,
+            "registrations",
             [
                 _registration("g5", "r1", registered_at=T0.subtract(hours=1)),
                 _registration("g2", "r2", registered_at=T0.subtract(hours=3).in_timezone("UTC")),
@@ -122,8 +115,9 @@ class RegistrationRepositoryContract(_RegistrationBase):
     ) -> None:
         """for_resident keeps occurrences overlapping ``[start, end)``, by start then id."""
         end = T0.add(days=1)
-        self.add_registrations(
+        self.add_and_commit(
             scheduled,
+            "registrations",
             [
                 _registration("a", "r1", T0.subtract(hours=2), minutes=120),  # ends at start
                 _registration("b", "r1", T0.subtract(hours=1).in_timezone("UTC"), minutes=61),
@@ -144,7 +138,7 @@ class RegistrationRepositoryContract(_RegistrationBase):
         self, scheduled: UowFactory
     ) -> None:
         """A unit's new and changed registrations show in its own queries; others see none."""
-        self.add_registrations(scheduled, [_registration("g1", "r1")])
+        self.add_and_commit(scheduled, "registrations", [_registration("g1", "r1")])
         occurrence = _occurrence("a1", T0)
         window = {"start": T0, "end": T0.add(hours=1)}
         with scheduled() as uow:
@@ -246,19 +240,12 @@ class RegistrationRepositoryContract(_RegistrationBase):
 class ShiftRepositoryContract(_SchedulingBase):
     """What every ``ShiftRepository`` does: volunteer shifts of a venue by time."""
 
-    @staticmethod
-    def add_shifts(store: UowFactory, shifts: Iterable[Shift]) -> None:
-        """Commit ``shifts`` in one unit of work."""
-        with store() as uow:
-            for s in shifts:
-                uow.shifts.add(s)
-            uow.commit()
-
     def test_shift_in_venue_keeps_overlaps_by_start_then_id(self, venued: UowFactory) -> None:
         """in_venue keeps the venue's shifts overlapping ``[start, end)``, by start then id."""
         end = T0.add(days=1)
-        self.add_shifts(
+        self.add_and_commit(
             venued,
+            "shifts",
             [
                 _shift("a", T0.subtract(hours=3), minutes=180),  # ends at start
                 _shift("b", T0.subtract(hours=1).in_timezone("UTC"), minutes=61),
@@ -282,7 +269,7 @@ class ShiftRepositoryContract(_SchedulingBase):
 
     def test_staged_shifts_are_visible_in_their_own_unit_only(self, venued: UowFactory) -> None:
         """A unit's new and moved shifts show in its own queries; others see none."""
-        self.add_shifts(venued, [_shift("sh1")])
+        self.add_and_commit(venued, "shifts", [_shift("sh1")])
         window = {"start": T0, "end": T0.add(hours=1)}
         with venued() as uow:
             uow.shifts.add(_shift("sh0", T0.subtract(minutes=30)))
@@ -349,20 +336,13 @@ class SignUpRepositoryContract(_SchedulingBase):
             uow.commit()
         return venued
 
-    @staticmethod
-    def add_signups(store: UowFactory, signups: Iterable[SignUp]) -> None:
-        """Commit ``signups`` in one unit of work."""
-        with store() as uow:
-            for s in signups:
-                uow.signups.add(s)
-            uow.commit()
-
     def test_taken_counts_the_signed_up_of_a_shift_staged_included(
         self, staffed: UowFactory
     ) -> None:
         """taken() counts the signed-up volunteers of a shift, the unit's own included."""
-        self.add_signups(
+        self.add_and_commit(
             staffed,
+            "signups",
             [_signup("u1", "r1"), _signup("u2", "r2", state=SignUpState.CANCELLED)],
         )
         with staffed() as uow:
@@ -389,8 +369,9 @@ class SignUpRepositoryContract(_SchedulingBase):
 
     def test_signup_for_shift_orders_by_at_then_id(self, staffed: UowFactory) -> None:
         """for_shift returns the shift's sign-ups by sign-up instant then id, others left out."""
-        self.add_signups(
+        self.add_and_commit(
             staffed,
+            "signups",
             [
                 _signup("su5", "r1", at=T0.subtract(hours=1)),
                 _signup("su2", "r2", at=T0.subtract(hours=3).in_timezone("UTC")),
@@ -412,8 +393,9 @@ class SignUpRepositoryContract(_SchedulingBase):
     def test_signup_for_resident_keeps_overlaps_by_start_then_id(self, staffed: UowFactory) -> None:
         """for_resident keeps sign-ups overlapping ``[start, end)``, by start then id."""
         end = T0.add(days=1)
-        self.add_signups(
+        self.add_and_commit(
             staffed,
+            "signups",
             [
                 _signup("a", "r1", T0.subtract(hours=2), minutes=120),  # ends at start
                 _signup("b", "r1", T0.subtract(hours=1).in_timezone("UTC"), minutes=61),
@@ -432,7 +414,7 @@ class SignUpRepositoryContract(_SchedulingBase):
 
     def test_staged_signups_are_visible_in_their_own_unit_only(self, staffed: UowFactory) -> None:
         """A unit's new and changed sign-ups show in its own queries; others see none."""
-        self.add_signups(staffed, [_signup("su1", "r1")])
+        self.add_and_commit(staffed, "signups", [_signup("su1", "r1")])
         window = {"start": T0, "end": T0.add(hours=1)}
         with staffed() as uow:
             uow.signups.add(_signup("su2", "r2", at=T0.subtract(days=3)))

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
 import attrs
 import pendulum
@@ -14,7 +13,7 @@ from gridgov.care.contacts import CareTask, ContactAttempt, TaskState
 from gridgov.care.policy import ContactMethod
 from gridgov.errors import ConflictError, GridgovError, NotFoundError, ValidationError
 from gridgov.ports import Page
-from gridgov.testing._samples import _all_pages, _CareBase, _contact, _ids, _task
+from gridgov.testing._samples import _all_pages, _CareBase, _contact, _ids, _race, _task
 from gridgov.testing._world import (
     BUILDING_A1,
     BUILDING_A2,
@@ -246,14 +245,6 @@ class CareTaskRepositoryContract(_CareBase):
     """What every ``CareTaskRepository`` does: tasks with windows, indexed for worklists."""
 
     @staticmethod
-    def add_tasks(store: UowFactory, tasks: Iterable[CareTask]) -> None:
-        """Commit ``tasks`` in one unit of work."""
-        with store() as uow:
-            for t in tasks:
-                uow.care_tasks.add(t)
-            uow.commit()
-
-    @staticmethod
     def close(store: UowFactory, *task_ids: str) -> None:
         """Mark the tasks done, in one unit of work."""
         with store() as uow:
@@ -278,7 +269,7 @@ class CareTaskRepositoryContract(_CareBase):
 
     def test_update_cannot_hand_a_task_to_another_resident(self, elders: UowFactory) -> None:
         """Changing a stored task's resident raises ValidationError on resident_id."""
-        self.add_tasks(elders, [_task("t1", "r1", T0)])
+        self.add_and_commit(elders, "care_tasks", [_task("t1", "r1", T0)])
         with elders() as uow:
             task = uow.care_tasks.get("t1")
             with pytest.raises(ValidationError) as info:
@@ -287,7 +278,7 @@ class CareTaskRepositoryContract(_CareBase):
 
     def test_update_moving_a_task_checks_the_household(self, elders: UowFactory) -> None:
         """Moving a task to a cell that is not its household's raises ValidationError."""
-        self.add_tasks(elders, [_task("t1", "r1", T0)])
+        self.add_and_commit(elders, "care_tasks", [_task("t1", "r1", T0)])
         with elders() as uow:
             task = uow.care_tasks.get("t1")
             with pytest.raises(ValidationError) as info:
@@ -296,7 +287,7 @@ class CareTaskRepositoryContract(_CareBase):
 
     def test_task_of_a_removed_household_can_still_be_closed(self, elders: UowFactory) -> None:
         """A task whose household was removed (moved out, deceased) can still be cancelled."""
-        self.add_tasks(elders, [_task("t1", "r3", T0)])
+        self.add_and_commit(elders, "care_tasks", [_task("t1", "r3", T0)])
         with elders() as uow:
             uow.households.remove(uow.households.get("h2"))
             uow.commit()
@@ -308,8 +299,9 @@ class CareTaskRepositoryContract(_CareBase):
 
     def test_task_open_for_resident_orders_by_due_then_id(self, elders: UowFactory) -> None:
         """open_for_resident lists the resident's open tasks by due instant, then id."""
-        self.add_tasks(
+        self.add_and_commit(
             elders,
+            "care_tasks",
             [
                 _task("t3", "r1", T0.add(days=1)),
                 _task("t2", "r1", T0.in_timezone("UTC")),
@@ -330,8 +322,9 @@ class CareTaskRepositoryContract(_CareBase):
     ) -> None:
         """open_in_subtree yields the subtree's open tasks started before the instant, once each."""
         horizon = T0.add(days=1)
-        self.add_tasks(
+        self.add_and_commit(
             elders,
+            "care_tasks",
             [
                 _task("a", "r1", T0.subtract(days=2), due=T0.subtract(days=1)),
                 _task("c", "r5", T0.in_timezone("UTC")),
@@ -376,7 +369,7 @@ class CareTaskRepositoryContract(_CareBase):
         self, elders: UowFactory, limit: int
     ) -> None:
         """overdue() lists open tasks not marked, due strictly before the instant, by due, id."""
-        self.add_tasks(elders, self.overdue_population())
+        self.add_and_commit(elders, "care_tasks", self.overdue_population())
         with elders() as uow:
             got = _ids(
                 _all_pages(
@@ -391,7 +384,7 @@ class CareTaskRepositoryContract(_CareBase):
         self, elders: UowFactory
     ) -> None:
         """The unit that marks one task overdue and closes another no longer lists either."""
-        self.add_tasks(elders, self.overdue_population())
+        self.add_and_commit(elders, "care_tasks", self.overdue_population())
         with elders() as uow:
             uow.care_tasks.update(uow.care_tasks.get("t1").marked_overdue(T0.add(hours=5)))
             uow.care_tasks.update(uow.care_tasks.get("t0").done("c1"))
@@ -406,7 +399,7 @@ class CareTaskRepositoryContract(_CareBase):
 
     def test_claimed_overdue_tasks_are_paged_like_overdue(self, elders: UowFactory) -> None:
         """claim_overdue() returns what overdue() does, page by page, in a unit that holds them."""
-        self.add_tasks(elders, self.overdue_population())
+        self.add_and_commit(elders, "care_tasks", self.overdue_population())
         with elders() as uow:
             claimed = _ids(
                 _all_pages(
@@ -421,16 +414,16 @@ class CareTaskRepositoryContract(_CareBase):
         self, elders: UowFactory
     ) -> None:
         """Four units claiming at once take disjoint overdue tasks: each is marked exactly once."""
-        self.add_tasks(
-            elders, [_task(f"q{i:02d}", "r1", T0, due=T0.add(minutes=i)) for i in range(12)]
+        self.add_and_commit(
+            elders,
+            "care_tasks",
+            [_task(f"q{i:02d}", "r1", T0, due=T0.add(minutes=i)) for i in range(12)],
         )
         handled: list[str] = []
         failures: list[str] = []
-        gate = threading.Barrier(4)
         now = T0.add(hours=1)
 
-        def sweep() -> None:
-            gate.wait(timeout=30)
+        def sweep(_: int) -> None:
             try:
                 with elders() as uow:
                     page = uow.care_tasks.claim_overdue(due_before=now, limit=3)
@@ -442,16 +435,14 @@ class CareTaskRepositoryContract(_CareBase):
             except GridgovError as exc:
                 failures.append(type(exc).__name__)
 
-        threads = [threading.Thread(target=sweep) for _ in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=60)
+        _race(4, sweep)
         assert ([], [f"q{i:02d}" for i in range(12)]) == (failures, sorted(handled))
 
     def test_closed_tasks_leave_the_open_queries(self, elders: UowFactory) -> None:
         """Done and cancelled tasks are kept but no longer listed as open."""
-        self.add_tasks(elders, [_task("t1", "r1", T0), _task("t2", "r1", T0.add(hours=1))])
+        self.add_and_commit(
+            elders, "care_tasks", [_task("t1", "r1", T0), _task("t2", "r1", T0.add(hours=1))]
+        )
         with elders() as uow:
             uow.care_tasks.update(uow.care_tasks.get("t1").done("c1"))
             uow.care_tasks.update(uow.care_tasks.get("t2").cancelled("hospitalised"))
@@ -466,7 +457,7 @@ class CareTaskRepositoryContract(_CareBase):
 
     def test_reopened_task_returns_to_the_open_queries(self, elders: UowFactory) -> None:
         """A task updated back to open is listed again."""
-        self.add_tasks(elders, [_task("t1", "r1", T0)])
+        self.add_and_commit(elders, "care_tasks", [_task("t1", "r1", T0)])
         self.close(elders, "t1")
         with elders() as uow:
             task = uow.care_tasks.get("t1")
@@ -529,7 +520,7 @@ class CareTaskRepositoryContract(_CareBase):
 
     def test_a_unit_sees_its_own_closed_tasks_leave(self, elders: UowFactory) -> None:
         """Within a unit, a task closed but not committed is no longer open; others still see it."""
-        self.add_tasks(elders, [_task("t1", "r1", T0), _task("t2", "r2", T0)])
+        self.add_and_commit(elders, "care_tasks", [_task("t1", "r1", T0), _task("t2", "r2", T0)])
         horizon = T0.add(days=1)
         with elders() as uow:
             uow.care_tasks.update(uow.care_tasks.get("t1").done("c1"))
@@ -545,7 +536,7 @@ class CareTaskRepositoryContract(_CareBase):
 
     def test_conflicting_unit_stores_no_contacts_or_tasks(self, elders: UowFactory) -> None:
         """A unit whose task update turns out stale keeps none of its contacts or new tasks."""
-        self.add_tasks(elders, [_task("t1", "r1", T0)])
+        self.add_and_commit(elders, "care_tasks", [_task("t1", "r1", T0)])
         with elders() as uow:
             stale = uow.care_tasks.get("t1")
         self.close(elders, "t1")
@@ -561,7 +552,7 @@ class CareTaskRepositoryContract(_CareBase):
 
     def test_task_failed_add_many_leaves_the_store_as_before(self, elders: UowFactory) -> None:
         """A task with a bad reference mid-stream fails the call and stores none of its tasks."""
-        self.add_tasks(elders, [_task("t0", "r4", T0)])
+        self.add_and_commit(elders, "care_tasks", [_task("t0", "r4", T0)])
 
         def stream() -> Iterator[CareTask]:
             for i in range(1, 8):

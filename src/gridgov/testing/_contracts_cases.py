@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
-from collections.abc import Iterable
 
 import attrs
 import pendulum
@@ -27,6 +25,7 @@ from gridgov.testing._samples import (
     _closed,
     _ids,
     _instants,
+    _race,
 )
 from gridgov.testing._world import (
     BUILDING_A1,
@@ -48,14 +47,6 @@ from gridgov.testing._world import (
 
 class CaseRepositoryContract(_Base):
     """What every ``CaseRepository`` does: cases indexed by next check, by cell and external id."""
-
-    @staticmethod
-    def add_cases(store: UowFactory, cases: Iterable[Case]) -> None:
-        """Commit ``cases`` in one unit of work."""
-        with store() as uow:
-            for case in cases:
-                uow.cases.add(case)
-            uow.commit()
 
     @staticmethod
     def all_due(uow: UnitOfWork, at: pendulum.DateTime, limit: int = 100) -> list[str]:
@@ -109,7 +100,7 @@ class CaseRepositoryContract(_Base):
 
     def test_case_update_taking_a_used_external_id_conflicts(self, store: UowFactory) -> None:
         """An update giving a case another case's external id raises ConflictError."""
-        self.add_cases(store, [_case("k1", external_id="E-1"), _case("k2")])
+        self.add_and_commit(store, "cases", [_case("k1", external_id="E-1"), _case("k2")])
         with store() as uow:
             k2 = uow.cases.get("k2")
             with pytest.raises(ConflictError):  # noqa: PT012 - at update or at commit
@@ -122,7 +113,7 @@ class CaseRepositoryContract(_Base):
 
     def test_case_external_id_can_pass_to_another_case(self, store: UowFactory) -> None:
         """Within one unit, an external id dropped by one case can be given to another."""
-        self.add_cases(store, [_case("k1", external_id="E-1"), _case("k2")])
+        self.add_and_commit(store, "cases", [_case("k1", external_id="E-1"), _case("k2")])
         with store() as uow:
             uow.cases.update(attrs.evolve(uow.cases.get("k1"), external_id=None))
             uow.cases.update(attrs.evolve(uow.cases.get("k2"), external_id="E-1"))
@@ -134,7 +125,7 @@ class CaseRepositoryContract(_Base):
 
     def test_case_update_dropping_history_entries_is_refused(self, store: UowFactory) -> None:
         """A case's history only grows: an update with fewer entries than stored is refused."""
-        self.add_cases(store, [_case("k1")])
+        self.add_and_commit(store, "cases", [_case("k1")])
         with store() as uow:
             original = uow.cases.get("k1")
             registered = uow.cases.update(
@@ -151,7 +142,7 @@ class CaseRepositoryContract(_Base):
 
     def test_case_update_to_an_unknown_owner_cell_raises_not_found(self, store: UowFactory) -> None:
         """Handing a stored case to a cell that is not stored raises NotFoundError."""
-        self.add_cases(store, [_case("k1")])
+        self.add_and_commit(store, "cases", [_case("k1")])
         with store() as uow:
             case = uow.cases.get("k1")
             with pytest.raises(NotFoundError) as info:
@@ -201,22 +192,24 @@ class CaseRepositoryContract(_Base):
         self, store: UowFactory, limit: int
     ) -> None:
         """due() keeps ``next_check <= at``, by instant then id, each case once across pages."""
-        self.add_cases(store, self.due_population())
+        self.add_and_commit(store, "cases", self.due_population())
         with store() as uow:
             got = self.all_due(uow, T0, limit)
         assert ["h", "a", "f", "b", "c"] == got
 
     def test_cases_without_next_check_are_never_due(self, store: UowFactory) -> None:
         """Cases whose next check is cleared, by hand or by closing them, are never due."""
-        self.add_cases(store, self.due_population())
+        self.add_and_commit(store, "cases", self.due_population())
         with store() as uow:
             got = self.all_due(uow, T0.add(years=30))
         assert ["h", "a", "f", "b", "c", "d"] == got
 
     def test_case_due_pages_merge_committed_and_staged_changes(self, store: UowFactory) -> None:
         """A unit's new cases and moved checks appear in place; pages hold each case once."""
-        self.add_cases(
-            store, [_case(f"k{i:02d}", next_check=T0.add(minutes=10 * i)) for i in range(10)]
+        self.add_and_commit(
+            store,
+            "cases",
+            [_case(f"k{i:02d}", next_check=T0.add(minutes=10 * i)) for i in range(10)],
         )
         with store() as uow:
             for i in range(5):
@@ -236,7 +229,7 @@ class CaseRepositoryContract(_Base):
 
     def test_claimed_due_cases_are_claimed_once_and_paged_like_due(self, store: UowFactory) -> None:
         """claim_due() returns what due() does, page by page, in a unit that holds them."""
-        self.add_cases(store, self.due_population())
+        self.add_and_commit(store, "cases", self.due_population())
         with store() as uow:
             claimed = _ids(
                 _all_pages(lambda a: uow.cases.claim_due(at_or_before=T0, limit=2, after=a))
@@ -246,10 +239,8 @@ class CaseRepositoryContract(_Base):
     def test_racing_reports_of_one_external_id_store_one_case(self, store: UowFactory) -> None:
         """Eight units adding cases of one 12345 work order at once: one is stored."""
         outcomes: list[str] = []
-        gate = threading.Barrier(8)
 
         def report(i: int) -> None:
-            gate.wait(timeout=30)
             try:
                 with store() as uow:
                     uow.cases.add(_case(f"w{i}", external_id="12345-0001"))
@@ -259,24 +250,20 @@ class CaseRepositoryContract(_Base):
             except ConflictError as exc:
                 outcomes.append("retry" if exc.retryable else "refused")
 
-        threads = [threading.Thread(target=report, args=(i,)) for i in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=60)
+        _race(8, report)
         with store() as uow:
             found = uow.cases.by_external_id("12345-0001")
         assert (1, True) == (outcomes.count("stored"), found is not None)
 
     def test_racing_claims_share_the_due_cases_without_overlap(self, store: UowFactory) -> None:
         """Four units claiming at once take disjoint due cases: each is handled exactly once."""
-        self.add_cases(store, [_case(f"q{i:02d}", next_check=T0.add(minutes=i)) for i in range(12)])
+        self.add_and_commit(
+            store, "cases", [_case(f"q{i:02d}", next_check=T0.add(minutes=i)) for i in range(12)]
+        )
         handled: list[str] = []
         failures: list[str] = []
-        gate = threading.Barrier(4)
 
-        def sweep() -> None:
-            gate.wait(timeout=30)
+        def sweep(_: int) -> None:
             try:
                 with store() as uow:
                     page = uow.cases.claim_due(at_or_before=T0.add(hours=1), limit=3)
@@ -288,16 +275,12 @@ class CaseRepositoryContract(_Base):
             except GridgovError as exc:
                 failures.append(type(exc).__name__)
 
-        threads = [threading.Thread(target=sweep) for _ in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=60)
+        _race(4, sweep)
         assert ([], [f"q{i:02d}" for i in range(12)]) == (failures, sorted(handled))
 
     def test_closed_cases_leave_the_open_query(self, store: UowFactory) -> None:
         """A closed case is no longer open nor due, but is still among the reported cases."""
-        self.add_cases(store, [_case("k1"), _case("k2", at=T0.add(hours=1))])
+        self.add_and_commit(store, "cases", [_case("k1"), _case("k2", at=T0.add(hours=1))])
         with store() as uow:
             uow.cases.update(_closed(uow.cases.get("k1")))
             uow.commit()
@@ -312,7 +295,7 @@ class CaseRepositoryContract(_Base):
 
     def test_reopened_case_returns_to_the_open_query(self, store: UowFactory) -> None:
         """A case evaluated as unsatisfactory and reopened is listed as open again."""
-        self.add_cases(store, [_case("k1")])
+        self.add_and_commit(store, "cases", [_case("k1")])
         with store() as uow:
             closed = _closed(uow.cases.get("k1"))
             at = closed.history[-1].at
@@ -340,8 +323,9 @@ class CaseRepositoryContract(_Base):
         self, store: UowFactory, limit: int
     ) -> None:
         """open_in_subtree yields the subtree's open cases once each, by report instant then id."""
-        self.add_cases(
+        self.add_and_commit(
             store,
+            "cases",
             [
                 _case("e", BUILDING_A2, T0.add(days=1)),
                 _case("b", GRID_A, T0.in_timezone("UTC")),
@@ -362,8 +346,9 @@ class CaseRepositoryContract(_Base):
     ) -> None:
         """reported_in_subtree keeps ``since <= reported_at < until`` in the subtree, by instant."""
         until = T0.add(days=1)
-        self.add_cases(
+        self.add_and_commit(
             store,
+            "cases",
             [
                 _case("a", BUILDING_A1, T0.subtract(microseconds=1)),
                 _case("b", BUILDING_A2, T0.in_timezone("UTC")),
@@ -380,8 +365,9 @@ class CaseRepositoryContract(_Base):
 
     def test_case_queries_are_scoped_to_the_subtree(self, store: UowFactory) -> None:
         """A subtree's queries return its cases and never a sibling's."""
-        self.add_cases(
+        self.add_and_commit(
             store,
+            "cases",
             [
                 _case("a", BUILDING_A1),
                 _case("b", GRID_B, owner=GRID_B),
@@ -430,8 +416,10 @@ class CaseRepositoryContract(_Base):
 
     def test_a_unit_sees_its_own_case_updates(self, store: UowFactory) -> None:
         """Within a unit, a closed case leaves the open query and a moved check the due one."""
-        self.add_cases(
-            store, [_case("k1", next_check=T0), _case("k2", at=T0.add(hours=1), next_check=T0)]
+        self.add_and_commit(
+            store,
+            "cases",
+            [_case("k1", next_check=T0), _case("k2", at=T0.add(hours=1), next_check=T0)],
         )
         with store() as uow:
             uow.cases.update(_closed(uow.cases.get("k1")))
@@ -494,7 +482,7 @@ class CaseRepositoryContract(_Base):
 
     def test_case_add_many_with_a_stored_external_id_conflicts(self, store: UowFactory) -> None:
         """A stream repeating a stored external id raises ConflictError and stores none of it."""
-        self.add_cases(store, [_case("k3", external_id="E-3")])
+        self.add_and_commit(store, "cases", [_case("k3", external_id="E-3")])
         cases = [_case(f"n{i}", at=T0.add(hours=i), external_id=f"E-{i}") for i in range(1, 6)]
         with store() as uow:
             with pytest.raises(ConflictError):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Iterable
 
 import attrs
 import pendulum
@@ -175,14 +174,6 @@ class VenueRepositoryContract(_SchedulingBase):
 class SeriesRepositoryContract(_SchedulingBase):
     """What every ``SeriesRepository`` does: series of a venue found by the span of their rule."""
 
-    @staticmethod
-    def add_series(store: UowFactory, series: Iterable[ActivitySeries]) -> None:
-        """Commit ``series`` in one unit of work."""
-        with store() as uow:
-            for s in series:
-                uow.series.add(s)
-            uow.commit()
-
     def test_series_with_unknown_venue_or_space_is_rejected_and_not_stored(
         self, venued: UowFactory
     ) -> None:
@@ -212,7 +203,7 @@ class SeriesRepositoryContract(_SchedulingBase):
 
     def test_series_update_to_another_space_is_checked(self, venued: UowFactory) -> None:
         """A series moves to a space of another venue; to a space its venue lacks, it raises."""
-        self.add_series(venued, [_series("a1")])
+        self.add_and_commit(venued, "series", [_series("a1")])
         with venued() as uow:
             series = uow.series.get("a1")
             with pytest.raises(ValidationError) as info:
@@ -256,15 +247,16 @@ class SeriesRepositoryContract(_SchedulingBase):
         self, venued: UowFactory, limit: int
     ) -> None:
         """in_venue keeps ``first start < end`` and ``last end > start`` (or none), by id."""
-        self.add_series(venued, self.window_population())
+        self.add_and_commit(venued, "series", self.window_population())
         with venued() as uow:
             got = self.all_series(uow, "v1", T0, T0.add(days=1), limit)
         assert ["b", "d", "e", "g", "j"] == got
 
     def test_never_ending_series_are_found_by_any_later_window(self, venued: UowFactory) -> None:
         """A series without COUNT or UNTIL is found years later; one with COUNT is not."""
-        self.add_series(
+        self.add_and_commit(
             venued,
+            "series",
             [_series("n", T0, rrule=_WEEKLY), _series("m", T0, rrule=f"{_WEEKLY};COUNT=3")],
         )
         windows = [
@@ -282,8 +274,9 @@ class SeriesRepositoryContract(_SchedulingBase):
         self, venued: UowFactory
     ) -> None:
         """A first occurrence moved earlier, or a last one moved later, widens the series' span."""
-        self.add_series(
+        self.add_and_commit(
             venued,
+            "series",
             [
                 _series(
                     "p",
@@ -310,7 +303,7 @@ class SeriesRepositoryContract(_SchedulingBase):
 
     def test_staged_series_are_visible_in_their_own_unit_only(self, venued: UowFactory) -> None:
         """A unit sees its new series and its changes to others; other units do not."""
-        self.add_series(venued, [_series("a1"), _series("a2", T0.add(hours=2))])
+        self.add_and_commit(venued, "series", [_series("a1"), _series("a2", T0.add(hours=2))])
         window = (T0, T0.add(hours=1))
         with venued() as uow:
             uow.series.add(_series("a0", T0.subtract(minutes=30)))

@@ -7,6 +7,7 @@ shifts the contracts start from, and paging helpers.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any, Literal, TypeVar
 
@@ -61,6 +62,21 @@ def _all_pages(fetch: Callable[[str | None], Page[T]]) -> list[T]:
         if cursor is None:
             return items
     raise AssertionError("pagination did not end")
+
+
+def _race(count: int, work: Callable[[int], None]) -> None:
+    """Run ``work(0)`` to ``work(count - 1)`` on as many threads, released at once; wait for all."""
+    gate = threading.Barrier(count)
+
+    def run(i: int) -> None:
+        gate.wait(timeout=30)
+        work(i)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
 
 
 def _ages_population() -> list[Household]:
