@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import attrs
@@ -12,6 +11,7 @@ from gridgov.errors import ConflictError, GridgovError, ValidationError
 from gridgov.events import FamilyToNotify
 from gridgov.notify import Audience, Notification, NotificationState
 from gridgov.outbox import record_events
+from gridgov.testing._samples import _race
 from gridgov.testing._world import GRID_A, UowFactory, _Base
 
 __all__ = ["NotificationRepositoryContract", "sample_notification"]
@@ -91,10 +91,8 @@ class NotificationRepositoryContract(_Base):
             uow.commit()
         claimed: list[str] = []
         failures: list[str] = []
-        gate = threading.Barrier(4)
 
-        def round_() -> None:
-            gate.wait(timeout=30)
+        def round_(_: int) -> None:
             try:
                 with store() as uow:
                     due = uow.notifications.claim_due(_AT.add(hours=1), limit=3)
@@ -106,11 +104,7 @@ class NotificationRepositoryContract(_Base):
             except GridgovError as exc:
                 failures.append(type(exc).__name__)
 
-        threads = [threading.Thread(target=round_) for _ in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=60)
+        _race(4, round_)
         expected = sorted(sample_notification(i).id for i in range(12))
         assert ([], expected) == (failures, sorted(claimed))
 
