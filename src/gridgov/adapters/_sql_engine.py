@@ -158,17 +158,18 @@ def scan_sql(table: str, scan: Scan) -> tuple[str, tuple[object, ...]]:
         if scan.low is not None:
             conditions.append(_compare(order[: len(scan.low)], ">="))
             params += scan.low
-        upper = scan.cursor or _padded(scan.high, TOP, n) or (TOP,) * n
+        upper = min(b for b in (scan.cursor, _padded(scan.high, TOP, n), (TOP,) * n) if b)
         conditions.append(_compare(order, "<"))
         params += upper
     else:
         if scan.limit is not None or scan.low is not None:  # a page, or a bounded read
+            # ``> (low, "")`` is ``>= (low,)``: no record's key, the order's last column, is "".
             lower = max(_padded(scan.low, "", n) or (), scan.cursor or (), ("",) * n)
             conditions.append(_compare(order, ">"))
             params += lower
         if scan.high is not None:
             # A bound ending in TOP takes in all of its prefix: ``<=`` on the prefix says so.
-            through = scan.high[-1] == TOP
+            through = len(scan.high) > 1 and scan.high[-1] == TOP
             high = scan.high[:-1] if through else scan.high
             conditions.append(_compare(order[: len(high)], "<=" if through else "<"))
             params += high
