@@ -116,8 +116,8 @@ class CellLocator:
     def cell_for(self, request: ServiceRequestIn) -> str:
         """Return the cell of an Open311 request's point: ``import_requests(cell_for=...)``.
 
-        :func:`gridgov.services.placing.CellFinder` also reads the address when there is no
-        point; this reads only the point.
+        :class:`gridgov.services.placing.CellFinder`, the import's default, also reads the
+        address when there is no point; this reads only the point.
 
         Raises:
             ValidationError: If the request has no point.

@@ -778,6 +778,20 @@ def _plan(
     return _Planned(index, request, cell_code, reporter, received, case_id)
 
 
+def _placing(finder: CellFinder) -> Callable[[ServiceRequestIn], str]:
+    """Return the default ``cell_for``: a request's point, else its address, errors by field."""
+
+    def cell_for(request: ServiceRequestIn) -> str:
+        return finder.place(
+            point=request.point,
+            address=request.address_string,
+            point_path="long",
+            address_path="address_string",
+        )
+
+    return cell_for
+
+
 def _without_events(result: ImportResult) -> ImportResult:
     """A repeated import's result: its events went out after the first."""
     return attrs.evolve(result, events=())
@@ -821,9 +835,10 @@ def import_requests(
         requests: The request bodies, e.g. the items of a JSON array.
         cell_for: Returns the code of the grid or building a request lies in, e.g. from its
             point or address; may raise ValidationError or NotFoundError, reported as the
-            request's error. Default: by its point, else its address, over the stored cells
-            (:meth:`gridgov.services.placing.CellFinder.cell_for`): a point outside every
-            grid, an address naming no building or several is that request's error.
+            request's error. Default: by its ``lat``/``long``, else its ``address_string``,
+            over the stored cells (:class:`gridgov.services.placing.CellFinder`): a point
+            outside every grid, an address naming no building or several is that request's
+            error.
         at: When the batch is imported; a ``requested_datetime`` after it is refused.
         actor: Who imports (recorded in each case's history).
         case_id_for: Returns the id the case of a request is stored under, or ``None`` for a
@@ -847,7 +862,7 @@ def import_requests(
             "actor", "an id is 1-64 characters of letters, digits, '-', '_', '.' or ':'"
         )
     if cell_for is None:
-        cell_for = CellFinder.of_store(uow).cell_for
+        cell_for = _placing(CellFinder.of_store(uow))
     planned: list[_Planned] = []
     errors: dict[int, list[dict[str, object]]] = {}
     ids: dict[str, int] = {}

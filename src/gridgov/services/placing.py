@@ -35,7 +35,6 @@ from gridgov.ports import UnitOfWork
 
 if TYPE_CHECKING:
     from gridgov.geo import CellLocator
-    from gridgov.interop.open311 import ServiceRequestIn
 
 __all__ = ["CellFinder"]
 
@@ -115,15 +114,3 @@ class CellFinder:
                     outside.problem,
                     problems=((point_path, outside.problem), (address_path, exc.problem)),
                 ) from None
-
-    def cell_for(self, request: ServiceRequestIn) -> str:
-        """Return the cell of an Open311 request: ``import_requests(cell_for=...)``.
-
-        Its ``lat``/``long``, else its ``address_string``; errors name those fields.
-        """
-        return self.place(
-            point=request.point,
-            address=request.address_string,
-            point_path="long",
-            address_path="address_string",
-        )
