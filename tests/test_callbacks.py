@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pendulum
 import pytest
 
@@ -23,10 +26,18 @@ MONDAY = pendulum.datetime(2026, 11, 23, 10, tz=TZ)
 D, H, V = CaseRole.DISPATCHER, CaseRole.HANDLER, CaseRole.VERIFIER
 
 
-@pytest.fixture
-def store() -> Store:
-    """Return a memory store with a community, two grids and a building in each."""
-    s = open_store("memory://")
+@pytest.fixture(params=["memory", "sqlite", "postgresql", "mysql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """Return a store of each kind with a community, two grids and a building in each."""
+    if request.param == "memory":
+        url = "memory://"
+    elif request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'callbacks.db'}"
+    elif request.param == "mysql":
+        url = request.getfixturevalue("mysql_database")
+    else:
+        url = request.getfixturevalue("postgres_schema")
+    s = open_store(url)
     with s() as uow:
         for cell in (
             GridCell("610102", "新城区", GridLevel.DISTRICT),
@@ -39,7 +50,8 @@ def store() -> Store:
         ):
             uow.cells.add(cell)
         uow.commit()
-    return s
+    yield s
+    s.close()
 
 
 def closed(uow: UnitOfWork, cid: str, *, cell: str = B1, category: str = "complaint") -> Transition:
