@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pendulum
 import pytest
 from hypothesis import given
@@ -14,6 +16,7 @@ from gridgov.cases import CaseSource, CaseWorkflow
 from gridgov.cases.workflow import Transition
 from gridgov.errors import (
     AmbiguousAddressError,
+    MissingExtraError,
     OutsideGridError,
     UnknownAddressError,
     ValidationError,
@@ -177,3 +180,13 @@ def test_a_finder_falls_back_on_the_address_when_the_point_is_outside() -> None:
     """Outside every grid but with an address naming a building: the building."""
     finder = CellFinder(CELLS)
     assert f"{TIEYI}001" == finder.place(point=(9.0, 9.0), address="铁一村1号楼")
+
+
+def test_a_point_without_the_geo_extra_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without shapely, placing a point raises MissingExtraError; an address needs no extra."""
+    monkeypatch.setitem(sys.modules, "shapely", None)
+    monkeypatch.delitem(sys.modules, "gridgov.geo", raising=False)
+    finder = CellFinder(CELLS)
+    with pytest.raises(MissingExtraError) as info:
+        finder.place(point=(0.5, 0.5), address="铁一村1号楼")
+    assert ("geo", f"{TIEYI}001") == (info.value.extra, finder.place(address="铁一村1号楼"))
