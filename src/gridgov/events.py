@@ -23,6 +23,8 @@ import pendulum
 from gridgov._levels import GridLevel
 
 __all__ = [
+    "CallbackDue",
+    "CallbackRecorded",
     "CareEvent",
     "CaseEscalated",
     "CaseEvent",
@@ -165,6 +167,27 @@ class CaseReassigned(CaseEvent):
     from_worker: str | None
     to_worker: str | None
     rule: str
+
+
+@attrs.frozen
+class CallbackDue(CaseEvent):
+    """A case was closed: its reporter is to be called back (回访) by ``due``."""
+
+    TYPE: ClassVar[str] = "case.callback_due"
+
+    category: str
+    due: pendulum.DateTime
+
+
+@attrs.frozen
+class CallbackRecorded(CaseEvent):
+    """The call-back's outcome was recorded: a verdict, or ``unreachable``."""
+
+    TYPE: ClassVar[str] = "case.callback_recorded"
+
+    category: str
+    outcome: str
+    actor: str
 
 
 # -- care -----------------------------------------------------------------------------------
