@@ -199,7 +199,7 @@ def test_the_old_worklist_drops_the_households_and_the_new_one_shows_them(store:
         (Assignment(G, DAY.subtract(days=60), EVE),),
         (P1, P2),
         ["w-old"],
-    ) == (lists, ended, change.unstaffed, [w.id for w in change.workers])
+    ) == (lists, ended, change.unstaffed, list(change.workers))
 
 
 def test_an_open_case_keeps_its_location_and_passes_to_the_part(store: Store) -> None:
@@ -317,7 +317,7 @@ def test_a_merge_rehomes_every_household_and_renumbers_a_clashing_building(store
         homes,
         owner,
         [G, B1, B2, G2, B3],
-        tuple(sorted(w.id for w in change.workers)),
+        tuple(sorted(change.workers)),
     )
 
 

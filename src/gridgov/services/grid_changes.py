@@ -78,7 +78,7 @@ class GridChange:
         tasks: Other open care tasks that pointed at a retired cell, now at their household's.
         cases: The open cases whose owner passed from a retired cell to its successor; their
             location is kept.
-        workers: The workers whose assignment to a retired cell ended.
+        workers: The ids of the workers whose assignment to a retired cell ended.
         unstaffed: The codes of the created cells (buildings aside) no worker is assigned to
             on the change's day: someone must be assigned.
     """
@@ -88,7 +88,7 @@ class GridChange:
     moves: tuple[Move, ...] = ()
     tasks: tuple[CareTask, ...] = ()
     cases: tuple[Case, ...] = ()
-    workers: tuple[Worker, ...] = ()
+    workers: tuple[str, ...] = ()
     unstaffed: tuple[str, ...] = ()
 
 
@@ -447,7 +447,7 @@ def _apply(
                 to = case_part(case) or plan.successor.get(case.owner_cell)
                 if to is not None:
                     cases.append(uow.cases.update(_handed_on(case, to, plan.change, at, actor)))
-    workers = tuple(_end_assignments(uow, gone, on))
+    workers = tuple(w.id for w in _end_assignments(uow, gone, on))
     unstaffed = tuple(
         c.code
         for c in created
