@@ -24,14 +24,17 @@ from gridgov import (
     WorkerRole,
     open_store,
 )
+from gridgov.access import Principal, Role
 from gridgov.calendar import WorkCalendar
 from gridgov.care import ContactMethod
 from gridgov.care.contacts import CareTask, TaskKind
 from gridgov.cases import CaseSource, CaseWorkflow
+from gridgov.errors import AccessDeniedError
 from gridgov.ports import UnitOfWork
 from gridgov.services.care import worklist
 from gridgov.services.cases import case_kpis, report_case
 from gridgov.services.grid_changes import SplitPart, merge_cells, retire_cell, split_cell
+from gridgov.services.scoped import scoped
 
 TZ = "Asia/Shanghai"
 NOW = pendulum.datetime(2026, 11, 28, 9, 0, tz=TZ)
@@ -448,3 +451,26 @@ def test_after_any_changes_households_and_open_tasks_are_in_active_cells(
         [c in active for c in cells],
         [t.cell_code for t in tasks],
     )
+
+
+def test_community_staff_split_a_grid_of_their_community_through_a_scoped_unit(
+    store: Store,
+) -> None:
+    """The scope covers the community: the change is allowed and made as for the store."""
+    staff = Principal("secretary", {Role.COMMUNITY_STAFF}, {COMMUNITY})
+    with scoped(store(), staff, audit=[].append) as uow:
+        change = split_cell(uow, G, into=_parts(), on=DAY, at=NOW, actor="secretary")
+        uow.commit()
+    with store() as uow:
+        homes = _homes(uow)
+    assert ({"h1": f"{P1}001", "h3": P1}, ("w-old",)) == (
+        {h: homes[h] for h in ("h1", "h3")},
+        change.workers,
+    )
+
+
+def test_a_grid_worker_may_not_split_their_grid(store: Store) -> None:
+    """A grid worker's scope is their grid: the new cells lie outside it, so it is denied."""
+    worker = Principal("w-old", {Role.GRID_WORKER}, {G})
+    with scoped(store(), worker, audit=[].append) as uow, pytest.raises(AccessDeniedError):
+        split_cell(uow, G, into=_parts(), on=DAY, at=NOW, actor="w-old")
