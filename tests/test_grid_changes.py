@@ -24,7 +24,7 @@ from gridgov import (
     WorkerRole,
     open_store,
 )
-from gridgov.access import Principal, Role
+from gridgov.access import AuditEntry, Principal, Role
 from gridgov.calendar import WorkCalendar
 from gridgov.care import ContactMethod
 from gridgov.care.contacts import CareTask, TaskKind
@@ -453,12 +453,15 @@ def test_after_any_changes_households_and_open_tasks_are_in_active_cells(
     )
 
 
+_denials: list[AuditEntry] = []
+
+
 def test_community_staff_split_a_grid_of_their_community_through_a_scoped_unit(
     store: Store,
 ) -> None:
     """The scope covers the community: the change is allowed and made as for the store."""
     staff = Principal("secretary", {Role.COMMUNITY_STAFF}, {COMMUNITY})
-    with scoped(store(), staff, audit=[].append) as uow:
+    with scoped(store(), staff, audit=_denials.append) as uow:
         change = split_cell(uow, G, into=_parts(), on=DAY, at=NOW, actor="secretary")
         uow.commit()
     with store() as uow:
@@ -472,5 +475,5 @@ def test_community_staff_split_a_grid_of_their_community_through_a_scoped_unit(
 def test_a_grid_worker_may_not_split_their_grid(store: Store) -> None:
     """A grid worker's scope is their grid: the new cells lie outside it, so it is denied."""
     worker = Principal("w-old", {Role.GRID_WORKER}, {G})
-    with scoped(store(), worker, audit=[].append) as uow, pytest.raises(AccessDeniedError):
+    with scoped(store(), worker, audit=_denials.append) as uow, pytest.raises(AccessDeniedError):
         split_cell(uow, G, into=_parts(), on=DAY, at=NOW, actor="w-old")
