@@ -59,6 +59,7 @@ def test_a_merge_prints_what_it_changed_as_json(tmp_path: Path) -> None:
         "retired": [G1, G2],
         "tasks": 0,
         "unstaffed": [M],
+        "venues": [],
         "workers": [],
     }
     assert (0, expected, "") == (code, json.loads(out), err)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -25,12 +26,13 @@ from gridgov import (
     open_store,
 )
 from gridgov.access import AuditEntry, Principal, Role
-from gridgov.calendar import WorkCalendar
+from gridgov.calendar import Period, WorkCalendar
 from gridgov.care import ContactMethod
 from gridgov.care.contacts import CareTask, TaskKind
 from gridgov.cases import CaseSource, CaseWorkflow
 from gridgov.errors import AccessDeniedError
 from gridgov.ports import UnitOfWork
+from gridgov.scheduling.venues import Space, Venue
 from gridgov.services.care import worklist
 from gridgov.services.cases import case_kpis, report_case
 from gridgov.services.grid_changes import SplitPart, merge_cells, retire_cell, split_cell
@@ -216,6 +218,26 @@ def test_an_open_case_keeps_its_location_and_passes_to_the_part(store: Store) ->
     got = {cid: (c.cell_code, c.owner_cell, c.history[-1].action) for cid, c in cases.items()}
     expected = {"case-b1": (B1, P1, "regrid"), "case-g": (G, P2, "regrid")}
     assert (expected, ["case-b1", "case-g"]) == (got, sorted(c.id for c in change.cases))
+
+
+def test_a_venue_in_the_old_grid_moves_to_the_first_part(store: Store) -> None:
+    """The hall of grid G stands in P1 after the split; one in a retiring cell is refused."""
+    day = (Period(dt.time(8), dt.time(21)),)
+    opening = WorkCalendar(years=(2026, 2027), hours=dict.fromkeys(range(7), day))
+    with store() as uow:
+        uow.venues.add(Venue("hall", "活动中心", G, opening, [Space("main", "大厅", 30)]))
+        uow.venues.add(Venue("kiosk", "服务站", ELSEWHERE, opening, [Space("main", "窗口", 2)]))
+        change = split_cell(uow, G, into=_parts(), on=DAY, at=NOW, actor="secretary")
+        with pytest.raises(ValidationError) as caught:
+            retire_cell(uow, ELSEWHERE, on=DAY, at=NOW, actor="secretary")
+        uow.commit()
+    with store() as uow:
+        hall = uow.venues.get("hall").cell_code
+    assert (("hall",), P1, "a venue stands in the cell: move it first") == (
+        change.venues,
+        hall,
+        caught.value.problem,
+    )
 
 
 def test_history_is_kept_a_past_case_still_reports_under_the_retired_cell(store: Store) -> None:

@@ -75,6 +75,7 @@ def cmd_grid(args: argparse.Namespace) -> int:
                 "cases": [c.id for c in change.cases],
                 "workers": list(change.workers),
                 "unstaffed": list(change.unstaffed),
+                "venues": list(change.venues),
             }
         )
         return 0
@@ -87,6 +88,8 @@ def cmd_grid(args: argparse.Namespace) -> int:
     )
     if change.workers:
         print(f"assignments ended: {', '.join(change.workers)}")
+    if change.venues:
+        print(f"venues moved: {', '.join(change.venues)}")
     if change.unstaffed:
         print(f"no worker assigned yet: {', '.join(change.unstaffed)}")
     return 0

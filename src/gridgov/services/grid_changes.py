@@ -81,6 +81,7 @@ class GridChange:
         workers: The ids of the workers whose assignment to a retired cell ended.
         unstaffed: The codes of the created cells (buildings aside) no worker is assigned to
             on the change's day: someone must be assigned.
+        venues: The ids of the venues that stood in a retired cell, now in its successor.
     """
 
     retired: tuple[GridCell, ...]
@@ -90,6 +91,7 @@ class GridChange:
     cases: tuple[Case, ...] = ()
     workers: tuple[str, ...] = ()
     unstaffed: tuple[str, ...] = ()
+    venues: tuple[str, ...] = ()
 
 
 @attrs.define
@@ -176,7 +178,8 @@ def split_cell(
     building cell, or its address line if it lives in the old cell itself). An open case the
     old cell (or one of its buildings) owned keeps its location and passes to the part that
     took the building it lies in; one that lies in the old cell itself passes to the first part,
-    for the dispatcher to hand on. Workers' assignments to the old cells end the day before
+    for the dispatcher to hand on. A venue in the old cell moves to the first part (one in a
+    building, with the building). Workers' assignments to the old cells end the day before
     ``on``.
 
     Args:
@@ -295,7 +298,8 @@ def merge_cells(
     to the new cell, keeping their last code segment unless two share it (then the later one,
     by code, takes the lowest free number). Every household moves to the new cell (or its
     carried building) with its open work; open cases the merged cells owned pass to the new
-    cell, keeping their location; workers' assignments to the merged cells end.
+    cell, keeping their location; venues in them move to it; workers' assignments to the
+    merged cells end.
 
     Args:
         uow: The unit of work (not committed here).
@@ -385,7 +389,8 @@ def retire_cell(
 
     Args:
         uow: The unit of work (not committed here).
-        code: The cell: no active children, no household living in it, no open case it owns.
+        code: The cell: no active children, no household living in it, no open case it owns,
+            no venue in it.
         on: The first day without it.
         at: When the change is recorded.
         actor: Who made it, for the audit trail.
@@ -395,8 +400,8 @@ def retire_cell(
 
     Raises:
         NotFoundError: If the cell is not stored.
-        ValidationError: On ``code`` if it has active children, households or open cases, or
-            was retired already. Nothing is written.
+        ValidationError: On ``code`` if it has active children, households, open cases or
+            venues, or was retired already. Nothing is written.
     """
     check_text_key("code", code)
     check_text_key("actor", actor)
@@ -411,6 +416,8 @@ def retire_cell(
         raise ValidationError("code", "households still live in the cell: move them first")
     if any(c.owner_cell == code for c in _open_cases(uow, code)):
         raise ValidationError("code", "the cell owns open cases: hand them on first")
+    if uow.venues.in_subtree(code, limit=1).items:
+        raise ValidationError("code", "a venue stands in the cell: move it first")
     plan = _Plan("retire", [cell], [], {}, [], {code: ()})
     return _apply(uow, tree, plan, on, at, actor, lambda _case: None)
 
@@ -447,6 +454,12 @@ def _apply(
                 to = case_part(case) or plan.successor.get(case.owner_cell)
                 if to is not None:
                     cases.append(uow.cases.update(_handed_on(case, to, plan.change, at, actor)))
+    venues = tuple(
+        uow.venues.update(attrs.evolve(venue, cell_code=plan.successor[venue.cell_code])).id
+        for top in tops
+        for venue in list(pages(lambda after, top=top: uow.venues.in_subtree(top, after=after)))  # type: ignore[misc]
+        if venue.cell_code in gone and venue.cell_code in plan.successor
+    )
     workers = tuple(w.id for w in _end_assignments(uow, gone, on))
     unstaffed = tuple(
         c.code
@@ -474,7 +487,9 @@ def _apply(
     for c in created:
         detail = f"{plan.change} from {on}: of " + ", ".join(predecessors.get(c.code, ()))
         uow.audit.add(_audit(at, actor, AuditKind.CREATED, c.code, detail))
-    return GridChange(retired, created, tuple(moves), tasks, tuple(cases), workers, unstaffed)
+    return GridChange(
+        retired, created, tuple(moves), tasks, tuple(cases), workers, unstaffed, venues
+    )
 
 
 def _audit(
