@@ -18,6 +18,7 @@ from gridgov import (
     GridCell,
     GridLevel,
     Household,
+    NotFoundError,
     Resident,
     Store,
     ValidationError,
@@ -499,3 +500,26 @@ def test_a_grid_worker_may_not_split_their_grid(store: Store) -> None:
     worker = Principal("w-old", {Role.GRID_WORKER}, {G})
     with scoped(store(), worker, audit=_denials.append) as uow, pytest.raises(AccessDeniedError):
         split_cell(uow, G, into=_parts(), on=DAY, at=NOW, actor="w-old")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "path"),
+    [
+        ({"on": "2026-12-01"}, "on"),
+        ({"on": pendulum.datetime(2026, 12, 1)}, "on"),
+        ({"on": pendulum.Date(2101, 1, 1)}, "on"),
+        ({"at": pendulum.naive(2026, 11, 28, 9)}, "at"),
+        ({"actor": ""}, "actor"),
+        ({"into": [object(), object()]}, "into[0]"),
+        ({"code": f"{COMMUNITY}099"}, None),
+    ],
+)
+def test_a_malformed_argument_is_refused_naming_it(
+    store: Store, arguments: dict[str, object], path: str | None
+) -> None:
+    """Days, instants, ids and parts are checked first; an unknown cell is not found."""
+    call: dict[str, object] = {"code": G, "into": _parts(), "on": DAY, "at": NOW}
+    call |= {"actor": "secretary"} | arguments
+    with store() as uow, pytest.raises((ValidationError, NotFoundError)) as caught:
+        split_cell(uow, **call)  # type: ignore[arg-type]
+    assert path == getattr(caught.value, "path", None)

@@ -21,6 +21,7 @@ from gridgov.adapters.support import check_instant, check_text_key
 from gridgov.care.contacts import CareTask
 from gridgov.cases.model import Case, HistoryEntry
 from gridgov.cases.workflow import CaseRole
+from gridgov.clock import ensure_date
 from gridgov.errors import ValidationError
 from gridgov.events import CellOpened, CellRetired, DomainEvent, HouseholdMoved
 from gridgov.grid import GridCell, GridLevel, GridTree, Worker
@@ -38,10 +39,7 @@ _HORIZON = pendulum.datetime(2100, 12, 31, 23, 59, 59, tz="UTC")
 
 
 def _check_day(on: object) -> None:
-    if not isinstance(on, pendulum.Date) or isinstance(on, pendulum.DateTime):
-        raise ValidationError("on", f"expected a pendulum Date, got {type(on).__name__}")
-    if on.year >= 2100:
-        raise ValidationError("on", "outside the supported range")
+    ensure_date(on, "on")
 
 
 def _texts(value: Iterable[str]) -> tuple[str, ...]:
