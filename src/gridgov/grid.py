@@ -17,6 +17,7 @@ from gridgov.errors import NotFoundError, ValidationError
 
 __all__ = [
     "ALL_DUTIES",
+    "MAX_MANAGEMENT_GRADE",
     "Assignment",
     "Boundary",
     "Duty",
