@@ -542,3 +542,28 @@ def test_a_malformed_argument_is_refused_naming_it(
     with store() as uow, pytest.raises((ValidationError, NotFoundError)) as caught:
         split_cell(uow, **call)  # type: ignore[arg-type]
     assert path == getattr(caught.value, "path", None)
+
+
+def test_a_split_sent_twice_with_its_key_gets_the_first_result_and_does_nothing_twice(
+    store: Store,
+) -> None:
+    """The retry (received later) answers as the first did; one event per cell is recorded."""
+    with store() as uow:
+        first = split_cell(
+            uow, G, into=_parts(), on=DAY, at=NOW, actor="secretary", idempotency_key="k-1"
+        )
+        uow.commit()
+    with store() as uow:
+        again = split_cell(
+            uow,
+            G,
+            into=_parts(),
+            on=DAY,
+            at=NOW.add(minutes=5),
+            actor="secretary",
+            idempotency_key="k-1",
+        )
+        uow.commit()
+    with store() as uow:
+        events = uow.outbox.for_aggregate("cell", G)
+    assert ([c.code for c in first.created], 1) == ([c.code for c in again.created], len(events))

@@ -26,6 +26,7 @@ from gridgov.errors import ValidationError
 from gridgov.events import CellOpened, CellRetired, DomainEvent, HouseholdMoved
 from gridgov.grid import GridCell, GridLevel, GridTree, Worker
 from gridgov.households import Household
+from gridgov.idempotency import idempotent
 from gridgov.ids import new_id
 from gridgov.outbox import record_events
 from gridgov.ports import UnitOfWork
@@ -158,6 +159,7 @@ def _living_in(uow: UnitOfWork, code: str) -> list[Household]:
     return list(pages(lambda after: uow.households.in_subtree(code, after=after)))
 
 
+@idempotent(received=("at",))
 def split_cell(
     uow: UnitOfWork,
     code: str,
@@ -166,6 +168,7 @@ def split_cell(
     on: pendulum.Date,
     at: pendulum.DateTime,
     actor: str,
+    idempotency_key: str | None = None,
 ) -> GridChange:
     """Split a cell into new cells from ``on``, each taking its listed buildings.
 
@@ -187,6 +190,9 @@ def split_cell(
         on: The parts' first day.
         at: When the change is recorded (events, audit, the registrations that follow).
         actor: Who made it, for the audit trail.
+        idempotency_key: A key the caller chose for this request (a UUID, say): sent again, it
+            gets the first result and nothing is done twice (:mod:`gridgov.idempotency`).
+            Without one, a repeated change is refused: its cell is retired already.
 
     Returns:
         What changed.
@@ -281,6 +287,7 @@ def _part_of(code: str, owner: dict[str, str]) -> Callable[[Case], str | None]:
     return find
 
 
+@idempotent(received=("at",))
 def merge_cells(
     uow: UnitOfWork,
     codes: Sequence[str],
@@ -289,6 +296,7 @@ def merge_cells(
     on: pendulum.Date,
     at: pendulum.DateTime,
     actor: str,
+    idempotency_key: str | None = None,
 ) -> GridChange:
     """Merge sibling cells into a new cell from ``on``.
 
@@ -306,6 +314,9 @@ def merge_cells(
         on: Its first day.
         at: When the change is recorded.
         actor: Who made it, for the audit trail.
+        idempotency_key: A key the caller chose for this request (a UUID, say): sent again, it
+            gets the first result and nothing is done twice (:mod:`gridgov.idempotency`).
+            Without one, a repeated change is refused: its cell is retired already.
 
     Returns:
         What changed.
@@ -380,8 +391,15 @@ def _free_suffix(tree: GridTree, parent: str, like: str, taken: set[str]) -> str
     raise ValidationError("codes", "the merged cell has no free building number left")
 
 
+@idempotent(received=("at",))
 def retire_cell(
-    uow: UnitOfWork, code: str, *, on: pendulum.Date, at: pendulum.DateTime, actor: str
+    uow: UnitOfWork,
+    code: str,
+    *,
+    on: pendulum.Date,
+    at: pendulum.DateTime,
+    actor: str,
+    idempotency_key: str | None = None,
 ) -> GridChange:
     """Retire a cell from ``on`` (its last day is the day before), keeping it and its history.
 
@@ -392,6 +410,9 @@ def retire_cell(
         on: The first day without it.
         at: When the change is recorded.
         actor: Who made it, for the audit trail.
+        idempotency_key: A key the caller chose for this request (a UUID, say): sent again, it
+            gets the first result and nothing is done twice (:mod:`gridgov.idempotency`).
+            Without one, a repeated change is refused: its cell is retired already.
 
     Returns:
         What changed: the cell, and the workers whose assignment to it ended.
