@@ -38,7 +38,7 @@ from gridgov.cases.workflow import Action, CaseRole
 from gridgov.codes import NationalId, PhoneNumber
 from gridgov.errors import ValidationError
 from gridgov.events import CaseEscalated
-from gridgov.grid import GridLevel, Worker
+from gridgov.grid import GridCell, GridLevel, Worker
 from gridgov.households import Address, EmergencyContact, Household, Resident, Tag
 from gridgov.ports import Store
 from gridgov.projections import (
@@ -68,6 +68,7 @@ from gridgov.services.cases import (
     case_kpis,
     report_case,
 )
+from gridgov.services.grid_changes import SplitPart, merge_cells, retire_cell, split_cell
 from gridgov.services.kpis import league_table
 from gridgov.services.ledger import move_household
 from gridgov.services.overdue import sweep_overdue
@@ -301,6 +302,28 @@ def results(minggong: tuple[Scenario, Store]) -> dict[str, object]:
         trail: list[AuditEntry] = []
         out["view_resident"] = view_resident(uow, worker, "h000005-1", at=NOW, audit=trail.append)
         out["audit_entry"] = audit_entry(SYSTEM, NOW, AuditKind.EXPORTED, "query:households")
+        grid = "610102003006003"
+        parts = [
+            SplitPart(
+                GridCell(f"610102003006{n}", f"建强路{n}网格", GridLevel.GRID, "610102003006"),
+                tuple(f"{grid}{b}" for b in buildings),
+            )
+            for n, buildings in (("011", ("001", "002")), ("012", ("003", "004")))
+        ]
+        later = DAY.add(days=3)
+        out["split_cell"] = split_cell(uow, grid, into=parts, on=later, at=NOW, actor="secretary")
+        out["merge_cells"] = merge_cells(
+            uow,
+            ["610102003006004", "610102003006005"],
+            into=GridCell("610102003006013", "合并网格", GridLevel.GRID, "610102003006"),
+            on=later,
+            at=NOW,
+            actor="secretary",
+        )
+        uow.cells.add(GridCell("610102003006014", "空网格", GridLevel.GRID, "610102003006"))
+        out["retire_cell"] = retire_cell(
+            uow, "610102003006014", on=later, at=NOW, actor="secretary"
+        )
     out["EscalationEngine.sweep"] = EscalationEngine(store, workflow).sweep(NOW)
     out["sweep_overdue"] = sweep_overdue(store, NOW)
     out["retime"] = retime(store, workflow.calendar, at=NOW)
