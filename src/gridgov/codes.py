@@ -36,6 +36,7 @@ __all__ = [
     "mask_name",
     "parse_national_id",
     "parse_phone",
+    "to_halfwidth",
 ]
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -81,6 +82,20 @@ def id_check_character(first17: str) -> str:
     # map over the checked 17 digits: half the time of a generator, on every ID number read.
     total = sum(map(operator.mul, map(int, first17), _WEIGHTS))
     return _CHECK[total % 11]
+
+
+# Full-width forms (U+FF01-FF5E) are ASCII shifted by 0xFEE0; U+3000 is the ideographic space.
+# Chinese input methods type them by default, so an ID or phone number often arrives full-width.
+_HALFWIDTH = {0xFF01 + i: 0x21 + i for i in range(94)} | {0x3000: 0x20}
+
+
+def to_halfwidth(text: str) -> str:
+    """Return ``text`` with full-width ASCII letters, digits, signs and spaces made half-width.
+
+    Only those forms change: CJK characters, and so names, stay as written (NFKC would fold
+    compatibility ideographs too).
+    """
+    return text if text.isascii() else text.translate(_HALFWIDTH)
 
 
 def _parse_birth(digits: str) -> pendulum.Date:
@@ -158,6 +173,22 @@ class NationalId:
             cleaned = body + id_check_character(body)
         return cls(cleaned)
 
+    @classmethod
+    def normalise(cls, text: str) -> NationalId:
+        """Parse an ID number as other systems write it: :meth:`parse`, after folding.
+
+        Full-width digits and ``Ｘ`` (what Chinese input methods type) are made half-width and
+        spaces and dashes dropped (``610102 1985-0315 123x``), so that every spelling of one
+        number gives the same :class:`NationalId`, and the same keyed digest
+        (:meth:`gridgov.identity.IdKey.digest`).
+
+        Raises:
+            ValidationError: If it is not a valid ID number; the message never repeats it.
+        """
+        if not isinstance(text, str):
+            raise ValidationError("", f"expected a string, got {type(text).__name__}")
+        return cls.parse(_SPACES_AND_DASHES.sub("", to_halfwidth(text)))
+
     @property
     def address_code(self) -> str:
         """Return the six-digit address code of the place of first registration."""
@@ -185,6 +216,7 @@ class NationalId:
         return self.masked
 
 
+_SPACES_AND_DASHES = re.compile(r"[\s\-]")
 _MASKED_ID = re.compile(r"[1-9][0-9]{5}\*{10}[0-9][0-9X]")
 
 

@@ -260,7 +260,7 @@ class SqlRecords(Generic[R]):
                 self._uow.insert_many(
                     child.table.name,
                     child.table.column_names,
-                    [item for r in records for item in child.items(r)],
+                    [item for r in records for item in child.rows(r, self._uow.id_key)],
                 )
         except ConflictError as exc:
             if exc.retryable:  # a busy or deadlocked database, not a duplicate
@@ -358,13 +358,14 @@ class SqlRecords(Generic[R]):
             self._recheck(r)
         if not self.declared.children:
             return self._update_row(r)
+        key = self._uow.id_key
         with self._uow.savepoint():
             stored = self._update_row(r)
             self._delete_children(r)
             try:
                 for child in self.declared.children:
                     self._uow.insert_many(
-                        child.table.name, child.table.column_names, list(child.items(r))
+                        child.table.name, child.table.column_names, child.rows(r, key)
                     )
             except ConflictError as exc:
                 if exc.retryable:

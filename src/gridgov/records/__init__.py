@@ -15,14 +15,16 @@ from gridgov.records._schema import (
     Missing,
     Part,
     RecordKind,
+    Recompute,
     Reference,
     Role,
     Table,
 )
-from gridgov.records.kinds import KINDS, tables
+from gridgov.records.kinds import KINDS, STEPS, tables
 
 __all__ = [
     "KINDS",
+    "STEPS",
     "Child",
     "Column",
     "ColumnType",
@@ -30,6 +32,7 @@ __all__ = [
     "Missing",
     "Part",
     "RecordKind",
+    "Recompute",
     "Reference",
     "Role",
     "Table",
