@@ -684,6 +684,12 @@ class RequestRepository(Protocol):
         """Forget up to ``limit`` requests whose ``expires <= now``; return how many."""
         ...
 
+    def list(
+        self, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Page[RememberedRequest]:
+        """Return the remembered requests by key (the data subject's erasure reads them all)."""
+        ...
+
 
 class OutboxRepository(Protocol):
     """Stores the outbox: the domain events of committed changes, until published and pruned.

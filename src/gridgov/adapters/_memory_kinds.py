@@ -648,6 +648,15 @@ class MemoryRequestRepository(MemoryRemovableRepository[RememberedRequest]):
         instant_key(request.expires)
         return request
 
+    def list(
+        self, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Page[RememberedRequest]:
+        """Return the remembered requests by key."""
+        check_limit(limit)
+        start = decode_cursor(after, 1)
+        with self._uow._store._lock:
+            return page(self._by_key("", None if start is None else start[0]), limit)
+
     def forget_expired(self, now: pendulum.DateTime, *, limit: int = DEFAULT_PAGE_SIZE) -> int:
         """Forget up to ``limit`` requests expired at ``now``; return how many."""
         horizon = instant_key(check_instant("now", now), "now")

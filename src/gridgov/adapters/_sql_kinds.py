@@ -711,6 +711,19 @@ class SqlRequestRepository(SqlRemovableRepository[RememberedRequest]):
         "SELECT id FROM gg_requests WHERE expires_utc <= ? ORDER BY expires_utc, id LIMIT ?"
     )
 
+    def list(
+        self, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Page[RememberedRequest]:
+        """Return the remembered requests by key."""
+        check_limit(limit)
+        start = decode_cursor(after, 1) or ("",)
+        return self._paged(
+            "SELECT id, version, doc FROM gg_requests WHERE id > ? ORDER BY id LIMIT ?",
+            start,
+            limit,
+            1,
+        )
+
     def forget_expired(self, now: pendulum.DateTime, *, limit: int = DEFAULT_PAGE_SIZE) -> int:
         """Forget up to ``limit`` requests expired at ``now``; return how many."""
         horizon = instant_key(check_instant("now", now), "now")

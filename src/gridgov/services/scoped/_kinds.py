@@ -440,6 +440,16 @@ class ScopedRequests:
         """Return the request remembered under ``key``, redacted to the principal's role."""
         return self._g.shown(self._g.inner.requests.get(key))
 
+    def list(
+        self, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Page[RememberedRequest]:
+        """Return every remembered request, redacted: for a scope covering every cell only.
+
+        Their results may be about anyone; the data subject's erasure reads them all.
+        """
+        self._g.cover(READ, "query:requests.list", "")
+        return self._g.shown(self._g.inner.requests.list(limit=limit, after=after))
+
     def add(self, request: RememberedRequest) -> RememberedRequest:
         """Remember a request (services remember what principals ask)."""
         self._g.write()
