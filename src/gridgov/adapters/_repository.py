@@ -20,12 +20,12 @@ R = TypeVar("R")
 R_contra = TypeVar("R_contra", contravariant=True)
 
 
-def require_record(kind: RecordKind[Any], record: object) -> Any:
+def require_record(kind: RecordKind[Any], record: object, *, storing: bool = True) -> Any:
     """Return ``record`` if it is of the kind's type, else raise ValidationError.
 
     The error names the kind's ``argument`` (or its name): ``expected a Household``; a record
     holding a masked ID or phone number is refused naming its field
-    (``members[0].national_id``), in every store.
+    (``members[0].national_id``), in every store, unless it is not ``storing`` (a removal).
     """
     cls = kind.cls
     if not isinstance(record, cls):
@@ -34,7 +34,7 @@ def require_record(kind: RecordKind[Any], record: object) -> Any:
     # A record read masked (``610102**********1234``) and given to a unit of work without scope
     # would be stored as given: the masked form stands for nobody's number, so it is refused.
     # (A scoped unit restores it from the stored record first.)
-    if holds_personal_data(cast("type", cls)):
+    if storing and holds_personal_data(cast("type", cls)):
         path = masked_at(record)
         if path is not None:
             raise ValidationError(

@@ -377,7 +377,8 @@ class SqlRecords(Generic[R]):
 
     def _remove(self, record: R) -> None:
         """Delete a stored record if its version is current."""
-        r = self._require(record)
+        # A removal is of a key at a version: a record read masked names it as well as any.
+        r = cast("R", require_record(self.declared, record, storing=False))
         if not self.declared.children:
             self._delete_row(r)
             return

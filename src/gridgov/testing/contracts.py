@@ -67,6 +67,7 @@ from gridgov.scheduling.volunteers import Shift, SignUp, SignUpState
 from gridgov.settings import Settings
 from gridgov.testing import strategies as gst
 from gridgov.testing._concurrency import ConcurrencyContract
+from gridgov.testing._identity import IdDigestContract
 from gridgov.testing._masking import MaskingContract
 from gridgov.testing._notifications import NotificationRepositoryContract, sample_notification
 from gridgov.testing._outbox import OutboxRepositoryContract, stored_event
@@ -98,6 +99,7 @@ __all__ = [
     "ConcurrencyContract",
     "ContactRepositoryContract",
     "HouseholdRepositoryContract",
+    "IdDigestContract",
     "MaskingContract",
     "NotificationRepositoryContract",
     "OutboxRepositoryContract",
@@ -4174,5 +4176,6 @@ class StoreContract(
     OutboxRepositoryContract,
     NotificationRepositoryContract,
     MaskingContract,
+    IdDigestContract,
 ):
     """Every contract at once: what a complete adapter subclasses."""
