@@ -173,7 +173,9 @@ def recompute(
     rows = cur.fetchall()
     if not rows:
         return None, 0
-    values = [v for key, version, doc in rows for v in step.rows(decode(kind.cls, doc, version), id_key)]
+    values = [
+        v for key, version, doc in rows for v in step.rows(decode(kind.cls, doc, version), id_key)
+    ]
     if values:
         sets = ", ".join(f"{c} = ?" for c in step.columns)
         where = " AND ".join(f"{c} = ?" for c in target.primary_key)

@@ -322,7 +322,6 @@ class SqlHouseholdRepository(SqlRemovableRepository[Household]):
         )
         return self._entries(rows, limit, 2)
 
-
     DIGEST_SQL = (
         "SELECT r.id, h.version, h.doc FROM gg_residents r"
         " JOIN gg_households h ON h.id = r.household_id WHERE r.id_digest = ? ORDER BY r.id"

@@ -73,9 +73,7 @@ class _State:
     """Committed records and their indexes, a table per kind. Guarded by the store's lock."""
 
     def __init__(self, id_key: IdKey | None) -> None:
-        self.tables: dict[str, MemoryTable] = {
-            k.name: MemoryTable(k, id_key) for k in kinds.KINDS
-        }
+        self.tables: dict[str, MemoryTable] = {k.name: MemoryTable(k, id_key) for k in kinds.KINDS}
         self.locks: dict[str, int] = {}  # name -> times held by committed units
         self.settings_history: list[Settings] = []  # every saved version, oldest first
         self.commits = 0  # bumped by every commit, so a unit can tell if others wrote meanwhile

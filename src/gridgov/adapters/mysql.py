@@ -47,7 +47,6 @@ from gridgov.adapters._ddl import SqlTypes, declared_migrations
 from gridgov.adapters._pool import pool_options, statement_timed_out
 from gridgov.adapters._sql import Connection, PooledSqlStore
 from gridgov.codes import DEFAULT_SCHEME, CodeScheme
-from gridgov.identity import IdKey
 from gridgov.errors import (
     ConflictError,
     GridgovError,
@@ -55,6 +54,7 @@ from gridgov.errors import (
     UnsupportedStoreError,
     ValidationError,
 )
+from gridgov.identity import IdKey
 
 try:
     import pymysql

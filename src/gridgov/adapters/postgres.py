@@ -18,8 +18,8 @@ from gridgov.adapters._ddl import SqlTypes, declared_migrations
 from gridgov.adapters._pool import PoolOptions, pool_options, statement_timed_out
 from gridgov.adapters._sql import Connection, PooledSqlStore
 from gridgov.codes import DEFAULT_SCHEME, CodeScheme
-from gridgov.identity import IdKey
 from gridgov.errors import ConflictError, GridgovError, StorageError, ValidationError
+from gridgov.identity import IdKey
 
 try:
     import psycopg

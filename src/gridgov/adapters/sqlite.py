@@ -22,8 +22,8 @@ from gridgov.adapters._ddl import SqlTypes, declared_migrations
 from gridgov.adapters._pool import pool_options, statement_timed_out
 from gridgov.adapters._sql import Connection, PooledSqlStore
 from gridgov.codes import DEFAULT_SCHEME, CodeScheme
-from gridgov.identity import IdKey
 from gridgov.errors import ConflictError, GridgovError, StorageError
+from gridgov.identity import IdKey
 
 __all__ = ["SqliteDialect", "SqliteStore"]
 

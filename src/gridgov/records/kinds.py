@@ -20,12 +20,12 @@ from gridgov.notify import Notification
 from gridgov.outbox import StoredEvent
 from gridgov.records._schema import (
     Child,
-    Recompute,
     Column,
     ColumnType,
     Index,
     Missing,
     Part,
+    Recompute,
     RecordKind,
     Reference,
     Role,

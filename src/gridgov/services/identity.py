@@ -236,9 +236,11 @@ def record_discharges(
             contacts = _contacts_of(uow, holder.resident_id)
             before = [c for c in contacts if c.at <= discharge.at]
             later = [c for c in contacts if c.at > discharge.at]
-            # In hospital then, and nothing decisive since (a visit, a new stay) as the ledger has it.
-            if paused(before) != "hospitalised" or paused(later) is not None or any(
-                c.outcome.reached for c in later
+            # In hospital then, and nothing decisive since (a visit, a new stay).
+            if (
+                paused(before) != "hospitalised"
+                or paused(later) is not None
+                or any(c.outcome.reached for c in later)
             ):
                 not_paused.append(holder)
                 continue
