@@ -30,6 +30,7 @@ from gridgov.adapters._sql import (
     PooledSqlStore,
     SqlUnitOfWork,
     migrate,
+    recompute,
     table_names,
 )
 
@@ -47,6 +48,7 @@ __all__ = [
     "declared_migrations",
     "migrate",
     "pool_options",
+    "recompute",
     "statement_timed_out",
     "table_names",
 ]
