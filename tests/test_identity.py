@@ -201,6 +201,45 @@ def test_a_schema_10_database_gets_the_digests_of_its_residents_when_opened_with
     assert ((11,), expected) == (tuple(version or ()), found)
 
 
+@pytest.mark.parametrize("dialect", ["postgresql", "mysql"])
+def test_a_server_database_at_schema_10_gets_its_digests_on_upgrade(
+    dialect: str,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    without_id_digests: Callable[[pytest.MonkeyPatch], None],
+) -> None:
+    """PostgreSQL and MariaDB run the same step: their residents are found after the upgrade."""
+
+    def open_at(id_key: IdKey | None = None) -> _sql.PooledSqlStore:
+        if dialect == "mysql":
+            from gridgov.adapters.mysql import MysqlStore
+
+            return MysqlStore(request.getfixturevalue("mysql_database"), id_key=id_key)
+        from gridgov.adapters.postgres import PostgresStore
+
+        return PostgresStore(request.getfixturevalue("postgres_schema"), id_key=id_key)
+
+    with monkeypatch.context() as patch:
+        if dialect == "mysql":
+            from gridgov.adapters import _ddl
+
+            patch.setattr(
+                "gridgov.adapters.mysql.declared_migrations",
+                lambda types: _ddl.declared_migrations(types)[:10],
+            )
+        else:
+            from gridgov.adapters.postgres import PostgresDialect
+
+            patch.setattr(PostgresDialect, "migrations", PostgresDialect.migrations[:10])
+        without_id_digests(patch)
+        _fill(open_at()).close()
+    store = open_at(KEY)
+    with store() as uow:
+        found = find_person(uow, ID_1, KEY)
+    store.close()
+    assert (IdHolder("h1", GRID, "r1"), IdHolder("h3", OTHER_GRID, "r3")) == found
+
+
 def test_without_a_key_the_digests_stay_null_until_rehash(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
