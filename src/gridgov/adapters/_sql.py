@@ -510,8 +510,9 @@ class SqlUnitOfWork:
 
     @property
     def id_key(self) -> IdKey | None:
-        """Return the key the store computes ID digests with."""
-        return self._store.id_key
+        """Return the key the store computes ID digests with (none for a store without one)."""
+        key: IdKey | None = getattr(self._store, "id_key", None)
+        return key
 
     # -- statements ------------------------------------------------------------------------
 
