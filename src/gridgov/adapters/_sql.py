@@ -24,6 +24,7 @@ from gridgov._validation import UNSTORABLE_PROBLEM
 from gridgov.access import AuditEntry
 from gridgov.adapters import _codec
 from gridgov.adapters._pool import ConnectionPool, PoolOptions, PoolStatus, store_closed
+from gridgov.adapters._sql_steps import rehash, run_steps
 from gridgov.adapters.support import StoredRecord as R
 from gridgov.adapters.support import check_batch_size, check_id_key, check_text_key
 from gridgov.care.contacts import CareTask, ContactAttempt
@@ -33,7 +34,7 @@ from gridgov.errors import ConflictError, GridgovError, StorageError, Validation
 from gridgov.grid import GridCell, Worker
 from gridgov.households import Household
 from gridgov.identity import IdKey
-from gridgov.records import STEPS, Recompute, tables
+from gridgov.records import tables
 from gridgov.scheduling.registrations import Registration
 from gridgov.scheduling.series import ActivitySeries
 from gridgov.scheduling.venues import Venue
@@ -143,56 +144,6 @@ def decode(cls: type[R], doc: str | bytes | dict[str, Any], version: int) -> R:
     return _codec.decode(cls, doc, version)
 
 
-def recompute(
-    cur: Any,
-    dialect: Dialect,
-    step: Recompute[Any],
-    id_key: IdKey | None,
-    *,
-    after: str = "",
-    batch_size: int = 500,
-) -> tuple[str | None, int]:
-    """Run one batch of a Python migration step on ``cur``, inside the caller's transaction.
-
-    The batch is the ``batch_size`` records of the step's kind after the key ``after``, read in
-    key order and decoded; their rows of the step's table get the step's columns rewritten by
-    primary key (one ``executemany``). Every dialect runs the same statements.
-
-    Returns:
-        The last key read (``None`` when no record was left) and how many rows were written.
-    """
-    kind, target = step.kind, step.target
-    key_column = kind.key_column
-    cur.execute(
-        dialect.sql(
-            f"SELECT {key_column}, version, doc FROM {kind.table.name}"
-            f" WHERE {key_column} > ? ORDER BY {key_column} LIMIT ?"
-        ),
-        (after, batch_size),
-    )
-    rows = cur.fetchall()
-    if not rows:
-        return None, 0
-    values = [
-        v for key, version, doc in rows for v in step.rows(decode(kind.cls, doc, version), id_key)
-    ]
-    if values:
-        sets = ", ".join(f"{c} = ?" for c in step.columns)
-        where = " AND ".join(f"{c} = ?" for c in target.primary_key)
-        cur.executemany(dialect.sql(f"UPDATE {target.name} SET {sets} WHERE {where}"), values)
-    return str(rows[-1][0]), len(values)
-
-
-def _run_steps(cur: Any, dialect: Dialect, version: int, id_key: IdKey | None) -> None:
-    """Run the Python migration steps of ``version`` whole, in the migration's transaction."""
-    for step in STEPS:
-        if step.since != version or (step.keyed and id_key is None):
-            continue  # without a key a digest is NULL, as the added column already is
-        after: str | None = ""
-        while after is not None:
-            after, _ = recompute(cur, dialect, step, id_key, after=after)
-
-
 def migrate(conn: Connection, dialect: Dialect, id_key: IdKey | None = None) -> int:
     """Create or upgrade the schema; return the schema version now in place.
 
@@ -221,7 +172,7 @@ def migrate(conn: Connection, dialect: Dialect, id_key: IdKey | None = None) -> 
         for version in range(current + 1, latest + 1):
             for statement in dialect.migrations[version - 1]:
                 cur.execute(statement)
-            _run_steps(cur, dialect, version, id_key)
+            run_steps(cur, dialect, version, id_key)
         if current == 0:
             cur.execute(dialect.sql(f"INSERT INTO {SCHEMA_VERSION_TABLE} VALUES (?)"), (latest,))
         elif current < latest:
@@ -377,28 +328,7 @@ class PooledSqlStore(abc.ABC):
         """
         check_batch_size(batch_size)
         self._id_key = check_id_key(key)
-        written = 0
-        for step in (s for s in STEPS if s.keyed):
-            after: str | None = ""
-            while after is not None:
-                conn = self.acquire()
-                broken = True
-                try:
-                    cur = conn.cursor()
-                    self.dialect.begin(cur)
-                    try:
-                        after, done = recompute(
-                            cur, self.dialect, step, key, after=after, batch_size=batch_size
-                        )
-                        cur.execute("COMMIT")
-                    except BaseException:
-                        cur.execute("ROLLBACK")
-                        raise
-                    written += done
-                    broken = False
-                finally:
-                    self.release(conn, broken=broken)
-        return written
+        return rehash(self, key, batch_size)
 
     @property
     def pool_options(self) -> PoolOptions:

@@ -33,10 +33,10 @@ from gridgov.adapters._sql import (
     PooledSqlStore,
     SqlUnitOfWork,
     migrate,
-    recompute,
     table_names,
 )
 from gridgov.adapters._sql_engine import statement_of
+from gridgov.adapters._sql_steps import recompute
 
 __all__ = [
     "POOL_PARAMETERS",
