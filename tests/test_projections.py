@@ -40,6 +40,7 @@ from gridgov.errors import ValidationError
 from gridgov.events import CaseEscalated
 from gridgov.grid import GridCell, GridLevel, Worker
 from gridgov.households import Address, EmergencyContact, Household, Resident, Tag
+from gridgov.identity import IdKey
 from gridgov.ports import Store
 from gridgov.projections import (
     DIALECT,
@@ -69,6 +70,7 @@ from gridgov.services.cases import (
     report_case,
 )
 from gridgov.services.grid_changes import SplitPart, merge_cells, retire_cell, split_cell
+from gridgov.services.identity import Discharge, find_person, match_list, record_discharges
 from gridgov.services.kpis import league_table
 from gridgov.services.ledger import move_household
 from gridgov.services.overdue import sweep_overdue
@@ -100,6 +102,7 @@ MASKED, FULL = Redaction.MASKED, Redaction.FULL
 
 # Services that return no data to project: a unit of work, what the work given returns, or nothing.
 NOT_DATA = {"scoped", "as_worker", "run_unit", "publish", "CellFinder.of_store"}
+KEY = IdKey(b"k" * 32)
 
 
 def draft_2020_12() -> Any:
@@ -167,7 +170,7 @@ def returns(fn: Callable[..., object]) -> object:
 def minggong() -> tuple[Scenario, Store]:
     """Return the Minggong example, households included, and a memory store filled with it."""
     scenario = load_scenario(example_path())
-    store = open_store("memory://", scheme=scenario.scheme)
+    store = open_store("memory://", scheme=scenario.scheme, id_key=KEY)
     populate(store, scenario)
     return scenario, store
 
@@ -297,6 +300,13 @@ def results(minggong: tuple[Scenario, Store]) -> dict[str, object]:
         )
         out["move_household"] = move_household(uow, "h000006", to_cell="610102003006001002", at=NOW)
         out["report_short_shifts"] = report_short_shifts(uow, "610102", now=NOW)
+        national_id = uow.households.household_of("h000005-1").member("h000005-1").national_id
+        assert national_id is not None
+        out["find_person"] = find_person(uow, national_id, KEY)
+        out["match_list"] = match_list(uow, [national_id.value, "12345"], KEY)
+        out["record_discharges"] = record_discharges(
+            uow, [Discharge(national_id, NOW)], KEY, by="grid-01", now=NOW
+        )
         out["export_person"] = export_person(uow, "h000005-1")
         out["erase_person"] = erase_person(uow, "h001575-2")
         trail: list[AuditEntry] = []
@@ -653,6 +663,7 @@ NOT_PERSONAL = {
     ("GridCell", "name"): "a cell's",
     ("WorklistStop", "name"): "a building's",
     ("OccurrenceChange", "note"): "about an occurrence",
+    ("ListMatch", "line"): "a position in the list matched",
 }
 
 

@@ -16,7 +16,7 @@ from gridgov.adapters import _sql
 from gridgov.adapters.sqlite import SqliteDialect, SqliteStore
 from gridgov.grid import GridCell, GridLevel
 from gridgov.households import Address, Household, Resident
-from gridgov.records import KINDS, Role, tables
+from gridgov.records import KINDS, STEPS, Role, tables
 
 DATA = Path(__file__).parent / "data" / "schema"
 CELL = GridCell("610102", "新城区", GridLevel.DISTRICT)
@@ -129,16 +129,31 @@ def test_version_9_adds_the_notifications() -> None:
 
 
 def test_version_10_adds_the_overdue_queue_of_care_tasks() -> None:
-    """Version 10, the last: a column of care tasks filled for the stored ones, and its index."""
+    """Version 10: a column of care tasks filled for the stored ones, and its index."""
     expected = [
         "ALTER TABLE gg_care_tasks ADD COLUMN overdue_check_utc TEXT",
         "UPDATE gg_care_tasks SET overdue_check_utc = CASE WHEN state = 'open' THEN due_utc END",
         "CREATE INDEX gg_care_tasks_overdue ON gg_care_tasks (overdue_check_utc, id)"
         " WHERE overdue_check_utc IS NOT NULL",
     ]
-    assert (10, expected) == (
+    assert expected == [_normalised(s) for s in SqliteDialect.migrations[9]]
+
+
+def test_version_11_adds_the_id_digests_of_residents() -> None:
+    """Version 11, the last: the residents' ID digest column and its index; no SQL fill.
+
+    The digests of the rows stored before are computed by the Python step of version 11.
+    """
+    expected = [
+        "ALTER TABLE gg_residents ADD COLUMN id_digest TEXT",
+        "CREATE INDEX gg_residents_id_digest ON gg_residents (id_digest, id)"
+        " WHERE id_digest IS NOT NULL",
+    ]
+    steps = [(s.since, s.table, s.columns, s.keyed) for s in STEPS]
+    assert (11, expected, [(11, "gg_residents", ("id_digest",), True)]) == (
         len(SqliteDialect.migrations),
-        [_normalised(s) for s in SqliteDialect.migrations[9]],
+        [_normalised(s) for s in SqliteDialect.migrations[10]],
+        steps,
     )
 
 

@@ -496,12 +496,15 @@ def test_older_schema_is_upgraded(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 
 def test_version_1_database_gains_the_care_and_case_tables(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    without_id_digests: Callable[[pytest.MonkeyPatch], None],
 ) -> None:
     """A database made before the care ledger is upgraded in place, its households kept."""
     path = tmp_path / "v1.db"
     with monkeypatch.context() as patch:
         patch.setattr(SqliteDialect, "migrations", SqliteDialect.migrations[:1])
+        without_id_digests(patch)
         old = SqliteStore(path)
         _seed(old)
         old.close()
@@ -535,7 +538,11 @@ def test_version_1_database_gains_the_care_and_case_tables(
 
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
 def test_version_2_database_gains_the_case_tables(
-    dialect: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+    dialect: str,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    without_id_digests: Callable[[pytest.MonkeyPatch], None],
 ) -> None:
     """A database at schema version 2 is upgraded to 5, keeping its ledger, and stores cases."""
 
@@ -553,6 +560,7 @@ def test_version_2_database_gains_the_case_tables(
             from gridgov.adapters.postgres import PostgresDialect
 
             patch.setattr(PostgresDialect, "migrations", PostgresDialect.migrations[:2])
+        without_id_digests(patch)
         old = open_store()
         _seed(old)
         with old() as uow:
@@ -639,6 +647,7 @@ def test_older_database_gains_the_scheduling_and_audit_tables(
     tmp_path: Path,
     request: pytest.FixtureRequest,
     monkeypatch: pytest.MonkeyPatch,
+    without_id_digests: Callable[[pytest.MonkeyPatch], None],
 ) -> None:
     """A database at schema version 1 to 4 is upgraded to 5, its data kept, schedules, audits."""
 
@@ -656,6 +665,7 @@ def test_older_database_gains_the_scheduling_and_audit_tables(
             from gridgov.adapters.postgres import PostgresDialect
 
             patch.setattr(PostgresDialect, "migrations", PostgresDialect.migrations[:version])
+        without_id_digests(patch)
         old = open_store()
         _seed(old)
         if version >= 3:

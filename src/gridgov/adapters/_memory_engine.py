@@ -371,7 +371,8 @@ class MemoryRecords(Scans[R]):
             return self._staging.stage_update(key, r)
 
     def _remove(self, record: R) -> None:
-        r = self._require(record)
+        # A removal is of a key at a version: a record read masked names it as well as any.
+        r = cast("R", require_record(self.declared, record, storing=False))
         with self._uow._store._lock:
             self._staging.stage_remove(self.declared.key(r), r)
 

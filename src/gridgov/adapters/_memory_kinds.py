@@ -26,6 +26,7 @@ from gridgov.adapters._queries import CareTaskQueries, CaseQueries, ContactQueri
 from gridgov.adapters._repository import Erases
 from gridgov.adapters.support import (
     birth_bounds,
+    check_digest,
     check_history_kept,
     check_instant,
     check_limit,
@@ -42,7 +43,7 @@ from gridgov.errors import ConflictError, NotFoundError, ValidationError
 from gridgov.grid import GridCell, GridTree, Worker
 from gridgov.households import Household, Tag
 from gridgov.idempotency import RememberedRequest
-from gridgov.ports import DEFAULT_PAGE_SIZE, Page, ResidentEntry
+from gridgov.ports import DEFAULT_PAGE_SIZE, IdHolder, Page, ResidentEntry, SharedId
 from gridgov.records import kinds
 from gridgov.settings import Settings
 
@@ -255,6 +256,41 @@ class MemoryHouseholdRepository(HouseholdQueries, MemoryRemovableRepository[Hous
             else:
                 rows = self._read("gg_residents_birth", after=low, high=high)
             return page(((e, _entry(h, e[1])) for e, h in rows), limit, 2)
+
+    def by_id_digest(self, digest: str) -> tuple[ResidentEntry, ...]:
+        """Return the residents whose national ID has ``digest``, by resident id."""
+        check_digest(digest)
+        with self._uow._store._lock:
+            rows = self._read("gg_residents_id_digest", digest)
+            return tuple(_entry(h, e[0]) for e, h in rows)
+
+    def shared_ids(
+        self, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Page[SharedId]:
+        """Return the national IDs held by two residents or more, by digest, never the IDs."""
+        check_limit(limit)
+        start = decode_cursor(after, 1)
+        index = self._table.index("gg_residents_id_digest")
+        with self._uow._store._lock:
+            # Held twice when committed, or perhaps so by what this unit staged.
+            digests = {d for d, held in index.groups.items() if len(held) > 1}
+            for household in self._staging.values.values():
+                if household is not None:
+                    digests.update(g for g, _ in index.entries(household))
+            found: list[tuple[Entry, SharedId]] = []
+            for digest in sorted(d for d in digests if start is None or d > start[0]):
+                holders = sorted(
+                    (
+                        IdHolder(h.id, h.cell_code, e[0])
+                        for e, h in self._read("gg_residents_id_digest", digest)
+                    ),
+                    key=lambda x: (x.cell_code, x.household_id, x.resident_id),
+                )
+                if len(holders) > 1:
+                    found.append(((digest,), SharedId(tuple(holders))))
+                    if len(found) > limit:
+                        break
+            return page(found, limit)
 
     def problems(self) -> Iterator[str]:
         """Yield the households whose cell others removed, or whose residents they took."""
@@ -469,6 +505,15 @@ class MemoryRequestRepository(MemoryRemovableRepository[RememberedRequest]):
         request = super()._require(record)
         instant_key(request.expires)
         return request
+
+    def list(
+        self, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Page[RememberedRequest]:
+        """Return the remembered requests by key."""
+        check_limit(limit)
+        start = decode_cursor(after, 1)
+        with self._uow._store._lock:
+            return page(self._by_key("", None if start is None else start[0]), limit)
 
     def forget_expired(self, now: pendulum.DateTime, *, limit: int = DEFAULT_PAGE_SIZE) -> int:
         """Forget up to ``limit`` requests expired at ``now``; return how many."""

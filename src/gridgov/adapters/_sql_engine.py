@@ -322,7 +322,7 @@ class SqlRecords(Scans[R]):
                 self._uow.insert_many(
                     child.table.name,
                     child.table.column_names,
-                    [item for r in records for item in child.items(r)],
+                    [item for r in records for item in child.rows(r, self._uow.id_key)],
                 )
         except ConflictError as exc:
             if exc.retryable:  # a busy or deadlocked database, not a duplicate
@@ -420,13 +420,14 @@ class SqlRecords(Scans[R]):
             self._recheck(r)
         if not self.declared.children:
             return self._update_row(r)
+        key = self._uow.id_key
         with self._uow.savepoint():
             stored = self._update_row(r)
             self._delete_children(r)
             try:
                 for child in self.declared.children:
                     self._uow.insert_many(
-                        child.table.name, child.table.column_names, list(child.items(r))
+                        child.table.name, child.table.column_names, child.rows(r, key)
                     )
             except ConflictError as exc:
                 if exc.retryable:
@@ -438,7 +439,8 @@ class SqlRecords(Scans[R]):
 
     def _remove(self, record: R) -> None:
         """Delete a stored record if its version is current."""
-        r = self._require(record)
+        # A removal is of a key at a version: a record read masked names it as well as any.
+        r = cast("R", require_record(self.declared, record, storing=False))
         if not self.declared.children:
             self._delete_row(r)
             return

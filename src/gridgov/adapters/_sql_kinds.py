@@ -28,6 +28,7 @@ from gridgov.adapters._sql_engine import (
 )
 from gridgov.adapters.support import (
     birth_bounds,
+    check_digest,
     check_history_kept,
     check_instant,
     check_limit,
@@ -45,7 +46,7 @@ from gridgov.errors import ConflictError, NotFoundError, ValidationError
 from gridgov.grid import GridCell, GridTree, Worker
 from gridgov.households import Household, Tag
 from gridgov.idempotency import RememberedRequest
-from gridgov.ports import DEFAULT_PAGE_SIZE, Page, ResidentEntry
+from gridgov.ports import DEFAULT_PAGE_SIZE, IdHolder, Page, ResidentEntry, SharedId
 from gridgov.records import kinds
 from gridgov.settings import Settings
 
@@ -306,6 +307,46 @@ class SqlHouseholdRepository(HouseholdQueries, SqlRemovableRepository[Household]
         )
         return self._entries(rows, limit, 2)
 
+    DIGEST_SQL = (
+        "SELECT r.id, h.version, h.doc FROM gg_residents r"
+        " JOIN gg_households h ON h.id = r.household_id WHERE r.id_digest = ? ORDER BY r.id"
+    )
+    # A report, not a daily query: the digests held twice are found on the digest index.
+    SHARED_SQL = (
+        "SELECT id_digest FROM gg_residents WHERE id_digest IS NOT NULL AND id_digest > ?"
+        " GROUP BY id_digest HAVING COUNT(*) > 1 ORDER BY id_digest LIMIT ?"
+    )
+
+    def by_id_digest(self, digest: str) -> tuple[ResidentEntry, ...]:
+        """Return the residents whose national ID has ``digest``, by resident id."""
+        rows = self._uow.query(self.DIGEST_SQL, (check_digest(digest),))
+        found = []
+        for resident_id, version, doc in rows:
+            h = self._uow.decode(Household, doc, version)
+            found.append(ResidentEntry(h.id, h.cell_code, h.member(resident_id)))
+        return tuple(found)
+
+    def shared_ids(
+        self, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Page[SharedId]:
+        """Return the national IDs held by two residents or more, by digest, never the IDs."""
+        check_limit(limit)
+        start = decode_cursor(after, 1) or ("",)
+        digests = [r[0] for r in self._uow.query(self.SHARED_SQL, (*start, limit + 1))]
+        if not digests:
+            return Page(())
+        marks = ", ".join("?" * len(digests))
+        rows = self._uow.query(
+            "SELECT id_digest, cell_code, household_id, id FROM gg_residents"
+            f" WHERE id_digest IN ({marks}) ORDER BY id_digest, cell_code, household_id, id",
+            digests,
+        )
+        holders: dict[str, list[IdHolder]] = {d: [] for d in digests}
+        for digest, cell, household, resident in rows:
+            holders[digest].append(IdHolder(household, cell, resident))
+        found = [((d,), SharedId(tuple(h))) for d, h in holders.items()]
+        return page_of(found, limit)
+
 
 # -- care ----------------------------------------------------------------------------------
 
@@ -484,6 +525,19 @@ class SqlRequestRepository(SqlRemovableRepository[RememberedRequest]):
     EXPIRED_SQL = (
         "SELECT id FROM gg_requests WHERE expires_utc <= ? ORDER BY expires_utc, id LIMIT ?"
     )
+
+    def list(
+        self, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Page[RememberedRequest]:
+        """Return the remembered requests by key."""
+        check_limit(limit)
+        start = decode_cursor(after, 1) or ("",)
+        return self._paged(
+            "SELECT id, version, doc FROM gg_requests WHERE id > ? ORDER BY id LIMIT ?",
+            start,
+            limit,
+            1,
+        )
 
     def forget_expired(self, now: pendulum.DateTime, *, limit: int = DEFAULT_PAGE_SIZE) -> int:
         """Forget up to ``limit`` requests expired at ``now``; return how many."""

@@ -36,6 +36,7 @@ from gridgov.adapters._sql import (
     table_names,
 )
 from gridgov.adapters._sql_engine import statement_of
+from gridgov.adapters._sql_steps import recompute
 
 __all__ = [
     "POOL_PARAMETERS",
@@ -51,6 +52,7 @@ __all__ = [
     "declared_migrations",
     "migrate",
     "pool_options",
+    "recompute",
     "statement_of",
     "statement_timed_out",
     "table_names",

@@ -43,6 +43,7 @@ from gridgov.testing._contracts_ledger import (
     WorkerRepositoryContract,
 )
 from gridgov.testing._contracts_venues import SeriesRepositoryContract, VenueRepositoryContract
+from gridgov.testing._identity import IdDigestContract
 from gridgov.testing._masking import MaskingContract
 from gridgov.testing._notifications import NotificationRepositoryContract
 from gridgov.testing._outbox import OutboxRepositoryContract
@@ -56,6 +57,7 @@ __all__ = [
     "ConcurrencyContract",
     "ContactRepositoryContract",
     "HouseholdRepositoryContract",
+    "IdDigestContract",
     "MaskingContract",
     "NotificationRepositoryContract",
     "OutboxRepositoryContract",
@@ -94,5 +96,6 @@ class StoreContract(
     OutboxRepositoryContract,
     NotificationRepositoryContract,
     MaskingContract,
+    IdDigestContract,
 ):
     """Every contract at once: what a complete adapter subclasses."""

@@ -35,6 +35,7 @@ from gridgov.ports import (
     RegistrationRepository,
     ResidentEntry,
     SeriesRepository,
+    SharedId,
     ShiftRepository,
     SignUpRepository,
     VenueRepository,
@@ -159,6 +160,36 @@ class ScopedHouseholds(
         household = self._inner.household_of(resident_id)
         self._g.cover(READ, subject, household.cell_code)
         return self._g.shown(household)
+
+    def by_id_digest(self, digest: str) -> tuple[ResidentEntry, ...]:
+        """Return the residents in scope whose national ID has ``digest``, redacted."""
+        self._g.somewhere(READ, "query:households.by_id_digest")
+        found = self._inner.by_id_digest(digest)
+        covers = self._g.principal.covers
+        return self._g.shown(tuple(e for e in found if covers(e.cell_code)))
+
+    def shared_ids(
+        self, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Page[SharedId]:
+        """Return the IDs held twice with a holder in scope; holders elsewhere only counted.
+
+        A scope narrows what is shown, not what is counted: a resident of this grid who is also
+        recorded in another grid is reported here, the other holder as ``elsewhere``.
+        """
+        self._g.somewhere(READ, "query:households.shared_ids")
+        covers = self._g.principal.covers
+        found: list[SharedId] = []
+        cursor = after
+        while True:
+            got = self._inner.shared_ids(limit=limit, after=cursor)
+            for shared in got.items:
+                mine = tuple(h for h in shared.holders if covers(h.cell_code))
+                if mine:
+                    others = shared.elsewhere + len(shared.holders) - len(mine)
+                    found.append(SharedId(mine, others))
+            cursor = got.next_cursor
+            if cursor is None or found:
+                return Page(tuple(found), cursor)
 
 
 class ScopedContacts(ScopedAddsMany[ContactAttempt, ContactRepository]):
@@ -408,6 +439,16 @@ class ScopedRequests:
     def get(self, key: str) -> RememberedRequest:
         """Return the request remembered under ``key``, redacted to the principal's role."""
         return self._g.shown(self._g.inner.requests.get(key))
+
+    def list(
+        self, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Page[RememberedRequest]:
+        """Return every remembered request, redacted: for a scope covering every cell only.
+
+        Their results may be about anyone; the data subject's erasure reads them all.
+        """
+        self._g.cover(READ, "query:requests.list", "")
+        return self._g.shown(self._g.inner.requests.list(limit=limit, after=after))
 
     def add(self, request: RememberedRequest) -> RememberedRequest:
         """Remember a request (services remember what principals ask)."""
