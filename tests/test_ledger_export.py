@@ -104,7 +104,7 @@ def ledger() -> list[Household]:
             GRID,
             Address("明宫小区 4号楼"),
             status=HouseholdStatus.RELOCATED,
-            forwarding=ForwardingContact("未央区 凤城八路 88号"),
+            forwarding=ForwardingContact("未央区 凤城八路 88号", "13700001111"),
         ),
     ]
 
@@ -203,6 +203,8 @@ def test_a_masked_export_holds_no_name_id_or_phone(tmp_path: Path) -> None:
         *(m.national_id.value for h in households for m in h.members if m.national_id),
         *(m.phone.value for h in households for m in h.members if m.phone),
         "未央区 凤城八路 88号",
+        "13700001111",
+        "301",
     ]
     assert [] == leaked(texts, secrets)
     assert "田*" in texts

@@ -207,6 +207,7 @@ _HOUSEHOLD_COLUMNS = (
     Column("门牌号", 10),
     Column("居住状态", 10, tuple(s.label_zh for s in HouseholdStatus)),
     Column("迁往地址", 28),
+    Column("迁往联系电话", 15),
 )
 _TAG_NAMES = tuple(t.label_zh for t in Tag.builtins())
 _RESIDENT_COLUMNS = (
@@ -239,7 +240,7 @@ def ledger_sheets(households: Iterable[Household], *, redaction: Redaction) -> t
 
     Their headers are those of the ``zh`` preset, so :func:`gridgov.ledger.import_ledger`
     reads a full export back as the same households (emergency contacts and a forwarding
-    contact's phone and note have no column: an import keeps what the store holds for them).
+    contact's note have no column: an import keeps what the store holds for them).
     Tags and health flags are listed by their Chinese names (a platform's own tags by their
     codes, which a mapping file's ``[tags]`` then names).
 
@@ -269,6 +270,9 @@ def ledger_sheets(households: Iterable[Household], *, redaction: Redaction) -> t
                 h.address.room,
                 h.status.label_zh,
                 None if h.forwarding is None else h.forwarding.address,
+                None
+                if h.forwarding is None or h.forwarding.phone is None
+                else h.forwarding.phone.value,
             ]
 
     def resident_rows() -> Iterator[list[CellValue]]:
