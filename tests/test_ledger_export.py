@@ -192,7 +192,7 @@ def test_a_hostile_ledger_exports_no_formula_and_reads_back(tmp_path: Path) -> N
 
 
 def test_a_masked_export_holds_no_name_id_or_phone(tmp_path: Path) -> None:
-    """Every cell of a masked export is scanned: no full name, ID, phone, unit or room."""
+    """Every cell of a masked export is scanned: no name, ID, phone, unit, room or birth date."""
     households = ledger()
     path = tmp_path / "masked.xlsx"
     write_ledger(households, path, redaction=Redaction.MASKED)
@@ -205,6 +205,7 @@ def test_a_masked_export_holds_no_name_id_or_phone(tmp_path: Path) -> None:
         "未央区 凤城八路 88号",
         "13700001111",
         "301",
+        *(str(m.birth_date) for h in households for m in h.members),
     ]
     assert [] == leaked(texts, secrets)
     assert "田*" in texts

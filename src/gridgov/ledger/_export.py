@@ -247,8 +247,9 @@ def ledger_sheets(households: Iterable[Household], *, redaction: Redaction) -> t
     Args:
         households: The households, read once per sheet: a sequence, or an iterable that reads
             them again each time it is iterated (an iterator is read into a list first).
-        redaction: ``FULL`` writes them as given; ``MASKED`` masks names, ID and phone numbers
-            and hides units, rooms and forwarding addresses (the file no longer imports).
+        redaction: ``FULL`` writes them as given; ``MASKED`` masks names, ID and phone numbers,
+            hides units, rooms and forwarding addresses and leaves birth dates out (the file no
+            longer imports).
 
     Returns:
         The households sheet and the residents sheet.
@@ -278,7 +279,7 @@ def ledger_sheets(households: Iterable[Household], *, redaction: Redaction) -> t
     def resident_rows() -> Iterator[list[CellValue]]:
         for h in shown():
             for m in h.members:
-                yield _resident_row(h, m)
+                yield _resident_row(h, m, redaction)
 
     return (
         Sheet(HOUSEHOLDS_SHEET, _HOUSEHOLD_COLUMNS, household_rows()),
@@ -286,14 +287,17 @@ def ledger_sheets(households: Iterable[Household], *, redaction: Redaction) -> t
     )
 
 
-def _resident_row(h: Household, m: Resident) -> list[CellValue]:
+def _resident_row(h: Household, m: Resident, redaction: Redaction) -> list[CellValue]:
+    full = redaction is Redaction.FULL
     return [
         h.id,
         m.id,
         m.name,
         None if m.national_id is None else m.national_id.value,
         None if m.sex is None else m.sex.label_zh,
-        m.birth_date,
+        # The masked ID number hides the birth date; so does the masked ledger, as the
+        # projections do (gridgov.projections.PERSONAL).
+        m.birth_date if full else None,
         None if m.phone is None else m.phone.value,
         m.relationship,
         None if m.living_arrangement is None else m.living_arrangement.label_zh,
