@@ -120,7 +120,9 @@ def targets_section(figures: ReportFigures) -> str:
     """Return the page's section of targets: a row per grid, a column per indicator checked.
 
     Each cell shows the actual share and the target; one not met is marked ``未达标 not met``,
-    one without anything to count ``暂无数据 no data``. ``""`` when no target is set.
+    one without anything to count ``暂无数据 no data``. Rows carry their grid's code
+    (``data-code``, ``total`` for all grids), cells their indicator (``data-kpi``) and status
+    (``data-status``), as the page's other tables do. ``""`` when no target is set.
     """
     checks = figures.targets
     if not checks:
@@ -139,7 +141,7 @@ def targets_section(figures: ReportFigures) -> str:
         cells = "".join(_cell(found.get(i)) for i in indicators)
         total = ' class="total"' if code == TOTAL else ""
         rows.append(
-            f'<tr{total} data-cell="{escape(code)}"><th scope="row">'
+            f'<tr{total} data-code="{escape(code or "total")}"><th scope="row">'
             f"{escape(names.get(code, code))}</th>{cells}</tr>"
         )
     missed = sum(1 for c in checks if c.status is TargetStatus.NOT_MET)
@@ -170,7 +172,10 @@ def _cell(check: TargetCheck | None) -> str:
         return "<td>—</td>"
     target = f"目标 target {_share(check.target)}"
     if check.status is TargetStatus.NO_DATA:
-        return f'<td data-status="no_data">暂无数据 no data<br><small>{target}</small></td>'
+        return (
+            f'<td data-status="no_data" data-kpi="{check.indicator.value}">暂无数据 no data'
+            f"<br><small>{target}</small></td>"
+        )
     flag = "" if check.met else ' <strong class="not-met">未达标 not met</strong>'
     return (
         f'<td data-status="{check.status.value}" data-kpi="{check.indicator.value}">'
