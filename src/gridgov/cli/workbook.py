@@ -29,7 +29,6 @@ from gridgov.errors import GridgovError, ValidationError
 from gridgov.grid import GridLevel, GridTree
 from gridgov.households import Household
 from gridgov.ports import Page, UnitOfWork
-from gridgov.report.figures import CASE_DAYS
 from gridgov.services._common import pages
 from gridgov.services.access import StoreAuditSink
 from gridgov.services.care import Worklist, coverage, worklist
@@ -68,6 +67,8 @@ class _Households:
 
 
 def _cmd_export_xlsx(args: argparse.Namespace) -> int:
+    from gridgov.report.figures import CASE_DAYS  # the report's case period, as the report's
+
     try:
         from gridgov import ledger
     except ModuleNotFoundError:
