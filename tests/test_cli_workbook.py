@@ -89,7 +89,7 @@ def texts(path: Path) -> list[str]:
 
 
 def test_a_default_export_is_masked_in_every_cell(db: str, tmp_path: Path) -> None:
-    """Without --full, no cell of any sheet holds a resident's name, ID or phone number."""
+    """Without --full, no cell of any sheet holds a name, an ID or a phone number."""
     out = tmp_path / "all.xlsx"
     code, stdout, _ = run("export", "xlsx", "--db", db, "--out", str(out), "--json")
     ledger = households(db)
@@ -97,6 +97,7 @@ def test_a_default_export_is_masked_in_every_cell(db: str, tmp_path: Path) -> No
         *(m.name for h in ledger for m in h.members if len(m.name) > 1),
         *(m.national_id.value for h in ledger for m in h.members if m.national_id),
         *(m.phone.value for h in ledger for m in h.members if m.phone),
+        *(h.forwarding.phone.value for h in ledger if h.forwarding and h.forwarding.phone),
     ]
     summary = json.loads(stdout)
     assert (0, "masked", [], 2043) == (
