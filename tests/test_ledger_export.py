@@ -62,6 +62,7 @@ HOSTILE = (
     "@SUM(A1)",
     "'=quoted",
     "'plain",
+    "#N/A",  # an error value to openpyxl, unless written as text
 )
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -172,7 +173,7 @@ def test_generated_residents_round_trip(names: list[str], phones: list[object]) 
 
 
 def test_a_hostile_ledger_exports_no_formula_and_reads_back(tmp_path: Path) -> None:
-    """Names and addresses that look like formulas: text cells, quoted, read back as written."""
+    """Names and addresses like formulas or errors: text cells, quoted, read back as written."""
     households = [
         Household(f"h{i}", GRID, Address(text), members=(Resident(f"h{i}-1", text),))
         for i, text in enumerate(HOSTILE)
@@ -187,7 +188,18 @@ def test_a_hostile_ledger_exports_no_formula_and_reads_back(tmp_path: Path) -> N
         for c in row
         if isinstance(c.value, str) and c.value.startswith((*FORMULA_START, "'"))
     ]
-    assert (len(households) * 2, {("s", True)}) == (len(risky), set(risky))
+    errors = [
+        c.data_type
+        for sheet in book.worksheets
+        for row in sheet.iter_rows(min_row=2)
+        for c in row
+        if c.value == "#N/A"
+    ]
+    assert ((len(HOSTILE) - 1) * 2, {("s", True)}, ["s", "s"]) == (
+        len(risky),
+        set(risky),
+        errors,
+    )
     assert households == list(read_ledger(path).households)
 
 

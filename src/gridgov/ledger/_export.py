@@ -22,6 +22,7 @@ from pathlib import Path
 import attrs
 import pendulum
 
+from gridgov._spreadsheet import quoted
 from gridgov.access import Redaction
 from gridgov.errors import ValidationError
 from gridgov.households import (
@@ -42,6 +43,7 @@ from gridgov.services.kpis import CaseFigures
 
 try:
     from openpyxl import Workbook
+    from openpyxl.cell.cell import ERROR_CODES
     from openpyxl.worksheet.datavalidation import DataValidation
 except ModuleNotFoundError as exc:  # pragma: no cover - depends on the installed extras
     raise ModuleNotFoundError(
@@ -174,8 +176,12 @@ def _write_sheet(book: Workbook, sheet: Sheet) -> int:
     formats = [c.number_format for c in sheet.columns]
     count = 0
     for row in sheet.rows:
-        cells = []
+        cells: list[object] = []
         for value, number_format in zip(row, formats, strict=True):
+            if number_format is None and _plain(value):
+                # openpyxl writes it as it is, into a cell it reuses: most of a ledger's cells.
+                cells.append(value)
+                continue
             written = cell(out, _local(value))
             if number_format is not None and value is not None:
                 written.number_format = number_format
@@ -183,6 +189,19 @@ def _write_sheet(book: Workbook, sheet: Sheet) -> int:
         out.append(cells)
         count += 1
     return count
+
+
+def _plain(value: CellValue) -> bool:
+    """Return whether openpyxl writes ``value`` as it is: nothing empty, no formula, no error.
+
+    openpyxl takes text beginning with ``=`` for a formula and ``#N/A`` and the like for error
+    values: those, and the text :func:`gridgov._spreadsheet.quoted` marks, go through
+    :func:`gridgov.ledger._xlsx.cell`, which writes them as text.
+    """
+    kind = type(value)
+    if kind is str:
+        return value != "" and not quoted(value) and value not in ERROR_CODES  # type: ignore[arg-type]
+    return value is None or kind is int or kind is float
 
 
 def _local(value: CellValue) -> CellValue:
