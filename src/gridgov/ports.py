@@ -733,6 +733,16 @@ class NotificationRepository(Protocol):
         """
         ...
 
+    def claim_due(
+        self, at_or_before: pendulum.DateTime, *, limit: int = DEFAULT_PAGE_SIZE
+    ) -> tuple[Notification, ...]:
+        """Return due notifications as ``due`` does, held until this unit of work ends.
+
+        Those another live unit holds are skipped (``FOR UPDATE SKIP LOCKED``), so that several
+        notifiers claim disjoint rounds.
+        """
+        ...
+
     def about(self, subject_id: str) -> tuple[Notification, ...]:
         """Return the notifications about one resident (or record), by ``created`` then id."""
         ...

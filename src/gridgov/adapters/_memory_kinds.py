@@ -22,6 +22,7 @@ from gridgov.adapters._memory_engine import (
     page,
 )
 from gridgov.adapters._memory_index import TOP, Entry
+from gridgov.adapters._queries import CareTaskQueries, CaseQueries, ContactQueries, HouseholdQueries
 from gridgov.adapters._repository import Erases
 from gridgov.adapters.support import (
     birth_bounds,
@@ -31,9 +32,7 @@ from gridgov.adapters.support import (
     check_placement,
     check_resident_reference,
     check_text_key,
-    check_time_range,
     decode_cursor,
-    encode_cursor,
     instant_key,
     task_references_changed,
 )
@@ -172,7 +171,7 @@ class MemoryWorkerRepository(MemoryRemovableRepository[Worker]):
 # -- households ----------------------------------------------------------------------------
 
 
-class MemoryHouseholdRepository(MemoryRemovableRepository[Household]):
+class MemoryHouseholdRepository(HouseholdQueries, MemoryRemovableRepository[Household]):
     """Households in a :class:`MemoryStore`; see :class:`gridgov.ports.HouseholdRepository`."""
 
     declared = kinds.HOUSEHOLDS
@@ -207,16 +206,6 @@ class MemoryHouseholdRepository(MemoryRemovableRepository[Household]):
         if household is None:
             raise NotFoundError("resident", resident_id)
         return household  # type: ignore[no-any-return]
-
-    def in_subtree(
-        self, cell_code: str, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
-    ) -> Page[Household]:
-        """Return households in the cell ``cell_code`` or below it, by cell code then id."""
-        check_limit(limit)
-        start = decode_cursor(after, 2)
-        with self._uow._store._lock:
-            self._uow.cells.get(cell_code)
-            return page(self._by_cell("gg_households_cell", cell_code, start, limit), limit)
 
     def with_tag(
         self,
@@ -313,45 +302,15 @@ class _ResidentRecords(MemoryRecords[RO]):
                 )
 
 
-class MemoryContactRepository(Erases, _ResidentRecords[ContactAttempt]):
+class MemoryContactRepository(ContactQueries, Erases, _ResidentRecords[ContactAttempt]):
     """Contacts in a :class:`MemoryStore`; see :class:`gridgov.ports.ContactRepository`."""
 
     declared = kinds.CONTACTS
 
-    def for_resident(
-        self,
-        resident_id: str,
-        *,
-        since: pendulum.DateTime | None = None,
-        limit: int = DEFAULT_PAGE_SIZE,
-        after: str | None = None,
-    ) -> Page[ContactAttempt]:
-        """Return a resident's contacts at or after ``since``, newest first."""
-        check_text_key("resident_id", resident_id)
-        low = "" if since is None else instant_key(check_instant("since", since), "since")
-        check_limit(limit)
-        start = decode_cursor(after, 2)
-        with self._uow._store._lock:
-            rows = self._read(
-                "gg_contacts_resident", resident_id, low=(low,), high=start, reverse=True
-            )
-            return page(rows, limit)
 
-    def in_subtree(
-        self,
-        cell_code: str,
-        *,
-        since: pendulum.DateTime,
-        until: pendulum.DateTime,
-        limit: int = DEFAULT_PAGE_SIZE,
-        after: str | None = None,
-    ) -> Page[ContactAttempt]:
-        """Return contacts in the subtree of ``cell_code`` with ``since <= at < until``, by time."""
-        window = check_time_range(since, until)
-        return self._subtree_page("gg_contacts_cell", cell_code, window, limit=limit, after=after)
-
-
-class MemoryCareTaskRepository(_ResidentRecords[CareTask], MemoryRepository[CareTask]):
+class MemoryCareTaskRepository(
+    CareTaskQueries, _ResidentRecords[CareTask], MemoryRepository[CareTask]
+):
     """Care tasks in a :class:`MemoryStore`; see :class:`gridgov.ports.CareTaskRepository`."""
 
     declared = kinds.CARE_TASKS
@@ -389,61 +348,11 @@ class MemoryCareTaskRepository(_ResidentRecords[CareTask], MemoryRepository[Care
                 yield records[tid]
         yield from staging.in_group(index, resident_id)
 
-    def open_in_subtree(
-        self,
-        cell_code: str,
-        *,
-        starting_before: pendulum.DateTime,
-        limit: int = DEFAULT_PAGE_SIZE,
-        after: str | None = None,
-    ) -> Page[CareTask]:
-        """Return open tasks of the subtree whose window starts before the instant, by due, id."""
-        instant_key(check_instant("starting_before", starting_before), "starting_before")
-        return self._subtree_page(
-            "gg_care_tasks_open",
-            cell_code,
-            limit=limit,
-            after=after,
-            keep=lambda t: t.start < starting_before,
-        )
-
-    def overdue(
-        self,
-        *,
-        due_before: pendulum.DateTime,
-        limit: int = DEFAULT_PAGE_SIZE,
-        after: str | None = None,
-    ) -> Page[CareTask]:
-        """Return open tasks not marked overdue due before the instant, by due, id."""
-        # ``(horizon,)`` sorts before every ``(horizon, id)``: the end, exclusive, is the instant.
-        horizon = instant_key(check_instant("due_before", due_before), "due_before")
-        check_limit(limit)
-        start = decode_cursor(after, 2)
-        with self._uow._store._lock:
-            return page(self._read("gg_care_tasks_overdue", after=start, high=(horizon,)), limit)
-
-    def claim_overdue(
-        self,
-        *,
-        due_before: pendulum.DateTime,
-        limit: int = DEFAULT_PAGE_SIZE,
-        after: str | None = None,
-    ) -> Page[CareTask]:
-        """Return open unmarked tasks due before the instant, claimed; others' skipped."""
-
-        def read(cursor: str | None) -> Page[CareTask]:
-            return self.overdue(due_before=due_before, limit=limit, after=cursor)
-
-        def cursor(task: CareTask) -> str:
-            return encode_cursor(instant_key(task.due), task.id)
-
-        return self._claim(read, cursor, limit=limit, after=after)
-
 
 # -- cases ---------------------------------------------------------------------------------
 
 
-class MemoryCaseRepository(MemoryRepository[Case]):
+class MemoryCaseRepository(CaseQueries, MemoryRepository[Case]):
     """Cases in a :class:`MemoryStore`; see :class:`gridgov.ports.CaseRepository`."""
 
     declared = kinds.CASES
@@ -484,57 +393,6 @@ class MemoryCaseRepository(MemoryRepository[Case]):
         with self._uow._store._lock:
             owner = self._external_owner(external_id)
             return None if owner is None else self._staging.current(owner)
-
-    def due(
-        self,
-        *,
-        at_or_before: pendulum.DateTime,
-        limit: int = DEFAULT_PAGE_SIZE,
-        after: str | None = None,
-    ) -> Page[Case]:
-        """Return cases whose ``next_check`` is at or before the instant, by next_check, id."""
-        horizon = instant_key(check_instant("at_or_before", at_or_before), "at_or_before")
-        check_limit(limit)
-        start = decode_cursor(after, 2)
-        with self._uow._store._lock:
-            return page(self._read("gg_cases_due", after=start, high=(horizon, TOP)), limit)
-
-    def claim_due(
-        self,
-        *,
-        at_or_before: pendulum.DateTime,
-        limit: int = DEFAULT_PAGE_SIZE,
-        after: str | None = None,
-    ) -> Page[Case]:
-        """Return due cases as ``due`` does, claimed until this unit ends; others' skipped."""
-
-        def read(cursor: str | None) -> Page[Case]:
-            return self.due(at_or_before=at_or_before, limit=limit, after=cursor)
-
-        def cursor(case: Case) -> str:
-            # ``or``: a due case has a next check; this is for the type checker.
-            return encode_cursor(instant_key(case.next_check or at_or_before), case.id)
-
-        return self._claim(read, cursor, limit=limit, after=after)
-
-    def open_in_subtree(
-        self, cell_code: str, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
-    ) -> Page[Case]:
-        """Return the open cases located in the subtree, by reported_at, id."""
-        return self._subtree_page("gg_cases_open", cell_code, limit=limit, after=after)
-
-    def reported_in_subtree(
-        self,
-        cell_code: str,
-        *,
-        since: pendulum.DateTime,
-        until: pendulum.DateTime,
-        limit: int = DEFAULT_PAGE_SIZE,
-        after: str | None = None,
-    ) -> Page[Case]:
-        """Return the cases of the subtree reported in ``[since, until)``, by reported_at, id."""
-        window = check_time_range(since, until)
-        return self._subtree_page("gg_cases_cell", cell_code, window, limit=limit, after=after)
 
     def problems(self) -> Iterator[str]:
         """Yield the staged cases whose cells others removed or external ids others took."""

@@ -35,6 +35,7 @@ from gridgov.scheduling.volunteers import SignUp
 from gridgov.services.access import ResidentView
 from gridgov.services.care import ContactResult, Coverage, ReplayReport, Worklist, WorklistHousehold
 from gridgov.services.cases import CaseKpis
+from gridgov.services.grid_changes import GridChange
 from gridgov.services.kpis import LeagueRow
 from gridgov.services.ledger import Move
 from gridgov.services.person import Erasure, PersonRecords
@@ -160,6 +161,7 @@ RESULT_TYPES: tuple[type, ...] = (
     ShiftShort,
     # ledger and access
     Move,
+    GridChange,
     ResidentView,
     AuditEntry,
     PersonRecords,

@@ -51,6 +51,7 @@ from gridgov.ports import Page, Store, UnitOfWork
 from gridgov.services._common import taken_id
 from gridgov.services._sweep import claimed_batches
 from gridgov.services.kpis import CaseFigures, CaseKpis, case_kpis
+from gridgov.services.placing import CellFinder
 from gridgov.settings import case_workflow, stored_settings
 
 __all__ = [
@@ -181,7 +182,7 @@ def report_case(
     *,
     category: str,
     source: CaseSource,
-    cell_code: str,
+    cell_code: str | None = None,
     description: str,
     at: pendulum.DateTime,
     actor: str,
@@ -201,7 +202,8 @@ def report_case(
             settings (:func:`gridgov.settings.case_workflow`).
         category: The catalogue category code.
         source: How the case came in.
-        cell_code: The grid or building the case lies in.
+        cell_code: The grid or building the case lies in; ``None``: placed by ``point``, else
+            by ``address`` (:class:`gridgov.services.placing.CellFinder`).
         description: What was reported.
         at: When it was received.
         actor: Who recorded it.
@@ -222,7 +224,11 @@ def report_case(
 
     Raises:
         ValidationError: On an unknown category or cell, a naive instant, any invalid field;
-            nothing is stored.
+            nothing is stored. Without a cell: :class:`~gridgov.errors.OutsideGridError`,
+            :class:`~gridgov.errors.UnknownAddressError` or
+            :class:`~gridgov.errors.AmbiguousAddressError` (all ValidationErrors) when the point
+            or address places the case in no single cell.
+        MissingExtraError: Without a cell, given a point, if the ``geo`` extra is missing.
         ConflictError: If ``case_id`` names a stored case, or the external id is stored (a
             retry will not help); or if a concurrent writer got in the way (``retryable``).
         CalendarCoverageError: If a deadline falls in a year the calendar does not cover.
@@ -254,7 +260,7 @@ def reported(
     *,
     category: str,
     source: CaseSource,
-    cell_code: str,
+    cell_code: str | None = None,
     description: str,
     at: pendulum.DateTime,
     actor: str,
@@ -272,6 +278,8 @@ def reported(
     """
     at = ensure_aware(at, "at")
     _acting(uow, actor, CaseRole.REPORTER, case_id or "(new)")
+    if cell_code is None:
+        cell_code = CellFinder.of_store(uow).place(point=point, address=address)
     cell = _cell(uow, cell_code, "cell_code")
     owner = _owning_unit(uow, cell)
     key = case_id or new_id("case", at)

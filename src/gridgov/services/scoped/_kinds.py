@@ -534,6 +534,13 @@ class ScopedNotifications:
         """Return the notifier's queue (a scope covering every cell)."""
         return self._everywhere(Permission.READ).due(at_or_before, limit=limit)
 
+    def claim_due(
+        self, at_or_before: pendulum.DateTime, *, limit: int = DEFAULT_PAGE_SIZE
+    ) -> tuple[Notification, ...]:
+        """Claim a round of the notifier's queue (WRITE and a scope covering every cell)."""
+        _claiming(self._g, "notifications.claim_due")
+        return self._g.inner.notifications.claim_due(at_or_before, limit=limit)
+
     def about(self, subject_id: str) -> tuple[Notification, ...]:
         """Return the notifications about one resident or record, of covered cells only."""
         self._g.permit(Permission.READ, "notifications")
