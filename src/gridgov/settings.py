@@ -1,12 +1,13 @@
 """A deployment's settings, kept in its store: the rules its services run by, and their history.
 
 A district's catalogue, escalation policy, working calendar (with the additions it announced),
-care policy and notification policy are data, saved in the store with
+care policy, notification policy and targets are data, saved in the store with
 :meth:`~gridgov.ports.SettingsRepository.save` and read by the services from the unit of work;
 every saved version stays in :meth:`~gridgov.ports.SettingsRepository.history`. A service given
 no rule of its own takes the store's; only a store holding none of a rule falls back to the
 library's default
-(:func:`care_policy`, :func:`case_workflow`, :func:`notification_policy`).
+(:func:`care_policy`, :func:`case_workflow`, :func:`notification_policy`,
+:func:`indicator_targets`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from gridgov.codes import CodeScheme
 from gridgov.errors import NotFoundError, ValidationError
 from gridgov.notify import DEFAULT_POLICY as DEFAULT_NOTIFICATIONS
 from gridgov.notify import NotificationPolicy
+from gridgov.targets import DEFAULT_TARGETS, Targets
 
 if TYPE_CHECKING:  # the ports name Settings: importing them here would be circular
     from gridgov.ports import UnitOfWork
@@ -40,6 +42,7 @@ __all__ = [
     "Settings",
     "care_policy",
     "case_workflow",
+    "indicator_targets",
     "loaded_scenario",
     "notification_policy",
     "stored_settings",
@@ -126,6 +129,8 @@ class Settings:
         departments: The functional departments cases are routed to
             (:mod:`gridgov.cases.departments`); none in a store that declares none.
         retention: How long personal data is kept; ``None``: :data:`DEFAULT_RETENTION`.
+        targets: The share each indicator should reach, per cell (:mod:`gridgov.targets`);
+            ``None``: :data:`~gridgov.targets.DEFAULT_TARGETS`.
         version: The stored version, managed by repositories.
     """
 
@@ -156,6 +161,9 @@ class Settings:
     )
     retention: Retention | None = attrs.field(
         default=None, validator=v.optional(v.instance_of(Retention))
+    )
+    targets: Targets | None = attrs.field(
+        default=None, validator=v.optional(v.instance_of(Targets)), repr=False
     )
     version: int = attrs.field(default=0, validator=v.non_negative_int)
 
@@ -194,6 +202,16 @@ def notification_policy(
     if stored is not None and stored.notifications is not None:
         return stored.notifications
     return DEFAULT_NOTIFICATIONS
+
+
+def indicator_targets(uow: UnitOfWork, given: Targets | None = None) -> Targets:
+    """Return ``given`` if there is one, else the store's targets, else the default."""
+    if given is not None:
+        return given
+    stored = stored_settings(uow)
+    if stored is not None and stored.targets is not None:
+        return stored.targets
+    return DEFAULT_TARGETS
 
 
 def case_workflow(uow: UnitOfWork, given: CaseWorkflow | None = None) -> CaseWorkflow:

@@ -9,7 +9,8 @@ comes from a service of gridgov, so that the report and the services cannot disa
   (``uow.cases.reported_in_subtree``);
 - activity fill from :func:`gridgov.services.scheduling.week_schedule` for the coming week and
   :func:`~gridgov.services.scheduling.occurrences_in_venue` for the month;
-- volunteer hours from :func:`gridgov.services.scheduling.volunteer_hours`, for the month.
+- volunteer hours from :func:`gridgov.services.scheduling.volunteer_hours`, for the month;
+- the targets checked against those figures by :func:`gridgov.report.targets.assess`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from gridgov.clock import EARLIEST, LATEST, OUTSIDE_RANGE, ensure_date
 from gridgov.errors import NotFoundError, ValidationError
 from gridgov.grid import Boundary, GridCell, GridLevel, GridTree
 from gridgov.ports import Store, UnitOfWork
+from gridgov.report.targets import assess
 from gridgov.scenarios import Scenario
 from gridgov.scheduling.series import Occurrence
 from gridgov.scheduling.venues import Venue
@@ -32,6 +34,8 @@ from gridgov.services._common import pages
 from gridgov.services.care import Coverage, coverage
 from gridgov.services.cases import CaseFigures, case_kpis
 from gridgov.services.scheduling import occurrences_in_venue, volunteer_hours, week_schedule
+from gridgov.settings import indicator_targets
+from gridgov.targets import TargetCheck, Targets
 
 __all__ = [
     "CASE_DAYS",
@@ -98,6 +102,7 @@ class VenueFill:
         confirmed: Places taken (confirmed or attended) in those occurrences.
         waitlisted: People on their waitlists.
         open_occurrences: Occurrences without a limit (not in the fill).
+        cell_code: The cell the venue lies in.
     """
 
     venue_id: str
@@ -109,6 +114,7 @@ class VenueFill:
     confirmed: int
     waitlisted: int
     open_occurrences: int
+    cell_code: str = ""
 
     @property
     def fill(self) -> float | None:
@@ -132,6 +138,8 @@ class ReportFigures:
         month: Activity fill per venue over the month up to the report's day.
         volunteers: Volunteers credited with hours in the month (all, wherever they live).
         volunteer_hours: Their hours.
+        targets: Each grid's indicators against its targets, then all grids' together
+            (:func:`gridgov.report.targets.assess`).
     """
 
     title: str
@@ -145,6 +153,7 @@ class ReportFigures:
     month: tuple[VenueFill, ...]
     volunteers: int
     volunteer_hours: float
+    targets: tuple[TargetCheck, ...] = ()
 
     @property
     def unmapped(self) -> tuple[GridFigures, ...]:
@@ -158,7 +167,12 @@ class ReportFigures:
 
 
 def collect(
-    store: Store, scenario: Scenario, *, on: pendulum.Date, tz: str = "Asia/Shanghai"
+    store: Store,
+    scenario: Scenario,
+    *,
+    on: pendulum.Date,
+    tz: str = "Asia/Shanghai",
+    targets: Targets | None = None,
 ) -> ReportFigures:
     """Gather the figures of a report on ``on`` from a store holding ``scenario``.
 
@@ -170,6 +184,9 @@ def collect(
         scenario: The scenario it holds: its name, cells and care policy.
         on: The report's day.
         tz: The time zone days begin in.
+        targets: The targets to check the figures against; default: the store's
+            (:func:`gridgov.settings.indicator_targets`), else the scenario's, else
+            :data:`~gridgov.targets.DEFAULT_TARGETS`.
 
     Returns:
         The figures.
@@ -223,7 +240,9 @@ def collect(
             )
         week = tuple(_week_fill(uow, v, day_start) for v in venues)
         month = tuple(_fill(uow, v, month_from, until) for v in venues)
-    return ReportFigures(
+        if targets is None:
+            targets = indicator_targets(uow, scenario.targets)
+    figures = ReportFigures(
         title=scenario.name,
         on=on,
         tz=tz,
@@ -236,6 +255,7 @@ def collect(
         volunteers=len(credited),
         volunteer_hours=round(sum(credited.values()), 2),
     )
+    return attrs.evolve(figures, targets=assess(figures, targets))
 
 
 def _stored(uow: UnitOfWork, cell: GridCell) -> GridCell:
@@ -356,4 +376,5 @@ def _tally(
         confirmed=sum(c for _, c in limited),
         waitlisted=sum(w for _, _, w in held),
         open_occurrences=len(held) - len(limited),
+        cell_code=venue.cell_code,
     )

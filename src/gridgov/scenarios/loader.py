@@ -21,6 +21,7 @@ A scenario is a directory holding ``scenario.toml``::
     [[case_catalogue.majors]]              # optional: major categories of the trees (大类)
     [[case_catalogue.categories]]          # optional: categories added to the default catalogue
     [[departments]]                        # optional: functional departments (Department fields)
+    [targets]                              # optional: Targets (shares 0-1), [targets.cells.CODE]
     [[cases]]                              # case stories, replayed through the case workflow
     [[venues]]                             # Venue fields, with hours = {monday = ["09:00-12:00"]}
     [[activities]]                         # ActivitySeries fields
@@ -77,6 +78,7 @@ from gridgov.scheduling.volunteers import Shift
 from gridgov.serialization import structure
 from gridgov.services.care import replay_contacts
 from gridgov.settings import LoadedScenario, Settings, stored_settings
+from gridgov.targets import Targets
 
 __all__ = [
     "CSV_COLUMNS",
@@ -160,6 +162,7 @@ class _ScenarioFile:
     contacts_csv: tuple[str, ...] = ()
     care_policy: CarePolicy | None = None
     departments: tuple[Department, ...] = ()
+    targets: Targets | None = None
     cases: tuple[CaseStory, ...] = ()
     activities: tuple[ActivitySeries, ...] = ()
     registrations_csv: tuple[str, ...] = ()
@@ -227,6 +230,7 @@ class Scenario:
         shifts: Its volunteer shifts and who volunteered.
         registrations: Its registrations, in time order.
         departments: Its functional departments, to which cases are routed.
+        targets: Its targets (:mod:`gridgov.targets`), if it sets any.
     """
 
     name: str = attrs.field(validator=v.text(100))
@@ -270,6 +274,9 @@ class Scenario:
     departments: tuple[Department, ...] = attrs.field(
         default=(), converter=_departments, validator=v.collection_of(Department)
     )
+    targets: Targets | None = attrs.field(
+        default=None, validator=v.optional(v.instance_of(Targets))
+    )
 
     def workflow(self) -> CaseWorkflow:
         """Return the case workflow of the scenario: its calendar, catalogue, default escalation.
@@ -299,6 +306,7 @@ class Scenario:
             scenario=LoadedScenario(self.name, self.as_of),
             scheme=self.scheme,
             departments=self.departments,
+            targets=self.targets,
         )
 
     def tree(self) -> GridTree:
@@ -382,6 +390,7 @@ def load_scenario(path: Path | str, *, households: bool = True) -> Scenario:
         raise exc.from_source(source) from None
     _check_workers(doc.workers, tree, source)
     _check_departments(doc.departments, tree, doc.workers, source)
+    _check_targets(doc.targets, tree, source)
     loaded: tuple[Household, ...] = ()
     if households:
         ledger = _Ledger(tree, doc.scenario.as_of)
@@ -419,6 +428,7 @@ def load_scenario(path: Path | str, *, households: bool = True) -> Scenario:
         venues=venues,
         activities=doc.activities,
         departments=doc.departments,
+        targets=doc.targets,
         # Sign-ups and registrations name residents: they come with the ledger only.
         shifts=shifts if households else tuple(ShiftStory(story.shift) for story in shifts),
         registrations=tuple(
@@ -576,6 +586,13 @@ def _check_workers(workers: Sequence[Worker], tree: GridTree, source: str) -> No
     _raise(problems, source)
 
 
+def _check_targets(targets: Targets | None, tree: GridTree, source: str) -> None:
+    """Check that the cells targets are set for are cells of the tree."""
+    for code in () if targets is None else targets.cells:
+        if code not in tree:
+            raise ValidationError(f"targets.cells[{code}]", "no such cell", source=source)
+
+
 def _check_departments(
     departments: Sequence[Department], tree: GridTree, workers: Sequence[Worker], source: str
 ) -> None:
@@ -731,6 +748,7 @@ def store_settings(uow: UnitOfWork, scenario: Scenario) -> Settings:
         care_policy=stored.care_policy or wanted.care_policy,
         scenario=stored.scenario or wanted.scenario,
         departments=stored.departments or wanted.departments,
+        targets=stored.targets or wanted.targets,
     )
     return stored if completed == stored else uow.settings.save(completed)
 
