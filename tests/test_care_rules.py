@@ -8,7 +8,14 @@ from hypothesis import strategies as st
 
 from gridgov.care import DEFAULT_POLICY, ContactMethod, assess
 from gridgov.care.contacts import CareTask, ContactAttempt, Outcome, TaskKind, TaskState, TaskStatus
-from gridgov.care.rules import FollowUpRules, _shift, follow_up, plan_routine
+from gridgov.care.rules import (
+    FollowUpRules,
+    _last_reached,
+    _paused,
+    _shift,
+    follow_up,
+    plan_routine,
+)
 from gridgov.errors import ValidationError
 from gridgov.households import (
     Address,
@@ -230,3 +237,40 @@ def test_closing_a_task_changes_its_state_and_reason_only(why: str) -> None:
         except ValidationError as exc:
             actual = (exc.path, str(exc))
         assert expected == actual
+
+
+def _paused_by_sorting(contacts: list[ContactAttempt]) -> str | None:
+    """Return why routine contacts stop, as the rules first found it: by sorting the history."""
+    for c in sorted(contacts, key=lambda c: c.at, reverse=True):
+        if c.outcome in (Outcome.DECEASED, Outcome.MOVED):
+            return str(c.outcome.value)
+        if c.outcome is Outcome.HOSPITALISED:
+            return "hospitalised"
+        if c.outcome.reached:
+            return None
+    return None
+
+
+@given(
+    history=st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=5),
+            st.sampled_from(Outcome),
+            st.sampled_from(ContactMethod),
+        ),
+        max_size=12,
+    )
+)
+def test_the_rules_read_a_history_in_one_pass_as_sorting_it_reads_it(
+    history: list[tuple[int, Outcome, ContactMethod]],
+) -> None:
+    """_paused and _last_reached find what sorting the history and taking the maximum find."""
+    contacts = [
+        ContactAttempt(f"c{i}", "r1", "h1", CELL, method, outcome, "w1", NOW.add(hours=hour))
+        for i, (hour, outcome, method) in enumerate(history)
+    ]
+    for method in ContactMethod:
+        reached = [c for c in contacts if c.outcome.reached and c.method.satisfies(method)]
+        expected = max(reached, key=lambda c: (c.at, c.id), default=None)
+        assert expected == _last_reached(contacts, method)
+    assert _paused_by_sorting(contacts) == _paused(contacts)

@@ -114,15 +114,21 @@ def _task_id(resident_id: str, rule: str, due: pendulum.DateTime, basis: str) ->
     return f"t.{resident_id[:30]}.{_stamp(due)}.{digest}"
 
 
+_REACHED = tuple(o for o in Outcome if o.reached)
+_DECISIVE = (*_REACHED, Outcome.DECEASED, Outcome.MOVED)  # the outcomes _paused looks at
+
+
 def _last_reached(
     contacts: Iterable[ContactAttempt], method: ContactMethod
 ) -> ContactAttempt | None:
-    # One pass, no list: the rules ask this once per cadence for every contact replayed.
+    # One pass over tuples compared by identity: the rules ask this once per cadence for every
+    # contact replayed, and an enum's hash (what a set or dict lookup takes) is Python code.
+    counted = tuple(m for m in ContactMethod if m.satisfies(method))
     last: ContactAttempt | None = None
     for c in contacts:
         if (
-            c.outcome.reached
-            and c.method.satisfies(method)
+            c.outcome in _REACHED
+            and c.method in counted
             and (last is None or (c.at, c.id) > (last.at, last.id))
         ):
             last = c
@@ -148,14 +154,20 @@ def effective_method(cadence: Cadence, household: Household) -> ContactMethod:
 
 
 def _paused(contacts: Sequence[ContactAttempt]) -> str | None:
-    """Return why routine contacts stop for now, from the latest decisive contact."""
-    for c in sorted(contacts, key=lambda c: c.at, reverse=True):
-        if c.outcome in (Outcome.DECEASED, Outcome.MOVED):
-            return str(c.outcome.value)
-        if c.outcome is Outcome.HOSPITALISED:
-            return "hospitalised"
-        if c.outcome.reached:
-            return None
+    """Return why routine contacts stop for now, from the latest decisive contact.
+
+    Of decisive contacts made at the same instant, the first in ``contacts`` counts.
+    """
+    latest: ContactAttempt | None = None
+    for c in contacts:  # one pass, not a sort per contact replayed
+        if c.outcome in _DECISIVE and (latest is None or c.at > latest.at):
+            latest = c
+    if latest is None:
+        return None
+    if latest.outcome in (Outcome.DECEASED, Outcome.MOVED):
+        return str(latest.outcome.value)
+    if latest.outcome is Outcome.HOSPITALISED:
+        return "hospitalised"
     return None
 
 
