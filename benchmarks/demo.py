@@ -8,7 +8,8 @@ as a user pays it:
 - ``import gridgov`` as ``python -X importtime`` reports it (target: under 80 ms);
 - ``gridgov demo --db memory://`` (target: under 1 s);
 - the first ``gridgov demo`` into a new SQLite file, and the file's size (targets: under 2 s and
-  100 MB), then a later run on that file, which finds the ledger loaded.
+  100 MB), then a later run on that file, which finds the ledger loaded;
+- the peak memory (resident set) of any of those demo processes (target: under 100 MB).
 
 Then, in this process, where the first demo's time goes: reading the scenario, and the biggest
 steps of ``populate`` into a memory store and into a SQLite file (the contact replay, the care
@@ -23,6 +24,7 @@ import os
 import platform
 import pstats
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -110,12 +112,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"Python {platform.python_version()}, {platform.machine()}, best of {args.runs}")
+    print(f"load average before: {load} on {os.cpu_count()} cores (a busy machine slows it all)")
     print(f"import gridgov:               {import_ms(args.runs):7.1f} ms  (target < 80 ms)")
     memory, first, later, size = demo_runs(args.runs)
     print(f"gridgov demo --db memory://:  {memory:7.2f} s   (target < 1 s)")
     print(f"first gridgov demo (SQLite):  {first:7.2f} s   (target < 2 s), file {size:.1f} MB")
     print(f"later gridgov demo (SQLite):  {later:7.2f} s")
+    # The largest resident set of any demo process above (Linux reports it in KiB).
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"peak memory of a demo:        {peak:7.1f} MB  (target < 100 MB)")
     for label, url in (("memory", "memory://"), ("sqlite", None)):
         with tempfile.TemporaryDirectory() as folder:
             target = url or f"sqlite:///{Path(folder) / 'b.db'}"
