@@ -4,20 +4,11 @@ from pathlib import Path
 
 import pendulum
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from gridgov import Address, Household, Resident, ValidationError
 from gridgov.care import ContactMethod
 from gridgov.care.contacts import ContactAttempt, Outcome
-from gridgov.scenarios.contacts_csv import (
-    CONTACT_COLUMNS,
-    _Row,
-    _well_formed,
-    read_contacts_csv,
-    write_contacts_csv,
-)
-from gridgov.serialization import structure
+from gridgov.scenarios.contacts_csv import CONTACT_COLUMNS, read_contacts_csv, write_contacts_csv
 
 HOME = Household("h1", "610102003006001001", Address("铁一村"), members=(Resident("r1", "田林"),))
 OWNERS = {"r1": HOME}
@@ -94,50 +85,3 @@ def test_byte_order_mark_is_accepted_and_other_encodings_refused(tmp_path: Path)
     with pytest.raises(ValidationError) as info:
         list(read_contacts_csv(gbk, OWNERS))
     assert "not UTF-8 text" == info.value.problem
-
-
-# Cells a contacts file may hold: those that read well, then those with a problem.
-_GOOD = {
-    "id": ["c1", "c.2026-11-27.x"],
-    "resident_id": ["r1", "r2"],
-    "method": [m.value for m in ContactMethod],
-    "outcome": [o.value for o in Outcome],
-    "by": ["w1"],
-    "at": [
-        "2026-11-27T10:00:00+08:00",
-        "2026-11-27T02:00:00Z",
-        "2026-11-27T10:00:00+08:00[Asia/Shanghai]",
-    ],
-    "notes": ["", "语气不对"],
-}
-_BAD = {
-    "id": ["", " c1", "c 1", "x" * 65],
-    "resident_id": ["", "r1 "],
-    "method": ["PHONE", "fax", ""],
-    "outcome": ["Well", ""],
-    "by": ["", "w 1"],
-    "at": [
-        "2026-11-27T10:00:00+09:00[Asia/Shanghai]",
-        "2026-11-27T10:00:00",
-        "1800-01-01T00:00:00+00:00",
-        "yesterday",
-        "",
-    ],
-    "notes": [" padded ", "x" * 2001, "\x00"],
-    "extra": ["1"],
-}
-
-
-@settings(max_examples=300, deadline=None)
-@given(data=st.data())
-def test_a_well_formed_row_is_read_as_cattrs_reads_it(data: st.DataObject) -> None:
-    """The direct reading of a row gives cattrs' row, or leaves a row with a problem to it."""
-    row = {k: data.draw(st.sampled_from(v)) for k, v in _GOOD.items()}
-    for key in data.draw(st.sets(st.sampled_from(sorted(_BAD)), max_size=2)):
-        row[key] = data.draw(st.sampled_from(_BAD[key]))
-    cells = {k: v for k, v in row.items() if v}  # as the reader leaves empty cells out
-    try:
-        expected: object = structure(cells, _Row)
-    except ValidationError:
-        expected = None
-    assert expected == _well_formed(cells)

@@ -20,7 +20,7 @@ from gridgov.care.contacts import ContactAttempt, Outcome
 from gridgov.care.policy import ContactMethod
 from gridgov.errors import Problem, ValidationError
 from gridgov.households import Household
-from gridgov.serialization import parse_instant, structure
+from gridgov.serialization import structure
 
 __all__ = ["CONTACT_COLUMNS", "read_contacts_csv", "write_contacts_csv"]
 
@@ -87,13 +87,11 @@ def _read_rows(
     seen: set[str] = set()
     for line, row in enumerate(reader, start=2):
         data = {k: cell_in(val) for k, val in row.items() if val not in (None, "")}
-        parsed = _well_formed(data)
-        if parsed is None:
-            try:
-                parsed = structure(data, _Row)
-            except ValidationError as exc:
-                problems.extend((f"line {line}.{p}", m) for p, m in exc.problems)
-                continue
+        try:
+            parsed = structure(data, _Row)
+        except ValidationError as exc:
+            problems.extend((f"line {line}.{p}", m) for p, m in exc.problems)
+            continue
         household = owners.get(parsed.resident_id)
         if household is None:
             problems.append((f"line {line}.resident_id", "unknown resident"))
@@ -116,31 +114,6 @@ def _read_rows(
             )
         if len(problems) >= _MAX_PROBLEMS:
             return
-
-
-_COLUMNS = frozenset(CONTACT_COLUMNS)
-
-
-def _well_formed(data: dict[str, str]) -> _Row | None:
-    """Return the row :func:`structure` builds from ``data``, or ``None`` if anything is off.
-
-    A ledger's history is thousands of rows: building each directly costs a fifth of cattrs'
-    detailed validation, which a row with a problem still goes through, to be reported.
-    """
-    if not data.keys() <= _COLUMNS:
-        return None
-    try:
-        return _Row(
-            data["id"],
-            data["resident_id"],
-            ContactMethod(data["method"]),
-            Outcome(data["outcome"]),
-            data["by"],
-            parse_instant(data["at"]),
-            data.get("notes", ""),
-        )
-    except (KeyError, ValueError, ValidationError):
-        return None
 
 
 def write_contacts_csv(contacts: Iterable[ContactAttempt], path: Path | str) -> int:
