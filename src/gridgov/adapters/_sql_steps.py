@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from gridgov.adapters import _codec
 from gridgov.errors import ConflictError
 from gridgov.identity import IdKey
-from gridgov.records import STEPS, RecordKind, Recompute
+from gridgov.records import STEPS, Recompute, RecordKind
 
 if TYPE_CHECKING:
     from gridgov.adapters._sql import Connection, Dialect
