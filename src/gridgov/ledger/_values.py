@@ -8,6 +8,7 @@ repeats the cell's content: ledgers hold ID numbers, names and phone numbers.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from typing import TypeVar
@@ -41,6 +42,7 @@ class CellError(Exception):
 # Full-width forms (U+FF01-FF5E) are ASCII shifted by 0xFEE0; U+3000 is the ideographic space.
 # Chinese input methods type them by default, so an ID or phone number often arrives full-width.
 _HALFWIDTH = {0xFF01 + i: 0x21 + i for i in range(94)} | {0x3000: 0x20}
+_FULLWIDTH = re.compile("[\uff01-\uff5e\u3000]")
 
 
 def to_halfwidth(text: str) -> str:
@@ -49,7 +51,10 @@ def to_halfwidth(text: str) -> str:
     Only those forms change: CJK characters, and so names, stay as written (NFKC would fold
     compatibility ideographs too).
     """
-    return text if text.isascii() else text.translate(_HALFWIDTH)
+    # Most text is ASCII or has no full-width form (names, 1号楼): a scan, not a translation.
+    if text.isascii() or not _FULLWIDTH.search(text):
+        return text
+    return text.translate(_HALFWIDTH)
 
 
 # Excel's 1900 date system counts days from 1899-12-30 (it keeps Lotus' phantom 29 February
@@ -67,7 +72,14 @@ def date_from_serial(serial: float) -> pendulum.Date:
     """
     if not _FIRST_SERIAL <= serial <= _LAST_SERIAL:
         raise CellError("a number that is not a date (Excel date serials run 61 to 2958465)")
-    day = _EPOCH + dt.timedelta(days=int(serial))
+    return _day(int(serial))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _day(serial: int) -> pendulum.Date:
+    # Cached: a pendulum Date costs 20 times a datetime.date to build, and a ledger's birth dates
+    # fall on some 36,525 days a century. A Date is immutable.
+    day = _EPOCH + dt.timedelta(days=serial)
     return pendulum.Date(day.year, day.month, day.day)
 
 
@@ -87,7 +99,7 @@ def text(value: CellValue) -> str:
     Raises:
         CellError: For a date, a time or a boolean where text is expected.
     """
-    if isinstance(value, str):
+    if type(value) is str or isinstance(value, str):
         return to_halfwidth(value).strip()
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise CellError(f"a {_kind(value)} where text is expected")
@@ -107,6 +119,9 @@ def _kind(value: CellValue) -> str:
 
 
 _TEXT_FIX = "; format the column as text (文本) and type it again"
+
+
+_ID_SPACING = re.compile(r"[\s\-]")
 
 
 def national_id(value: CellValue) -> NationalId:
@@ -130,7 +145,12 @@ def national_id(value: CellValue) -> NationalId:
         raise CellError(
             f"stored as a number: a final X or a leading zero cannot be kept in one{_TEXT_FIX}"
         )
-    cleaned = re.sub(r"[\s\-]", "", to_halfwidth(value)).lstrip("'")
+    # An ID typed as text is already clean most of the time: 18 ASCII characters, nothing to
+    # take out; NationalId checks them all the same.
+    if len(value) == 18 and value.isalnum() and value.isascii():
+        cleaned = value
+    else:
+        cleaned = _ID_SPACING.sub("", to_halfwidth(value)).lstrip("'")
     try:
         return NationalId.parse(cleaned)
     except ValidationError as exc:
