@@ -167,22 +167,28 @@ def _remembered(convert: _Converter) -> _Converter:
     """Return ``convert`` remembering what it made of each text, a problem included.
 
     A column of tags, sexes, buildings or cells holds a few values over thousands of rows; each
-    is read once. Only text is remembered: ``1``, ``1.0`` and ``True`` are equal keys.
+    is read once. Only text and numbers are remembered, a number with its type (``1``, ``1.0``
+    and ``True`` are equal keys); a date could be equal to another of another day.
     """
-    seen: dict[str, object] = {}
+    seen: dict[object, object] = {}
 
     def read(value: CellValue) -> object:
-        if type(value) is not str:
+        kind = type(value)
+        if kind is str:
+            key: object = value
+        elif kind is int or kind is float:
+            key = (kind, value)
+        else:
             return convert(value)
         try:
-            made = seen[value]
+            made = seen[key]
         except KeyError:
             try:
                 made = convert(value)
             except CellError as exc:
                 made = _Refused(exc.problem)
             if len(seen) < _REMEMBERED:
-                seen[value] = made
+                seen[key] = made
         if type(made) is _Refused:
             raise CellError(made.problem)
         return made
