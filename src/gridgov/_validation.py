@@ -114,11 +114,15 @@ UNSTORABLE_PROBLEM = "contains a control character or an unpaired surrogate"
 _IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}")
 
 
+# Tuples of types, not unions: ``tuple | frozenset`` builds a union object at every call.
+_COLLECTIONS = (tuple, frozenset)
+
+
 def collection_of(t: type | tuple[type, ...]) -> Validator:
     """Require every element of a tuple or frozenset field to be an instance of ``t``."""
 
     def check(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if not isinstance(value, tuple | frozenset):
+        if not isinstance(value, _COLLECTIONS):
             raise ValidationError(
                 attribute.name, f"expected a collection, got {type(value).__name__}"
             )

@@ -119,6 +119,8 @@ def _kind(value: CellValue) -> str:
 
 
 _TEXT_FIX = "; format the column as text (文本) and type it again"
+# A tuple, not ``str | int | float``: a union is built again at every call, on every cell.
+_CELL_SCALARS = (str, int, float)
 
 
 _ID_SPACING = re.compile(r"[\s\-]")
@@ -133,7 +135,7 @@ def national_id(value: CellValue) -> NationalId:
     Raises:
         CellError: For a number or another non-text cell, or a malformed ID number.
     """
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
+    if isinstance(value, bool) or not isinstance(value, _CELL_SCALARS):
         raise CellError(f"a {_kind(value)} where an ID number is expected")
     if not isinstance(value, str):
         digits = len(f"{abs(value):.0f}")
@@ -164,7 +166,7 @@ def phone(value: CellValue) -> PhoneNumber:
         CellError: For a number that is not 11 digits (a landline's leading 0 is lost in a
             number cell), or text that is not a mainland phone number.
     """
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
+    if isinstance(value, bool) or not isinstance(value, _CELL_SCALARS):
         raise CellError(f"a {_kind(value)} where a phone number is expected")
     if not isinstance(value, str):
         if float(value).is_integer() and len(f"{abs(value):.0f}") == 11:
@@ -177,6 +179,7 @@ def phone(value: CellValue) -> PhoneNumber:
         raise CellError(exc.problem) from None
 
 
+_DAYS = (dt.datetime, dt.date)
 _DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
 _COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
 _MONTH = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?")
@@ -191,9 +194,9 @@ def date(value: CellValue) -> pendulum.Date:
     Raises:
         CellError: For anything else, a year and month without a day included.
     """
-    if isinstance(value, dt.datetime | dt.date):
+    if isinstance(value, _DAYS):
         return pendulum.Date(value.year, value.month, value.day)
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
+    if isinstance(value, bool) or not isinstance(value, _CELL_SCALARS):
         raise CellError(f"a {_kind(value)} where a date is expected")
     if not isinstance(value, str):
         return date_from_serial(value)
