@@ -7,14 +7,17 @@ property runs both on the same input and compares what they return or the error 
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import operator
 import re
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import attrs
 import pendulum
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -23,6 +26,7 @@ from gridgov.codes import NationalId, PhoneNumber, Sex, id_check_character
 from gridgov.errors import ValidationError
 from gridgov.households import Tag
 from gridgov.ledger import _values as values
+from gridgov.ledger import read_ledger
 from gridgov.ledger._read import _remembered
 from gridgov.ledger._values import CellError, CellValue
 
@@ -289,3 +293,28 @@ def test_remembered_cells_read_as_before(which: int, cells: list[CellValue]) -> 
     remembered = _remembered(convert)
     for cell in [*cells, *cells]:
         assert outcome(partial(convert, cell)) == outcome(partial(remembered, cell))
+
+
+def test_reading_restores_the_collector(tmp_path: Path) -> None:
+    """A read pauses the garbage collector and leaves it as it found it, a failed read too."""
+    from openpyxl import Workbook
+
+    good, bad = tmp_path / "ledger.xlsx", tmp_path / "not.xlsx"
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["户号", "姓名", "网格", "楼栋"])
+    sheet.append(["H1", "张三", "610102003006001", "1号楼"])
+    book.save(good)
+    bad.write_text("not a workbook")
+    was = gc.isenabled()
+    try:
+        for enabled in (True, False):
+            (gc.enable if enabled else gc.disable)()
+            assert 1 == len(read_ledger(good).households)
+            assert enabled == gc.isenabled()
+            with pytest.raises(ValidationError):
+                read_ledger(bad)
+            assert enabled == gc.isenabled()
+    finally:
+        (gc.enable if was else gc.disable)()
