@@ -7,6 +7,7 @@ value, since many fields hold personal data.
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -48,8 +49,9 @@ def instance_of(t: type | tuple[type, ...]) -> Validator:
     return check
 
 
-# The exact types each instance_of check passes at once, for optional() to test them inline.
-_EXACT: dict[Validator, frozenset[type]] = {}
+# The exact types each instance_of check passes at once, for optional() to test them inline;
+# weak, so that a check made on the fly is not kept for ever.
+_EXACT: weakref.WeakKeyDictionary[Validator, frozenset[type]] = weakref.WeakKeyDictionary()
 
 
 def _as_tuple(t: type | tuple[type, ...]) -> tuple[type, ...]:
