@@ -60,7 +60,8 @@ from gridgov.adapters._sql_kinds import (
     SqlCaseRepository,
     SqlHouseholdRepository,
 )
-from gridgov.adapters.support import birth_bounds, instant_key
+from gridgov.adapters.sql import statement_of
+from gridgov.adapters.support import birth_bounds
 from gridgov.bootstrap import open_store
 from gridgov.care import DEFAULT_POLICY, assess_all
 from gridgov.care.contacts import CareTask
@@ -382,13 +383,16 @@ def run_round(district: District, due: int, base_url: str, counts: dict[str, int
 def plans(base_url: str, schema: str) -> dict[str, list[str]]:
     """Return ``EXPLAIN (ANALYZE, BUFFERS)`` of each query's first page, as text lines."""
     born_after, latest = birth_bounds(AS_OF, MIN_AGE, None)
-    grid = subtree_range(QUERY_CELL)
     community = subtree_range(QUERY_COMMUNITY)
     statements: dict[str, tuple[str, tuple[Any, ...]]] = {
-        "subtree": (SqlHouseholdRepository.SUBTREE_SQL, (*grid, "", "", "", PAGE + 1)),
-        "worklist": (
-            SqlCareTaskRepository.OPEN_SUBTREE_SQL,
-            (*grid, instant_key(READ_AT.end_of("day")), "", "", PAGE + 1),
+        "subtree": statement_of(
+            SqlHouseholdRepository, lambda r: r.in_subtree(QUERY_CELL, limit=PAGE)
+        ),
+        "worklist": statement_of(
+            SqlCareTaskRepository,
+            lambda r: r.open_in_subtree(
+                QUERY_CELL, starting_before=READ_AT.end_of("day"), limit=PAGE
+            ),
         ),
         "with_tag": (
             SqlHouseholdRepository.TAG_SQL,
@@ -405,7 +409,7 @@ def plans(base_url: str, schema: str) -> dict[str, list[str]]:
                 PAGE + 1,
             ),
         ),
-        "sweep": (SqlCaseRepository.DUE_SQL, (instant_key(SWEEP_AT), "", "", 500)),
+        "sweep": statement_of(SqlCaseRepository, lambda r: r.due(at_or_before=SWEEP_AT, limit=500)),
     }
     out: dict[str, list[str]] = {}
     with psycopg.connect(base_url, autocommit=True) as conn:

@@ -15,7 +15,7 @@ a. Bulk save of the households', residents' and tags' rows in one transaction:
    ``conn.execute(table.insert(), rows)`` (which, without RETURNING, hands the rows to the
    driver's ``executemany`` on these dialects), Core with its insertmanyvalues batching forced
    (multi-row ``INSERT ... VALUES``, 1,000 rows a statement), and the raw driver.
-b. Subtree read of one grid: gridgov's keyset query (``SqlHouseholdRepository.SUBTREE_SQL``),
+b. Subtree read of one grid: gridgov's keyset query (``statement_of`` ``in_subtree``),
    500 rows a page, undecoded rows, through the raw DB-API cursor, through gridgov's unit of
    work (placeholder rewrite and error translation), and as a Core ``select()`` built once from
    the ``Table`` (Core then finds its compiled form in its cache at each execution) or built
@@ -57,13 +57,16 @@ from benchmarks.sql_store import (
 )
 from gridgov.adapters._sql import PooledSqlStore
 from gridgov.adapters._sql_kinds import SqlHouseholdRepository
+from gridgov.adapters.sql import statement_of
 from gridgov.adapters.sqlite import SqliteStore
 from gridgov.records import kinds
 
 PAGE = 500
 GETS = 10_000
 TOP = "\U0010ffff"
-SUBTREE_SQL = SqlHouseholdRepository.SUBTREE_SQL
+SUBTREE_SQL = statement_of(SqlHouseholdRepository, lambda r: r.in_subtree(QUERY_CELL, limit=PAGE))[
+    0
+]
 GET_SQL = "SELECT version, doc FROM gg_households WHERE id = ?"
 
 # -- the three tables as SQLAlchemy metadata (types as the migrations declare them) ----------
@@ -242,7 +245,7 @@ def pages(fetch: Callable[[tuple[str, str]], Sequence[Sequence[Any]]]) -> int:
 
 def subtree_params(after: tuple[str, str]) -> tuple[object, ...]:
     """Return the positional parameters of ``SUBTREE_SQL``."""
-    return (QUERY_CELL, QUERY_CELL + TOP, after[0], after[0], after[1], PAGE + 1)
+    return (QUERY_CELL, QUERY_CELL + TOP, *after, PAGE + 1)
 
 
 def subtree_binds(after: tuple[str, str]) -> dict[str, object]:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 __all__ = ["to_halfwidth"]
 
 # Full-width forms (U+FF01-FF5E) are ASCII shifted by 0xFEE0; U+3000 is the ideographic space.
 # Chinese input methods type them by default, so an ID or phone number often arrives full-width.
 _HALFWIDTH = {0xFF01 + i: 0x21 + i for i in range(94)} | {0x3000: 0x20}
+_FULLWIDTH = re.compile("[\uff01-\uff5e\u3000]")
 
 
 def to_halfwidth(text: str) -> str:
@@ -15,4 +18,7 @@ def to_halfwidth(text: str) -> str:
     Only those forms change: CJK characters, and so names, stay as written (NFKC would fold
     compatibility ideographs too).
     """
-    return text if text.isascii() else text.translate(_HALFWIDTH)
+    # Most text is ASCII or has no full-width form (names, 1号楼): a scan, not a translation.
+    if text.isascii() or not _FULLWIDTH.search(text):
+        return text
+    return text.translate(_HALFWIDTH)

@@ -7,6 +7,7 @@ value, since many fields hold personal data.
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -30,14 +31,27 @@ def _type_name(t: type | tuple[type, ...]) -> str:
 
 def instance_of(t: type | tuple[type, ...]) -> Validator:
     """Require an instance of ``t`` (``bool`` is not accepted where ``int`` is asked)."""
+    accepted = _as_tuple(t)
+    refuse_bool = bool not in accepted
+    # A value of exactly one of the types named is the common case (a record built from its own
+    # values): one set lookup instead of isinstance over every type, abstract ones included.
+    exact = frozenset(accepted)
 
     def check(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if not isinstance(value, t) or (isinstance(value, bool) and bool not in _as_tuple(t)):
+        if type(value) in exact:
+            return
+        if not isinstance(value, t) or (refuse_bool and isinstance(value, bool)):
             raise ValidationError(
                 attribute.name, f"expected {_type_name(t)}, got {type(value).__name__}"
             )
 
+    _EXACT[check] = exact
     return check
+
+
+# The exact types each instance_of check passes at once, for optional() to test them inline;
+# weak, so that a check made on the fly is not kept for ever.
+_EXACT: weakref.WeakKeyDictionary[Validator, frozenset[type]] = weakref.WeakKeyDictionary()
 
 
 def _as_tuple(t: type | tuple[type, ...]) -> tuple[type, ...]:
@@ -46,6 +60,14 @@ def _as_tuple(t: type | tuple[type, ...]) -> tuple[type, ...]:
 
 def optional(inner: Validator) -> Validator:
     """Accept ``None`` or whatever ``inner`` accepts."""
+    exact = _EXACT.get(inner)
+    if exact is not None:
+        # Over instance_of: None or a value of exactly a type named passes without a second call.
+        def check_instance(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+            if value is not None and type(value) not in exact:
+                inner(inst, attribute, value)
+
+        return check_instance
 
     def check(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         if value is not None:
@@ -60,13 +82,14 @@ def text(max_length: int = 200, *, allow_empty: bool = False) -> Validator:
     def check(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         if not isinstance(value, str):
             raise ValidationError(attribute.name, f"expected a string, got {type(value).__name__}")
-        if not allow_empty and not value.strip():
+        stripped = value.strip()
+        if not allow_empty and not stripped:
             raise ValidationError(attribute.name, "must not be empty")
-        if value != value.strip():
+        if value != stripped:
             raise ValidationError(attribute.name, "must not start or end with whitespace")
         if len(value) > max_length:
             raise ValidationError(attribute.name, f"longer than {max_length} characters")
-        if UNSTORABLE.search(value):
+        if value and UNSTORABLE.search(value):
             raise ValidationError(attribute.name, UNSTORABLE_PROBLEM)
 
     return check
@@ -93,14 +116,25 @@ UNSTORABLE_PROBLEM = "contains a control character or an unpaired surrogate"
 _IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}")
 
 
+# Tuples of types, not unions: ``tuple | frozenset`` builds a union object at every call.
+_COLLECTIONS = (tuple, frozenset)
+
+
 def collection_of(t: type | tuple[type, ...]) -> Validator:
     """Require every element of a tuple or frozenset field to be an instance of ``t``."""
 
     def check(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if not isinstance(value, tuple | frozenset):
+        if not isinstance(value, _COLLECTIONS):
             raise ValidationError(
                 attribute.name, f"expected a collection, got {type(value).__name__}"
             )
+        # Most collections are right: look for a wrong element first, and sort a frozenset (to
+        # name the same wrong element every time) only when there is one.
+        for item in value:
+            if not isinstance(item, t):
+                break
+        else:
+            return
         items = sorted(value, key=repr) if isinstance(value, frozenset) else value
         for i, item in enumerate(items):
             if not isinstance(item, t):
@@ -114,6 +148,8 @@ def collection_of(t: type | tuple[type, ...]) -> Validator:
 
 def non_negative_int(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     """Require an ``int`` from 0 to 2**63 - 1 (what every database column can hold)."""
+    if type(value) is int and 0 <= value < 2**63:
+        return
     if not isinstance(value, int) or isinstance(value, bool):
         raise ValidationError(attribute.name, f"expected an integer, got {type(value).__name__}")
     if not 0 <= value < 2**63:
@@ -122,6 +158,8 @@ def non_negative_int(_inst: Any, attribute: attrs.Attribute[Any], value: Any) ->
 
 def plain_date(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     """Require a pendulum Date (not a DateTime) of any year: for dates with bounds of their own."""
+    if type(value) is pendulum.Date:
+        return
     if not isinstance(value, pendulum.Date) or isinstance(value, pendulum.DateTime):
         raise ValidationError(
             attribute.name, f"expected a pendulum Date, got {type(value).__name__}"
@@ -152,6 +190,8 @@ def aware_datetime(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> N
 
 def to_tuple(value: Iterable[T]) -> tuple[T, ...]:
     """Convert any iterable (but not a string) to a tuple; leave other values to the validator."""
+    if type(value) is tuple:  # the common case, without isinstance on the Iterable ABC
+        return value
     if isinstance(value, str | bytes) or not isinstance(value, Iterable):
         return value  # type: ignore[return-value]  # the validator reports it
     return tuple(value)
@@ -159,6 +199,8 @@ def to_tuple(value: Iterable[T]) -> tuple[T, ...]:
 
 def to_frozenset(value: Iterable[T]) -> frozenset[T]:
     """Convert any iterable (but not a string) to a frozenset; leave other values alone."""
+    if type(value) is frozenset:
+        return value
     if isinstance(value, str | bytes) or not isinstance(value, Iterable):
         return value  # type: ignore[return-value]  # the validator reports it
     try:

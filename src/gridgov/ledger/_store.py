@@ -12,7 +12,7 @@ from gridgov.errors import ValidationError
 from gridgov.households import Household, Resident
 from gridgov.ledger._mapping import ColumnMapping
 from gridgov.ledger._model import LedgerRead, RowProblem
-from gridgov.ledger._read import read_ledger
+from gridgov.ledger._read import _collector_paused, read_ledger
 from gridgov.ports import Page, SharedId, Store, UnitOfWork
 from gridgov.services._common import pages
 
@@ -87,6 +87,15 @@ def import_ledger(
         ConflictError: If a resident id is stored in another household, or a household changed
             meanwhile (retry).
     """
+    # The collector paused over the whole import, as over a read (see read_ledger): the store
+    # adds as many objects again as the read made, all alive (0.5 s of 4.5 on 100,000 rows).
+    with _collector_paused():
+        return _import(path, store, mapping, dry_run)
+
+
+def _import(
+    path: Path | str, store: Store, mapping: ColumnMapping | None, dry_run: bool
+) -> LedgerImport:
     with store() as uow:
         cells = uow.cells.tree()
     read = read_ledger(path, mapping=mapping, cells=cells)

@@ -8,6 +8,7 @@ repeats the cell's content: ledgers hold ID numbers, names and phone numbers.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from typing import TypeVar
@@ -54,7 +55,14 @@ def date_from_serial(serial: float) -> pendulum.Date:
     """
     if not _FIRST_SERIAL <= serial <= _LAST_SERIAL:
         raise CellError("a number that is not a date (Excel date serials run 61 to 2958465)")
-    day = _EPOCH + dt.timedelta(days=int(serial))
+    return _day(int(serial))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _day(serial: int) -> pendulum.Date:
+    # Cached: a pendulum Date costs 20 times a datetime.date to build, and a ledger's birth dates
+    # fall on some 36,525 days a century. A Date is immutable.
+    day = _EPOCH + dt.timedelta(days=serial)
     return pendulum.Date(day.year, day.month, day.day)
 
 
@@ -74,7 +82,7 @@ def text(value: CellValue) -> str:
     Raises:
         CellError: For a date, a time or a boolean where text is expected.
     """
-    if isinstance(value, str):
+    if type(value) is str or isinstance(value, str):
         return to_halfwidth(value).strip()
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise CellError(f"a {_kind(value)} where text is expected")
@@ -94,6 +102,11 @@ def _kind(value: CellValue) -> str:
 
 
 _TEXT_FIX = "; format the column as text (文本) and type it again"
+# A tuple, not ``str | int | float``: a union is built again at every call, on every cell.
+_CELL_SCALARS = (str, int, float)
+
+
+_ID_SPACING = re.compile(r"[\s\-]")
 
 
 def national_id(value: CellValue) -> NationalId:
@@ -105,7 +118,7 @@ def national_id(value: CellValue) -> NationalId:
     Raises:
         CellError: For a number or another non-text cell, or a malformed ID number.
     """
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
+    if isinstance(value, bool) or not isinstance(value, _CELL_SCALARS):
         raise CellError(f"a {_kind(value)} where an ID number is expected")
     if not isinstance(value, str):
         digits = len(f"{abs(value):.0f}")
@@ -117,7 +130,12 @@ def national_id(value: CellValue) -> NationalId:
         raise CellError(
             f"stored as a number: a final X or a leading zero cannot be kept in one{_TEXT_FIX}"
         )
-    cleaned = re.sub(r"[\s\-]", "", to_halfwidth(value)).lstrip("'")
+    # An ID typed as text is already clean most of the time: 18 ASCII characters, nothing to
+    # take out; NationalId checks them all the same.
+    if len(value) == 18 and value.isalnum() and value.isascii():
+        cleaned = value
+    else:
+        cleaned = _ID_SPACING.sub("", to_halfwidth(value)).lstrip("'")
     try:
         return NationalId.parse(cleaned)
     except ValidationError as exc:
@@ -131,7 +149,7 @@ def phone(value: CellValue) -> PhoneNumber:
         CellError: For a number that is not 11 digits (a landline's leading 0 is lost in a
             number cell), or text that is not a mainland phone number.
     """
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
+    if isinstance(value, bool) or not isinstance(value, _CELL_SCALARS):
         raise CellError(f"a {_kind(value)} where a phone number is expected")
     if not isinstance(value, str):
         if float(value).is_integer() and len(f"{abs(value):.0f}") == 11:
@@ -144,6 +162,7 @@ def phone(value: CellValue) -> PhoneNumber:
         raise CellError(exc.problem) from None
 
 
+_DAYS = (dt.datetime, dt.date)
 _DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
 _COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
 _MONTH = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?")
@@ -158,9 +177,9 @@ def date(value: CellValue) -> pendulum.Date:
     Raises:
         CellError: For anything else, a year and month without a day included.
     """
-    if isinstance(value, dt.datetime | dt.date):
+    if isinstance(value, _DAYS):
         return pendulum.Date(value.year, value.month, value.day)
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
+    if isinstance(value, bool) or not isinstance(value, _CELL_SCALARS):
         raise CellError(f"a {_kind(value)} where a date is expected")
     if not isinstance(value, str):
         return date_from_serial(value)
