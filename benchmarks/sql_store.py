@@ -50,11 +50,11 @@ def rows_of(population: Sequence[Household]) -> Rows:
     homes: list[tuple[object, ...]] = []
     residents: list[tuple[object, ...]] = []
     tags: list[tuple[object, ...]] = []
-    members, tagged = (child.items for child in HOUSEHOLDS.children)
+    members, tagged = HOUSEHOLDS.children
     for h in population:
         homes.append(HOUSEHOLDS.row(h, 1, _sql.encode(h)))
-        residents.extend(members(h))
-        tags.extend(tagged(h))
+        residents.extend(members.rows(h, None))  # no ID key: the digests stay NULL
+        tags.extend(tagged.rows(h, None))
     return homes, residents, tags
 
 
@@ -88,7 +88,8 @@ def gridgov_subtree(store: Store) -> int:
 
 INSERTS = (
     "INSERT INTO gg_households (id, cell_code, version, doc) VALUES (?, ?, ?, ?)",
-    "INSERT INTO gg_residents (id, household_id, cell_code, birth_date) VALUES (?, ?, ?, ?)",
+    "INSERT INTO gg_residents (id, household_id, cell_code, birth_date, id_digest)"
+    " VALUES (?, ?, ?, ?, ?)",
     "INSERT INTO gg_resident_tags (tag, cell_code, household_id, resident_id) VALUES (?, ?, ?, ?)",
 )
 

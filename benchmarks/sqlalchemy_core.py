@@ -90,6 +90,7 @@ RESIDENTS = sa.Table(
     sa.Column("household_id", sa.Text, nullable=False),
     sa.Column("cell_code", sa.Text, nullable=False),
     sa.Column("birth_date", sa.Text),
+    sa.Column("id_digest", sa.Text),
 )
 TAGS = sa.Table(
     "gg_resident_tags",
@@ -489,6 +490,7 @@ MARIADB_TABLES = (
         household_id VARCHAR(100) NOT NULL,
         cell_code VARCHAR(100) NOT NULL,
         birth_date VARCHAR(10),
+        id_digest VARCHAR(64),
         INDEX gg_residents_household (household_id),
         INDEX gg_residents_birth (birth_date, id),
         FOREIGN KEY (household_id) REFERENCES gg_households (id)
