@@ -846,7 +846,7 @@ def test_structure_arguments_lists_every_problem_in_the_parameters_order() -> No
         structure_arguments(_service, body, _ASKED)
     assert [
         ("resident_id", "required key missing"),
-        ("method", "not one of 'home_visit', 'phone', 'video', 'volunteer_visit'"),
+        ("method", "not one of 'home_visit', 'phone', 'video', 'volunteer_visit', 'notice'"),
         ("at", "naive datetime: an instant needs a UTC offset"),
         ("reporter.name", "expected a string, got int"),
         ("by", "unknown key"),
