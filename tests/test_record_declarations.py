@@ -129,16 +129,30 @@ def test_version_9_adds_the_notifications() -> None:
 
 
 def test_version_10_adds_the_overdue_queue_of_care_tasks() -> None:
-    """Version 10, the last: a column of care tasks filled for the stored ones, and its index."""
+    """Version 10: a column of care tasks filled for the stored ones, and its index."""
     expected = [
         "ALTER TABLE gg_care_tasks ADD COLUMN overdue_check_utc TEXT",
         "UPDATE gg_care_tasks SET overdue_check_utc = CASE WHEN state = 'open' THEN due_utc END",
         "CREATE INDEX gg_care_tasks_overdue ON gg_care_tasks (overdue_check_utc, id)"
         " WHERE overdue_check_utc IS NOT NULL",
     ]
-    assert (10, expected) == (
+    assert expected == [_normalised(s) for s in SqliteDialect.migrations[9]]
+
+
+def test_version_11_adds_components_and_the_duplicate_reads_of_cases() -> None:
+    """Version 11, the last: the component register, a case's component, two case indexes."""
+    expected = [
+        "CREATE TABLE gg_components (id TEXT PRIMARY KEY, cell_code TEXT NOT NULL, "
+        "category TEXT NOT NULL, version INTEGER NOT NULL, doc TEXT NOT NULL)",
+        "CREATE INDEX gg_components_cell ON gg_components (cell_code, id)",
+        "ALTER TABLE gg_cases ADD COLUMN component_id TEXT",
+        "CREATE INDEX gg_cases_component ON gg_cases (component_id, reported_utc, id)"
+        " WHERE component_id IS NOT NULL",
+        "CREATE INDEX gg_cases_category ON gg_cases (category, reported_utc, id)",
+    ]
+    assert (11, expected) == (
         len(SqliteDialect.migrations),
-        [_normalised(s) for s in SqliteDialect.migrations[9]],
+        [_normalised(s) for s in SqliteDialect.migrations[10]],
     )
 
 
@@ -256,6 +270,7 @@ def test_sql_repositories_offer_what_each_declaration_allows(tmp_path: Path) -> 
         "audit entry": "audit",
         "event": "outbox",
         "notification": "notifications",
+        "component": "components",
     }
     with store() as uow:
         offered = {

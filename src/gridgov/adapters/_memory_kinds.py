@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import pendulum
 
+from gridgov.adapters._memory_components import memory_sightings
 from gridgov.adapters._memory_engine import (
     MemoryRecords,
     MemoryRemovableRepository,
@@ -38,6 +39,7 @@ from gridgov.adapters.support import (
     task_references_changed,
 )
 from gridgov.care.contacts import CareTask, ContactAttempt
+from gridgov.cases.duplicates import Sighting
 from gridgov.cases.model import Case
 from gridgov.errors import ConflictError, NotFoundError, ValidationError
 from gridgov.grid import GridCell, GridTree, Worker
@@ -535,6 +537,25 @@ class MemoryCaseRepository(MemoryRepository[Case]):
         """Return the cases of the subtree reported in ``[since, until)``, by reported_at, id."""
         window = check_time_range(since, until)
         return self._subtree_page("gg_cases_cell", cell_code, window, limit=limit, after=after)
+
+    def sightings(
+        self,
+        *,
+        since: pendulum.DateTime,
+        until: pendulum.DateTime,
+        category: str | None = None,
+        component_id: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+    ) -> tuple[Sighting, ...]:
+        """Return a category's or a component's cases reported in the range, latest first."""
+        return memory_sightings(
+            self,
+            since=since,
+            until=until,
+            category=category,
+            component_id=component_id,
+            limit=limit,
+        )
 
     def problems(self) -> Iterator[str]:
         """Yield the staged cases whose cells others removed or external ids others took."""

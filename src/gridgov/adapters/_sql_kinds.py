@@ -15,6 +15,7 @@ import pendulum
 
 from gridgov import _json
 from gridgov.adapters._repository import Erases
+from gridgov.adapters._sql_components import sql_sightings
 from gridgov.adapters._sql_engine import (
     TOP,
     Row,
@@ -40,6 +41,7 @@ from gridgov.adapters.support import (
     with_version,
 )
 from gridgov.care.contacts import CareTask, ContactAttempt
+from gridgov.cases.duplicates import Sighting
 from gridgov.cases.model import Case
 from gridgov.errors import ConflictError, NotFoundError, ValidationError
 from gridgov.grid import GridCell, GridTree, Worker
@@ -579,6 +581,25 @@ class SqlCaseRepository(SqlRepository[Case]):
         window = check_time_range(since, until)
         return self._subtree_page(
             self.REPORTED_SUBTREE_SQL, cell_code, window, limit=limit, after=after
+        )
+
+    def sightings(
+        self,
+        *,
+        since: pendulum.DateTime,
+        until: pendulum.DateTime,
+        category: str | None = None,
+        component_id: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+    ) -> tuple[Sighting, ...]:
+        """Return a category's or a component's cases reported in the range, latest first."""
+        return sql_sightings(
+            self._uow,
+            since=since,
+            until=until,
+            category=category,
+            component_id=component_id,
+            limit=limit,
         )
 
 

@@ -29,6 +29,7 @@ from gridgov.adapters._memory_kinds import (
     MemorySettingsRepository,
     MemoryWorkerRepository,
 )
+from gridgov.adapters._memory_components import MemoryComponentRepository
 from gridgov.adapters._memory_outbox import MemoryNotificationRepository, MemoryOutboxRepository
 from gridgov.adapters._memory_scheduling import (
     MemoryAuditRepository,
@@ -50,6 +51,7 @@ __all__ = [
     "MemoryCareTaskRepository",
     "MemoryCaseRepository",
     "MemoryCellRepository",
+    "MemoryComponentRepository",
     "MemoryContactRepository",
     "MemoryHouseholdRepository",
     "MemoryLockRepository",
@@ -140,6 +142,7 @@ class MemoryUnitOfWork:
         self.cases = MemoryCaseRepository(self)
         self.settings = MemorySettingsRepository(self)
         self.venues = MemoryVenueRepository(self)
+        self.components = MemoryComponentRepository(self)
         self.series = MemorySeriesRepository(self)
         self.registrations = MemoryRegistrationRepository(self)
         self.shifts = MemoryShiftRepository(self)

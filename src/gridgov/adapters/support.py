@@ -22,6 +22,7 @@ from gridgov.clock import ensure_date
 from gridgov.codes import CodeScheme
 from gridgov.errors import ValidationError
 from gridgov.grid import GridCell, Worker
+from gridgov.cases.components import Component
 from gridgov.households import Household
 from gridgov.idempotency import RememberedRequest
 from gridgov.notify import Notification
@@ -76,6 +77,7 @@ StoredRecord = TypeVar(
     RememberedRequest,
     StoredEvent,
     Notification,
+    Component,
 )
 
 INSTANT_KEY_WIDTH = 26
@@ -261,6 +263,21 @@ def check_time_range(since: object, until: object) -> tuple[str, str]:
     if high < low:
         raise ValidationError("until", "the range ends before it starts")
     return low, high
+
+
+def check_sighting_filter(category: object, component_id: object) -> tuple[str, str]:
+    """Return the case index and group a duplicate read uses (``cases.sightings``).
+
+    Raises:
+        ValidationError: Unless exactly one of ``category`` and ``component_id`` is given.
+    """
+    if (category is None) == (component_id is None):
+        raise ValidationError("category", "give a category or a component_id, one of them")
+    if category is not None:
+        check_text_key("category", category)
+        return "gg_cases_category", str(category)
+    check_text_key("component_id", component_id)
+    return "gg_cases_component", str(component_id)
 
 
 def check_window(start: object, end: object) -> tuple[str, str]:

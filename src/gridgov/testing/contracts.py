@@ -66,6 +66,7 @@ from gridgov.scheduling.venues import Blackout, Space, Venue
 from gridgov.scheduling.volunteers import Shift, SignUp, SignUpState
 from gridgov.settings import Settings
 from gridgov.testing import strategies as gst
+from gridgov.testing._components import ComponentRepositoryContract, sample_component
 from gridgov.testing._concurrency import ConcurrencyContract
 from gridgov.testing._masking import MaskingContract
 from gridgov.testing._notifications import NotificationRepositoryContract, sample_notification
@@ -95,6 +96,7 @@ __all__ = [
     "CareTaskRepositoryContract",
     "CaseRepositoryContract",
     "CellRepositoryContract",
+    "ComponentRepositoryContract",
     "ConcurrencyContract",
     "ContactRepositoryContract",
     "HouseholdRepositoryContract",
@@ -3761,7 +3763,14 @@ _RECIPES: dict[str, _Recipe] = {
         (),
         lambda n: _case(f"kk{n}", at=T0.add(minutes=n)),
         lambda c: attrs.evolve(c, next_check=T0.add(days=1)),
-        ("add_many", "by_external_id", "due", "open_in_subtree", "reported_in_subtree"),
+        (
+            "add_many",
+            "by_external_id",
+            "due",
+            "open_in_subtree",
+            "reported_in_subtree",
+            "sightings",
+        ),
         repoint=lambda c, path, key: (
             attrs.evolve(c, location=attrs.evolve(c.location, cell_code=key))
             if path == "cell_code"
@@ -3838,6 +3847,13 @@ _RECIPES: dict[str, _Recipe] = {
         lambda n: sample_notification(n),
         lambda n: attrs.evolve(n, state=NotificationState.CANCELLED, next_at=None),
         ("add_many", "due", "about"),
+    ),
+    "component": _Recipe(
+        "components",
+        (),
+        sample_component,
+        lambda c: attrs.evolve(c, name=f"{c.name}改"),
+        ("add_many", "in_subtree"),
     ),
 }
 """One recipe per declared kind but the settings singleton, whose contract is its own."""

@@ -96,6 +96,7 @@ from gridgov.ports import (
     CareTaskRepository,
     CaseRepository,
     CellRepository,
+    ComponentRepository,
     ContactRepository,
     HouseholdRepository,
     LockRepository,
@@ -119,6 +120,7 @@ from gridgov.services.scoped._kinds import (
     ScopedCareTasks,
     ScopedCases,
     ScopedCells,
+    ScopedComponents,
     ScopedContacts,
     ScopedHouseholds,
     ScopedNotifications,
@@ -163,6 +165,7 @@ class ScopedUnitOfWork:
         self.cases: CaseRepository = ScopedCases(guard)
         self.settings: SettingsRepository = ScopedSettings(guard)
         self.venues: VenueRepository = ScopedVenues(guard)
+        self.components: ComponentRepository = ScopedComponents(guard)
         self.series: SeriesRepository = ScopedSeries(guard)
         self.registrations: RegistrationRepository = ScopedRegistrations(guard)
         self.shifts: ShiftRepository = ScopedShifts(guard)
