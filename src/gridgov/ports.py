@@ -439,10 +439,10 @@ class CaseRepository(Protocol):
         component_id: str | None = None,
         limit: int = DEFAULT_PAGE_SIZE,
     ) -> tuple[Sighting, ...]:
-        """Return up to ``limit`` cases of one category, or about one component, reported in
-        ``[since, until)``, latest first, as the duplicate check reads them (whole store).
+        """Return what the duplicate check reads of a category's or a component's cases.
 
-        Exactly one of ``category`` and ``component_id`` is given (else ValidationError).
+        Up to ``limit`` cases reported in ``[since, until)``, latest first, over the whole
+        store. Exactly one of ``category`` and ``component_id`` is given (else ValidationError).
         """
         ...
 

@@ -16,6 +16,7 @@ import threading
 from types import TracebackType
 from typing import Any, Self
 
+from gridgov.adapters._memory_components import MemoryComponentRepository
 from gridgov.adapters._memory_engine import MemoryRecords, Staging, child_target, repository_for
 from gridgov.adapters._memory_index import MemoryIndex, MemoryTable
 from gridgov.adapters._memory_index import _SortedChunks as _SortedChunks  # tests subclass it
@@ -29,7 +30,6 @@ from gridgov.adapters._memory_kinds import (
     MemorySettingsRepository,
     MemoryWorkerRepository,
 )
-from gridgov.adapters._memory_components import MemoryComponentRepository
 from gridgov.adapters._memory_outbox import MemoryNotificationRepository, MemoryOutboxRepository
 from gridgov.adapters._memory_scheduling import (
     MemoryAuditRepository,

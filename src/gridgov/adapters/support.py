@@ -17,12 +17,12 @@ import pendulum
 from gridgov._validation import UNSTORABLE, UNSTORABLE_PROBLEM
 from gridgov.access import AuditEntry, AuditKind
 from gridgov.care.contacts import CareTask, ContactAttempt
+from gridgov.cases.components import Component
 from gridgov.cases.model import Case
 from gridgov.clock import ensure_date
 from gridgov.codes import CodeScheme
 from gridgov.errors import ValidationError
 from gridgov.grid import GridCell, Worker
-from gridgov.cases.components import Component
 from gridgov.households import Household
 from gridgov.idempotency import RememberedRequest
 from gridgov.notify import Notification

@@ -131,7 +131,7 @@ def matches(
     new: Sighting,
     earlier: Iterable[Sighting],
     rule: DuplicateRule,
-    standard: Callable[[str], str],
+    standard: Callable[[str], str | None],
 ) -> tuple[str, ...]:
     """Return the ids of the earlier cases ``new`` may duplicate, oldest first.
 
@@ -139,8 +139,10 @@ def matches(
         new: The case just reported.
         earlier: Cases reported before it (any order; others are ignored).
         rule: The distance and window.
-        standard: Gives the standard category a category code counts as (a 12345 category's
-            mapped one; :meth:`~gridgov.cases.catalogue.ServiceCatalogue.standard`).
+        standard: Gives the standard minor category a category code counts as (a 12345
+            category's mapped one; :meth:`~gridgov.cases.catalogue.ServiceCatalogue.standard`),
+            or ``None`` for a category outside the trees (a complaint may be about anything:
+            only its component makes it a duplicate).
     """
     since = new.reported_at - rule.window
     kind = standard(new.category)
@@ -154,7 +156,7 @@ def matches(
             continue
         if new.component_id is not None and other.component_id == new.component_id:
             found.append(other)
-        elif standard(other.category) == kind:
+        elif kind is not None and standard(other.category) == kind:
             if new.point is not None and other.point is not None:
                 near = distance_m(new.point, other.point) <= rule.distance_m
             else:
@@ -207,4 +209,3 @@ def linked(
         duplicates=(*survivor.duplicates, duplicate.id),
         history=(*survivor.history, entry),
     )
-

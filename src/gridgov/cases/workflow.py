@@ -108,7 +108,7 @@ class Action(enum.Enum):
     EVALUATE = "evaluate"
     REOPEN = "reopen"
     MERGE = "merge"
-    """Close it into another case of the same problem (合并): see :mod:`gridgov.cases.duplicates`."""
+    """Close it into another case of the same problem (合并) (gridgov.cases.duplicates)."""
     MARK_DUPLICATE = "mark_duplicate"
     """Close it as a duplicate of another case (重复件): see :mod:`gridgov.cases.duplicates`."""
 
@@ -450,7 +450,7 @@ class CaseWorkflow:
             department: For dispatch: the functional department that is to handle it
                 (``None``: the area's own team).
             duplicate_of: For a merge or a duplicate: the case it duplicates (the link back is
-                :func:`gridgov.cases.duplicates.linked`'s).
+                :func:`gridgov.cases.duplicates.linked`'s); ignored by other actions.
 
         Raises:
             TransitionError: If the action is not allowed in the case's state, or not for the role.
@@ -486,8 +486,6 @@ class CaseWorkflow:
             if not isinstance(duplicate_of, str) or duplicate_of == case.id:
                 raise ValidationError("duplicate_of", "name the other case it duplicates")
             changes["duplicate_of"] = duplicate_of
-        elif duplicate_of is not None:
-            raise ValidationError("duplicate_of", "only a merge or a duplicate names one")
         new = attrs.evolve(case, state=rule.target, **changes)
         entry = HistoryEntry(
             action.value,

@@ -167,7 +167,16 @@ def _redact(text: str, case: Case, redaction: Redaction) -> str:
 
 #: The actions whose notes explain a request's status to the public.
 _STATUS_NOTE_ACTIONS = frozenset(
-    {"reject", "wait_on_resident", "handle", "fail_verification", "close", "reopen"}
+    {
+        "reject",
+        "wait_on_resident",
+        "handle",
+        "fail_verification",
+        "close",
+        "reopen",
+        "merge",
+        "mark_duplicate",
+    }
 )
 
 

@@ -341,9 +341,7 @@ CASES: RecordKind[Case] = RecordKind(
             _instant("reported_utc", "reported_at"),
             _instant("next_check_utc", "next_check", nullable=True),
             # The duplicate check's reads: a component's reports, a category's reports.
-            Column(
-                "component_id", _KEY, nullable=True, get=lambda c: c.component_id, since=11
-            ),
+            Column("component_id", _KEY, nullable=True, get=lambda c: c.component_id, since=11),
         ),
         primary_key=("id",),
         indexes=(

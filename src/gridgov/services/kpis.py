@@ -10,6 +10,10 @@ The denominators are the standards', not the intuitive ones:
   overdue open case lowers it, as it should;
 - rework (返工率) and extensions (延期率) over the same denominator, as the bulletins divide them.
 
+A case closed as a duplicate of another (merged or marked, :mod:`gridgov.cases.duplicates`)
+counts in no figure but ``duplicates``: it is no case of its own (its problem is the other
+case's), so it is neither reported, nor due for closure, nor closed.
+
 :meth:`CaseFigures.percent` gives a rate as bulletins print it: a percentage rounded half up
 from the counts (``tests/test_case_bulletins.py`` reproduces published bulletins with it).
 
@@ -103,6 +107,9 @@ class CaseFigures:
         urgent_closed_on_time: Of those, the ones closed with their handling on time.
         evaluated: Cases called back (回访).
         satisfied: Of those, the satisfied and basically satisfied.
+        duplicates: Cases closed as duplicates of others (merged, or marked 重复件): counted
+            here only, in no other figure, as voided reports are: their problem is counted on
+            the case that handles it.
     """
 
     reported: int
@@ -123,6 +130,7 @@ class CaseFigures:
     urgent_closed_on_time: int = 0
     evaluated: int = 0
     satisfied: int = 0
+    duplicates: int = 0
 
     @property
     def closure_base(self) -> int:
@@ -354,6 +362,11 @@ def case_kpis(
         )
     ):
         if case.state is CaseState.REJECTED:
+            continue
+        if case.is_duplicate:
+            # Not a case of its own: neither reported, due, nor closed (docs/cases.md).
+            for tally in (total, cells[case.cell_code], units[case.owner_cell]):
+                tally.counts["duplicates"] += 1
             continue
         for tally in (total, cells[case.cell_code], units[case.owner_cell]):
             tally.add(case, as_of)
