@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pendulum
 import pytest
@@ -19,6 +20,8 @@ from gridgov.errors import TransitionError, ValidationError
 from gridgov.events import CaseMarkedDuplicate
 from gridgov.notify import Audience
 from gridgov.notify.notifier import Message, Notifier, Sent
+from gridgov.scenarios import example_path, load_scenario, populate
+from gridgov.scenarios.components import read_components_csv
 from gridgov.services.cases import act_on_case, case_kpis, report_case
 from gridgov.services.duplicates import mark_duplicate
 from gridgov.settings import Settings
@@ -374,3 +377,72 @@ def test_the_notifier_tells_the_reporter_at_their_phone_which_case_handles_it(
         )
     ]
     assert expected == [(m.to.id, m.to.phone.value, m.text) for m in transport.messages]
+
+
+# --- components in scenarios --------------------------------------------------------------------
+
+
+def test_the_minggong_components_load_into_the_store() -> None:
+    """The example's four components are stored with its ledger, found by grid."""
+    store = open_store("memory://")
+    populate(store, load_scenario(example_path()))
+    with store() as uow:
+        found = [c.id for c in uow.components.in_subtree("610102003006").items]
+    store.close()
+    expected = ["6101020101000001", "6101020117000001", "6101020301000001", "6101020306000001"]
+    assert expected == found
+
+
+COMPONENTS_CSV = (
+    "id,category,name,cell_code,longitude,latitude,department\n"
+    "6101020101000002,supply_water_cover,二号井盖,610102003006001,108.962,34.296,water\n"
+    "6101020306000002,litter_bin,二号果皮箱,610102003006005,,,\n"
+)
+
+
+def test_components_csv_reads_one_component_a_row(tmp_path: Path) -> None:
+    """Each row is a component; empty longitude, latitude and department are absent."""
+    path = tmp_path / "components.csv"
+    path.write_text(COMPONENTS_CSV, encoding="utf-8")
+    found = list(read_components_csv(path))
+    expected = [
+        ("6101020101000002", (108.962, 34.296), "water"),
+        ("6101020306000002", None, None),
+    ]
+    assert expected == [(c.id, c.point, c.department) for c in found]
+
+
+@pytest.mark.parametrize(
+    ("text", "path"),
+    [
+        (COMPONENTS_CSV.replace("6101020306000002", "61010203060000"), "line 3.id"),
+        (COMPONENTS_CSV.replace("108.962", "east"), "line 2.longitude"),
+        (COMPONENTS_CSV.replace("department\n", "department,colour\n"), "line 1.colour"),
+    ],
+)
+def test_a_bad_components_csv_names_the_line_and_column(
+    tmp_path: Path, text: str, path: str
+) -> None:
+    """A bad code, a point that is not a number or an unknown column: named, file included."""
+    file = tmp_path / "components.csv"
+    file.write_text(text, encoding="utf-8")
+    with pytest.raises(ValidationError) as caught:
+        list(read_components_csv(file))
+    assert (path, "components.csv") == (caught.value.path, caught.value.source)
+
+
+def test_a_scenario_component_in_an_unknown_cell_is_named(tmp_path: Path) -> None:
+    """A scenario whose component lies in no cell of it fails on that component's cell."""
+    text = (example_path() / "scenario.toml").read_text(encoding="utf-8")
+    broken = text.replace(
+        'cell_code = "610102003006004"\npoint', 'cell_code = "610102003006099"\npoint'
+    )
+    for name in ("households.csv", "contacts.csv", "registrations.csv"):
+        (tmp_path / name).write_bytes((example_path() / name).read_bytes())
+    (tmp_path / "scenario.toml").write_text(broken, encoding="utf-8")
+    with pytest.raises(ValidationError) as caught:
+        load_scenario(tmp_path)
+    assert ("components[1].cell_code", "scenario.toml") == (
+        caught.value.path,
+        caught.value.source,
+    )

@@ -69,12 +69,14 @@ def read_components_csv(path: Path | str, *, source: str | None = None) -> Itera
                 }
                 if cells.get("department"):
                     data["department"] = cells["department"]
-                try:
-                    if cells.get("longitude") or cells.get("latitude"):
+                if cells.get("longitude") or cells.get("latitude"):
+                    try:
                         data["point"] = [float(cells["longitude"]), float(cells["latitude"])]
+                    except (KeyError, ValueError):
+                        problems.append((f"line {number}.longitude", "expected two numbers"))
+                        continue
+                try:
                     components.append(structure(data, Component))
-                except (KeyError, ValueError):
-                    problems.append((f"line {number}.longitude", "expected two numbers"))
                 except ValidationError as exc:
                     problems.extend((f"line {number}.{p}", m) for p, m in exc.problems)
                 if len(problems) >= _MAX_PROBLEMS:
