@@ -9,7 +9,9 @@ comes from a service of gridgov, so that the report and the services cannot disa
   (``uow.cases.reported_in_subtree``);
 - activity fill from :func:`gridgov.services.scheduling.week_schedule` for the coming week and
   :func:`~gridgov.services.scheduling.occurrences_in_venue` for the month;
-- volunteer hours from :func:`gridgov.services.scheduling.volunteer_hours`, for the month.
+- volunteer hours from :func:`gridgov.services.scheduling.volunteer_hours`, for the month;
+- the standard indicators per grid, department and post over the 90 days
+  (:mod:`gridgov.report.standard`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from gridgov.clock import EARLIEST, LATEST, OUTSIDE_RANGE, ensure_date
 from gridgov.errors import NotFoundError, ValidationError
 from gridgov.grid import Boundary, GridCell, GridLevel, GridTree
 from gridgov.ports import Store, UnitOfWork
+from gridgov.report.standard import DEFAULT_MIN_CASES, StandardFigures, standard_figures
 from gridgov.scenarios import Scenario
 from gridgov.scheduling.series import Occurrence
 from gridgov.scheduling.venues import Venue
@@ -132,6 +135,8 @@ class ReportFigures:
         month: Activity fill per venue over the month up to the report's day.
         volunteers: Volunteers credited with hours in the month (all, wherever they live).
         volunteer_hours: Their hours.
+        standard: The standard indicators per grid, department and post over the case period
+            (:mod:`gridgov.report.standard`).
     """
 
     title: str
@@ -145,6 +150,7 @@ class ReportFigures:
     month: tuple[VenueFill, ...]
     volunteers: int
     volunteer_hours: float
+    standard: StandardFigures | None = None
 
     @property
     def unmapped(self) -> tuple[GridFigures, ...]:
@@ -158,7 +164,12 @@ class ReportFigures:
 
 
 def collect(
-    store: Store, scenario: Scenario, *, on: pendulum.Date, tz: str = "Asia/Shanghai"
+    store: Store,
+    scenario: Scenario,
+    *,
+    on: pendulum.Date,
+    tz: str = "Asia/Shanghai",
+    min_cases: int = DEFAULT_MIN_CASES,
 ) -> ReportFigures:
     """Gather the figures of a report on ``on`` from a store holding ``scenario``.
 
@@ -170,12 +181,15 @@ def collect(
         scenario: The scenario it holds: its name, cells and care policy.
         on: The report's day.
         tz: The time zone days begin in.
+        min_cases: The cases a grid, department or post needs to be ranked in the league
+            tables of the standard indicators.
 
     Returns:
         The figures.
 
     Raises:
-        ValidationError: If the scenario's cells do not form a tree, or the report reads days
+        ValidationError: If ``min_cases`` is not a whole number from 1, the scenario's cells
+            do not form a tree, or the report reads days
             outside the supported range: its cases start :data:`CASE_DAYS` days before the end
             of ``on`` and its week ends seven days after ``on`` begins.
     """
@@ -223,6 +237,14 @@ def collect(
             )
         week = tuple(_week_fill(uow, v, day_start) for v in venues)
         month = tuple(_fill(uow, v, month_from, until) for v in venues)
+        standard = standard_figures(
+            uow,
+            tree,
+            {g.code: g.cases for g in rows},
+            since=since,
+            until=until,
+            min_cases=min_cases,
+        )
     return ReportFigures(
         title=scenario.name,
         on=on,
@@ -235,6 +257,7 @@ def collect(
         month=month,
         volunteers=len(credited),
         volunteer_hours=round(sum(credited.values()), 2),
+        standard=standard,
     )
 
 
