@@ -42,6 +42,7 @@ from gridgov.care.contacts import Outcome, TaskKind, TaskState
 from gridgov.care.criteria import Facts
 from gridgov.care.policy import ContactMethod
 from gridgov.cases.catalogue import Category, Stage, TimeLimit, TimeUnit
+from gridgov.cases.classification import ClassificationTree
 from gridgov.cases.escalation import EscalationKind
 from gridgov.cases.model import Case, CaseSource, CaseState, Reporter, Satisfaction
 from gridgov.cases.workflow import Action, CaseRole, CaseWorkflow
@@ -777,7 +778,9 @@ class _Simulation:
         rng = self.arrival_rng
         categories = self.workflow.catalogue.categories
         weights = [
-            _CATEGORY_WEIGHTS.get(c.code, 1 if c.emergency else 3)
+            0  # a component's problem names its component: the simulation registers none
+            if c.tree is ClassificationTree.COMPONENT
+            else _CATEGORY_WEIGHTS.get(c.code, 1 if c.emergency else 3)
             if working or not _at_the_desk(c)
             else 0  # the front desk is closed
             for c in categories
