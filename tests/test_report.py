@@ -626,3 +626,19 @@ def test_chromium_takes_a_screenshot_of_the_report(
     width, height = struct.unpack(">II", data[16:24])
     assert (b"\x89PNG\r\n\x1a\n", 1280, 2400) == (data[:8], width, height)
     assert len(data) > 100_000  # a blank page of that size compresses to a few kB
+
+
+def test_chromium_shows_the_standard_indicators_with_their_formulas(
+    minggong: Loaded, shown: Node
+) -> None:
+    """The browser's DOM has the grid league table, every grid a row, every formula a tooltip."""
+    from gridgov.services.kpis import INDICATORS
+
+    rows = table(shown, "standard-cells")
+    titles = [
+        th.attrs.get("title", "")
+        for th in shown.by_id("standard-cells").iter("th")
+        if th.attrs.get("scope") == "col"
+    ]
+    assert sorted(g.code for g in minggong.grids) == sorted(rows)
+    assert [True] * len(INDICATORS) == [any(i.formula_zh in t for t in titles) for i in INDICATORS]

@@ -179,8 +179,8 @@ def test_per_worker_rates_scores_and_ranks(store: Store) -> None:
     names = ("closure_rate", "on_time_rate", "accurate_dispatch_rate", "rework_rate")
     by_name = {i.name: i for i in INDICATORS}
     expected = {
-        "w-a": ((1.0, 1.0, 0.5, 0.5), 92.75, 1, "铁一村网格"),
-        "w-b": ((0.5, 0.5, 1.0, 0.0), 56.25, 2, "大明宫院子网格"),
+        "w-a": ((1.0, 1.0, 0.5, 0.5), 92.75, 1, "w-a（铁一村网格）"),
+        "w-b": ((0.5, 0.5, 1.0, 0.0), 56.25, 2, "w-b（大明宫院子网格）"),
     }
     actual = {
         key: (tuple(r.value(by_name[n]) for n in names), r.score, r.rank, r.name)

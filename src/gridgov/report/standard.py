@@ -45,7 +45,8 @@ class LevelRow:
 
     Args:
         key: The grid's code, the department's id or the worker's id.
-        name: The grid's or department's name; for a worker, the names of their post's cells.
+        name: The grid's or department's name; for a worker, their id and the names of their
+            post's cells (``"grid-01（铁一村网格）"``).
         figures: Its case figures over the report's case period.
         score: Its composite score, or ``None`` without a weighted indicator.
         rank: Its place in the league table, or ``None`` below the minimum of cases.
@@ -106,14 +107,14 @@ def _combined(kpis: Iterable[Mapping[str, CaseFigures]]) -> dict[str, CaseFigure
 
 
 def _post(uow: UnitOfWork, tree: GridTree, worker_id: str) -> str:
-    """Return the names of the cells a worker is assigned to: their post, not their name."""
+    """Return a worker's id and the names of the cells they are assigned to: their post."""
     try:
         worker = uow.workers.get(worker_id)
     except NotFoundError:
         return worker_id
     cells = sorted({a.cell_code for a in worker.assignments})
-    names = [tree.get(c).name if c in tree else c for c in cells]
-    return "、".join(names) or worker_id
+    names = "、".join(tree.get(c).name if c in tree else c for c in cells)
+    return f"{worker_id}（{names}）" if names else worker_id
 
 
 def standard_figures(
