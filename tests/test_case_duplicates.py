@@ -446,3 +446,42 @@ def test_a_scenario_component_in_an_unknown_cell_is_named(tmp_path: Path) -> Non
         caught.value.path,
         caught.value.source,
     )
+
+
+def test_a_scoped_report_is_checked_against_cases_out_of_its_scope(store: Store) -> None:
+    """A grid worker of the next grid reports rubbish 33 m from a case of another grid: flagged.
+
+    A scope narrows what a principal sees, never what a rule counts.
+    """
+    from gridgov.access import Principal, Role
+    from gridgov.services.scoped import scoped
+
+    with store() as uow:
+        _report(uow, "c1")
+        uow.commit()
+    worker = Principal("w-2", {Role.GRID_WORKER}, {GRID2})
+    with scoped(store(), worker, audit=lambda entry: None) as uow:
+        flagged = report_case(
+            uow,
+            WF,
+            category="exposed_rubbish",
+            source=CaseSource.PATROL,
+            cell_code=GRID2,
+            description="路边成堆垃圾",
+            at=MONDAY.add(hours=1),
+            actor="w-2",
+            case_id="c2",
+            point=NEAR,
+        ).case.possible_duplicates
+    assert ("c1",) == flagged
+
+
+def test_the_open311_status_of_a_merged_case_names_the_case_handling_it(store: Store) -> None:
+    """A merged case is closed for Open311, its status notes naming the other case."""
+    from gridgov.interop.open311 import service_request
+
+    with store() as uow:
+        _two_rubbish_reports(uow)
+        mark_duplicate(uow, WF, "c2", of="c1", actor="d-1", at=MONDAY.add(hours=2), merge=True)
+        request = service_request(uow.cases.get("c2"), DEFAULT_CATALOGUE)
+    assert ("closed", "merged into c1") == (request["status"], request["status_notes"])
