@@ -1,6 +1,6 @@
 """Ledger workbooks: gridgov's import of 100,000 rows against the reader's bare read of them.
 
-Run: ``python -m benchmarks.ledger [--rows 100000] [--runs 3] [--no-openpyxl]``
+Run: ``python -m benchmarks.ledger [--rows 100000] [--runs 3] [--no-openpyxl] [--no-geo]``
 
 One workbook is written first (not timed): a title row, the header, and ``--rows`` resident
 rows in households of one to four (户号, 姓名, 身份证号 as text, 性别, 出生日期 as an Excel
@@ -14,6 +14,11 @@ serial, 联系电话, 网格, 楼栋, 单元, 门牌号, 人员类别 in Chinese
 
 Each is the best of ``--runs`` (openpyxl's read, the slowest, runs once); the ratios are
 gridgov's times over calamine's bare read (target: at most 2x for the read).
+
+Then, unless ``--no-geo`` (or without the ``geo`` extra), the ledger's other half, addresses
+and points to cells: :mod:`benchmarks.geo` with 1,000,000 points over 2,000 grid polygons, the
+loop over all polygons measured on the first 100,000 and 200,000 points
+(``--geo-loop-sample``) and extrapolated linearly to all of them.
 """
 
 from __future__ import annotations
@@ -125,6 +130,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3, help="best of N (openpyxl: once)")
     parser.add_argument("--no-openpyxl", action="store_true", help="skip openpyxl's read")
+    parser.add_argument("--no-geo", action="store_true", help="skip points to cells")
+    parser.add_argument("--geo-points", type=int, default=1_000_000)
+    parser.add_argument("--geo-grids", type=int, default=2000)
+    parser.add_argument("--geo-loop-sample", type=int, default=200_000)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "ledger.xlsx"
@@ -172,6 +181,13 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"  gridgov import_ledger again, unchanged: {repeating:.2f} s: {repeating / calamine:.2f}x"
     )
+    if not args.no_geo:
+        try:
+            from benchmarks import geo
+        except ModuleNotFoundError as exc:  # the geo extra is not installed
+            print(f"points to cells skipped: {exc}")
+            return
+        print("\n".join(geo.measure(args.geo_points, args.geo_grids, args.geo_loop_sample)))
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from gridgov.grid import (
     GridCell,
     GridLevel,
     GridTree,
+    LandUse,
     Worker,
     WorkerRole,
 )
@@ -32,6 +33,7 @@ GRID_1 = "610102001001001"
 GRID_2 = "610102001001002"
 BUILDING = "610102001001001003"
 
+DAY = pendulum.Date(2026, 12, 1)
 SQUARE = ((0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 0.0))
 
 
@@ -260,6 +262,16 @@ def test_cell_duties_become_a_frozenset() -> None:
         ({"duties": "safety"}, "duties"),
         ({"version": -1}, "version"),
         ({"version": True}, "version"),
+        ({"management_grade": 0}, "management_grade"),
+        ({"management_grade": 10}, "management_grade"),
+        ({"management_grade": "1"}, "management_grade"),
+        ({"management_grade": True}, "management_grade"),
+        ({"land_use": "residential"}, "land_use"),
+        ({"responsible_body": " 居委会"}, "responsible_body"),
+        ({"responsible_body": "名" * 101}, "responsible_body"),
+        ({"valid_from": dt.date(2026, 1, 1)}, "valid_from"),
+        ({"valid_to": pendulum.datetime(2026, 1, 1)}, "valid_to"),
+        ({"valid_from": DAY, "valid_to": DAY.subtract(days=1)}, "valid_to"),
     ],
 )
 def test_cell_rejects(kwargs: dict[str, object], path: str) -> None:
@@ -267,6 +279,50 @@ def test_cell_rejects(kwargs: dict[str, object], path: str) -> None:
     fields: dict[str, object] = {"code": XINCHENG, "name": "新城区", "level": GridLevel.DISTRICT}
     fields.update(kwargs)
     raises_at(path, lambda: GridCell(**fields))  # type: ignore[arg-type]
+
+
+def test_a_cell_is_active_from_its_first_to_its_last_day() -> None:
+    """Both days count; a cell without dates is active on any day."""
+    cell = GridCell(
+        XINCHENG, "新城区", GridLevel.DISTRICT, valid_from=DAY, valid_to=DAY.add(days=1)
+    )
+    days = [DAY.subtract(days=1), DAY, DAY.add(days=1), DAY.add(days=2)]
+    undated = GridCell(XINCHENG, "新城区", GridLevel.DISTRICT)
+    assert ([False, True, True, False], [True] * 4) == (
+        [cell.active_on(d) for d in days],
+        [undated.active_on(d) for d in days],
+    )
+
+
+def test_land_uses_are_the_national_first_level_classes_and_open() -> None:
+    """Twelve built-ins from GB/T 21010-2017, labelled in Chinese; a deployment's own code too."""
+    assert (12, "住宅用地", "c07") == (
+        len(LandUse.builtins()),
+        LandUse.RESIDENTIAL.label_zh,
+        LandUse("c07").code,
+    )
+
+
+def test_the_active_tree_leaves_out_retired_and_future_cells_and_their_subtrees() -> None:
+    """Grid 1 retired the day before (its building with it), grid 2 begins later."""
+    tree = GridTree(
+        [
+            GridCell(XINCHENG, "新城区", GridLevel.DISTRICT),
+            GridCell(STREET, "街道", GridLevel.STREET, XINCHENG),
+            GridCell(MINGGONG, "明宫社区", GridLevel.COMMUNITY, STREET),
+            GridCell(GRID_1, "一", GridLevel.GRID, MINGGONG, valid_to=DAY.subtract(days=1)),
+            GridCell(GRID_2, "二", GridLevel.GRID, MINGGONG, valid_from=DAY.add(days=1)),
+            GridCell(BUILDING, "楼", GridLevel.BUILDING, GRID_1),
+        ]
+    )
+    on_day = tree.active_on(DAY)
+    later = tree.active_on(DAY.add(days=1))
+    assert ([XINCHENG, STREET, MINGGONG], (), [GRID_2], 6) == (
+        [c.code for c in on_day],
+        on_day.children(MINGGONG),
+        [c.code for c in later.children(MINGGONG)],
+        len(tree),
+    )
 
 
 def test_check_code_accepts_a_fitting_code() -> None:

@@ -563,3 +563,28 @@ def test_a_sheet_without_a_key_column_or_with_a_field_twice_is_one_header_proble
         for path in (keyless, twice)
         for p in import_ledger(path, store, mapping=ColumnMapping(cell=FIRST)).problems
     ]
+
+
+def test_a_number_already_held_by_another_household_is_stored_and_flagged(
+    tmp_path: Path,
+) -> None:
+    """With the deployment's key, an import names the households sharing a number, not it."""
+    from gridgov.identity import IdKey
+
+    keyed = open_store("memory://", id_key=IdKey(b"k" * 32))
+    with keyed() as uow:
+        for cell in CELLS:
+            uow.cells.add(cell)
+        uow.commit()
+    header = ["户号", "姓名", "身份证号", "网格", "楼栋"]
+    first = small(tmp_path / "a.xlsx", header, ["H1", "田林", TIAN_LIN, FIRST, "3号楼"])
+    second = small(tmp_path / "b.xlsx", header, ["H9", "田林", TIAN_LIN, SECOND, "9号楼"])
+    before = import_ledger(first, keyed)
+    result = import_ledger(second, keyed)
+    holders = [(h.household_id, h.cell_code) for s in result.shared for h in s.holders]
+    assert ((), True, [("H1", FIRST), ("H9", SECOND)], False) == (
+        before.shared,
+        result.stored,
+        holders,
+        TIAN_LIN in repr(result.shared),
+    )

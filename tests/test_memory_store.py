@@ -14,6 +14,7 @@ from gridgov.adapters.memory import MemoryStore, _SortedChunks
 from gridgov.errors import ConflictError, NotFoundError
 from gridgov.grid import GridCell, GridLevel
 from gridgov.ports import UnitOfWork
+from gridgov.testing import _samples as samples
 from gridgov.testing import _world as world
 from gridgov.testing import contracts
 from gridgov.testing.contracts import StoreContract
@@ -53,7 +54,7 @@ def _care_store() -> MemoryStore:
     with store() as uow:
         for cell in world._cells():
             uow.cells.add(cell)
-        for household in contracts._elders():
+        for household in samples._elders():
             uow.households.add(household)
         uow.commit()
     return store
@@ -63,8 +64,8 @@ def test_commit_rechecks_residents_that_others_moved() -> None:
     """A contact or task staged for a resident whose household another unit removed fails."""
     store = _care_store()
     stages: list[Callable[[UnitOfWork], object]] = [
-        lambda uow: uow.contacts.add(contracts._contact("c1", "r3", world.T0)),
-        lambda uow: uow.care_tasks.add(contracts._task("t1", "r3", world.T0)),
+        lambda uow: uow.contacts.add(samples._contact("c1", "r3", world.T0)),
+        lambda uow: uow.care_tasks.add(samples._task("t1", "r3", world.T0)),
     ]
     for stage in stages:
         with store() as slow, store() as fast:
@@ -73,7 +74,7 @@ def test_commit_rechecks_residents_that_others_moved() -> None:
             fast.commit()
             with pytest.raises(ConflictError):
                 slow.commit()
-            fast.households.add(contracts._elders()[1])
+            fast.households.add(samples._elders()[1])
             fast.commit()
     with store() as uow:
         kept = (uow.contacts.for_resident("r3").items, uow.care_tasks.open_for_resident("r3"))
@@ -104,19 +105,19 @@ def test_subtree_queries_touch_only_the_subtree() -> None:
     t0 = world.T0
     with store() as uow:
         for i, rid in enumerate(["r1", "r2", "r3", "r4", "r5"] * 20):
-            uow.care_tasks.add(contracts._task(f"t{i:03d}", rid, t0.add(minutes=i)))
-            uow.contacts.add(contracts._contact(f"c{i:03d}", rid, t0.add(minutes=i)))
+            uow.care_tasks.add(samples._task(f"t{i:03d}", rid, t0.add(minutes=i)))
+            uow.contacts.add(samples._contact(f"c{i:03d}", rid, t0.add(minutes=i)))
         uow.commit()
     seen: set[str] = set()
     _recording(store, "care task", seen)
     _recording(store, "contact", seen)
     with store() as uow:
-        tasks = contracts._all_pages(
+        tasks = samples._all_pages(
             lambda a: uow.care_tasks.open_in_subtree(
                 world.GRID_B, starting_before=t0.add(days=1), limit=7, after=a
             )
         )
-        contacts = contracts._all_pages(
+        contacts = samples._all_pages(
             lambda a: uow.contacts.in_subtree(
                 world.GRID_B, since=t0, until=t0.add(days=1), limit=7, after=a
             )
@@ -129,7 +130,7 @@ def test_closed_tasks_leave_the_open_indexes() -> None:
     """A task that stops being open is dropped from the open-task indexes."""
     store = _care_store()
     with store() as uow:
-        task = uow.care_tasks.add(contracts._task("t1", "r1", world.T0))
+        task = uow.care_tasks.add(samples._task("t1", "r1", world.T0))
         uow.commit()
     with store() as uow:
         uow.care_tasks.update(task.done("c1"))
@@ -170,13 +171,13 @@ def test_due_reads_only_the_due_cases() -> None:
     t0 = world.T0
     with store() as uow:
         uow.cases.add_many(
-            contracts._case(f"k{i:03d}", next_check=t0.add(minutes=i - 5)) for i in range(300)
+            samples._case(f"k{i:03d}", next_check=t0.add(minutes=i - 5)) for i in range(300)
         )
         uow.commit()
     seen: set[str] = set()
     _recording(store, "case", seen)
     with store() as uow:
-        due = contracts._all_pages(lambda a: uow.cases.due(at_or_before=t0, limit=2, after=a))
+        due = samples._all_pages(lambda a: uow.cases.due(at_or_before=t0, limit=2, after=a))
     wanted = {f"k{i:03d}" for i in range(6)}
     assert (wanted, wanted) == ({c.id for c in due}, seen)
 
@@ -185,10 +186,10 @@ def test_closed_cases_leave_the_open_and_due_indexes() -> None:
     """A closed case is dropped from the open-case and due indexes, kept in the cell index."""
     store = _case_store()
     with store() as uow:
-        case = uow.cases.add(contracts._case("k1"))
+        case = uow.cases.add(samples._case("k1"))
         uow.commit()
     with store() as uow:
-        uow.cases.update(contracts._closed(case))
+        uow.cases.update(samples._closed(case))
         uow.commit()
     cases = store._state.tables["case"]
     indexed = (
@@ -203,14 +204,14 @@ def test_commit_rechecks_case_cells_and_external_ids() -> None:
     """A case staged before another unit removed its cell or took its external id fails."""
     store = _case_store()
     with store() as slow, store() as fast:
-        slow.cases.add(contracts._case("k1", world.BUILDING_A2))
+        slow.cases.add(samples._case("k1", world.BUILDING_A2))
         fast.cells.remove(fast.cells.get(world.BUILDING_A2))
         fast.commit()
         with pytest.raises(ConflictError, match="its cell or owning cell was removed"):
             slow.commit()
     with store() as slow, store() as fast:
-        slow.cases.add(contracts._case("k2", external_id="E-1"))
-        fast.cases.add(contracts._case("k3", external_id="E-1"))
+        slow.cases.add(samples._case("k2", external_id="E-1"))
+        fast.cases.add(samples._case("k3", external_id="E-1"))
         fast.commit()
         with pytest.raises(ConflictError, match="another case took its external id"):
             slow.commit()
@@ -253,9 +254,9 @@ def _venue_store() -> MemoryStore:
     """Return a store holding the kit's cells, elders and venues v1 (two spaces), v2 and v3."""
     store = _care_store()
     with store() as uow:
-        uow.venues.add(contracts._venue("v1", world.GRID_A, "s1", "s2"))
-        uow.venues.add(contracts._venue("v2", world.GRID_B, "s1"))
-        uow.venues.add(contracts._venue("v3", world.OTHER_STREET, "hall"))
+        uow.venues.add(samples._venue("v1", world.GRID_A, "s1", "s2"))
+        uow.venues.add(samples._venue("v2", world.GRID_B, "s1"))
+        uow.venues.add(samples._venue("v3", world.OTHER_STREET, "hall"))
         uow.commit()
     return store
 
@@ -266,7 +267,7 @@ def test_series_in_venue_reads_only_that_venue_s_series_in_the_window() -> None:
     t0 = world.T0
     with store() as uow:
         uow.series.add_many(
-            contracts._series(f"{venue}-{i:03d}", t0.add(hours=i), venue=venue, space=space)
+            samples._series(f"{venue}-{i:03d}", t0.add(hours=i), venue=venue, space=space)
             for venue, space in (("v1", "s1"), ("v2", "s1"), ("v3", "hall"))
             for i in range(100)
         )
@@ -274,7 +275,7 @@ def test_series_in_venue_reads_only_that_venue_s_series_in_the_window() -> None:
     seen: set[str] = set()
     _recording(store, "series", seen)
     with store() as uow:
-        found = contracts._all_pages(
+        found = samples._all_pages(
             lambda a: uow.series.in_venue(
                 "v1", start=t0.add(hours=10), end=t0.add(hours=20), limit=4, after=a
             )
@@ -288,12 +289,12 @@ def test_resident_queries_read_only_that_resident_s_records() -> None:
     store = _venue_store()
     t0 = world.T0
     with store() as uow:
-        uow.series.add(contracts._series("a1", rrule="FREQ=DAILY"))
-        uow.shifts.add(contracts._shift("sh1"))
+        uow.series.add(samples._series("a1", rrule="FREQ=DAILY"))
+        uow.shifts.add(samples._shift("sh1"))
         for i, rid in enumerate(["r1", "r2", "r3", "r4", "r5"] * 20):
             start = t0.add(days=i // 5)
-            uow.registrations.add(contracts._registration(f"g{i:03d}", rid, start))
-            uow.signups.add(contracts._signup(f"su{i:03d}", rid, start))
+            uow.registrations.add(samples._registration(f"g{i:03d}", rid, start))
+            uow.signups.add(samples._signup(f"su{i:03d}", rid, start))
         uow.commit()
     seen: set[str] = set()
     _recording(store, "registration", seen)
@@ -313,30 +314,30 @@ def test_commit_rechecks_scheduling_references() -> None:
     t0 = world.T0
     spare = "610102003001003"  # a grid without households, to be removed
     with store() as uow:
-        uow.cells.add(contracts._cell(spare))
-        uow.shifts.add(contracts._shift("sh1"))
-        uow.series.add(contracts._series("a1"))
+        uow.cells.add(samples._cell(spare))
+        uow.shifts.add(samples._shift("sh1"))
+        uow.series.add(samples._series("a1"))
         uow.commit()
     stages: list[tuple[Callable[[UnitOfWork], object], Callable[[UnitOfWork], object], str]] = [
         (
-            lambda uow: uow.venues.add(contracts._venue("v9", spare)),
+            lambda uow: uow.venues.add(samples._venue("v9", spare)),
             lambda uow: uow.cells.remove(uow.cells.get(spare)),
             "its cell was removed",
         ),
         (
-            lambda uow: uow.series.add(contracts._series("a2", space="s2")),
+            lambda uow: uow.series.add(samples._series("a2", space="s2")),
             lambda uow: uow.venues.update(
                 attrs.evolve(uow.venues.get("v1"), spaces=uow.venues.get("v1").spaces[:1])
             ),
             "its venue no longer has its space",
         ),
         (
-            lambda uow: uow.registrations.add(contracts._registration("g1", "r4")),
+            lambda uow: uow.registrations.add(samples._registration("g1", "r4")),
             lambda uow: uow.households.remove(uow.households.get("h3")),
             "its resident was removed",
         ),
         (
-            lambda uow: uow.signups.add(contracts._signup("su1", "r5")),
+            lambda uow: uow.signups.add(samples._signup("su1", "r5")),
             lambda uow: uow.households.remove(uow.households.get("h4")),
             "its resident was removed",
         ),
@@ -350,9 +351,9 @@ def test_commit_rechecks_scheduling_references() -> None:
                 slow.commit()
     with store() as uow:
         kept = (
-            contracts._stored(lambda: uow.venues.get("v9")),
-            contracts._stored(lambda: uow.series.get("a2")),
-            uow.registrations.for_occurrence(contracts._occurrence("a1", t0)),
+            samples._stored(lambda: uow.venues.get("v9")),
+            samples._stored(lambda: uow.series.get("a2")),
+            uow.registrations.for_occurrence(samples._occurrence("a1", t0)),
             uow.signups.for_shift("sh1"),
         )
     assert (False, False, (), ()) == kept
@@ -364,7 +365,7 @@ def _audit_store() -> MemoryStore:
     with store() as uow:
         for i in range(300):
             uow.audit.add(
-                contracts._audit(
+                samples._audit(
                     f"a{i:03d}",
                     world.T0.add(minutes=i),
                     f"w{i % 3}",
@@ -394,7 +395,7 @@ def test_audit_between_reads_only_the_index_that_fits(
     _recording(store, "audit entry", seen)
     t0 = world.T0
     with store() as uow:
-        found = contracts._all_pages(
+        found = samples._all_pages(
             lambda a: uow.audit.between(
                 since=t0.add(minutes=30),
                 until=t0.add(minutes=60),
@@ -420,9 +421,9 @@ def test_commit_rechecks_audit_ids() -> None:
     store = MemoryStore()
     t0 = world.T0
     with store() as slow, store() as fast:
-        slow.audit.add(contracts._audit("a1", t0, "w1"))
-        slow.audit.add(contracts._audit("a2", t0, "w1"))
-        fast.audit.add(contracts._audit("a1", t0, "w2"))
+        slow.audit.add(samples._audit("a1", t0, "w1"))
+        slow.audit.add(samples._audit("a2", t0, "w1"))
+        fast.audit.add(samples._audit("a1", t0, "w2"))
         fast.commit()
         with pytest.raises(ConflictError, match="audit entry 'a1' was changed by another unit"):
             slow.commit()
@@ -439,7 +440,7 @@ def test_audit_indexes_hold_every_entry_in_instant_order() -> None:
     t0 = world.T0
     for i in range(1500):
         with store() as uow:
-            uow.audit.add(contracts._audit(f"a{i:04d}", t0.add(seconds=i), f"w{i % 2}"))
+            uow.audit.add(samples._audit(f"a{i:04d}", t0.add(seconds=i), f"w{i % 2}"))
             uow.commit()
     audit = store._state.tables["audit entry"]
     keys = list(audit.index("gg_audit_at").groups[None].irange())

@@ -10,6 +10,7 @@ import pytest
 from gridgov import open_store
 from gridgov.adapters import _sql
 from gridgov.adapters._sql_kinds import SqlHouseholdRepository
+from gridgov.adapters.sql import statement_of
 from gridgov.errors import ConflictError, StorageError, ValidationError
 from gridgov.grid import GridCell, GridLevel, Worker
 from gridgov.households import Address, Household, Resident, Tag
@@ -237,7 +238,7 @@ def test_subtree_tag_and_age_queries_are_index_range_scans(
     repo = SqlHouseholdRepository
     top = "\U0010ffff"
     queries = [
-        (repo.SUBTREE_SQL, ("610102", "610102" + top, "", "", "", 10)),
+        statement_of(repo, lambda r: r.in_subtree("610102", limit=10)),
         (repo.TAG_SQL, (Tag.LIVING_ALONE.code, "610102", "610102" + top, "", "", "", 10)),
         (repo.AGED_SQL, ("1940-01-01", "1942-01-01", "", top, "", "", 10)),
         (repo.AGED_WITHIN_SQL, ("1940-01-01", "1942-01-01", "610102", "610103", "", "", 10)),

@@ -25,13 +25,22 @@ from gridgov.access import SYSTEM, AuditEntry, AuditKind, Principal, Redaction, 
 from gridgov.bootstrap import open_store
 from gridgov.care.contacts import Outcome
 from gridgov.care.policy import ContactMethod
-from gridgov.cases.model import Case, CaseSource, CaseState, Location, Reporter, Urgency
+from gridgov.cases.model import (
+    Case,
+    CaseSource,
+    CaseState,
+    Location,
+    Reporter,
+    Satisfaction,
+    Urgency,
+)
 from gridgov.cases.workflow import Action, CaseRole
 from gridgov.codes import NationalId, PhoneNumber
 from gridgov.errors import ValidationError
 from gridgov.events import CaseEscalated
-from gridgov.grid import GridLevel, Worker
+from gridgov.grid import GridCell, GridLevel, Worker
 from gridgov.households import Address, EmergencyContact, Household, Resident, Tag
+from gridgov.identity import IdKey
 from gridgov.ports import Store
 from gridgov.projections import (
     DIALECT,
@@ -45,6 +54,7 @@ from gridgov.scenarios import Scenario, example_path, load_scenario, populate
 from gridgov.scheduling.series import ActivitySeries, OccurrenceChange
 from gridgov.serialization import unstructure
 from gridgov.services.access import ResidentView, audit_entry, view_resident
+from gridgov.services.callbacks import pending_callbacks, record_callback
 from gridgov.services.care import (
     coverage,
     plan_tasks,
@@ -60,10 +70,13 @@ from gridgov.services.cases import (
     report_case,
 )
 from gridgov.services.duplicates import flag_duplicates, mark_duplicate
+from gridgov.services.grid_changes import SplitPart, merge_cells, retire_cell, split_cell
+from gridgov.services.identity import Discharge, find_person, match_list, record_discharges
 from gridgov.services.kpis import league_table
 from gridgov.services.ledger import move_household
 from gridgov.services.overdue import sweep_overdue
 from gridgov.services.person import erase_person, export_person
+from gridgov.services.placing import CellFinder
 from gridgov.services.retention import purge
 from gridgov.services.retime import retime
 from gridgov.services.scheduling import (
@@ -89,7 +102,8 @@ DAY = NOW.date()
 MASKED, FULL = Redaction.MASKED, Redaction.FULL
 
 # Services that return no data to project: a unit of work, what the work given returns, or nothing.
-NOT_DATA = {"scoped", "as_worker", "run_unit", "publish"}
+NOT_DATA = {"scoped", "as_worker", "run_unit", "publish", "CellFinder.of_store"}
+KEY = IdKey(b"k" * 32)
 
 
 def draft_2020_12() -> Any:
@@ -157,7 +171,7 @@ def returns(fn: Callable[..., object]) -> object:
 def minggong() -> tuple[Scenario, Store]:
     """Return the Minggong example, households included, and a memory store filled with it."""
     scenario = load_scenario(example_path())
-    store = open_store("memory://", scheme=scenario.scheme)
+    store = open_store("memory://", scheme=scenario.scheme, id_key=KEY)
     populate(store, scenario)
     return scenario, store
 
@@ -229,6 +243,18 @@ def results(minggong: tuple[Scenario, Store]) -> dict[str, object]:
             uow, "610102", since=NOW.subtract(days=30), until=NOW.add(days=1)
         )
         out["league_table"] = league_table(out["case_kpis"].by_cell, min_cases=1)  # type: ignore[attr-defined]
+        out["record_callback"] = record_callback(  # recorded before: returned as it is
+            uow,
+            "mg-2026-1101",
+            Satisfaction.SATISFIED,
+            at=NOW,
+            actor="secretary",
+            workflow=workflow,
+        )
+        out["pending_callbacks"] = pending_callbacks(
+            uow, "610102", reported_since=NOW.subtract(days=30), until=NOW.add(days=1)
+        )
+        out["CellFinder.place"] = CellFinder.of_store(uow).place(address="铁一村 3栋 2单元")
         units = UnitHierarchy(uow)
         out["UnitHierarchy.parent_unit"] = units.parent_unit("610102003006001")
         out["UnitHierarchy.on_duty"] = units.on_duty("610102003006001", DAY, besides=None)
@@ -290,11 +316,40 @@ def results(minggong: tuple[Scenario, Store]) -> dict[str, object]:
         )
         out["move_household"] = move_household(uow, "h000006", to_cell="610102003006001002", at=NOW)
         out["report_short_shifts"] = report_short_shifts(uow, "610102", now=NOW)
+        national_id = uow.households.household_of("h000005-1").member("h000005-1").national_id
+        assert national_id is not None
+        out["find_person"] = find_person(uow, national_id, KEY)
+        out["match_list"] = match_list(uow, [national_id.value, "12345"], KEY)
+        out["record_discharges"] = record_discharges(
+            uow, [Discharge(national_id, NOW)], KEY, by="grid-01", now=NOW
+        )
         out["export_person"] = export_person(uow, "h000005-1")
         out["erase_person"] = erase_person(uow, "h001575-2")
         trail: list[AuditEntry] = []
         out["view_resident"] = view_resident(uow, worker, "h000005-1", at=NOW, audit=trail.append)
         out["audit_entry"] = audit_entry(SYSTEM, NOW, AuditKind.EXPORTED, "query:households")
+        grid = "610102003006003"
+        parts = [
+            SplitPart(
+                GridCell(f"610102003006{n}", f"建强路{n}网格", GridLevel.GRID, "610102003006"),
+                tuple(f"{grid}{b}" for b in buildings),
+            )
+            for n, buildings in (("011", ("001", "002")), ("012", ("003", "004")))
+        ]
+        later = DAY.add(days=3)
+        out["split_cell"] = split_cell(uow, grid, into=parts, on=later, at=NOW, actor="secretary")
+        out["merge_cells"] = merge_cells(
+            uow,
+            ["610102003006004", "610102003006005"],
+            into=GridCell("610102003006013", "合并网格", GridLevel.GRID, "610102003006"),
+            on=later,
+            at=NOW,
+            actor="secretary",
+        )
+        uow.cells.add(GridCell("610102003006014", "空网格", GridLevel.GRID, "610102003006"))
+        out["retire_cell"] = retire_cell(
+            uow, "610102003006014", on=later, at=NOW, actor="secretary"
+        )
     out["EscalationEngine.sweep"] = EscalationEngine(store, workflow).sweep(NOW)
     out["sweep_overdue"] = sweep_overdue(store, NOW)
     out["retime"] = retime(store, workflow.calendar, at=NOW)
@@ -624,6 +679,7 @@ NOT_PERSONAL = {
     ("GridCell", "name"): "a cell's",
     ("WorklistStop", "name"): "a building's",
     ("OccurrenceChange", "note"): "about an occurrence",
+    ("ListMatch", "line"): "a position in the list matched",
 }
 
 

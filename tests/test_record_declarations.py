@@ -16,7 +16,7 @@ from gridgov.adapters import _sql
 from gridgov.adapters.sqlite import SqliteDialect, SqliteStore
 from gridgov.grid import GridCell, GridLevel
 from gridgov.households import Address, Household, Resident
-from gridgov.records import KINDS, Role, tables
+from gridgov.records import KINDS, STEPS, Role, tables
 
 DATA = Path(__file__).parent / "data" / "schema"
 CELL = GridCell("610102", "新城区", GridLevel.DISTRICT)
@@ -139,8 +139,25 @@ def test_version_10_adds_the_overdue_queue_of_care_tasks() -> None:
     assert expected == [_normalised(s) for s in SqliteDialect.migrations[9]]
 
 
-def test_version_11_adds_components_and_the_duplicate_reads_of_cases() -> None:
-    """Version 11, the last: the component register, a case's component, two case indexes."""
+def test_version_11_adds_the_id_digests_of_residents() -> None:
+    """Version 11: the residents' ID digest column and its index; no SQL fill.
+
+    The digests of the rows stored before are computed by the Python step of version 11.
+    """
+    expected = [
+        "ALTER TABLE gg_residents ADD COLUMN id_digest TEXT",
+        "CREATE INDEX gg_residents_id_digest ON gg_residents (id_digest, id)"
+        " WHERE id_digest IS NOT NULL",
+    ]
+    steps = [(s.since, s.table, s.columns, s.keyed) for s in STEPS]
+    assert (expected, [(11, "gg_residents", ("id_digest",), True)]) == (
+        [_normalised(s) for s in SqliteDialect.migrations[10]],
+        steps,
+    )
+
+
+def test_version_12_adds_components_and_the_duplicate_reads_of_cases() -> None:
+    """Version 12, the last: the component register, a case's component, two case indexes."""
     expected = [
         "CREATE TABLE gg_components (id TEXT PRIMARY KEY, cell_code TEXT NOT NULL, "
         "category TEXT NOT NULL, version INTEGER NOT NULL, doc TEXT NOT NULL)",
@@ -150,9 +167,9 @@ def test_version_11_adds_components_and_the_duplicate_reads_of_cases() -> None:
         " WHERE component_id IS NOT NULL",
         "CREATE INDEX gg_cases_category ON gg_cases (category, reported_utc, id)",
     ]
-    assert (11, expected) == (
+    assert (12, expected) == (
         len(SqliteDialect.migrations),
-        [_normalised(s) for s in SqliteDialect.migrations[10]],
+        [_normalised(s) for s in SqliteDialect.migrations[11]],
     )
 
 

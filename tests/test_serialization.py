@@ -30,6 +30,7 @@ from gridgov.grid import (
     GridCell,
     GridLevel,
     GridTree,
+    LandUse,
     Worker,
     WorkerRole,
 )
@@ -56,6 +57,7 @@ from gridgov.serialization import (
     unstructure,
 )
 from gridgov.testing import strategies as gst
+from gridgov.testing._grid_attributes import dated_cells
 
 FAST = settings(max_examples=20, deadline=None)
 SLOW = settings(max_examples=15, deadline=None)
@@ -202,6 +204,7 @@ ROUND_TRIPS: list[tuple[st.SearchStrategy[object], type[object]]] = [
     (gst.households(), Household),
     (gst.boundaries(), Boundary),
     (gst.grid_cells(), GridCell),
+    (dated_cells(gst.grid_cells()), GridCell),
     (gst.assignments(), Assignment),
     (gst.workers(), Worker),
     (gst.code_schemes(), CodeScheme),
@@ -216,6 +219,7 @@ ROUND_TRIPS: list[tuple[st.SearchStrategy[object], type[object]]] = [
     (st.sampled_from(LivingArrangement), LivingArrangement),
 ]
 ROUND_TRIP_IDS = [cls.__name__ for _, cls in ROUND_TRIPS]
+ROUND_TRIP_IDS[ROUND_TRIP_IDS.index("GridCell") + 1] = "GridCell-dated"
 
 
 @pytest.mark.parametrize(("strategy", "cls"), ROUND_TRIPS, ids=ROUND_TRIP_IDS)
@@ -373,9 +377,10 @@ def test_toml_local_datetimes_and_datetimes_for_dates_are_rejected(
 OBJECT_STRATEGIES: list[tuple[st.SearchStrategy[object], type[object]]] = [
     (gst.households(), Household),
     (gst.workers(), Worker),
-    (gst.grid_cells(), GridCell),
+    (dated_cells(gst.grid_cells()), GridCell),
 ]
 OBJECT_IDS = [cls.__name__ for _, cls in OBJECT_STRATEGIES]
+OBJECT_IDS[-1] = "GridCell-dated"
 KEYS = st.text(st.characters(categories=["L"]), min_size=1, max_size=8)
 
 
@@ -414,6 +419,43 @@ def test_non_string_unknown_keys_are_named_as_text(extra: dict[object, object]) 
     with pytest.raises(ValidationError) as info:
         structure(document, Household)
     assert "1" == info.value.path
+
+
+def test_a_cell_stored_before_its_attributes_reads_with_their_defaults() -> None:
+    """A cell document of schema versions 1 to 10 (no grade, land use, body, dates) still reads."""
+    document = {"code": "610102", "name": "新城区", "level": "district", "version": 3}
+    cell = structure(document, GridCell)
+    assert (None, None, "", None, None, True) == (
+        cell.management_grade,
+        cell.land_use,
+        cell.responsible_body,
+        cell.valid_from,
+        cell.valid_to,
+        cell.active_on(pendulum.Date(2026, 12, 1)),
+    )
+
+
+def test_a_cell_with_its_attributes_is_written_as_documented() -> None:
+    """Grade, land use (its code), body and dates (ISO days) are plain JSON values."""
+    cell = GridCell(
+        "610102003006001",
+        "第一网格",
+        GridLevel.GRID,
+        "610102003006",
+        management_grade=2,
+        land_use=LandUse.RESIDENTIAL,
+        responsible_body="明宫社区居委会",
+        valid_from=pendulum.Date(2024, 1, 1),
+        valid_to=pendulum.Date(2026, 11, 30),
+    )
+    written = unstructure(cell)
+    assert (2, "residential", "明宫社区居委会", "2024-01-01", "2026-11-30") == (
+        written["management_grade"],
+        written["land_use"],
+        written["responsible_body"],
+        written["valid_from"],
+        written["valid_to"],
+    )
 
 
 def test_bad_geojson_coordinates_are_named_as_in_the_input() -> None:

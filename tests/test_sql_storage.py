@@ -36,7 +36,9 @@ from gridgov.adapters._sql_scheduling import (
     SqlSignUpRepository,
     SqlVenueRepository,
 )
+from gridgov.adapters.sql import statement_of
 from gridgov.adapters.sqlite import SqliteDialect, SqliteStore
+from gridgov.adapters.support import encode_cursor
 from gridgov.calendar import WorkCalendar
 from gridgov.care.contacts import ContactAttempt, Outcome
 from gridgov.care.policy import ContactMethod
@@ -196,6 +198,10 @@ def _raw(path: Path) -> Iterator[sqlite3.Connection]:
         conn.close()
 
 
+_T1 = pendulum.datetime(2026, 11, 28, 1, tz="UTC")
+_T2 = pendulum.datetime(2026, 11, 29, tz="UTC")
+
+
 def _plan_sqlite(store: SqliteStore, sql: str, params: tuple[object, ...]) -> str:
     conn = sqlite3.connect(store.path)
     try:
@@ -210,7 +216,7 @@ def test_sqlite_subtree_and_tag_queries_use_indexes(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "plan.db")
     _seed(store)
     repo = SqlHouseholdRepository
-    subtree = _plan_sqlite(store, repo.SUBTREE_SQL, ("6101", "6102", "", "", "", 10))
+    subtree = _plan_sqlite(store, *statement_of(repo, lambda r: r.in_subtree("6101", limit=10)))
     tags = _plan_sqlite(store, repo.TAG_SQL, ("t", "6101", "6102", "", "", "", 10))
     aged = _plan_sqlite(store, repo.AGED_SQL, ("1900", "1960", "6101", "6102", "", "", 10))
     within = _plan_sqlite(store, repo.AGED_WITHIN_SQL, ("1900", "1960", "6101", "6102", "", "", 9))
@@ -250,13 +256,16 @@ def test_postgres_subtree_and_tag_queries_use_indexes(postgres_schema: str) -> N
             rows = conn.execute(f"EXPLAIN {dialect.sql(sql)}", params).fetchall()
             return "\n".join(r[0] for r in rows)
 
-        subtree = plan(repo.SUBTREE_SQL, ("6101", "6102", "", "", "", 10))
+        subtree = plan(*statement_of(repo, lambda r: r.in_subtree("6101", limit=10)))
         tags = plan(repo.TAG_SQL, ("t", "6101", "6102", "", "", "", 10))
         within = plan(repo.AGED_WITHIN_SQL, ("1900", "1960", "6101", "6102", "", "", 10))
     store.close()
     # An index scan or a bitmap scan of the index: either reads only the code range.
     assert "gg_households_cell" in subtree
-    assert "Index Cond: ((cell_code >= '6101'::text) AND (cell_code < '6102'::text))" in subtree
+    assert (
+        "Index Cond: ((cell_code >= '6101'::text) AND (cell_code < '6101\U0010ffff'::text)"
+        in subtree
+    )
     assert "gg_resident_tags_pkey" in tags
     assert "gg_residents_cell" in within
     assert "gg_residents_birth" not in within
@@ -266,20 +275,34 @@ def test_postgres_subtree_and_tag_queries_use_indexes(postgres_schema: str) -> N
 CARE_PLANS = [
     (
         "worklist",
-        SqlCareTaskRepository.OPEN_SUBTREE_SQL,
-        ("6101", "6102", "2026", "", "", 10),
+        *statement_of(
+            SqlCareTaskRepository,
+            lambda r: r.open_in_subtree("6101", starting_before=_T1, limit=10),
+        ),
     ),
     ("open-of-resident", SqlCareTaskRepository.OPEN_RESIDENT_SQL, ("r1",)),
-    ("overdue", SqlCareTaskRepository.OVERDUE_SQL, ("2026-11-28T01:00:00.000000", "", "", 10)),
+    (
+        "overdue",
+        *statement_of(
+            SqlCareTaskRepository,
+            lambda r: r.overdue(due_before=_T1, limit=10),
+        ),
+    ),
     (
         "contacts-in-subtree",
-        SqlContactRepository.SUBTREE_SQL,
-        ("6101", "6102", "2026", "2027", "", "", 10),
+        *statement_of(
+            SqlContactRepository,
+            lambda r: r.in_subtree(
+                "6101",
+                since=_T1,
+                until=_T2,
+                limit=10,
+            ),
+        ),
     ),
     (
         "contacts-of-resident",
-        SqlContactRepository.RESIDENT_SQL,
-        ("r1", "", "~", "~", 10),
+        *statement_of(SqlContactRepository, lambda r: r.for_resident("r1", limit=10)),
     ),
 ]
 
@@ -327,14 +350,14 @@ def test_postgres_care_queries_use_indexes(postgres_schema: str) -> None:
         }
     assert "gg_care_tasks_open on gg_care_tasks" in plans["worklist"]
     assert (
-        "Index Cond: ((cell_code >= '6101'::text) AND (cell_code < '6102'::text)"
+        "Index Cond: ((cell_code >= '6101'::text) AND (cell_code < '6101\U0010ffff'::text)"
         in (plans["worklist"])
     )
     assert "gg_care_tasks_open_resident" in plans["open-of-resident"]
     assert "gg_care_tasks_overdue" in plans["overdue"]
     assert "gg_contacts_cell" in plans["contacts-in-subtree"]
     assert (
-        "Index Cond: ((cell_code >= '6101'::text) AND (cell_code < '6102'::text)"
+        "Index Cond: ((cell_code >= '6101'::text) AND (cell_code < '6101\U0010ffff'::text)"
         in (plans["contacts-in-subtree"])
     )
     assert "gg_contacts_resident" in plans["contacts-of-resident"]
@@ -342,12 +365,25 @@ def test_postgres_care_queries_use_indexes(postgres_schema: str) -> None:
 
 
 CASE_PLANS = [
-    ("due", SqlCaseRepository.DUE_SQL, ("2026-11-28T01:00:00.000000", "", "", 10)),
-    ("open", SqlCaseRepository.OPEN_SUBTREE_SQL, ("6101", "6102", "", "", 10)),
+    (
+        "due",
+        *statement_of(
+            SqlCaseRepository,
+            lambda r: r.due(at_or_before=_T1, limit=10),
+        ),
+    ),
+    ("open", *statement_of(SqlCaseRepository, lambda r: r.open_in_subtree("6101", limit=10))),
     (
         "reported",
-        SqlCaseRepository.REPORTED_SUBTREE_SQL,
-        ("6101", "6102", "2026", "2027", "", "", 10),
+        *statement_of(
+            SqlCaseRepository,
+            lambda r: r.reported_in_subtree(
+                "6101",
+                since=_T1,
+                until=_T2,
+                limit=10,
+            ),
+        ),
     ),
     ("external", SqlCaseRepository.EXTERNAL_SQL, ("12345-1",)),
 ]
@@ -391,14 +427,14 @@ def test_postgres_case_queries_use_indexes(postgres_schema: str) -> None:
             for name, sql, params in CASE_PLANS
         }
     assert "Index Scan using gg_cases_due on gg_cases" in plans["due"]
-    assert "Index Cond: ((next_check_utc <= " in plans["due"]
+    assert "(next_check_utc <= '2026-11-28T01:00:00.000000'::text)" in plans["due"]
     assert "Sort" not in plans["due"]
     assert "gg_cases_open on gg_cases" in plans["open"]
     assert "gg_cases_cell on gg_cases" in plans["reported"]
     assert "gg_cases_external on gg_cases" in plans["external"]
     for name in ("open", "reported"):
         assert (
-            "Index Cond: ((cell_code >= '6101'::text) AND (cell_code < '6102'::text)"
+            "Index Cond: ((cell_code >= '6101'::text) AND (cell_code < '6101\U0010ffff'::text)"
             in (plans[name])
         )
     assert "Seq Scan" not in "".join(plans.values())
@@ -461,12 +497,15 @@ def test_older_schema_is_upgraded(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 
 def test_version_1_database_gains_the_care_and_case_tables(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    without_id_digests: Callable[[pytest.MonkeyPatch], None],
 ) -> None:
     """A database made before the care ledger is upgraded in place, its households kept."""
     path = tmp_path / "v1.db"
     with monkeypatch.context() as patch:
         patch.setattr(SqliteDialect, "migrations", SqliteDialect.migrations[:1])
+        without_id_digests(patch)
         old = SqliteStore(path)
         _seed(old)
         old.close()
@@ -500,7 +539,11 @@ def test_version_1_database_gains_the_care_and_case_tables(
 
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
 def test_version_2_database_gains_the_case_tables(
-    dialect: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+    dialect: str,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    without_id_digests: Callable[[pytest.MonkeyPatch], None],
 ) -> None:
     """A database at schema version 2 is upgraded to 5, keeping its ledger, and stores cases."""
 
@@ -518,6 +561,7 @@ def test_version_2_database_gains_the_case_tables(
             from gridgov.adapters.postgres import PostgresDialect
 
             patch.setattr(PostgresDialect, "migrations", PostgresDialect.migrations[:2])
+        without_id_digests(patch)
         old = open_store()
         _seed(old)
         with old() as uow:
@@ -615,6 +659,7 @@ def test_older_database_gains_the_scheduling_and_audit_tables(
     tmp_path: Path,
     request: pytest.FixtureRequest,
     monkeypatch: pytest.MonkeyPatch,
+    without_id_digests: Callable[[pytest.MonkeyPatch], None],
 ) -> None:
     """A database at schema version 1 to 4 is upgraded to 5, its data kept, schedules, audits."""
 
@@ -632,6 +677,7 @@ def test_older_database_gains_the_scheduling_and_audit_tables(
             from gridgov.adapters.postgres import PostgresDialect
 
             patch.setattr(PostgresDialect, "migrations", PostgresDialect.migrations[:version])
+        without_id_digests(patch)
         old = open_store()
         _seed(old)
         if version >= 3:
@@ -664,7 +710,7 @@ def test_older_database_gains_the_scheduling_and_audit_tables(
 
 
 SCHEDULING_PLANS = [
-    ("venues", SqlVenueRepository.SUBTREE_SQL, ("6101", "6102", "", 10)),
+    ("venues", *statement_of(SqlVenueRepository, lambda r: r.in_subtree("6101", limit=10))),
     (
         "series",
         SqlSeriesRepository.IN_VENUE_SQL,
@@ -672,20 +718,41 @@ SCHEDULING_PLANS = [
     ),
     (
         "registrations-of-occurrence",
-        SqlRegistrationRepository.OCCURRENCE_SQL,
-        ("a1@x",),
+        *statement_of(SqlRegistrationRepository, lambda r: r.for_occurrence("a1@x")),
     ),
     (
         "registrations-of-resident",
-        SqlRegistrationRepository.RESIDENT_SQL,
-        ("r1", "2026-11-29", "2026-11-28"),
+        *statement_of(
+            SqlRegistrationRepository,
+            lambda r: r.for_resident(
+                "r1",
+                start=_T1,
+                end=_T2,
+            ),
+        ),
     ),
-    ("shifts", SqlShiftRepository.VENUE_SQL, ("v1", "2026-11-29", "2026-11-28")),
-    ("signups-of-shift", SqlSignUpRepository.SHIFT_SQL, ("sh1",)),
+    (
+        "shifts",
+        *statement_of(
+            SqlShiftRepository,
+            lambda r: r.in_venue(
+                "v1",
+                start=_T1,
+                end=_T2,
+            ),
+        ),
+    ),
+    ("signups-of-shift", *statement_of(SqlSignUpRepository, lambda r: r.for_shift("sh1"))),
     (
         "signups-of-resident",
-        SqlSignUpRepository.RESIDENT_SQL,
-        ("r1", "2026-11-29", "2026-11-28"),
+        *statement_of(
+            SqlSignUpRepository,
+            lambda r: r.for_resident(
+                "r1",
+                start=_T1,
+                end=_T2,
+            ),
+        ),
     ),
 ]
 
@@ -751,9 +818,28 @@ def test_postgres_scheduling_queries_use_indexes(postgres_schema: str) -> None:
     assert "Seq Scan" not in "".join(plans.values())
 
 
+def _audit_statement(filters: tuple[bool, bool, bool]) -> tuple[str, tuple[object, ...]]:
+    """Return the statement of ``between`` with the filters asked for, on a second page."""
+    principal, subject, kind = filters
+    return statement_of(
+        SqlAuditRepository,
+        lambda r: r.between(
+            since=pendulum.datetime(2026, 11, 28, tz="UTC"),
+            until=_T2,
+            principal_id="x" if principal else None,
+            subject="x" if subject else None,
+            kind=AuditKind.DENIED if kind else None,
+            limit=10,
+            after=encode_cursor("2026-11-28T01:00:00.000000", "a1"),
+        ),
+    )
+
+
 AUDIT_PLANS = {
-    filters: (sql, (*("x",) * sum(filters), "2026-11-28", "", "2026-11-29", 10))
-    for filters, sql in SqlAuditRepository.BETWEEN_SQL.items()
+    (p, s, k): _audit_statement((p, s, k))
+    for p in (False, True)
+    for s in (False, True)
+    for k in (False, True)
 }
 
 

@@ -44,6 +44,7 @@ from gridgov.scheduling.volunteers import Shift, SignUp, SignUpState
 from gridgov.serialization import make_converter
 from gridgov.settings import Settings
 from gridgov.testing import strategies as gst
+from gridgov.testing._strategies_scheduling import _NO_HOLIDAYS
 
 # Finding an example without shrinking it keeps these coverage checks fast.
 FIND = settings(
@@ -526,7 +527,7 @@ def test_activity_series_use_the_venue_and_real_occurrences(data: st.DataObject)
     plain = attrs.evolve(series, exdates=(), changes=())
     for instant in [*series.exdates, *(c.original_start for c in series.changes)]:
         assert instant > series.start
-        assert instant == plain.occurrence(instant, calendar=gst._NO_HOLIDAYS).original_start
+        assert instant == plain.occurrence(instant, calendar=_NO_HOLIDAYS).original_start
 
 
 @FAST
@@ -538,7 +539,7 @@ def test_registrations_are_for_an_occurrence_of_the_series(data: st.DataObject) 
     found = series.occurrences(
         registration.start,
         registration.end,
-        calendar=gst._NO_HOLIDAYS,
+        calendar=_NO_HOLIDAYS,
         include_cancelled=True,
     )
     same = [o for o in found if (o.start, o.end) == (registration.start, registration.end)]

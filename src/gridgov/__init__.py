@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         GridCell,
         GridLevel,
         GridTree,
+        LandUse,
         Worker,
         WorkerRole,
     )
@@ -68,6 +69,7 @@ _LAZY = {
     "HealthFlag": "gridgov.households",
     "Household": "gridgov.households",
     "HouseholdStatus": "gridgov.households",
+    "LandUse": "gridgov.grid",
     "LivingArrangement": "gridgov.households",
     "NationalId": "gridgov.codes",
     "NotFoundError": "gridgov.errors",
@@ -136,6 +138,7 @@ __all__ = [
     "HealthFlag",
     "Household",
     "HouseholdStatus",
+    "LandUse",
     "LivingArrangement",
     "NationalId",
     "NotFoundError",

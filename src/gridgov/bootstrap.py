@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import attrs
 
 from gridgov.codes import DEFAULT_SCHEME, CodeScheme
 from gridgov.errors import ConflictError, GridgovError, UnsupportedStoreError
+from gridgov.identity import IdKey, check_id_key
 from gridgov.ports import Store
 
 if TYPE_CHECKING:
@@ -65,6 +66,7 @@ def open_store(
     pool_max_idle: float | None = None,
     pool_timeout: float | None = None,
     statement_timeout: float | None = None,
+    id_key: IdKey | None = None,
 ) -> Store:
     """Open the store at ``url`` and return it; calling the store gives a unit of work.
 
@@ -97,6 +99,9 @@ def open_store(
             by default), then a StorageError.
         statement_timeout: Seconds a statement may run before it is stopped with a
             StorageError (0, the default: no limit).
+        id_key: The deployment's key for the digests of ID numbers (:mod:`gridgov.identity`),
+            never kept in the store; ``None``: no digests, and no finding people by ID number.
+            A plug-in is given it as ``id_key=`` when it is not ``None``.
 
     Returns:
         The open store.
@@ -115,6 +120,7 @@ def open_store(
         pool_max_idle,
         pool_timeout,
         statement_timeout,
+        check_id_key(id_key),
     )
     kept = _kept_scheme(store)
     if kept is None or kept == store.scheme:
@@ -133,6 +139,7 @@ def open_store(
         pool_max_idle=pool_max_idle,
         pool_timeout=pool_timeout,
         statement_timeout=statement_timeout,
+        id_key=id_key,
     )
 
 
@@ -157,6 +164,7 @@ def _opened(
     pool_max_idle: float | None,
     pool_timeout: float | None,
     statement_timeout: float | None,
+    id_key: IdKey | None,
 ) -> Store:
     if not isinstance(url, str):
         raise UnsupportedStoreError("a store URL is a string such as 'memory://'")
@@ -178,26 +186,26 @@ def _opened(
     if kind == "memory":
         from gridgov.adapters.memory import MemoryStore
 
-        return MemoryStore(scheme)
+        return MemoryStore(scheme, id_key=id_key)
     if kind == "sqlite":
         from gridgov.adapters.sqlite import SqliteStore
 
         if parts.netloc:
             raise UnsupportedStoreError("a SQLite URL has no host: use sqlite:///relative/path")
         path = parts.path[1:] if parts.path.startswith("/") else parts.path
-        return SqliteStore(path or None, scheme=scheme, **attrs.asdict(options))
+        return SqliteStore(path or None, scheme=scheme, id_key=id_key, **attrs.asdict(options))
     if kind in ("postgresql", "postgres"):
         try:
             from gridgov.adapters.postgres import PostgresStore
         except ImportError as exc:
             raise UnsupportedStoreError(str(exc)) from None
-        return PostgresStore(url, scheme=scheme, **given)
+        return PostgresStore(url, scheme=scheme, id_key=id_key, **given)
     if kind in ("mysql", "mariadb"):
         try:
             from gridgov.adapters.mysql import MysqlStore
         except ImportError as exc:
             raise UnsupportedStoreError(str(exc)) from None
-        return MysqlStore(url, scheme=scheme, **given)
+        return MysqlStore(url, scheme=scheme, id_key=id_key, **given)
     if given:  # a plug-in takes a URL only: the keyword arguments join its query
         kept = [(k, v) for k, v in parse_qsl(parts.query) if k not in given]
         added = [(k, str(v)) for k, v in given.items()]
@@ -211,7 +219,8 @@ def _opened(
             f"'postgresql://', 'mysql://', 'mariadb://'{others}"
         )
     try:
-        store = opener(url, scheme=scheme)
+        keyed = {} if id_key is None else {"id_key": id_key}
+        store: Store = cast(Any, opener)(url, scheme=scheme, **keyed)
     except GridgovError:
         raise
     except Exception as exc:  # the plug-in's own failure: named, never a raw traceback

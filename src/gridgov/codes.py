@@ -17,6 +17,7 @@ import attrs
 import pendulum
 
 from gridgov._levels import GridLevel
+from gridgov._text import to_halfwidth
 from gridgov._validation import to_tuple
 from gridgov.clock import LATEST
 from gridgov.errors import ValidationError
@@ -158,6 +159,22 @@ class NationalId:
             cleaned = body + id_check_character(body)
         return cls(cleaned)
 
+    @classmethod
+    def normalise(cls, text: str) -> NationalId:
+        """Parse an ID number as other systems write it: :meth:`parse`, after folding.
+
+        Full-width digits and ``Ｘ`` (what Chinese input methods type) are made half-width and
+        spaces and dashes dropped (``610102 1985-0315 123x``), so that every spelling of one
+        number gives the same :class:`NationalId`, and the same keyed digest
+        (:meth:`gridgov.identity.IdKey.digest`).
+
+        Raises:
+            ValidationError: If it is not a valid ID number; the message never repeats it.
+        """
+        if not isinstance(text, str):
+            raise ValidationError("", f"expected a string, got {type(text).__name__}")
+        return cls.parse(_SPACES_AND_DASHES.sub("", to_halfwidth(text)))
+
     @property
     def address_code(self) -> str:
         """Return the six-digit address code of the place of first registration."""
@@ -185,6 +202,7 @@ class NationalId:
         return self.masked
 
 
+_SPACES_AND_DASHES = re.compile(r"[\s\-]")
 _MASKED_ID = re.compile(r"[1-9][0-9]{5}\*{10}[0-9][0-9X]")
 
 

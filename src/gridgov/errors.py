@@ -10,13 +10,17 @@ from collections.abc import Sequence
 
 __all__ = [
     "AccessDeniedError",
+    "AmbiguousAddressError",
     "CalendarCoverageError",
     "ConflictError",
     "GridgovError",
+    "MissingExtraError",
     "NotFoundError",
+    "OutsideGridError",
     "Problem",
     "StorageError",
     "TransitionError",
+    "UnknownAddressError",
     "UnsupportedStoreError",
     "ValidationError",
 ]
@@ -188,3 +192,45 @@ class StorageError(GridgovError):
 
 class UnsupportedStoreError(GridgovError, ValueError):
     """A store URL names a scheme gridgov cannot open."""
+
+
+class MissingExtraError(GridgovError, ModuleNotFoundError):
+    """A module needs an optional extra that is not installed.
+
+    It is also a ``ModuleNotFoundError``, as Python raises for a missing import.
+
+    Args:
+        extra: The extra to install, e.g. ``"geo"``.
+        module: The gridgov module that needs it.
+        needs: What the extra brings, e.g. ``"shapely 2"``.
+        name: The missing package's import name.
+    """
+
+    def __init__(self, extra: str, module: str, needs: str, name: str | None = None) -> None:
+        self.extra = extra
+        super().__init__(
+            f"{module} needs the {extra!r} extra ({needs}): pip install 'gridgov[{extra}]'",
+            name=name,
+        )
+
+
+class OutsideGridError(ValidationError):
+    """A point lies outside every cell that has a boundary."""
+
+
+class UnknownAddressError(ValidationError):
+    """No building of the ledger matches an address."""
+
+
+class AmbiguousAddressError(ValidationError):
+    """Several buildings match an address: gridgov does not guess among them.
+
+    Args:
+        path: Where the address sits (``"address"``).
+        problem: What is wrong, without the address itself.
+        candidates: The codes of the buildings it matches, in code order.
+    """
+
+    def __init__(self, path: str, problem: str, candidates: Sequence[str]) -> None:
+        self.candidates = tuple(candidates)
+        super().__init__(path, problem)

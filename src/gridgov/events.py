@@ -23,6 +23,8 @@ import pendulum
 from gridgov._levels import GridLevel
 
 __all__ = [
+    "CallbackDue",
+    "CallbackRecorded",
     "CareEvent",
     "CaseEscalated",
     "CaseEvent",
@@ -31,6 +33,8 @@ __all__ = [
     "CaseReminded",
     "CaseReported",
     "CaseStateChanged",
+    "CellOpened",
+    "CellRetired",
     "ContactRecorded",
     "DeadlineMissed",
     "DomainEvent",
@@ -38,6 +42,8 @@ __all__ = [
     "EventSink",
     "FamilyToNotify",
     "FollowUpDue",
+    "GridEvent",
+    "HouseholdMoved",
     "NotificationDelivered",
     "NotificationEvent",
     "NotificationFailed",
@@ -182,6 +188,27 @@ class CaseMarkedDuplicate(CaseEvent):
     duplicate_of: str
     merged: bool
     reporter_reachable: bool
+
+
+@attrs.frozen
+class CallbackDue(CaseEvent):
+    """A case was closed: its reporter is to be called back (回访) by ``due``."""
+
+    TYPE: ClassVar[str] = "case.callback_due"
+
+    category: str
+    due: pendulum.DateTime
+
+
+@attrs.frozen
+class CallbackRecorded(CaseEvent):
+    """The call-back's outcome was recorded: a verdict, or ``unreachable``."""
+
+    TYPE: ClassVar[str] = "case.callback_recorded"
+
+    category: str
+    outcome: str
+    actor: str
 
 
 # -- care -----------------------------------------------------------------------------------
@@ -415,6 +442,76 @@ class ShiftShort(SchedulingEvent):
 
 
 # -- notifications --------------------------------------------------------------------------
+
+
+@attrs.frozen
+class GridEvent(DomainEvent):
+    """Something that happened to a cell of the area hierarchy.
+
+    Args:
+        cell_code: The cell.
+        at: When the change was recorded.
+        change: What changed it: ``"split"``, ``"merge"`` or ``"retire"``.
+    """
+
+    TYPE: ClassVar[str] = "grid.changed"
+    AGGREGATE: ClassVar[str] = "cell"
+    KEY: ClassVar[str] = "cell_code"
+
+    cell_code: str
+    at: pendulum.DateTime
+    change: str
+
+
+@attrs.frozen
+class CellRetired(GridEvent):
+    """A cell was retired: it stays stored, with its history, but no longer exists from a day.
+
+    Args:
+        valid_to: Its last day.
+        successors: The cells that took over its households and open work, by code.
+    """
+
+    TYPE: ClassVar[str] = "grid.cell_retired"
+
+    valid_to: pendulum.Date
+    successors: tuple[str, ...]
+
+
+@attrs.frozen
+class CellOpened(GridEvent):
+    """A cell was created by a split or a merge.
+
+    Args:
+        valid_from: Its first day.
+        predecessors: The cells it took over from, by code.
+    """
+
+    TYPE: ClassVar[str] = "grid.cell_opened"
+
+    valid_from: pendulum.Date
+    predecessors: tuple[str, ...]
+
+
+@attrs.frozen
+class HouseholdMoved(DomainEvent):
+    """A household was re-homed to another cell by a change of the grid, with its open work.
+
+    Args:
+        household_id: The household.
+        cell_code: Its new cell.
+        at: When.
+        from_cell: Its cell before.
+    """
+
+    TYPE: ClassVar[str] = "ledger.household_moved"
+    AGGREGATE: ClassVar[str] = "household"
+    KEY: ClassVar[str] = "household_id"
+
+    household_id: str
+    cell_code: str
+    at: pendulum.DateTime
+    from_cell: str
 
 
 @attrs.frozen

@@ -1,14 +1,21 @@
 """Which cell a point lies in: point in polygon over the stored boundaries, with a spatial index.
 
-Needs the ``geo`` extra (shapely 2): ``pip install "gridgov[geo]"``.
+Needs the ``geo`` extra (shapely 2): ``pip install "gridgov[geo]"``; without it, importing this
+module raises :class:`~gridgov.errors.MissingExtraError` naming the extra.
 
 :class:`CellLocator` indexes the cells that have a boundary (an STR tree over their polygons) and
 returns, for a ``(longitude, latitude)`` point, the deepest cell whose boundary covers it: the
-building if buildings are mapped, else the grid, and so on up. A point on the shared edge of two
-cells of one level lies in both: the one of the lower code is returned, so that the answer does
-not depend on the order cells were stored in. A point in no cell is ``None``:
-:meth:`CellLocator.cell_for` turns that into a ValidationError saying it lies outside every grid,
-as the Open311 import reports it.
+building if buildings are mapped, else the grid, and so on up. A boundary covers its own edge, so
+a point on the shared edge of two cells of one level lies in both: the one of the lower code is
+returned, so that the answer does not depend on the order cells were stored in.
+:meth:`CellLocator.locate` raises :class:`~gridgov.errors.OutsideGridError` for a point in no
+cell; :meth:`CellLocator.locate_many`, the bulk form, gives ``None`` for such a point.
+
+Coordinates are WGS 84 longitude and latitude in degrees, as GeoJSON (RFC 7946) has them, for
+the boundaries and the points alike: nothing is converted. Chinese web maps (Amap, Tencent)
+and most phones' map SDKs in China give GCJ-02 coordinates, shifted from WGS 84 by some
+hundred metres: convert them before locating, or store the boundaries in the same system as the
+points (the comparison only needs the two to agree).
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from gridgov.errors import ValidationError
+from gridgov.errors import MissingExtraError, OutsideGridError, ValidationError
 from gridgov.grid import GridCell, GridLevel
 
 if TYPE_CHECKING:
@@ -27,9 +34,7 @@ try:
     import numpy as np
     import shapely
 except ModuleNotFoundError as exc:  # pragma: no cover - depends on the installed extras
-    raise ModuleNotFoundError(
-        "gridgov.geo needs shapely 2: pip install 'gridgov[geo]'", name=exc.name
-    ) from exc
+    raise MissingExtraError("geo", "gridgov.geo", "shapely 2", name=exc.name) from exc
 
 __all__ = ["CellLocator"]
 
@@ -68,9 +73,22 @@ class CellLocator:
     def __len__(self) -> int:
         return len(self._codes)
 
-    def locate(self, longitude: float, latitude: float) -> str | None:
-        """Return the code of the deepest cell covering the point, or ``None`` outside all."""
-        return self.locate_many([(longitude, latitude)])[0]
+    def locate(self, longitude: float, latitude: float, *, path: str = "point") -> str:
+        """Return the code of the deepest cell covering the point.
+
+        Args:
+            longitude: Degrees east (WGS 84).
+            latitude: Degrees north (WGS 84).
+            path: The field named in an error.
+
+        Raises:
+            OutsideGridError: If no cell with a boundary covers the point.
+            ValidationError: If the point is not two finite numbers.
+        """
+        code = self.locate_many([(longitude, latitude)])[0]
+        if code is None:
+            raise OutsideGridError(path, "the point lies outside every grid")
+        return code
 
     def locate_many(self, points: Sequence[tuple[float, float]]) -> list[str | None]:
         """Return, for each ``(longitude, latitude)``, the deepest cell covering it or ``None``.
@@ -98,13 +116,14 @@ class CellLocator:
     def cell_for(self, request: ServiceRequestIn) -> str:
         """Return the cell of an Open311 request's point: ``import_requests(cell_for=...)``.
 
+        :class:`gridgov.services.placing.CellFinder`, the import's default, also reads the
+        address when there is no point; this reads only the point.
+
         Raises:
-            ValidationError: If the request has no point, or its point lies outside every grid.
+            ValidationError: If the request has no point.
+            OutsideGridError: If its point lies outside every grid.
         """
         point = request.point
         if point is None:
             raise ValidationError("lat", "no point to place the request in a grid: give lat/long")
-        code = self.locate(*point)
-        if code is None:
-            raise ValidationError("long", "the point lies outside every grid")
-        return code
+        return self.locate(*point, path="long")

@@ -17,12 +17,14 @@ from gridgov.errors import NotFoundError, ValidationError
 
 __all__ = [
     "ALL_DUTIES",
+    "MAX_MANAGEMENT_GRADE",
     "Assignment",
     "Boundary",
     "Duty",
     "GridCell",
     "GridLevel",
     "GridTree",
+    "LandUse",
     "Worker",
     "WorkerRole",
 ]
@@ -53,6 +55,58 @@ Duty.DISPUTE_MEDIATION = Duty.builtin("dispute_mediation", "dispute mediation", 
 Duty.FIRE_SAFETY = Duty.builtin("fire_safety", "fire safety", "消防安全")
 Duty.EPIDEMIC_PREVENTION = Duty.builtin("epidemic_prevention", "epidemic prevention", "疫情防控")
 Duty.PARTY_BUILDING = Duty.builtin("party_building", "party building", "党建")
+
+
+class LandUse(Term):
+    """What a cell's land is used for (用地性质), an attribute of a unit grid.
+
+    Beijing's unit-grid standard (DB11/T 2157-2023, §6.3.2) codes a grid's land-use category by
+    its own table C.1; the built-ins here are the first-level classes of the national land-use
+    classification GB/T 21010-2017 that table builds on. A deployment adds its own codes (any
+    snake_case code is accepted).
+    """
+
+    CROPLAND: ClassVar[LandUse]
+    GARDEN: ClassVar[LandUse]
+    FOREST: ClassVar[LandUse]
+    GRASSLAND: ClassVar[LandUse]
+    COMMERCIAL: ClassVar[LandUse]
+    INDUSTRIAL: ClassVar[LandUse]
+    RESIDENTIAL: ClassVar[LandUse]
+    PUBLIC_SERVICE: ClassVar[LandUse]
+    SPECIAL: ClassVar[LandUse]
+    TRANSPORT: ClassVar[LandUse]
+    WATER: ClassVar[LandUse]
+    OTHER: ClassVar[LandUse]
+
+
+# GB/T 21010-2017 first-level classes 01 to 12, in the standard's order.
+LandUse.CROPLAND = LandUse.builtin("cropland", "cropland", "耕地")
+LandUse.GARDEN = LandUse.builtin("garden", "garden land", "园地")
+LandUse.FOREST = LandUse.builtin("forest", "forest land", "林地")
+LandUse.GRASSLAND = LandUse.builtin("grassland", "grassland", "草地")
+LandUse.COMMERCIAL = LandUse.builtin("commercial", "commercial and service", "商服用地")
+LandUse.INDUSTRIAL = LandUse.builtin("industrial", "industrial and storage", "工矿仓储用地")
+LandUse.RESIDENTIAL = LandUse.builtin("residential", "residential", "住宅用地")
+LandUse.PUBLIC_SERVICE = LandUse.builtin(
+    "public_service", "public administration and services", "公共管理与公共服务用地"
+)
+LandUse.SPECIAL = LandUse.builtin("special", "special use", "特殊用地")
+LandUse.TRANSPORT = LandUse.builtin("transport", "transport", "交通运输用地")
+LandUse.WATER = LandUse.builtin("water", "water and water works", "水域及水利设施用地")
+LandUse.OTHER = LandUse.builtin("other", "other land", "其他土地")
+
+MAX_MANAGEMENT_GRADE = 9
+"""The highest management grade a cell may carry (grades run from 1)."""
+
+
+def _grade(_inst: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValidationError(attribute.name, f"expected an integer, got {type(value).__name__}")
+    if not 1 <= value <= MAX_MANAGEMENT_GRADE:
+        raise ValidationError(attribute.name, f"a grade runs from 1 to {MAX_MANAGEMENT_GRADE}")
 
 
 def _duties(value: Iterable[Duty]) -> frozenset[Duty]:
@@ -161,7 +215,19 @@ class GridCell:
         parent_code: The code of the enclosing cell, ``None`` for a root.
         boundary: Its outline, if mapped.
         duties: The functional networks this cell's worker covers (多网合一).
+        management_grade: Its management grade (管理等级), 1 (most demanding) to
+            :data:`MAX_MANAGEMENT_GRADE`, as a deployment grades its unit grids; ``None`` if
+            ungraded.
+        land_use: What its land is used for (用地性质), if recorded.
+        responsible_body: Who answers for it (责任主体): a unit's name or id; empty when the
+            area falls to the community by default (属地兜底).
+        valid_from: The first day it exists; ``None``: since before records began.
+        valid_to: The last day it exists, inclusive; ``None`` while it lasts. A retired cell
+            stays stored, so its past cases and contacts keep their cell.
         version: The stored version, managed by repositories (0: never stored).
+
+    Raises:
+        ValidationError: If it is its own parent, or ``valid_to`` is before ``valid_from``.
     """
 
     code: str = attrs.field(validator=v.text(64))
@@ -175,10 +241,29 @@ class GridCell:
         default=frozenset(), converter=_duties, validator=v.collection_of(Duty)
     )
     version: int = attrs.field(default=0, validator=v.non_negative_int)
+    management_grade: int | None = attrs.field(default=None, validator=_grade)
+    land_use: LandUse | None = attrs.field(
+        default=None, validator=v.optional(v.instance_of(LandUse))
+    )
+    responsible_body: str = attrs.field(default="", validator=v.text(100, allow_empty=True))
+    valid_from: pendulum.Date | None = attrs.field(default=None, validator=v.optional(v.date))
+    valid_to: pendulum.Date | None = attrs.field(default=None, validator=v.optional(v.date))
 
     def __attrs_post_init__(self) -> None:
         if self.parent_code == self.code:
             raise ValidationError("parent_code", "a cell cannot be its own parent")
+        if (
+            self.valid_from is not None
+            and self.valid_to is not None
+            and self.valid_to < self.valid_from
+        ):
+            raise ValidationError("valid_to", "the cell ends before it begins")
+
+    def active_on(self, day: pendulum.Date) -> bool:
+        """Return whether the cell exists on ``day`` (from ``valid_from`` to ``valid_to``)."""
+        return (self.valid_from is None or self.valid_from <= day) and (
+            self.valid_to is None or day <= self.valid_to
+        )
 
     def check_code(self, scheme: CodeScheme = DEFAULT_SCHEME) -> None:
         """Check the cell's codes against ``scheme``.
@@ -360,6 +445,27 @@ class GridTree:
     def path(self, code: str) -> tuple[GridCell, ...]:
         """Return the cells from the root down to ``code`` inclusive."""
         return (*reversed(self.ancestors(code)), self.get(code))
+
+    def active_on(self, day: pendulum.Date) -> GridTree:
+        """Return the tree of the cells that exist on ``day``: retired and future cells left out.
+
+        A cell whose parent does not exist that day is left out too, with its subtree.
+        """
+        kept: dict[str, GridCell] = {}
+        for cell in self:  # parents come first
+            if cell.active_on(day) and (cell.parent_code is None or cell.parent_code in kept):
+                kept[cell.code] = cell
+        # The cells passed this tree's checks already: no need to check them again.
+        tree = object.__new__(GridTree)
+        tree._scheme = self._scheme
+        tree._by_code = kept
+        tree._children = {
+            parent: kids
+            for parent, children in self._children.items()
+            if parent in kept and (kids := tuple(c for c in children if c in kept))
+        }
+        tree._roots = tuple(c for c in self._roots if c in kept)
+        return tree
 
 
 def _code(cell: GridCell) -> str:

@@ -50,6 +50,7 @@ __all__ = [
     "ComponentRepository",
     "ContactRepository",
     "HouseholdRepository",
+    "IdHolder",
     "LockRepository",
     "NotificationRepository",
     "OutboxRepository",
@@ -59,6 +60,7 @@ __all__ = [
     "ResidentEntry",
     "SeriesRepository",
     "SettingsRepository",
+    "SharedId",
     "ShiftRepository",
     "SignUpRepository",
     "Store",
@@ -105,6 +107,39 @@ class ResidentEntry:
     household_id: str
     cell_code: str
     resident: Resident
+
+
+@attrs.frozen
+class IdHolder:
+    """A resident holding a national ID another resident holds too: where, never the number.
+
+    Args:
+        household_id: The household's key.
+        cell_code: The cell the household lives in.
+        resident_id: The resident's key.
+    """
+
+    household_id: str
+    cell_code: str
+    resident_id: str
+
+
+@attrs.frozen
+class SharedId:
+    """One national ID held by several stored residents (found by its keyed digest).
+
+    Two holders are the same person recorded twice (a move not finished, 人户分离: registered
+    in one household and living in another) or a typing error; the report names where they
+    are, never the number.
+
+    Args:
+        holders: The residents holding it, by cell code, household and resident id.
+        elsewhere: How many more hold it outside the reader's scope (a scoped unit of work
+            counts them and does not show them).
+    """
+
+    holders: tuple[IdHolder, ...]
+    elsewhere: int = 0
 
 
 class CellRepository(Protocol):
@@ -238,6 +273,16 @@ class HouseholdRepository(Protocol):
         after: str | None = None,
     ) -> Page[ResidentEntry]:
         """Return residents whose age on ``on`` is within the bounds, oldest first."""
+        ...
+
+    def by_id_digest(self, digest: str) -> tuple[ResidentEntry, ...]:
+        """Return the residents whose national ID has ``digest`` (gridgov.identity), by id."""
+        ...
+
+    def shared_ids(
+        self, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Page[SharedId]:
+        """Return the national IDs held by two residents or more (by digest), never the IDs."""
         ...
 
 
@@ -690,6 +735,12 @@ class RequestRepository(Protocol):
         """Forget up to ``limit`` requests whose ``expires <= now``; return how many."""
         ...
 
+    def list(
+        self, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Page[RememberedRequest]:
+        """Return the remembered requests by key (the data subject's erasure reads them all)."""
+        ...
+
 
 class OutboxRepository(Protocol):
     """Stores the outbox: the domain events of committed changes, until published and pruned.
@@ -781,6 +832,16 @@ class NotificationRepository(Protocol):
         """Return up to ``limit`` notifications whose ``next_at`` is at or before the instant.
 
         By ``next_at``, then id; finished ones (``next_at`` is ``None``) are never due.
+        """
+        ...
+
+    def claim_due(
+        self, at_or_before: pendulum.DateTime, *, limit: int = DEFAULT_PAGE_SIZE
+    ) -> tuple[Notification, ...]:
+        """Return due notifications as ``due`` does, held until this unit of work ends.
+
+        Those another live unit holds are skipped (``FOR UPDATE SKIP LOCKED``), so that several
+        notifiers claim disjoint rounds.
         """
         ...
 

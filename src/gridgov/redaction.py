@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import enum
 import functools
+import json
+import re
 import typing
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
@@ -66,6 +68,11 @@ class Mask(enum.Enum):
     ADDRESS = "address"
     #: Free text: ID and phone numbers, e-mails, and the record's names and hidden texts masked.
     TEXT = "text"
+    #: JSON text (a remembered result): each string under the name of a personal field masked
+    #: as that field is (``"name"`` as a name, ``"room"`` hidden...), and the names found masked
+    #: in free text; other strings are masked whole if ID or phone numbers, as free text if
+    #: text, and kept if codes, ids or instants.
+    JSON = "json"
 
 
 #: The personal fields kept as text, by class. ID and phone numbers are masked by type.
@@ -80,8 +87,8 @@ PERSONAL: Mapping[type, Mapping[str, Mask]] = {
     HistoryEntry: {"note": Mask.TEXT},
     ContactAttempt: {"notes": Mask.TEXT},
     # A remembered request keeps a service's result as JSON text, which may hold a case or a
-    # household: the ID and phone numbers and e-mails in it are masked.
-    RememberedRequest: {"result": Mask.TEXT},
+    # household: its names, addresses, ID and phone numbers and e-mails are masked.
+    RememberedRequest: {"result": Mask.JSON},
 }
 
 #: The household a record's free text may speak of, by class: its names are masked there too.
@@ -168,7 +175,75 @@ def _masked_str(mask: Mask, value: str | None, known: _Known) -> str | None:
         return mask_name(value)
     if mask is Mask.HIDDEN or mask is Mask.ADDRESS:
         return HIDDEN
+    if mask is Mask.JSON:
+        return _masked_json(value, known)
     return mask_text(value, known)
+
+
+@functools.cache
+def _field_masks() -> Mapping[str, Mask]:
+    """Return how a JSON string is masked by the name it is under: the personal fields' masks."""
+    return {
+        name: mask
+        for fields in PERSONAL.values()
+        for name, mask in fields.items()
+        if mask is not Mask.JSON
+    }
+
+
+def _json_names(value: Any, known: _Known) -> None:
+    """Collect the names a JSON value holds (under a field masked as a name)."""
+    if isinstance(value, dict):
+        for name, item in value.items():
+            mask = _field_masks().get(name)
+            if isinstance(item, str) and len(item) > 1 and mask in (Mask.NAME, Mask.ADDRESS):
+                known[item] = mask_name(item) if mask is Mask.NAME else HIDDEN
+            else:
+                _json_names(item, known)
+    elif isinstance(value, list):
+        for item in value:
+            _json_names(item, known)
+
+
+def _masked_json_value(value: Any, mask: Mask | None, known: _Known) -> Any:
+    if isinstance(value, dict):
+        return {k: _masked_json_value(v, _field_masks().get(k), known) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked_json_value(v, mask, known) for v in value]
+    if isinstance(value, str):
+        return _masked_str(mask, value, known) if mask is not None else _masked_plain(value, known)
+    return value
+
+
+# Ids, codes, instants, states: a JSON string of these characters is free text of none.
+_CODE = re.compile(r"[0-9A-Za-z_.:+\-]*")
+
+
+def _masked_plain(value: str, known: _Known) -> str:
+    """Return a JSON string under a field that is not personal: a number masked, text as text.
+
+    An ID or phone number (a resident's ``national_id``) is masked whole; a code or an instant
+    (a cell code may look like an old 15-digit ID number) stays; other text is free text.
+    """
+    if not _CODE.fullmatch(value):
+        return mask_text(value, known)
+    for typed in (NationalId, PhoneNumber):
+        try:
+            return typed(value).masked
+        except ValidationError:
+            pass
+    return value
+
+
+def _masked_json(text: str, known: _Known) -> str:
+    """Return JSON text with its personal data masked (see :attr:`Mask.JSON`)."""
+    try:
+        value = json.loads(text)
+    except ValueError:  # not JSON after all: free text
+        return mask_text(text, known)
+    names = dict(known)
+    _json_names(value, names)
+    return json.dumps(_masked_json_value(value, None, names), ensure_ascii=False)
 
 
 def _redact(value: Any, known: _Known) -> Any:

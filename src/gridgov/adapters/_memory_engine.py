@@ -16,8 +16,11 @@ import operator
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 
+import attrs
+
 from gridgov.adapters._memory_index import Entry, MemoryIndex, MemoryTable
 from gridgov.adapters._repository import Removes, Updates, require_record
+from gridgov.adapters._scan import Filter, Scan, Scans
 from gridgov.adapters.support import StoredRecord as R
 from gridgov.adapters.support import (
     check_batch_size,
@@ -242,7 +245,23 @@ def page(rows: Iterable[tuple[Entry, T]], limit: int, arity: int | None = None) 
     return Page(tuple(map(operator.itemgetter(1), kept)), cursor)
 
 
-class MemoryRecords(Generic[R]):
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "<": operator.lt,
+    ">": operator.gt,
+    "=": operator.eq,
+}
+
+
+def _passes(kind: RecordKind[Any], record: object, filters: tuple[Filter, ...]) -> bool:
+    """Return whether a record's declared columns meet a scan's filters."""
+    for column, compare, value in filters:
+        got = kind.table.column(column).get(record)  # type: ignore[misc]
+        if got is None or not _COMPARE[compare](got, value):
+            return False
+    return True
+
+
+class MemoryRecords(Scans[R]):
     """The operations of one declared record kind: reads, ``add`` and ``add_many``.
 
     Append-only kinds (contacts, the audit trail) use it as it is; :class:`MemoryRepository`
@@ -352,7 +371,8 @@ class MemoryRecords(Generic[R]):
             return self._staging.stage_update(key, r)
 
     def _remove(self, record: R) -> None:
-        r = self._require(record)
+        # A removal is of a key at a version: a record read masked names it as well as any.
+        r = cast("R", require_record(self.declared, record, storing=False))
         with self._uow._store._lock:
             self._staging.stage_remove(self.declared.key(r), r)
 
@@ -374,28 +394,52 @@ class MemoryRecords(Generic[R]):
 
     # -- reads -----------------------------------------------------------------------------
 
-    def _subtree_page(
-        self,
-        index_name: str,
-        cell_code: str,
-        window: tuple[str, str] | None = None,
-        *,
-        limit: int,
-        after: str | None,
-        keep: Callable[[R], bool] | None = None,
-    ) -> Page[R]:
-        """Return a page of an index leading with a cell code over a stored cell's subtree.
-
-        The index's entries are two values (an instant and the key), which the cursor holds;
-        ``window`` bounds the instant (``[since, until)``), ``keep`` tests each record read.
-        """
-        check_limit(limit)
-        start = decode_cursor(after, 2)
-        low, high = (None, None) if window is None else ((window[0],), (window[1],))
+    def _require_stored(self, target: str, name: str, key: str) -> None:
         with self._uow._store._lock:
-            self._uow._existing("cell", "cell_code", cell_code)
-            rows = self._read(index_name, within=cell_code, low=low, high=high, after=start)
-            return page(rows if keep is None else (r for r in rows if keep(r[1])), limit)
+            self._uow._existing(target, name, key)
+
+    def _run_scan(self, scan: Scan) -> Page[R]:
+        if scan.claim:
+            assert scan.limit is not None, "a claim reads a page"
+            values = self.declared.values
+
+            def read(after: str | None) -> Page[R]:
+                start = decode_cursor(after, len(scan.order))
+                return self._run_scan(attrs.evolve(scan, claim=False, cursor=start))
+
+            def cursor_of(record: R) -> str:
+                found = values(record)
+                return encode_cursor(*(str(found[c]) for c in scan.order))
+
+            after = None if scan.cursor is None else encode_cursor(*scan.cursor)
+            return self._claim(read, cursor_of, limit=scan.limit, after=after)
+        with self._uow._store._lock:
+            if scan.by_cell:
+                assert scan.within is not None
+                assert scan.limit is not None
+                rows: Iterable[tuple[Entry, R]] = self._by_cell(
+                    scan.index.name, scan.within, scan.cursor, scan.limit
+                )
+            else:
+                low, high, cursor = scan.low, scan.high, scan.cursor
+                if scan.descending:  # read down from the cursor
+                    if cursor is not None:
+                        high = cursor if high is None else min(high, cursor)
+                    cursor = None
+                rows = self._read(
+                    scan.index.name,
+                    scan.group,
+                    within=scan.within,
+                    low=low,
+                    after=cursor,
+                    high=high,
+                    reverse=scan.descending,
+                )
+            if scan.filters:
+                rows = (r for r in rows if _passes(self.declared, r[1], scan.filters))
+            if scan.limit is None:
+                return Page(tuple(r for _, r in rows), None)
+            return page(rows, scan.limit)
 
     def _claim(
         self,

@@ -10,13 +10,17 @@ keeps all its indexes as records are put into it or taken out.
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 import operator
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gridgov.records import Index, Part, RecordKind, Role, Table
+from gridgov.records import Child, Index, Part, RecordKind, Role, Table
+
+if TYPE_CHECKING:
+    from gridgov.identity import IdKey
 
 __all__ = [
     "TOP",
@@ -238,12 +242,9 @@ def _narrow(
     return lambda record: (tuple([None if get is None else get(record) for get in made]),)
 
 
-def _child_rows(items: Callable[[Any], Iterable[Row]]) -> Callable[[Any], Sequence[Row]]:
-    def rows(record: Any) -> Sequence[Row]:
-        made = items(record)
-        return made if isinstance(made, list | tuple) else tuple(made)
-
-    return rows
+def _keyed_rows(child: Child[Any], id_key: IdKey | None, record: Any) -> Sequence[Row]:
+    """Return a record's rows of a child table, its digest columns computed under ``id_key``."""
+    return child.rows(record, id_key)
 
 
 _NOTHING = object()
@@ -489,9 +490,13 @@ class MemoryTable:
     so that a bulk load pays for the indexes its queries read, once, and a commit under the
     store's lock stays short. The indexes of a child table that lead with the parent's key are
     left out: the rows to take out come from the stored record itself.
+
+    Args:
+        kind: The declared kind.
+        id_key: The key its digest columns are computed with (``None``: they are NULL).
     """
 
-    def __init__(self, kind: RecordKind[Any]) -> None:
+    def __init__(self, kind: RecordKind[Any], id_key: IdKey | None = None) -> None:
         self.kind = kind
         self.records: dict[str, Any] = {}
         self._keys: list[str] | None = []  # sorted lazily after an insertion or a removal
@@ -513,7 +518,7 @@ class MemoryTable:
                 pk = child.table.primary_key
                 parts = (Part(pk[0], Role.EQUAL), *(Part(c, Role.KEY) for c in pk[1:]))
                 declared.append(Index(f"{child.table.name}_pkey", parts, unique=len(pk) == 1))
-            source = _Source(_child_rows(child.items))
+            source = _Source(functools.partial(_keyed_rows, child, id_key))
             self._sources.append(source)
             indexes.extend(
                 MemoryIndex(index, child.table, child.parent_column, source)
@@ -521,6 +526,12 @@ class MemoryTable:
                 if index.parts[0].column != child.parent_column
             )
         self.indexes: dict[str, MemoryIndex] = {i.name: i for i in indexes}
+
+    def rekey(self, id_key: IdKey | None) -> None:
+        """Rebuild every index with digest columns computed under ``id_key``, records kept."""
+        rebuilt = MemoryTable(self.kind, id_key)
+        rebuilt.put_many(dict(self.records))
+        self._sources, self.indexes, self._keys = rebuilt._sources, rebuilt.indexes, None
 
     def index(self, name: str) -> MemoryIndex:
         """Return the index called ``name``."""

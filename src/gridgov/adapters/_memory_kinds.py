@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, TypeVar
 
 import pendulum
 
-from gridgov.adapters._memory_components import memory_sightings
 from gridgov.adapters._memory_engine import (
     MemoryRecords,
     MemoryRemovableRepository,
@@ -23,29 +22,28 @@ from gridgov.adapters._memory_engine import (
     page,
 )
 from gridgov.adapters._memory_index import TOP, Entry
+from gridgov.adapters._queries import CareTaskQueries, CaseQueries, ContactQueries, HouseholdQueries
 from gridgov.adapters._repository import Erases
 from gridgov.adapters.support import (
     birth_bounds,
+    check_digest,
     check_history_kept,
     check_instant,
     check_limit,
     check_placement,
     check_resident_reference,
     check_text_key,
-    check_time_range,
     decode_cursor,
-    encode_cursor,
     instant_key,
     task_references_changed,
 )
 from gridgov.care.contacts import CareTask, ContactAttempt
-from gridgov.cases.duplicates import Sighting
 from gridgov.cases.model import Case
 from gridgov.errors import ConflictError, NotFoundError, ValidationError
 from gridgov.grid import GridCell, GridTree, Worker
 from gridgov.households import Household, Tag
 from gridgov.idempotency import RememberedRequest
-from gridgov.ports import DEFAULT_PAGE_SIZE, Page, ResidentEntry
+from gridgov.ports import DEFAULT_PAGE_SIZE, IdHolder, Page, ResidentEntry, SharedId
 from gridgov.records import kinds
 from gridgov.settings import Settings
 
@@ -174,7 +172,7 @@ class MemoryWorkerRepository(MemoryRemovableRepository[Worker]):
 # -- households ----------------------------------------------------------------------------
 
 
-class MemoryHouseholdRepository(MemoryRemovableRepository[Household]):
+class MemoryHouseholdRepository(HouseholdQueries, MemoryRemovableRepository[Household]):
     """Households in a :class:`MemoryStore`; see :class:`gridgov.ports.HouseholdRepository`."""
 
     declared = kinds.HOUSEHOLDS
@@ -209,16 +207,6 @@ class MemoryHouseholdRepository(MemoryRemovableRepository[Household]):
         if household is None:
             raise NotFoundError("resident", resident_id)
         return household  # type: ignore[no-any-return]
-
-    def in_subtree(
-        self, cell_code: str, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
-    ) -> Page[Household]:
-        """Return households in the cell ``cell_code`` or below it, by cell code then id."""
-        check_limit(limit)
-        start = decode_cursor(after, 2)
-        with self._uow._store._lock:
-            self._uow.cells.get(cell_code)
-            return page(self._by_cell("gg_households_cell", cell_code, start, limit), limit)
 
     def with_tag(
         self,
@@ -269,6 +257,41 @@ class MemoryHouseholdRepository(MemoryRemovableRepository[Household]):
                 rows = self._read("gg_residents_birth", after=low, high=high)
             return page(((e, _entry(h, e[1])) for e, h in rows), limit, 2)
 
+    def by_id_digest(self, digest: str) -> tuple[ResidentEntry, ...]:
+        """Return the residents whose national ID has ``digest``, by resident id."""
+        check_digest(digest)
+        with self._uow._store._lock:
+            rows = self._read("gg_residents_id_digest", digest)
+            return tuple(_entry(h, e[0]) for e, h in rows)
+
+    def shared_ids(
+        self, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Page[SharedId]:
+        """Return the national IDs held by two residents or more, by digest, never the IDs."""
+        check_limit(limit)
+        start = decode_cursor(after, 1)
+        index = self._table.index("gg_residents_id_digest")
+        with self._uow._store._lock:
+            # Held twice when committed, or perhaps so by what this unit staged.
+            digests = {d for d, held in index.groups.items() if len(held) > 1}
+            for household in self._staging.values.values():
+                if household is not None:
+                    digests.update(g for g, _ in index.entries(household))
+            found: list[tuple[Entry, SharedId]] = []
+            for digest in sorted(d for d in digests if start is None or d > start[0]):
+                holders = sorted(
+                    (
+                        IdHolder(h.id, h.cell_code, e[0])
+                        for e, h in self._read("gg_residents_id_digest", digest)
+                    ),
+                    key=lambda x: (x.cell_code, x.household_id, x.resident_id),
+                )
+                if len(holders) > 1:
+                    found.append(((digest,), SharedId(tuple(holders))))
+                    if len(found) > limit:
+                        break
+            return page(found, limit)
+
     def problems(self) -> Iterator[str]:
         """Yield the households whose cell others removed, or whose residents they took."""
         yield from super().problems()
@@ -315,45 +338,15 @@ class _ResidentRecords(MemoryRecords[RO]):
                 )
 
 
-class MemoryContactRepository(Erases, _ResidentRecords[ContactAttempt]):
+class MemoryContactRepository(ContactQueries, Erases, _ResidentRecords[ContactAttempt]):
     """Contacts in a :class:`MemoryStore`; see :class:`gridgov.ports.ContactRepository`."""
 
     declared = kinds.CONTACTS
 
-    def for_resident(
-        self,
-        resident_id: str,
-        *,
-        since: pendulum.DateTime | None = None,
-        limit: int = DEFAULT_PAGE_SIZE,
-        after: str | None = None,
-    ) -> Page[ContactAttempt]:
-        """Return a resident's contacts at or after ``since``, newest first."""
-        check_text_key("resident_id", resident_id)
-        low = "" if since is None else instant_key(check_instant("since", since), "since")
-        check_limit(limit)
-        start = decode_cursor(after, 2)
-        with self._uow._store._lock:
-            rows = self._read(
-                "gg_contacts_resident", resident_id, low=(low,), high=start, reverse=True
-            )
-            return page(rows, limit)
 
-    def in_subtree(
-        self,
-        cell_code: str,
-        *,
-        since: pendulum.DateTime,
-        until: pendulum.DateTime,
-        limit: int = DEFAULT_PAGE_SIZE,
-        after: str | None = None,
-    ) -> Page[ContactAttempt]:
-        """Return contacts in the subtree of ``cell_code`` with ``since <= at < until``, by time."""
-        window = check_time_range(since, until)
-        return self._subtree_page("gg_contacts_cell", cell_code, window, limit=limit, after=after)
-
-
-class MemoryCareTaskRepository(_ResidentRecords[CareTask], MemoryRepository[CareTask]):
+class MemoryCareTaskRepository(
+    CareTaskQueries, _ResidentRecords[CareTask], MemoryRepository[CareTask]
+):
     """Care tasks in a :class:`MemoryStore`; see :class:`gridgov.ports.CareTaskRepository`."""
 
     declared = kinds.CARE_TASKS
@@ -391,61 +384,11 @@ class MemoryCareTaskRepository(_ResidentRecords[CareTask], MemoryRepository[Care
                 yield records[tid]
         yield from staging.in_group(index, resident_id)
 
-    def open_in_subtree(
-        self,
-        cell_code: str,
-        *,
-        starting_before: pendulum.DateTime,
-        limit: int = DEFAULT_PAGE_SIZE,
-        after: str | None = None,
-    ) -> Page[CareTask]:
-        """Return open tasks of the subtree whose window starts before the instant, by due, id."""
-        instant_key(check_instant("starting_before", starting_before), "starting_before")
-        return self._subtree_page(
-            "gg_care_tasks_open",
-            cell_code,
-            limit=limit,
-            after=after,
-            keep=lambda t: t.start < starting_before,
-        )
-
-    def overdue(
-        self,
-        *,
-        due_before: pendulum.DateTime,
-        limit: int = DEFAULT_PAGE_SIZE,
-        after: str | None = None,
-    ) -> Page[CareTask]:
-        """Return open tasks not marked overdue due before the instant, by due, id."""
-        # ``(horizon,)`` sorts before every ``(horizon, id)``: the end, exclusive, is the instant.
-        horizon = instant_key(check_instant("due_before", due_before), "due_before")
-        check_limit(limit)
-        start = decode_cursor(after, 2)
-        with self._uow._store._lock:
-            return page(self._read("gg_care_tasks_overdue", after=start, high=(horizon,)), limit)
-
-    def claim_overdue(
-        self,
-        *,
-        due_before: pendulum.DateTime,
-        limit: int = DEFAULT_PAGE_SIZE,
-        after: str | None = None,
-    ) -> Page[CareTask]:
-        """Return open unmarked tasks due before the instant, claimed; others' skipped."""
-
-        def read(cursor: str | None) -> Page[CareTask]:
-            return self.overdue(due_before=due_before, limit=limit, after=cursor)
-
-        def cursor(task: CareTask) -> str:
-            return encode_cursor(instant_key(task.due), task.id)
-
-        return self._claim(read, cursor, limit=limit, after=after)
-
 
 # -- cases ---------------------------------------------------------------------------------
 
 
-class MemoryCaseRepository(MemoryRepository[Case]):
+class MemoryCaseRepository(CaseQueries, MemoryRepository[Case]):
     """Cases in a :class:`MemoryStore`; see :class:`gridgov.ports.CaseRepository`."""
 
     declared = kinds.CASES
@@ -486,76 +429,6 @@ class MemoryCaseRepository(MemoryRepository[Case]):
         with self._uow._store._lock:
             owner = self._external_owner(external_id)
             return None if owner is None else self._staging.current(owner)
-
-    def due(
-        self,
-        *,
-        at_or_before: pendulum.DateTime,
-        limit: int = DEFAULT_PAGE_SIZE,
-        after: str | None = None,
-    ) -> Page[Case]:
-        """Return cases whose ``next_check`` is at or before the instant, by next_check, id."""
-        horizon = instant_key(check_instant("at_or_before", at_or_before), "at_or_before")
-        check_limit(limit)
-        start = decode_cursor(after, 2)
-        with self._uow._store._lock:
-            return page(self._read("gg_cases_due", after=start, high=(horizon, TOP)), limit)
-
-    def claim_due(
-        self,
-        *,
-        at_or_before: pendulum.DateTime,
-        limit: int = DEFAULT_PAGE_SIZE,
-        after: str | None = None,
-    ) -> Page[Case]:
-        """Return due cases as ``due`` does, claimed until this unit ends; others' skipped."""
-
-        def read(cursor: str | None) -> Page[Case]:
-            return self.due(at_or_before=at_or_before, limit=limit, after=cursor)
-
-        def cursor(case: Case) -> str:
-            # ``or``: a due case has a next check; this is for the type checker.
-            return encode_cursor(instant_key(case.next_check or at_or_before), case.id)
-
-        return self._claim(read, cursor, limit=limit, after=after)
-
-    def open_in_subtree(
-        self, cell_code: str, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
-    ) -> Page[Case]:
-        """Return the open cases located in the subtree, by reported_at, id."""
-        return self._subtree_page("gg_cases_open", cell_code, limit=limit, after=after)
-
-    def reported_in_subtree(
-        self,
-        cell_code: str,
-        *,
-        since: pendulum.DateTime,
-        until: pendulum.DateTime,
-        limit: int = DEFAULT_PAGE_SIZE,
-        after: str | None = None,
-    ) -> Page[Case]:
-        """Return the cases of the subtree reported in ``[since, until)``, by reported_at, id."""
-        window = check_time_range(since, until)
-        return self._subtree_page("gg_cases_cell", cell_code, window, limit=limit, after=after)
-
-    def sightings(
-        self,
-        *,
-        since: pendulum.DateTime,
-        until: pendulum.DateTime,
-        category: str | None = None,
-        component_id: str | None = None,
-        limit: int = DEFAULT_PAGE_SIZE,
-    ) -> tuple[Sighting, ...]:
-        """Return a category's or a component's cases reported in the range, latest first."""
-        return memory_sightings(
-            self,
-            since=since,
-            until=until,
-            category=category,
-            component_id=component_id,
-            limit=limit,
-        )
 
     def problems(self) -> Iterator[str]:
         """Yield the staged cases whose cells others removed or external ids others took."""
@@ -632,6 +505,15 @@ class MemoryRequestRepository(MemoryRemovableRepository[RememberedRequest]):
         request = super()._require(record)
         instant_key(request.expires)
         return request
+
+    def list(
+        self, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Page[RememberedRequest]:
+        """Return the remembered requests by key."""
+        check_limit(limit)
+        start = decode_cursor(after, 1)
+        with self._uow._store._lock:
+            return page(self._by_key("", None if start is None else start[0]), limit)
 
     def forget_expired(self, now: pendulum.DateTime, *, limit: int = DEFAULT_PAGE_SIZE) -> int:
         """Forget up to ``limit`` requests expired at ``now``; return how many."""

@@ -14,7 +14,7 @@ import attrs
 import pendulum
 
 from gridgov.adapters._memory_engine import MemoryRecords, MemoryRepository
-from gridgov.adapters._memory_index import TOP
+from gridgov.adapters._queries import NotificationQueries
 from gridgov.adapters.support import check_instant, check_limit, check_text_key, instant_key
 from gridgov.errors import ConflictError
 from gridgov.notify import Notification
@@ -124,23 +124,7 @@ class MemoryOutboxRepository(MemoryRecords[StoredEvent]):
                 )
 
 
-class MemoryNotificationRepository(MemoryRepository[Notification]):
+class MemoryNotificationRepository(NotificationQueries, MemoryRepository[Notification]):
     """Notifications of a :class:`MemoryStore`; see ``gridgov.ports.NotificationRepository``."""
 
     declared = kinds.NOTIFICATIONS
-
-    def due(
-        self, at_or_before: pendulum.DateTime, *, limit: int = DEFAULT_PAGE_SIZE
-    ) -> tuple[Notification, ...]:
-        """Return up to ``limit`` notifications due at the instant, by ``next_at`` then id."""
-        horizon = instant_key(check_instant("at_or_before", at_or_before), "at_or_before")
-        check_limit(limit)
-        with self._uow._store._lock:
-            rows = self._read("gg_notifications_due", high=(horizon, TOP))
-            return tuple(n for _, n in itertools.islice(rows, limit))
-
-    def about(self, subject_id: str) -> tuple[Notification, ...]:
-        """Return the notifications about one resident or record, by ``created`` then id."""
-        key = check_text_key("subject_id", subject_id)
-        with self._uow._store._lock:
-            return tuple(n for _, n in self._read("gg_notifications_subject", key))

@@ -11,16 +11,21 @@ from typing import TYPE_CHECKING, TypeVar
 
 import pendulum
 
-from gridgov.access import AuditEntry, AuditKind
+from gridgov.access import AuditEntry
 from gridgov.adapters._memory_engine import MemoryRecords, MemoryRepository, page
 from gridgov.adapters._memory_index import Entry
+from gridgov.adapters._queries import (
+    AuditQueries,
+    RegistrationQueries,
+    ShiftQueries,
+    SignUpQueries,
+    VenueQueries,
+)
 from gridgov.adapters.support import (
     RegistrationCounts,
     SignUpCounts,
-    check_audit_filters,
     check_limit,
     check_text_key,
-    check_time_range,
     check_window,
     decode_cursor,
     instant_key,
@@ -57,36 +62,10 @@ def _by_id(rows: Iterable[tuple[Entry, T]], key: int, after: str | None, limit: 
     return page(iter(found), limit)
 
 
-def _overlapping(
-    repository: MemoryRecords[_Timed],
-    index: str,
-    group: str,
-    start: pendulum.DateTime,
-    end: pendulum.DateTime,
-) -> tuple[_Timed, ...]:
-    """Return a group's records overlapping ``[start, end)``, by start then id.
-
-    The index's entries (start, id) bound the starts by the window's end; each record read is
-    kept if it ends after the window's start.
-    """
-    with repository._uow._store._lock:
-        rows = repository._read(index, group, high=(instant_key(end, "end"),))
-        return tuple(r for _, r in rows if r.end > start)
-
-
-class MemoryVenueRepository(MemoryRepository[Venue]):
+class MemoryVenueRepository(VenueQueries, MemoryRepository[Venue]):
     """Venues in a :class:`MemoryStore`; see :class:`gridgov.ports.VenueRepository`."""
 
     declared = kinds.VENUES
-
-    def in_subtree(
-        self, cell_code: str, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
-    ) -> Page[Venue]:
-        """Return the venues of the subtree, by id."""
-        check_limit(limit)
-        with self._uow._store._lock:
-            self._uow._existing("cell", "cell_code", cell_code)
-            return _by_id(self._read("gg_venues_cell", within=cell_code), 0, after, limit)
 
 
 class MemorySeriesRepository(MemoryRepository[ActivitySeries]):
@@ -143,115 +122,42 @@ class MemorySeriesRepository(MemoryRepository[ActivitySeries]):
                 yield f"series {sid!r}: its venue no longer has its space"
 
 
-class MemoryRegistrationRepository(RegistrationCounts, MemoryRepository[Registration]):
+class MemoryRegistrationRepository(
+    RegistrationQueries, RegistrationCounts, MemoryRepository[Registration]
+):
     """Registrations in a :class:`MemoryStore`; see ``gridgov.ports.RegistrationRepository``."""
 
     declared = kinds.REGISTRATIONS
 
-    def for_occurrence(self, occurrence_id: str) -> tuple[Registration, ...]:
-        """Return every registration of an occurrence, by registered_at then id."""
-        check_text_key("occurrence_id", occurrence_id)
-        with self._uow._store._lock:
-            return tuple(r for _, r in self._read("gg_registrations_occurrence", occurrence_id))
 
-    def for_resident(
-        self, resident_id: str, *, start: pendulum.DateTime, end: pendulum.DateTime
-    ) -> tuple[Registration, ...]:
-        """Return the resident's registrations whose occurrence overlaps ``[start, end)``."""
-        check_text_key("resident_id", resident_id)
-        check_window(start, end)
-        return _overlapping(self, "gg_registrations_resident", resident_id, start, end)
-
-
-class MemoryShiftRepository(MemoryRepository[Shift]):
+class MemoryShiftRepository(ShiftQueries, MemoryRepository[Shift]):
     """Volunteer shifts in a :class:`MemoryStore`; see :class:`gridgov.ports.ShiftRepository`."""
 
     declared = kinds.SHIFTS
 
-    def in_venue(
-        self, venue_id: str, *, start: pendulum.DateTime, end: pendulum.DateTime
-    ) -> tuple[Shift, ...]:
-        """Return the venue's shifts overlapping ``[start, end)``, by start then id."""
-        check_window(start, end)
-        with self._uow._store._lock:
-            self._uow._existing("venue", "venue_id", venue_id)
-            return _overlapping(self, "gg_shifts_venue", venue_id, start, end)
 
-
-class MemorySignUpRepository(SignUpCounts, MemoryRepository[SignUp]):
+class MemorySignUpRepository(SignUpQueries, SignUpCounts, MemoryRepository[SignUp]):
     """Sign-ups in a :class:`MemoryStore`; see :class:`gridgov.ports.SignUpRepository`."""
 
     declared = kinds.SIGNUPS
-
-    def for_shift(self, shift_id: str) -> tuple[SignUp, ...]:
-        """Return every sign-up of a shift, by ``at`` then id."""
-        with self._uow._store._lock:
-            self._uow._existing("shift", "shift_id", shift_id)
-            return tuple(r for _, r in self._read("gg_signups_shift", shift_id))
-
-    def for_resident(
-        self, resident_id: str, *, start: pendulum.DateTime, end: pendulum.DateTime
-    ) -> tuple[SignUp, ...]:
-        """Return the resident's sign-ups whose shift overlaps ``[start, end)``, by start."""
-        check_text_key("resident_id", resident_id)
-        check_window(start, end)
-        return _overlapping(self, "gg_signups_resident", resident_id, start, end)
 
 
 # -- audit trail and locks -----------------------------------------------------------------
 
 
-class MemoryAuditRepository(MemoryRecords[AuditEntry]):
+class MemoryAuditRepository(AuditQueries, MemoryRecords[AuditEntry]):
     """The audit trail of a :class:`MemoryStore`; see :class:`gridgov.ports.AuditRepository`."""
 
     declared = kinds.AUDIT
+
+    def _group_size(self, index: str, group: str) -> int:
+        with self._uow._store._lock:
+            return len(self._table.index(index).groups.get(group) or ())
 
     def _require(self, record: object) -> AuditEntry:
         entry = super()._require(record)
         instant_key(entry.at)
         return entry
-
-    def between(
-        self,
-        *,
-        since: pendulum.DateTime,
-        until: pendulum.DateTime,
-        principal_id: str | None = None,
-        subject: str | None = None,
-        kind: AuditKind | None = None,
-        limit: int = DEFAULT_PAGE_SIZE,
-        after: str | None = None,
-    ) -> Page[AuditEntry]:
-        """Return the entries in ``[since, until)`` by ``at`` then id, optionally filtered.
-
-        The committed entries come from the index of the principal or the subject when one is
-        asked for (the smaller one when both are), else from the index of every entry; the
-        other filters are checked on each entry read.
-        """
-        low, high = check_time_range(since, until)
-        check_audit_filters(principal_id, subject, kind)
-        check_limit(limit)
-        start = decode_cursor(after, 2)
-
-        def accept(entry: AuditEntry) -> bool:
-            return (
-                (principal_id is None or entry.principal_id == principal_id)
-                and (subject is None or entry.subject == subject)
-                and (kind is None or entry.kind is kind)
-            )
-
-        with self._uow._store._lock:
-            chosen = [
-                (len(self._table.index(name).groups.get(group) or ()), name, group)
-                for name, group in (
-                    ("gg_audit_principal", principal_id),
-                    ("gg_audit_subject", subject),
-                )
-                if group is not None
-            ]
-            _, name, group = min(chosen, default=(0, "gg_audit_at", None))
-            rows = self._read(name, group, low=(low,), high=(high,), after=start)
-            return page((row for row in rows if accept(row[1])), limit)
 
 
 class MemoryLockRepository:

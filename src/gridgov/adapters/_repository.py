@@ -12,6 +12,7 @@ import attrs
 
 from gridgov.errors import ValidationError
 from gridgov.records import RecordKind
+from gridgov.redaction import holds_personal_data, masked_at
 
 __all__ = ["Erases", "Removes", "Updates", "require_record"]
 
@@ -19,15 +20,28 @@ R = TypeVar("R")
 R_contra = TypeVar("R_contra", contravariant=True)
 
 
-def require_record(kind: RecordKind[Any], record: object) -> Any:
+def require_record(kind: RecordKind[Any], record: object, *, storing: bool = True) -> Any:
     """Return ``record`` if it is of the kind's type, else raise ValidationError.
 
-    The error names the kind's ``argument`` (or its name): ``expected a Household``.
+    The error names the kind's ``argument`` (or its name): ``expected a Household``; a record
+    holding a masked ID or phone number is refused naming its field
+    (``members[0].national_id``), in every store, unless it is not ``storing`` (a removal).
     """
     cls = kind.cls
     if not isinstance(record, cls):
         article = "an" if cls.__name__[0] in "AEIOU" else "a"
         raise ValidationError(kind.argument or kind.name, f"expected {article} {cls.__name__}")
+    # A record read masked (``610102**********1234``) and given to a unit of work without scope
+    # would be stored as given: the masked form stands for nobody's number, so it is refused.
+    # (A scoped unit restores it from the stored record first.)
+    if storing and holds_personal_data(cast("type", cls)):
+        path = masked_at(record)
+        if path is not None:
+            raise ValidationError(
+                path or kind.argument or kind.name,
+                "a masked number is never stored: give the full number, or write through the "
+                "scoped unit of work that read it masked",
+            )
     return cast("Any", record)
 
 

@@ -24,14 +24,16 @@ from gridgov._validation import UNSTORABLE_PROBLEM
 from gridgov.access import AuditEntry
 from gridgov.adapters import _codec
 from gridgov.adapters._pool import ConnectionPool, PoolOptions, PoolStatus, store_closed
+from gridgov.adapters._sql_steps import rehash, run_steps
 from gridgov.adapters.support import StoredRecord as R
-from gridgov.adapters.support import check_text_key
+from gridgov.adapters.support import check_batch_size, check_id_key, check_text_key
 from gridgov.care.contacts import CareTask, ContactAttempt
 from gridgov.cases.model import Case
 from gridgov.codes import CodeScheme
 from gridgov.errors import ConflictError, GridgovError, StorageError, ValidationError
 from gridgov.grid import GridCell, Worker
 from gridgov.households import Household
+from gridgov.identity import IdKey
 from gridgov.records import tables
 from gridgov.scheduling.registrations import Registration
 from gridgov.scheduling.series import ActivitySeries
@@ -142,12 +144,13 @@ def decode(cls: type[R], doc: str | bytes | dict[str, Any], version: int) -> R:
     return _codec.decode(cls, doc, version)
 
 
-def migrate(conn: Connection, dialect: Dialect) -> int:
+def migrate(conn: Connection, dialect: Dialect, id_key: IdKey | None = None) -> int:
     """Create or upgrade the schema; return the schema version now in place.
 
     Every pending migration and the version bump run in one transaction that first takes the
     dialect's schema lock, so two processes opening a new database at once do not both migrate
-    it, and a failed upgrade leaves the previous version intact.
+    it, and a failed upgrade leaves the previous version intact. After each version's DDL its
+    Python steps (:data:`gridgov.records.STEPS`) run, the digests computed under ``id_key``.
 
     Raises:
         StorageError: If the database was written by a newer gridgov.
@@ -169,6 +172,7 @@ def migrate(conn: Connection, dialect: Dialect) -> int:
         for version in range(current + 1, latest + 1):
             for statement in dialect.migrations[version - 1]:
                 cur.execute(statement)
+            run_steps(cur, dialect, version, id_key)
         if current == 0:
             cur.execute(dialect.sql(f"INSERT INTO {SCHEMA_VERSION_TABLE} VALUES (?)"), (latest,))
         elif current < latest:
@@ -193,6 +197,11 @@ class SqlStore(Protocol):
         """Return the store's dialect."""
         ...
 
+    @property
+    def id_key(self) -> IdKey | None:
+        """Return the key ID digests are computed with, ``None`` if none."""
+        ...
+
     def acquire(self) -> Connection:
         """Return a connection in autocommit mode, borrowed until :meth:`release`."""
         ...
@@ -214,6 +223,7 @@ class PooledSqlStore(abc.ABC):
     Args:
         scheme: The code scheme cell codes must follow.
         pool: The pool's sizes and timeouts (the defaults of :class:`PoolOptions` if ``None``).
+        id_key: The key of the digests of ID numbers (``None``: none computed).
 
     Raises:
         ValidationError: If ``pool`` sets a statement_timeout the store cannot enforce.
@@ -221,8 +231,11 @@ class PooledSqlStore(abc.ABC):
 
     dialect: Dialect
 
-    def __init__(self, scheme: CodeScheme, *, pool: PoolOptions | None = None) -> None:
+    def __init__(
+        self, scheme: CodeScheme, *, pool: PoolOptions | None = None, id_key: IdKey | None = None
+    ) -> None:
         self._scheme = scheme
+        self._id_key = check_id_key(id_key)
         self._options = pool if pool is not None else PoolOptions()
         # Refused before any connection opens, not at the first statement.
         limits = type(self)._limit_statements is not PooledSqlStore._limit_statements
@@ -276,7 +289,7 @@ class PooledSqlStore(abc.ABC):
         A driver ``failure`` is a StorageError.
         """
         try:
-            migrate(conn, self.dialect)
+            migrate(conn, self.dialect, self._id_key)
             keep = self._migrated(conn)
             if keep and self._options.statement_timeout:
                 self._limit_statements(conn, self._options.statement_timeout)
@@ -300,6 +313,22 @@ class PooledSqlStore(abc.ABC):
     def scheme(self) -> CodeScheme:
         """Return the code scheme cell codes must follow."""
         return self._scheme
+
+    @property
+    def id_key(self) -> IdKey | None:
+        """Return the key ID digests are computed with, ``None`` if none."""
+        return self._id_key
+
+    def rehash_ids(self, key: IdKey | None, *, batch_size: int = 500) -> int:
+        """Use ``key`` from now on and recompute every stored digest, a transaction a batch.
+
+        This is :func:`gridgov.identity.rehash_ids`: the digest steps of
+        :data:`gridgov.records.STEPS` run again, batch by batch, each batch committed.
+        Returns the rows written.
+        """
+        check_batch_size(batch_size)
+        self._id_key = check_id_key(key)
+        return rehash(self, key, batch_size)
 
     @property
     def pool_options(self) -> PoolOptions:
@@ -410,6 +439,12 @@ class SqlUnitOfWork:
     def scheme(self) -> CodeScheme:
         """Return the code scheme of the store."""
         return self._store.scheme
+
+    @property
+    def id_key(self) -> IdKey | None:
+        """Return the key the store computes ID digests with (none for a store without one)."""
+        key: IdKey | None = getattr(self._store, "id_key", None)
+        return key
 
     # -- statements ------------------------------------------------------------------------
 

@@ -10,15 +10,14 @@ was. A kind's repository adds only its own queries and rules.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from gridgov.adapters._repository import Removes, Updates, require_record
+from gridgov.adapters._scan import Scan, Scans
 from gridgov.adapters.support import StoredRecord as R
 from gridgov.adapters.support import (
     check_batch_size,
-    check_limit,
     check_text_key,
-    decode_cursor,
     encode_cursor,
     with_version,
 )
@@ -40,6 +39,8 @@ __all__ = [
     "page_of",
     "require",
     "require_cell",
+    "scan_sql",
+    "statement_of",
     "stored",
     "subtree_range",
 ]
@@ -117,7 +118,73 @@ def add_in_batches(
     return count
 
 
-class SqlRecords(Generic[R]):
+def _compare(columns: Sequence[str], operator: str) -> str:
+    """Return ``(a, b) > (?, ?)`` for the columns (a bare ``a > ?`` for one)."""
+    if len(columns) == 1:
+        return f"{columns[0]} {operator} ?"
+    return f"({', '.join(columns)}) {operator} ({', '.join('?' * len(columns))})"
+
+
+def _padded(bound: tuple[str, ...] | None, fill: str, n: int) -> tuple[str, ...] | None:
+    """Return a bound on a prefix of the order as one on all ``n`` columns, filled with ``fill``."""
+    return None if bound is None else (*bound, *(fill,) * (n - len(bound)))
+
+
+def scan_sql(table: str, scan: Scan) -> tuple[str, tuple[object, ...]]:
+    """Return the statement and parameters of a scan of ``table`` (without the claim clause).
+
+    The index's own condition (a partial index's ``WHERE``) is repeated, so that every planner
+    sees at once that the index serves the statement.
+    """
+    lead = scan.index.parts[0].column
+    order = scan.order
+    conditions: list[str] = []
+    params: list[object] = []
+    if scan.group is not None:
+        conditions.append(f"{lead} = ?")
+        params.append(scan.group)
+    if scan.within is not None:
+        conditions.append(f"{lead} >= ? AND {lead} < ?")
+        params += subtree_range(scan.within)
+    if scan.index.where is not None:
+        conditions.append(scan.index.where)
+    for column, operator, value in scan.filters:
+        conditions.append(f"{column} {operator} ?")
+        params.append(value)
+    # The cursor and the bounds become one row comparison each way, so that the index is
+    # sought at the page's first row, and every page of a query runs the same statement.
+    n = len(order)
+    if scan.descending:
+        if scan.low is not None:
+            conditions.append(_compare(order[: len(scan.low)], ">="))
+            params += scan.low
+        upper = min(b for b in (scan.cursor, _padded(scan.high, TOP, n), (TOP,) * n) if b)
+        conditions.append(_compare(order, "<"))
+        params += upper
+    else:
+        if scan.limit is not None or scan.low is not None:  # a page, or a bounded read
+            # ``> (low, "")`` is ``>= (low,)``: no record's key, the order's last column, is "".
+            lower = max(_padded(scan.low, "", n) or (), scan.cursor or (), ("",) * n)
+            conditions.append(_compare(order, ">"))
+            params += lower
+        if scan.high is not None:
+            # A bound ending in TOP takes in all of its prefix: ``<=`` on the prefix says so.
+            through = len(scan.high) > 1 and scan.high[-1] == TOP
+            high = scan.high[:-1] if through else scan.high
+            conditions.append(_compare(order[: len(high)], "<=" if through else "<"))
+            params += high
+    direction = " DESC" if scan.descending else ""
+    sql = (
+        f"SELECT {', '.join(order)}, version, doc FROM {table}"
+        f"{' WHERE ' if conditions else ''}{' AND '.join(conditions)}"
+        f" ORDER BY {', '.join(c + direction for c in order)}"
+    )
+    if scan.limit is not None:
+        sql += " LIMIT ?"
+    return sql, tuple(params)
+
+
+class SqlRecords(Scans[R]):
     """The operations of one declared record kind over its table: reads, ``add``, ``add_many``.
 
     Append-only kinds (contacts, the audit trail) use it as it is; :class:`SqlRepository` adds
@@ -204,25 +271,20 @@ class SqlRecords(Generic[R]):
         cursor = encode_cursor(*rows[-1][:arity]) if len(rows) == limit else None
         return Page(items, cursor)
 
-    def _subtree_page(
-        self,
-        sql: str,
-        cell_code: str,
-        window: Sequence[object] = (),
-        *,
-        limit: int,
-        after: str | None,
-        arity: int = 2,
-    ) -> Page[R]:
-        """Run a keyset page query over a stored cell's subtree.
+    def _require_stored(self, target: str, name: str, key: str) -> None:
+        require(self._uow, target, name, key)
 
-        ``sql`` takes the subtree's bounds, then ``window`` (an instant range, a horizon), then
-        the cursor's ``arity`` sort-key values and the limit.
-        """
-        check_limit(limit)
-        start: tuple[str, ...] = decode_cursor(after, arity) or ("",) * arity
-        require_cell(self._uow, cell_code)
-        return self._paged(sql, (*subtree_range(cell_code), *window, *start), limit, arity)
+    def _run_scan(self, scan: Scan) -> Page[R]:
+        sql, params = scan_sql(self._table, scan)
+        arity = len(scan.order)
+        if scan.claim:
+            assert scan.limit is not None, "a claim reads a page"
+            return self._claimed(sql, params, scan.limit, arity)
+        if scan.limit is None:
+            cls, decode = self.declared.cls, self._uow.decode
+            rows = self._uow.query(sql, params)
+            return Page(tuple([decode(cls, r[arity + 1], r[arity]) for r in rows]), None)
+        return self._paged(sql, params, scan.limit, arity)
 
     # -- checks ----------------------------------------------------------------------------
 
@@ -260,7 +322,7 @@ class SqlRecords(Generic[R]):
                 self._uow.insert_many(
                     child.table.name,
                     child.table.column_names,
-                    [item for r in records for item in child.items(r)],
+                    [item for r in records for item in child.rows(r, self._uow.id_key)],
                 )
         except ConflictError as exc:
             if exc.retryable:  # a busy or deadlocked database, not a duplicate
@@ -358,13 +420,14 @@ class SqlRecords(Generic[R]):
             self._recheck(r)
         if not self.declared.children:
             return self._update_row(r)
+        key = self._uow.id_key
         with self._uow.savepoint():
             stored = self._update_row(r)
             self._delete_children(r)
             try:
                 for child in self.declared.children:
                     self._uow.insert_many(
-                        child.table.name, child.table.column_names, list(child.items(r))
+                        child.table.name, child.table.column_names, child.rows(r, key)
                     )
             except ConflictError as exc:
                 if exc.retryable:
@@ -376,7 +439,8 @@ class SqlRecords(Generic[R]):
 
     def _remove(self, record: R) -> None:
         """Delete a stored record if its version is current."""
-        r = self._require(record)
+        # A removal is of a key at a version: a record read masked names it as well as any.
+        r = cast("R", require_record(self.declared, record, storing=False))
         if not self.declared.children:
             self._delete_row(r)
             return
@@ -441,3 +505,42 @@ class SqlRepository(Updates, SqlRecords[R]):
 
 class SqlRemovableRepository(Removes, SqlRepository[R]):
     """A kind whose records may also be deleted."""
+
+
+class _Recorder:
+    """A unit of work that keeps the statements asked of it: every key is stored, no row found."""
+
+    claim = ""
+
+    def __init__(self) -> None:
+        self._dialect = self
+        self.statements: list[tuple[str, tuple[object, ...]]] = []
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
+        self.statements.append((sql, tuple(params)))
+        return []
+
+    def query_one(self, sql: str, params: Sequence[object] = ()) -> Row:
+        return (1,)
+
+    def write(self) -> None:
+        return None
+
+    def decode(self, cls: type[T], doc: object, version: int) -> T:
+        raise AssertionError("no row is found")  # pragma: no cover
+
+
+S = TypeVar("S", bound=SqlRecords[Any])
+
+
+def statement_of(
+    repository: type[S], query: Callable[[S], object]
+) -> tuple[str, tuple[object, ...]]:
+    """Return the statement (in ``?`` placeholders) and parameters that a port query runs.
+
+    No database is needed: a dialect's author runs the statement under ``EXPLAIN`` to see
+    which index serves it (``statement_of(SqlCaseRepository, lambda r: r.due(at_or_before=t))``).
+    """
+    recorder = _Recorder()
+    query(repository(cast("SqlUnitOfWork", recorder)))
+    return recorder.statements[-1]

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, cast
 import pendulum
 
 from gridgov import _json
+from gridgov.adapters._queries import CareTaskQueries, CaseQueries, ContactQueries, HouseholdQueries
 from gridgov.adapters._repository import Erases
-from gridgov.adapters._sql_components import sql_sightings
 from gridgov.adapters._sql_engine import (
     TOP,
     Row,
@@ -28,26 +28,25 @@ from gridgov.adapters._sql_engine import (
 )
 from gridgov.adapters.support import (
     birth_bounds,
+    check_digest,
     check_history_kept,
     check_instant,
     check_limit,
     check_placement,
     check_resident_reference,
     check_text_key,
-    check_time_range,
     decode_cursor,
     instant_key,
     task_references_changed,
     with_version,
 )
 from gridgov.care.contacts import CareTask, ContactAttempt
-from gridgov.cases.duplicates import Sighting
 from gridgov.cases.model import Case
 from gridgov.errors import ConflictError, NotFoundError, ValidationError
 from gridgov.grid import GridCell, GridTree, Worker
 from gridgov.households import Household, Tag
 from gridgov.idempotency import RememberedRequest
-from gridgov.ports import DEFAULT_PAGE_SIZE, Page, ResidentEntry
+from gridgov.ports import DEFAULT_PAGE_SIZE, IdHolder, Page, ResidentEntry, SharedId
 from gridgov.records import kinds
 from gridgov.settings import Settings
 
@@ -199,18 +198,13 @@ class SqlWorkerRepository(SqlRemovableRepository[Worker]):
 # -- households ----------------------------------------------------------------------------
 
 
-class SqlHouseholdRepository(SqlRemovableRepository[Household]):
+class SqlHouseholdRepository(HouseholdQueries, SqlRemovableRepository[Household]):
     """Households in a SQL store; see :class:`gridgov.ports.HouseholdRepository`."""
 
     declared = kinds.HOUSEHOLDS
     duplicate_batch = "a household id is already stored, or a resident belongs to another household"
     child_conflict = "a resident belongs to another household"
 
-    SUBTREE_SQL = (
-        "SELECT cell_code, id, version, doc FROM gg_households"
-        " WHERE cell_code >= ? AND cell_code < ? AND (cell_code > ? OR (cell_code = ? AND id > ?))"
-        " ORDER BY cell_code, id LIMIT ?"
-    )
     TAG_SQL = (
         "SELECT t.cell_code, t.household_id, t.resident_id, h.version, h.doc"
         " FROM gg_resident_tags t JOIN gg_households h ON h.id = t.household_id"
@@ -250,16 +244,6 @@ class SqlHouseholdRepository(SqlRemovableRepository[Household]):
         if row is None:
             raise NotFoundError("resident", resident_id)
         return self._uow.decode(Household, row[1], row[0])
-
-    def in_subtree(
-        self, cell_code: str, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
-    ) -> Page[Household]:
-        """Return households in the cell ``cell_code`` or below it, by cell code then id."""
-        check_limit(limit)
-        start = decode_cursor(after, 2) or ("", "")
-        require_cell(self._uow, cell_code)
-        params = (*subtree_range(cell_code), start[0], start[0], start[1])
-        return self._paged(self.SUBTREE_SQL, params, limit, 2)
 
     def _entries(self, rows: Sequence[Row], limit: int, arity: int) -> Page[ResidentEntry]:
         """Page rows ``(*sort key, household id, version, doc)``, each household decoded once."""
@@ -323,26 +307,54 @@ class SqlHouseholdRepository(SqlRemovableRepository[Household]):
         )
         return self._entries(rows, limit, 2)
 
+    DIGEST_SQL = (
+        "SELECT r.id, h.version, h.doc FROM gg_residents r"
+        " JOIN gg_households h ON h.id = r.household_id WHERE r.id_digest = ? ORDER BY r.id"
+    )
+    # A report, not a daily query: the digests held twice are found on the digest index.
+    SHARED_SQL = (
+        "SELECT id_digest FROM gg_residents WHERE id_digest IS NOT NULL AND id_digest > ?"
+        " GROUP BY id_digest HAVING COUNT(*) > 1 ORDER BY id_digest LIMIT ?"
+    )
+
+    def by_id_digest(self, digest: str) -> tuple[ResidentEntry, ...]:
+        """Return the residents whose national ID has ``digest``, by resident id."""
+        rows = self._uow.query(self.DIGEST_SQL, (check_digest(digest),))
+        found = []
+        for resident_id, version, doc in rows:
+            h = self._uow.decode(Household, doc, version)
+            found.append(ResidentEntry(h.id, h.cell_code, h.member(resident_id)))
+        return tuple(found)
+
+    def shared_ids(
+        self, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Page[SharedId]:
+        """Return the national IDs held by two residents or more, by digest, never the IDs."""
+        check_limit(limit)
+        start = decode_cursor(after, 1) or ("",)
+        digests = [r[0] for r in self._uow.query(self.SHARED_SQL, (*start, limit + 1))]
+        if not digests:
+            return Page(())
+        marks = ", ".join("?" * len(digests))
+        rows = self._uow.query(
+            "SELECT id_digest, cell_code, household_id, id FROM gg_residents"
+            f" WHERE id_digest IN ({marks}) ORDER BY id_digest, cell_code, household_id, id",
+            digests,
+        )
+        holders: dict[str, list[IdHolder]] = {d: [] for d in digests}
+        for digest, cell, household, resident in rows:
+            holders[digest].append(IdHolder(household, cell, resident))
+        found = [((d,), SharedId(tuple(h))) for d, h in holders.items()]
+        return page_of(found, limit)
+
 
 # -- care ----------------------------------------------------------------------------------
 
 
-class SqlContactRepository(Erases, SqlRecords[ContactAttempt]):
+class SqlContactRepository(ContactQueries, Erases, SqlRecords[ContactAttempt]):
     """The contact ledger in a SQL store; see :class:`gridgov.ports.ContactRepository`."""
 
     declared = kinds.CONTACTS
-
-    RESIDENT_SQL = (
-        "SELECT at_utc, id, version, doc FROM gg_contacts"
-        " WHERE resident_id = ? AND at_utc >= ? AND (at_utc, id) < (?, ?)"
-        " ORDER BY at_utc DESC, id DESC LIMIT ?"
-    )
-    SUBTREE_SQL = (
-        "SELECT at_utc, id, version, doc FROM gg_contacts"
-        " WHERE cell_code >= ? AND cell_code < ? AND at_utc >= ? AND at_utc < ?"
-        " AND (at_utc, id) > (?, ?)"
-        " ORDER BY at_utc, id LIMIT ?"
-    )
 
     def _look_up(
         self, batch: Sequence[ContactAttempt], known: dict[tuple[str, str], object]
@@ -353,36 +365,8 @@ class SqlContactRepository(Erases, SqlRecords[ContactAttempt]):
     def _check(self, record: ContactAttempt, known: dict[tuple[str, str], object]) -> None:
         _check_owner(self._uow, record, known)
 
-    def for_resident(
-        self,
-        resident_id: str,
-        *,
-        since: pendulum.DateTime | None = None,
-        limit: int = DEFAULT_PAGE_SIZE,
-        after: str | None = None,
-    ) -> Page[ContactAttempt]:
-        """Return a resident's contacts at or after ``since``, newest first."""
-        check_text_key("resident_id", resident_id)
-        low = "" if since is None else instant_key(check_instant("since", since), "since")
-        check_limit(limit)
-        start = decode_cursor(after, 2) or (TOP, TOP)
-        return self._paged(self.RESIDENT_SQL, (resident_id, low, *start), limit, 2)
 
-    def in_subtree(
-        self,
-        cell_code: str,
-        *,
-        since: pendulum.DateTime,
-        until: pendulum.DateTime,
-        limit: int = DEFAULT_PAGE_SIZE,
-        after: str | None = None,
-    ) -> Page[ContactAttempt]:
-        """Return contacts in the subtree of ``cell_code`` with ``since <= at < until``, by time."""
-        window = check_time_range(since, until)
-        return self._subtree_page(self.SUBTREE_SQL, cell_code, window, limit=limit, after=after)
-
-
-class SqlCareTaskRepository(SqlRepository[CareTask]):
+class SqlCareTaskRepository(CareTaskQueries, SqlRepository[CareTask]):
     """Care tasks in a SQL store; see :class:`gridgov.ports.CareTaskRepository`."""
 
     declared = kinds.CARE_TASKS
@@ -392,20 +376,6 @@ class SqlCareTaskRepository(SqlRepository[CareTask]):
         "SELECT version, doc FROM gg_care_tasks"
         " WHERE resident_id = ? AND state = 'open'"
         " ORDER BY due_utc, id"
-    )
-    OPEN_SUBTREE_SQL = (
-        "SELECT due_utc, id, version, doc FROM gg_care_tasks"
-        " WHERE state = 'open' AND cell_code >= ? AND cell_code < ? AND start_utc < ?"
-        " AND (due_utc, id) > (?, ?)"
-        " ORDER BY due_utc, id LIMIT ?"
-    )
-
-    # ``overdue_check_utc IS NOT NULL`` repeats the partial index's condition (see cases).
-    OVERDUE_SQL = (
-        "SELECT overdue_check_utc, id, version, doc FROM gg_care_tasks"
-        " WHERE overdue_check_utc IS NOT NULL AND overdue_check_utc < ?"
-        " AND (overdue_check_utc, id) > (?, ?)"
-        " ORDER BY overdue_check_utc, id LIMIT ?"
     )
 
     def _look_up(self, batch: Sequence[CareTask], known: dict[tuple[str, str], object]) -> None:
@@ -428,70 +398,16 @@ class SqlCareTaskRepository(SqlRepository[CareTask]):
         check_text_key("resident_id", resident_id)
         return self._decoded(self._uow.query(self.OPEN_RESIDENT_SQL, (resident_id,)))
 
-    def open_in_subtree(
-        self,
-        cell_code: str,
-        *,
-        starting_before: pendulum.DateTime,
-        limit: int = DEFAULT_PAGE_SIZE,
-        after: str | None = None,
-    ) -> Page[CareTask]:
-        """Return open tasks of the subtree whose window starts before the instant, by due, id."""
-        horizon = instant_key(check_instant("starting_before", starting_before), "starting_before")
-        return self._subtree_page(
-            self.OPEN_SUBTREE_SQL, cell_code, (horizon,), limit=limit, after=after
-        )
-
-    def overdue(
-        self,
-        *,
-        due_before: pendulum.DateTime,
-        limit: int = DEFAULT_PAGE_SIZE,
-        after: str | None = None,
-    ) -> Page[CareTask]:
-        """Return open tasks not marked overdue due before the instant, by due, id."""
-        return self._paged(self.OVERDUE_SQL, _overdue_params(due_before, limit, after), limit, 2)
-
-    def claim_overdue(
-        self,
-        *,
-        due_before: pendulum.DateTime,
-        limit: int = DEFAULT_PAGE_SIZE,
-        after: str | None = None,
-    ) -> Page[CareTask]:
-        """Return open unmarked tasks due before the instant, locked; rows others lock skipped."""
-        params = _overdue_params(due_before, limit, after)
-        return self._claimed(self.OVERDUE_SQL, params, limit, 2)
-
 
 # -- cases ---------------------------------------------------------------------------------
 
 
-class SqlCaseRepository(SqlRepository[Case]):
+class SqlCaseRepository(CaseQueries, SqlRepository[Case]):
     """Cases in a SQL store; see :class:`gridgov.ports.CaseRepository`."""
 
     declared = kinds.CASES
     duplicate_batch = "a case id or external id is already stored"
 
-    # ``next_check_utc IS NOT NULL`` and ``is_open`` repeat the partial indexes' conditions, so
-    # that both backends see at once that those indexes serve the queries.
-    DUE_SQL = (
-        "SELECT next_check_utc, id, version, doc FROM gg_cases"
-        " WHERE next_check_utc IS NOT NULL AND next_check_utc <= ?"
-        " AND (next_check_utc, id) > (?, ?)"
-        " ORDER BY next_check_utc, id LIMIT ?"
-    )
-    OPEN_SUBTREE_SQL = (
-        "SELECT reported_utc, id, version, doc FROM gg_cases"
-        " WHERE is_open AND cell_code >= ? AND cell_code < ? AND (reported_utc, id) > (?, ?)"
-        " ORDER BY reported_utc, id LIMIT ?"
-    )
-    REPORTED_SUBTREE_SQL = (
-        "SELECT reported_utc, id, version, doc FROM gg_cases"
-        " WHERE cell_code >= ? AND cell_code < ? AND reported_utc >= ? AND reported_utc < ?"
-        " AND (reported_utc, id) > (?, ?)"
-        " ORDER BY reported_utc, id LIMIT ?"
-    )
     EXTERNAL_SQL = "SELECT id, version, doc FROM gg_cases WHERE external_id = ?"
 
     def _check_external(self, c: Case) -> None:
@@ -541,86 +457,6 @@ class SqlCaseRepository(SqlRepository[Case]):
         check_text_key("external_id", external_id)
         row = self._uow.query_one(self.EXTERNAL_SQL, (external_id,))
         return None if row is None else self._uow.decode(Case, row[2], row[1])
-
-    def due(
-        self,
-        *,
-        at_or_before: pendulum.DateTime,
-        limit: int = DEFAULT_PAGE_SIZE,
-        after: str | None = None,
-    ) -> Page[Case]:
-        """Return cases whose ``next_check`` is at or before the instant, by next_check, id."""
-        return self._paged(self.DUE_SQL, _due_params(at_or_before, limit, after), limit, 2)
-
-    def claim_due(
-        self,
-        *,
-        at_or_before: pendulum.DateTime,
-        limit: int = DEFAULT_PAGE_SIZE,
-        after: str | None = None,
-    ) -> Page[Case]:
-        """Return due cases as ``due`` does, locked for this unit; rows others lock skipped."""
-        return self._claimed(self.DUE_SQL, _due_params(at_or_before, limit, after), limit, 2)
-
-    def open_in_subtree(
-        self, cell_code: str, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
-    ) -> Page[Case]:
-        """Return the open cases located in the subtree, by reported_at, id."""
-        return self._subtree_page(self.OPEN_SUBTREE_SQL, cell_code, limit=limit, after=after)
-
-    def reported_in_subtree(
-        self,
-        cell_code: str,
-        *,
-        since: pendulum.DateTime,
-        until: pendulum.DateTime,
-        limit: int = DEFAULT_PAGE_SIZE,
-        after: str | None = None,
-    ) -> Page[Case]:
-        """Return the cases of the subtree reported in ``[since, until)``, by reported_at, id."""
-        window = check_time_range(since, until)
-        return self._subtree_page(
-            self.REPORTED_SUBTREE_SQL, cell_code, window, limit=limit, after=after
-        )
-
-    def sightings(
-        self,
-        *,
-        since: pendulum.DateTime,
-        until: pendulum.DateTime,
-        category: str | None = None,
-        component_id: str | None = None,
-        limit: int = DEFAULT_PAGE_SIZE,
-    ) -> tuple[Sighting, ...]:
-        """Return a category's or a component's cases reported in the range, latest first."""
-        return sql_sightings(
-            self._uow,
-            since=since,
-            until=until,
-            category=category,
-            component_id=component_id,
-            limit=limit,
-        )
-
-
-def _overdue_params(
-    due_before: pendulum.DateTime, limit: int, after: str | None
-) -> tuple[str, str, str]:
-    """Check an overdue query's arguments; return its horizon and the cursor's key."""
-    horizon = instant_key(check_instant("due_before", due_before), "due_before")
-    check_limit(limit)
-    start = decode_cursor(after, 2) or ("", "")
-    return horizon, start[0], start[1]
-
-
-def _due_params(
-    at_or_before: pendulum.DateTime, limit: int, after: str | None
-) -> tuple[str, str, str]:
-    """Check a due query's arguments; return its horizon and the cursor's key."""
-    horizon = instant_key(check_instant("at_or_before", at_or_before), "at_or_before")
-    check_limit(limit)
-    start = decode_cursor(after, 2) or ("", "")
-    return horizon, start[0], start[1]
 
 
 class SqlSettingsRepository(SqlRecords[Settings]):
@@ -689,6 +525,19 @@ class SqlRequestRepository(SqlRemovableRepository[RememberedRequest]):
     EXPIRED_SQL = (
         "SELECT id FROM gg_requests WHERE expires_utc <= ? ORDER BY expires_utc, id LIMIT ?"
     )
+
+    def list(
+        self, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Page[RememberedRequest]:
+        """Return the remembered requests by key."""
+        check_limit(limit)
+        start = decode_cursor(after, 1) or ("",)
+        return self._paged(
+            "SELECT id, version, doc FROM gg_requests WHERE id > ? ORDER BY id LIMIT ?",
+            start,
+            limit,
+            1,
+        )
 
     def forget_expired(self, now: pendulum.DateTime, *, limit: int = DEFAULT_PAGE_SIZE) -> int:
         """Forget up to ``limit`` requests expired at ``now``; return how many."""

@@ -8,6 +8,7 @@ from itertools import groupby
 import attrs
 import pendulum
 
+from gridgov.adapters._queries import NotificationQueries
 from gridgov.adapters._sql_engine import SqlRecords, SqlRepository
 from gridgov.adapters.support import check_instant, check_limit, check_text_key, instant_key
 from gridgov.notify import Notification
@@ -93,29 +94,7 @@ class SqlOutboxRepository(SqlRecords[StoredEvent]):
         return len(ids)
 
 
-class SqlNotificationRepository(SqlRepository[Notification]):
+class SqlNotificationRepository(NotificationQueries, SqlRepository[Notification]):
     """Notifications in a SQL store; see :class:`gridgov.ports.NotificationRepository`."""
 
     declared = kinds.NOTIFICATIONS
-
-    # ``next_utc IS NOT NULL`` repeats the partial index's condition, so every backend sees that
-    # the index serves the query.
-    DUE_SQL = (
-        "SELECT version, doc FROM gg_notifications WHERE next_utc IS NOT NULL AND next_utc <= ?"
-        " ORDER BY next_utc, id LIMIT ?"
-    )
-    ABOUT_SQL = (
-        "SELECT version, doc FROM gg_notifications WHERE subject_id = ? ORDER BY created_utc, id"
-    )
-
-    def due(
-        self, at_or_before: pendulum.DateTime, *, limit: int = DEFAULT_PAGE_SIZE
-    ) -> tuple[Notification, ...]:
-        """Return up to ``limit`` notifications due at the instant, by ``next_at`` then id."""
-        horizon = instant_key(check_instant("at_or_before", at_or_before), "at_or_before")
-        return self._decoded(self._uow.query(self.DUE_SQL, (horizon, check_limit(limit))))
-
-    def about(self, subject_id: str) -> tuple[Notification, ...]:
-        """Return the notifications about one resident or record, by ``created`` then id."""
-        key = check_text_key("subject_id", subject_id)
-        return self._decoded(self._uow.query(self.ABOUT_SQL, (key,)))

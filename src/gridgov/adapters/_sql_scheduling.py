@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, cast
+from typing import cast
 
 import attrs
 import pendulum
 
-from gridgov.access import AuditEntry, AuditKind
+from gridgov.access import AuditEntry
+from gridgov.adapters._queries import (
+    AuditQueries,
+    RegistrationQueries,
+    ShiftQueries,
+    SignUpQueries,
+    VenueQueries,
+)
 from gridgov.adapters._sql_engine import SqlRecords, SqlRepository, require
 from gridgov.adapters.support import (
-    check_audit_filters,
     check_limit,
     check_text_key,
-    check_time_range,
     check_window,
     decode_cursor,
 )
@@ -43,22 +48,10 @@ __all__ = [
 # -- scheduling ----------------------------------------------------------------------------
 
 
-class SqlVenueRepository(SqlRepository[Venue]):
+class SqlVenueRepository(VenueQueries, SqlRepository[Venue]):
     """Venues in a SQL store; see :class:`gridgov.ports.VenueRepository`."""
 
     declared = kinds.VENUES
-
-    SUBTREE_SQL = (
-        "SELECT id, version, doc FROM gg_venues"
-        " WHERE cell_code >= ? AND cell_code < ? AND id > ?"
-        " ORDER BY id LIMIT ?"
-    )
-
-    def in_subtree(
-        self, cell_code: str, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
-    ) -> Page[Venue]:
-        """Return the venues of the subtree, by id."""
-        return self._subtree_page(self.SUBTREE_SQL, cell_code, limit=limit, after=after, arity=1)
 
 
 class SqlSeriesRepository(SqlRepository[ActivitySeries]):
@@ -105,33 +98,10 @@ class SqlSeriesRepository(SqlRepository[ActivitySeries]):
         return self._paged(self.IN_VENUE_SQL, (venue_id, high, low, *cursor), limit, 1)
 
 
-class SqlRegistrationRepository(SqlRepository[Registration]):
+class SqlRegistrationRepository(RegistrationQueries, SqlRepository[Registration]):
     """Registrations in a SQL store; see :class:`gridgov.ports.RegistrationRepository`."""
 
     declared = kinds.REGISTRATIONS
-
-    OCCURRENCE_SQL = (
-        "SELECT version, doc FROM gg_registrations"
-        " WHERE occurrence_id = ? ORDER BY registered_utc, id"
-    )
-    RESIDENT_SQL = (
-        "SELECT version, doc FROM gg_registrations"
-        " WHERE resident_id = ? AND start_utc < ? AND end_utc > ?"
-        " ORDER BY start_utc, id"
-    )
-
-    def for_occurrence(self, occurrence_id: str) -> tuple[Registration, ...]:
-        """Return every registration of an occurrence, by registered_at then id."""
-        check_text_key("occurrence_id", occurrence_id)
-        return self._decoded(self._uow.query(self.OCCURRENCE_SQL, (occurrence_id,)))
-
-    def for_resident(
-        self, resident_id: str, *, start: pendulum.DateTime, end: pendulum.DateTime
-    ) -> tuple[Registration, ...]:
-        """Return the resident's registrations whose occurrence overlaps ``[start, end)``."""
-        check_text_key("resident_id", resident_id)
-        low, high = check_window(start, end)
-        return self._decoded(self._uow.query(self.RESIDENT_SQL, (resident_id, high, low)))
 
     # Counted in the database: an occurrence with a long waitlist is not decoded to be counted.
     OCCUPANCY_SQL = (
@@ -163,42 +133,16 @@ class SqlRegistrationRepository(SqlRepository[Registration]):
         return self.update(attrs.evolve(first, state=RegistrationState.CONFIRMED))
 
 
-class SqlShiftRepository(SqlRepository[Shift]):
+class SqlShiftRepository(ShiftQueries, SqlRepository[Shift]):
     """Volunteer shifts in a SQL store; see :class:`gridgov.ports.ShiftRepository`."""
 
     declared = kinds.SHIFTS
 
-    VENUE_SQL = (
-        "SELECT version, doc FROM gg_shifts"
-        " WHERE venue_id = ? AND start_utc < ? AND end_utc > ?"
-        " ORDER BY start_utc, id"
-    )
 
-    def in_venue(
-        self, venue_id: str, *, start: pendulum.DateTime, end: pendulum.DateTime
-    ) -> tuple[Shift, ...]:
-        """Return the venue's shifts overlapping ``[start, end)``, by start then id."""
-        low, high = check_window(start, end)
-        require(self._uow, "venue", "venue_id", venue_id)
-        return self._decoded(self._uow.query(self.VENUE_SQL, (venue_id, high, low)))
-
-
-class SqlSignUpRepository(SqlRepository[SignUp]):
+class SqlSignUpRepository(SignUpQueries, SqlRepository[SignUp]):
     """Volunteers' sign-ups in a SQL store; see :class:`gridgov.ports.SignUpRepository`."""
 
     declared = kinds.SIGNUPS
-
-    SHIFT_SQL = "SELECT version, doc FROM gg_signups WHERE shift_id = ? ORDER BY at_utc, id"
-    RESIDENT_SQL = (
-        "SELECT version, doc FROM gg_signups"
-        " WHERE resident_id = ? AND start_utc < ? AND end_utc > ?"
-        " ORDER BY start_utc, id"
-    )
-
-    def for_shift(self, shift_id: str) -> tuple[SignUp, ...]:
-        """Return every sign-up of a shift, by ``at`` then id."""
-        require(self._uow, "shift", "shift_id", shift_id)
-        return self._decoded(self._uow.query(self.SHIFT_SQL, (shift_id,)))
 
     def taken(self, shift_id: str) -> int:
         """Return how many volunteers are signed up for the shift."""
@@ -209,68 +153,11 @@ class SqlSignUpRepository(SqlRepository[SignUp]):
         )
         return 0 if row is None else int(row[0])
 
-    def for_resident(
-        self, resident_id: str, *, start: pendulum.DateTime, end: pendulum.DateTime
-    ) -> tuple[SignUp, ...]:
-        """Return the resident's sign-ups whose shift overlaps ``[start, end)``, by start."""
-        check_text_key("resident_id", resident_id)
-        low, high = check_window(start, end)
-        return self._decoded(self._uow.query(self.RESIDENT_SQL, (resident_id, high, low)))
-
 
 # -- audit trail -----------------------------------------------------------------------------
 
 
-def _between_sql(principal: bool, subject: bool, kind: bool) -> str:
-    """Return the SQL of ``AuditRepository.between`` with the filters asked for.
-
-    The window's start and the cursor are one lower bound on ``(at_utc, id)``: each of the three
-    indexes, after its equality column if any, reads from there in the query's order.
-    """
-    filters = "".join(
-        f"{column} = ? AND "
-        for column, wanted in (("principal_id", principal), ("subject", subject), ("kind", kind))
-        if wanted
-    )
-    return (
-        "SELECT at_utc, id, version, doc FROM gg_audit"
-        f" WHERE {filters}(at_utc, id) > (?, ?) AND at_utc < ?"
-        " ORDER BY at_utc, id LIMIT ?"
-    )
-
-
-class SqlAuditRepository(SqlRecords[AuditEntry]):
+class SqlAuditRepository(AuditQueries, SqlRecords[AuditEntry]):
     """The audit trail in a SQL store; see :class:`gridgov.ports.AuditRepository`."""
 
     declared = kinds.AUDIT
-
-    # One statement per combination of filters (principal, subject, kind), so that each uses
-    # the index that fits: gg_audit_principal, gg_audit_subject, or gg_audit_at.
-    BETWEEN_SQL: ClassVar[dict[tuple[bool, bool, bool], str]] = {
-        (p, s, k): _between_sql(p, s, k)
-        for p in (False, True)
-        for s in (False, True)
-        for k in (False, True)
-    }
-
-    def between(
-        self,
-        *,
-        since: pendulum.DateTime,
-        until: pendulum.DateTime,
-        principal_id: str | None = None,
-        subject: str | None = None,
-        kind: AuditKind | None = None,
-        limit: int = DEFAULT_PAGE_SIZE,
-        after: str | None = None,
-    ) -> Page[AuditEntry]:
-        """Return the entries in ``[since, until)`` by ``at`` then id, optionally filtered."""
-        low, high = check_time_range(since, until)
-        check_audit_filters(principal_id, subject, kind)
-        check_limit(limit)
-        start = decode_cursor(after, 2)
-        lower = (low, "") if start is None or start < (low, "") else start
-        wanted = (principal_id, subject, None if kind is None else kind.value)
-        filters = [v for v in wanted if v is not None]
-        sql = self.BETWEEN_SQL[(principal_id is not None, subject is not None, kind is not None)]
-        return self._paged(sql, (*filters, *lower, high), limit, 2)

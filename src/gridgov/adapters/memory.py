@@ -40,9 +40,10 @@ from gridgov.adapters._memory_scheduling import (
     MemorySignUpRepository,
     MemoryVenueRepository,
 )
-from gridgov.adapters.support import check_text_key
+from gridgov.adapters.support import check_batch_size, check_id_key, check_text_key
 from gridgov.codes import DEFAULT_SCHEME, CodeScheme
 from gridgov.errors import ConflictError, NotFoundError
+from gridgov.identity import IdKey
 from gridgov.records import kinds
 from gridgov.settings import Settings
 
@@ -73,8 +74,8 @@ __all__ = [
 class _State:
     """Committed records and their indexes, a table per kind. Guarded by the store's lock."""
 
-    def __init__(self) -> None:
-        self.tables: dict[str, MemoryTable] = {k.name: MemoryTable(k) for k in kinds.KINDS}
+    def __init__(self, id_key: IdKey | None) -> None:
+        self.tables: dict[str, MemoryTable] = {k.name: MemoryTable(k, id_key) for k in kinds.KINDS}
         self.locks: dict[str, int] = {}  # name -> times held by committed units
         self.settings_history: list[Settings] = []  # every saved version, oldest first
         self.commits = 0  # bumped by every commit, so a unit can tell if others wrote meanwhile
@@ -85,11 +86,14 @@ class MemoryStore:
 
     Args:
         scheme: The code scheme cell codes must follow.
+        id_key: The deployment's key for the digests of ID numbers (:mod:`gridgov.identity`);
+            ``None``: no digests, and no finding people by ID number.
     """
 
-    def __init__(self, scheme: CodeScheme = DEFAULT_SCHEME) -> None:
+    def __init__(self, scheme: CodeScheme = DEFAULT_SCHEME, *, id_key: IdKey | None = None) -> None:
         self._scheme = scheme
-        self._state = _State()
+        self._id_key = check_id_key(id_key)
+        self._state = _State(self._id_key)
         self._lock = threading.RLock()
         # Records claimed by a live unit of work (``cases.claim_due``, ``care_tasks.
         # claim_overdue``) by ``(kind, key)``, released when it ends.
@@ -99,6 +103,29 @@ class MemoryStore:
     def scheme(self) -> CodeScheme:
         """Return the code scheme cell codes must follow."""
         return self._scheme
+
+    @property
+    def id_key(self) -> IdKey | None:
+        """Return the key ID digests are computed with, ``None`` if none."""
+        return self._id_key
+
+    def rehash_ids(self, key: IdKey | None, *, batch_size: int = 500) -> int:
+        """Use ``key`` from now on: every table's indexes are rebuilt under it.
+
+        Memory has no older rows to migrate; this is :func:`gridgov.identity.rehash_ids`.
+        Run it with no unit of work open (their indexes are the old ones). Returns the resident
+        rows written.
+        """
+        check_batch_size(batch_size)
+        key = check_id_key(key)
+        with self._lock:
+            state = self._state
+            self._id_key = key
+            for table in state.tables.values():
+                table.rekey(key)
+            state.commits += 1
+            households = state.tables[kinds.HOUSEHOLDS.name].records.values()
+            return sum(len(h.members) for h in households)
 
     def __call__(self) -> MemoryUnitOfWork:
         """Return a new unit of work."""

@@ -54,6 +54,7 @@ from gridgov.errors import (
     UnsupportedStoreError,
     ValidationError,
 )
+from gridgov.identity import IdKey
 
 try:
     import pymysql
@@ -236,6 +237,8 @@ class MysqlStore(PooledSqlStore):
         statement_timeout: Seconds a statement may run before the server stops it, a
             StorageError (0, the default: no limit; on MySQL, read-only SELECTs only). A
             keyword argument overrides the URL.
+        id_key: The deployment's key for the digests of ID numbers (:mod:`gridgov.identity`);
+            ``None``: no digests, and no finding people by ID number.
 
     Raises:
         StorageError: If the server cannot be reached or holds a newer gridgov schema.
@@ -254,6 +257,7 @@ class MysqlStore(PooledSqlStore):
         pool_max_idle: float | None = None,
         pool_timeout: float | None = None,
         statement_timeout: float | None = None,
+        id_key: IdKey | None = None,
     ) -> None:
         args = _parse(url)
         # The pool's parameters are read; any other query parameter is ignored, as before.
@@ -267,7 +271,7 @@ class MysqlStore(PooledSqlStore):
                 "statement_timeout": statement_timeout,
             },
         )
-        super().__init__(scheme, pool=options)
+        super().__init__(scheme, pool=options, id_key=id_key)
         self._database: str = args.pop("database")
         self._args = args
         self._lock_timeout = max(1, round(lock_timeout))

@@ -19,6 +19,7 @@ from gridgov.adapters._pool import PoolOptions, pool_options, statement_timed_ou
 from gridgov.adapters._sql import Connection, PooledSqlStore
 from gridgov.codes import DEFAULT_SCHEME, CodeScheme
 from gridgov.errors import ConflictError, GridgovError, StorageError, ValidationError
+from gridgov.identity import IdKey
 
 try:
     import psycopg
@@ -147,6 +148,8 @@ class PostgresStore(PooledSqlStore):
             default), then a StorageError.
         statement_timeout: Seconds a statement may run before the server cancels it, a
             StorageError (0, the default: no limit). A keyword argument overrides the URL.
+        id_key: The deployment's key for the digests of ID numbers (:mod:`gridgov.identity`);
+            ``None``: no digests, and no finding people by ID number.
 
     Raises:
         StorageError: If the server cannot be reached or holds a newer gridgov schema.
@@ -164,6 +167,7 @@ class PostgresStore(PooledSqlStore):
         pool_max_idle: float | None = None,
         pool_timeout: float | None = None,
         statement_timeout: float | None = None,
+        id_key: IdKey | None = None,
     ) -> None:
         given: dict[str, object] = {
             "pool_max_size": pool_max_size,
@@ -173,7 +177,7 @@ class PostgresStore(PooledSqlStore):
             "statement_timeout": statement_timeout,
         }
         self._conninfo, self._schema, options = _split_url(url, given)
-        super().__init__(scheme, pool=options)
+        super().__init__(scheme, pool=options, id_key=id_key)
         self._lock_timeout = lock_timeout
         self.dialect = PostgresDialect()
         self._start(self._connect(create_schema=True), psycopg.Error, f"schema {self._schema}")

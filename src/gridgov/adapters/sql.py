@@ -8,6 +8,9 @@ every repository come from it. A dialect only says how its database differs:
   every schema version follows (:func:`declared_migrations`);
 - a :class:`Dialect`: its placeholders, how a write transaction begins, a lock for migrations,
   the fastest bulk insert, and its driver's errors as gridgov errors;
+- nothing per query: every port query that reads one declared index is a scan of it, which
+  the engine turns into one statement; :func:`statement_of` shows the statement a query runs,
+  for ``EXPLAIN``;
 - a store: a :class:`PooledSqlStore` subclass that opens connections (and, to honour a
   ``statement_timeout``, limits them); the pool (:class:`PoolOptions`) is the base class's.
 
@@ -32,6 +35,8 @@ from gridgov.adapters._sql import (
     migrate,
     table_names,
 )
+from gridgov.adapters._sql_engine import statement_of
+from gridgov.adapters._sql_steps import recompute
 
 __all__ = [
     "POOL_PARAMETERS",
@@ -47,6 +52,8 @@ __all__ = [
     "declared_migrations",
     "migrate",
     "pool_options",
+    "recompute",
+    "statement_of",
     "statement_timed_out",
     "table_names",
 ]

@@ -23,6 +23,7 @@ from gridgov.adapters._pool import pool_options, statement_timed_out
 from gridgov.adapters._sql import Connection, PooledSqlStore
 from gridgov.codes import DEFAULT_SCHEME, CodeScheme
 from gridgov.errors import ConflictError, GridgovError, StorageError
+from gridgov.identity import IdKey
 
 __all__ = ["SqliteDialect", "SqliteStore"]
 
@@ -155,6 +156,8 @@ class SqliteStore(PooledSqlStore):
             default), then a StorageError.
         statement_timeout: Seconds a statement may run before it is stopped with a
             StorageError (0, the default: no limit).
+        id_key: The deployment's key for the digests of ID numbers (:mod:`gridgov.identity`);
+            ``None``: no digests, and no finding people by ID number.
 
     Raises:
         StorageError: If the file is not a gridgov database this version can open.
@@ -172,6 +175,7 @@ class SqliteStore(PooledSqlStore):
         pool_max_idle: float | None = None,
         pool_timeout: float | None = None,
         statement_timeout: float | None = None,
+        id_key: IdKey | None = None,
     ) -> None:
         options, _ = pool_options(
             given={
@@ -182,7 +186,7 @@ class SqliteStore(PooledSqlStore):
                 "statement_timeout": statement_timeout,
             }
         )
-        super().__init__(scheme, pool=options)
+        super().__init__(scheme, pool=options, id_key=id_key)
         self._tempdir = None if path is not None else tempfile.mkdtemp(prefix="gridgov-")
         self._path = Path(path) if path is not None else Path(self._tempdir or ".") / "ledger.db"
         self._timeout = busy_timeout

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import re
 from typing import Protocol, TypeVar
 
 import attrs
@@ -25,6 +26,7 @@ from gridgov.errors import ValidationError
 from gridgov.grid import GridCell, Worker
 from gridgov.households import Household
 from gridgov.idempotency import RememberedRequest
+from gridgov.identity import check_id_key
 from gridgov.notify import Notification
 from gridgov.outbox import StoredEvent
 from gridgov.ports import MAX_PAGE_SIZE
@@ -42,7 +44,9 @@ __all__ = [
     "birth_bounds",
     "check_audit_filters",
     "check_batch_size",
+    "check_digest",
     "check_history_kept",
+    "check_id_key",
     "check_instant",
     "check_limit",
     "check_placement",
@@ -196,6 +200,23 @@ def birth_bounds(
     latest = None if min_age is None else on.subtract(years=min_age)
     born_after = None if max_age is None else on.subtract(years=max_age + 1)
     return born_after, latest
+
+
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
+def check_digest(value: object) -> str:
+    """Return ``value`` if it is an ID digest (64 lower-case hex digits, ``IdKey.digest``).
+
+    Raises:
+        ValidationError: Naming ``digest`` otherwise; a national ID given in its place is
+            never repeated (the message says so).
+    """
+    if not isinstance(value, str) or not _DIGEST.fullmatch(value):
+        raise ValidationError(
+            "digest", "expected 64 lower-case hex digits (IdKey.digest), not an ID number"
+        )
+    return value
 
 
 def check_text_key(name: str, value: object) -> str:

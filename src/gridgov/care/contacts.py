@@ -23,6 +23,9 @@ class Outcome(enum.Enum):
     UNWELL = "unwell"
     NO_ANSWER = "no_answer"
     HOSPITALISED = "hospitalised"
+    DISCHARGED = "discharged"
+    """Back home from hospital (a hospital's discharge list, or a relative's word): the pause
+    that ``HOSPITALISED`` began ends, and the routine contacts are planned again."""
     REFUSED = "refused"
     MOVED = "moved"
     DECEASED = "deceased"
@@ -44,6 +47,7 @@ _OUTCOME_ZH = {
     Outcome.UNWELL: "身体不适",
     Outcome.NO_ANSWER: "无人接听",
     Outcome.HOSPITALISED: "住院",
+    Outcome.DISCHARGED: "已出院",
     Outcome.REFUSED: "拒绝探访",
     Outcome.MOVED: "已搬离",
     Outcome.DECEASED: "已故",

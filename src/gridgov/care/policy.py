@@ -49,6 +49,9 @@ class ContactMethod(enum.Enum):
     PHONE = "phone"
     VIDEO = "video"
     VOLUNTEER_VISIT = "volunteer_visit"
+    NOTICE = "notice"
+    """Not a contact: another department's notice put on the resident's ledger (a hospital's
+    discharge list). It satisfies no cadence and no cadence asks for it."""
 
     @property
     def label_zh(self) -> str:
@@ -69,12 +72,15 @@ _METHOD_ZH = {
     ContactMethod.PHONE: "电话问候",
     ContactMethod.VIDEO: "视频问候",
     ContactMethod.VOLUNTEER_VISIT: "志愿者探访",
+    ContactMethod.NOTICE: "部门通报",
 }
+_CONTACTS = frozenset(ContactMethod) - {ContactMethod.NOTICE}
 _SATISFIES = {
-    ContactMethod.HOME_VISIT: frozenset(ContactMethod),
-    ContactMethod.VOLUNTEER_VISIT: frozenset(ContactMethod),
+    ContactMethod.HOME_VISIT: _CONTACTS,
+    ContactMethod.VOLUNTEER_VISIT: _CONTACTS,
     ContactMethod.VIDEO: frozenset({ContactMethod.VIDEO, ContactMethod.PHONE}),
     ContactMethod.PHONE: frozenset({ContactMethod.PHONE}),
+    ContactMethod.NOTICE: frozenset(),
 }
 
 
@@ -111,6 +117,8 @@ def _check_cadences(_inst: Any, attribute: attrs.Attribute[Any], value: object) 
             raise ValidationError(f"{attribute.name}[{i}]", "expected a Cadence")
         if cadence.method in seen:
             raise ValidationError(f"{attribute.name}[{i}].method", "two cadences for one method")
+        if cadence.method is ContactMethod.NOTICE:
+            raise ValidationError(f"{attribute.name}[{i}].method", "a notice is not a contact")
         seen.add(cadence.method)
 
 

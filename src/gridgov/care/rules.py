@@ -31,6 +31,7 @@ __all__ = [
     "effective_method",
     "follow_up",
     "lapse",
+    "paused",
     "plan_routine",
 ]
 
@@ -116,14 +117,18 @@ def effective_method(cadence: Cadence, household: Household) -> ContactMethod:
     return cadence.method
 
 
-def _paused(contacts: Sequence[ContactAttempt]) -> str | None:
-    """Return why routine contacts stop for now, from the latest decisive contact."""
+def paused(contacts: Sequence[ContactAttempt]) -> str | None:
+    """Return why routine contacts stop for now, from the latest decisive contact.
+
+    ``"hospitalised"`` (until a contact reaches the resident or a ``discharged`` notice comes),
+    ``"moved"``, ``"deceased"``, or ``None`` when they go on.
+    """
     for c in sorted(contacts, key=lambda c: c.at, reverse=True):
         if c.outcome in (Outcome.DECEASED, Outcome.MOVED):
             return str(c.outcome.value)
         if c.outcome is Outcome.HOSPITALISED:
             return "hospitalised"
-        if c.outcome.reached:
+        if c.outcome.reached or c.outcome is Outcome.DISCHARGED:
             return None
     return None
 
@@ -157,7 +162,7 @@ def plan_routine(
             range (see :mod:`gridgov.clock`).
     """
     tier = assessment.tier
-    if tier is None or _paused(contacts) is not None:
+    if tier is None or paused(contacts) is not None:
         return ()
     resident, household = assessment.resident, assessment.household
     # Tasks planned after different contacts differ even when their windows are the same (a

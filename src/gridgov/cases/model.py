@@ -148,11 +148,16 @@ PAUSED_STATES = frozenset({CaseState.WAITING_ON_RESIDENT, CaseState.PARKED})
 
 
 class Satisfaction(enum.Enum):
-    """The reporter's verdict at the call-back (回访)."""
+    """The outcome of the call-back (回访): the reporter's verdict, or that none was reached.
+
+    ``UNREACHABLE`` (无法联系) is a call-back made that reached no one: it counts in no
+    satisfaction rate, neither above nor below the line.
+    """
 
     SATISFIED = "satisfied"
     BASICALLY_SATISFIED = "basically_satisfied"
     DISSATISFIED = "dissatisfied"
+    UNREACHABLE = "unreachable"
 
     @property
     def label_zh(self) -> str:
@@ -161,7 +166,13 @@ class Satisfaction(enum.Enum):
             "satisfied": "满意",
             "basically_satisfied": "基本满意",
             "dissatisfied": "不满意",
+            "unreachable": "无法联系",
         }[self.value]
+
+    @property
+    def reached(self) -> bool:
+        """Return whether the call-back reached the reporter (a verdict was given)."""
+        return self is not Satisfaction.UNREACHABLE
 
 
 def _point(_inst: Any, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -403,7 +414,7 @@ class Case:
         reported_at: When it was received; handling limits count from here.
         deadlines: Every stage limit applied, oldest first; the running one is last of its stage.
         history: The append-only audit trail.
-        satisfaction: The call-back verdict, once evaluated.
+        satisfaction: The call-back's outcome, once evaluated.
         external_id: Its id in another system (the 12345 ticket, an Open311 request id).
         requested_extension: The extra time asked for, while an extension request is pending.
         level_since: When it reached its owner's level (escalation counts from here).
@@ -421,6 +432,10 @@ class Case:
         duplicate_of: The case it was merged into or marked a duplicate of (it is then closed
             and counted by no indicator but the duplicates'), if any.
         duplicates: The cases merged into it or marked duplicates of it, in order.
+        callback_due: When the call-back (回访) of the reporter is due: set when the case is
+            closed (:attr:`~gridgov.cases.workflow.CaseWorkflow.callback_within` later); kept
+            after the call-back as a record. ``None`` before the first closing, and in cases
+            closed before call-backs were planned.
         version: The stored version, managed by repositories.
     """
 
@@ -470,12 +485,20 @@ class Case:
     duplicates: tuple[str, ...] = attrs.field(
         default=(), converter=_ids, validator=v.collection_of(str)
     )
+    callback_due: pendulum.DateTime | None = attrs.field(
+        default=None, validator=v.optional(v.aware_datetime)
+    )
     version: int = attrs.field(default=0, validator=v.non_negative_int)
 
     @property
     def is_duplicate(self) -> bool:
         """Return whether it was closed as a duplicate of another case (merged or marked)."""
         return self.duplicate_of is not None
+
+    @property
+    def callback_pending(self) -> bool:
+        """Return whether the case is closed and its call-back not yet recorded."""
+        return self.state is CaseState.CLOSED and self.callback_due is not None
 
     @property
     def cell_code(self) -> str:

@@ -16,7 +16,14 @@ import pendulum
 
 from gridgov._levels import GridLevel
 from gridgov.calendar import WorkCalendar
-from gridgov.cases.catalogue import DEFAULT_CATALOGUE, Category, ServiceCatalogue, Stage, TimeLimit
+from gridgov.cases.catalogue import (
+    DEFAULT_CATALOGUE,
+    Category,
+    ServiceCatalogue,
+    Stage,
+    TimeLimit,
+    TimeUnit,
+)
 from gridgov.cases.escalation import (
     DEFAULT_ESCALATION,
     EscalationKind,
@@ -41,6 +48,8 @@ from gridgov.cases.model import (
 from gridgov.clock import ensure_aware
 from gridgov.errors import TransitionError, ValidationError
 from gridgov.events import (
+    CallbackDue,
+    CallbackRecorded,
     CaseEscalated,
     CaseEvent,
     CaseReassigned,
@@ -52,6 +61,7 @@ from gridgov.events import (
 from gridgov.grid import GridCell
 
 __all__ = [
+    "DEFAULT_CALLBACK_WITHIN",
     "DUPLICATE_ACTIONS",
     "OWNER_LEVELS",
     "Action",
@@ -245,6 +255,10 @@ class Hierarchy(Protocol):
         ...
 
 
+#: How soon after closing a case its reporter is called back (回访): a proposal, not sourced;
+#: a deployment sets its own (``CaseWorkflow(callback_within=...)``).
+DEFAULT_CALLBACK_WITHIN = TimeLimit(2, TimeUnit.WORKING_DAYS)
+
 #: The levels whose units can own a case.
 OWNER_LEVELS = (GridLevel.GRID, GridLevel.COMMUNITY, GridLevel.STREET, GridLevel.DISTRICT)
 
@@ -259,12 +273,15 @@ class CaseWorkflow:
         escalation: The escalation policy.
         separation_of_duties: Whether whoever requested an extension may not approve or deny
             it, and whoever handled a case may not verify it (or fail its verification).
+        callback_within: How soon after closing the reporter is called back (回访): the
+            case's ``callback_due`` (:data:`DEFAULT_CALLBACK_WITHIN`, a proposal).
     """
 
     calendar: WorkCalendar
     catalogue: ServiceCatalogue = DEFAULT_CATALOGUE
     escalation: EscalationPolicy = DEFAULT_ESCALATION
     separation_of_duties: bool = True
+    callback_within: TimeLimit = DEFAULT_CALLBACK_WITHIN
 
     def _deadline(self, category: Category, stage: Stage, start: pendulum.DateTime) -> Deadline:
         limit = category.limit(stage)
@@ -503,7 +520,15 @@ class CaseWorkflow:
         event = CaseStateChanged(
             case.id, case.cell_code, at, action.value, case.state.value, rule.target.value, actor
         )
-        return Transition(self.rescheduled(new), (event,))
+        events: tuple[CaseEvent, ...] = (event,)
+        if action is Action.CLOSE and new.callback_due is not None:
+            events += (CallbackDue(case.id, case.cell_code, at, case.category, new.callback_due),)
+        elif action is Action.EVALUATE and new.satisfaction is not None:
+            outcome = new.satisfaction.value
+            events += (
+                CallbackRecorded(case.id, case.cell_code, at, case.category, outcome, actor),
+            )
+        return Transition(self.rescheduled(new), events)
 
     def _effects(
         self,
@@ -539,6 +564,8 @@ class CaseWorkflow:
                 f"case {case.id!r} is a duplicate: its reporter is called back on "
                 f"case {case.duplicate_of!r}"
             )
+        elif action is Action.CLOSE:
+            changes["callback_due"] = self.callback_within.due(at, self.calendar)
         elif action is Action.EVALUATE:
             if not isinstance(satisfaction, Satisfaction):
                 raise ValidationError("satisfaction", "record the call-back verdict")

@@ -24,6 +24,8 @@ default ``$GRIDGOV_DB``, else a SQLite file in the user's data directory):
 - ``gridgov purge --at ISO-DATETIME``: erase personal data kept longer than the retention allows.
 - ``gridgov import-ledger FILE.xlsx [--mapping FILE] [--dry-run] [--report OUT.xlsx]``: a
   community's ledger workbook into the store, all or nothing, with its validation report.
+- ``gridgov grid split|merge|retire CODE... --into CODE=NAME[:BUILDING,...] --on DATE``: redraw
+  the grid from a day, keeping the old cells and moving households with their open work.
 - ``gridgov calendar [--year YYYY | --between START END]``: the working calendar's announced and
   provisional years, a year's days off, working time; ``gridgov calendar retime`` counts
   provisional deadlines again once a year is announced.
@@ -91,6 +93,7 @@ from gridgov.cli.demo import (
     format_worklist,
 )
 from gridgov.cli.export import _cmd_export_geojson, _cmd_export_ics, _cmd_export_open311
+from gridgov.cli.grid import add_grid
 from gridgov.cli.ledger import add_import_ledger
 from gridgov.cli.notify import add_notify
 from gridgov.cli.privacy import add_purge
@@ -398,6 +401,7 @@ def _parser() -> argparse.ArgumentParser:
     add_notify(commands, output, _DB_HELP)
     add_purge(commands, output, _DB_HELP)
     add_import_ledger(commands, output, _DB_HELP)
+    add_grid(commands, output, _DB_HELP)
     return parser
 
 

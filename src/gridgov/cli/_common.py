@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import attrs
@@ -33,6 +33,7 @@ from gridgov.errors import (
     ValidationError,
 )
 from gridgov.grid import GridLevel, GridTree
+from gridgov.identity import IdKey
 from gridgov.ports import Page, Store, UnitOfWork
 from gridgov.projections import JSONValue, project
 from gridgov.scenarios import (
@@ -115,6 +116,15 @@ def safe_url(url: str) -> str:
         masked = [(k, "***" if k == "password" else v) for k, v in query]
         parts = parts._replace(query=urlencode(masked, safe="*"))
     return urlunsplit(parts)
+
+
+def open_db(url: str, **options: Any) -> Store:
+    """Open the store at ``url`` with the deployment's ID key, if the environment gives one.
+
+    The key (:data:`gridgov.identity.ID_KEY_VARIABLE`, hex) is never an option of the command:
+    an argument would land in the shell's history and the process list.
+    """
+    return open_store(url, id_key=IdKey.from_environment(), **options)
 
 
 def default_db_url() -> str:
@@ -319,7 +329,7 @@ def _ledger(args: argparse.Namespace) -> Iterator[tuple[Scenario, Store, GridTre
     """
     scenario = load_scenario(_scenario_path(args.scenario), households=False)
     db = args.db or default_db_url()
-    store = open_store(db, scheme=scenario.scheme)
+    store = open_db(db, scheme=scenario.scheme)
     try:
         with store() as uow:
             tree = uow.cells.tree()

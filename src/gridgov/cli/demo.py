@@ -9,7 +9,6 @@ from pathlib import Path
 import attrs
 import pendulum
 
-from gridgov.bootstrap import open_store
 from gridgov.cases import Case, CaseRole, EscalationKind, ServiceCatalogue
 from gridgov.cli._common import (
     _LEVELS,
@@ -29,6 +28,7 @@ from gridgov.cli._common import (
     _table,
     _workflow,
     default_db_url,
+    open_db,
     safe_url,
 )
 from gridgov.cli._story import family_story
@@ -80,7 +80,7 @@ def _demo(today: pendulum.Date | None, scenario_path: Path | None, db: str) -> i
     path = scenario_path if scenario_path is not None else example_path()
     scenario = load_scenario(path, households=False)
     on = today or scenario.as_of or SystemClock().today()
-    store = open_store(db, scheme=scenario.scheme)
+    store = open_db(db, scheme=scenario.scheme)
     now = pendulum.datetime(on.year, on.month, on.day, 9, tz=_TZ)  # the working day begins
     try:
         _load_unless_present(store, scenario, path, db)
@@ -525,7 +525,7 @@ def _cmd_load(args: argparse.Namespace) -> int:
     path = _scenario_path(args.scenario)
     scenario = load_scenario(path, households=False)
     db = args.db or default_db_url()
-    store = open_store(db, scheme=scenario.scheme)
+    store = open_db(db, scheme=scenario.scheme)
     try:
         report = _load_unless_present(
             store, scenario, path, db, progress=_progress(args, "households"), quiet=args.quiet

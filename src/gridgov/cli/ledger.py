@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gridgov.bootstrap import open_store
-from gridgov.cli._common import _print_json, _status, default_db_url, safe_url
+from gridgov.cli._common import _print_json, _status, default_db_url, open_db, safe_url
 from gridgov.errors import GridgovError
+from gridgov.ports import SharedId
 
 if TYPE_CHECKING:  # the module needs the xlsx extra: imported when the command runs
     from gridgov.ledger import LedgerImport
@@ -33,7 +33,7 @@ def cmd_import_ledger(args: argparse.Namespace) -> int:
     if args.cell:
         mapping = attrs.evolve(mapping, cell=args.cell)
     db = args.db or default_db_url()
-    store = open_store(db)
+    store = open_db(db)
     try:
         result = import_ledger(args.file, store, mapping=mapping, dry_run=args.dry_run)
     finally:
@@ -74,6 +74,7 @@ def cmd_import_ledger(args: argparse.Namespace) -> int:
                     for p in result.problems
                 ],
                 "report": str(args.report) if args.report else None,
+                **({"shared_ids": [_holders(s) for s in result.shared]} if result.shared else {}),
             }
         )
     else:
@@ -101,9 +102,21 @@ def _print_text(args: argparse.Namespace, result: LedgerImport, db: str) -> None
             f"{len(result.added)} added, {len(result.changed)} changed, "
             f"{result.unchanged} unchanged ({how})"
         )
+        for shared in result.shared[:_SHOWN]:
+            where = ", ".join(
+                f"{h.resident_id} in {h.household_id} ({h.cell_code})" for h in shared.holders
+            )
+            _say(f"  one ID number, held twice: {where}")
     if args.report:
         _status(f"report written to {args.report}")
     sys.stdout.flush()
+
+
+def _holders(shared: SharedId) -> list[dict[str, str]]:
+    return [
+        {"household_id": h.household_id, "cell_code": h.cell_code, "resident_id": h.resident_id}
+        for h in shared.holders
+    ]
 
 
 def _say(line: str) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 
-from gridgov.bootstrap import open_store
 from gridgov.cli._common import (
     _add_loop_options,
     _missing,
@@ -13,6 +12,7 @@ from gridgov.cli._common import (
     _status,
     _stop_on_sigterm,
     default_db_url,
+    open_db,
     safe_url,
 )
 from gridgov.errors import ValidationError
@@ -41,7 +41,7 @@ def cmd_notify(args: argparse.Namespace) -> int:
     """Deliver notifications until stopped (SIGTERM, Ctrl-C) or, with ``--until-empty``, done."""
     transport = _transport(args)
     db = args.db or default_db_url()
-    store = open_store(db)
+    store = open_db(db)
     try:
         notifier = Notifier(store, transport, batch_size=args.batch)
         _stop_on_sigterm(notifier.stop)

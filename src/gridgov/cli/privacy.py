@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from gridgov.bootstrap import open_store
-from gridgov.cli._common import _datetime, _instant, _print_report, default_db_url
+from gridgov.cli._common import _datetime, _instant, _print_report, default_db_url, open_db
 from gridgov.services.retention import purge
 
 __all__ = ["add_purge", "cmd_purge"]
@@ -14,7 +13,7 @@ __all__ = ["add_purge", "cmd_purge"]
 def cmd_purge(args: argparse.Namespace) -> int:
     """Run the retention purge at ``--at`` and print what it erased."""
     at = _instant(args.at, "--at")
-    store = open_store(args.db or default_db_url())
+    store = open_db(args.db or default_db_url())
     try:
         report = purge(store, at)
     finally:

@@ -6,7 +6,6 @@ import argparse
 
 import pendulum
 
-from gridgov.bootstrap import open_store
 from gridgov.cli._common import (
     _add_loop_options,
     _missing,
@@ -15,6 +14,7 @@ from gridgov.cli._common import (
     _status,
     _stop_on_sigterm,
     default_db_url,
+    open_db,
     safe_url,
 )
 from gridgov.outbox.relay import Relay
@@ -30,7 +30,7 @@ def cmd_relay(args: argparse.Namespace) -> int:
         raise _missing(exc, "gridgov relay") from None
 
     db = args.db or default_db_url()
-    store = open_store(db)
+    store = open_db(db)
     try:
         publisher = NatsPublisher(args.nats, stream=args.stream, subjects=(f"{args.prefix}.>",))
         try:

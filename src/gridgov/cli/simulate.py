@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import argparse
 
-from gridgov.bootstrap import open_store
-from gridgov.cli._common import _missing, _print_json, _progress, _scenario_path, _table, safe_url
+from gridgov.cli._common import (
+    _missing,
+    _print_json,
+    _progress,
+    _scenario_path,
+    _table,
+    open_db,
+    safe_url,
+)
 from gridgov.errors import (
     ConflictError,
 )
@@ -23,7 +30,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
     scenario = load_scenario(_scenario_path(args.scenario))
     db = args.db or "memory://"
-    store = open_store(db, scheme=scenario.scheme)
+    store = open_db(db, scheme=scenario.scheme)
     try:
         with store() as uow:
             if len(uow.cells.tree()):

@@ -49,6 +49,7 @@ from gridgov.outbox import record_events
 from gridgov.ports import UnitOfWork
 from gridgov.serialization import structure
 from gridgov.services.cases import reported
+from gridgov.services.placing import CellFinder
 from gridgov.settings import case_workflow
 
 __all__ = [
@@ -787,6 +788,20 @@ def _plan(
     return _Planned(index, request, cell_code, reporter, received, case_id)
 
 
+def _placing(finder: CellFinder) -> Callable[[ServiceRequestIn], str]:
+    """Return the default ``cell_for``: a request's point, else its address, errors by field."""
+
+    def cell_for(request: ServiceRequestIn) -> str:
+        return finder.place(
+            point=request.point,
+            address=request.address_string,
+            point_path="long",
+            address_path="address_string",
+        )
+
+    return cell_for
+
+
 def _without_events(result: ImportResult) -> ImportResult:
     """A repeated import's result: its events went out after the first."""
     return attrs.evolve(result, events=())
@@ -798,7 +813,7 @@ def import_requests(
     workflow: CaseWorkflow | None,
     requests: Iterable[Mapping[str, object]],
     *,
-    cell_for: Callable[[ServiceRequestIn], str],
+    cell_for: Callable[[ServiceRequestIn], str] | None = None,
     at: pendulum.DateTime,
     actor: str,
     case_id_for: Callable[[ServiceRequestIn], str | None] | None = None,
@@ -830,7 +845,10 @@ def import_requests(
         requests: The request bodies, e.g. the items of a JSON array.
         cell_for: Returns the code of the grid or building a request lies in, e.g. from its
             point or address; may raise ValidationError or NotFoundError, reported as the
-            request's error.
+            request's error. Default: by its ``lat``/``long``, else its ``address_string``,
+            over the stored cells (:class:`gridgov.services.placing.CellFinder`): a point
+            outside every grid, an address naming no building or several is that request's
+            error.
         at: When the batch is imported; a ``requested_datetime`` after it is refused.
         actor: Who imports (recorded in each case's history).
         case_id_for: Returns the id the case of a request is stored under, or ``None`` for a
@@ -853,6 +871,8 @@ def import_requests(
         raise ValidationError(
             "actor", "an id is 1-64 characters of letters, digits, '-', '_', '.' or ':'"
         )
+    if cell_for is None:
+        cell_for = _placing(CellFinder.of_store(uow))
     planned: list[_Planned] = []
     errors: dict[int, list[dict[str, object]]] = {}
     ids: dict[str, int] = {}

@@ -13,7 +13,8 @@ from gridgov.households import Household, Resident
 from gridgov.ledger._mapping import ColumnMapping
 from gridgov.ledger._model import LedgerRead, RowProblem
 from gridgov.ledger._read import read_ledger
-from gridgov.ports import Store, UnitOfWork
+from gridgov.ports import Page, SharedId, Store, UnitOfWork
+from gridgov.services._common import pages
 
 __all__ = ["LedgerImport", "import_ledger"]
 
@@ -33,6 +34,9 @@ class LedgerImport:
         problems: Every problem; when there is one, nothing is stored.
         stored: Whether the changes were committed.
         dry_run: Whether this was a dry run (nothing is ever stored).
+        shared: The ID numbers the workbook's residents share with residents of other stored
+            households (by keyed digest, :mod:`gridgov.identity`; only when the store has a
+            key): flagged, not refused. Each names the households and cells, never the number.
     """
 
     read: LedgerRead
@@ -42,6 +46,7 @@ class LedgerImport:
     problems: tuple[RowProblem, ...]
     stored: bool
     dry_run: bool
+    shared: tuple[SharedId, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -90,20 +95,43 @@ def import_ledger(
         return LedgerImport(read, (), (), 0, read.problems, stored=False, dry_run=dry_run)
     with store() as uow:
         added, changed, unchanged, problems = _upsert(uow, read)
+        keyed = getattr(store, "id_key", None) is not None
+        shared = _shared(uow, {h.id for h in read.households}) if keyed and not problems else ()
         stored = not problems and not dry_run
         if stored:
             uow.commit()
     _log.info(
-        "ledger %s: %d added, %d changed, %d unchanged%s",
+        "ledger %s: %d added, %d changed, %d unchanged, %d ID numbers held elsewhere too%s",
         Path(path).name,
         len(added),
         len(changed),
         unchanged,
+        len(shared),
         "" if stored else " (not stored)",
     )
     return LedgerImport(
-        read, added, changed, unchanged, tuple(problems), stored=stored, dry_run=dry_run
+        read,
+        added,
+        changed,
+        unchanged,
+        tuple(problems),
+        stored=stored,
+        dry_run=dry_run,
+        shared=shared,
     )
+
+
+def _shared(uow: UnitOfWork, households: set[str]) -> tuple[SharedId, ...]:
+    """Return the numbers held twice in the store, as the import leaves it, that it touches.
+
+    A workbook never holds a number twice (:func:`read_ledger` refuses it): each one found here
+    is held by a household of the workbook and by another one the store keeps.
+    """
+
+    def page(after: str | None) -> Page[SharedId]:
+        return uow.households.shared_ids(limit=500, after=after)
+
+    return tuple(s for s in pages(page) if any(h.household_id in households for h in s.holders))
 
 
 def _upsert(

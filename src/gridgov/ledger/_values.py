@@ -14,6 +14,7 @@ from typing import TypeVar
 
 import pendulum
 
+from gridgov._text import to_halfwidth
 from gridgov.codes import NationalId, PhoneNumber, Sex
 from gridgov.errors import ValidationError
 from gridgov.households import HealthFlag, HouseholdStatus, LivingArrangement, Tag
@@ -36,20 +37,6 @@ class CellError(Exception):
     def __init__(self, problem: str) -> None:
         super().__init__(problem)
         self.problem = problem
-
-
-# Full-width forms (U+FF01-FF5E) are ASCII shifted by 0xFEE0; U+3000 is the ideographic space.
-# Chinese input methods type them by default, so an ID or phone number often arrives full-width.
-_HALFWIDTH = {0xFF01 + i: 0x21 + i for i in range(94)} | {0x3000: 0x20}
-
-
-def to_halfwidth(text: str) -> str:
-    """Return ``text`` with full-width ASCII letters, digits, signs and spaces made half-width.
-
-    Only those forms change: CJK characters, and so names, stay as written (NFKC would fold
-    compatibility ideographs too).
-    """
-    return text if text.isascii() else text.translate(_HALFWIDTH)
 
 
 # Excel's 1900 date system counts days from 1899-12-30 (it keeps Lotus' phantom 29 February

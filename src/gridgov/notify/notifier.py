@@ -3,8 +3,9 @@
 A round (:meth:`Notifier.deliver_once`) works in three steps, so that no database lock is held
 while a gateway answers:
 
-1. **Claim**, in one unit of work holding the lock ``notify:deliver``: read the due
-   notifications (:meth:`~gridgov.ports.NotificationRepository.due`), give up waiting for the
+1. **Claim**, in one unit of work: claim the due notifications
+   (:meth:`~gridgov.ports.NotificationRepository.claim_due`, which skips those another
+   notifier's unit holds, as the sweeps claim their queues), give up waiting for the
    receipts that did not come, find each recipient's address and write each message, and move
    each claimed notification's ``next_at`` past the round (a lease). Two notifiers never claim
    the same notification; one that dies after claiming leaves it to be sent again when the lease
@@ -56,7 +57,6 @@ from gridgov.services._events import task_event
 from gridgov.settings import notification_policy, stored_settings
 
 __all__ = [
-    "LOCK",
     "DeliveryReport",
     "Message",
     "Notifier",
@@ -68,9 +68,6 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
-
-LOCK = "notify:deliver"
-"""The named lock a notifier holds while it claims a round of notifications."""
 
 _LABELS = {
     "care.family_to_notify": ("通知家属", "family notice"),
@@ -484,9 +481,8 @@ class Notifier:
         report = DeliveryReport()
         claimed: list[tuple[Notification, Message]] = []
         with self._store() as uow:
-            uow.locks.hold(LOCK)
             policy = notification_policy(uow, self._policy)
-            for n in uow.notifications.due(now, limit=self._batch_size):
+            for n in uow.notifications.claim_due(now, limit=self._batch_size):
                 if n.state is NotificationState.AWAITING_RECEIPT:
                     late = Attempt(n.sent, now, Outcome.NO_RECEIPT, "no receipt in time")
                     report += _settle(uow, n, late, policy)[1]

@@ -28,6 +28,7 @@ from gridgov.codes import NationalId, PhoneNumber
 from gridgov.events import CaseEvent, ShiftShort, TaskOverdue
 from gridgov.grid import Boundary, GridCell
 from gridgov.households import Address, EmergencyContact, ForwardingContact, Resident
+from gridgov.ports import IdHolder
 from gridgov.scheduling.conflicts import SeriesPlan
 from gridgov.scheduling.registrations import Registration
 from gridgov.scheduling.series import ActivitySeries, Occurrence
@@ -35,6 +36,8 @@ from gridgov.scheduling.volunteers import SignUp
 from gridgov.services.access import ResidentView
 from gridgov.services.care import ContactResult, Coverage, ReplayReport, Worklist, WorklistHousehold
 from gridgov.services.cases import CaseKpis
+from gridgov.services.grid_changes import GridChange
+from gridgov.services.identity import DischargeReport, ListMatches
 from gridgov.services.kpis import LeagueRow
 from gridgov.services.ledger import Move
 from gridgov.services.person import Erasure, PersonRecords
@@ -159,11 +162,16 @@ RESULT_TYPES: tuple[type, ...] = (
     ShiftShort,
     # ledger and access
     Move,
+    GridChange,
     ResidentView,
     AuditEntry,
     PersonRecords,
     Erasure,
     PurgeReport,
+    # identity (the results name residents by ids and cells, never by ID number)
+    IdHolder,
+    ListMatches,
+    DischargeReport,
 )
 
 _SCALARS = (str, int, float, bool, type(None), pendulum.DateTime, pendulum.Date)

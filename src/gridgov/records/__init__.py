@@ -14,21 +14,24 @@ from gridgov.records._schema import (
     Index,
     Missing,
     Part,
+    Recompute,
     RecordKind,
     Reference,
     Role,
     Table,
 )
-from gridgov.records.kinds import KINDS, tables
+from gridgov.records.kinds import KINDS, STEPS, tables
 
 __all__ = [
     "KINDS",
+    "STEPS",
     "Child",
     "Column",
     "ColumnType",
     "Index",
     "Missing",
     "Part",
+    "Recompute",
     "RecordKind",
     "Reference",
     "Role",

@@ -7,10 +7,16 @@ fast; the engines (memory, SQL) and the DDL of every dialect are derived from it
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Callable, Iterable
-from typing import Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Generic, TypeVar, cast
 
 import attrs
+
+from gridgov.codes import MaskedNationalId, NationalId
+
+if TYPE_CHECKING:
+    from gridgov.identity import IdKey
 
 __all__ = [
     "Child",
@@ -19,10 +25,12 @@ __all__ = [
     "Index",
     "Missing",
     "Part",
+    "Recompute",
     "RecordKind",
     "Reference",
     "Role",
     "Table",
+    "digested",
 ]
 
 R = TypeVar("R")
@@ -113,6 +121,9 @@ class Column(Generic[R_contra]):
             Such a column is nullable: rows stored before get ``fill``.
         fill: For a column added by ``since``: a portable SQL expression over the row's older
             columns giving its value in the rows already stored (``None``: NULL).
+        digest: Whether ``get`` gives a national ID (or ``None``) that is stored as its keyed
+            digest under the store's :class:`~gridgov.identity.IdKey` (NULL without a key, or
+            for a masked number): the engines apply it, the number itself is never a column.
     """
 
     name: str
@@ -123,6 +134,7 @@ class Column(Generic[R_contra]):
     get: Callable[[R_contra], object] | None = attrs.field(default=None, eq=False)
     since: int | None = None
     fill: str | None = None
+    digest: bool = False
 
     def __attrs_post_init__(self) -> None:
         # Rows stored before the column existed have no value but ``fill``'s: it may be NULL.
@@ -179,6 +191,87 @@ class Child(Generic[R]):
     table: Table[tuple[object, ...]]
     items: Callable[[R], Iterable[tuple[object, ...]]] = attrs.field(eq=False)
     parent_column: str
+
+    def rows(self, record: R, key: IdKey | None) -> list[tuple[object, ...]]:
+        """Return the rows of ``record``, digest columns computed under ``key``."""
+        made = self.items(record)
+        digests = _digest_positions(self.table)
+        if not digests:
+            return made if isinstance(made, list) else list(made)
+        return [digested(item, digests, key) for item in made]
+
+
+@functools.cache
+def _digest_positions(table: Table[object]) -> tuple[int, ...]:
+    return tuple(i for i, c in enumerate(table.columns) if c.digest)
+
+
+def digested(
+    item: tuple[object, ...], positions: tuple[int, ...], key: IdKey | None
+) -> tuple[object, ...]:
+    """Return a row with the values at ``positions`` (national IDs) replaced by their digests.
+
+    ``None`` without a key, for a missing number and for a masked one (it stands for many
+    people; a masked record is refused before it is stored anyway).
+    """
+    row = list(item)
+    for p in positions:
+        value = row[p]
+        if key is None or not isinstance(value, NationalId) or isinstance(value, MaskedNationalId):
+            row[p] = None
+        else:
+            row[p] = key.digest(value)
+    return tuple(row)
+
+
+@attrs.frozen
+class Recompute(Generic[R]):
+    """A Python migration step: columns recomputed from every stored record, in batches.
+
+    The SQL migrations are DDL and portable ``fill`` expressions; a value only Python computes
+    (a keyed digest) is filled by such a step, declared once and run by every engine: at the
+    schema version ``since``, after that version's DDL, each stored record of ``kind`` is read
+    in key order, ``batch`` at a time, and its rows of ``table`` (the kind's own or a child's)
+    get ``columns`` rewritten by primary key. Running it again writes the same values.
+
+    Args:
+        since: The schema version whose upgrade runs it.
+        kind: The kind whose stored records are read.
+        table: The table whose ``columns`` are rewritten (its name).
+        columns: The columns recomputed.
+    """
+
+    since: int
+    kind: RecordKind[R]
+    table: str
+    columns: tuple[str, ...]
+
+    @property
+    def keyed(self) -> bool:
+        """Return whether every recomputed column is a digest (nothing to write without a key)."""
+        target = self.target
+        return all(target.column(c).digest for c in self.columns)
+
+    @property
+    def target(self) -> Table[object]:
+        """Return the table rewritten."""
+        for t in self.kind.tables():
+            if t.name == self.table:
+                return t
+        raise KeyError(self.table)
+
+    def rows(self, record: R, key: IdKey | None) -> list[tuple[object, ...]]:
+        """Return ``(*columns, *primary key)`` of each row of ``record`` in the table."""
+        target = self.target
+        names = target.column_names
+        if target.name == self.kind.table.name:
+            made = [digested(tuple(self.kind.values(record).values()), (), key)]
+            names = tuple(c.name for c in self.kind.indexed)
+        else:
+            child = next(c for c in self.kind.children if c.table.name == self.table)
+            made = child.rows(record, key)
+        at = [names.index(c) for c in (*self.columns, *target.primary_key)]
+        return [tuple(row[i] for i in at) for row in made]
 
 
 class Missing(enum.Enum):
@@ -239,6 +332,12 @@ class RecordKind(Generic[R]):
     append_only: bool = False
     removable: bool = False
     erasable: tuple[str, ...] = ()
+
+    def __attrs_post_init__(self) -> None:
+        # The engines compute digests for index rows of child tables only (a kind's own row is
+        # written by many paths that never see the store's key).
+        if any(c.digest for c in self.table.columns):
+            raise ValueError(f"{self.table.name}: a digest column belongs in a child table")
 
     @property
     def key_column(self) -> str:

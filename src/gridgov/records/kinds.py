@@ -7,7 +7,7 @@ stored layout of every SQL dialect; the schema migrations are derived from ``sin
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from gridgov.access import AuditEntry
 from gridgov.adapters.support import instant_key, series_span
@@ -26,6 +26,7 @@ from gridgov.records._schema import (
     Index,
     Missing,
     Part,
+    Recompute,
     RecordKind,
     Reference,
     Role,
@@ -55,6 +56,7 @@ __all__ = [
     "SETTINGS_KEY",
     "SHIFTS",
     "SIGNUPS",
+    "STEPS",
     "VENUES",
     "WORKERS",
     "tables",
@@ -178,8 +180,9 @@ WORKERS: RecordKind[Worker] = RecordKind(
 
 def _residents(h: Household) -> Iterable[tuple[object, ...]]:
     hid, cell = h.id, h.cell_code
+    # The national ID is the digest column's source: the engines store its keyed digest.
     return [
-        (m.id, hid, cell, None if m.birth_date is None else m.birth_date.isoformat())
+        (m.id, hid, cell, None if m.birth_date is None else m.birth_date.isoformat(), m.national_id)
         for m in h.members
     ]
 
@@ -196,6 +199,10 @@ _RESIDENTS: Table[tuple[object, ...]] = Table(
         Column("household_id", _KEY, references="gg_households (id)"),
         Column("cell_code", _KEY),
         Column("birth_date", _KEY, nullable=True),
+        # The keyed digest of the national ID (gridgov.identity): the same person in another
+        # household, grid or department's list, without the number stored twice. Rows stored
+        # before version 11 get theirs from the documents (STEPS), when the store has a key.
+        Column("id_digest", _KEY, nullable=True, since=11, digest=True),
     ),
     primary_key=("id",),
     indexes=(
@@ -203,6 +210,13 @@ _RESIDENTS: Table[tuple[object, ...]] = Table(
         _index("gg_residents_birth", ("birth_date", _R), ("id", _K)),
         # Elders of one community or grid (aged within a cell) without reading the district's.
         _index("gg_residents_cell", ("cell_code", _S), ("birth_date", _R), ("id", _K), since=7),
+        _index(
+            "gg_residents_id_digest",
+            ("id_digest", _E),
+            ("id", _K),
+            where="id_digest IS NOT NULL",
+            since=11,
+        ),
     ),
 )
 
@@ -341,7 +355,7 @@ CASES: RecordKind[Case] = RecordKind(
             _instant("reported_utc", "reported_at"),
             _instant("next_check_utc", "next_check", nullable=True),
             # The duplicate check's reads: a component's reports, a category's reports.
-            Column("component_id", _KEY, nullable=True, get=lambda c: c.component_id, since=11),
+            Column("component_id", _KEY, nullable=True, get=lambda c: c.component_id, since=12),
         ),
         primary_key=("id",),
         indexes=(
@@ -366,10 +380,10 @@ CASES: RecordKind[Case] = RecordKind(
                 ("reported_utc", _R),
                 ("id", _K),
                 where="component_id IS NOT NULL",
-                since=11,
+                since=12,
             ),
             _index(
-                "gg_cases_category", ("category", _E), ("reported_utc", _R), ("id", _K), since=11
+                "gg_cases_category", ("category", _E), ("reported_utc", _R), ("id", _K), since=12
             ),
         ),
         since=3,
@@ -397,7 +411,7 @@ COMPONENTS: RecordKind[Component] = RecordKind(
         ),
         primary_key=("id",),
         indexes=(_index("gg_components_cell", ("cell_code", _S), ("id", _K)),),
-        since=11,
+        since=12,
     ),
     key=lambda c: c.id,
     cells=lambda c: (c.cell_code,),
@@ -710,6 +724,12 @@ SETTINGS_HISTORY: Table[object] = Table(
 )
 """Every saved version of the settings (:meth:`~gridgov.ports.SettingsRepository.history`),
 written beside the settings' own row by each save."""
+
+
+STEPS: tuple[Recompute[object], ...] = (
+    cast("Recompute[object]", Recompute(11, HOUSEHOLDS, "gg_residents", ("id_digest",))),
+)
+"""The Python migration steps, by schema version: what the DDL cannot compute."""
 
 
 def tables() -> tuple[Table[object], ...]:

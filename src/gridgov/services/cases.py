@@ -53,6 +53,7 @@ from gridgov.services._common import taken_id
 from gridgov.services._sweep import claimed_batches
 from gridgov.services.duplicates import flag_duplicates
 from gridgov.services.kpis import CaseFigures, CaseKpis, case_kpis
+from gridgov.services.placing import CellFinder
 from gridgov.settings import case_workflow, stored_settings
 
 __all__ = [
@@ -190,7 +191,7 @@ def report_case(
     *,
     category: str,
     source: CaseSource,
-    cell_code: str,
+    cell_code: str | None = None,
     description: str,
     at: pendulum.DateTime,
     actor: str,
@@ -216,7 +217,8 @@ def report_case(
             settings (:func:`gridgov.settings.case_workflow`).
         category: The catalogue category code.
         source: How the case came in.
-        cell_code: The grid or building the case lies in.
+        cell_code: The grid or building the case lies in; ``None``: placed by ``point``, else
+            by ``address`` (:class:`gridgov.services.placing.CellFinder`).
         description: What was reported.
         at: When it was received.
         actor: Who recorded it.
@@ -229,8 +231,8 @@ def report_case(
             :func:`gridgov.ids.new_id`, ``case.<UTC instant received, to the ms>.<16
             characters>``, which sorts by receipt and clashes with no other case, however many
             arrive at once.
-        component_id: The registered component (部件) it is about, if any; its point is the
-            case's when none is given.
+        component_id: The registered component (部件) it is about, if any; its cell and point
+            are the case's when none is given.
         idempotency_key: A key the caller chose for this request (a UUID, say): sent again, it
             gets the first result and nothing is done twice (:mod:`gridgov.idempotency`).
 
@@ -239,7 +241,12 @@ def report_case(
 
     Raises:
         ValidationError: On an unknown category, cell or component, a naive instant, any
-            invalid field; nothing is stored.
+            invalid field; nothing is stored. Without a cell (nor a component):
+            :class:`~gridgov.errors.OutsideGridError`,
+            :class:`~gridgov.errors.UnknownAddressError` or
+            :class:`~gridgov.errors.AmbiguousAddressError` (all ValidationErrors) when the point
+            or address places the case in no single cell.
+        MissingExtraError: Without a cell, given a point, if the ``geo`` extra is missing.
         ConflictError: If ``case_id`` names a stored case, or the external id is stored (a
             retry will not help); or if a concurrent writer got in the way (``retryable``).
         CalendarCoverageError: If a deadline falls in a year the calendar does not cover.
@@ -272,7 +279,7 @@ def reported(
     *,
     category: str,
     source: CaseSource,
-    cell_code: str,
+    cell_code: str | None = None,
     description: str,
     at: pendulum.DateTime,
     actor: str,
@@ -291,13 +298,17 @@ def reported(
     """
     at = ensure_aware(at, "at")
     _acting(uow, actor, CaseRole.REPORTER, case_id or "(new)")
+    component = None if component_id is None else _component(uow, component_id)
+    if component is not None:
+        # A case about a component lies where the component does, unless told otherwise.
+        point = component.point if point is None else point
+        cell_code = component.cell_code if cell_code is None else cell_code
+    if cell_code is None:
+        cell_code = CellFinder.of_store(uow).place(point=point, address=address)
     cell = _cell(uow, cell_code, "cell_code")
     owner = _owning_unit(uow, cell)
     key = case_id or new_id("case", at)
     workflow = case_workflow(uow, workflow)
-    component = None if component_id is None else _component(uow, component_id)
-    if point is None and component is not None:
-        point = component.point
     transition = workflow.report(
         case_id=key,
         category=category,

@@ -35,6 +35,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import attrs
 import pendulum
 
+from gridgov._levels import GridLevel
 from gridgov.cases.catalogue import Stage
 from gridgov.cases.model import Case, CaseState, Satisfaction, Urgency
 from gridgov.clock import ensure_aware
@@ -107,8 +108,10 @@ class CaseFigures:
         extended: Cases granted an extension.
         urgent: Urgent and emergency cases.
         urgent_closed_on_time: Of those, the ones closed with their handling on time.
-        evaluated: Cases called back (回访).
+        evaluated: Cases whose call-back (回访) reached the reporter: the satisfaction rate's
+            denominator.
         satisfied: Of those, the satisfied and basically satisfied.
+        unreachable: Cases whose call-back reached no one (无法联系): in no denominator.
         duplicates: Cases closed as duplicates of others (merged, or marked 重复件): counted
             here only, in no other figure, as voided reports are: their problem is counted on
             the case that handles it.
@@ -132,6 +135,7 @@ class CaseFigures:
     urgent_closed_on_time: int = 0
     evaluated: int = 0
     satisfied: int = 0
+    unreachable: int = 0
     duplicates: int = 0
 
     @property
@@ -193,7 +197,10 @@ class CaseFigures:
 
     @property
     def satisfaction_rate(self) -> float | None:
-        """Return (basically) satisfied / evaluated (满意率), or ``None`` without call-backs."""
+        """Return (basically) satisfied / reached (满意率), or ``None`` without call-backs.
+
+        The call-backs that reached no one are left out of the denominator.
+        """
         return _share(*self.parts("satisfaction_rate"))
 
     @classmethod
@@ -346,6 +353,9 @@ class CaseKpis:
             returned, which counts only in its dispatch figures (a wrong-jurisdiction return
             lowers the accurate dispatch of the department that returned the case, and of no
             other). Cases no department holds are left out.
+        by_grid: Per grid the cases lie in: a case in a building counts in the building's
+            grid; one lying above every grid (in a community, say) under its own cell.
+        by_category: Per category of the service catalogue.
     """
 
     total: CaseFigures
@@ -353,6 +363,8 @@ class CaseKpis:
     by_unit: dict[str, CaseFigures]
     by_worker: dict[str, CaseFigures] = attrs.field(factory=dict)
     by_department: dict[str, CaseFigures] = attrs.field(factory=dict)
+    by_grid: dict[str, CaseFigures] = attrs.field(factory=dict)
+    by_category: dict[str, CaseFigures] = attrs.field(factory=dict)
 
 
 class _Tally:
@@ -402,7 +414,9 @@ class _Tally:
         if case.urgency is not Urgency.NORMAL:
             c["urgent"] += 1
             c["urgent_closed_on_time"] += case.state in _CLOSED and on_time
-        if case.satisfaction is not None:
+        if case.satisfaction is Satisfaction.UNREACHABLE:
+            c["unreachable"] += 1
+        elif case.satisfaction is not None:
             c["evaluated"] += 1
             c["satisfied"] += case.satisfaction in _SATISFIED
 
@@ -430,6 +444,25 @@ def _dispatches(case: Case, department: str) -> tuple[bool, bool]:
             dispatched = dispatched or entry.action == "dispatch"
             returned = returned or entry.action == "return"
     return dispatched, returned
+
+
+class _GridOf:
+    """The grid a cell lies in: a building's grid, any other cell itself; read once per cell."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+        self._known: dict[str, str] = {}
+
+    def __call__(self, code: str) -> str:
+        known = self._known.get(code)
+        if known is not None:
+            return known
+        cell = self._uow.cells.get(code)
+        found = code
+        if cell.level is GridLevel.BUILDING and cell.parent_code is not None:
+            found = self(cell.parent_code)
+        self._known[code] = found
+        return found
 
 
 def case_kpis(
@@ -461,6 +494,9 @@ def case_kpis(
     if until < since:
         raise ValidationError("until", "the period ends before it starts")
     total = _Tally()
+    grid_of = _GridOf(uow)
+    grids: dict[str, _Tally] = defaultdict(_Tally)
+    categories: dict[str, _Tally] = defaultdict(_Tally)
     cells: dict[str, _Tally] = defaultdict(_Tally)
     units: dict[str, _Tally] = defaultdict(_Tally)
     workers: dict[str, _Tally] = defaultdict(_Tally)
@@ -472,12 +508,19 @@ def case_kpis(
     ):
         if case.state is CaseState.REJECTED:
             continue
+        places = (
+            total,
+            cells[case.cell_code],
+            units[case.owner_cell],
+            grids[grid_of(case.cell_code)],
+            categories[case.category],
+        )
         if case.is_duplicate:
             # Not a case of its own: neither reported, due, nor closed (docs/cases.md).
-            for tally in (total, cells[case.cell_code], units[case.owner_cell]):
+            for tally in places:
                 tally.counts["duplicates"] += 1
             continue
-        for tally in (total, cells[case.cell_code], units[case.owner_cell]):
+        for tally in places:
             tally.add(case, as_of)
         if case.owner_worker is not None:
             workers[case.owner_worker].add(case, as_of)
@@ -493,6 +536,8 @@ def case_kpis(
         {k: t.figures() for k, t in sorted(units.items())},
         {k: t.figures() for k, t in sorted(workers.items())},
         {k: t.figures() for k, t in sorted(departments.items())},
+        {k: t.figures() for k, t in sorted(grids.items())},
+        {k: t.figures() for k, t in sorted(categories.items())},
     )
 
 

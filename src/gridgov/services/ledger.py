@@ -74,12 +74,21 @@ def move_household(
     uow.cells.get(to_cell)
     if household.cell_code == to_cell:
         return Move(household)
+    return rehome(uow, household, to_cell, at)
+
+
+def rehome(uow: UnitOfWork, household: Household, to_cell: str, at: pendulum.DateTime) -> Move:
+    """Move a stored household to another stored cell with its open work (no checks, no key).
+
+    The work :func:`move_household` and the grid's lifecycle changes
+    (:mod:`gridgov.services.grid_changes`) share.
+    """
     moved = uow.households.update(attrs.evolve(household, cell_code=to_cell))
     tasks = tuple(
         uow.care_tasks.update(attrs.evolve(task, cell_code=to_cell))
         for member in household.members
         for task in uow.care_tasks.open_for_resident(member.id)
-        if task.household_id == household.id
+        if task.household_id == household.id and task.cell_code != to_cell
     )
     registrations = tuple(
         uow.registrations.update(attrs.evolve(r, cell_code=to_cell))

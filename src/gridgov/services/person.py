@@ -19,14 +19,18 @@ them; :meth:`PersonRecords.to_json` gives them as one JSON document.
   cell and history of actions, the audit trail (ids only), and the events of the outbox (ids
   only).
 
-Nothing is deleted, so nothing is left pointing at nothing; a second erasure finds nothing more to
-do and writes nothing. Remembered requests (idempotency keys) may hold a service's result about
-the person; they are forgotten when they expire (``Settings.requests_kept_hours``, a day by
-default).
+- **Forgotten**: the remembered requests (idempotency keys, :mod:`gridgov.idempotency`) whose
+  result names the person (their resident id, name, ID or phone number): a result is a copy of
+  what a service returned, and nothing points at it. A retry under such a key after the erasure
+  does its work again, as after the key expired.
+
+Nothing else is deleted, so nothing is left pointing at nothing; a second erasure finds nothing
+more to do and writes nothing.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -62,6 +66,7 @@ class Erasure:
         contacts: Contacts whose notes were erased.
         cases: Cases whose reporter or text named the person.
         notifications: Notifications whose text was erased.
+        requests: Remembered requests forgotten, whose result named the person.
     """
 
     resident_id: str
@@ -69,11 +74,12 @@ class Erasure:
     contacts: int = 0
     cases: int = 0
     notifications: int = 0
+    requests: int = 0
 
     @property
     def changed(self) -> int:
-        """Return how many records were rewritten (0 for a second erasure)."""
-        return self.household + self.contacts + self.cases + self.notifications
+        """Return how many records were rewritten or forgotten (0 for a second erasure)."""
+        return self.household + self.contacts + self.cases + self.notifications + self.requests
 
 
 def _subject(uow: UnitOfWork, resident_id: str) -> tuple[Household, Resident]:
@@ -264,4 +270,10 @@ def erase_person(uow: UnitOfWork, resident_id: str) -> Erasure:
         if notification.text:
             uow.notifications.update(attrs.evolve(notification, text=""))
             done = attrs.evolve(done, notifications=done.notifications + 1)
+    # Remembered results are JSON: the id as a JSON string, the values as written or escaped.
+    wanted = [json.dumps(resident_id), *values, *(json.dumps(v)[1:-1] for v in values)]
+    for request in list(pages(lambda after: uow.requests.list(limit=500, after=after))):
+        if any(w in request.result for w in wanted):
+            uow.requests.remove(request)
+            done = attrs.evolve(done, requests=done.requests + 1)
     return done

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
+
 import attrs
 import pendulum
 
-from gridgov.errors import ConflictError, ValidationError
+from gridgov.errors import ConflictError, GridgovError, ValidationError
 from gridgov.events import FamilyToNotify
 from gridgov.notify import Audience, Notification, NotificationState
 from gridgov.outbox import record_events
+from gridgov.testing._samples import _race
 from gridgov.testing._world import GRID_A, UowFactory, _Base
 
 __all__ = ["NotificationRepositoryContract", "sample_notification"]
@@ -80,6 +83,30 @@ class NotificationRepositoryContract(_Base):
             due = [n.id for n in uow.notifications.due(_AT.add(minutes=30))]
             first = [n.id for n in uow.notifications.due(_AT.add(minutes=90), limit=1)]
         assert (["kno2.family", "kno1.family"], ["kno2.family"]) == (due, first)
+
+    def test_racing_claims_take_disjoint_rounds(self, store: UowFactory) -> None:
+        """Four units claiming at once take disjoint due notifications, each exactly once."""
+        with store() as uow:
+            uow.notifications.add_many([sample_notification(i, due_minutes=i) for i in range(12)])
+            uow.commit()
+        claimed: list[str] = []
+        failures: list[str] = []
+
+        def round_(_: int) -> None:
+            try:
+                with store() as uow:
+                    due = uow.notifications.claim_due(_AT.add(hours=1), limit=3)
+                    for n in due:  # the lease: moved past the round
+                        uow.notifications.update(attrs.evolve(n, next_at=_AT.add(hours=2)))
+                    time.sleep(0.01)  # hold the claim while the others claim
+                    uow.commit()
+                    claimed.extend(n.id for n in due)
+            except GridgovError as exc:
+                failures.append(type(exc).__name__)
+
+        _race(4, round_)
+        expected = sorted(sample_notification(i).id for i in range(12))
+        assert ([], expected) == (failures, sorted(claimed))
 
     def test_about_lists_one_subject_by_creation(self, store: UowFactory) -> None:
         """``about`` returns one person's notifications oldest first, and no one else's."""

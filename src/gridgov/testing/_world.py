@@ -65,6 +65,14 @@ class _Base:
         return make_uow
 
     @staticmethod
+    def add_and_commit(store: UowFactory, repository: str, records: Iterable[object]) -> None:
+        """Add ``records`` to the unit of work's ``repository`` and commit them, in one unit."""
+        with store() as uow:
+            for record in records:
+                getattr(uow, repository).add(record)
+            uow.commit()
+
+    @staticmethod
     def add_households(store: UowFactory, households: Iterable[Household]) -> None:
         """Commit ``households`` in one unit of work."""
         with store() as uow:

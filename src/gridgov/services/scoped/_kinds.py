@@ -38,6 +38,7 @@ from gridgov.ports import (
     RegistrationRepository,
     ResidentEntry,
     SeriesRepository,
+    SharedId,
     ShiftRepository,
     SignUpRepository,
     VenueRepository,
@@ -163,6 +164,36 @@ class ScopedHouseholds(
         household = self._inner.household_of(resident_id)
         self._g.cover(READ, subject, household.cell_code)
         return self._g.shown(household)
+
+    def by_id_digest(self, digest: str) -> tuple[ResidentEntry, ...]:
+        """Return the residents in scope whose national ID has ``digest``, redacted."""
+        self._g.somewhere(READ, "query:households.by_id_digest")
+        found = self._inner.by_id_digest(digest)
+        covers = self._g.principal.covers
+        return self._g.shown(tuple(e for e in found if covers(e.cell_code)))
+
+    def shared_ids(
+        self, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Page[SharedId]:
+        """Return the IDs held twice with a holder in scope; holders elsewhere only counted.
+
+        A scope narrows what is shown, not what is counted: a resident of this grid who is also
+        recorded in another grid is reported here, the other holder as ``elsewhere``.
+        """
+        self._g.somewhere(READ, "query:households.shared_ids")
+        covers = self._g.principal.covers
+        found: list[SharedId] = []
+        cursor = after
+        while True:
+            got = self._inner.shared_ids(limit=limit, after=cursor)
+            for shared in got.items:
+                mine = tuple(h for h in shared.holders if covers(h.cell_code))
+                if mine:
+                    others = shared.elsewhere + len(shared.holders) - len(mine)
+                    found.append(SharedId(mine, others))
+            cursor = got.next_cursor
+            if cursor is None or found:
+                return Page(tuple(found), cursor)
 
 
 class ScopedContacts(ScopedAddsMany[ContactAttempt, ContactRepository]):
@@ -446,6 +477,16 @@ class ScopedRequests:
         """Return the request remembered under ``key``, redacted to the principal's role."""
         return self._g.shown(self._g.inner.requests.get(key))
 
+    def list(
+        self, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Page[RememberedRequest]:
+        """Return every remembered request, redacted: for a scope covering every cell only.
+
+        Their results may be about anyone; the data subject's erasure reads them all.
+        """
+        self._g.cover(READ, "query:requests.list", "")
+        return self._g.shown(self._g.inner.requests.list(limit=limit, after=after))
+
     def add(self, request: RememberedRequest) -> RememberedRequest:
         """Remember a request (services remember what principals ask)."""
         self._g.write()
@@ -570,6 +611,13 @@ class ScopedNotifications:
     ) -> tuple[Notification, ...]:
         """Return the notifier's queue (a scope covering every cell)."""
         return self._everywhere(Permission.READ).due(at_or_before, limit=limit)
+
+    def claim_due(
+        self, at_or_before: pendulum.DateTime, *, limit: int = DEFAULT_PAGE_SIZE
+    ) -> tuple[Notification, ...]:
+        """Claim a round of the notifier's queue (WRITE and a scope covering every cell)."""
+        _claiming(self._g, "notifications.claim_due")
+        return self._g.inner.notifications.claim_due(at_or_before, limit=limit)
 
     def about(self, subject_id: str) -> tuple[Notification, ...]:
         """Return the notifications about one resident or record, of covered cells only."""
