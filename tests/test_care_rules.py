@@ -1,11 +1,21 @@
 """Routine cadences and follow-up rules: the Minggong story and the other defaults."""
 
+import attrs
 import pendulum
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gridgov.care import DEFAULT_POLICY, ContactMethod, assess
 from gridgov.care.contacts import CareTask, ContactAttempt, Outcome, TaskKind, TaskState, TaskStatus
-from gridgov.care.rules import FollowUpRules, follow_up, plan_routine
+from gridgov.care.rules import (
+    FollowUpRules,
+    _last_reached,
+    _shift,
+    follow_up,
+    paused,
+    plan_routine,
+)
 from gridgov.errors import ValidationError
 from gridgov.households import (
     Address,
@@ -177,3 +187,90 @@ def test_naive_contact_instant_is_rejected() -> None:
     with pytest.raises(ValidationError) as info:
         ContactAttempt("c1", "r1", "h1", CELL, ContactMethod.PHONE, Outcome.WELL, "w1", naive)
     assert "at" == info.value.path
+
+
+_ZONES = ("Asia/Shanghai", "Europe/London", "America/New_York", "UTC")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    seconds=st.integers(min_value=0, max_value=4_000_000_000),
+    zone=st.sampled_from(_ZONES),
+    fixed=st.booleans(),
+    days=st.integers(min_value=0, max_value=400),
+    extra=st.integers(min_value=0, max_value=200_000),
+    sign=st.sampled_from((1, -1)),
+)
+def test_the_rules_shift_instants_as_pendulum_does(
+    seconds: int, zone: str, fixed: bool, days: int, extra: int, sign: int
+) -> None:
+    """_shift gives pendulum's instant, zone, offset and type, at a fixed offset or in a zone."""
+    instant = pendulum.from_timestamp(seconds, tz=zone)
+    if fixed:  # as read from a file or a store: the offset only
+        parsed = pendulum.parse(instant.isoformat())
+        assert isinstance(parsed, pendulum.DateTime)
+        instant = parsed
+    span = pendulum.duration(days=days, seconds=extra)
+    expected = instant + span if sign > 0 else instant - span
+    actual = _shift(instant, span, sign)
+    assert (type(expected), expected.isoformat(), expected.tzinfo) == (
+        type(actual),
+        actual.isoformat(),
+        actual.tzinfo,
+    )
+
+
+@given(why=st.text(max_size=210))
+def test_closing_a_task_changes_its_state_and_reason_only(why: str) -> None:
+    """Closing equals attrs.evolve of state and reason, and checks the reason as evolve does."""
+    task = plan_routine(
+        assess(tian().members[0], tian(), DEFAULT_POLICY, on=NOW.date()), [], [], now=NOW
+    )[0]
+    for state, close in ((TaskState.DONE, task.done), (TaskState.CANCELLED, task.cancelled)):
+        expected: object
+        try:
+            expected = attrs.evolve(task, state=state, closed_by=why)
+        except ValidationError as exc:
+            expected = (exc.path, str(exc))
+        try:
+            actual: object = close(why)
+        except ValidationError as exc:
+            actual = (exc.path, str(exc))
+        assert expected == actual
+
+
+def _paused_by_sorting(contacts: list[ContactAttempt]) -> str | None:
+    """Return why routine contacts stop, as the rules first found it: by sorting the history."""
+    for c in sorted(contacts, key=lambda c: c.at, reverse=True):
+        if c.outcome in (Outcome.DECEASED, Outcome.MOVED):
+            return str(c.outcome.value)
+        if c.outcome is Outcome.HOSPITALISED:
+            return "hospitalised"
+        if c.outcome.reached or c.outcome is Outcome.DISCHARGED:
+            return None
+    return None
+
+
+@given(
+    history=st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=5),
+            st.sampled_from(Outcome),
+            st.sampled_from(ContactMethod),
+        ),
+        max_size=12,
+    )
+)
+def test_the_rules_read_a_history_in_one_pass_as_sorting_it_reads_it(
+    history: list[tuple[int, Outcome, ContactMethod]],
+) -> None:
+    """Paused and _last_reached find what sorting the history and taking the maximum find."""
+    contacts = [
+        ContactAttempt(f"c{i}", "r1", "h1", CELL, method, outcome, "w1", NOW.add(hours=hour))
+        for i, (hour, outcome, method) in enumerate(history)
+    ]
+    for method in ContactMethod:
+        reached = [c for c in contacts if c.outcome.reached and c.method.satisfies(method)]
+        expected = max(reached, key=lambda c: (c.at, c.id), default=None)
+        assert expected == _last_reached(contacts, method)
+    assert _paused_by_sorting(contacts) == paused(contacts)

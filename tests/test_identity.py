@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from gridgov import (
     Address,
+    ConflictError,
     GridCell,
     GridLevel,
     Household,
@@ -256,6 +257,28 @@ def test_without_a_key_the_digests_stay_null_until_rehash(
         found = find_person(uow, ID_1, KEY)
     store.close()
     assert ((3,), 3, 2) == (tuple(nulls or ()), written, len(found))
+
+
+def test_a_store_opened_with_another_key_is_refused_until_rehashed(tmp_path: Path) -> None:
+    """Digests made under one key: opening with another is a ConflictError naming no secret.
+
+    After ``rehash_ids`` under the new key (the store opened with the old one), it opens and
+    finds the residents again.
+    """
+    path = tmp_path / "keyed.db"
+    _fill(SqliteStore(path, id_key=KEY)).close()
+    other = IdKey(b"o" * 32)
+    with pytest.raises(ConflictError) as info:
+        SqliteStore(path, id_key=other)
+    old = SqliteStore(path, id_key=KEY)
+    rehash_ids(old, other)
+    old.close()
+    store = SqliteStore(path, id_key=other)
+    with store() as uow:
+        found = find_person(uow, ID_1, other)
+    store.close()
+    message = str(info.value)
+    assert (True, False, 2) == ("rehash_ids" in message, "o" * 32 in message, len(found))
 
 
 def test_finding_without_a_key_says_so() -> None:

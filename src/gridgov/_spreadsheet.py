@@ -14,14 +14,24 @@ import csv
 from collections.abc import Iterable, Iterator
 from typing import IO
 
-__all__ = ["SafeCsvWriter", "cell_in", "cell_out", "cells_in"]
+__all__ = ["SafeCsvWriter", "cell_in", "cell_out", "cells_in", "quoted"]
 
 _TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "'")
 
 
+def quoted(value: str) -> bool:
+    """Return whether a cell's text must be marked as text: it begins with a trigger.
+
+    A CSV cell gets an apostrophe (:func:`cell_out`); a workbook cell is written as text with
+    Excel's quote prefix, the style Excel gives a cell typed with a leading apostrophe, so that
+    reading it gives the text as it was.
+    """
+    return value.startswith(_TRIGGERS)
+
+
 def cell_out(value: str) -> str:
     """Return ``value`` as written to a spreadsheet cell: an apostrophe before a trigger."""
-    return f"'{value}" if value.startswith(_TRIGGERS) else value
+    return f"'{value}" if quoted(value) else value
 
 
 def cell_in(value: str) -> str:

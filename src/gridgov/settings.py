@@ -1,12 +1,13 @@
 """A deployment's settings, kept in its store: the rules its services run by, and their history.
 
 A district's catalogue, escalation policy, working calendar (with the additions it announced),
-care policy and notification policy are data, saved in the store with
+care policy, notification policy and targets are data, saved in the store with
 :meth:`~gridgov.ports.SettingsRepository.save` and read by the services from the unit of work;
 every saved version stays in :meth:`~gridgov.ports.SettingsRepository.history`. A service given
 no rule of its own takes the store's; only a store holding none of a rule falls back to the
 library's default
-(:func:`care_policy`, :func:`case_workflow`, :func:`notification_policy`).
+(:func:`care_policy`, :func:`case_workflow`, :func:`notification_policy`,
+:func:`indicator_targets`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from gridgov.codes import CodeScheme
 from gridgov.errors import NotFoundError, ValidationError
 from gridgov.notify import DEFAULT_POLICY as DEFAULT_NOTIFICATIONS
 from gridgov.notify import NotificationPolicy
+from gridgov.targets import DEFAULT_TARGETS, Targets
 
 if TYPE_CHECKING:  # the ports name Settings: importing them here would be circular
     from gridgov.ports import UnitOfWork
@@ -42,6 +44,7 @@ __all__ = [
     "care_policy",
     "case_workflow",
     "duplicate_rule",
+    "indicator_targets",
     "loaded_scenario",
     "notification_policy",
     "stored_settings",
@@ -130,6 +133,8 @@ class Settings:
         retention: How long personal data is kept; ``None``: :data:`DEFAULT_RETENTION`.
         duplicates: When two reports may be one problem (:mod:`gridgov.cases.duplicates`);
             ``None``: :data:`~gridgov.cases.duplicates.DEFAULT_DUPLICATES`.
+        targets: The share each indicator should reach, per cell (:mod:`gridgov.targets`);
+            ``None``: :data:`~gridgov.targets.DEFAULT_TARGETS`.
         version: The stored version, managed by repositories.
     """
 
@@ -163,6 +168,9 @@ class Settings:
     )
     duplicates: DuplicateRule | None = attrs.field(
         default=None, validator=v.optional(v.instance_of(DuplicateRule))
+    )
+    targets: Targets | None = attrs.field(
+        default=None, validator=v.optional(v.instance_of(Targets)), repr=False
     )
     version: int = attrs.field(default=0, validator=v.non_negative_int)
 
@@ -211,6 +219,16 @@ def duplicate_rule(uow: UnitOfWork, given: DuplicateRule | None = None) -> Dupli
     if stored is not None and stored.duplicates is not None:
         return stored.duplicates
     return DEFAULT_DUPLICATES
+
+
+def indicator_targets(uow: UnitOfWork, given: Targets | None = None) -> Targets:
+    """Return ``given`` if there is one, else the store's targets, else the default."""
+    if given is not None:
+        return given
+    stored = stored_settings(uow)
+    if stored is not None and stored.targets is not None:
+        return stored.targets
+    return DEFAULT_TARGETS
 
 
 def case_workflow(uow: UnitOfWork, given: CaseWorkflow | None = None) -> CaseWorkflow:

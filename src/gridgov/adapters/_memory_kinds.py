@@ -317,8 +317,15 @@ class _ResidentRecords(MemoryRecords[RO]):
     """Records of a resident that name the resident's household and cell (contacts, tasks)."""
 
     def _check(self, record: RO, known: set[tuple[str, str]] | None = None) -> None:
+        # A replayed history names each resident many times: once found in its household and
+        # cell, a resident is not looked up again in the same call (no text holds a NUL).
+        placed = ("resident in", f"{record.resident_id}\0{record.household_id}\0{record.cell_code}")
+        if known is not None and placed in known:
+            return
         owner = self._uow._holder("resident", record.resident_id)
         check_resident_reference(record, None if owner is None else (owner.id, owner.cell_code))
+        if known is not None:
+            known.add(placed)
 
     def _moved(self, key: str, record: RO) -> bool:
         """Return whether a staged record's references are to be checked again at commit."""

@@ -24,7 +24,7 @@ from gridgov._validation import UNSTORABLE_PROBLEM
 from gridgov.access import AuditEntry
 from gridgov.adapters import _codec
 from gridgov.adapters._pool import ConnectionPool, PoolOptions, PoolStatus, store_closed
-from gridgov.adapters._sql_steps import rehash, run_steps
+from gridgov.adapters._sql_steps import check_key, rehash, run_steps
 from gridgov.adapters.support import StoredRecord as R
 from gridgov.adapters.support import check_batch_size, check_id_key, check_text_key
 from gridgov.care.contacts import CareTask, ContactAttempt
@@ -154,6 +154,7 @@ def migrate(conn: Connection, dialect: Dialect, id_key: IdKey | None = None) -> 
 
     Raises:
         StorageError: If the database was written by a newer gridgov.
+        ConflictError: If its ID digests were computed under another key than ``id_key``.
     """
     latest = len(dialect.migrations)
     cur = conn.cursor()
@@ -173,6 +174,7 @@ def migrate(conn: Connection, dialect: Dialect, id_key: IdKey | None = None) -> 
             for statement in dialect.migrations[version - 1]:
                 cur.execute(statement)
             run_steps(cur, dialect, version, id_key)
+        check_key(cur, dialect, id_key)
         if current == 0:
             cur.execute(dialect.sql(f"INSERT INTO {SCHEMA_VERSION_TABLE} VALUES (?)"), (latest,))
         elif current < latest:

@@ -11,13 +11,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 from gridgov.adapters import _codec
+from gridgov.errors import ConflictError
 from gridgov.identity import IdKey
-from gridgov.records import STEPS, Recompute
+from gridgov.records import STEPS, Recompute, RecordKind
 
 if TYPE_CHECKING:
     from gridgov.adapters._sql import Connection, Dialect
 
-__all__ = ["recompute", "rehash", "run_steps"]
+__all__ = ["check_key", "recompute", "rehash", "run_steps"]
 
 
 def recompute(
@@ -70,6 +71,45 @@ def run_steps(cur: Any, dialect: Dialect, version: int, id_key: IdKey | None) ->
         after: str | None = ""
         while after is not None:
             after, _ = recompute(cur, dialect, step, id_key, after=after)
+
+
+def check_key(cur: Any, dialect: Dialect, id_key: IdKey | None) -> None:
+    """Raise ConflictError if the stored digests were computed under another key than ``id_key``.
+
+    One stored row with a digest is recomputed from its record's document: a store opened with
+    the wrong key would otherwise find no one, silently, until ``rehash_ids`` ran.
+    """
+    if id_key is None:
+        return
+    for step in (s for s in STEPS if s.keyed):
+        kind: RecordKind[Any] = step.kind
+        target = step.target
+        own = target.name == kind.table.name
+        parent = (
+            kind.key_column
+            if own
+            else next(c.parent_column for c in kind.children if c.table.name == target.name)
+        )
+        wanted = (*step.columns, *target.primary_key)
+        cur.execute(
+            f"SELECT {parent}, {', '.join(wanted)} FROM {target.name}"
+            f" WHERE {step.columns[0]} IS NOT NULL LIMIT 1"
+        )
+        row = cur.fetchone()
+        if row is None:
+            continue
+        cur.execute(
+            dialect.sql(f"SELECT version, doc FROM {kind.table.name} WHERE {kind.key_column} = ?"),
+            (row[0],),
+        )
+        version, doc = cur.fetchone()
+        recomputed = step.rows(_codec.decode(kind.cls, doc, version), id_key)
+        if tuple(row[1:]) not in [tuple(r) for r in recomputed]:
+            raise ConflictError(
+                "the stored ID digests were computed under another key than this store was "
+                f"given (fingerprint {id_key.fingerprint}): give the store its key, or run "
+                "gridgov.identity.rehash_ids(store, key) to recompute them under this one"
+            )
 
 
 class _Pooled(Protocol):

@@ -16,7 +16,8 @@ default ``$GRIDGOV_DB``, else a SQLite file in the user's data directory):
   both, at that instant.
 - ``gridgov schedule --week YYYY-MM-DD [--venue ID]``: each venue's week, per space.
 - ``gridgov report [--on DATE] [--html DIR]``: coverage, case closure and escalations per grid.
-- ``gridgov export open311|ics|geojson``: standard formats on stdout or ``--out FILE``, personal
+- ``gridgov export open311|ics|geojson|xlsx``: standard formats on stdout or ``--out FILE``, and
+  the ledger, worklists, coverage and case KPIs as a workbook (``xlsx``, to ``--out``); personal
   data masked unless ``--full`` by a stored worker allowed the full view (``--as-worker``).
 - ``gridgov simulate SCENARIO --from DATE --days N``: run the time-travel simulator.
 - ``gridgov relay [--nats URL] [--until-empty]``: publish the store's outbox to NATS JetStream.
@@ -101,6 +102,7 @@ from gridgov.cli.relay import add_relay
 from gridgov.cli.report import _cmd_report
 from gridgov.cli.schedule import _cmd_schedule
 from gridgov.cli.simulate import _cmd_simulate
+from gridgov.cli.workbook import add_export_xlsx
 from gridgov.cli.worklist import _cmd_worklist
 from gridgov.errors import (
     AccessDeniedError,
@@ -307,7 +309,7 @@ def _parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser(
         "export",
-        help="Open311, iCalendar or GeoJSON",
+        help="Open311, iCalendar, GeoJSON or a workbook (xlsx)",
         description="Write a standard format on stdout or to --out FILE. Personal data is "
         "masked unless --full is given by a worker allowed the full view (--as-worker or "
         "GRIDGOV_PRINCIPAL), whose export holds their scope only.",
@@ -355,6 +357,7 @@ def _parser() -> argparse.ArgumentParser:
         "its code, name, level and parent.",
     )
     geojson.set_defaults(handler=_cmd_export_geojson)
+    add_export_xlsx(formats, exported)
 
     _add_calendar(commands, output, ledger)
 

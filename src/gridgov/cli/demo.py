@@ -56,7 +56,8 @@ from gridgov.scheduling.venues import Venue
 from gridgov.services.care import Coverage, Worklist, coverage, plan_tasks, worklist
 from gridgov.services.cases import EscalationEngine
 from gridgov.services.scheduling import WeekSchedule, volunteer_hours, week_schedule
-from gridgov.settings import stored_settings
+from gridgov.settings import indicator_targets, stored_settings
+from gridgov.targets import DEFAULT_TARGETS
 
 # The populations of the elder-care guidance, shown apart from the other ledger markers.
 _CARE_TAGS = (
@@ -97,6 +98,7 @@ def _demo(today: pendulum.Date | None, scenario_path: Path | None, db: str) -> i
                 coverage(uow, g.code, start=on.start_of("month"), end=on.add(days=1), policy=policy)
                 for g in grids
             ]
+            target = indicator_targets(uow, scenario.targets).visit_coverage
             uow.commit()
         programme: list[WeekSchedule] = []
         hours: dict[str, float] = {}
@@ -137,7 +139,7 @@ def _demo(today: pendulum.Date | None, scenario_path: Path | None, db: str) -> i
         print()
         print(story)
     print()
-    print(format_coverage(month, names=names))
+    print(format_coverage(month, names=names, target=target))
     for schedule, venue in zip(programme, scenario.venues, strict=True):
         print()
         print(format_week(schedule, venue))
@@ -340,12 +342,18 @@ def format_worklist(work: Worklist, *, names: Mapping[str, str]) -> str:
     return "\n".join(lines)
 
 
-def format_coverage(rows: Sequence[Coverage], *, names: Mapping[str, str]) -> str:
+def format_coverage(
+    rows: Sequence[Coverage],
+    *,
+    names: Mapping[str, str],
+    target: float | None = DEFAULT_TARGETS.visit_coverage,
+) -> str:
     """Render each grid's visiting coverage for the period.
 
     Args:
         rows: One coverage per grid.
         names: Cell names by code.
+        target: The visit coverage target (:mod:`gridgov.targets`), if any.
 
     Returns:
         The text, without a final newline.
@@ -355,7 +363,8 @@ def format_coverage(rows: Sequence[Coverage], *, names: Mapping[str, str]) -> st
     first = rows[0]
     head = (
         f"本月探访覆盖 visiting coverage {first.start.isoformat()} to "
-        f"{first.end.subtract(days=1).isoformat()} (target 100%)"
+        f"{first.end.subtract(days=1).isoformat()}"
+        + ("" if target is None else f" (target {target:.0%})")
     )
     table = _table(
         ("网格", "探访对象", "已联系", "联系率", "按频次", "达标率", "未达标"),

@@ -13,6 +13,7 @@ from gridgov.cli._common import (
     _ledger,
     _missing,
     _print_json,
+    _projected,
     _share,
     _status,
     _table,
@@ -25,6 +26,7 @@ if TYPE_CHECKING:  # imported when ``gridgov report`` runs: see _cmd_report
 def _cmd_report(args: argparse.Namespace) -> int:
     try:
         from gridgov.report import collect, write_page
+        from gridgov.report.targets import visit_target
     except ModuleNotFoundError as exc:
         raise _missing(exc, "gridgov report") from None
 
@@ -44,13 +46,16 @@ def _cmd_report(args: argparse.Namespace) -> int:
                 "until": _iso(figures.until),
                 "grids": [_grid_json(g) for g in figures.grids],
                 "standard": _standard_json(figures),
+                "targets": _projected(figures.targets),
                 "html": None if html is None else str(html),
             }
         )
     else:
+        target = visit_target(figures)
+        goal = "" if target is None else f" (target {target:.0%})"
         head = (
             f"{figures.title}: 报告 report on {figures.on.isoformat()}: coverage since "
-            f"{figures.month_start.isoformat()} (target 100%), cases and escalations since "
+            f"{figures.month_start.isoformat()}{goal}, cases and escalations since "
             f"{figures.case_since.in_timezone(_TZ).date().isoformat()}"
         )
         header = (
@@ -65,6 +70,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
             "督办",
         )
         print(f"{head}\n{_table(header, rows)}{_provisional_footnote(figures.grids)}")
+        if figures.targets:
+            print(f"\n{format_targets(figures)}")
     if html is not None:
         _status(f"wrote the HTML report to {html}")
     return 0
@@ -160,3 +167,35 @@ def _grid_json(g: GridFigures) -> dict[str, object]:
         "volunteers": g.volunteers,
         "volunteer_hours": g.volunteer_hours,
     }
+
+
+def format_targets(figures: ReportFigures) -> str:
+    """Return the targets table of ``gridgov report``: per grid, each indicator's share.
+
+    A share below its target is marked ``未达标``; nothing to count is ``暂无数据``.
+    """
+    from gridgov.report.targets import TOTAL
+    from gridgov.targets import Indicator, TargetStatus
+
+    checks = figures.targets
+    indicators = [i for i in Indicator if any(c.indicator is i for c in checks)]
+    names = {g.code: g.name for g in figures.grids} | {TOTAL: "合计"}
+    by_cell: dict[str, dict[Indicator, str]] = {}
+    for c in checks:
+        shown = (
+            TargetStatus.NO_DATA.label_zh
+            if c.actual is None
+            else _share(c.actual) + ("" if c.met else " 未达标")
+        )
+        by_cell.setdefault(c.cell_code, {})[c.indicator] = shown
+    general = {c.indicator: c.target for c in checks if c.cell_code == TOTAL}
+    goals = ", ".join(
+        f"{i.label_en} " + (f"{general[i]:.0%}" if i in general else "per cell") for i in indicators
+    )
+    missed = sum(1 for c in checks if c.status is TargetStatus.NOT_MET)
+    rows: list[tuple[str | int, ...]] = [
+        (names.get(code, code), *(found.get(i, "—") for i in indicators))
+        for code, found in by_cell.items()
+    ]
+    head = f"目标 targets ({goals}): {missed} not met"
+    return f"{head}\n{_table(('网格', *(i.label_zh for i in indicators)), rows)}"

@@ -26,6 +26,7 @@ FIELDS = (
     "room",
     "status",
     "forwarding_address",
+    "forwarding_phone",
     "name",
     "national_id",
     "sex",
@@ -41,7 +42,7 @@ FIELDS = (
 
 HOUSEHOLD_FIELDS = frozenset(
     {"household_id", "cell_code", "address", "building", "unit", "room", "status"}
-    | {"forwarding_address"}
+    | {"forwarding_address", "forwarding_phone"}
 )
 RESIDENT_FIELDS = frozenset(FIELDS) - HOUSEHOLD_FIELDS - {"ignore"}
 
@@ -55,6 +56,7 @@ _ZH = {
     "room": ("门牌号", "门牌", "房号", "房间号", "室", "户室号"),
     "status": ("居住状态", "户状态", "状态"),
     "forwarding_address": ("迁往地址", "外迁地址", "新地址"),
+    "forwarding_phone": ("迁往联系电话", "外迁联系电话", "新联系电话"),
     "name": ("姓名", "居民姓名", "名字"),
     "national_id": ("身份证号", "身份证号码", "公民身份号码", "身份证", "证件号码"),
     "sex": ("性别",),
@@ -71,6 +73,7 @@ _EN = {
     "resident_id": ("resident id",),
     "cell_code": ("cell code", "cell", "grid"),
     "forwarding_address": ("forwarding address",),
+    "forwarding_phone": ("forwarding phone",),
     "national_id": ("national id", "id number", "id card"),
     "sex": ("gender",),
     "birth_date": ("birth date", "date of birth", "birthday"),

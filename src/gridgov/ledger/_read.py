@@ -382,9 +382,18 @@ class _Reader:
         line = " ".join(t for t in (text.get("address"), text.get("building")) if t)
         place = "building" if "building" in text or "address" not in text else "address"
         forwarding = None
+        if "forwarding_phone" in text and "forwarding_address" not in text:
+            fail("forwarding_phone", "a forwarding phone without a forwarding address (迁往地址)")
+            return None
         if "forwarding_address" in text:
             try:
-                forwarding = ForwardingContact(text["forwarding_address"])
+                phone = text.get("forwarding_phone")
+                forwarding = ForwardingContact(
+                    text["forwarding_address"], None if phone is None else values.phone(phone)
+                )
+            except CellError as exc:
+                fail("forwarding_phone", exc.problem)
+                return None
             except ValidationError as exc:
                 fail("forwarding_address", exc.problem)
                 return None
@@ -467,6 +476,7 @@ _HOUSEHOLD_PATHS = {
     "status": "status",
     "forwarding": "forwarding_address",
     "forwarding.address": "forwarding_address",
+    "forwarding.phone": "forwarding_phone",
 }
 
 

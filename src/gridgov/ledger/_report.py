@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import cast
 
-from gridgov._spreadsheet import cell_in
 from gridgov.errors import ValidationError
 from gridgov.ledger._model import LedgerRead, RowProblem, letter
 from gridgov.ledger._store import LedgerImport
 from gridgov.ledger._values import CellValue
+from gridgov.ledger._xlsx import cell, header
 
 try:
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
     from openpyxl.cell.cell import Cell
-    from openpyxl.styles import Font, PatternFill
-    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+    from openpyxl.styles import PatternFill
     from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook
 except ModuleNotFoundError as exc:  # pragma: no cover - depends on the installed extras
     raise ModuleNotFoundError(
@@ -35,8 +31,6 @@ PROBLEMS_SHEET = "问题清单 problems"
 # Excel's own "bad" style colours: a light red row, the faulty cell a stronger red.
 _ROW_FILL = PatternFill("solid", start_color="FFFFC7CE", end_color="FFFFC7CE")
 _CELL_FILL = PatternFill("solid", start_color="FFFF8B8B", end_color="FFFF8B8B")
-_BOLD = Font(bold=True)
-_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def write_report(
@@ -78,10 +72,10 @@ def write_report(
             listing = book.create_sheet(PROBLEMS_SHEET)
             listing.freeze_panes = "A2"
             titles = ("工作表 sheet", "行 row", "列 column", "字段 field", "问题 problem")
-            listing.append(_header(listing, titles))
+            listing.append(header(listing, titles))
             for p in problems:
                 fields = (p.sheet, p.row, p.column, p.field, p.problem)
-                listing.append([_cell(listing, v) for v in fields])
+                listing.append([cell(listing, v) for v in fields])
             if source is not None:
                 _copies(book, read, problems, source)
             book.save(handle)
@@ -127,15 +121,15 @@ def _copies(
             found = by_row.get((layout.name, number), [])
             marked = {p.column for p in found}
             line: list[Cell | None] = [
-                _cell(out, v, _CELL_FILL if letter(j) in marked else _ROW_FILL if found else None)
+                cell(out, v, _CELL_FILL if letter(j) in marked else _ROW_FILL if found else None)
                 for j, v in enumerate([*([None] * left), *row])
             ]
             line += [None] * (width - len(line))
             if number == layout.header_row:
-                line.append(_header(out, ("问题 problems",))[0])
+                line.append(header(out, ("问题 problems",))[0])
             elif found:
                 text = "; ".join(f"{p.column or 'row'}: {p.problem}" for p in found)
-                line.append(_cell(out, text, _ROW_FILL))
+                line.append(cell(out, text, _ROW_FILL))
             out.append(line)
 
 
@@ -145,27 +139,3 @@ def _title(name: str, taken: Sequence[str]) -> str:
         title = f"{name[:28]}({n})"
         n += 1
     return title
-
-
-def _header(sheet: WriteOnlyWorksheet, titles: Sequence[str]) -> list[Cell]:
-    cells = []
-    for title in titles:
-        cell = WriteOnlyCell(sheet, value=title)
-        cell.font = _BOLD
-        cells.append(cell)
-    return cells
-
-
-def _cell(sheet: WriteOnlyWorksheet, value: CellValue, fill: PatternFill | None = None) -> Cell:
-    if isinstance(value, dt.timedelta | dt.time):
-        value = str(value)
-    # openpyxl writes a date as a date; its stubs name datetime only.
-    written = cast("str | float | dt.datetime | None", None if value == "" else value)
-    cell = WriteOnlyCell(sheet, value=written)
-    if isinstance(value, str):
-        cell.data_type = "s"  # never a formula, whatever the text begins with
-        if value.startswith(_TRIGGERS) or value != cell_in(value):
-            cell.quotePrefix = True
-    if fill is not None:
-        cell.fill = fill
-    return cell

@@ -183,7 +183,7 @@ def _merged(new: Household, old: Household, fields: frozenset[str]) -> Household
         "cell_code": new.cell_code,
         "address": new.address,
         "status": new.status if "status" in fields else old.status,
-        "forwarding": new.forwarding if "status" in fields else old.forwarding,
+        "forwarding": _forwarding(new, old, fields),
         "members": tuple(_member(i, m, by_id.get(m.id), fields) for i, m in enumerate(new.members)),
     }
     # Compared before anything is built: most households of a workbook imported again are the
@@ -191,6 +191,21 @@ def _merged(new: Household, old: Household, fields: frozenset[str]) -> Household
     if all(getattr(old, f) == value for f, value in wanted.items()):
         return old
     return attrs.evolve(new, version=old.version, **wanted)  # type: ignore[arg-type]
+
+
+def _forwarding(new: Household, old: Household, fields: frozenset[str]) -> object:
+    """Return the forwarding contact to store: what the workbook has no column for is kept."""
+    if not {"status", "forwarding_address"} & fields:
+        return old.forwarding
+    given, stored = new.forwarding, old.forwarding
+    if given is None or stored is None:
+        return given
+    keep: dict[str, object] = {"note": stored.note}  # no column holds the note
+    if "forwarding_phone" not in fields:
+        keep["phone"] = stored.phone
+    if all(getattr(given, f) == v for f, v in keep.items()):
+        return given
+    return attrs.evolve(given, **keep)  # type: ignore[arg-type]
 
 
 def _member(index: int, new: Resident, old: Resident | None, fields: frozenset[str]) -> Resident:

@@ -46,6 +46,7 @@ from gridgov.services.retime import RetimeReport
 from gridgov.services.scheduling import Cancellation, WeekSchedule
 from gridgov.services.series_changes import FollowingEdit, OccurrenceEdit
 from gridgov.services.sync import SyncedContact
+from gridgov.targets import TargetCheck
 
 __all__ = [
     "LEAVE_OUT",
@@ -172,6 +173,8 @@ RESULT_TYPES: tuple[type, ...] = (
     IdHolder,
     ListMatches,
     DischargeReport,
+    # reports
+    TargetCheck,
 )
 
 _SCALARS = (str, int, float, bool, type(None), pendulum.DateTime, pendulum.Date)

@@ -12,6 +12,7 @@ comes from a service of gridgov, so that the report and the services cannot disa
 - volunteer hours from :func:`gridgov.services.scheduling.volunteer_hours`, for the month;
 - the standard indicators per grid, department and post over the 90 days
   (:mod:`gridgov.report.standard`).
+- the targets checked against those figures by :func:`gridgov.report.targets.assess`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from gridgov.errors import NotFoundError, ValidationError
 from gridgov.grid import Boundary, GridCell, GridLevel, GridTree
 from gridgov.ports import Store, UnitOfWork
 from gridgov.report.standard import DEFAULT_MIN_CASES, StandardFigures, standard_figures
+from gridgov.report.targets import assess
 from gridgov.scenarios import Scenario
 from gridgov.scheduling.series import Occurrence
 from gridgov.scheduling.venues import Venue
@@ -35,6 +37,8 @@ from gridgov.services._common import pages
 from gridgov.services.care import Coverage, coverage
 from gridgov.services.cases import CaseFigures, case_kpis
 from gridgov.services.scheduling import occurrences_in_venue, volunteer_hours, week_schedule
+from gridgov.settings import indicator_targets
+from gridgov.targets import TargetCheck, Targets
 
 __all__ = [
     "CASE_DAYS",
@@ -101,6 +105,7 @@ class VenueFill:
         confirmed: Places taken (confirmed or attended) in those occurrences.
         waitlisted: People on their waitlists.
         open_occurrences: Occurrences without a limit (not in the fill).
+        cell_code: The cell the venue lies in.
     """
 
     venue_id: str
@@ -112,6 +117,7 @@ class VenueFill:
     confirmed: int
     waitlisted: int
     open_occurrences: int
+    cell_code: str = ""
 
     @property
     def fill(self) -> float | None:
@@ -137,6 +143,8 @@ class ReportFigures:
         volunteer_hours: Their hours.
         standard: The standard indicators per grid, department and post over the case period
             (:mod:`gridgov.report.standard`).
+        targets: Each grid's indicators against its targets, then all grids' together
+            (:func:`gridgov.report.targets.assess`).
     """
 
     title: str
@@ -151,6 +159,7 @@ class ReportFigures:
     volunteers: int
     volunteer_hours: float
     standard: StandardFigures | None = None
+    targets: tuple[TargetCheck, ...] = ()
 
     @property
     def unmapped(self) -> tuple[GridFigures, ...]:
@@ -170,6 +179,7 @@ def collect(
     on: pendulum.Date,
     tz: str = "Asia/Shanghai",
     min_cases: int = DEFAULT_MIN_CASES,
+    targets: Targets | None = None,
 ) -> ReportFigures:
     """Gather the figures of a report on ``on`` from a store holding ``scenario``.
 
@@ -183,6 +193,9 @@ def collect(
         tz: The time zone days begin in.
         min_cases: The cases a grid, department or post needs to be ranked in the league
             tables of the standard indicators.
+        targets: The targets to check the figures against; default: the store's
+            (:func:`gridgov.settings.indicator_targets`), else the scenario's, else
+            :data:`~gridgov.targets.DEFAULT_TARGETS`.
 
     Returns:
         The figures.
@@ -245,7 +258,9 @@ def collect(
             until=until,
             min_cases=min_cases,
         )
-    return ReportFigures(
+        if targets is None:
+            targets = indicator_targets(uow, scenario.targets)
+    figures = ReportFigures(
         title=scenario.name,
         on=on,
         tz=tz,
@@ -259,6 +274,7 @@ def collect(
         volunteer_hours=round(sum(credited.values()), 2),
         standard=standard,
     )
+    return attrs.evolve(figures, targets=assess(figures, targets))
 
 
 def _stored(uow: UnitOfWork, cell: GridCell) -> GridCell:
@@ -379,4 +395,5 @@ def _tally(
         confirmed=sum(c for _, c in limited),
         waitlisted=sum(w for _, _, w in held),
         open_occurrences=len(held) - len(limited),
+        cell_code=venue.cell_code,
     )

@@ -31,6 +31,7 @@ from gridgov.report.figures import (
     collect,
 )
 from gridgov.report.standard import DEFAULT_MIN_CASES
+from gridgov.report.targets import targets_section, visit_target
 from gridgov.scenarios import Scenario
 from gridgov.services.kpis import CaseFigures
 
@@ -112,6 +113,8 @@ tr.unranked th, tr.unranked td { color: #8a95a3; }
 thead th[title] { cursor: help; text-decoration: underline dotted; }
 ol.formulas { font-size: 13px; color: #5a6675; padding-left: 20px; }
 .wide { overflow-x: auto; }
+strong.not-met { color: #c0392b; }
+td small { color: #5a6675; }
 figure.pair {
   display: grid; grid-template-columns: minmax(0, 1fr) auto; gap: 24px;
   align-items: start; margin: 8px 0;
@@ -230,6 +233,7 @@ def render(figures: ReportFigures) -> str:
         "<main>",
         _tiles(figures),
         _kpi_section(figures),
+        targets_section(figures),
         _coverage_section(figures),
         _cases_section(figures),
         standard_section(figures),
@@ -420,13 +424,15 @@ def _kpi_section(f: ReportFigures) -> str:
 
 def _coverage_section(f: ReportFigures) -> str:
     t = _Totals(f.grids)
+    target = visit_target(f)
+    goal = "none" if target is None else f"{target:.0%}"
     names = [g.name for g in f.grids]
     chart = bar_chart(
         chart_id="coverage-chart",
         title="本月探访覆盖率 visiting coverage per grid",
         summary=(
             f"Share of covered elders reached at least once and on cadence per grid, "
-            f"{_period(f.month_start, f.on)}, against the 100% target: "
+            f"{_period(f.month_start, f.on)}, against the {goal} target: "
             + "; ".join(
                 f"{g.name} {_pct(g.coverage.contacted_share)} reached, "
                 f"{_pct(g.coverage.on_cadence_share)} on cadence"
@@ -450,7 +456,7 @@ def _coverage_section(f: ReportFigures) -> str:
         ],
         maximum=1.0,
         ticks=_PERCENT_TICKS,
-        target=(1.0, "目标 target 100%"),
+        target=None if target is None else (target, f"目标 target {goal}"),
     )
     head = _head(
         ("网格", "grid"),
@@ -498,8 +504,8 @@ def _coverage_section(f: ReportFigures) -> str:
             chart,
             _table("coverage-table", "探访覆盖 coverage", head, rows),
             f"<figcaption>本月 {_period(f.month_start, f.on)}：联系率为至少联系一次的探访对象占比"
-            "（国家目标 100%），达标率为按所在等级频次联系的占比。Reached: covered elders "
-            "contacted at least once this month (the national target is 100%); on cadence: "
+            f"（目标 {goal}），达标率为按所在等级频次联系的占比。Reached: covered elders "
+            f"contacted at least once this month (the target is {goal}); on cadence: "
             "contacted as often as their tier requires.</figcaption>",
             "</figure>",
             "</section>",

@@ -23,6 +23,7 @@ A scenario is a directory holding ``scenario.toml``::
     [[departments]]                        # optional: functional departments (Department fields)
     [[components]]                         # optional: coded components (Component fields)
     components_csv = ["components.csv"]    # more components (gridgov.scenarios.components)
+    [targets]                              # optional: Targets (shares 0-1), [targets.cells.CODE]
     [[cases]]                              # case stories, replayed through the case workflow
     [[venues]]                             # Venue fields, with hours = {monday = ["09:00-12:00"]}
     [[activities]]                         # ActivitySeries fields
@@ -81,6 +82,7 @@ from gridgov.scheduling.volunteers import Shift
 from gridgov.serialization import structure
 from gridgov.services.care import replay_contacts
 from gridgov.settings import LoadedScenario, Settings, stored_settings
+from gridgov.targets import Targets
 
 __all__ = [
     "CSV_COLUMNS",
@@ -166,6 +168,7 @@ class _ScenarioFile:
     departments: tuple[Department, ...] = ()
     components: tuple[Component, ...] = ()
     components_csv: tuple[str, ...] = ()
+    targets: Targets | None = None
     cases: tuple[CaseStory, ...] = ()
     activities: tuple[ActivitySeries, ...] = ()
     registrations_csv: tuple[str, ...] = ()
@@ -238,6 +241,7 @@ class Scenario:
         registrations: Its registrations, in time order.
         departments: Its functional departments, to which cases are routed.
         components: Its register of coded components (部件).
+        targets: Its targets (:mod:`gridgov.targets`), if it sets any.
     """
 
     name: str = attrs.field(validator=v.text(100))
@@ -284,6 +288,9 @@ class Scenario:
     components: tuple[Component, ...] = attrs.field(
         default=(), converter=_components, validator=v.collection_of(Component)
     )
+    targets: Targets | None = attrs.field(
+        default=None, validator=v.optional(v.instance_of(Targets))
+    )
 
     def workflow(self) -> CaseWorkflow:
         """Return the case workflow of the scenario: its calendar, catalogue, default escalation.
@@ -313,6 +320,7 @@ class Scenario:
             scenario=LoadedScenario(self.name, self.as_of),
             scheme=self.scheme,
             departments=self.departments,
+            targets=self.targets,
         )
 
     def tree(self) -> GridTree:
@@ -404,6 +412,7 @@ def load_scenario(path: Path | str, *, households: bool = True) -> Scenario:
         ),
     )
     check_components(components, tree, catalogue, doc.departments, source)
+    _check_targets(doc.targets, tree, source)
     loaded: tuple[Household, ...] = ()
     if households:
         ledger = _Ledger(tree, doc.scenario.as_of)
@@ -442,6 +451,7 @@ def load_scenario(path: Path | str, *, households: bool = True) -> Scenario:
         activities=doc.activities,
         departments=doc.departments,
         components=components,
+        targets=doc.targets,
         # Sign-ups and registrations name residents: they come with the ledger only.
         shifts=shifts if households else tuple(ShiftStory(story.shift) for story in shifts),
         registrations=tuple(
@@ -597,6 +607,13 @@ def _check_workers(workers: Sequence[Worker], tree: GridTree, source: str) -> No
             if assignment.cell_code not in tree:
                 problems.append((f"workers[{i}].assignments[{j}].cell_code", "unknown cell"))
     _raise(problems, source)
+
+
+def _check_targets(targets: Targets | None, tree: GridTree, source: str) -> None:
+    """Check that the cells targets are set for are cells of the tree."""
+    for code in () if targets is None else targets.cells:
+        if code not in tree:
+            raise ValidationError(f"targets.cells[{code}]", "no such cell", source=source)
 
 
 def _check_departments(
@@ -755,6 +772,7 @@ def store_settings(uow: UnitOfWork, scenario: Scenario) -> Settings:
         care_policy=stored.care_policy or wanted.care_policy,
         scenario=stored.scenario or wanted.scenario,
         departments=stored.departments or wanted.departments,
+        targets=stored.targets or wanted.targets,
     )
     return stored if completed == stored else uow.settings.save(completed)
 

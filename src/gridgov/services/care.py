@@ -253,6 +253,8 @@ class _History:
     resident: Resident
     previous: list[ContactAttempt]  # newest first, as the store returns them
     open_tasks: list[CareTask]  # by due instant, then id
+    # The resident's assessment by day: a history's contacts mostly fall on a few days.
+    assessed: dict[pendulum.Date, Assessment] = attrs.field(factory=dict)
 
     @classmethod
     def read(cls, uow: UnitOfWork, household: Household, resident: Resident) -> _History:
@@ -260,6 +262,13 @@ class _History:
         return cls(
             household, resident, previous, list(uow.care_tasks.open_for_resident(resident.id))
         )
+
+    def assess(self, policy: CarePolicy, on: pendulum.Date) -> Assessment:
+        """Return the resident's assessment on ``on``, assessed once per day and policy."""
+        found = self.assessed.get(on)
+        if found is None or found.policy is not policy:
+            found = self.assessed[on] = assess(self.resident, self.household, policy, on=on)
+        return found
 
     def record(
         self,
@@ -270,7 +279,7 @@ class _History:
         rules: FollowUpRules,
     ) -> ContactResult:
         open_tasks, lapsed = lapse(self.open_tasks, now)
-        assessment = assess(self.resident, self.household, policy, on=contact.at.date())
+        assessment = self.assess(policy, contact.at.date())
         tier = None if assessment.tier is None else assessment.tier.code
         plan = follow_up(contact, self.previous, open_tasks, tier=tier, rules=rules)
         settled = {t.id for t in (*plan.close, *plan.cancel)}
@@ -392,7 +401,9 @@ def replay_contacts(
         before = {t.id for t in history.open_tasks}
         final: dict[str, CareTask] = {}
         for c in items:
-            contact = attrs.evolve(c, household_id=household.id, cell_code=household.cell_code)
+            contact = c
+            if (c.household_id, c.cell_code) != (household.id, household.cell_code):
+                contact = attrs.evolve(c, household_id=household.id, cell_code=household.cell_code)
             result = history.record(contact, now=contact.at, policy=policy, rules=rules)
             for task in result.created:
                 if task.id in final or task.id in before:
