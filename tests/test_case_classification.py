@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gridgov.cases import DEFAULT_CATALOGUE, Category, ServiceCatalogue, Stage
-from gridgov.cases.classification import ClassificationTree, MajorCategory
+from gridgov.cases.classification import ClassificationTree
 from gridgov.errors import ValidationError
 from gridgov.scenarios import load_scenario
 from gridgov.serialization import structure, unstructure
@@ -40,10 +40,14 @@ def test_default_event_tree_is_the_jiyuan_standards_major_01() -> None:
 
 
 def test_every_default_tree_category_cites_its_source_or_says_it_is_a_proposal() -> None:
-    """Each minor category of the default trees names the Jiyuan standard or is a proposal."""
+    """Each default minor category names the Jiyuan standard or CJ/T 214, or is a proposal."""
     tree = [c for c in DEFAULT_CATALOGUE.categories if c.tree is not None]
     expected = [True] * len(tree)
-    actual = [("济源市" in c.source) != c.source.startswith("proposal:") for c in tree]
+    actual = [
+        ("济源市" in c.source or c.source.startswith("CJ/T 214"))
+        != c.source.startswith("proposal:")
+        for c in tree
+    ]
     assert expected == actual
 
 
@@ -268,22 +272,20 @@ minor = "123"
 CSV = (
     "code,tree,major,minor,label_en,label_zh,department,filing_condition,closing_condition,"
     "registration,dispatch,handling,verification,maps_to,source\n"
-    'manhole,component,01,01,Manhole cover,上水井盖,water,"井盖缺失、破损",修复,'
+    'manhole,component,01,02,Sewage manhole cover,污水井盖,water,"井盖缺失、破损",修复,'
     "10 minutes,10 minutes,4 working_hours,1 working_hours,,proposal\n"
     "hotline_manhole,hotline_12345,01,08,Manhole reported,井盖,,,,,,,,manhole,proposal\n"
 )
-COMPONENT_MAJOR = MajorCategory(ClassificationTree.COMPONENT, "01", "Public facilities", "公用设施")
+# The default catalogue has CJ/T 214's component majors: the rows join major 01.
 
 
 def test_catalogue_from_csv_reads_one_category_a_row(tmp_path: Path) -> None:
     """A CSV row is a minor category; an empty cell takes what the row maps to or extends."""
     path = tmp_path / "categories.csv"
     path.write_text(CSV, encoding="utf-8")
-    base = ServiceCatalogue(
-        DEFAULT_CATALOGUE.categories, majors=(*DEFAULT_CATALOGUE.majors, COMPONENT_MAJOR)
-    )
+    base = DEFAULT_CATALOGUE
     catalogue = ServiceCatalogue.from_csv(path, base=base)
-    expected = ("0101", "water", "4 working hours", "manhole")
+    expected = ("0102", "water", "4 working hours", "manhole")
     hotline = catalogue.get("hotline_manhole")
     actual = (
         catalogue.get("manhole").standard_code,
@@ -301,16 +303,14 @@ def test_catalogue_from_csv_reads_one_category_a_row(tmp_path: Path) -> None:
         (CSV.replace(",manhole,proposal", ",lamp,proposal"), "line 3.maps_to"),
         (CSV.replace("source\n", "source,colour\n", 1), "line 1.colour"),
         (CSV.replace("code,", "key,", 1), "line 1.key"),
-        (CSV.replace(",01,01,", ",01,1,", 1), "line 2.minor"),
+        (CSV.replace(",01,02,", ",01,2,", 1), "line 2.minor"),
     ],
 )
 def test_bad_csv_names_the_line_and_column(tmp_path: Path, text: str, path: str) -> None:
     """A bad categories CSV names the file, the line and the column."""
     file = tmp_path / "categories.csv"
     file.write_text(text, encoding="utf-8")
-    base = ServiceCatalogue(
-        DEFAULT_CATALOGUE.categories, majors=(*DEFAULT_CATALOGUE.majors, COMPONENT_MAJOR)
-    )
+    base = DEFAULT_CATALOGUE
     with pytest.raises(ValidationError) as caught:
         ServiceCatalogue.from_csv(file, base=base)
     assert (path, "categories.csv") == (caught.value.path, caught.value.source)

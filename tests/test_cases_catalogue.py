@@ -38,6 +38,11 @@ def test_default_catalogue_holds_the_sourced_handling_limits() -> None:
         "hotline_rubbish": "1 working day",
         "hotline_street_cleaning": "5 working hours",
         "hotline_waterway": "15 working days",
+        # Component categories (CJ/T 214 component majors): urban management's proposal.
+        "supply_water_cover": "1 working day",
+        "street_lamp": "1 working day",
+        "litter_bin": "1 working day",
+        "public_toilet": "1 working day",
     }
     actual = {c.code: str(c.limit(Stage.HANDLING)) for c in DEFAULT_CATALOGUE.categories}
     assert expected == actual

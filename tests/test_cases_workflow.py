@@ -345,10 +345,12 @@ class Lifecycle(RuleBasedStateMachine):
                 note="说明",
                 extension=TimeLimit(2, TimeUnit.WORKING_DAYS),
                 satisfaction=Satisfaction.DISSATISFIED,
+                duplicate_of="c-first",
             ).case
         except TransitionError:
             legal = before.state in rule_.sources and role in rule_.roles
-            assert (not legal) or action in (Action.PARK, Action.REOPEN)
+            # Parking and reopening have conditions; a duplicate is never called back.
+            assert (not legal) or action in (Action.PARK, Action.REOPEN) or before.is_duplicate
             return
         assert (rule_.target, True) == (self.case.state, role in rule_.roles)
         assert before.history == self.case.history[: len(before.history)]

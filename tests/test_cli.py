@@ -719,6 +719,26 @@ def test_report_json_matches_the_coverage_service(shared: str) -> None:
     assert ("2026-11-01", None) == (doc["coverage_since"], doc["html"])
 
 
+def test_report_json_holds_the_standard_indicators_per_level(shared: str) -> None:
+    """``--json`` has the standard indicators per grid, department and post, as the page does."""
+    code, out, _ = run("report", "--db", shared, "--on", "2026-11-28", "--json", "--min-cases", "1")
+    standard = json.loads(out)["standard"]
+    grids = {row["key"]: row for row in standard["cells"]}
+    names = [i["name"] for i in standard["indicators"]]
+    assert (0, 1, 7) == (code, standard["min_cases"], len(grids))
+    assert [g["cases"]["reported"] for g in json.loads(out)["grids"]] == [
+        grids[g["code"]]["reported"] for g in json.loads(out)["grids"]
+    ]
+    assert ["closure_rate", "on_time_rate"] == names[:2]
+    assert {"key", "name", "rank", "score", "indicators"} <= set(standard["workers"][0])
+
+
+def test_report_refuses_a_minimum_of_no_cases(shared: str) -> None:
+    """``--min-cases 0`` is a usage error naming min_cases."""
+    code, _, err = run("report", "--db", shared, "--min-cases", "0")
+    assert (2, True) == (code, "min_cases" in err)
+
+
 def test_report_prints_a_row_per_grid_and_a_total(shared: str) -> None:
     """The text report's total row adds up the grids: 818 covered elders, 3 cases."""
     code, out, _ = run("report", "--db", shared)

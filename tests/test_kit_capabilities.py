@@ -49,7 +49,7 @@ def test_capability_report_names_every_missing_method() -> None:
         contract.test_unit_of_work_offers_its_capabilities(make_uow)  # type: ignore[arg-type]
     expected = (
         "missing for the capabilities claimed: uow.cases.due, uow.cases.open_in_subtree, "
-        "uow.cases.reported_in_subtree"
+        "uow.cases.reported_in_subtree, uow.cases.sightings"
     )
     assert expected == str(info.value).split("\n")[0]
 

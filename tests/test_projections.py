@@ -69,6 +69,7 @@ from gridgov.services.cases import (
     case_kpis,
     report_case,
 )
+from gridgov.services.duplicates import flag_duplicates, mark_duplicate
 from gridgov.services.grid_changes import SplitPart, merge_cells, retire_cell, split_cell
 from gridgov.services.identity import Discharge, find_person, match_list, record_discharges
 from gridgov.services.kpis import league_table
@@ -222,6 +223,21 @@ def results(minggong: tuple[Scenario, Store]) -> dict[str, object]:
             role=CaseRole.DISPATCHER,
             at=NOW.add(minutes=5),
             note="田林 来电催问",
+        )
+        again = report_case(
+            uow,
+            workflow,
+            category="complaint",
+            source=CaseSource.HOTLINE_12345,
+            cell_code="610102003006001001",
+            description="铁一村3号楼2单元楼道堆物，又有人反映",
+            reporter=Reporter("王秀英", "13912345678"),
+            at=NOW.add(minutes=10),
+            actor="hotline-12345",
+        ).case
+        out["flag_duplicates"] = flag_duplicates(uow, workflow.catalogue, again)
+        out["mark_duplicate"] = mark_duplicate(
+            uow, workflow, again.id, of=reported.case.id, actor="secretary", at=NOW.add(minutes=15)
         )
         out["case_kpis"] = case_kpis(
             uow, "610102", since=NOW.subtract(days=30), until=NOW.add(days=1)

@@ -140,7 +140,7 @@ def test_version_10_adds_the_overdue_queue_of_care_tasks() -> None:
 
 
 def test_version_11_adds_the_id_digests_of_residents() -> None:
-    """Version 11, the last: the residents' ID digest column and its index; no SQL fill.
+    """Version 11: the residents' ID digest column and its index; no SQL fill.
 
     The digests of the rows stored before are computed by the Python step of version 11.
     """
@@ -150,10 +150,26 @@ def test_version_11_adds_the_id_digests_of_residents() -> None:
         " WHERE id_digest IS NOT NULL",
     ]
     steps = [(s.since, s.table, s.columns, s.keyed) for s in STEPS]
-    assert (11, expected, [(11, "gg_residents", ("id_digest",), True)]) == (
-        len(SqliteDialect.migrations),
+    assert (expected, [(11, "gg_residents", ("id_digest",), True)]) == (
         [_normalised(s) for s in SqliteDialect.migrations[10]],
         steps,
+    )
+
+
+def test_version_12_adds_components_and_the_duplicate_reads_of_cases() -> None:
+    """Version 12, the last: the component register, a case's component, two case indexes."""
+    expected = [
+        "CREATE TABLE gg_components (id TEXT PRIMARY KEY, cell_code TEXT NOT NULL, "
+        "category TEXT NOT NULL, version INTEGER NOT NULL, doc TEXT NOT NULL)",
+        "CREATE INDEX gg_components_cell ON gg_components (cell_code, id)",
+        "ALTER TABLE gg_cases ADD COLUMN component_id TEXT",
+        "CREATE INDEX gg_cases_component ON gg_cases (component_id, reported_utc, id)"
+        " WHERE component_id IS NOT NULL",
+        "CREATE INDEX gg_cases_category ON gg_cases (category, reported_utc, id)",
+    ]
+    assert (12, expected) == (
+        len(SqliteDialect.migrations),
+        [_normalised(s) for s in SqliteDialect.migrations[11]],
     )
 
 
@@ -271,6 +287,7 @@ def test_sql_repositories_offer_what_each_declaration_allows(tmp_path: Path) -> 
         "audit entry": "audit",
         "event": "outbox",
         "notification": "notifications",
+        "component": "components",
     }
     with store() as uow:
         offered = {

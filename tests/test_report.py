@@ -502,6 +502,54 @@ def test_report_leaves_the_store_unchanged(minggong: Loaded, tmp_path: Path) -> 
     assert expected == open_cases()
 
 
+# --- the standard indicators per grid, department and post ------------------------------------
+
+
+def test_standard_grid_table_holds_each_grids_figures_as_the_services_count_them(
+    minggong: Loaded, page: Node
+) -> None:
+    """Per grid: the cases reported and due, and the closure rates, as ``case_kpis`` counts."""
+    until = pendulum.datetime(2026, 11, 29, tz=TZ)
+    with minggong.store() as uow:
+        expected = {
+            g.code: (
+                str(k.reported),
+                str(k.closure_base),
+                _pct(k.closure_rate),
+                _pct(k.on_time_rate),
+            )
+            for g in minggong.grids
+            for k in [case_kpis(uow, g.code, since=until.subtract(days=90), until=until).total]
+        }
+    rows = table(page, "standard-cells")
+    actual = {
+        code: (r["reported"], r["due_for_closure"], r["closure_rate"], r["on_time_rate"])
+        for code, r in rows.items()
+    }
+    assert expected == actual
+
+
+def test_standard_tables_give_each_indicator_its_formula(page: Node) -> None:
+    """Every indicator heading has its formula as a tooltip and a footnote giving it too."""
+    from gridgov.services.kpis import INDICATORS
+
+    for table_id in ("standard-cells", "standard-departments", "standard-workers"):
+        heads = list(page.by_id(table_id).iter("th"))
+        titles = [h.attrs.get("title", "") for h in heads if h.attrs.get("scope") == "col"]
+        for indicator in INDICATORS:
+            assert any(indicator.formula_en in t for t in titles), (table_id, indicator.name)
+    notes = [page.by_id(f"formula-{n}").text for n in range(1, len(INDICATORS) + 1)]
+    assert [i.formula_zh in n for n, i in zip(notes, INDICATORS, strict=True)] == [True] * len(
+        INDICATORS
+    )
+
+
+def test_standard_rows_below_the_minimum_are_unranked(page: Node) -> None:
+    """Minggong's few cases rank no grid: each row is listed with a dash for its rank."""
+    rows = table(page, "standard-cells")
+    assert {"—"} == {r["rank"] for r in rows.values()}
+
+
 # --- in headless Chromium -----------------------------------------------------------------------
 
 _FLAGS = (
@@ -578,3 +626,19 @@ def test_chromium_takes_a_screenshot_of_the_report(
     width, height = struct.unpack(">II", data[16:24])
     assert (b"\x89PNG\r\n\x1a\n", 1280, 2400) == (data[:8], width, height)
     assert len(data) > 100_000  # a blank page of that size compresses to a few kB
+
+
+def test_chromium_shows_the_standard_indicators_with_their_formulas(
+    minggong: Loaded, shown: Node
+) -> None:
+    """The browser's DOM has the grid league table, every grid a row, every formula a tooltip."""
+    from gridgov.services.kpis import INDICATORS
+
+    rows = table(shown, "standard-cells")
+    titles = [
+        th.attrs.get("title", "")
+        for th in shown.by_id("standard-cells").iter("th")
+        if th.attrs.get("scope") == "col"
+    ]
+    assert sorted(g.code for g in minggong.grids) == sorted(rows)
+    assert [True] * len(INDICATORS) == [any(i.formula_zh in t for t in titles) for i in INDICATORS]

@@ -105,7 +105,8 @@ def test_the_store_is_consistent(run: tuple[Store, SimulationReport]) -> None:
     with store() as uow:
         cover = coverage(uow, COMMUNITY, start=START, end=START.add(days=DAYS))
         kpis = case_kpis(uow, COMMUNITY, since=START_INSTANT, until=END)
-    assert report.cases_reported - report.cases_rejected == kpis.total.reported
+    reported = report.cases_reported - report.cases_rejected - report.cases_duplicates
+    assert reported == kpis.total.reported
     assert report.cases_closed == kpis.total.closed
     assert True is (0 < cover.on_cadence <= cover.contacted <= cover.covered)
 
@@ -195,3 +196,30 @@ def test_a_seed_that_is_not_a_whole_number_is_refused(minggong: Scenario, seed: 
     with pytest.raises(ValidationError) as info:
         simulate(open_store("memory://"), minggong, start=START, days=1, seed=seed)  # type: ignore[arg-type]
     assert "seed" == info.value.path
+
+
+def test_the_two_weeks_exercise_returns_rework_and_duplicates(
+    run: tuple[Store, SimulationReport],
+) -> None:
+    """Seed 2043 returns a case, sends one back at verification and merges a second report.
+
+    The returns count against accurate dispatch, and each merged report is linked both ways.
+    """
+    store, report = run
+    with store() as uow:
+        kpis = case_kpis(uow, COMMUNITY, since=START_INSTANT, until=END)
+        merged = [
+            c
+            for c in uow.cases.reported_in_subtree(
+                COMMUNITY, since=START_INSTANT, until=END, limit=1000
+            ).items
+            if c.is_duplicate
+        ]
+        linked = all(c.id in uow.cases.get(c.duplicate_of or "").duplicates for c in merged)
+    assert (True, True, True, True, True) == (
+        report.cases_returned >= 1 and kpis.total.returned == report.cases_returned,
+        report.cases_reworked >= 1 and kpis.total.reworked == report.cases_reworked,
+        report.cases_duplicates >= 1 and kpis.total.duplicates == len(merged),
+        linked,
+        kpis.total.accurate_dispatch_rate is not None and kpis.total.accurate_dispatch_rate < 1,
+    )

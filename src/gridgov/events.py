@@ -28,6 +28,7 @@ __all__ = [
     "CareEvent",
     "CaseEscalated",
     "CaseEvent",
+    "CaseMarkedDuplicate",
     "CaseReassigned",
     "CaseReminded",
     "CaseReported",
@@ -171,6 +172,22 @@ class CaseReassigned(CaseEvent):
     from_worker: str | None
     to_worker: str | None
     rule: str
+
+
+@attrs.frozen
+class CaseMarkedDuplicate(CaseEvent):
+    """A case was merged into another (``merged``) or closed as a duplicate of it.
+
+    ``reporter_reachable`` says whether its reporter left a way to be told (a phone, or a
+    resident id in the ledger): the notification policy tells the reporter only then, and
+    otherwise this event is the record that the reporter could not be told.
+    """
+
+    TYPE: ClassVar[str] = "case.duplicate"
+
+    duplicate_of: str
+    merged: bool
+    reporter_reachable: bool
 
 
 @attrs.frozen

@@ -25,6 +25,8 @@ import pendulum
 
 from gridgov.access import AuditEntry, AuditKind
 from gridgov.care.contacts import CareTask, ContactAttempt
+from gridgov.cases.components import Component
+from gridgov.cases.duplicates import Sighting
 from gridgov.cases.model import Case
 from gridgov.codes import CodeScheme
 from gridgov.grid import GridCell, GridTree, Worker
@@ -45,6 +47,7 @@ __all__ = [
     "CareTaskRepository",
     "CaseRepository",
     "CellRepository",
+    "ComponentRepository",
     "ContactRepository",
     "HouseholdRepository",
     "IdHolder",
@@ -472,6 +475,54 @@ class CaseRepository(Protocol):
         """Return the cases of the subtree reported in ``[since, until)``, by reported_at, id."""
         ...
 
+    def sightings(
+        self,
+        *,
+        since: pendulum.DateTime,
+        until: pendulum.DateTime,
+        category: str | None = None,
+        component_id: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+    ) -> tuple[Sighting, ...]:
+        """Return what the duplicate check reads of a category's or a component's cases.
+
+        Up to ``limit`` cases reported in ``[since, until)``, latest first, over the whole
+        store. Exactly one of ``category`` and ``component_id`` is given (else ValidationError).
+        """
+        ...
+
+
+class ComponentRepository(Protocol):
+    """Stores the register of components (部件), indexed by cell."""
+
+    def get(self, component_id: str) -> Component:
+        """Return the component with ``component_id`` or raise NotFoundError."""
+        ...
+
+    def add(self, component: Component) -> Component:
+        """Store a new component in a stored cell; return it with version 1."""
+        ...
+
+    def add_many(
+        self,
+        components: Iterable[Component],
+        *,
+        batch_size: int = 1000,
+        progress: ProgressCallback | None = None,
+    ) -> int:
+        """Store new components; return how many (ConflictError if one is stored)."""
+        ...
+
+    def update(self, component: Component) -> Component:
+        """Replace a stored component if its version is current; return it."""
+        ...
+
+    def in_subtree(
+        self, cell_code: str, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Page[Component]:
+        """Return the components of the subtree, by id."""
+        ...
+
 
 class SettingsRepository(Protocol):
     """Stores the one :class:`~gridgov.settings.Settings` of a store, and every saved version."""
@@ -850,6 +901,11 @@ class UnitOfWork(Protocol):
     @property
     def settings(self) -> SettingsRepository:
         """Return the settings of this unit of work."""
+        ...
+
+    @property
+    def components(self) -> ComponentRepository:
+        """Return the component register of this unit of work."""
         ...
 
     @property

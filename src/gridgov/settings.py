@@ -23,6 +23,7 @@ from gridgov.calendar import WorkCalendar
 from gridgov.care.policy import DEFAULT_POLICY, CarePolicy
 from gridgov.cases.catalogue import DEFAULT_CATALOGUE, ServiceCatalogue
 from gridgov.cases.departments import Department, check_departments
+from gridgov.cases.duplicates import DEFAULT_DUPLICATES, DuplicateRule
 from gridgov.cases.escalation import DEFAULT_ESCALATION, EscalationPolicy
 from gridgov.cases.workflow import CaseWorkflow
 from gridgov.codes import CodeScheme
@@ -42,6 +43,7 @@ __all__ = [
     "Settings",
     "care_policy",
     "case_workflow",
+    "duplicate_rule",
     "indicator_targets",
     "loaded_scenario",
     "notification_policy",
@@ -129,6 +131,8 @@ class Settings:
         departments: The functional departments cases are routed to
             (:mod:`gridgov.cases.departments`); none in a store that declares none.
         retention: How long personal data is kept; ``None``: :data:`DEFAULT_RETENTION`.
+        duplicates: When two reports may be one problem (:mod:`gridgov.cases.duplicates`);
+            ``None``: :data:`~gridgov.cases.duplicates.DEFAULT_DUPLICATES`.
         targets: The share each indicator should reach, per cell (:mod:`gridgov.targets`);
             ``None``: :data:`~gridgov.targets.DEFAULT_TARGETS`.
         version: The stored version, managed by repositories.
@@ -161,6 +165,9 @@ class Settings:
     )
     retention: Retention | None = attrs.field(
         default=None, validator=v.optional(v.instance_of(Retention))
+    )
+    duplicates: DuplicateRule | None = attrs.field(
+        default=None, validator=v.optional(v.instance_of(DuplicateRule))
     )
     targets: Targets | None = attrs.field(
         default=None, validator=v.optional(v.instance_of(Targets)), repr=False
@@ -202,6 +209,16 @@ def notification_policy(
     if stored is not None and stored.notifications is not None:
         return stored.notifications
     return DEFAULT_NOTIFICATIONS
+
+
+def duplicate_rule(uow: UnitOfWork, given: DuplicateRule | None = None) -> DuplicateRule:
+    """Return ``given`` if there is one, else the store's duplicate rule, else the default."""
+    if given is not None:
+        return given
+    stored = stored_settings(uow)
+    if stored is not None and stored.duplicates is not None:
+        return stored.duplicates
+    return DEFAULT_DUPLICATES
 
 
 def indicator_targets(uow: UnitOfWork, given: Targets | None = None) -> Targets:

@@ -15,12 +15,15 @@ from gridgov.adapters._scan import Filter, Scans
 from gridgov.adapters.support import (
     check_audit_filters,
     check_instant,
+    check_sighting_filter,
     check_text_key,
     check_time_range,
     check_window,
     instant_key,
 )
 from gridgov.care.contacts import CareTask, ContactAttempt
+from gridgov.cases.components import Component
+from gridgov.cases.duplicates import Sighting, sighting
 from gridgov.cases.model import Case
 from gridgov.households import Household
 from gridgov.notify import Notification
@@ -33,6 +36,7 @@ __all__ = [
     "AuditQueries",
     "CareTaskQueries",
     "CaseQueries",
+    "ComponentQueries",
     "ContactQueries",
     "HouseholdQueries",
     "NotificationQueries",
@@ -198,6 +202,21 @@ class CaseQueries(Scans[Case]):
             "gg_cases_cell", within=cell_code, low=(low,), high=(high,), after=after, limit=limit
         )
 
+    def sightings(
+        self,
+        *,
+        since: pendulum.DateTime,
+        until: pendulum.DateTime,
+        category: str | None = None,
+        component_id: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+    ) -> tuple[Sighting, ...]:
+        """Return a category's or a component's cases reported in the range, latest first."""
+        low, high = check_time_range(since, until)
+        index, group = check_sighting_filter(category, component_id)
+        found = self._scan(index, group, low=(low,), high=(high,), limit=limit, descending=True)
+        return tuple(sighting(case) for case in found.items)
+
 
 class VenueQueries(Scans[Venue]):
     """The venue queries."""
@@ -207,6 +226,16 @@ class VenueQueries(Scans[Venue]):
     ) -> Page[Venue]:
         """Return the venues of the subtree, by id."""
         return self._scan("gg_venues_cell", within=cell_code, after=after, limit=limit)
+
+
+class ComponentQueries(Scans[Component]):
+    """The component register's queries."""
+
+    def in_subtree(
+        self, cell_code: str, *, limit: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> Page[Component]:
+        """Return the components of the subtree, by id."""
+        return self._scan("gg_components_cell", within=cell_code, after=after, limit=limit)
 
 
 class RegistrationQueries(Scans[Registration]):

@@ -397,6 +397,7 @@ class SqlUnitOfWork:
         self._broken = False
         self._decoded: dict[tuple[type, int, str | bytes], object] = {}
         # The repositories import this module; importing them here keeps the import acyclic.
+        from gridgov.adapters import _sql_components as comp
         from gridgov.adapters import _sql_kinds as k
         from gridgov.adapters import _sql_outbox as o
         from gridgov.adapters import _sql_scheduling as sch
@@ -409,6 +410,7 @@ class SqlUnitOfWork:
         self.cases = k.SqlCaseRepository(self)
         self.settings = k.SqlSettingsRepository(self)
         self.venues = sch.SqlVenueRepository(self)
+        self.components = comp.SqlComponentRepository(self)
         self.series = sch.SqlSeriesRepository(self)
         self.registrations = sch.SqlRegistrationRepository(self)
         self.shifts = sch.SqlShiftRepository(self)

@@ -16,6 +16,7 @@ import threading
 from types import TracebackType
 from typing import Any, Self
 
+from gridgov.adapters._memory_components import MemoryComponentRepository
 from gridgov.adapters._memory_engine import MemoryRecords, Staging, child_target, repository_for
 from gridgov.adapters._memory_index import MemoryIndex, MemoryTable
 from gridgov.adapters._memory_index import _SortedChunks as _SortedChunks  # tests subclass it
@@ -51,6 +52,7 @@ __all__ = [
     "MemoryCareTaskRepository",
     "MemoryCaseRepository",
     "MemoryCellRepository",
+    "MemoryComponentRepository",
     "MemoryContactRepository",
     "MemoryHouseholdRepository",
     "MemoryLockRepository",
@@ -167,6 +169,7 @@ class MemoryUnitOfWork:
         self.cases = MemoryCaseRepository(self)
         self.settings = MemorySettingsRepository(self)
         self.venues = MemoryVenueRepository(self)
+        self.components = MemoryComponentRepository(self)
         self.series = MemorySeriesRepository(self)
         self.registrations = MemoryRegistrationRepository(self)
         self.shifts = MemoryShiftRepository(self)

@@ -18,6 +18,7 @@ import pendulum
 from gridgov._validation import UNSTORABLE, UNSTORABLE_PROBLEM
 from gridgov.access import AuditEntry, AuditKind
 from gridgov.care.contacts import CareTask, ContactAttempt
+from gridgov.cases.components import Component
 from gridgov.cases.model import Case
 from gridgov.clock import ensure_date
 from gridgov.codes import CodeScheme
@@ -80,6 +81,7 @@ StoredRecord = TypeVar(
     RememberedRequest,
     StoredEvent,
     Notification,
+    Component,
 )
 
 INSTANT_KEY_WIDTH = 26
@@ -282,6 +284,21 @@ def check_time_range(since: object, until: object) -> tuple[str, str]:
     if high < low:
         raise ValidationError("until", "the range ends before it starts")
     return low, high
+
+
+def check_sighting_filter(category: object, component_id: object) -> tuple[str, str]:
+    """Return the case index and group a duplicate read uses (``cases.sightings``).
+
+    Raises:
+        ValidationError: Unless exactly one of ``category`` and ``component_id`` is given.
+    """
+    if (category is None) == (component_id is None):
+        raise ValidationError("category", "give a category or a component_id, one of them")
+    if category is not None:
+        check_text_key("category", category)
+        return "gg_cases_category", str(category)
+    check_text_key("component_id", component_id)
+    return "gg_cases_component", str(component_id)
 
 
 def check_window(start: object, end: object) -> tuple[str, str]:

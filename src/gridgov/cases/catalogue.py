@@ -589,6 +589,83 @@ def _hotline(code: str, minor: str, label_en: str, label_zh: str, maps_to: Categ
     )
 
 
+# Component categories (部件): CJ/T 214's six component majors, and a few minors a community
+# meets every day. The code's structure (county 6, major 2, minor 2, sequence 6) and 01 01 上水井盖
+# are CJ/T 214-2007's, as a city platform's component record shows it (3205080101000001, 上水井盖,
+# Gusu district); the other minor codes are a proposal to check against the standard's table.
+_CJT214 = "CJ/T 214-2007 component major {major} ({label})"
+_COMPONENT_PROPOSAL = (
+    "proposal: a CJ/T 214 component minor under major {major}; the minor code is to be checked "
+    "against the standard's table; limits: urban management's, handling 1 working day"
+)
+_COMPONENT_MAJORS = (
+    ("01", "Public utilities", "公用设施"),
+    ("02", "Traffic facilities", "交通设施"),
+    ("03", "City appearance and environment", "市容环境"),
+    ("04", "Landscaping and greenery", "园林绿化"),
+    ("05", "Buildings and land", "房屋土地"),
+    ("06", "Other facilities", "其他设施"),
+)
+
+
+def _component(
+    code: str, major: str, minor: str, label_en: str, label_zh: str, department: str, source: str
+) -> Category:
+    return Category(
+        code,
+        label_en,
+        label_zh,
+        _limits_of(*_URBAN_STAGES, "1 working_days", _URBAN_VERIFY),
+        source,
+        tree=ClassificationTree.COMPONENT,
+        major=major,
+        minor=minor,
+        filing_condition=f"{label_zh}缺失、破损或移位 (missing, damaged or out of place)",
+        closing_condition="修复或更换 (repaired or replaced)",
+        department=department,
+    )
+
+
+_COMPONENTS = (
+    _component(
+        "supply_water_cover",
+        "01",
+        "01",
+        "Supply-water manhole cover",
+        "上水井盖",
+        "water",
+        "CJ/T 214-2007 component 0101 上水井盖 (a city platform's record: 3205080101000001); "
+        "limits: urban management's, handling 1 working day (proposal)",
+    ),
+    _component(
+        "street_lamp",
+        "01",
+        "17",
+        "Street lamp",
+        "路灯",
+        "urban_management",
+        _COMPONENT_PROPOSAL.format(major="01"),
+    ),
+    _component(
+        "litter_bin",
+        "03",
+        "06",
+        "Litter bin",
+        "果皮箱",
+        "sanitation",
+        _COMPONENT_PROPOSAL.format(major="03"),
+    ),
+    _component(
+        "public_toilet",
+        "03",
+        "01",
+        "Public toilet",
+        "公共厕所",
+        "sanitation",
+        _COMPONENT_PROPOSAL.format(major="03"),
+    ),
+)
+
 _BY_CODE = {c.code: c for c in _EVENTS}
 _HOTLINE = (
     _hotline(
@@ -614,6 +691,16 @@ _MAJORS = (
         "市容环境",
         "CJ/T 214 event major 01, as the Jiyuan standard lists it",
     ),
+    *(
+        MajorCategory(
+            ClassificationTree.COMPONENT,
+            major,
+            label_en,
+            label_zh,
+            _CJT214.format(major=major, label=label_zh),
+        )
+        for major, label_en, label_zh in _COMPONENT_MAJORS
+    ),
     MajorCategory(
         ClassificationTree.HOTLINE_12345,
         "01",
@@ -623,4 +710,6 @@ _MAJORS = (
     ),
 )
 
-DEFAULT_CATALOGUE = ServiceCatalogue((*_SERVICE_CATEGORIES, *_EVENTS, *_HOTLINE), majors=_MAJORS)
+DEFAULT_CATALOGUE = ServiceCatalogue(
+    (*_SERVICE_CATEGORIES, *_EVENTS, *_HOTLINE, *_COMPONENTS), majors=_MAJORS
+)

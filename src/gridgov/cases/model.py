@@ -17,6 +17,7 @@ from gridgov.errors import ValidationError
 
 __all__ = [
     "ACTIVE_STATES",
+    "CLOSING_ACTIONS",
     "PAUSED_STATES",
     "Case",
     "CaseSource",
@@ -140,6 +141,8 @@ ACTIVE_STATES = frozenset(
         CaseState.REOPENED,
     }
 )
+#: The history actions that close a case: closing it, or closing it as a duplicate.
+CLOSING_ACTIONS = frozenset({"close", "merge", "mark_duplicate"})
 #: States in which the SLA clock stands still.
 PAUSED_STATES = frozenset({CaseState.WAITING_ON_RESIDENT, CaseState.PARKED})
 
@@ -380,6 +383,10 @@ def _fired(value: Iterable[str]) -> frozenset[str]:
     return v.to_frozenset(value)
 
 
+def _ids(value: Iterable[str]) -> tuple[str, ...]:
+    return v.to_tuple(value)
+
+
 def _level(_inst: Any, attribute: attrs.Attribute[Any], value: object) -> None:
     if not isinstance(value, GridLevel) or value is GridLevel.BUILDING:
         raise ValidationError(attribute.name, "expected a level from grid up to district")
@@ -419,6 +426,12 @@ class Case:
         owner_department: The functional department it was dispatched to
             (:mod:`gridgov.cases.departments`), if any; ``None`` in cases stored before
             departments existed.
+        component_id: The component (部件, :mod:`gridgov.cases.components`) it is about, if any.
+        possible_duplicates: The cases it was flagged as a possible duplicate of when it was
+            reported (:mod:`gridgov.cases.duplicates`), oldest first.
+        duplicate_of: The case it was merged into or marked a duplicate of (it is then closed
+            and counted by no indicator but the duplicates'), if any.
+        duplicates: The cases merged into it or marked duplicates of it, in order.
         callback_due: When the call-back (回访) of the reporter is due: set when the case is
             closed (:attr:`~gridgov.cases.workflow.CaseWorkflow.callback_within` later); kept
             after the call-back as a record. ``None`` before the first closing, and in cases
@@ -464,10 +477,23 @@ class Case:
         default=frozenset(), converter=_fired, validator=v.collection_of(str)
     )
     owner_department: str | None = attrs.field(default=None, validator=v.optional(v.identifier))
+    component_id: str | None = attrs.field(default=None, validator=v.optional(v.identifier))
+    possible_duplicates: tuple[str, ...] = attrs.field(
+        default=(), converter=_ids, validator=v.collection_of(str)
+    )
+    duplicate_of: str | None = attrs.field(default=None, validator=v.optional(v.identifier))
+    duplicates: tuple[str, ...] = attrs.field(
+        default=(), converter=_ids, validator=v.collection_of(str)
+    )
     callback_due: pendulum.DateTime | None = attrs.field(
         default=None, validator=v.optional(v.aware_datetime)
     )
     version: int = attrs.field(default=0, validator=v.non_negative_int)
+
+    @property
+    def is_duplicate(self) -> bool:
+        """Return whether it was closed as a duplicate of another case (merged or marked)."""
+        return self.duplicate_of is not None
 
     @property
     def callback_pending(self) -> bool:
@@ -505,7 +531,7 @@ class Case:
         """Return when the case was last closed, if it is closed."""
         if self.state not in (CaseState.CLOSED, CaseState.EVALUATED):
             return None
-        return next((h.at for h in reversed(self.history) if h.action == "close"), None)
+        return next((h.at for h in reversed(self.history) if h.action in CLOSING_ACTIONS), None)
 
     def __repr__(self) -> str:
         return (

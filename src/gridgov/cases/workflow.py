@@ -62,6 +62,7 @@ from gridgov.grid import GridCell
 
 __all__ = [
     "DEFAULT_CALLBACK_WITHIN",
+    "DUPLICATE_ACTIONS",
     "OWNER_LEVELS",
     "Action",
     "CaseRole",
@@ -116,6 +117,10 @@ class Action(enum.Enum):
     CLOSE = "close"
     EVALUATE = "evaluate"
     REOPEN = "reopen"
+    MERGE = "merge"
+    """Close it into another case of the same problem (合并) (gridgov.cases.duplicates)."""
+    MARK_DUPLICATE = "mark_duplicate"
+    """Close it as a duplicate of another case (重复件): see :mod:`gridgov.cases.duplicates`."""
 
 
 @attrs.frozen
@@ -134,6 +139,9 @@ def _rule(
 
 S = CaseState
 R = CaseRole
+OPEN_STATES = frozenset(s for s in CaseState if s.is_open)
+#: The actions that close a case as a duplicate of another.
+DUPLICATE_ACTIONS = frozenset({Action.MERGE, Action.MARK_DUPLICATE})
 #: The transition table: the states an action starts from, where it leads, who may take it.
 TRANSITIONS: dict[Action, _Rule] = {
     Action.REGISTER: _rule({S.REPORTED}, S.REGISTERED, {R.DISPATCHER}),
@@ -160,6 +168,9 @@ TRANSITIONS: dict[Action, _Rule] = {
     Action.CLOSE: _rule({S.VERIFIED}, S.CLOSED, {R.DISPATCHER}),
     Action.EVALUATE: _rule({S.CLOSED}, S.EVALUATED, {R.DISPATCHER}),
     Action.REOPEN: _rule({S.EVALUATED}, S.REOPENED, {R.DISPATCHER}, needs_note=True),
+    # A duplicate is closed from any open state, by whoever registers and dispatches cases.
+    Action.MERGE: _rule(set(OPEN_STATES), S.CLOSED, {R.DISPATCHER}, needs_note=True),
+    Action.MARK_DUPLICATE: _rule(set(OPEN_STATES), S.CLOSED, {R.DISPATCHER}, needs_note=True),
 }
 del S, R
 
@@ -404,10 +415,23 @@ class CaseWorkflow:
             raise ValidationError("category", "not in the service catalogue")
         return self.catalogue.get(code)
 
-    def allowed(self, case: Case, role: CaseRole) -> tuple[Action, ...]:
-        """Return the actions ``role`` may take on ``case`` now."""
+    def allowed(
+        self, case: Case, role: CaseRole, *, duplicates: bool = False
+    ) -> tuple[Action, ...]:
+        """Return the actions ``role`` may take on ``case`` now.
+
+        Args:
+            case: The case.
+            role: The role.
+            duplicates: Whether to include a merge and marking it a duplicate, which need
+                another case besides (:mod:`gridgov.cases.duplicates`); left out by default.
+        """
         return tuple(
-            a for a, r in TRANSITIONS.items() if case.state in r.sources and role in r.roles
+            a
+            for a, r in TRANSITIONS.items()
+            if case.state in r.sources
+            and role in r.roles
+            and (duplicates or a not in DUPLICATE_ACTIONS)
         )
 
     def apply(
@@ -424,6 +448,7 @@ class CaseWorkflow:
         extension: TimeLimit | None = None,
         satisfaction: Satisfaction | None = None,
         department: str | None = None,
+        duplicate_of: str | None = None,
     ) -> Transition:
         """Take ``action`` on ``case`` and return the result.
 
@@ -441,6 +466,8 @@ class CaseWorkflow:
             satisfaction: For evaluation: the call-back verdict.
             department: For dispatch: the functional department that is to handle it
                 (``None``: the area's own team).
+            duplicate_of: For a merge or a duplicate: the case it duplicates (the link back is
+                :func:`gridgov.cases.duplicates.linked`'s); ignored by other actions.
 
         Raises:
             TransitionError: If the action is not allowed in the case's state, or not for the role.
@@ -472,6 +499,10 @@ class CaseWorkflow:
         changes = self._effects(case, action, at, to, worker, extension, satisfaction)
         if action is Action.DISPATCH:
             changes["owner_department"] = department
+        if action in DUPLICATE_ACTIONS:
+            if not isinstance(duplicate_of, str) or duplicate_of == case.id:
+                raise ValidationError("duplicate_of", "name the other case it duplicates")
+            changes["duplicate_of"] = duplicate_of
         new = attrs.evolve(case, state=rule.target, **changes)
         entry = HistoryEntry(
             action.value,
@@ -528,6 +559,11 @@ class CaseWorkflow:
             raise TransitionError(
                 f"case {case.id!r} can be parked only after an approved extension"
             )
+        elif action is Action.EVALUATE and case.is_duplicate:
+            raise TransitionError(
+                f"case {case.id!r} is a duplicate: its reporter is called back on "
+                f"case {case.duplicate_of!r}"
+            )
         elif action is Action.CLOSE:
             changes["callback_due"] = self.callback_within.due(at, self.calendar)
         elif action is Action.EVALUATE:
@@ -562,7 +598,8 @@ class CaseWorkflow:
         old_stage, new_stage = before.state.stage, case.state.stage
         if old_stage is not None and old_stage is not new_stage:
             current = before.current_deadline
-            if current is not None and action is not Action.RETURN:
+            # A return or a duplicate's closing meets no limit: nobody did the stage's work.
+            if current is not None and action not in (Action.RETURN, *DUPLICATE_ACTIONS):
                 replace(old_stage, lambda d: attrs.evolve(d, met_at=at))
         if new_stage is not None and new_stage is not old_stage:
             latest = case.deadline(new_stage)

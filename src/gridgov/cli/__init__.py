@@ -297,6 +297,14 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--html", type=Path, metavar="DIR", help="also write the HTML report into DIR"
     )
+    report.add_argument(
+        "--min-cases",
+        type=int,
+        default=10,
+        metavar="N",
+        help="cases a grid, department or post needs to be ranked in the league tables "
+        "(default: 10)",
+    )
     report.set_defaults(handler=_cmd_report)
 
     export = commands.add_parser(

@@ -449,7 +449,7 @@ def _stored(get: Callable[[str], object], key: str) -> bool:
 def _add_what_is_missing(
     store: Store, scenario: Scenario, path: Path, *, quiet: bool = False
 ) -> None:
-    """Add the cases and the programme to a store loaded by a gridgov that had neither."""
+    """Add the cases, components and programme to a store loaded by a gridgov without them."""
     with store() as uow:
         need_cases = bool(scenario.cases) and not _stored(uow.cases.get, scenario.cases[0].id)
         # Settings saved by an older gridgov lack the calendar, care policy and scenario name.
@@ -458,9 +458,14 @@ def _add_what_is_missing(
         need_programme = bool(scenario.venues) and not _stored(
             uow.venues.get, scenario.venues[0].id
         )
-        if not (need_cases or need_programme or need_settings):
+        need_components = bool(scenario.components) and not _stored(
+            uow.components.get, scenario.components[0].id
+        )
+        if not (need_cases or need_programme or need_settings or need_components):
             return
         added = ["its settings"] if need_settings else []
+        if need_components:  # before the cases, which may name them
+            added.append(f"{uow.components.add_many(scenario.components)} components")
         if need_cases:
             added.append(f"{store_cases(uow, scenario)} cases")
         if need_programme:

@@ -32,7 +32,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     with _ledger(args) as (scenario, store, _):
         on = _day(args.on, scenario)
-        figures = collect(store, scenario, on=on)
+        figures = collect(store, scenario, on=on, min_cases=args.min_cases)
         html = None if args.html is None else write_page(figures, args.html)
     rows: list[tuple[str | int, ...]] = [_report_row(g.name, [g]) for g in figures.grids]
     rows.append(_report_row("合计", figures.grids))
@@ -45,6 +45,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
                 "cases_since": _iso(figures.case_since),
                 "until": _iso(figures.until),
                 "grids": [_grid_json(g) for g in figures.grids],
+                "standard": _standard_json(figures),
                 "targets": _projected(figures.targets),
                 "html": None if html is None else str(html),
             }
@@ -107,6 +108,37 @@ def _provisional_footnote(grids: Sequence[GridFigures]) -> str:
         f"\n暂定 provisional: {count} open cases have deadlines counted on the statutory holidays "
         f"of {years}, not announced yet"
     )
+
+
+def _standard_json(figures: ReportFigures) -> dict[str, object] | None:
+    """Return the standard indicators per grid, department and post, as the page shows them."""
+    from gridgov.report.standard import level_json
+
+    s = figures.standard
+    if s is None:
+        return None
+    return {
+        "min_cases": s.min_cases,
+        "indicators": [
+            {
+                "name": i.name,
+                "label_zh": i.label_zh,
+                "label_en": i.label_en,
+                "formula_zh": i.formula_zh,
+                "formula_en": i.formula_en,
+                "source": i.source,
+            }
+            for i in s.indicators
+        ],
+        "scoring": {
+            "weights": s.scoring.weights,
+            "deductions": s.scoring.deductions,
+            "source": s.scoring.source,
+        },
+        "cells": level_json(s.cells, s.indicators),
+        "departments": level_json(s.departments, s.indicators),
+        "workers": level_json(s.workers, s.indicators),
+    }
 
 
 def _grid_json(g: GridFigures) -> dict[str, object]:

@@ -168,7 +168,16 @@ def _redact(text: str, case: Case, redaction: Redaction) -> str:
 
 #: The actions whose notes explain a request's status to the public.
 _STATUS_NOTE_ACTIONS = frozenset(
-    {"reject", "wait_on_resident", "handle", "fail_verification", "close", "reopen"}
+    {
+        "reject",
+        "wait_on_resident",
+        "handle",
+        "fail_verification",
+        "close",
+        "reopen",
+        "merge",
+        "mark_duplicate",
+    }
 )
 
 
@@ -210,7 +219,8 @@ def service_request(
     Returns:
         ``service_request_id`` (the case id), ``status`` (``"open"`` while the case needs work,
         else ``"closed"``), ``status_notes`` (the latest note of a rejection, wait, handling,
-        failed verification, closing or reopening), ``service_name``, ``service_code``,
+        failed verification, closing, reopening, or closing as a duplicate, which names the
+        case that handles the problem), ``service_name``, ``service_code``,
         ``description``, ``agency_responsible`` (the owning unit's cell code),
         ``service_notice`` (the handling time limit), ``requested_datetime`` (when it was
         received), ``updated_datetime`` (when it was closed if it is, else its last history

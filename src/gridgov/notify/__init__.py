@@ -58,6 +58,9 @@ class Audience(enum.Enum):
     """The resident the event is about."""
     WORKER = "worker"
     """The grid worker on duty for the event's cell (or the nearest cell above with one)."""
+    REPORTER = "reporter"
+    """The reporter of the case the event is about: their call-back phone, or that of the
+    resident they are in the ledger."""
     SUPERVISOR = "supervisor"
     """For a case a functional department holds, that department's first supervisor with a
     phone; otherwise the workers on duty for the cell a case was escalated to (its own cell
@@ -66,9 +69,13 @@ class Audience(enum.Enum):
     @property
     def label_zh(self) -> str:
         """Return the Chinese label."""
-        return {"family": "家属", "resident": "居民", "worker": "网格员", "supervisor": "督办人"}[
-            self.value
-        ]
+        return {
+            "family": "家属",
+            "resident": "居民",
+            "worker": "网格员",
+            "reporter": "反映人",
+            "supervisor": "督办人",
+        }[self.value]
 
 
 class NotificationState(enum.Enum):
@@ -233,13 +240,14 @@ class Notification:
 
 
 PLACEHOLDERS: frozenset[str] = frozenset(
-    {"resident", "due", "start", "cell", "case", "to_cell", "task", "event"}
+    {"resident", "due", "start", "cell", "case", "to_cell", "task", "event", "duplicate_of"}
 )
 """What a template may say, as ``${name}``: all masked.
 
 ``resident`` is the resident's masked name (``张*华``), ``due`` and ``start`` are local times
-(``12-07 10:30``), ``cell`` and ``to_cell`` are cell names, ``case`` a case id, ``task`` a task
-id and ``event`` the event's type label.
+(``12-07 10:30``), ``cell`` and ``to_cell`` are cell names, ``case`` a case id,
+``duplicate_of`` the id of the case a duplicate was merged into, ``task`` a task id and
+``event`` the event's type label.
 """
 
 
@@ -386,6 +394,13 @@ DEFAULT_POLICY = NotificationPolicy(
             en="Supervision: case ${case} was escalated to ${to_cell}.",
         ),
         Rule(
+            "case.duplicate",
+            Audience.REPORTER,
+            zh="【案件反馈】您反映的问题已并入案件${duplicate_of}一并办理，感谢您的反映。",
+            en="Your report is being handled with case ${duplicate_of}, which is about the "
+            "same problem. Thank you for reporting it.",
+        ),
+        Rule(
             "scheduling.promoted",
             Audience.RESIDENT,
             zh="【社区活动】您已由候补转为正式报名，活动于${start}开始。",
@@ -393,7 +408,7 @@ DEFAULT_POLICY = NotificationPolicy(
         ),
     )
 )
-"""The policy a store without one of its own uses: the four notifications of the domain."""
+"""The policy a store without one of its own uses: the five notifications of the domain."""
 
 
 def planned(events: Sequence[StoredEvent], policy: NotificationPolicy) -> tuple[Notification, ...]:
@@ -407,6 +422,9 @@ def planned(events: Sequence[StoredEvent], policy: NotificationPolicy) -> tuple[
         subject = facts.get("resident_id") or event.aggregate_id
         task = facts.get("task_id")
         for rule in policy.rules_for(event.type):
+            # A reporter who left no way to be told is not: the event alone records it.
+            if rule.audience is Audience.REPORTER and facts.get("reporter_reachable") is False:
+                continue
             notifications.append(
                 Notification(
                     id=f"{event.id}.{rule.audience.value}",

@@ -74,6 +74,7 @@ _LABELS = {
     "care.follow_up_due": ("跟进提醒", "follow-up"),
     "care.task_overdue": ("逾期提醒", "overdue task"),
     "case.escalated": ("案件督办", "case escalation"),
+    "case.duplicate": ("重复案件告知", "duplicate report"),
     "scheduling.promoted": ("候补转正通知", "waitlist place"),
 }
 
@@ -205,6 +206,28 @@ def _resident_recipient(uow: UnitOfWork, n: Notification) -> Recipient:
     return Recipient(Audience.RESIDENT, resident.id, resident.name, resident.phone)
 
 
+def _reporter_recipient(uow: UnitOfWork, n: Notification) -> Recipient:
+    """Return the reporter of the case ``n`` is about, at their phone or their resident's."""
+    try:
+        reporter = uow.cases.get(n.subject_id).reporter
+    except (NotFoundError, ValidationError):
+        raise _RefusedError("the case is no longer stored") from None
+    if reporter.phone is not None:
+        return Recipient(
+            Audience.REPORTER, f"{n.subject_id}:reporter", reporter.name, reporter.phone
+        )
+    if reporter.resident_id is not None:
+        try:
+            resident = uow.households.household_of(reporter.resident_id).member(
+                reporter.resident_id
+            )
+        except (NotFoundError, ValidationError):
+            resident = None
+        if resident is not None and resident.phone is not None:
+            return Recipient(Audience.REPORTER, resident.id, resident.name, resident.phone)
+    raise _RefusedError("the reporter left no phone")
+
+
 def _on_duty(uow: UnitOfWork, cell_code: str, day: pendulum.Date) -> tuple[Worker, ...]:
     """Return the workers on duty for the cell, or for the nearest cell above that has any."""
     code: str | None = cell_code
@@ -296,6 +319,7 @@ def _text(uow: UnitOfWork, n: Notification, rule: Rule, policy: NotificationPoli
         "cell": _cell_name(uow, n.cell_code),
         "to_cell": _cell_name(uow, facts.get("to_cell")),
         "case": str(facts.get("case_id", "")),
+        "duplicate_of": str(facts.get("duplicate_of", "")),
         "task": str(facts.get("task_id", "")),
         "event": labels[0] if policy.language == "zh" else labels[1],
     }
@@ -495,6 +519,8 @@ class Notifier:
     ) -> Message:
         if n.audience in (Audience.FAMILY, Audience.RESIDENT):
             to = _resident_recipient(uow, n)
+        elif n.audience is Audience.REPORTER:
+            to = _reporter_recipient(uow, n)
         else:
             to = _worker_recipient(uow, n, now.in_tz(policy.time_zone).date())
         try:

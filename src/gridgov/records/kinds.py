@@ -12,6 +12,7 @@ from typing import TypeVar, cast
 from gridgov.access import AuditEntry
 from gridgov.adapters.support import instant_key, series_span
 from gridgov.care.contacts import CareTask, ContactAttempt
+from gridgov.cases.components import Component
 from gridgov.cases.model import Case
 from gridgov.grid import GridCell, Worker
 from gridgov.households import Household
@@ -42,6 +43,7 @@ __all__ = [
     "CARE_TASKS",
     "CASES",
     "CELLS",
+    "COMPONENTS",
     "CONTACTS",
     "HOUSEHOLDS",
     "KINDS",
@@ -352,6 +354,8 @@ CASES: RecordKind[Case] = RecordKind(
             _key("external_id", lambda c: c.external_id, nullable=True),
             _instant("reported_utc", "reported_at"),
             _instant("next_check_utc", "next_check", nullable=True),
+            # The duplicate check's reads: a component's reports, a category's reports.
+            Column("component_id", _KEY, nullable=True, get=lambda c: c.component_id, since=12),
         ),
         primary_key=("id",),
         indexes=(
@@ -370,6 +374,17 @@ CASES: RecordKind[Case] = RecordKind(
                 ("id", _K),
                 where="is_open",
             ),
+            _index(
+                "gg_cases_component",
+                ("component_id", _E),
+                ("reported_utc", _R),
+                ("id", _K),
+                where="component_id IS NOT NULL",
+                since=12,
+            ),
+            _index(
+                "gg_cases_category", ("category", _E), ("reported_utc", _R), ("id", _K), since=12
+            ),
         ),
         since=3,
     ),
@@ -382,6 +397,25 @@ CASES: RecordKind[Case] = RecordKind(
             columns=("cell_code", "owner_cell"),
         ),
     ),
+)
+
+COMPONENTS: RecordKind[Component] = RecordKind(
+    name="component",
+    cls=Component,
+    table=Table(
+        "gg_components",
+        _stored(
+            _key("id", lambda c: c.id),
+            _key("cell_code", lambda c: c.cell_code),
+            _key("category", lambda c: c.category),
+        ),
+        primary_key=("id",),
+        indexes=(_index("gg_components_cell", ("cell_code", _S), ("id", _K)),),
+        since=12,
+    ),
+    key=lambda c: c.id,
+    cells=lambda c: (c.cell_code,),
+    references=(Reference("cell", _cell(), columns=("cell_code",)),),
 )
 
 SETTINGS: RecordKind[Settings] = RecordKind(
@@ -667,6 +701,7 @@ KINDS: tuple[RecordKind[object], ...] = (  # type: ignore[assignment]
     REQUESTS,
     OUTBOX,
     NOTIFICATIONS,
+    COMPONENTS,
 )
 """Every declared kind, in the order their tables are created."""
 

@@ -3,7 +3,8 @@
 - :func:`write_report` writes a static, self-contained ``index.html``: KPIs per grid, bar charts
   and a map of the grids in inline SVG, with no script and no personal data.
 - :func:`collect` gathers the same figures as plain objects (:class:`ReportFigures`), for another
-  format.
+  format; their standard indicators per grid, department and post are a
+  :class:`~gridgov.report.standard.StandardFigures`.
 """
 
 from gridgov.report.figures import GridFigures, ReportFigures, VenueFill, collect

@@ -10,6 +10,8 @@ comes from a service of gridgov, so that the report and the services cannot disa
 - activity fill from :func:`gridgov.services.scheduling.week_schedule` for the coming week and
   :func:`~gridgov.services.scheduling.occurrences_in_venue` for the month;
 - volunteer hours from :func:`gridgov.services.scheduling.volunteer_hours`, for the month;
+- the standard indicators per grid, department and post over the 90 days
+  (:mod:`gridgov.report.standard`).
 - the targets checked against those figures by :func:`gridgov.report.targets.assess`.
 """
 
@@ -26,6 +28,7 @@ from gridgov.clock import EARLIEST, LATEST, OUTSIDE_RANGE, ensure_date
 from gridgov.errors import NotFoundError, ValidationError
 from gridgov.grid import Boundary, GridCell, GridLevel, GridTree
 from gridgov.ports import Store, UnitOfWork
+from gridgov.report.standard import DEFAULT_MIN_CASES, StandardFigures, standard_figures
 from gridgov.report.targets import assess
 from gridgov.scenarios import Scenario
 from gridgov.scheduling.series import Occurrence
@@ -138,6 +141,8 @@ class ReportFigures:
         month: Activity fill per venue over the month up to the report's day.
         volunteers: Volunteers credited with hours in the month (all, wherever they live).
         volunteer_hours: Their hours.
+        standard: The standard indicators per grid, department and post over the case period
+            (:mod:`gridgov.report.standard`).
         targets: Each grid's indicators against its targets, then all grids' together
             (:func:`gridgov.report.targets.assess`).
     """
@@ -153,6 +158,7 @@ class ReportFigures:
     month: tuple[VenueFill, ...]
     volunteers: int
     volunteer_hours: float
+    standard: StandardFigures | None = None
     targets: tuple[TargetCheck, ...] = ()
 
     @property
@@ -172,6 +178,7 @@ def collect(
     *,
     on: pendulum.Date,
     tz: str = "Asia/Shanghai",
+    min_cases: int = DEFAULT_MIN_CASES,
     targets: Targets | None = None,
 ) -> ReportFigures:
     """Gather the figures of a report on ``on`` from a store holding ``scenario``.
@@ -184,6 +191,8 @@ def collect(
         scenario: The scenario it holds: its name, cells and care policy.
         on: The report's day.
         tz: The time zone days begin in.
+        min_cases: The cases a grid, department or post needs to be ranked in the league
+            tables of the standard indicators.
         targets: The targets to check the figures against; default: the store's
             (:func:`gridgov.settings.indicator_targets`), else the scenario's, else
             :data:`~gridgov.targets.DEFAULT_TARGETS`.
@@ -192,7 +201,8 @@ def collect(
         The figures.
 
     Raises:
-        ValidationError: If the scenario's cells do not form a tree, or the report reads days
+        ValidationError: If ``min_cases`` is not a whole number from 1, the scenario's cells
+            do not form a tree, or the report reads days
             outside the supported range: its cases start :data:`CASE_DAYS` days before the end
             of ``on`` and its week ends seven days after ``on`` begins.
     """
@@ -240,6 +250,14 @@ def collect(
             )
         week = tuple(_week_fill(uow, v, day_start) for v in venues)
         month = tuple(_fill(uow, v, month_from, until) for v in venues)
+        standard = standard_figures(
+            uow,
+            tree,
+            {g.code: g.cases for g in rows},
+            since=since,
+            until=until,
+            min_cases=min_cases,
+        )
         if targets is None:
             targets = indicator_targets(uow, scenario.targets)
     figures = ReportFigures(
@@ -254,6 +272,7 @@ def collect(
         month=month,
         volunteers=len(credited),
         volunteer_hours=round(sum(credited.values()), 2),
+        standard=standard,
     )
     return attrs.evolve(figures, targets=assess(figures, targets))
 

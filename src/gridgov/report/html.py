@@ -1,5 +1,8 @@
 """A static HTML report: one self-contained ``index.html`` of KPIs, charts and a map per grid.
 
+Besides, the standard indicators per grid, department and post, with their league tables and
+formulas (:mod:`gridgov.report._standard_html`).
+
 The page has no script, loads nothing (its CSS is in a ``<style>`` element, its charts and map are
 inline SVG) and holds aggregates and cell names only: no resident, no worker, no address, no
 case text. Labels are in Chinese and English. ``gridgov report --html DIR`` writes it from the
@@ -18,6 +21,7 @@ import pendulum
 from gridgov.cases import EscalationKind
 from gridgov.grid import GridLevel
 from gridgov.ports import Store
+from gridgov.report._standard_html import standard_section
 from gridgov.report._svg import Area, Series, bar_chart, map_svg
 from gridgov.report.figures import (
     ESCALATION_LEVELS,
@@ -26,6 +30,7 @@ from gridgov.report.figures import (
     VenueFill,
     collect,
 )
+from gridgov.report.standard import DEFAULT_MIN_CASES
 from gridgov.report.targets import targets_section, visit_target
 from gridgov.scenarios import Scenario
 from gridgov.services.kpis import CaseFigures
@@ -104,6 +109,9 @@ thead th { background: #f3f6f9; text-align: center; vertical-align: bottom; }
 tbody th { text-align: left; font-weight: normal; white-space: nowrap; }
 td { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tr.total th, tr.total td { font-weight: bold; border-top: 2px solid #b8c2cc; }
+tr.unranked th, tr.unranked td { color: #8a95a3; }
+thead th[title] { cursor: help; text-decoration: underline dotted; }
+ol.formulas { font-size: 13px; color: #5a6675; padding-left: 20px; }
 .wide { overflow-x: auto; }
 strong.not-met { color: #c0392b; }
 td small { color: #5a6675; }
@@ -142,6 +150,7 @@ def write_report(
     *,
     on: pendulum.Date,
     tz: str = "Asia/Shanghai",
+    min_cases: int = DEFAULT_MIN_CASES,
 ) -> Path:
     """Write the report of ``scenario`` on ``on`` as ``out_dir/index.html``.
 
@@ -153,15 +162,18 @@ def write_report(
         out_dir: The directory to write into; created if missing.
         on: The report's day: the month, the 90 days and the coming week are counted from it.
         tz: The time zone days begin in.
+        min_cases: The cases a grid, department or post needs to be ranked in the league
+            tables of the standard indicators.
 
     Returns:
         The path of the page written.
 
     Raises:
-        ValidationError: If the scenario's cells do not form a tree.
+        ValidationError: If the scenario's cells do not form a tree, or ``min_cases`` is not a
+            whole number from 1.
         OSError: If the directory or the file cannot be written.
     """
-    return write_page(collect(store, scenario, on=on, tz=tz), out_dir)
+    return write_page(collect(store, scenario, on=on, tz=tz, min_cases=min_cases), out_dir)
 
 
 def write_page(figures: ReportFigures, out_dir: Path) -> Path:
@@ -224,6 +236,7 @@ def render(figures: ReportFigures) -> str:
         targets_section(figures),
         _coverage_section(figures),
         _cases_section(figures),
+        standard_section(figures),
         _escalation_section(figures),
         _map_section(figures),
         _activity_section(figures),

@@ -33,10 +33,11 @@ import pendulum
 from gridgov import _validation as v
 from gridgov.cases.catalogue import TimeLimit
 from gridgov.cases.model import CaseSource, Reporter, Satisfaction, Urgency
-from gridgov.cases.workflow import Action, CaseRole, CaseWorkflow
+from gridgov.cases.workflow import DUPLICATE_ACTIONS, Action, CaseRole, CaseWorkflow
 from gridgov.errors import ValidationError
 from gridgov.ports import UnitOfWork
 from gridgov.services.cases import UnitHierarchy, act_on_case, report_case
+from gridgov.services.duplicates import mark_duplicate
 
 __all__ = ["CaseStep", "CaseStory", "replay_cases"]
 
@@ -57,6 +58,8 @@ class CaseStep:
         satisfaction: For evaluation: the call-back verdict.
         department: For dispatch: the functional department dispatched to (default: routed
             by category and cell, see :func:`gridgov.services.cases.act_on_case`).
+        duplicate_of: For ``merge`` and ``mark_duplicate``: the case the story's case
+            duplicates (:func:`gridgov.services.duplicates.mark_duplicate`).
     """
 
     action: Action = attrs.field(validator=v.instance_of(Action))
@@ -73,6 +76,7 @@ class CaseStep:
         default=None, validator=v.optional(v.instance_of(Satisfaction))
     )
     department: str | None = attrs.field(default=None, validator=v.optional(v.identifier))
+    duplicate_of: str | None = attrs.field(default=None, validator=v.optional(v.identifier))
 
 
 def _steps(value: Iterable[CaseStep]) -> tuple[CaseStep, ...]:
@@ -100,6 +104,7 @@ class CaseStory:
         point: ``(longitude, latitude)``, if known.
         urgency: Overrides the category's urgency.
         external_id: Its id in another system.
+        component_id: The registered component it is about, if any.
         steps: What was done, in time order.
     """
 
@@ -117,6 +122,7 @@ class CaseStory:
         default=None, validator=v.optional(v.instance_of(Urgency))
     )
     external_id: str | None = attrs.field(default=None, validator=v.optional(v.text(100)))
+    component_id: str | None = attrs.field(default=None, validator=v.optional(v.identifier))
     steps: tuple[CaseStep, ...] = attrs.field(
         default=(), converter=_steps, validator=v.collection_of(CaseStep)
     )
@@ -163,6 +169,7 @@ def replay_cases(uow: UnitOfWork, workflow: CaseWorkflow, stories: Iterable[Case
                 urgency=story.urgency,
                 external_id=story.external_id,
                 case_id=story.id,
+                component_id=story.component_id,
             ).case
         except ValidationError as exc:
             raise exc.within(f"cases[{i}]") from None
@@ -174,6 +181,21 @@ def replay_cases(uow: UnitOfWork, workflow: CaseWorkflow, stories: Iterable[Case
                     break
                 case = uow.cases.update(escalated)
             try:
+                if step.action in DUPLICATE_ACTIONS:
+                    if step.duplicate_of is None:
+                        raise ValidationError("duplicate_of", "name the case it duplicates")
+                    case = mark_duplicate(
+                        uow,
+                        workflow,
+                        case.id,
+                        of=step.duplicate_of,
+                        actor=step.actor,
+                        role=step.role,
+                        at=step.at,
+                        note=step.note,
+                        merge=step.action is Action.MERGE,
+                    ).case
+                    continue
                 case = act_on_case(
                     uow,
                     workflow,

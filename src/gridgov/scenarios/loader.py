@@ -21,6 +21,8 @@ A scenario is a directory holding ``scenario.toml``::
     [[case_catalogue.majors]]              # optional: major categories of the trees (大类)
     [[case_catalogue.categories]]          # optional: categories added to the default catalogue
     [[departments]]                        # optional: functional departments (Department fields)
+    [[components]]                         # optional: coded components (Component fields)
+    components_csv = ["components.csv"]    # more components (gridgov.scenarios.components)
     [targets]                              # optional: Targets (shares 0-1), [targets.cells.CODE]
     [[cases]]                              # case stories, replayed through the case workflow
     [[venues]]                             # Venue fields, with hours = {monday = ["09:00-12:00"]}
@@ -55,6 +57,7 @@ from gridgov.calendar import WorkCalendar
 from gridgov.care.contacts import ContactAttempt
 from gridgov.care.policy import DEFAULT_POLICY, CarePolicy
 from gridgov.cases.catalogue import DEFAULT_CATALOGUE, ServiceCatalogue
+from gridgov.cases.components import Component
 from gridgov.cases.departments import Department, check_departments
 from gridgov.cases.workflow import CaseWorkflow
 from gridgov.codes import DEFAULT_SCHEME, CodeScheme, PhoneNumber, mask_name
@@ -63,6 +66,7 @@ from gridgov.grid import GridCell, GridLevel, GridTree, Worker
 from gridgov.households import Household
 from gridgov.ports import ProgressCallback, Store, UnitOfWork
 from gridgov.scenarios.cases import CaseStory, replay_cases
+from gridgov.scenarios.components import check_components, read_components_csv
 from gridgov.scenarios.contacts_csv import read_contacts_csv
 from gridgov.scenarios.programme import (
     RegistrationRequest,
@@ -162,6 +166,8 @@ class _ScenarioFile:
     contacts_csv: tuple[str, ...] = ()
     care_policy: CarePolicy | None = None
     departments: tuple[Department, ...] = ()
+    components: tuple[Component, ...] = ()
+    components_csv: tuple[str, ...] = ()
     targets: Targets | None = None
     cases: tuple[CaseStory, ...] = ()
     activities: tuple[ActivitySeries, ...] = ()
@@ -204,6 +210,10 @@ def _departments(value: Iterable[Department]) -> tuple[Department, ...]:
     return v.to_tuple(value)
 
 
+def _components(value: Iterable[Component]) -> tuple[Component, ...]:
+    return v.to_tuple(value)
+
+
 def _requests(value: Iterable[RegistrationRequest]) -> tuple[RegistrationRequest, ...]:
     return v.to_tuple(value)
 
@@ -230,6 +240,7 @@ class Scenario:
         shifts: Its volunteer shifts and who volunteered.
         registrations: Its registrations, in time order.
         departments: Its functional departments, to which cases are routed.
+        components: Its register of coded components (部件).
         targets: Its targets (:mod:`gridgov.targets`), if it sets any.
     """
 
@@ -273,6 +284,9 @@ class Scenario:
     )
     departments: tuple[Department, ...] = attrs.field(
         default=(), converter=_departments, validator=v.collection_of(Department)
+    )
+    components: tuple[Component, ...] = attrs.field(
+        default=(), converter=_components, validator=v.collection_of(Component)
     )
     targets: Targets | None = attrs.field(
         default=None, validator=v.optional(v.instance_of(Targets))
@@ -390,6 +404,14 @@ def load_scenario(path: Path | str, *, households: bool = True) -> Scenario:
         raise exc.from_source(source) from None
     _check_workers(doc.workers, tree, source)
     _check_departments(doc.departments, tree, doc.workers, source)
+    components = (
+        *doc.components,
+        *chain.from_iterable(
+            read_components_csv(_csv_file(file.parent, name, f"components_csv[{i}]", source))
+            for i, name in enumerate(doc.components_csv)
+        ),
+    )
+    check_components(components, tree, catalogue, doc.departments, source)
     _check_targets(doc.targets, tree, source)
     loaded: tuple[Household, ...] = ()
     if households:
@@ -428,6 +450,7 @@ def load_scenario(path: Path | str, *, households: bool = True) -> Scenario:
         venues=venues,
         activities=doc.activities,
         departments=doc.departments,
+        components=components,
         targets=doc.targets,
         # Sign-ups and registrations name residents: they come with the ledger only.
         shifts=shifts if households else tuple(ShiftStory(story.shift) for story in shifts),
@@ -706,6 +729,7 @@ def populate(
                 raise exc.within(f"workers[{i}]") from None
         count = uow.households.add_many(scenario.households, progress=progress)
         store_settings(uow, scenario)
+        uow.components.add_many(scenario.components)
         replayed = replay_contacts(uow, scenario.contacts, policy=scenario.policy)
         cases = store_cases(uow, scenario)
         series, registrations = store_programme(uow, scenario)

@@ -42,6 +42,7 @@ from gridgov.care.contacts import Outcome, TaskKind, TaskState
 from gridgov.care.criteria import Facts
 from gridgov.care.policy import ContactMethod
 from gridgov.cases.catalogue import Category, Stage, TimeLimit, TimeUnit
+from gridgov.cases.classification import ClassificationTree
 from gridgov.cases.escalation import EscalationKind
 from gridgov.cases.model import Case, CaseSource, CaseState, Reporter, Satisfaction
 from gridgov.cases.workflow import Action, CaseRole, CaseWorkflow
@@ -57,6 +58,7 @@ from gridgov.scheduling.series import ActivitySeries, Occurrence
 from gridgov.scheduling.volunteers import Shift, SignUpState
 from gridgov.services.care import plan_tasks, record_contact, worklist
 from gridgov.services.cases import EscalationEngine, UnitHierarchy, act_on_case, report_case
+from gridgov.services.duplicates import mark_duplicate
 from gridgov.services.scheduling import (
     cancel_registration,
     complete_shift,
@@ -97,6 +99,10 @@ _URGENT_SOURCES = ((CaseSource.HOTLINE_12345, 60), (CaseSource.PATROL, 40))
 _REJECT_SHARE = 0.03  # duplicates rejected at registration
 _WAIT_SHARE = 0.06  # cases that wait on the resident (papers, access) for a while
 _FAIL_VERIFICATION_SHARE = 0.05
+# Drawn from a stream of their own, so the other cases' courses stay as they were:
+_RETURN_SHARE = 0.04  # dispatched to the wrong unit, returned by its handler (退回), re-dispatched
+_DUPLICATE_SHARE = 0.04  # problems someone else reports again through 12345, merged (合并)
+_DUPLICATE_AFTER = (1, 4)  # hours after the first report the second one comes in
 _LATE_STEP_SHARE = 0.12  # registration, dispatch and verification steps that overrun their limit
 # Handling: quick (settled in the grid within the day), in a few working days (the grid's day
 # passes and the community takes it over), late in the limit (the street takes it over), or over
@@ -202,6 +208,10 @@ class SimulationReport:
         shifts: Volunteer shifts.
         signups: Volunteer sign-ups accepted.
         volunteer_hours: Hours credited to volunteers.
+        cases_returned: Cases returned by a handler at least once (wrong jurisdiction).
+        cases_reworked: Cases whose verification failed at least once (返工).
+        cases_duplicates: Cases merged into another report of the same problem (counted in
+            ``cases_reported``, not in ``cases_closed``).
     """
 
     scenario: str
@@ -230,6 +240,9 @@ class SimulationReport:
     shifts: int
     signups: int
     volunteer_hours: float
+    cases_returned: int = 0
+    cases_reworked: int = 0
+    cases_duplicates: int = 0
 
     @property
     def end(self) -> pendulum.Date:
@@ -257,6 +270,9 @@ class SimulationReport:
             cases_rejected=self.cases_rejected,
             cases_closed=self.cases_closed,
             cases_escalated=self.cases_escalated,
+            cases_returned=self.cases_returned,
+            cases_reworked=self.cases_reworked,
+            cases_duplicates=self.cases_duplicates,
         )
         out.update(
             (f"cases_raised_to_{level.value}", self.cases_raised_to.get(level.value, 0))
@@ -410,6 +426,8 @@ class _Track:
     wait: bool
     fail_verification: bool
     handling: str
+    returned: bool = False
+    duplicate_of: str | None = None
 
 
 def _pages(fetch: Callable[..., Page[T]]) -> Iterable[T]:
@@ -457,6 +475,8 @@ class _Simulation:
         self.arrival_rng = random.Random(f"{seed}:arrivals")
         self.case_rng = random.Random(f"{seed}:cases")
         self.programme_rng = random.Random(f"{seed}:programme")
+        self.exception_rng = random.Random(f"{seed}:exceptions")  # returns and duplicates
+        self.duplicate_count = 0
         self.queue: list[tuple[pendulum.DateTime, int, int, _Handler | None]] = []
         self.seq = 0
         tree = scenario.tree()
@@ -758,7 +778,9 @@ class _Simulation:
         rng = self.arrival_rng
         categories = self.workflow.catalogue.categories
         weights = [
-            _CATEGORY_WEIGHTS.get(c.code, 1 if c.emergency else 3)
+            0  # a component's problem names its component: the simulation registers none
+            if c.tree is ClassificationTree.COMPONENT
+            else _CATEGORY_WEIGHTS.get(c.code, 1 if c.emergency else 3)
             if working or not _at_the_desk(c)
             else 0  # the front desk is closed
             for c in categories
@@ -837,7 +859,50 @@ class _Simulation:
                     [name for _, name in _HANDLING_MIX], [w for w, _ in _HANDLING_MIX]
                 )[0],
             )
+            self._exceptions(case_id, cell, urgent)
             self._next(case_id, self._stage_delay(now, category.limit(Stage.REGISTRATION)))
+
+        return handle
+
+    def _exceptions(self, case_id: str, cell: GridCell, urgent: bool) -> None:
+        """Decide whether the case is returned once, and whether someone reports it again."""
+        track, rng = self.tracks[case_id], self.exception_rng
+        track.returned = not track.reject and rng.random() < _RETURN_SHARE
+        again = rng.random() < _DUPLICATE_SHARE
+        if again and not (urgent or track.reject or _at_the_desk(track.category)):
+            later = self.clock.now().add(minutes=rng.randint(*_DUPLICATE_AFTER) * 60)
+            self.schedule(later, self._report_again(case_id, cell))
+
+    def _report_again(self, first_id: str, cell: GridCell) -> _Handler:
+        """A resident reports the same problem through 12345: the dispatcher merges it."""
+
+        def handle(uow: UnitOfWork) -> None:
+            now, rng = self.clock.now(), self.exception_rng
+            first = self.tracks[first_id]
+            self.duplicate_count += 1
+            case_id = (
+                f"sim-{now.in_timezone(self.tz).format('YYYYMMDD')}-d{self.duplicate_count:04d}"
+            )
+            people = self.people.get(first.grid, [])
+            report_case(
+                uow,
+                self.workflow,
+                category=first.category.code,
+                source=CaseSource.HOTLINE_12345,
+                cell_code=cell.code,
+                description=rng.choice(
+                    _DESCRIPTIONS.get(first.category.code, (f"{first.category.label_zh}事项",))
+                ),
+                at=now,
+                actor="hotline-12345",
+                reporter=Reporter(resident_id=rng.choice(people) if people else None),
+                address=cell.name,
+                case_id=case_id,
+            )
+            self.tracks[case_id] = attrs.evolve(
+                first, reject=False, wait=False, fail_verification=False, duplicate_of=first_id
+            )
+            self.schedule(now.add(minutes=rng.randint(10, 40)), self._step(case_id))
 
         return handle
 
@@ -919,7 +984,11 @@ class _Simulation:
                 satisfaction=satisfaction,
             ).case
 
-        if state is CaseState.REPORTED:
+        if state is CaseState.REPORTED and track.duplicate_of is not None:
+            mark_duplicate(
+                uow, self.workflow, case_id, of=track.duplicate_of, actor=staff, at=now, merge=True
+            )
+        elif state is CaseState.REPORTED:
             if track.reject:
                 act(Action.REJECT, CaseRole.DISPATCHER, staff, note="重复诉求，已并案处理")
                 return
@@ -934,6 +1003,14 @@ class _Simulation:
                 if urgent
                 else self._working(now, rng.uniform(0.2, 2)),
             )
+        elif state is CaseState.DISPATCHED and track.returned:
+            track.returned = False
+            act(Action.RETURN, CaseRole.HANDLER, handler, note="不属本单位职责，退回重新派遣")
+            self._next(case_id, now.add(minutes=self.exception_rng.randint(10, 60)))
+        elif state is CaseState.RETURNED:
+            worker = UnitHierarchy(uow).on_duty(case.owner_cell, day, besides=None)
+            act(Action.DISPATCH, CaseRole.DISPATCHER, staff, worker=worker, note="重新派遣")
+            self._next(case_id, now.add(minutes=self.exception_rng.randint(5, 30)))
         elif state is CaseState.DISPATCHED:
             case = act(Action.START, CaseRole.HANDLER, handler)
             if track.wait:
@@ -1130,6 +1207,7 @@ class _Simulation:
         """Count what the store holds at the end and what the run did."""
         far = self.end.add(years=5)
         tasks_open = overdue = reported = rejected = closed = 0
+        returned = reworked = duplicates = 0
         with self.store() as uow:
             for root in self.roots:
                 tasks = functools.partial(
@@ -1148,7 +1226,14 @@ class _Simulation:
                 for case in _pages(cases):
                     reported += 1
                     rejected += case.state is CaseState.REJECTED
-                    closed += case.state in (CaseState.CLOSED, CaseState.EVALUATED)
+                    duplicates += case.is_duplicate
+                    closed += (
+                        case.state in (CaseState.CLOSED, CaseState.EVALUATED)
+                        and not case.is_duplicate
+                    )
+                    actions = {e.action for e in case.history}
+                    returned += "return" in actions
+                    reworked += "fail_verification" in actions
             hours = volunteer_hours(uow, self.volunteers, since=self.begin, until=self.end)
         escalated = {case_id for ids in self.raised.values() for case_id in ids}
         return SimulationReport(
@@ -1178,6 +1263,9 @@ class _Simulation:
             shifts=len(self.shifts),
             signups=self.signups,
             volunteer_hours=round(sum(hours.values()), 2),
+            cases_returned=returned,
+            cases_reworked=reworked,
+            cases_duplicates=duplicates,
         )
 
 

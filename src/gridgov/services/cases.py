@@ -17,6 +17,7 @@ import pendulum
 from gridgov.access import Principal, Role
 from gridgov.adapters.support import check_batch_size
 from gridgov.cases.catalogue import TimeLimit
+from gridgov.cases.components import Component
 from gridgov.cases.departments import route
 from gridgov.cases.model import (
     Case,
@@ -50,6 +51,7 @@ from gridgov.outbox import record_events
 from gridgov.ports import Page, Store, UnitOfWork
 from gridgov.services._common import taken_id
 from gridgov.services._sweep import claimed_batches
+from gridgov.services.duplicates import flag_duplicates
 from gridgov.services.kpis import CaseFigures, CaseKpis, case_kpis
 from gridgov.services.placing import CellFinder
 from gridgov.settings import case_workflow, stored_settings
@@ -170,6 +172,13 @@ def _department(
     return routing.department.id, note if note.strip() else reason
 
 
+def _component(uow: UnitOfWork, component_id: str) -> Component:
+    try:
+        return uow.components.get(component_id)
+    except NotFoundError:
+        raise ValidationError("component_id", "no such component") from None
+
+
 def _without_events(transition: Transition) -> Transition:
     """A repeated request's result: its events went out after the first."""
     return attrs.evolve(transition, events=())
@@ -192,9 +201,15 @@ def report_case(
     urgency: Urgency | None = None,
     external_id: str | None = None,
     case_id: str | None = None,
+    component_id: str | None = None,
     idempotency_key: str | None = None,
 ) -> Transition:
     """Record a newly received case, owned by the grid it lies in.
+
+    The earlier cases it may duplicate are flagged on it
+    (:attr:`~gridgov.cases.model.Case.possible_duplicates`): those about the same component,
+    and those of the same minor category near it, reported within the window of the store's
+    duplicate rule (:func:`gridgov.settings.duplicate_rule`; :mod:`gridgov.cases.duplicates`).
 
     Args:
         uow: The unit of work (not committed here).
@@ -216,6 +231,8 @@ def report_case(
             :func:`gridgov.ids.new_id`, ``case.<UTC instant received, to the ms>.<16
             characters>``, which sorts by receipt and clashes with no other case, however many
             arrive at once.
+        component_id: The registered component (部件) it is about, if any; its cell and point
+            are the case's when none is given.
         idempotency_key: A key the caller chose for this request (a UUID, say): sent again, it
             gets the first result and nothing is done twice (:mod:`gridgov.idempotency`).
 
@@ -223,8 +240,9 @@ def report_case(
         The stored case and the events to publish after the commit.
 
     Raises:
-        ValidationError: On an unknown category or cell, a naive instant, any invalid field;
-            nothing is stored. Without a cell: :class:`~gridgov.errors.OutsideGridError`,
+        ValidationError: On an unknown category, cell or component, a naive instant, any
+            invalid field; nothing is stored. Without a cell (nor a component):
+            :class:`~gridgov.errors.OutsideGridError`,
             :class:`~gridgov.errors.UnknownAddressError` or
             :class:`~gridgov.errors.AmbiguousAddressError` (all ValidationErrors) when the point
             or address places the case in no single cell.
@@ -248,6 +266,7 @@ def report_case(
         urgency=urgency,
         external_id=external_id,
         case_id=case_id,
+        component_id=component_id,
     )
     # A new case: its events are numbered from 1 without a look-up.
     record_events(uow, transition.events, new=True)
@@ -270,6 +289,7 @@ def reported(
     urgency: Urgency | None = None,
     external_id: str | None = None,
     case_id: str | None = None,
+    component_id: str | None = None,
 ) -> Transition:
     """Store a newly received case as :func:`report_case` does, but record no events.
 
@@ -278,6 +298,11 @@ def reported(
     """
     at = ensure_aware(at, "at")
     _acting(uow, actor, CaseRole.REPORTER, case_id or "(new)")
+    component = None if component_id is None else _component(uow, component_id)
+    if component is not None:
+        # A case about a component lies where the component does, unless told otherwise.
+        point = component.point if point is None else point
+        cell_code = component.cell_code if cell_code is None else cell_code
     if cell_code is None:
         cell_code = CellFinder.of_store(uow).place(point=point, address=address)
     cell = _cell(uow, cell_code, "cell_code")
@@ -297,8 +322,10 @@ def reported(
         urgency=urgency,
         external_id=external_id,
     )
+    case = attrs.evolve(transition.case, component_id=component_id)
+    case = attrs.evolve(case, possible_duplicates=flag_duplicates(uow, workflow.catalogue, case))
     try:
-        stored = uow.cases.add(transition.case)
+        stored = uow.cases.add(case)
     except ConflictError as exc:
         if case_id is not None and exc.taken == case_id:
             raise taken_id("case", case_id) from None

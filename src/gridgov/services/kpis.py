@@ -10,6 +10,10 @@ The denominators are the standards', not the intuitive ones:
   overdue open case lowers it, as it should;
 - rework (返工率) and extensions (延期率) over the same denominator, as the bulletins divide them.
 
+A case closed as a duplicate of another (merged or marked, :mod:`gridgov.cases.duplicates`)
+counts in no figure but ``duplicates``: it is no case of its own (its problem is the other
+case's), so it is neither reported, nor due for closure, nor closed.
+
 :meth:`CaseFigures.percent` gives a rate as bulletins print it: a percentage rounded half up
 from the counts (``tests/test_case_bulletins.py`` reproduces published bulletins with it).
 
@@ -41,8 +45,10 @@ from gridgov.services._common import pages
 
 __all__ = [
     "DEFAULT_SCORING",
+    "INDICATORS",
     "CaseFigures",
     "CaseKpis",
+    "Indicator",
     "LeagueRow",
     "Scoring",
     "StageFigures",
@@ -106,6 +112,9 @@ class CaseFigures:
             denominator.
         satisfied: Of those, the satisfied and basically satisfied.
         unreachable: Cases whose call-back reached no one (无法联系): in no denominator.
+        duplicates: Cases closed as duplicates of others (merged, or marked 重复件): counted
+            here only, in no other figure, as voided reports are: their problem is counted on
+            the case that handles it.
     """
 
     reported: int
@@ -127,6 +136,7 @@ class CaseFigures:
     evaluated: int = 0
     satisfied: int = 0
     unreachable: int = 0
+    duplicates: int = 0
 
     @property
     def closure_base(self) -> int:
@@ -220,6 +230,113 @@ _PARTS: dict[str, Callable[[CaseFigures], tuple[int, int]]] = {
     "urgent_on_time_rate": lambda f: (f.urgent_closed_on_time, f.urgent),
     "satisfaction_rate": lambda f: (f.satisfied, f.evaluated),
 }
+
+
+@attrs.frozen
+class Indicator:
+    """One standard indicator: what it is called, how it is computed, where it comes from.
+
+    Args:
+        name: Its key: a rate of :meth:`CaseFigures.parts` (``"closure_rate"``), or
+            ``"<stage>_on_time_rate"`` for a stage's (``"dispatch_on_time_rate"``).
+        label_zh: Its Chinese name, as bulletins print it.
+        label_en: Its English name.
+        formula_zh: Its numerator and denominator, in Chinese.
+        formula_en: The same in English.
+        source: The standard or rule that defines it.
+    """
+
+    name: str
+    label_zh: str
+    label_en: str
+    formula_zh: str
+    formula_en: str
+    source: str
+
+    def value(self, figures: CaseFigures) -> float | None:
+        """Return the indicator of ``figures`` (``None`` without a denominator)."""
+        stage = _STAGE_RATES.get(self.name)
+        if stage is not None:
+            return figures.stages.get(stage, StageFigures()).on_time_rate
+        return _share(*figures.parts(self.name))
+
+
+_STAGE_RATES = {f"{s.value}_on_time_rate": s for s in Stage}
+_CJT292 = "CJ/T 292 (digital urban management: performance evaluation)"
+_DUE = "应结案数 − 缓办/挂账数"
+_DUE_EN = "(due for closure − deferred)"
+_STAGE_ZH = {"registration": "立案", "dispatch": "派遣", "handling": "处置", "verification": "核查"}
+
+INDICATORS: tuple[Indicator, ...] = (
+    Indicator(
+        "closure_rate",
+        "结案率",
+        "closure rate",
+        f"结案数 ÷ ({_DUE})",
+        f"closed ÷ {_DUE_EN}",
+        _CJT292,
+    ),
+    Indicator(
+        "on_time_rate",
+        "按期结案率",
+        "on-time closure rate",
+        f"按期结案数 ÷ ({_DUE})",
+        f"closed with handling on time ÷ {_DUE_EN}",
+        _CJT292,
+    ),
+    *(
+        Indicator(
+            f"{stage.value}_on_time_rate",
+            f"按时{_STAGE_ZH[stage.value]}率",
+            f"on-time {stage.value}",
+            f"按时完成{_STAGE_ZH[stage.value]}的次数 ÷ 完成{_STAGE_ZH[stage.value]}的次数",
+            f"{stage.value} steps met within their limit ÷ {stage.value} steps met",
+            _CJT292,
+        )
+        for stage in Stage
+    ),
+    Indicator(
+        "accurate_dispatch_rate",
+        "派遣准确率",
+        "accurate dispatch",
+        "(派遣数 − 因不属职责退回数) ÷ 派遣数",
+        "(dispatched − returned for wrong jurisdiction) ÷ dispatched",
+        _CJT292,
+    ),
+    Indicator(
+        "rework_rate",
+        "返工率",
+        "rework rate",
+        f"核查未通过、退回原处置人的案件数 ÷ ({_DUE})",
+        f"cases failing verification at least once ÷ {_DUE_EN}",
+        f"{_CJT292}; provincial bulletins divide it so",
+    ),
+    Indicator(
+        "extension_rate",
+        "延期率",
+        "extension rate",
+        f"获准延期的案件数 ÷ ({_DUE})",
+        f"cases granted an extension ÷ {_DUE_EN}",
+        f"{_CJT292}; provincial bulletins divide it so",
+    ),
+    Indicator(
+        "urgent_on_time_rate",
+        "紧急案件按期结案率",
+        "urgent cases closed on time",
+        "按期结案的紧急、特急案件数 ÷ 紧急、特急案件数",
+        "urgent and emergency cases closed with handling on time ÷ urgent and emergency cases",
+        _CJT292,
+    ),
+    Indicator(
+        "satisfaction_rate",
+        "满意率",
+        "satisfaction",
+        "满意及基本满意数 ÷ 回访数",
+        "satisfied and basically satisfied ÷ called back",
+        "12345 hotline call-backs (回访), as the provinces' bulletins count them",
+    ),
+)
+"""The standard indicators, in the order reports show them."""
 
 
 @attrs.frozen
@@ -391,13 +508,19 @@ def case_kpis(
     ):
         if case.state is CaseState.REJECTED:
             continue
-        for tally in (
+        places = (
             total,
             cells[case.cell_code],
             units[case.owner_cell],
             grids[grid_of(case.cell_code)],
             categories[case.category],
-        ):
+        )
+        if case.is_duplicate:
+            # Not a case of its own: neither reported, due, nor closed (docs/cases.md).
+            for tally in places:
+                tally.counts["duplicates"] += 1
+            continue
+        for tally in places:
             tally.add(case, as_of)
         if case.owner_worker is not None:
             workers[case.owner_worker].add(case, as_of)

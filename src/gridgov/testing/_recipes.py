@@ -31,6 +31,7 @@ from gridgov.scheduling.registrations import Registration, RegistrationState
 from gridgov.scheduling.series import ActivitySeries, OccurrenceChange
 from gridgov.scheduling.venues import Blackout, Space, Venue
 from gridgov.scheduling.volunteers import Shift, SignUp, SignUpState
+from gridgov.testing._components import sample_component
 from gridgov.testing._notifications import sample_notification
 from gridgov.testing._outbox import stored_event
 from gridgov.testing._samples import (
@@ -308,7 +309,14 @@ _RECIPES: dict[str, _Recipe] = {
         (),
         lambda n: _case(f"kk{n}", at=T0.add(minutes=n)),
         lambda c: attrs.evolve(c, next_check=T0.add(days=1)),
-        ("add_many", "by_external_id", "due", "open_in_subtree", "reported_in_subtree"),
+        (
+            "add_many",
+            "by_external_id",
+            "due",
+            "open_in_subtree",
+            "reported_in_subtree",
+            "sightings",
+        ),
         full=_full_case,
         repoint=lambda c, path, key: (
             attrs.evolve(c, location=attrs.evolve(c.location, cell_code=key))
@@ -392,6 +400,14 @@ _RECIPES: dict[str, _Recipe] = {
         lambda n: sample_notification(n),
         lambda n: attrs.evolve(n, state=NotificationState.CANCELLED, next_at=None),
         ("add_many", "due", "claim_due", "about"),
+    ),
+    "component": _Recipe(
+        "components",
+        (),
+        sample_component,
+        lambda c: attrs.evolve(c, name=f"{c.name}改"),
+        ("add_many", "in_subtree"),
+        full=lambda: sample_component(99),
     ),
 }
 

@@ -25,6 +25,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
         "gridgov.testing.contracts needs pytest and hypothesis: pip install 'gridgov[testing]'"
     ) from exc
 
+from gridgov.testing._components import ComponentRepositoryContract
 from gridgov.testing._concurrency import ConcurrencyContract
 from gridgov.testing._contracts_audit import AuditRepositoryContract
 from gridgov.testing._contracts_bookings import (
@@ -54,6 +55,7 @@ __all__ = [
     "CareTaskRepositoryContract",
     "CaseRepositoryContract",
     "CellRepositoryContract",
+    "ComponentRepositoryContract",
     "ConcurrencyContract",
     "ContactRepositoryContract",
     "HouseholdRepositoryContract",
@@ -97,5 +99,6 @@ class StoreContract(
     NotificationRepositoryContract,
     MaskingContract,
     IdDigestContract,
+    ComponentRepositoryContract,
 ):
     """Every contract at once: what a complete adapter subclasses."""

@@ -29,8 +29,8 @@ The rules, applied by every repository of a :class:`ScopedUnitOfWork`:
   volunteer's household. A worker is readable when one of their assigned cells is covered or
   lies above the scope, and written only when every assigned cell is covered; a worker without
   assignments belongs to whoever covers every cell.
-- Looking up: cells, venues, series and shifts may also be read when they lie above the scope
-  (people see the hierarchy above them; a community's venue serves every grid in it).
+- Looking up: cells, venues, components, series and shifts may also be read when they lie above
+  the scope (people see the hierarchy above them; a community's venue serves every grid in it).
   ``cells.tree()`` holds the cells covered and those above the scope.
 - Queries over a subtree (``in_subtree``, ``with_tag``, ``aged``, ``open_in_subtree``,
   ``reported_in_subtree``, ``cells.subtree``) are narrowed before they reach the store: a request
@@ -50,6 +50,9 @@ The rules, applied by every repository of a :class:`ScopedUnitOfWork`:
   and ``signups.taken`` (counts, naming nobody) cover every registrant once the venue is
   readable, and ``registrations.promote_first_waiting`` (with ``WRITE``) confirms the first on
   the waitlist whoever's resident they are. ``locks`` pass through: they hold no data.
+- ``cases.sightings`` (what the duplicate check reads: ids, codes, points and instants, naming
+  nobody) covers the whole store for any principal with ``READ`` and a scope: a report is
+  checked against every case, in scope or not.
 - Queries over the whole store (``workers.list``, ``cases.due``, ``cells.tree``,
   ``settings.get``, ``audit.between``) need a scope of at least one cell, and return only
   what the scope may read.
@@ -96,6 +99,7 @@ from gridgov.ports import (
     CareTaskRepository,
     CaseRepository,
     CellRepository,
+    ComponentRepository,
     ContactRepository,
     HouseholdRepository,
     LockRepository,
@@ -119,6 +123,7 @@ from gridgov.services.scoped._kinds import (
     ScopedCareTasks,
     ScopedCases,
     ScopedCells,
+    ScopedComponents,
     ScopedContacts,
     ScopedHouseholds,
     ScopedNotifications,
@@ -163,6 +168,7 @@ class ScopedUnitOfWork:
         self.cases: CaseRepository = ScopedCases(guard)
         self.settings: SettingsRepository = ScopedSettings(guard)
         self.venues: VenueRepository = ScopedVenues(guard)
+        self.components: ComponentRepository = ScopedComponents(guard)
         self.series: SeriesRepository = ScopedSeries(guard)
         self.registrations: RegistrationRepository = ScopedRegistrations(guard)
         self.shifts: ShiftRepository = ScopedShifts(guard)

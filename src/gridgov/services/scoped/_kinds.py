@@ -15,6 +15,8 @@ import pendulum
 
 from gridgov.access import AuditEntry, AuditKind, Permission
 from gridgov.care.contacts import CareTask, ContactAttempt
+from gridgov.cases.components import Component
+from gridgov.cases.duplicates import Sighting
 from gridgov.cases.model import Case
 from gridgov.grid import GridCell, GridTree, Worker
 from gridgov.households import Household
@@ -26,6 +28,7 @@ from gridgov.ports import (
     CareTaskRepository,
     CaseRepository,
     CellRepository,
+    ComponentRepository,
     ContactRepository,
     HouseholdRepository,
     NotificationRepository,
@@ -70,6 +73,7 @@ __all__ = [
     "ScopedCareTasks",
     "ScopedCases",
     "ScopedCells",
+    "ScopedComponents",
     "ScopedContacts",
     "ScopedHouseholds",
     "ScopedRegistrations",
@@ -267,6 +271,29 @@ class ScopedCases(ScopedRepository[Case, CaseRepository], ScopedAddsMany[Case, C
             self._inner.claim_due(at_or_before=at_or_before, limit=limit, after=after)
         )
 
+    def sightings(
+        self,
+        *,
+        since: pendulum.DateTime,
+        until: pendulum.DateTime,
+        category: str | None = None,
+        component_id: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+    ) -> tuple[Sighting, ...]:
+        """Return what the duplicate check reads, over the whole store (names nobody).
+
+        A scope narrows what a principal sees, never what a rule counts: a report is checked
+        against every case, in scope or not; a sighting holds ids, codes, a point and an instant.
+        """
+        self._g.somewhere(READ, "query:cases.sightings")
+        return self._inner.sightings(
+            since=since,
+            until=until,
+            category=category,
+            component_id=component_id,
+            limit=limit,
+        )
+
     def by_external_id(self, external_id: str) -> Case | None:
         """Return the case with that external id, if any; deny one out of scope."""
         self._g.permit(READ, "query:cases.by_external_id")
@@ -274,6 +301,16 @@ class ScopedCases(ScopedRepository[Case, CaseRepository], ScopedAddsMany[Case, C
         if case is not None:
             self._check(READ, case)
         return self._g.shown(case)
+
+
+class ScopedComponents(
+    ScopedRepository[Component, ComponentRepository],
+    ScopedAddsMany[Component, ComponentRepository],
+):
+    """Components: readable in scope and above it (as venues), written in scope."""
+
+    place = Placement(k.COMPONENTS, "components", "component", Reach.NEAR)
+    in_subtree = Subtree[Component](lambda c: (c.id,))
 
 
 class ScopedVenues(ScopedRepository[Venue, VenueRepository]):
