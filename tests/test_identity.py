@@ -190,7 +190,7 @@ def test_a_schema_10_database_gets_the_digests_of_its_residents_when_opened_with
     monkeypatch: pytest.MonkeyPatch,
     without_id_digests: Callable[[pytest.MonkeyPatch], None],
 ) -> None:
-    """The step of version 11 reads every household and fills the digests under the key."""
+    """The step of version 11 fills the digests under the key; the schema is then the latest."""
     path = tmp_path / "v10.db"
     _schema_10(path, monkeypatch, without_id_digests)
     store = SqliteStore(path, id_key=KEY)
@@ -199,7 +199,7 @@ def test_a_schema_10_database_gets_the_digests_of_its_residents_when_opened_with
         version = uow.query_one(f"SELECT version FROM {_sql.SCHEMA_VERSION_TABLE}")
     store.close()
     expected = (IdHolder("h1", GRID, "r1"), IdHolder("h3", OTHER_GRID, "r3"))
-    assert ((11,), expected) == (tuple(version or ()), found)
+    assert ((len(SqliteDialect.migrations),), expected) == (tuple(version or ()), found)
 
 
 @pytest.mark.parametrize("dialect", ["postgresql", "mysql"])
