@@ -85,3 +85,24 @@ def test_byte_order_mark_is_accepted_and_other_encodings_refused(tmp_path: Path)
     with pytest.raises(ValidationError) as info:
         list(read_contacts_csv(gbk, OWNERS))
     assert "not UTF-8 text" == info.value.problem
+
+
+def test_a_missing_or_unreadable_file_is_a_gridgov_error(tmp_path: Path) -> None:
+    """The public CSV readers name a missing file, and a folder given as one, never raw OSErrors."""
+    from gridgov.errors import GridgovError, NotFoundError
+    from gridgov.scenarios.components import read_components_csv
+
+    outcomes: list[str] = []
+    for read in (
+        lambda p: list(read_contacts_csv(p, {})),
+        lambda p: list(read_components_csv(p)),
+    ):
+        for path in (tmp_path / "missing.csv", tmp_path):
+            try:
+                read(path)
+                outcomes.append("read")
+            except NotFoundError:
+                outcomes.append("not found")
+            except GridgovError:
+                outcomes.append("refused")
+    assert ["not found", "refused"] * 2 == outcomes

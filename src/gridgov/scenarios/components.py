@@ -27,6 +27,7 @@ from gridgov.cases.components import Component, check_component
 from gridgov.cases.departments import Department
 from gridgov.errors import Problem, ValidationError
 from gridgov.grid import GridTree
+from gridgov.scenarios._csv import opened_csv
 from gridgov.serialization import structure
 
 __all__ = ["COMPONENT_COLUMNS", "check_components", "read_components_csv"]
@@ -50,43 +51,36 @@ def read_components_csv(path: Path | str, *, source: str | None = None) -> Itera
     name = source or file.name
     components: list[Component] = []
     problems: list[Problem] = []
-    try:
-        with file.open(encoding="utf-8-sig", newline="") as handle:
-            reader = csv.DictReader(handle)
-            header = [h.strip() for h in reader.fieldnames or ()]
-            unknown = [h for h in header if h not in COMPONENT_COLUMNS]
-            missing = [h for h in _REQUIRED if h not in header]
-            if unknown or missing:
-                column = (unknown or missing)[0]
-                problem = "unknown column" if unknown else "missing column"
-                raise ValidationError(f"line 1.{column}", problem, source=name)
-            for number, row in enumerate(reader, start=2):
-                cells = {k.strip(): cell_in((val or "").strip()) for k, val in row.items() if k}
-                if not any(cells.values()):
-                    continue
-                data: dict[str, object] = {
-                    k: cells[k] for k in ("id", "category", "name", "cell_code") if k in cells
-                }
-                if cells.get("department"):
-                    data["department"] = cells["department"]
-                if cells.get("longitude") or cells.get("latitude"):
-                    try:
-                        data["point"] = [float(cells["longitude"]), float(cells["latitude"])]
-                    except (KeyError, ValueError):
-                        problems.append((f"line {number}.longitude", "expected two numbers"))
-                        continue
+    with opened_csv(file, name) as handle:
+        reader = csv.DictReader(handle)
+        header = [h.strip() for h in reader.fieldnames or ()]
+        unknown = [h for h in header if h not in COMPONENT_COLUMNS]
+        missing = [h for h in _REQUIRED if h not in header]
+        if unknown or missing:
+            column = (unknown or missing)[0]
+            problem = "unknown column" if unknown else "missing column"
+            raise ValidationError(f"line 1.{column}", problem, source=name)
+        for number, row in enumerate(reader, start=2):
+            cells = {k.strip(): cell_in((val or "").strip()) for k, val in row.items() if k}
+            if not any(cells.values()):
+                continue
+            data: dict[str, object] = {
+                k: cells[k] for k in ("id", "category", "name", "cell_code") if k in cells
+            }
+            if cells.get("department"):
+                data["department"] = cells["department"]
+            if cells.get("longitude") or cells.get("latitude"):
                 try:
-                    components.append(structure(data, Component))
-                except ValidationError as exc:
-                    problems.extend((f"line {number}.{p}", m) for p, m in exc.problems)
-                if len(problems) >= _MAX_PROBLEMS:
-                    break
-    except FileNotFoundError:
-        raise ValidationError("", "file not found", source=name) from None
-    except UnicodeDecodeError:
-        raise ValidationError("", "not UTF-8 text", source=name) from None
-    except csv.Error as exc:
-        raise ValidationError("", f"not a CSV file ({exc})", source=name) from None
+                    data["point"] = [float(cells["longitude"]), float(cells["latitude"])]
+                except (KeyError, ValueError):
+                    problems.append((f"line {number}.longitude", "expected two numbers"))
+                    continue
+            try:
+                components.append(structure(data, Component))
+            except ValidationError as exc:
+                problems.extend((f"line {number}.{p}", m) for p, m in exc.problems)
+            if len(problems) >= _MAX_PROBLEMS:
+                break
     if problems:
         raise ValidationError(problems[0][0], problems[0][1], source=name, problems=problems)
     return iter(components)

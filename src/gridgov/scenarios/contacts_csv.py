@@ -20,6 +20,7 @@ from gridgov.care.contacts import ContactAttempt, Outcome
 from gridgov.care.policy import ContactMethod
 from gridgov.errors import Problem, ValidationError
 from gridgov.households import Household
+from gridgov.scenarios._csv import opened_csv
 from gridgov.serialization import structure
 
 __all__ = ["CONTACT_COLUMNS", "read_contacts_csv", "write_contacts_csv"]
@@ -60,14 +61,8 @@ def read_contacts_csv(
     name = source or file.name
     contacts: list[ContactAttempt] = []
     problems: list[Problem] = []
-    try:
-        # utf-8-sig: spreadsheet programs save CSV with a byte-order mark.
-        with file.open(encoding="utf-8-sig", newline="") as handle:
-            _read_rows(csv.DictReader(handle), name, owners, contacts, problems)
-    except UnicodeDecodeError:
-        raise ValidationError("", "not UTF-8 text", source=name) from None
-    except csv.Error as exc:
-        raise ValidationError("", f"not a CSV file ({exc})", source=name) from None
+    with opened_csv(file, name) as handle:
+        _read_rows(csv.DictReader(handle), name, owners, contacts, problems)
     if problems:
         raise ValidationError(problems[0][0], problems[0][1], source=name, problems=problems)
     return iter(contacts)
