@@ -11,11 +11,14 @@ import pytest
 from gridgov import GridCell, GridLevel, Store, UnitOfWork, open_store
 from gridgov.calendar import WorkCalendar
 from gridgov.cases import Action, CaseRole, CaseSource, CaseState, CaseWorkflow, Satisfaction
-from gridgov.cases.workflow import Transition
+from gridgov.cases.catalogue import TimeLimit, TimeUnit
+from gridgov.cases.workflow import DEFAULT_CALLBACK_WITHIN, Transition
 from gridgov.errors import ConflictError, TransitionError, ValidationError
 from gridgov.events import CallbackDue, CallbackRecorded, CaseStateChanged
+from gridgov.scenarios import load_scenario
 from gridgov.services.callbacks import pending_callbacks, record_callback
 from gridgov.services.cases import CaseFigures, act_on_case, case_kpis, report_case
+from gridgov.settings import Settings, case_workflow
 
 TZ = "Asia/Shanghai"
 WF = CaseWorkflow(WorkCalendar.china())
@@ -54,11 +57,18 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     s.close()
 
 
-def closed(uow: UnitOfWork, cid: str, *, cell: str = B1, category: str = "complaint") -> Transition:
+def closed(
+    uow: UnitOfWork,
+    cid: str,
+    *,
+    cell: str = B1,
+    category: str = "complaint",
+    wf: CaseWorkflow = WF,
+) -> Transition:
     """Report case ``cid`` on Monday, take it through to closed at 11:00; return the close."""
     report_case(
         uow,
-        WF,
+        wf,
         category=category,
         source=CaseSource.HOTLINE_12345,
         cell_code=cell,
@@ -78,7 +88,7 @@ def closed(uow: UnitOfWork, cid: str, *, cell: str = B1, category: str = "compla
     for minutes, (action, role) in enumerate(steps, start=1):
         last = act_on_case(
             uow,
-            WF,
+            wf,
             cid,
             action,
             actor=f"{role.value}-1",
@@ -105,6 +115,24 @@ def test_closing_plans_the_call_back_two_working_days_later(store: Store) -> Non
         [c.id for c in pending],
         events[-1],
     )
+
+
+def test_the_stores_settings_say_how_soon_the_call_back_comes(store: Store) -> None:
+    """``Settings.callback_within`` (3 working days) plans it by Thursday's end, not Wednesday's."""
+    with store() as uow:
+        uow.settings.save(
+            Settings(
+                calendar=WorkCalendar.china(),
+                callback_within=TimeLimit(3, TimeUnit.WORKING_DAYS),
+            )
+        )
+        uow.commit()
+    with store() as uow:
+        closed(uow, "k1", wf=case_workflow(uow))
+        uow.commit()
+    with store() as uow:
+        due = uow.cases.get("k1").callback_due
+    assert pendulum.datetime(2026, 11, 26, 17, 30, tz=TZ) == due
 
 
 def test_a_call_back_is_recorded_once_and_evaluates_the_case(store: Store) -> None:
@@ -223,3 +251,39 @@ def test_satisfaction_rates_per_grid_and_category_leave_unreachable_out(store: S
         "emergency": rate(kpis.by_category["emergency"]),
         "percent": str(kpis.by_grid[GRID].percent("satisfaction_rate")),
     }
+
+
+def _scenario_with(folder: Path, line: str) -> Path:
+    """Write a one-district scenario.toml that begins with ``line``; return the folder."""
+    (folder / "scenario.toml").write_text(
+        line
+        + '[scenario]\nname = "一个区"\n[[cells]]\n'
+        + 'code = "610102"\nname = "新城区"\nlevel = "district"\n',
+        encoding="utf-8",
+    )
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [('callback_within = "3 working_days"\n', TimeLimit(3, TimeUnit.WORKING_DAYS)), ("", None)],
+)
+def test_a_scenario_says_how_soon_its_call_backs_come(
+    tmp_path: Path, line: str, expected: TimeLimit | None
+) -> None:
+    """``callback_within`` in scenario.toml reaches the settings and the scenario's workflow.
+
+    Left out, the settings hold none and the workflow has the default.
+    """
+    scenario = load_scenario(_scenario_with(tmp_path, line))
+    assert (expected, expected or DEFAULT_CALLBACK_WITHIN) == (
+        scenario.settings().callback_within,
+        scenario.workflow().callback_within,
+    )
+
+
+def test_a_bad_call_back_limit_in_a_scenario_names_the_key(tmp_path: Path) -> None:
+    """``callback_within = "soon"`` is a ValidationError on ``callback_within``."""
+    with pytest.raises(ValidationError) as raised:
+        load_scenario(_scenario_with(tmp_path, 'callback_within = "soon"\n'))
+    assert "callback_within" == raised.value.path

@@ -21,11 +21,11 @@ import pendulum
 from gridgov import _validation as v
 from gridgov.calendar import WorkCalendar
 from gridgov.care.policy import DEFAULT_POLICY, CarePolicy
-from gridgov.cases.catalogue import DEFAULT_CATALOGUE, ServiceCatalogue
+from gridgov.cases.catalogue import DEFAULT_CATALOGUE, ServiceCatalogue, TimeLimit
 from gridgov.cases.departments import Department, check_departments
 from gridgov.cases.duplicates import DEFAULT_DUPLICATES, DuplicateRule
 from gridgov.cases.escalation import DEFAULT_ESCALATION, EscalationPolicy
-from gridgov.cases.workflow import CaseWorkflow
+from gridgov.cases.workflow import DEFAULT_CALLBACK_WITHIN, CaseWorkflow
 from gridgov.codes import CodeScheme
 from gridgov.errors import NotFoundError, ValidationError
 from gridgov.notify import DEFAULT_POLICY as DEFAULT_NOTIFICATIONS
@@ -135,6 +135,8 @@ class Settings:
             ``None``: :data:`~gridgov.cases.duplicates.DEFAULT_DUPLICATES`.
         targets: The share each indicator should reach, per cell (:mod:`gridgov.targets`);
             ``None``: :data:`~gridgov.targets.DEFAULT_TARGETS`.
+        callback_within: How soon after closing a case its reporter is called back (回访);
+            ``None``: :data:`~gridgov.cases.workflow.DEFAULT_CALLBACK_WITHIN`.
         version: The stored version, managed by repositories.
     """
 
@@ -171,6 +173,9 @@ class Settings:
     )
     targets: Targets | None = attrs.field(
         default=None, validator=v.optional(v.instance_of(Targets)), repr=False
+    )
+    callback_within: TimeLimit | None = attrs.field(
+        default=None, validator=v.optional(v.instance_of(TimeLimit))
     )
     version: int = attrs.field(default=0, validator=v.non_negative_int)
 
@@ -246,4 +251,9 @@ def case_workflow(uow: UnitOfWork, given: CaseWorkflow | None = None) -> CaseWor
             "workflow",
             "the store holds no working calendar: pass a workflow or save Settings(calendar=...)",
         )
-    return CaseWorkflow(stored.calendar, stored.catalogue, stored.escalation)
+    return CaseWorkflow(
+        stored.calendar,
+        stored.catalogue,
+        stored.escalation,
+        callback_within=stored.callback_within or DEFAULT_CALLBACK_WITHIN,
+    )

@@ -24,6 +24,7 @@ A scenario is a directory holding ``scenario.toml``::
     [[components]]                         # optional: coded components (Component fields)
     components_csv = ["components.csv"]    # more components (gridgov.scenarios.components)
     [targets]                              # optional: Targets (shares 0-1), [targets.cells.CODE]
+    callback_within = "2 working_days"     # optional: when a closed case's reporter is called back
     [[cases]]                              # case stories, replayed through the case workflow
     [[venues]]                             # Venue fields, with hours = {monday = ["09:00-12:00"]}
     [[activities]]                         # ActivitySeries fields
@@ -56,10 +57,10 @@ from gridgov.access import Redaction
 from gridgov.calendar import WorkCalendar
 from gridgov.care.contacts import ContactAttempt
 from gridgov.care.policy import DEFAULT_POLICY, CarePolicy
-from gridgov.cases.catalogue import DEFAULT_CATALOGUE, ServiceCatalogue
+from gridgov.cases.catalogue import DEFAULT_CATALOGUE, ServiceCatalogue, TimeLimit
 from gridgov.cases.components import Component
 from gridgov.cases.departments import Department, check_departments
-from gridgov.cases.workflow import CaseWorkflow
+from gridgov.cases.workflow import DEFAULT_CALLBACK_WITHIN, CaseWorkflow
 from gridgov.codes import DEFAULT_SCHEME, CodeScheme, PhoneNumber, mask_name
 from gridgov.errors import NotFoundError, Problem, ValidationError, join_path
 from gridgov.grid import GridCell, GridLevel, GridTree, Worker
@@ -169,6 +170,7 @@ class _ScenarioFile:
     components: tuple[Component, ...] = ()
     components_csv: tuple[str, ...] = ()
     targets: Targets | None = None
+    callback_within: TimeLimit | None = None
     cases: tuple[CaseStory, ...] = ()
     activities: tuple[ActivitySeries, ...] = ()
     registrations_csv: tuple[str, ...] = ()
@@ -242,6 +244,8 @@ class Scenario:
         departments: Its functional departments, to which cases are routed.
         components: Its register of coded components (部件).
         targets: Its targets (:mod:`gridgov.targets`), if it sets any.
+        callback_within: When a closed case's reporter is called back, if it says
+            (``None``: :data:`~gridgov.cases.workflow.DEFAULT_CALLBACK_WITHIN`).
     """
 
     name: str = attrs.field(validator=v.text(100))
@@ -291,6 +295,9 @@ class Scenario:
     targets: Targets | None = attrs.field(
         default=None, validator=v.optional(v.instance_of(Targets))
     )
+    callback_within: TimeLimit | None = attrs.field(
+        default=None, validator=v.optional(v.instance_of(TimeLimit))
+    )
 
     def workflow(self) -> CaseWorkflow:
         """Return the case workflow of the scenario: its calendar, catalogue, default escalation.
@@ -299,7 +306,11 @@ class Scenario:
             ValidationError: If the scenario brings no calendar and ``chinesecalendar`` (extra
                 ``cn``) is not installed.
         """
-        return CaseWorkflow(self.calendar or WorkCalendar.china(), self.catalogue)
+        return CaseWorkflow(
+            self.calendar or WorkCalendar.china(),
+            self.catalogue,
+            callback_within=self.callback_within or DEFAULT_CALLBACK_WITHIN,
+        )
 
     def settings(self) -> Settings:
         """Return the settings a store filled from this scenario keeps: its rules and its name.
@@ -321,6 +332,7 @@ class Scenario:
             scheme=self.scheme,
             departments=self.departments,
             targets=self.targets,
+            callback_within=self.callback_within,
         )
 
     def tree(self) -> GridTree:
@@ -452,6 +464,7 @@ def load_scenario(path: Path | str, *, households: bool = True) -> Scenario:
         departments=doc.departments,
         components=components,
         targets=doc.targets,
+        callback_within=doc.callback_within,
         # Sign-ups and registrations name residents: they come with the ledger only.
         shifts=shifts if households else tuple(ShiftStory(story.shift) for story in shifts),
         registrations=tuple(
@@ -773,6 +786,7 @@ def store_settings(uow: UnitOfWork, scenario: Scenario) -> Settings:
         scenario=stored.scenario or wanted.scenario,
         departments=stored.departments or wanted.departments,
         targets=stored.targets or wanted.targets,
+        callback_within=stored.callback_within or wanted.callback_within,
     )
     return stored if completed == stored else uow.settings.save(completed)
 
