@@ -1,5 +1,6 @@
 """Keyed ID digests: the key, the digest, the migration filling it, finding people, discharges."""
 
+import json
 import pickle
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -420,3 +421,51 @@ def test_erasure_forgets_the_remembered_requests_about_the_person(store: Store) 
         kept = [r.id for r in uow.requests.list().items]
         again = erase_person(uow, "r1")
     assert ((1, ["key-2"]), 0) == ((erased.requests, kept), again.changed)
+
+
+def test_the_command_fills_rotates_and_clears_the_digests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``gridgov rehash-ids``: filled under a first key, rotated with the previous one, cleared.
+
+    Without the key it refuses, naming the variable; the key is never printed.
+    """
+    from gridgov.cli import main
+
+    url = f"sqlite:///{tmp_path / 'cmd.db'}"
+    _fill(open_store(url)).close()  # stored before any key: no digests
+    other = IdKey(b"o" * 32)
+    monkeypatch.delenv(ID_KEY_VARIABLE, raising=False)
+    refused = main(["rehash-ids", "--db", url])
+    monkeypatch.setenv(ID_KEY_VARIABLE, (b"k" * 32).hex())
+    filled = main(["rehash-ids", "--db", url, "--json"])
+    monkeypatch.setenv(ID_KEY_VARIABLE, (b"o" * 32).hex())
+    monkeypatch.setenv("GRIDGOV_PREVIOUS_ID_KEY", (b"k" * 32).hex())
+    rotated = main(["rehash-ids", "--db", url, "--json"])
+    store = open_store(url, id_key=other)
+    with store() as uow:
+        found = len(find_person(uow, ID_1, other))
+    store.close()
+    monkeypatch.delenv("GRIDGOV_PREVIOUS_ID_KEY")
+    cleared = main(["rehash-ids", "--db", url, "--clear", "--json"])
+    out = capsys.readouterr()
+    reports, text, decoder = [], out.out.strip(), json.JSONDecoder()
+    while text:  # the three --json documents, one after another
+        report, end = decoder.raw_decode(text)
+        reports.append(report)
+        text = text[end:].strip()
+    assert (
+        (2, 0, 0, 0),
+        [
+            {"residents": 3, "key": KEY.fingerprint},
+            {"residents": 3, "key": other.fingerprint},
+            {"residents": 3, "key": None},
+        ],
+        2,
+        False,
+    ) == (
+        (refused, filled, rotated, cleared),
+        reports,
+        found,
+        (b"o" * 32).hex() in out.out + out.err,
+    )

@@ -97,7 +97,7 @@ from gridgov.cli.export import _cmd_export_geojson, _cmd_export_ics, _cmd_export
 from gridgov.cli.grid import add_grid
 from gridgov.cli.ledger import add_import_ledger
 from gridgov.cli.notify import add_notify
-from gridgov.cli.privacy import add_purge
+from gridgov.cli.privacy import add_purge, add_rehash_ids
 from gridgov.cli.relay import add_relay
 from gridgov.cli.report import _cmd_report
 from gridgov.cli.schedule import _cmd_schedule
@@ -403,6 +403,7 @@ def _parser() -> argparse.ArgumentParser:
     add_relay(commands, output, _DB_HELP)
     add_notify(commands, output, _DB_HELP)
     add_purge(commands, output, _DB_HELP)
+    add_rehash_ids(commands, output, _DB_HELP)
     add_import_ledger(commands, output, _DB_HELP)
     add_grid(commands, output, _DB_HELP)
     return parser
