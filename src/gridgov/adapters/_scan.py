@@ -10,6 +10,7 @@ SQL engine generates one statement per shape of scan.
 
 from __future__ import annotations
 
+import abc
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 import attrs
@@ -83,7 +84,7 @@ class Scan:
     filters: tuple[Filter, ...] = ()
 
 
-class Scans(Generic[R]):
+class Scans(abc.ABC, Generic[R]):
     """The scan every port query is written with; an engine provides :meth:`_run_scan`."""
 
     declared: ClassVar[RecordKind[Any]]
@@ -133,13 +134,13 @@ class Scans(Generic[R]):
             )
         )
 
+    @abc.abstractmethod
     def _require_stored(self, target: str, name: str, key: str) -> None:
         """Raise NotFoundError unless the ``target`` record ``key`` is stored, as the unit sees it.
 
         ``key`` is checked first as the argument ``name``.
         """
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _run_scan(self, scan: Scan) -> Page[R]:
         """Return the page a scan reads (the engine's own)."""
-        raise NotImplementedError
