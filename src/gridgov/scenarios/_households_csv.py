@@ -11,8 +11,9 @@ from pathlib import Path
 from gridgov._spreadsheet import SafeCsvWriter, cells_in
 from gridgov.access import Redaction
 from gridgov.codes import PhoneNumber, mask_name
-from gridgov.errors import NotFoundError, Problem, ValidationError, join_path
+from gridgov.errors import Problem, ValidationError, join_path
 from gridgov.households import Household
+from gridgov.scenarios._csv import opened_csv
 from gridgov.serialization import structure
 
 __all__ = ["CSV_COLUMNS", "read_households_csv", "write_households_csv"]
@@ -82,15 +83,9 @@ def read_households_csv(path: Path | str, *, source: str | None = None) -> Itera
 def _read_csv(
     file: Path, source: str, check: Callable[[Household], list[Problem]] | None
 ) -> Iterator[Household]:
-    try:
-        handle = file.open(encoding="utf-8-sig", newline="")
-    except FileNotFoundError:
-        raise NotFoundError("file", str(file)) from None
-    except OSError as exc:
-        raise ValidationError("", f"cannot read the file ({exc.strerror})", source=source) from None
-    with handle:
+    with opened_csv(file, source) as handle:
         reader = csv.reader(handle)
-        try:
+        try:  # the line a fault is on, which the shared opening cannot know
             yield from _CsvReader(
                 cells_in(reader), lambda: reader.line_num, source, check
             ).households()
